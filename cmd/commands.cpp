@@ -1,0 +1,15 @@
+#include "cmd/commands.hpp"
+
+namespace cdn::cmd {
+
+namespace {
+const Command kCommands[] = {
+    {"sort", "Order records by a key (default timestamp); stable, spills to disk", setup_sort},
+    {"tag", "Attach a sample ID to every record (sequence, UUIDv7 or content hash)", setup_tag},
+    {"gen", "Generate realistic synthetic CDN telemetry", setup_gen},
+};
+}  // namespace
+
+std::span<const Command> commands() { return kCommands; }
+
+}  // namespace cdn::cmd

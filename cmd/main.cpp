@@ -1,0 +1,101 @@
+// cdn: one binary, one subcommand per pipeline stage. This is the only place that turns an
+// outcome into an exit status.
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <new>
+#include <string>
+
+#include "cmd/commands.hpp"
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+
+namespace {
+
+std::string version_text() {
+  std::string v = "cdn " CDN_VERSION "\nparts: ndjson csv gzip";
+  v += "\nnot built in: kafka xgboost influx valijson";
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cdn;
+  CLI::App app{"cdn: composable commands for a streaming machine-learning pipeline over CDN "
+               "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",
+               "cdn"};
+  app.set_version_flag("--version", version_text(), "Print the version and the parts built in");
+  app.set_config("--config", "", "Read long options from a TOML file, one [section] per command")
+      ->envname("CDN_CONFIG")
+      ->type_name("FILE");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer("Run 'cdn COMMAND --help' or 'man cdn-COMMAND' for a command's options.\n"
+             "Exit status: 0 success, 1 some records rejected, 2 usage or configuration error, "
+             "3 runtime failure.");
+
+  int verbosity = 0;
+  bool quiet = false;
+  std::string log_format = "text";
+  app.add_flag("-v,--verbose", verbosity, "More diagnostics on stderr (repeat for more)");
+  app.add_flag("-q,--quiet", quiet, "Errors only: no summary line, no warnings");
+  app.add_option("--log-format", log_format, "Diagnostics as text or json lines")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  std::map<std::string, cmd::Runner> runners;
+  std::map<std::string, CLI::App*> subs;
+  for (const auto& c : cmd::commands()) {
+    CLI::App* sub = app.add_subcommand(std::string(c.name), std::string(c.summary));
+    runners[std::string(c.name)] = c.setup(*sub);
+    subs[std::string(c.name)] = sub;
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where = "cdn";
+    for (auto* s : app.get_subcommands()) where += " " + s->get_name();
+    diag::settings().program = where;
+    std::string msg = e.what();
+    if (msg.empty()) msg = e.get_name();
+    diag::error(msg + "; see '" + where + " --help'");
+    return kExitUsage;
+  }
+
+  auto& ds = diag::settings();
+  ds.quiet = quiet;
+  ds.verbosity = verbosity;
+  ds.format = log_format == "json" ? diag::Format::json : diag::Format::text;
+  std::string name = app.get_subcommands().front()->get_name();
+  ds.program = "cdn " + name;
+
+  io::install_signal_handlers();
+  try {
+    return runners.at(name)();
+  } catch (const UsageError& e) {
+    diag::error(e.what());
+    return kExitUsage;
+  } catch (const RuntimeError& e) {
+    diag::error(e.what());
+    return kExitFailure;
+  } catch (const BrokenPipe&) {
+    return kExitOk;  // the reader went away (`| head`): normal, quiet
+  } catch (const Interrupted& e) {
+    return 128 + e.signal;
+  } catch (const std::bad_alloc&) {
+    diag::error("out of memory; lower the memory budget (-S for sort) or split the input");
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    diag::error(std::string("unexpected error: ") + e.what());
+    return kExitFailure;
+  }
+}

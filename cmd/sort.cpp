@@ -1,0 +1,93 @@
+// cdn sort: order records by a key, stable, spilling to disk past a memory budget.
+#include <memory>
+
+#include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/pipeline/external_sort.hpp"
+
+namespace cdn::cmd {
+
+namespace {
+struct SortArgs {
+  cli::IoOptions io;
+  std::string key = "timestamp";
+  std::string key_type = "auto";
+  bool reverse = false;
+  std::string missing = "reject";
+  std::string buffer_size = "1G";
+  std::string temp_dir;
+  bool check = false;
+  bool merge = false;
+};
+
+int run_sort(const SortArgs& a) {
+  pipeline::SortOptions opts;
+  opts.key = a.key;
+  opts.key_type = record::parse_key_type(a.key_type);
+  opts.reverse = a.reverse;
+  opts.missing = pipeline::parse_missing_policy(a.missing);
+  opts.buffer_bytes = cli::parse_size(a.buffer_size, "-S/--buffer-size");
+  if (opts.buffer_bytes < (size_t{1} << 20)) opts.buffer_bytes = size_t{1} << 20;
+  opts.temp_dir = a.temp_dir;
+  if (opts.temp_dir.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    opts.temp_dir = t && *t ? t : "/tmp";
+  }
+  if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
+
+  pipeline::RunContext ctx("sort", a.check ? "-" : a.io.output, a.io.rejects);
+  cli::Inputs inputs(a.io, ctx);
+  if (a.check) {
+    bool ok = pipeline::check_sorted(inputs.records(), opts, ctx);
+    ctx.commit();
+    if (!ok) return kExitRejected;
+    return ctx.counts().rejected ? kExitRejected : kExitOk;
+  }
+  if (a.merge) {
+    pipeline::merge_sorted_inputs(a.io.inputs, inputs.source_options(), opts, ctx);
+    return ctx.finish();
+  }
+  pipeline::ExternalSorter sorter(opts, ctx);
+  io::Record rec;
+  auto& in = inputs.records();
+  while (in.next(rec)) sorter.add(rec.text, in.name(), rec.line);
+  sorter.finish();
+  std::string extra;
+  if (sorter.spilled_runs() > 0) extra = std::to_string(sorter.spilled_runs()) + " runs spilled";
+  return ctx.finish(extra);
+}
+}  // namespace
+
+Runner setup_sort(CLI::App& app) {
+  auto a = std::make_shared<SortArgs>();
+  cli::add_input_options(app, a->io);
+  cli::add_output_options(app, a->io);
+  app.add_option("-k,--key", a->key, "Field to sort by; a dotted path reaches nested fields")
+      ->type_name("FIELD")
+      ->capture_default_str();
+  app.add_option("--key-type", a->key_type,
+                 "How keys compare: auto (numbers numerically, RFC 3339 strings as instants, "
+                 "other strings bytewise), time, number or string")
+      ->check(CLI::IsMember({"auto", "time", "number", "string"}))
+      ->capture_default_str();
+  app.add_flag("-r,--reverse", a->reverse, "Descending order (equal keys keep input order)");
+  app.add_option("--missing", a->missing,
+                 "Records without the key or with one that does not parse: reject, first or last")
+      ->check(CLI::IsMember({"reject", "first", "last"}))
+      ->capture_default_str();
+  app.add_option("-S,--buffer-size", a->buffer_size,
+                 "Memory for records before sorted runs spill to disk (K, M, G or % of memory)")
+      ->type_name("SIZE")
+      ->capture_default_str();
+  app.add_option("-T,--temporary-directory", a->temp_dir,
+                 "Directory for spilled runs (default $TMPDIR or /tmp)")
+      ->type_name("DIR");
+  app.add_flag("-c,--check", a->check,
+               "Check that the input is sorted; report the first record out of order (exit 1)");
+  app.add_flag("-m,--merge", a->merge, "Merge inputs that are each already sorted");
+  return [a] { return run_sort(*a); };
+}
+
+}  // namespace cdn::cmd

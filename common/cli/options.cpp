@@ -1,0 +1,83 @@
+#include "common/cli/options.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <charconv>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+
+namespace cdn::cli {
+
+void add_input_options(CLI::App& app, IoOptions& opts) {
+  app.add_option("inputs", opts.inputs,
+                 "Input files (NDJSON, CSV, optionally gzipped) or '-' for stdin (default)")
+      ->type_name("INPUT");
+  app.add_option("--input-format", opts.input_format,
+                 "Input format: auto (from the file name), ndjson or csv")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
+      ->capture_default_str();
+  app.add_option("--schema", opts.schema,
+                 "JSON Schema whose property types type CSV cells (default: JSON numbers "
+                 "become numbers, everything else strings)")
+      ->type_name("FILE");
+}
+
+void add_output_options(CLI::App& app, IoOptions& opts) {
+  app.add_option("-o,--output", opts.output, "Output file, or '-' for stdout")
+      ->type_name("PATH")
+      ->capture_default_str();
+  app.add_option("--rejects", opts.rejects,
+                 "Where rejected records go, one NDJSON line each ('-' is stderr)")
+      ->type_name("PATH")
+      ->capture_default_str();
+}
+
+Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx) {
+  source_opts_.format = io::parse_format(opts.input_format);
+  if (!opts.schema.empty()) {
+    types_ = schema::load_property_types(opts.schema);
+    source_opts_.csv_types = &*types_;
+  }
+  set_ = std::make_unique<io::InputSet>(opts.inputs, source_opts_, ctx.rejects(), ctx.counts());
+}
+
+size_t parse_size(const std::string& text, const std::string& option) {
+  auto bad = [&]() {
+    return UsageError("bad size " + diag::quoted(text) + " for " + option +
+                      "; write a number with an optional K, M or G suffix, or a percentage "
+                      "of memory like 50%");
+  };
+  if (text.empty()) throw bad();
+  double v;
+  auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec != std::errc() || v < 0) throw bad();
+  std::string suffix(r.ptr, text.data() + text.size());
+  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (suffix == "B") suffix.clear();
+  if (!suffix.empty() && suffix.size() == 2 && suffix[1] == 'B') suffix.resize(1);
+  if (!suffix.empty() && suffix.size() == 3 && suffix.substr(1) == "IB") suffix.resize(1);
+  double mult = 1;
+  if (suffix.empty()) {
+    mult = 1;
+  } else if (suffix == "K") {
+    mult = 1024.0;
+  } else if (suffix == "M") {
+    mult = 1024.0 * 1024;
+  } else if (suffix == "G") {
+    mult = 1024.0 * 1024 * 1024;
+  } else if (suffix == "T") {
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  } else if (suffix == "%") {
+    double mem = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                 static_cast<double>(sysconf(_SC_PAGE_SIZE));
+    mult = mem / 100.0;
+  } else {
+    throw bad();
+  }
+  return static_cast<size_t>(v * mult);
+}
+
+}  // namespace cdn::cli

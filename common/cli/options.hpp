@@ -1,0 +1,46 @@
+// Options every record-processing command shares, defined once: inputs, --input-format,
+// --schema (types CSV cells), -o/--output, --rejects. Help, config file, man pages and
+// completions all come from these definitions.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/io/source.hpp"
+#include "common/pipeline/context.hpp"
+#include "common/schema/types.hpp"
+
+namespace cdn::cli {
+
+struct IoOptions {
+  std::vector<std::string> inputs;
+  std::string input_format = "auto";
+  std::string schema;
+  std::string output = "-";
+  std::string rejects = "-";
+};
+
+void add_input_options(CLI::App& app, IoOptions& opts);
+void add_output_options(CLI::App& app, IoOptions& opts);
+
+// The inputs of a run, opened lazily one after the other.
+class Inputs {
+ public:
+  Inputs(const IoOptions& opts, pipeline::RunContext& ctx);
+  io::InputSet& records() { return *set_; }
+  const io::SourceOptions& source_options() const { return source_opts_; }
+
+ private:
+  std::optional<schema::PropertyTypes> types_;
+  io::SourceOptions source_opts_;
+  std::unique_ptr<io::InputSet> set_;
+};
+
+// Parses a size with an optional K/M/G suffix (powers of 1024) or a '%' of physical memory.
+size_t parse_size(const std::string& text, const std::string& option);
+
+}  // namespace cdn::cli

@@ -1,0 +1,33 @@
+// Diagnostics on stderr: one prefix ("cdn CMD: "), -q/-v levels, text or JSON lines.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cdn::diag {
+
+enum class Level { error = 0, warning = 1, info = 2, debug = 3 };
+enum class Format { text, json };
+
+struct Settings {
+  std::string program = "cdn";  // "cdn sort" once a command is chosen
+  int verbosity = 0;            // -v count
+  bool quiet = false;           // -q: errors only, no summary
+  Format format = Format::text;
+};
+
+Settings& settings();
+
+void log(Level level, std::string_view message);
+inline void error(std::string_view m) { log(Level::error, m); }
+inline void warning(std::string_view m) { log(Level::warning, m); }
+inline void info(std::string_view m) { log(Level::info, m); }
+inline void debug(std::string_view m) { log(Level::debug, m); }
+
+// The end-of-run summary line; suppressed by -q.
+void summary(std::string_view message);
+
+// Quote a name for a message: 'day1.ndjson'.
+std::string quoted(std::string_view name);
+
+}  // namespace cdn::diag

@@ -1,0 +1,135 @@
+#include "common/io/byte_reader.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+
+namespace cdn::io {
+
+namespace {
+constexpr size_t kGzipChunk = 1 << 18;
+}
+
+ByteReader::ByteReader(const std::string& path) : name_(path == "-" ? "<stdin>" : path) {
+  if (path == "-") {
+    fd_ = STDIN_FILENO;
+  } else {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      throw RuntimeError("cannot open " + diag::quoted(path) + ": " + errno_text(errno));
+    }
+    owns_fd_ = true;
+#ifdef POSIX_FADV_SEQUENTIAL
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  }
+  // Sniff the gzip magic number (1f 8b); the bytes are served again by read_raw.
+  char magic[2];
+  size_t got = 0;
+  while (got < 2) {
+    size_t n = read_fd(magic + got, 2 - got);
+    if (n == 0) break;
+    got += n;
+  }
+  pending_.assign(magic, magic + got);
+  if (got == 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+      static_cast<unsigned char>(magic[1]) == 0x8b) {
+    gzip_ = true;
+    z_ = std::make_unique<z_stream>();
+    std::memset(z_.get(), 0, sizeof(z_stream));
+    if (inflateInit2(z_.get(), 16 + MAX_WBITS) != Z_OK) {
+      throw RuntimeError("cannot start gzip decoder for " + diag::quoted(name_));
+    }
+    zin_.resize(kGzipChunk);
+  }
+}
+
+ByteReader::~ByteReader() {
+  if (z_) inflateEnd(z_.get());
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+}
+
+size_t ByteReader::read_raw(char* buf, size_t n) {
+  if (pending_pos_ < pending_.size()) {
+    size_t k = std::min(n, pending_.size() - pending_pos_);
+    std::memcpy(buf, pending_.data() + pending_pos_, k);
+    pending_pos_ += k;
+    return k;
+  }
+  return read_fd(buf, n);
+}
+
+size_t ByteReader::read_fd(char* buf, size_t n) {
+  if (eof_) return 0;
+  for (;;) {
+    if (stop_requested()) {
+      eof_ = true;
+      return 0;
+    }
+    ssize_t r = ::read(fd_, buf, n);
+    if (r > 0) return static_cast<size_t>(r);
+    if (r == 0) {
+      eof_ = true;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EISDIR) {
+      throw RuntimeError("cannot read " + diag::quoted(name_) +
+                         ": it is a directory; name a file or '-' for stdin");
+    }
+    throw RuntimeError("cannot read " + diag::quoted(name_) + ": " + errno_text(errno));
+  }
+}
+
+size_t ByteReader::read(char* buf, size_t n) {
+  if (n == 0) return 0;
+  return gzip_ ? read_gzip(buf, n) : read_raw(buf, n);
+}
+
+size_t ByteReader::read_gzip(char* buf, size_t n) {
+  z_stream& z = *z_;
+  z.next_out = reinterpret_cast<Bytef*>(buf);
+  z.avail_out = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+  while (z.avail_out > 0) {
+    if (z.avail_in == 0) {
+      size_t got = read_raw(reinterpret_cast<char*>(zin_.data()), zin_.size());
+      if (got == 0) {
+        if (!z_end_ && !stop_requested()) {
+          throw RuntimeError("truncated gzip data in " + diag::quoted(name_) +
+                             ": the file ends inside a compressed member");
+        }
+        break;
+      }
+      z.next_in = zin_.data();
+      z.avail_in = static_cast<uInt>(got);
+    }
+    if (z_end_) {
+      // Another gzip member follows (concatenated .gz files are one stream).
+      inflateReset(&z);
+      z_end_ = false;
+    }
+    int rc = inflate(&z, Z_NO_FLUSH);
+    if (rc == Z_STREAM_END) {
+      z_end_ = true;
+      if (z.avail_in == 0) {
+        // Check for trailing members on the next call.
+        if (static_cast<size_t>(reinterpret_cast<char*>(z.next_out) - buf) > 0) break;
+      }
+      continue;
+    }
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) continue;
+    if (rc != Z_OK) {
+      throw RuntimeError("corrupt gzip data in " + diag::quoted(name_) + ": " +
+                         (z.msg ? z.msg : "inflate failed"));
+    }
+  }
+  return static_cast<size_t>(reinterpret_cast<char*>(z.next_out) - buf);
+}
+
+}  // namespace cdn::io

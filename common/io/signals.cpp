@@ -1,0 +1,33 @@
+#include "common/io/signals.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+
+#include "common/diag/errors.hpp"
+
+namespace cdn::io {
+
+namespace {
+std::atomic<int> g_stop{0};
+
+extern "C" void on_stop(int sig) { g_stop.store(sig, std::memory_order_relaxed); }
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: blocking reads return EINTR and see the flag
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int stop_signal() { return g_stop.load(std::memory_order_relaxed); }
+
+void throw_if_stopped() {
+  if (int sig = stop_signal()) throw Interrupted(sig);
+}
+
+}  // namespace cdn::io

@@ -1,0 +1,17 @@
+// SIGINT/SIGTERM: stop reading, flush, clean up. SIGPIPE: ignored, so writes see EPIPE and
+// the command ends quietly.
+#pragma once
+
+namespace cdn::io {
+
+// Installs the handlers (without SA_RESTART, so a blocking read returns EINTR).
+void install_signal_handlers();
+
+// The signal that asked us to stop, or 0.
+int stop_signal();
+inline bool stop_requested() { return stop_signal() != 0; }
+
+// Throws cdn::Interrupted when a stop was requested.
+void throw_if_stopped();
+
+}  // namespace cdn::io

@@ -1,0 +1,127 @@
+#include "common/io/sink.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/temp_file.hpp"
+
+namespace cdn::io {
+
+void write_all(int fd, const char* data, size_t n, const std::string& name,
+               bool broken_pipe_is_quiet) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
+      throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(errno));
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+namespace {
+
+class FdSink : public Sink {
+ public:
+  FdSink(int fd, std::string name, bool quiet_epipe)
+      : Sink(std::move(name)), fd_(fd), quiet_epipe_(quiet_epipe) {}
+  ~FdSink() override {
+    try {
+      flush();
+    } catch (...) {
+    }
+  }
+
+ protected:
+  void write_out(const char* data, size_t n) override {
+    write_all(fd_, data, n, name(), quiet_epipe_);
+  }
+
+ private:
+  int fd_;
+  bool quiet_epipe_;
+};
+
+// A path: written to a temporary file beside it and renamed on commit. Special files
+// (/dev/null, a FIFO, a terminal) are written directly: renaming over them would be wrong.
+class FileSink : public Sink {
+ public:
+  explicit FileSink(const std::string& path) : Sink(path), path_(path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      if (S_ISDIR(st.st_mode)) {
+        throw UsageError("cannot write " + diag::quoted(path) +
+                         ": it is a directory; name a file");
+      }
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) {
+        throw RuntimeError("cannot open " + diag::quoted(path) + ": " + errno_text(errno));
+      }
+      return;
+    }
+    std::string prefix = ".";
+    prefix.append(base_of(path)).append(".tmp.");
+    temp_.emplace(dir_of(path), prefix);
+    fd_ = temp_->fd();
+    ::fchmod(fd_, 0666 & ~current_umask());
+  }
+  ~FileSink() override {
+    if (!temp_ && fd_ >= 0) {
+      try {
+        flush();
+      } catch (...) {
+      }
+      ::close(fd_);
+    }
+    // An uncommitted temporary file is removed by ~TempFile.
+  }
+  void commit() override {
+    flush();
+    if (temp_) {
+      temp_->rename_to(path_);
+      temp_.reset();
+      fd_ = -1;
+    }
+  }
+
+ protected:
+  void write_out(const char* data, size_t n) override {
+    if (fd_ < 0) throw RuntimeError("cannot write " + diag::quoted(path_) + ": already closed");
+    write_all(fd_, data, n, path_, false);
+  }
+
+ private:
+  static mode_t current_umask() {
+    mode_t m = ::umask(0);
+    ::umask(m);
+    return m;
+  }
+  std::string path_;
+  std::optional<TempFile> temp_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role) {
+  if (spec == "-" || spec.empty()) {
+    if (role == SinkRole::output) return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
+    return std::make_unique<FdSink>(STDERR_FILENO, "<stderr>", false);
+  }
+  if (spec.rfind("kafka:", 0) == 0) {
+    throw UsageError("cannot write to " + diag::quoted(spec) +
+                     ": Kafka endpoints are not available in this build; write to a file "
+                     "or '-' instead");
+  }
+  return std::make_unique<FileSink>(spec);
+}
+
+}  // namespace cdn::io

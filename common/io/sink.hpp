@@ -1,0 +1,56 @@
+// Where records go: stdout, stderr or a file written under a temporary name and renamed
+// into place by commit(), so a failed run never leaves a half-written file behind.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace cdn::io {
+
+class Sink {
+ public:
+  explicit Sink(std::string name) : name_(std::move(name)) { buf_.reserve(kBuffer + 4096); }
+  virtual ~Sink() = default;
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  // Appends one line (a '\n' is added).
+  void write_line(std::string_view line) {
+    buf_.append(line.data(), line.size());
+    buf_ += '\n';
+    if (buf_.size() >= kBuffer) flush_buffer();
+  }
+  // Writes everything buffered.
+  void flush() { flush_buffer(); }
+  // Flushes and makes the output final (renames a file into place). Throws on failure.
+  virtual void commit() { flush(); }
+
+  const std::string& name() const { return name_; }
+
+ protected:
+  static constexpr size_t kBuffer = size_t{1} << 20;
+  virtual void write_out(const char* data, size_t n) = 0;
+  void flush_buffer() {
+    if (buf_.empty()) return;
+    write_out(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+
+ private:
+  std::string name_;
+  std::string buf_;
+};
+
+enum class SinkRole { output, rejects };
+
+// "-" is stdout for outputs and stderr for rejects; "kafka:TOPIC" needs the Kafka part;
+// anything else is a path. Throws UsageError / RuntimeError.
+std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role);
+
+// Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
+// broken_pipe_is_quiet, RuntimeError otherwise.
+void write_all(int fd, const char* data, size_t n, const std::string& name,
+               bool broken_pipe_is_quiet);
+
+}  // namespace cdn::io

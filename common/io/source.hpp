@@ -1,0 +1,66 @@
+// Where records come from: NDJSON or CSV (optionally gzipped) from files or stdin.
+// A Source yields the text of each record with its origin; records it cannot turn into
+// JSON text (a malformed CSV row) go to the rejects sink, counted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/pipeline/context.hpp"
+#include "common/schema/types.hpp"
+
+namespace cdn::io {
+
+enum class Format { automatic, ndjson, csv };
+
+// Parses "auto", "ndjson", "csv"; throws UsageError otherwise.
+Format parse_format(const std::string& name);
+// From the name: .csv[.gz] is CSV, everything else (and stdin) NDJSON.
+Format detect_format(const std::string& spec);
+
+struct Record {
+  // The record's JSON text; at least kPadding readable bytes follow it (simdjson-ready).
+  std::string_view text;
+  uint64_t line = 0;  // line number where it starts in its source
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Next record, or false at end of input (or after a stop request).
+  virtual bool next(Record& rec) = 0;
+  virtual const std::string& name() const = 0;
+};
+
+struct SourceOptions {
+  Format format = Format::automatic;
+  const schema::PropertyTypes* csv_types = nullptr;  // types CSV cells; null = infer
+};
+
+// Opens one input spec ("-", a path). Every record read (good or rejected) counts in
+// counts.in. Throws RuntimeError/UsageError.
+std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& opts,
+                                    pipeline::Rejects& rejects, pipeline::Counts& counts);
+
+// Several inputs read one after the other, as one.
+class InputSet : public Source {
+ public:
+  InputSet(std::vector<std::string> specs, SourceOptions opts, pipeline::Rejects& rejects,
+           pipeline::Counts& counts);
+  bool next(Record& rec) override;
+  const std::string& name() const override;
+
+ private:
+  std::vector<std::string> specs_;
+  SourceOptions opts_;
+  pipeline::Rejects& rejects_;
+  pipeline::Counts& counts_;
+  size_t index_ = 0;
+  std::unique_ptr<Source> current_;
+};
+
+}  // namespace cdn::io

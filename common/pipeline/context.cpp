@@ -1,0 +1,69 @@
+#include "common/pipeline/context.hpp"
+
+#include <cstdio>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+#include "common/record/json_text.hpp"
+
+namespace cdn::pipeline {
+
+void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
+                     std::string_view raw) {
+  std::string& s = scratch_;
+  s.clear();
+  s += "{\"command\":";
+  record::append_json_string(s, command_);
+  s += ",\"source\":";
+  record::append_json_string(s, source);
+  s += ",\"line\":";
+  record::append_uint(s, line);
+  s += ",\"reason\":";
+  record::append_json_string(s, reason);
+  s += ",\"record\":";
+  record::append_json_string(s, raw);
+  s += '}';
+  sink_->write_line(s);
+  ++counts_.rejected;
+}
+
+RunContext::RunContext(std::string command, const std::string& output, const std::string& rejects)
+    : command_(std::move(command)),
+      out_(io::open_sink(output, io::SinkRole::output)),
+      rejects_(command_, io::open_sink(rejects, io::SinkRole::rejects), counts_),
+      start_(std::chrono::steady_clock::now()) {}
+
+void RunContext::commit() {
+  out_->commit();
+  rejects_.sink().commit();
+}
+
+int RunContext::finish(std::string_view extra) {
+  commit();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected in %.2f s",
+                static_cast<unsigned long long>(counts_.in),
+                static_cast<unsigned long long>(counts_.out),
+                static_cast<unsigned long long>(counts_.rejected), secs);
+  std::string line = buf;
+  if (!extra.empty()) {
+    line += ", ";
+    line += extra;
+  }
+  int sig = io::stop_signal();
+  if (sig) line += sig == 2 ? " (interrupted by SIGINT)" : " (interrupted by SIGTERM)";
+  diag::summary(line);
+  if (counts_.in != counts_.out + counts_.rejected) {
+    diag::error("internal error: counts do not balance (" + std::to_string(counts_.in) +
+                " in, " + std::to_string(counts_.out) + " out, " +
+                std::to_string(counts_.rejected) + " rejected); please report this");
+    return kExitFailure;
+  }
+  if (sig) throw Interrupted(sig);
+  return counts_.rejected > 0 ? kExitRejected : kExitOk;
+}
+
+}  // namespace cdn::pipeline

@@ -1,0 +1,99 @@
+// Sorting records that may not fit in memory: records are kept byte for byte in an arena
+// with their keys; past the memory budget a sorted run spills to a temporary file; at the
+// end the runs (and what is still in memory) are k-way merged. Stable: equal keys keep
+// their input order. Temporary files are removed on every exit path.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/io/source.hpp"
+#include "common/io/temp_file.hpp"
+#include "common/pipeline/context.hpp"
+#include "common/record/sort_key.hpp"
+
+namespace cdn::pipeline {
+
+enum class MissingPolicy { reject, first, last };
+MissingPolicy parse_missing_policy(const std::string& name);  // throws UsageError
+
+struct SortOptions {
+  std::string key = "timestamp";
+  record::KeyType key_type = record::KeyType::automatic;
+  bool reverse = false;
+  MissingPolicy missing = MissingPolicy::reject;
+  size_t buffer_bytes = size_t{1} << 30;
+  std::string temp_dir = "/tmp";
+};
+
+// Turns records into keys, applying the missing-key policy. Returns false (after sending
+// the record to rejects) when the record cannot be placed.
+class Keyer {
+ public:
+  Keyer(const SortOptions& opts, Rejects& rejects);
+  bool key_of(std::string_view text, std::string_view source, uint64_t line, record::SortKey& key);
+  // Orders a before b (honouring --reverse; ties are the caller's).
+  bool before(const record::SortKey& a, const record::SortKey& b) const {
+    int c = record::compare_keys(a, b);
+    return reverse_ ? c > 0 : c < 0;
+  }
+
+ private:
+  record::KeyExtractor extractor_;
+  MissingPolicy missing_;
+  bool reverse_;
+  Rejects& rejects_;
+  simdjson::dom::parser parser_;
+  std::string reason_;
+};
+
+class ExternalSorter {
+ public:
+  ExternalSorter(const SortOptions& opts, RunContext& ctx);
+  ~ExternalSorter();
+
+  // Adds one record (its text is copied).
+  void add(std::string_view text, std::string_view source, uint64_t line);
+  // Writes every record, in order, to the context's output.
+  void finish();
+
+  size_t spilled_runs() const { return runs_.size(); }
+
+ private:
+  struct Entry {
+    record::SortKey key;
+    const char* text;
+    uint32_t len;
+    uint32_t pad_;
+    uint64_t seq;
+  };
+  char* arena_alloc(size_t n);
+  void sort_memory();
+  void spill();
+  void reset_memory();
+
+  SortOptions opts_;
+  RunContext& ctx_;
+  Keyer keyer_;
+  std::vector<Entry> entries_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t block_used_ = 0, block_size_ = 0;
+  size_t arena_bytes_ = 0;
+  uint64_t seq_ = 0;
+  std::vector<io::TempFile> runs_;
+};
+
+// `sort --merge`: merges inputs that are each already sorted.
+void merge_sorted_inputs(const std::vector<std::string>& specs, const io::SourceOptions& src_opts,
+                         const SortOptions& opts, RunContext& ctx);
+
+// `sort --check`: returns true when in order; otherwise reports the first record out of order
+// on stderr.
+bool check_sorted(io::Source& input, const SortOptions& opts, RunContext& ctx);
+
+}  // namespace cdn::pipeline

@@ -1,0 +1,175 @@
+#include "common/record/csv.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "common/record/json_text.hpp"
+
+namespace cdn::record {
+
+namespace {
+// True when the quotes in s leave us inside a quoted field.
+bool ends_inside_quotes(std::string_view s) {
+  bool in = false;
+  for (char c : s) {
+    if (c == '"') in = !in;
+  }
+  return in;
+}
+}  // namespace
+
+bool CsvReader::next(Row& row) {
+  std::string_view line;
+  row.raw.clear();
+  row.fields.clear();
+  row.ok = true;
+  row.error.clear();
+  for (;;) {
+    if (!lines_.next(line)) return false;
+    if (first_) {
+      first_ = false;
+      if (line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) break;  // blank lines between records are skipped
+  }
+  row.first_line = lines_.line_number();
+  row.raw.assign(line);
+  while (ends_inside_quotes(row.raw)) {
+    if (!lines_.next(line)) {
+      row.ok = false;
+      row.error = "unterminated quoted field at end of input";
+      return true;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    row.raw += '\n';
+    row.raw.append(line);
+  }
+  row.ok = split_csv_record(row.raw, row.fields, row.error);
+  return true;
+}
+
+bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error) {
+  fields.clear();
+  size_t i = 0, n = raw.size();
+  for (;;) {
+    std::string field;
+    if (i < n && raw[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= n) {
+          error = "unterminated quoted field " + std::to_string(fields.size() + 1);
+          return false;
+        }
+        char c = raw[i++];
+        if (c == '"') {
+          if (i < n && raw[i] == '"') {
+            field += '"';
+            ++i;
+          } else {
+            break;
+          }
+        } else {
+          field += c;
+        }
+      }
+      if (i < n && raw[i] != ',') {
+        error = "unexpected character after the closing quote of field " +
+                std::to_string(fields.size() + 1);
+        return false;
+      }
+    } else {
+      size_t start = i;
+      while (i < n && raw[i] != ',') ++i;
+      field.assign(raw.substr(start, i - start));
+    }
+    fields.push_back(std::move(field));
+    if (i >= n) return true;
+    ++i;  // the comma
+  }
+}
+
+CsvToJson::CsvToJson(std::vector<std::string> header, const schema::PropertyTypes* types)
+    : header_(std::move(header)) {
+  for (const auto& h : header_) {
+    types_.push_back(types ? types->of(h) : schema::ValueType::any);
+    std::string k;
+    append_json_string(k, h);
+    k += ':';
+    keys_.push_back(std::move(k));
+  }
+}
+
+bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out,
+                        std::string& error) const {
+  if (fields.size() != header_.size()) {
+    error = "row has " + std::to_string(fields.size()) + " fields but the header has " +
+            std::to_string(header_.size());
+    return false;
+  }
+  out += '{';
+  bool first = true;
+  for (size_t c = 0; c < fields.size(); ++c) {
+    const std::string& v = fields[c];
+    if (v.empty()) continue;  // an empty cell leaves the field out
+    if (!first) out += ',';
+    first = false;
+    out += keys_[c];
+    switch (types_[c]) {
+      case schema::ValueType::integer: {
+        int64_t x;
+        auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+        if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+          double d;
+          auto rd = std::from_chars(v.data(), v.data() + v.size(), d);
+          if (rd.ec == std::errc() && rd.ptr == v.data() + v.size() && std::isfinite(d) &&
+              d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+            x = static_cast<int64_t>(d);
+          } else {
+            error = "column '" + header_[c] + "': '" + v + "' is not an integer";
+            return false;
+          }
+        }
+        append_int(out, x);
+        break;
+      }
+      case schema::ValueType::number: {
+        if (is_json_number(v)) {
+          out += v;
+          break;
+        }
+        double d;
+        auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+        if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(d)) {
+          error = "column '" + header_[c] + "': '" + v + "' is not a number";
+          return false;
+        }
+        append_double(out, d);
+        break;
+      }
+      case schema::ValueType::boolean: {
+        if (v == "true" || v == "TRUE" || v == "True" || v == "1") {
+          out += "true";
+        } else if (v == "false" || v == "FALSE" || v == "False" || v == "0") {
+          out += "false";
+        } else {
+          error = "column '" + header_[c] + "': '" + v + "' is not a boolean";
+          return false;
+        }
+        break;
+      }
+      case schema::ValueType::string: append_json_string(out, v); break;
+      case schema::ValueType::any:
+        if (is_json_number(v)) {
+          out += v;
+        } else {
+          append_json_string(out, v);
+        }
+        break;
+    }
+  }
+  out += '}';
+  return true;
+}
+
+}  // namespace cdn::record

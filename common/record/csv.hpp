@@ -1,0 +1,57 @@
+// RFC 4180 CSV: a header row, quoted fields, doubled quotes, embedded newlines, CRLF.
+// Rows become JSON objects typed by a schema (or inferred: JSON numbers stay numbers).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/io/line_reader.hpp"
+#include "common/schema/types.hpp"
+
+namespace cdn::record {
+
+class CsvReader {
+ public:
+  explicit CsvReader(io::LineReader& lines) : lines_(lines) {}
+
+  // Reads the next row. `raw` is its text (lines joined by '\n'), `first_line` its first
+  // line number. Returns false at end of input. A malformed row yields ok == false with
+  // `error` set.
+  struct Row {
+    std::string raw;
+    uint64_t first_line = 0;
+    std::vector<std::string> fields;
+    bool ok = true;
+    std::string error;
+  };
+  bool next(Row& row);
+
+ private:
+  io::LineReader& lines_;
+  bool first_ = true;
+};
+
+// Splits one complete CSV record (possibly holding quoted newlines) into fields.
+// Returns false with `error` set when it is malformed.
+bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error);
+
+// Turns rows into JSON object text.
+class CsvToJson {
+ public:
+  CsvToJson(std::vector<std::string> header, const schema::PropertyTypes* types);
+
+  // Appends the object to `out`; on a cell that does not fit its type returns false with
+  // `error` set.
+  bool convert(const std::vector<std::string>& fields, std::string& out, std::string& error) const;
+
+  const std::vector<std::string>& header() const { return header_; }
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<schema::ValueType> types_;
+  std::vector<std::string> keys_;  // header names already JSON-escaped with quotes and ':'
+};
+
+}  // namespace cdn::record

@@ -1,0 +1,113 @@
+#include "common/record/fields.hpp"
+
+namespace cdn::record {
+
+std::vector<std::string> split_path(std::string_view dotted) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    size_t dot = dotted.find('.', start);
+    parts.emplace_back(dotted.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+simdjson::simdjson_result<simdjson::dom::element> find_path(simdjson::dom::element root,
+                                                            const std::vector<std::string>& path) {
+  simdjson::dom::element cur = root;
+  for (const auto& step : path) {
+    simdjson::dom::object obj;
+    if (auto err = cur.get_object().get(obj)) return err;
+    if (auto err = obj.at_key(step).get(cur)) return err;
+  }
+  return cur;
+}
+
+namespace {
+// Index one past the JSON string starting at text[i] == '"'.
+size_t skip_string(std::string_view text, size_t i) {
+  ++i;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '\\') {
+      i += 2;
+      continue;
+    }
+    if (c == '"') return i + 1;
+    ++i;
+  }
+  return text.size();
+}
+
+inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t skip_ws(std::string_view text, size_t i) {
+  while (i < text.size() && is_ws(text[i])) ++i;
+  return i;
+}
+
+// Index one past the value starting at i.
+size_t skip_value(std::string_view text, size_t i) {
+  if (i >= text.size()) return i;
+  char c = text[i];
+  if (c == '"') return skip_string(text, i);
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    while (i < text.size()) {
+      char d = text[i];
+      if (d == '"') {
+        i = skip_string(text, i);
+        continue;
+      }
+      if (d == '{' || d == '[') ++depth;
+      if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return i;
+  }
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
+         !is_ws(text[i]))
+    ++i;
+  return i;
+}
+}  // namespace
+
+std::optional<MemberSpan> find_member(std::string_view text, std::string_view key) {
+  size_t i = skip_ws(text, 0);
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  std::optional<MemberSpan> found;
+  ++i;
+  for (;;) {
+    i = skip_ws(text, i);
+    if (i >= text.size() || text[i] == '}') return found;
+    if (text[i] != '"') return found;
+    size_t kbegin = i;
+    size_t kend = skip_string(text, i);
+    std::string_view k = text.substr(kbegin + 1, kend - kbegin - 2);
+    i = skip_ws(text, kend);
+    if (i >= text.size() || text[i] != ':') return found;
+    i = skip_ws(text, i + 1);
+    size_t vbegin = i;
+    size_t vend = skip_value(text, i);
+    if (k == key) found = MemberSpan{kbegin, vbegin, vend};
+    i = skip_ws(text, vend);
+    if (i < text.size() && text[i] == ',') ++i;
+  }
+}
+
+std::optional<ObjectEnd> object_end(std::string_view text) {
+  size_t e = text.size();
+  while (e > 0 && is_ws(text[e - 1])) --e;
+  if (e == 0 || text[e - 1] != '}') return std::nullopt;
+  size_t close = e - 1;
+  size_t b = skip_ws(text, 0);
+  if (b >= text.size() || text[b] != '{') return std::nullopt;
+  size_t inner = skip_ws(text, b + 1);
+  return ObjectEnd{close, inner == close};
+}
+
+}  // namespace cdn::record

@@ -1,0 +1,41 @@
+// Reaching fields of a record: dotted paths over a parsed document, and the byte span of a
+// top-level member in the record's text (to edit a line without re-serializing it).
+#pragma once
+
+#include <simdjson.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdn::record {
+
+// "a.b.c" -> {"a","b","c"}. An empty path is a usage error for the caller to report.
+std::vector<std::string> split_path(std::string_view dotted);
+
+// Follows `path` through nested objects. Returns an error when a step is missing or not an
+// object.
+simdjson::simdjson_result<simdjson::dom::element> find_path(simdjson::dom::element root,
+                                                            const std::vector<std::string>& path);
+
+// Byte offsets in the text of a JSON object.
+struct MemberSpan {
+  size_t member_begin;  // the opening quote of the key
+  size_t value_begin;
+  size_t value_end;  // one past the value
+};
+
+// Finds the top-level member `key` of the object in `text` (which must be valid JSON, e.g.
+// already parsed). Keys are compared after unescaping only when they hold no escapes
+// (a key written with escapes never matches). Returns the last occurrence.
+std::optional<MemberSpan> find_member(std::string_view text, std::string_view key);
+
+// Offset of the closing '}' of the top-level object and whether it has members.
+struct ObjectEnd {
+  size_t close;
+  bool empty;
+};
+std::optional<ObjectEnd> object_end(std::string_view text);
+
+}  // namespace cdn::record

@@ -1,0 +1,22 @@
+// Writing JSON text by hand, fast: string escaping and numbers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cdn::record {
+
+// Appends `s` as a JSON string literal (with quotes). Invalid UTF-8 bytes pass through
+// unchanged; control characters are escaped.
+void append_json_string(std::string& out, std::string_view s);
+
+void append_int(std::string& out, int64_t v);
+void append_uint(std::string& out, uint64_t v);
+// Shortest text that reads back as the same double; non-finite values are written as null.
+void append_double(std::string& out, double v);
+
+// True when `s` is exactly a JSON number (RFC 8259 grammar).
+bool is_json_number(std::string_view s);
+
+}  // namespace cdn::record

@@ -1,0 +1,153 @@
+#include "common/record/sort_key.hpp"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/timestamp.hpp"
+
+namespace cdn::record {
+
+KeyType parse_key_type(const std::string& name) {
+  if (name == "auto") return KeyType::automatic;
+  if (name == "time") return KeyType::time;
+  if (name == "number") return KeyType::number;
+  if (name == "string") return KeyType::string;
+  throw UsageError("unknown key type " + diag::quoted(name) + "; use auto, time, number or string");
+}
+
+namespace {
+
+inline uint64_t ordered_bits(double d) {
+  if (d == 0) d = 0;  // -0.0 and 0.0 are equal
+  uint64_t u = std::bit_cast<uint64_t>(d);
+  return (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+}
+
+inline void set_number(SortKey& key, double d) {
+  key.kind = static_cast<uint8_t>(KeyKind::number);
+  key.a = ordered_bits(d);
+  key.b = 0;
+}
+
+inline void set_time(SortKey& key, const Instant& t) {
+  key.kind = static_cast<uint8_t>(KeyKind::time);
+  key.a = static_cast<uint64_t>(t.seconds) ^ (uint64_t{1} << 63);
+  key.b = t.nanos;
+}
+
+inline void set_string(SortKey& key, std::string_view s) {
+  key.kind = static_cast<uint8_t>(KeyKind::string);
+  // The first 16 bytes, big-endian, decide most comparisons without touching memory again.
+  unsigned char pre[16] = {};
+  std::memcpy(pre, s.data(), s.size() < 16 ? s.size() : 16);
+  uint64_t a = 0, b = 0;
+  for (int i = 0; i < 8; ++i) a = (a << 8) | pre[i];
+  for (int i = 8; i < 16; ++i) b = (b << 8) | pre[i];
+  key.a = a;
+  key.b = b;
+  key.str = s.data();
+  key.len = static_cast<uint32_t>(s.size());
+}
+
+// Strings that start like a date ("2026-11-22...") are meant as timestamps.
+inline bool looks_like_date(std::string_view s) {
+  return s.size() >= 10 && s[4] == '-' && s[7] == '-' && s[0] >= '0' && s[0] <= '9' &&
+         s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9';
+}
+
+const char* type_name(simdjson::dom::element_type t) {
+  using T = simdjson::dom::element_type;
+  switch (t) {
+    case T::ARRAY: return "an array";
+    case T::OBJECT: return "an object";
+    case T::BOOL: return "a boolean";
+    case T::NULL_VALUE: return "null";
+    case T::STRING: return "a string";
+    default: return "a number";
+  }
+}
+
+}  // namespace
+
+KeyExtractor::KeyExtractor(const std::string& dotted_path, KeyType type)
+    : dotted_(dotted_path), path_(split_path(dotted_path)), type_(type) {
+  for (const auto& p : path_) {
+    if (p.empty()) {
+      throw UsageError("bad key " + diag::quoted(dotted_path) +
+                       ": empty field name; write a field name or a dotted path like 'a.b'");
+    }
+  }
+}
+
+KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::string_view text,
+                                           SortKey& key, std::string& reason) const {
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(text.data(), text.size(), false).get(doc)) {
+    reason = std::string("invalid JSON: ") + simdjson::error_message(err);
+    return Result::invalid_json;
+  }
+  simdjson::dom::element v;
+  if (find_path(doc, path_).get(v)) {
+    reason = "no key '" + dotted_ + "'";
+    return Result::missing;
+  }
+  using T = simdjson::dom::element_type;
+  T t = v.type();
+  switch (t) {
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE: {
+      if (type_ == KeyType::time || type_ == KeyType::string) break;
+      double d;
+      if (t == T::INT64) {
+        d = static_cast<double>(v.get_int64().value_unsafe());
+      } else if (t == T::UINT64) {
+        d = static_cast<double>(v.get_uint64().value_unsafe());
+      } else {
+        d = v.get_double().value_unsafe();
+      }
+      set_number(key, d);
+      return Result::ok;
+    }
+    case T::STRING: {
+      std::string_view s = v.get_string().value_unsafe();
+      if (type_ == KeyType::string) {
+        set_string(key, s);
+        return Result::ok;
+      }
+      if (type_ == KeyType::number) {
+        double d;
+        auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d)) {
+          set_number(key, d);
+          return Result::ok;
+        }
+        reason = "key '" + dotted_ + "' is not a number: \"" + std::string(s) + "\"";
+        return Result::unparsable;
+      }
+      if (type_ == KeyType::time || looks_like_date(s)) {
+        if (auto inst = parse_rfc3339(s)) {
+          set_time(key, *inst);
+          return Result::ok;
+        }
+        reason = "key '" + dotted_ + "' is not an RFC 3339 timestamp: \"" + std::string(s) + "\"";
+        return Result::unparsable;
+      }
+      set_string(key, s);
+      return Result::ok;
+    }
+    default: break;
+  }
+  const char* want = type_ == KeyType::time     ? "an RFC 3339 timestamp string"
+                     : type_ == KeyType::number ? "a number"
+                     : type_ == KeyType::string ? "a string"
+                                                : "a number, timestamp or string";
+  reason = "key '" + dotted_ + "' is " + type_name(t) + ", not " + want;
+  return Result::unparsable;
+}
+
+}  // namespace cdn::record

@@ -1,0 +1,50 @@
+#include "common/schema/types.hpp"
+
+#include <simdjson.h>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+
+namespace cdn::schema {
+
+namespace {
+ValueType from_name(std::string_view t) {
+  if (t == "string") return ValueType::string;
+  if (t == "integer") return ValueType::integer;
+  if (t == "number") return ValueType::number;
+  if (t == "boolean") return ValueType::boolean;
+  return ValueType::any;
+}
+}  // namespace
+
+PropertyTypes load_property_types(const std::string& path) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto err = parser.load(path).get(doc);
+  if (err) {
+    throw UsageError("cannot read schema " + diag::quoted(path) + ": " +
+                     simdjson::error_message(err) + "; pass a JSON Schema file with --schema");
+  }
+  PropertyTypes types;
+  simdjson::dom::object props;
+  if (doc["properties"].get_object().get(props)) return types;
+  for (auto field : props) {
+    simdjson::dom::element type_el;
+    if (field.value["type"].get(type_el)) continue;
+    std::string_view name;
+    if (!type_el.get_string().get(name)) {
+      types.by_name[std::string(field.key)] = from_name(name);
+    } else if (type_el.is_array()) {
+      for (auto t : type_el.get_array()) {
+        std::string_view n;
+        if (!t.get_string().get(n) && n != "null") {
+          types.by_name[std::string(field.key)] = from_name(n);
+          break;
+        }
+      }
+    }
+  }
+  return types;
+}
+
+}  // namespace cdn::schema
