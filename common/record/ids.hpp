@@ -1,0 +1,102 @@
+// Sample IDs: a sequence kept across runs in a state file, UUIDv7 (RFC 9562) and a stable
+// content hash (XXH64).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cdn::record {
+
+// ---- content hash -------------------------------------------------------------------------
+
+// XXH64 of `data` (the xxHash 64-bit algorithm, stable across machines and releases).
+uint64_t xxh64(const void* data, size_t n, uint64_t seed = 0);
+inline uint64_t xxh64(std::string_view s, uint64_t seed = 0) {
+  return xxh64(s.data(), s.size(), seed);
+}
+
+// Appends `v` as 16 lower-case hex digits.
+void append_hex64(std::string& out, uint64_t v);
+
+// ---- UUIDv7 -------------------------------------------------------------------------------
+
+using Uuid = std::array<uint8_t, 16>;
+
+// Random bytes from the kernel (getrandom, or /dev/urandom where it is missing), read in
+// blocks. Throws RuntimeError when neither works.
+class RandomBytes {
+ public:
+  void fill(void* out, size_t n);
+  uint64_t u64();
+
+ private:
+  void refill();
+  std::array<uint8_t, 4096> buf_{};
+  size_t pos_ = sizeof(buf_);
+};
+
+// UUID version 7 (RFC 9562, section 5.7): 48-bit Unix time in milliseconds, version 7,
+// variant 0b10, then a 42-bit counter (the 12 bits of rand_a and the top 30 bits of rand_b,
+// RFC 9562 section 6.2 method 1) and 32 random bits. The counter starts at a random value
+// below 2^41 in each new millisecond and counts up within it, so the IDs one generator
+// hands out are strictly increasing, also when the clock steps back.
+class Uuid7Generator {
+ public:
+  Uuid next();
+  // The same at a given time (milliseconds since the Unix epoch): for tests.
+  Uuid next_at(uint64_t unix_ms);
+
+ private:
+  RandomBytes random_;
+  uint64_t last_ms_ = 0;
+  uint64_t counter_ = 0;
+  bool started_ = false;
+};
+
+// Milliseconds since the Unix epoch.
+uint64_t unix_time_ms();
+
+// Appends the canonical text form: 8-4-4-4-12 lower-case hex digits (36 characters).
+void append_uuid(std::string& out, const Uuid& u);
+
+// ---- the sequence state file --------------------------------------------------------------
+
+// The next sequence number kept in a file between runs, so IDs never repeat. The file holds
+// one JSON object, {"next":N}; an empty file counts as absent. The file is locked (flock)
+// from open() until the object is destroyed, so concurrent runs take turns; save() writes a
+// temporary file next to it and renames it into place.
+class SequenceState {
+ public:
+  // Opens (creating it empty when absent) and locks `path`, waiting for another run that
+  // holds the lock. Throws UsageError when the file holds something else than a state,
+  // RuntimeError on I/O errors, Interrupted when a stop is requested while waiting.
+  explicit SequenceState(std::string path);
+  ~SequenceState();
+  SequenceState(const SequenceState&) = delete;
+  SequenceState& operator=(const SequenceState&) = delete;
+
+  // The next number the file records, or nothing when it has none yet.
+  std::optional<uint64_t> next() const { return next_; }
+  // Records `next` atomically (temp file, fsync, rename). Throws RuntimeError. Call it once,
+  // when no more numbers will be handed out: the new file is not locked, so the next run can
+  // start as soon as it is in place.
+  void save(uint64_t next);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::optional<uint64_t> next_;
+};
+
+// The state file's text for `next`, and its reading. parse_state throws UsageError naming
+// `path` when `text` is not a state.
+std::string format_state(uint64_t next);
+std::optional<uint64_t> parse_state(std::string_view text, const std::string& path);
+
+}  // namespace cdn::record
