@@ -7,6 +7,7 @@ const Command kCommands[] = {
     {"sort", "Order records by a key (default timestamp); stable, spills to disk", setup_sort},
     {"tag", "Attach a sample ID to every record (sequence, UUIDv7 or content hash)", setup_tag},
     {"gen", "Generate realistic synthetic CDN telemetry", setup_gen},
+    {"completion", "Print a shell completion script (bash, zsh or fish)", setup_completion},
 };
 }  // namespace
 

@@ -32,5 +32,6 @@ std::span<const Command> commands();
 Runner setup_sort(CLI::App& app);
 Runner setup_tag(CLI::App& app);
 Runner setup_gen(CLI::App& app);
+Runner setup_completion(CLI::App& app);
 
 }  // namespace cdn::cmd

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cdn needs to build, test and run its pipeline.
+# Idempotent: when everything is installed it checks, prints nothing and exits 0.
+# Runs as root, or through sudo otherwise; never asks a question (no stdin needed).
+#
+# Usage: scripts/setup.sh [--list]
+#   --list   print the package names and exit
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # libraries
+  libcli11-dev libsimdjson-dev zlib1g-dev
+  # unit tests
+  libgtest-dev googletest
+  # CLI tests and the pipeline script
+  bats bats-assert bats-support jq time gzip
+  # shell completions, checked by the tests in every shell they are written for
+  bash-completion zsh fish
+  # man pages, checked by the tests with groff
+  groff-base
+  # the repository itself
+  git ca-certificates
+)
+
+if [[ ${1-} == --list ]]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+if [[ $# -gt 0 ]]; then
+  echo "setup.sh: unknown argument '$1'; usage: scripts/setup.sh [--list]" >&2
+  exit 2
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ $status == installed ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo -n)
+else
+  echo "setup.sh: missing packages (${missing[*]}) and neither root nor sudo to install them" >&2
+  exit 3
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "setup.sh: installing ${missing[*]}" >&2
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null >/dev/null
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  --no-install-recommends "${missing[@]}" </dev/null >/dev/null
