@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (scripts/setup.sh),
+# builds with warnings as errors (the ci preset, build/ci/cdn), runs the unit tests (ctest)
+# and every CLI test (tests/cli/*.bats) against that binary, and exits non-zero when
+# anything failed. Needs no standard input.
+#
+# Usage: scripts/test.sh
+set -euo pipefail
+
+if [[ $# -gt 0 ]]; then
+  case $1 in
+    -h | --help) sed -n 's/^# \{0,1\}//; 2,/^Usage/p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "test.sh: unknown argument '$1'; usage: scripts/test.sh" >&2; exit 2 ;;
+  esac
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+exec </dev/null
+
+bash scripts/setup.sh
+bash scripts/build.sh --preset ci
+
+# The CLI tests run the binary just built, whatever test_helper.bash would pick by default.
+export CDN_BIN="$root/build/ci/cdn"
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+echo "== unit tests (ctest)"
+unit_status=0
+ctest --test-dir build/ci --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
+  2>&1 | tee "$logs/ctest" || unit_status=$?
+
+echo "== CLI tests (bats)"
+shopt -s nullglob
+bats_files=(tests/cli/*.bats)
+shopt -u nullglob
+cli_status=0
+if [[ ${#bats_files[@]} -eq 0 ]]; then
+  echo "test.sh: no CLI tests in tests/cli" >&2
+  cli_status=1
+else
+  bats --formatter tap "${bats_files[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
+fi
+
+# One closing line over both suites.
+unit_total=$(sed -n 's/.*tests passed, [0-9]* tests\{0,1\} failed out of \([0-9]*\).*/\1/p' \
+  "$logs/ctest" | tail -n 1)
+unit_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests\{0,1\} failed out of.*/\1/p' \
+  "$logs/ctest" | tail -n 1)
+unit_total=${unit_total:-0}
+unit_failed=${unit_failed:-0}
+[[ $unit_status -ne 0 && $unit_failed -eq 0 ]] && unit_failed=1
+cli_passed=$(grep -c '^ok ' "$logs/bats" 2>/dev/null || true)
+cli_failed=$(grep -c '^not ok ' "$logs/bats" 2>/dev/null || true)
+cli_passed=${cli_passed:-0}
+cli_failed=${cli_failed:-0}
+[[ $cli_status -ne 0 && $cli_failed -eq 0 ]] && cli_failed=1
+
+unit_passed=$((unit_total > unit_failed ? unit_total - unit_failed : 0))
+echo "== unit: $unit_passed passed, $unit_failed failed; CLI: $cli_passed passed, $cli_failed failed"
+echo "$((unit_passed + cli_passed)) passed, $((unit_failed + cli_failed)) failed"
+[[ $unit_status -eq 0 && $cli_status -eq 0 ]]
