@@ -11,12 +11,14 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/io/temp_file.hpp"
+#include "common/record/fields.hpp"
 #include "common/record/json_text.hpp"
 
 namespace cdn::record {
@@ -218,6 +220,62 @@ void append_uuid(std::string& out, const Uuid& u) {
     buf[j++] = kHex[u[i] & 15];
   }
   out.append(buf, sizeof buf);
+}
+
+// ---- IDs for records ---------------------------------------------------------------------
+
+IdWriter::IdWriter(IdOptions opts) : opts_(std::move(opts)), next_(opts_.start) {
+  if (!opts_.prefix.empty()) {
+    append_json_string(open_, opts_.prefix);
+    open_.pop_back();  // the closing quote comes after the number, UUID or hash
+  } else if (opts_.mode != IdMode::seq) {
+    open_.push_back('"');
+  }
+}
+
+bool IdWriter::append(std::string_view text, std::string& out, std::string& reason) {
+  switch (opts_.mode) {
+    case IdMode::hash: {
+      uint64_t h;
+      if (!hash_of(text, h, reason)) return false;
+      out += open_;
+      append_hex64(out, h);
+      break;
+    }
+    case IdMode::uuid:
+      out += open_;
+      append_uuid(out, uuid_.next());
+      break;
+    case IdMode::seq:
+      if (next_ == std::numeric_limits<uint64_t>::max()) {
+        throw RuntimeError("the sequence reached its largest value, " + std::to_string(next_) +
+                           "; start a new sequence with another --state file or a --prefix");
+      }
+      out += open_;
+      append_uint(out, next_++);
+      break;
+  }
+  if (!open_.empty()) out += '"';
+  return true;
+}
+
+bool IdWriter::hash_of(std::string_view text, uint64_t& h, std::string& reason) {
+  if (opts_.hash_fields.empty()) {
+    h = xxh64(text);
+    return true;
+  }
+  scratch_.clear();
+  for (const auto& f : opts_.hash_fields) {
+    auto span = find_member(text, f);
+    if (!span) {
+      reason = "missing hash field " + diag::quoted(f);
+      return false;
+    }
+    scratch_.append(text.substr(span->value_begin, span->value_end - span->value_begin));
+    scratch_ += '\x1f';
+  }
+  h = xxh64(scratch_);
+  return true;
 }
 
 // ---- the sequence state file --------------------------------------------------------------

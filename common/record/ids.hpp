@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cdn::record {
 
@@ -62,6 +63,40 @@ uint64_t unix_time_ms();
 
 // Appends the canonical text form: 8-4-4-4-12 lower-case hex digits (36 characters).
 void append_uuid(std::string& out, const Uuid& u);
+
+// ---- IDs for records ---------------------------------------------------------------------
+
+enum class IdMode { seq, uuid, hash };
+
+struct IdOptions {
+  IdMode mode = IdMode::seq;
+  uint64_t start = 1;                    // seq: the first number
+  std::string prefix;                    // IDs become strings that begin with it
+  std::vector<std::string> hash_fields;  // hash: top-level fields to hash (empty: the record)
+};
+
+// Writes the JSON value of each record's ID: a number (seq without a prefix) or a string.
+// hash: XXH64 of the record's text, or of the listed fields' values as written, each
+// followed by 0x1F (a byte that JSON text never holds outside strings, nor raw in them).
+class IdWriter {
+ public:
+  explicit IdWriter(IdOptions opts);
+  // Appends the ID of the record `text` (a valid JSON object) to out; returns false with
+  // the reason when it has none (a hash field is missing). Throws RuntimeError when the
+  // sequence is exhausted.
+  bool append(std::string_view text, std::string& out, std::string& reason);
+  // seq: the number the next ID would get.
+  uint64_t next() const { return next_; }
+
+ private:
+  bool hash_of(std::string_view text, uint64_t& h, std::string& reason);
+
+  IdOptions opts_;
+  uint64_t next_;
+  std::string open_;  // what comes before the number, hash or UUID: a quote and the prefix
+  Uuid7Generator uuid_;
+  std::string scratch_;
+};
 
 // ---- the sequence state file --------------------------------------------------------------
 

@@ -173,6 +173,87 @@ TEST(Uuid7, TwoGeneratorsDiffer) {
   EXPECT_NE(a.next_at(1000), b.next_at(1000));
 }
 
+// ---- IdWriter -----------------------------------------------------------------------------
+
+namespace {
+std::string id_of(IdWriter& w, std::string_view rec) {
+  std::string out, reason;
+  EXPECT_TRUE(w.append(rec, out, reason)) << reason;
+  return out;
+}
+}  // namespace
+
+TEST(IdWriter, SequenceIsIntegersFromStart) {
+  IdOptions o;
+  o.start = 41;
+  IdWriter w(o);
+  EXPECT_EQ(id_of(w, "{}"), "41");
+  EXPECT_EQ(id_of(w, "{}"), "42");
+  EXPECT_EQ(w.next(), 43u);
+}
+
+TEST(IdWriter, PrefixMakesAnEscapedString) {
+  IdOptions o;
+  o.prefix = "a\"b-";
+  IdWriter w(o);
+  EXPECT_EQ(id_of(w, "{}"), "\"a\\\"b-1\"");
+}
+
+TEST(IdWriter, SequenceEndsBeforeWrappingAround) {
+  IdOptions o;
+  o.start = ~uint64_t{0} - 1;
+  IdWriter w(o);
+  EXPECT_EQ(id_of(w, "{}"), "18446744073709551614");
+  std::string out, reason;
+  EXPECT_THROW(w.append("{}", out, reason), RuntimeError);
+}
+
+TEST(IdWriter, UuidIsAQuotedCanonicalUuid) {
+  IdOptions o;
+  o.mode = IdMode::uuid;
+  o.prefix = "u-";
+  IdWriter w(o);
+  std::string id = id_of(w, "{}");
+  ASSERT_EQ(id.size(), 2u + 2u + 36u);
+  EXPECT_EQ(id.substr(0, 3), "\"u-");
+  EXPECT_EQ(id[3 + 14], '7');
+  EXPECT_EQ(id.back(), '"');
+}
+
+TEST(IdWriter, HashOfTheWholeRecordIsItsXxh64) {
+  IdOptions o;
+  o.mode = IdMode::hash;
+  IdWriter w(o);
+  EXPECT_EQ(id_of(w, "{\"a\":1}"), "\"ca0b885a32fc8b48\"");
+  EXPECT_EQ(id_of(w, "{\"a\":1}"), "\"ca0b885a32fc8b48\"");
+}
+
+TEST(IdWriter, HashFieldsUseTheValuesAsWrittenInOrder) {
+  IdOptions o;
+  o.mode = IdMode::hash;
+  o.hash_fields = {"ts", "ip"};
+  IdWriter w(o);
+  std::string expect;
+  expect += '"';
+  append_hex64(expect, xxh64("\"t1\"\x1f\"10.0.0.1\"\x1f"));
+  expect += '"';
+  EXPECT_EQ(id_of(w, R"({"ip":"10.0.0.1","x":1,"ts":"t1"})"), expect);
+  EXPECT_EQ(id_of(w, R"({"ts" : "t1", "ip":"10.0.0.1"})"), expect);
+  EXPECT_NE(id_of(w, R"({"ts":"t1","ip":"10.0.0.2"})"), expect);
+  // a value that holds the other field's text does not collide with the pair
+  EXPECT_NE(id_of(w, R"({"ts":"t1\u001f","ip":""})"), id_of(w, R"({"ts":"t1","ip":"\u001f"})"));
+}
+
+TEST(IdWriter, MissingHashFieldIsTheReason) {
+  IdOptions o;
+  o.mode = IdMode::hash;
+  o.hash_fields = {"ts", "ip"};
+  IdWriter w(o);
+  std::string out, reason;
+  EXPECT_FALSE(w.append(R"({"ts":"t1"})", out, reason));
+  EXPECT_EQ(reason, "missing hash field 'ip'");
+}
+
 // ---- the state file -----------------------------------------------------------------------
 
 TEST(SequenceState, FormatAndParseRoundTrip) {
