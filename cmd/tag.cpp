@@ -1,8 +1,231 @@
+// cdn tag: attach a sample ID to every record (a sequence, UUIDv7 or a content hash),
+// editing each line in place: the rest of the line is kept byte for byte.
+#include <simdjson.h>
+
+#include <memory>
+#include <optional>
+
 #include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/ids.hpp"
+#include "common/record/json_text.hpp"
 
 namespace cdn::cmd {
-Runner setup_tag(CLI::App&) {
-  return [] { return kExitOk; };
+
+namespace {
+struct TagArgs {
+  cli::IoOptions io;
+  std::string field = "sampleID";
+  std::string mode = "seq";
+  uint64_t start = 1;
+  std::string prefix;
+  std::vector<std::string> hash_fields;
+  std::string state;
+  bool overwrite = false;
+  bool start_given = false;  // set from the parsed options
+};
+
+const char* type_name(simdjson::dom::element_type t) {
+  switch (t) {
+    case simdjson::dom::element_type::ARRAY:
+      return "an array";
+    case simdjson::dom::element_type::STRING:
+      return "a string";
+    case simdjson::dom::element_type::BOOL:
+      return "a boolean";
+    case simdjson::dom::element_type::NULL_VALUE:
+      return "null";
+    default:
+      return "a number";
+  }
 }
+
+void check_args(const TagArgs& a) {
+  if (a.field.empty()) throw UsageError("--field is empty; name the field that gets the ID");
+  for (unsigned char c : a.field) {
+    if (c < 0x20 || c == '"' || c == '\\') {
+      throw UsageError("--field " + diag::quoted(a.field) +
+                       " holds a quote, a backslash or a control character; choose a plain "
+                       "field name");
+    }
+  }
+  if (a.mode != "seq" && a.start_given) {
+    throw UsageError("--start applies to --mode seq only; drop it or use --mode seq");
+  }
+  if (a.mode != "seq" && !a.state.empty()) {
+    throw UsageError("--state applies to --mode seq only; drop it or use --mode seq");
+  }
+  if (a.mode != "hash" && !a.hash_fields.empty()) {
+    throw UsageError("--hash-fields applies to --mode hash only; drop it or use --mode hash");
+  }
+  for (const auto& f : a.hash_fields) {
+    if (f.empty()) {
+      throw UsageError(
+          "--hash-fields holds an empty field name; list names separated by "
+          "commas, e.g. --hash-fields timestamp,client_ip");
+    }
+  }
+}
+
+int run_tag(const TagArgs& a) {
+  check_args(a);
+  std::optional<record::SequenceState> state;
+  uint64_t first = a.start;
+  if (!a.state.empty()) {
+    state.emplace(a.state);
+    if (state->next()) {
+      first = *state->next();
+      if (a.start_given) {
+        diag::info("continuing from " + std::to_string(first) + " as the state file " +
+                   diag::quoted(a.state) + " says; --start is ignored");
+      }
+    }
+  }
+
+  pipeline::RunContext ctx("tag", a.io.output, a.io.rejects);
+  cli::Inputs inputs(a.io, ctx);
+  record::IdOptions opts;
+  opts.mode = a.mode == "uuid"   ? record::IdMode::uuid
+              : a.mode == "hash" ? record::IdMode::hash
+                                 : record::IdMode::seq;
+  opts.start = first;
+  opts.prefix = a.prefix;
+  opts.hash_fields = a.hash_fields;
+  record::IdWriter ids(std::move(opts));
+  std::string head;  // `,"FIELD":`
+  head += ',';
+  record::append_json_string(head, a.field);
+  head += ':';
+  const std::string_view member = head, first_member = std::string_view(head).substr(1);
+
+  uint64_t tagged = 0, kept = 0;
+  std::string line, reason;
+  try {
+    simdjson::dom::parser parser;
+    io::Record rec;
+    auto& in = inputs.records();
+    while (in.next(rec)) {
+      std::string_view text = rec.text;
+      simdjson::dom::element root;
+      if (auto err = parser.parse(text.data(), text.size(), false).get(root)) {
+        ctx.rejects().reject(in.name(), rec.line,
+                             std::string("invalid JSON: ") + simdjson::error_message(err), text);
+        continue;
+      }
+      simdjson::dom::object obj;
+      if (root.get_object().get(obj)) {
+        ctx.rejects().reject(in.name(), rec.line,
+                             std::string("not a JSON object but ") + type_name(root.type()), text);
+        continue;
+      }
+      bool has = obj.at_key(a.field).error() == simdjson::SUCCESS;
+      if (has && !a.overwrite) {
+        ++kept;
+        ctx.emit(text);
+        continue;
+      }
+      std::optional<record::MemberSpan> span;
+      if (has && !(span = record::find_member(text, a.field))) {
+        ctx.rejects().reject(in.name(), rec.line,
+                             "the field " + diag::quoted(a.field) +
+                                 " is written with escapes, so it cannot be replaced in place",
+                             text);
+        continue;
+      }
+      line.clear();
+      if (span) {
+        line.append(text.substr(0, span->value_begin));
+        if (!ids.append(text, line, reason)) {
+          ctx.rejects().reject(in.name(), rec.line, reason, text);
+          continue;
+        }
+        line.append(text.substr(span->value_end));
+      } else {
+        auto end = record::object_end(text);  // a parsed object: always found
+        line.append(text.substr(0, end->close));
+        line.append(end->empty ? first_member : member);
+        if (!ids.append(text, line, reason)) {
+          ctx.rejects().reject(in.name(), rec.line, reason, text);
+          continue;
+        }
+        line.append(text.substr(end->close));
+      }
+      ++tagged;
+      ctx.emit(line);
+    }
+  } catch (...) {
+    // IDs may have gone out already: record them so that no later run hands them out again.
+    if (state && ids.next() != first) {
+      try {
+        state->save(ids.next());
+      } catch (const std::exception& e) {
+        diag::error(e.what());
+      }
+    }
+    throw;
+  }
+  if (state) state->save(ids.next());
+
+  std::string extra = std::to_string(tagged) + " tagged";
+  if (a.mode == "seq" && tagged > 0) {
+    extra += " (" + std::to_string(first) + " to " + std::to_string(ids.next() - 1) + ")";
+  }
+  if (kept > 0) extra += ", " + std::to_string(kept) + " kept their " + diag::quoted(a.field);
+  return ctx.finish(extra);
+}
+}  // namespace
+
+Runner setup_tag(CLI::App& app) {
+  auto a = std::make_shared<TagArgs>();
+  cli::add_input_options(app, a->io);
+  cli::add_output_options(app, a->io);
+  app.add_option("--field", a->field, "Field that gets the ID")
+      ->type_name("FIELD")
+      ->capture_default_str();
+  app.add_option("--mode", a->mode,
+                 "Kind of ID: seq (a sequence of integers), uuid (UUIDv7, time-ordered) or hash "
+                 "(16 hex digits of a hash of the record: a re-run gives the same IDs, and "
+                 "identical records get identical IDs)")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"seq", "uuid", "hash"}))
+      ->capture_default_str();
+  CLI::Option* start =
+      app.add_option("--start", a->start, "First number of the sequence (--mode seq)")
+          ->type_name("N")
+          ->capture_default_str();
+  app.add_option("--prefix", a->prefix,
+                 "Write IDs as strings that begin with STR, e.g. --prefix s- gives \"s-1\"")
+      ->type_name("STR");
+  app.add_option("--hash-fields", a->hash_fields,
+                 "Hash these fields' values instead of the whole record (--mode hash); "
+                 "records without one are rejected")
+      ->type_name("FIELDS")
+      ->allow_extra_args(false);
+  app.add_option("--state", a->state,
+                 "Keep the sequence in FILE across runs, so IDs never repeat: it is read at "
+                 "the start (and then wins over --start) and written at the end; concurrent "
+                 "runs take turns (--mode seq)")
+      ->type_name("FILE");
+  app.add_flag("--overwrite", a->overwrite,
+               "Replace the ID of records that already have the field (default: keep it)");
+  return [a, start] {
+    a->start_given = start->count() > 0;
+    // "a,b" and "--hash-fields a --hash-fields b" both list a and b; split by hand so that
+    // an empty name (",", "a,,b") is reported rather than dropped.
+    std::vector<std::string> names;
+    for (const auto& list : a->hash_fields) {
+      size_t begin = 0;
+      for (size_t comma; (comma = list.find(',', begin)) != std::string::npos; begin = comma + 1) {
+        names.push_back(list.substr(begin, comma - begin));
+      }
+      names.push_back(list.substr(begin));
+    }
+    a->hash_fields = std::move(names);
+    return run_tag(*a);
+  };
+}
+
 }  // namespace cdn::cmd
