@@ -23,18 +23,20 @@ std::string version_text() {
 
 int main(int argc, char** argv) {
   using namespace cdn;
-  CLI::App app{"cdn: composable commands for a streaming machine-learning pipeline over CDN "
-               "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",
-               "cdn"};
+  CLI::App app{
+      "cdn: composable commands for a streaming machine-learning pipeline over CDN "
+      "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",
+      "cdn"};
   app.set_version_flag("--version", version_text(), "Print the version and the parts built in");
   app.set_config("--config", "", "Read long options from a TOML file, one [section] per command")
       ->envname("CDN_CONFIG")
       ->type_name("FILE");
   app.require_subcommand(1);
   app.fallthrough();
-  app.footer("Run 'cdn COMMAND --help' or 'man cdn-COMMAND' for a command's options.\n"
-             "Exit status: 0 success, 1 some records rejected, 2 usage or configuration error, "
-             "3 runtime failure.");
+  app.footer(
+      "Run 'cdn COMMAND --help' or 'man cdn-COMMAND' for a command's options.\n"
+      "Exit status: 0 success, 1 some records rejected, 2 usage or configuration error, "
+      "3 runtime failure.");
 
   int verbosity = 0;
   bool quiet = false;

@@ -71,8 +71,8 @@ size_t parse_size(const std::string& text, const std::string& option) {
   } else if (suffix == "T") {
     mult = 1024.0 * 1024 * 1024 * 1024;
   } else if (suffix == "%") {
-    double mem = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
-                 static_cast<double>(sysconf(_SC_PAGE_SIZE));
+    double mem =
+        static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
     mult = mem / 100.0;
   } else {
     throw bad();

@@ -19,10 +19,18 @@ struct Settings {
 Settings& settings();
 
 void log(Level level, std::string_view message);
-inline void error(std::string_view m) { log(Level::error, m); }
-inline void warning(std::string_view m) { log(Level::warning, m); }
-inline void info(std::string_view m) { log(Level::info, m); }
-inline void debug(std::string_view m) { log(Level::debug, m); }
+inline void error(std::string_view m) {
+  log(Level::error, m);
+}
+inline void warning(std::string_view m) {
+  log(Level::warning, m);
+}
+inline void info(std::string_view m) {
+  log(Level::info, m);
+}
+inline void debug(std::string_view m) {
+  log(Level::debug, m);
+}
 
 // The end-of-run summary line; suppressed by -q.
 void summary(std::string_view message);

@@ -11,7 +11,9 @@ namespace cdn::io {
 namespace {
 std::atomic<int> g_stop{0};
 
-extern "C" void on_stop(int sig) { g_stop.store(sig, std::memory_order_relaxed); }
+extern "C" void on_stop(int sig) {
+  g_stop.store(sig, std::memory_order_relaxed);
+}
 }  // namespace
 
 void install_signal_handlers() {
@@ -24,7 +26,9 @@ void install_signal_handlers() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int stop_signal() { return g_stop.load(std::memory_order_relaxed); }
+int stop_signal() {
+  return g_stop.load(std::memory_order_relaxed);
+}
 
 void throw_if_stopped() {
   if (int sig = stop_signal()) throw Interrupted(sig);

@@ -9,7 +9,9 @@ void install_signal_handlers();
 
 // The signal that asked us to stop, or 0.
 int stop_signal();
-inline bool stop_requested() { return stop_signal() != 0; }
+inline bool stop_requested() {
+  return stop_signal() != 0;
+}
 
 // Throws cdn::Interrupted when a stop was requested.
 void throw_if_stopped();

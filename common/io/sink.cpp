@@ -58,8 +58,7 @@ class FileSink : public Sink {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
       if (S_ISDIR(st.st_mode)) {
-        throw UsageError("cannot write " + diag::quoted(path) +
-                         ": it is a directory; name a file");
+        throw UsageError("cannot write " + diag::quoted(path) + ": it is a directory; name a file");
       }
       fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd_ < 0) {

@@ -32,7 +32,9 @@ TempFile::TempFile(TempFile&& other) noexcept
   other.live_ = false;
 }
 
-TempFile::~TempFile() { remove(); }
+TempFile::~TempFile() {
+  remove();
+}
 
 void TempFile::close() {
   if (fd_ >= 0) {

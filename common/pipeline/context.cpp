@@ -41,8 +41,7 @@ void RunContext::commit() {
 
 int RunContext::finish(std::string_view extra) {
   commit();
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   char buf[256];
   std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected in %.2f s",
                 static_cast<unsigned long long>(counts_.in),
@@ -57,9 +56,9 @@ int RunContext::finish(std::string_view extra) {
   if (sig) line += sig == 2 ? " (interrupted by SIGINT)" : " (interrupted by SIGTERM)";
   diag::summary(line);
   if (counts_.in != counts_.out + counts_.rejected) {
-    diag::error("internal error: counts do not balance (" + std::to_string(counts_.in) +
-                " in, " + std::to_string(counts_.out) + " out, " +
-                std::to_string(counts_.rejected) + " rejected); please report this");
+    diag::error("internal error: counts do not balance (" + std::to_string(counts_.in) + " in, " +
+                std::to_string(counts_.out) + " out, " + std::to_string(counts_.rejected) +
+                " rejected); please report this");
     return kExitFailure;
   }
   if (sig) throw Interrupted(sig);

@@ -164,7 +164,10 @@ ExternalSorter::~ExternalSorter() = default;
 
 char* ExternalSorter::arena_alloc(size_t n) {
   if (block_used_ + n > block_size_) {
-    block_size_ = std::max<size_t>(n, size_t{8} << 20);
+    // Blocks small enough that the budget holds many of them.
+    size_t preferred =
+        std::clamp<size_t>(opts_.buffer_bytes / 16, size_t{64} << 10, size_t{8} << 20);
+    block_size_ = std::max(n, preferred);
     blocks_.emplace_back(new char[block_size_]);
     block_used_ = 0;
     arena_bytes_ += block_size_;
@@ -181,7 +184,8 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
     ctx_.rejects().reject(source, line, "record longer than 4 GiB", text.substr(0, 1024));
     return;
   }
-  char* t = arena_alloc(text.size() + (key.kind == static_cast<uint8_t>(KeyKind::string) ? key.len : 0));
+  char* t =
+      arena_alloc(text.size() + (key.kind == static_cast<uint8_t>(KeyKind::string) ? key.len : 0));
   std::memcpy(t, text.data(), text.size());
   if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
     char* s = t + text.size();
@@ -215,6 +219,7 @@ void ExternalSorter::spill() {
   io::throw_if_stopped();
   sort_memory();
   runs_.emplace_back(opts_.temp_dir, "cdn-sort-run.");
+  ++spilled_;
   io::TempFile& run = runs_.back();
   std::string buf;
   buf.reserve(size_t{1} << 20);
@@ -245,12 +250,13 @@ void ExternalSorter::finish() {
   }
   sort_memory();
   // Too many runs for one merge: merge groups into bigger runs first.
-  size_t per_stream = std::max<size_t>(size_t{64} << 10, opts_.buffer_bytes / (kMaxMergeFanIn + 2));
-  while (runs_.size() + 1 > kMaxMergeFanIn) {
+  const size_t fan_in = std::max<size_t>(2, opts_.merge_fan_in);
+  size_t per_stream = std::max<size_t>(size_t{64} << 10, opts_.buffer_bytes / (fan_in + 2));
+  while (runs_.size() + 1 > fan_in) {
     std::vector<io::TempFile> merged;
-    for (size_t g = 0; g < runs_.size(); g += kMaxMergeFanIn) {
+    for (size_t g = 0; g < runs_.size(); g += fan_in) {
       std::vector<std::unique_ptr<MergeStream>> streams;
-      size_t end = std::min(runs_.size(), g + kMaxMergeFanIn);
+      size_t end = std::min(runs_.size(), g + fan_in);
       for (size_t i = g; i < end; ++i)
         streams.push_back(std::make_unique<RunStream>(runs_[i].path(), keyer_, per_stream));
       merged.emplace_back(opts_.temp_dir, "cdn-sort-run.");
@@ -270,10 +276,11 @@ void ExternalSorter::finish() {
     runs_ = std::move(merged);
   }
   std::vector<std::unique_ptr<MergeStream>> streams;
-  size_t stream_buf = std::max<size_t>(size_t{64} << 10,
-                                       (opts_.buffer_bytes / 2) / (runs_.size() + 1));
+  size_t stream_buf =
+      std::max<size_t>(size_t{64} << 10, (opts_.buffer_bytes / 2) / (runs_.size() + 1));
   stream_buf = std::min<size_t>(stream_buf, size_t{4} << 20);
-  for (auto& r : runs_) streams.push_back(std::make_unique<RunStream>(r.path(), keyer_, stream_buf));
+  for (auto& r : runs_)
+    streams.push_back(std::make_unique<RunStream>(r.path(), keyer_, stream_buf));
   streams.push_back(std::make_unique<MemoryStream<Entry>>(entries_));
   merge_streams(streams, keyer_, [&](std::string_view t) { ctx_.emit(t); });
 }

@@ -29,6 +29,7 @@ struct SortOptions {
   MissingPolicy missing = MissingPolicy::reject;
   size_t buffer_bytes = size_t{1} << 30;
   std::string temp_dir = "/tmp";
+  size_t merge_fan_in = 128;  // runs merged at once; more runs merge in several passes
 };
 
 // Turns records into keys, applying the missing-key policy. Returns false (after sending
@@ -62,7 +63,7 @@ class ExternalSorter {
   // Writes every record, in order, to the context's output.
   void finish();
 
-  size_t spilled_runs() const { return runs_.size(); }
+  size_t spilled_runs() const { return spilled_; }
 
  private:
   struct Entry {
@@ -86,6 +87,7 @@ class ExternalSorter {
   size_t arena_bytes_ = 0;
   uint64_t seq_ = 0;
   std::vector<io::TempFile> runs_;
+  size_t spilled_ = 0;
 };
 
 // `sort --merge`: merges inputs that are each already sorted.

@@ -158,7 +158,9 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
         }
         break;
       }
-      case schema::ValueType::string: append_json_string(out, v); break;
+      case schema::ValueType::string:
+        append_json_string(out, v);
+        break;
       case schema::ValueType::any:
         if (is_json_number(v)) {
           out += v;

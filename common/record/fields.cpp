@@ -41,7 +41,9 @@ size_t skip_string(std::string_view text, size_t i) {
   return text.size();
 }
 
-inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 size_t skip_ws(std::string_view text, size_t i) {
   while (i < text.size() && is_ws(text[i])) ++i;
@@ -69,8 +71,7 @@ size_t skip_value(std::string_view text, size_t i) {
     }
     return i;
   }
-  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
-         !is_ws(text[i]))
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' && !is_ws(text[i]))
     ++i;
   return i;
 }

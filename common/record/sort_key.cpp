@@ -62,12 +62,18 @@ inline bool looks_like_date(std::string_view s) {
 const char* type_name(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {
-    case T::ARRAY: return "an array";
-    case T::OBJECT: return "an object";
-    case T::BOOL: return "a boolean";
-    case T::NULL_VALUE: return "null";
-    case T::STRING: return "a string";
-    default: return "a number";
+    case T::ARRAY:
+      return "an array";
+    case T::OBJECT:
+      return "an object";
+    case T::BOOL:
+      return "a boolean";
+    case T::NULL_VALUE:
+      return "null";
+    case T::STRING:
+      return "a string";
+    default:
+      return "a number";
   }
 }
 
@@ -140,7 +146,8 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::s
       set_string(key, s);
       return Result::ok;
     }
-    default: break;
+    default:
+      break;
   }
   const char* want = type_ == KeyType::time     ? "an RFC 3339 timestamp string"
                      : type_ == KeyType::number ? "a number"

@@ -17,7 +17,9 @@ inline bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
-inline bool leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+inline bool leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned month_days(int64_t y, int m) {
   static const unsigned d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -104,10 +106,10 @@ void append_rfc3339_ms(std::string& out, Instant t) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03uZ",
-                        static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
-                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60),
-                        t.nanos / 1000000);
+  int n =
+      std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03uZ",
+                    static_cast<long long>(y), m, d, static_cast<int>(rem / 3600),
+                    static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60), t.nanos / 1000000);
   out.append(buf, static_cast<size_t>(n));
 }
 

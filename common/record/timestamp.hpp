@@ -9,8 +9,8 @@
 namespace cdn::record {
 
 struct Instant {
-  int64_t seconds = 0;      // since 1970-01-01T00:00:00Z
-  uint32_t nanos = 0;       // 0 .. 999,999,999 (digits beyond nanoseconds are truncated)
+  int64_t seconds = 0;  // since 1970-01-01T00:00:00Z
+  uint32_t nanos = 0;   // 0 .. 999,999,999 (digits beyond nanoseconds are truncated)
   auto operator<=>(const Instant&) const = default;
 };
 
