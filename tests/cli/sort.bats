@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# cdn sort: order, stability, spilling, checking, merging, and the shared I/O conventions.
+
+load test_helper
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  # 30,000 records over 5 minutes with many equal timestamps, mixed offsets and fractions.
+  python3 - "$T/in.ndjson" <<'PY'
+import random, sys
+random.seed(7)
+with open(sys.argv[1], "w") as f:
+    for i in range(30000):
+        s = random.randrange(300)
+        frac = random.choice(["", ".5", ".25", ".123456789"])
+        if random.random() < 0.2:
+            ts = "2026-11-22T%02d:%02d:%02d%s+01:00" % (11, s // 60, s % 60, frac)
+        else:
+            ts = "2026-11-22T%02d:%02d:%02d%sZ" % (10, s // 60, s % 60, frac)
+        f.write('{"timestamp":"%s","seq":%d,"pad":"%s"}\n' % (ts, i, "x" * random.randrange(60)))
+PY
+}
+
+# Reference order: the instant, then input order.
+reference_sort() {
+  python3 -c '
+import sys, json, datetime
+rows = [l.rstrip("\n") for l in open(sys.argv[1])]
+def key(l):
+    ts = json.loads(l)["timestamp"]
+    base, frac, off = ts[:19], "", ts[19:]
+    if off.startswith("."):
+        i = 1
+        while off[i].isdigit(): i += 1
+        frac, off = off[1:i], off[i:]
+    off = "+00:00" if off == "Z" else off
+    t = datetime.datetime.fromisoformat(base + off)
+    return (t.timestamp(), int((frac + "000000000")[:9]))
+rev = len(sys.argv) > 2
+idx = sorted(range(len(rows)), key=lambda i: key(rows[i]), reverse=False)
+if rev:
+    import itertools
+    groups = [list(g) for _, g in itertools.groupby(idx, key=lambda i: key(rows[i]))]
+    idx = [i for g in reversed(groups) for i in g]
+print("\n".join(rows[i] for i in idx))
+' "$@"
+}
+
+@test "sorts by timestamp as instants, keeping input order for equal keys" {
+  reference_sort "$T/in.ndjson" > "$T/want"
+  run cdn sort -q "$T/in.ndjson" -o "$T/got"
+  assert_success
+  assert_output ""
+  run cmp "$T/want" "$T/got"
+  assert_success
+}
+
+@test "reverse order keeps equal keys in input order" {
+  reference_sort "$T/in.ndjson" reverse > "$T/want"
+  run cdn sort -q -r "$T/in.ndjson" -o "$T/got"
+  assert_success
+  run cmp "$T/want" "$T/got"
+  assert_success
+}
+
+@test "a spilled sort is byte-identical to the in-memory sort and removes its runs" {
+  mkdir "$T/tmp"
+  cdn sort -q "$T/in.ndjson" > "$T/memory"
+  run cdn sort -v -S 1M -T "$T/tmp" "$T/in.ndjson" -o "$T/spilled"
+  assert_success
+  assert_output --regexp 'runs spilled'
+  run cmp "$T/memory" "$T/spilled"
+  assert_success
+  run ls -A "$T/tmp"
+  assert_output ""
+}
+
+@test "output lines are the input lines byte for byte" {
+  printf '{ "timestamp" : "2026-11-22T10:00:02Z",  "u":"\\u00e9" , "n": 1.50 }\n{"timestamp":"2026-11-22T10:00:01Z"}\n' > "$T/odd.ndjson"
+  run cdn sort -q "$T/odd.ndjson"
+  assert_success
+  assert_line --index 0 '{"timestamp":"2026-11-22T10:00:01Z"}'
+  assert_line --index 1 '{ "timestamp" : "2026-11-22T10:00:02Z",  "u":"\u00e9" , "n": 1.50 }'
+}
+
+@test "-k sorts by a nested field, numbers numerically" {
+  printf '{"a":{"n":10}}\n{"a":{"n":9.5}}\n{"a":{"n":-2}}\n{"a":{"n":100}}\n' > "$T/n.ndjson"
+  run cdn sort -q -k a.n "$T/n.ndjson"
+  assert_success
+  assert_output "$(printf '{"a":{"n":-2}}\n{"a":{"n":9.5}}\n{"a":{"n":10}}\n{"a":{"n":100}}')"
+}
+
+@test "strings compare bytewise and --key-type number reads numeric strings" {
+  printf '{"k":"b"}\n{"k":"B"}\n{"k":"a"}\n' > "$T/s.ndjson"
+  run cdn sort -q -k k "$T/s.ndjson"
+  assert_output "$(printf '{"k":"B"}\n{"k":"a"}\n{"k":"b"}')"
+  printf '{"k":"10"}\n{"k":"9"}\n' > "$T/ns.ndjson"
+  run cdn sort -q -k k --key-type number "$T/ns.ndjson"
+  assert_output "$(printf '{"k":"9"}\n{"k":"10"}')"
+}
+
+@test "records without the key or with a bad timestamp go to rejects with a reason" {
+  printf '{"timestamp":"2026-11-22T10:00:02Z"}\n{"x":1}\n{"timestamp":"2026-02-30T00:00:00Z"}\nnot json\n{"timestamp":"2026-11-22T10:00:01Z"}\n' > "$T/bad.ndjson"
+  run cdn sort "$T/bad.ndjson" --rejects "$T/rejects.ndjson" -o "$T/out"
+  assert_failure 1
+  assert_output --partial "5 in, 2 out, 3 rejected"
+  run jq -r '[.line, .reason] | @tsv' "$T/rejects.ndjson"
+  assert_line --index 0 --partial "2	no key 'timestamp'"
+  assert_line --index 1 --partial "3	key 'timestamp' is not an RFC 3339 timestamp"
+  assert_line --index 2 --partial "4	invalid JSON"
+  run jq -r '.record' "$T/rejects.ndjson"
+  assert_line --index 2 "not json"
+}
+
+@test "--missing first and last place keyless records instead of rejecting them" {
+  printf '{"timestamp":"2026-11-22T10:00:02Z"}\n{"x":1}\n{"timestamp":"2026-11-22T10:00:01Z"}\n' > "$T/m.ndjson"
+  run cdn sort -q --missing first "$T/m.ndjson"
+  assert_success
+  assert_line --index 0 '{"x":1}'
+  run cdn sort -q --missing last "$T/m.ndjson"
+  assert_success
+  assert_line --index 2 '{"x":1}'
+}
+
+@test "-c reports the first record out of order and exits 1" {
+  printf '{"timestamp":"2026-11-22T10:00:01Z"}\n{"timestamp":"2026-11-22T10:00:03Z"}\n{"timestamp":"2026-11-22T10:00:02Z"}\n' > "$T/c.ndjson"
+  run cdn sort -c "$T/c.ndjson"
+  assert_failure 1
+  assert_output --partial "disorder"
+  assert_output --partial ":3:"
+  cdn sort -q "$T/c.ndjson" > "$T/sorted.ndjson"
+  run cdn sort -q -c "$T/sorted.ndjson"
+  assert_success
+  assert_output ""
+}
+
+@test "-m merges sorted inputs, ties going to the earlier input" {
+  printf '{"timestamp":"2026-11-22T10:00:01Z","f":1}\n{"timestamp":"2026-11-22T10:00:03Z","f":1}\n' > "$T/a.ndjson"
+  printf '{"timestamp":"2026-11-22T10:00:01Z","f":2}\n{"timestamp":"2026-11-22T10:00:02Z","f":2}\n' > "$T/b.ndjson"
+  run cdn sort -q -m "$T/a.ndjson" "$T/b.ndjson"
+  assert_success
+  assert_output "$(printf '%s\n' '{"timestamp":"2026-11-22T10:00:01Z","f":1}' '{"timestamp":"2026-11-22T10:00:01Z","f":2}' '{"timestamp":"2026-11-22T10:00:02Z","f":2}' '{"timestamp":"2026-11-22T10:00:03Z","f":1}')"
+}
+
+@test "several inputs sort together, gzip and CSV included" {
+  head -n 100 "$T/in.ndjson" > "$T/p1.ndjson"
+  sed -n '101,200p' "$T/in.ndjson" | gzip > "$T/p2.ndjson.gz"
+  printf 'timestamp,seq\n2026-11-22T09:00:00Z,7\n' > "$T/p3.csv"
+  run cdn sort -q "$T/p1.ndjson" "$T/p2.ndjson.gz" "$T/p3.csv"
+  assert_success
+  assert_line --index 0 '{"timestamp":"2026-11-22T09:00:00Z","seq":7}'
+  [ "${#lines[@]}" -eq 201 ]
+}
+
+@test "stdin is the default input and '-' names it" {
+  run bash -c "head -n 50 '$T/in.ndjson' | '$CDN' sort -q"
+  assert_success
+  [ "${#lines[@]}" -eq 50 ]
+  run bash -c "head -n 50 '$T/in.ndjson' | '$CDN' sort -q -"
+  [ "${#lines[@]}" -eq 50 ]
+}
+
+@test "--input-format csv reads CSV from stdin and --schema types it" {
+  printf '{"properties":{"seq":{"type":"string"}}}' > "$T/schema.json"
+  run bash -c "printf 'timestamp,seq\n2026-11-22T10:00:00Z,1\n' | '$CDN' sort -q --input-format csv --schema '$T/schema.json'"
+  assert_success
+  assert_output '{"timestamp":"2026-11-22T10:00:00Z","seq":"1"}'
+}
+
+@test "piping into head -1 prints one line, exits 0 and says nothing" {
+  run bash -c "'$CDN' sort '$T/in.ndjson' 2>'$T/err' | head -1; echo \"status=\${PIPESTATUS[0]}\""
+  assert_success
+  [ "${#lines[@]}" -eq 2 ]
+  assert_line --index 1 "status=0"
+  run cat "$T/err"
+  assert_output ""
+}
+
+@test "SIGTERM during a spill stops, leaves no temporary files and no output file" {
+  mkdir "$T/tmp"
+  yes '{"timestamp":"2026-11-22T10:00:00Z","payload":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}' |
+    "$CDN" sort -q -S 1M -T "$T/tmp" -o "$T/out.ndjson" &
+  pid=$!
+  for _ in $(seq 100); do
+    [ -n "$(ls -A "$T/tmp")" ] && break
+    sleep 0.1
+  done
+  run ls -A "$T/tmp"
+  refute_output ""
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  assert_equal "$rc" 143
+  run ls -A "$T/tmp"
+  assert_output ""
+  run ls -A "$T"
+  refute_output --partial "out.ndjson"
+}
+
+@test "a failed run leaves no file under the output name" {
+  run cdn sort -o "$T/out.ndjson" "$T/in.ndjson" "$T/missing.ndjson"
+  assert_failure 3
+  assert_output --partial "cannot open '$T/missing.ndjson': No such file or directory"
+  run ls -A "$T"
+  refute_output --partial "out.ndjson"
+}
+
+@test "the summary line counts records in, out and rejected; -q silences it" {
+  run cdn sort "$T/in.ndjson" -o "$T/out"
+  assert_success
+  assert_output --regexp '^cdn sort: 30000 in, 30000 out, 0 rejected in [0-9.]+ s$'
+  run cdn sort -q "$T/in.ndjson" -o "$T/out"
+  assert_output ""
+}
+
+@test "bad option values are usage errors" {
+  run cdn sort -S lots "$T/in.ndjson"
+  assert_failure 2
+  assert_output --partial "bad size 'lots' for -S/--buffer-size"
+  run cdn sort --missing sometimes "$T/in.ndjson"
+  assert_failure 2
+  run cdn sort -k 'a..b' "$T/in.ndjson"
+  assert_failure 2
+  assert_output --partial "empty field name"
+}
+
+@test "--log-format json writes diagnostics as JSON lines" {
+  run cdn --log-format json sort "$T/in.ndjson" -o "$T/out"
+  assert_success
+  echo "$output" | jq -e '.level == "summary" and .program == "cdn sort"'
+}
