@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# Generic tests over the command table: every command `cdn --help` lists has a working
+# --help, a man page that documents its options, and entries in the three completion
+# scripts; the committed completion scripts are the ones the binary writes.
+
+setup() {
+  load test_helper
+}
+
+# The commands under "Subcommands:" in `cdn --help`, one a line.
+commands() {
+  "$CDN" --help | awk '/^Subcommands:/ { on = 1; next }
+                       on && /^$/ { exit }
+                       on && /^  [a-z]/ { print $1 }'
+}
+
+# The long options (without --help) that `cdn CMD --help` lists, one a line.
+long_options() {
+  "$CDN" "$1" --help | awk '/^  +-/ { print $1 }' | tr ',' '\n' | sed -n 's/=.*//; /^--/p' |
+    grep -vx -- --help
+}
+
+# Man page source with roff's escaped hyphens (\-) made plain.
+man_text() {
+  sed 's/\\-/-/g; s/\\(hy/-/g' "$1"
+}
+
+@test "cdn --help lists the commands of the table" {
+  run commands
+  assert_success
+  assert_line sort
+  assert_line completion
+}
+
+@test "every command's --help exits 0 and shows its usage" {
+  local bad=() c
+  for c in $(commands); do
+    run "$CDN" "$c" --help
+    if [[ $status -ne 0 || $output != *"Usage: cdn $c"* ]]; then
+      bad+=("$c (status $status)")
+    fi
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "commands without a working --help: ${bad[*]}"
+}
+
+@test "every command has a man page that mentions each long option of its --help" {
+  local bad=() c o page
+  for c in $(commands); do
+    page="$REPO_ROOT/man/cdn-$c.1"
+    if [[ ! -f $page ]]; then
+      bad+=("man/cdn-$c.1 is missing")
+      continue
+    fi
+    man_text "$page" | grep -q "^\.TH CDN-${c^^} 1" || bad+=("man/cdn-$c.1 has no '.TH CDN-${c^^} 1'")
+    for o in $(long_options "$c"); do
+      man_text "$page" | grep -qF -- "$o" || bad+=("man/cdn-$c.1 does not mention $o")
+    done
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "man/cdn.1 mentions every command and every global option" {
+  local bad=() c o page="$REPO_ROOT/man/cdn.1"
+  for c in $(commands); do
+    man_text "$page" | grep -qE "cdn-$c\b|^\.B $c\b|^\.TP.*$c" || bad+=("command $c")
+  done
+  for o in $("$CDN" --help | awk '/^  +-/ { print $1 }' | tr ',' '\n' | sed -n '/^--/p'); do
+    man_text "$page" | grep -qF -- "$o" || bad+=("option $o")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "man/cdn.1 does not mention: ${bad[*]}"
+}
+
+@test "every man page renders without groff warnings" {
+  local bad=() page err
+  for page in "$REPO_ROOT"/man/*.1; do
+    err=$(groff -man -ww -z "$page" 2>&1) || true
+    [[ -z $err ]] || bad+=("$(basename "$page"): $err")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "every command and its long options are in the bash, zsh and fish completions" {
+  local bad=() c o fn
+  local bash_file="$REPO_ROOT/completions/cdn.bash"
+  local zsh_file="$REPO_ROOT/completions/_cdn"
+  local fish_file="$REPO_ROOT/completions/cdn.fish"
+  for c in $(commands); do
+    local bash_opts zsh_body fish_lines
+    bash_opts=$(grep -E "^      $c\) COMPREPLY=" "$bash_file" || true)
+    fn="_cdn_${c//-/_}"
+    zsh_body=$(sed -n "/^$fn() {\$/,/^}\$/p" "$zsh_file")
+    fish_lines=$(grep -F "__fish_seen_subcommand_from $c'" "$fish_file" || true)
+    grep -qE "compgen -W '([^']* )?$c( [^']*)?' -- \"\\\$cur\"\)\) ;;" "$bash_file" ||
+      bad+=("bash: command $c")
+    grep -qE "^ +'$c:" "$zsh_file" || bad+=("zsh: command $c")
+    grep -qE -- "-a $c -d " "$fish_file" || bad+=("fish: command $c")
+    for o in $(long_options "$c"); do
+      [[ $bash_opts == *" $o "* || $bash_opts == *" $o'"* ]] || bad+=("bash: $c $o")
+      [[ $zsh_body == *"$o"* ]] || bad+=("zsh: $c $o")
+      [[ $fish_lines == *"-l ${o#--} "* ]] || bad+=("fish: $c $o")
+    done
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "missing from completions/: ${bad[*]}"
+}
+
+@test "the committed completion scripts are the ones cdn completion writes" {
+  local bad=() shell file
+  for shell in bash zsh fish; do
+    case $shell in
+      bash) file=completions/cdn.bash ;;
+      zsh) file=completions/_cdn ;;
+      fish) file=completions/cdn.fish ;;
+    esac
+    run diff -u "$REPO_ROOT/$file" <("$CDN" completion "$shell")
+    [[ $status -eq 0 ]] || bad+=("$file")
+  done
+  [[ ${#bad[@]} -eq 0 ]] ||
+    fail "stale: ${bad[*]}; run scripts/gen-completions.sh and commit the result"
+}
+
+@test "cdn --version names the version and the parts built in" {
+  run cdn --version
+  assert_success
+  assert_line --regexp '^cdn [0-9]+\.[0-9]+\.[0-9]+'
+  assert_line --regexp '^parts: '
+}
+
+@test "cdn with no command is a usage error" {
+  run cdn
+  assert_failure 2
+  assert_output --partial 'cdn --help'
+}
+
+@test "an unknown command is a usage error that names it" {
+  run cdn no-such-command
+  assert_failure 2
+  assert_output --partial 'no-such-command'
+}
+
+@test "an unknown global option is a usage error that names it" {
+  run cdn --no-such-option sort
+  assert_failure 2
+  assert_output --partial -- '--no-such-option'
+}
+
+@test "an unknown option of any command is a usage error that names it" {
+  local bad=() c
+  for c in $(commands); do
+    run "$CDN" "$c" --no-such-option </dev/null
+    if [[ $status -ne 2 || $output != *--no-such-option* ]]; then
+      bad+=("$c (status $status: $output)")
+    fi
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# The config file: every long option of a command can come from a [COMMAND] section of a
+# TOML file named by --config or by the CDN_CONFIG environment variable.
+
+setup() {
+  load test_helper
+  cd "$BATS_TEST_TMPDIR"
+  printf '%s\n' '{"n":3,"m":"a"}' '{"n":1,"m":"c"}' '{"n":2,"m":"b"}' >in.ndjson
+  printf '%s\n' '# sort by the number' '[sort]' 'key = "n"' >by-n.toml
+}
+
+@test "without a config file sort uses its default key" {
+  run cdn -q sort in.ndjson --rejects rejects.ndjson
+  assert_failure 1
+  assert_output ''
+}
+
+@test "--config FILE sets a long option of sort from its [sort] section" {
+  run cdn -q --config by-n.toml sort in.ndjson
+  assert_success
+  assert_output "$(printf '%s\n' '{"n":1,"m":"c"}' '{"n":2,"m":"b"}' '{"n":3,"m":"a"}')"
+}
+
+@test "--config may also follow the command" {
+  run cdn -q sort --config by-n.toml in.ndjson
+  assert_success
+  assert_line --index 0 '{"n":1,"m":"c"}'
+}
+
+@test "CDN_CONFIG names the config file when --config is not given" {
+  CDN_CONFIG="$PWD/by-n.toml" run cdn -q sort in.ndjson
+  assert_success
+  assert_output "$(printf '%s\n' '{"n":1,"m":"c"}' '{"n":2,"m":"b"}' '{"n":3,"m":"a"}')"
+}
+
+@test "--config wins over CDN_CONFIG" {
+  printf '%s\n' '[sort]' 'key = "m"' >by-m.toml
+  CDN_CONFIG="$PWD/by-n.toml" run cdn -q --config by-m.toml sort in.ndjson
+  assert_success
+  assert_line --index 0 '{"n":3,"m":"a"}'
+}
+
+@test "an option on the command line wins over the config file" {
+  run cdn -q --config by-n.toml sort -k m in.ndjson
+  assert_success
+  assert_line --index 0 '{"n":3,"m":"a"}'
+}
+
+@test "a flag can be set in the config file" {
+  printf '%s\n' '[sort]' 'key = "n"' 'reverse = true' >reverse.toml
+  run cdn -q --config reverse.toml sort in.ndjson
+  assert_success
+  assert_line --index 0 '{"n":3,"m":"a"}'
+}
+
+@test "sections of other commands do not change sort" {
+  printf '%s\n' '[tag]' 'field = "id"' '' '[sort]' 'key = "n"' >two.toml
+  run cdn -q --config two.toml sort in.ndjson
+  assert_success
+  assert_line --index 0 '{"n":1,"m":"c"}'
+  refute_output --partial '"id"'
+}
+
+@test "a config file that does not exist is a usage error" {
+  run cdn --config no-such.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial 'no-such.toml'
+}
+
+@test "CDN_CONFIG naming a file that does not exist is a usage error" {
+  CDN_CONFIG="$PWD/no-such.toml" run cdn sort in.ndjson
+  assert_failure 2
+  assert_output --partial 'no-such.toml'
+}
+
+@test "a bad value in the config file is a usage error" {
+  printf '%s\n' '[sort]' 'key-type = "sideways"' >bad-value.toml
+  run cdn --config bad-value.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial 'sideways'
+}
+
+@test "an unknown key in a section is a usage error that names it" {
+  printf '%s\n' '[sort]' 'key = "n"' 'no-such-option = 1' >unknown.toml
+  run cdn --config unknown.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial 'no-such-option'
+}
+
+@test "a config file that is not TOML is a usage error" {
+  printf '%s\n' 'this is [ not toml' >garbage.toml
+  run cdn --config garbage.toml sort in.ndjson
+  assert_failure 2
+}
