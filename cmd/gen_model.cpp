@@ -340,24 +340,7 @@ class World {
     e.cache = static_cast<uint8_t>(cache);
     const bool origin = cache != kHit;
 
-    // Status.
-    const double p5xx = 0.002 + (cache == kMiss || cache == kExpired ? 0.008 : 0) +
-                        (cache == kBypass ? 0.004 : 0) + 0.15 * sev;
-    static constexpr double kP4xx[kContents] = {.005, .004, .015, .025};
-    if (r.chance(p5xx)) {
-      static constexpr double k5xxMix[] = {.1, .3, .3, .3};
-      static constexpr uint16_t k5xxCode[] = {500, 502, 503, 504};
-      e.status = k5xxCode[pick(r, k5xxMix)];
-    } else if (r.chance(kP4xx[content])) {
-      double v = r.uniform();
-      e.status = v < .7 ? 404 : v < .85 ? 403 : content == kApi ? 429 : 410;
-    } else if (content == kVod) {
-      e.status = r.chance(.45) ? 206 : 200;
-    } else if (content == kImage || content == kApi) {
-      e.status = r.chance(content == kImage ? .06 : .03) ? 304 : 200;
-    } else {
-      e.status = 200;
-    }
+    e.status = draw_status(content, cache, sev);
 
     // Network: the client's path, evening queueing, and the incident.
     e.rtt_ms = c.rtt_ms * r.lognormal(1, 0.25) + 6 * load;
@@ -368,29 +351,7 @@ class World {
     link = std::max(link, 64.0);
 
     // Time to first byte: path, a new connection now and then, and the server.
-    double server;
-    switch (e.status) {
-      case 504:
-        server = r.lognormal(15000, 0.3);
-        break;
-      case 502:
-        server = r.lognormal(300, 0.8);
-        break;
-      case 503:
-        server = r.lognormal(8, 0.5);
-        break;
-      case 500:
-        server = r.lognormal(50, 1.0);
-        break;
-      default:
-        if (cache == kHit) {
-          server = r.lognormal(4, 0.6);
-        } else if (cache == kBypass) {
-          server = r.lognormal(40, 0.8) * (1 + sev);
-        } else {
-          server = r.lognormal(70, 0.7) * (1 + 2 * sev);
-        }
-    }
+    const double server = draw_server_ms(e.status, cache, sev);
     const double handshake = r.chance(content == kApi ? 0.3 : 0.15) ? 2 * e.rtt_ms : 0;
     e.ttfb_ms = e.rtt_ms + handshake + server;
 
@@ -408,23 +369,7 @@ class World {
       e.bitrate_kbps = rung;
     }
 
-    // Bytes: segments for video (with progressive downloads as a Pareto tail), lognormal
-    // images with a Pareto tail, small API bodies; error and 304 bodies are small.
-    double body;
-    if (e.status >= 400) {
-      body = r.lognormal(600, 0.5);
-    } else if (e.status == 304) {
-      body = 0;
-    } else if (content == kVod) {
-      body = e.status == 200 && r.chance(0.03) ? std::min(r.pareto(2e6, 1.2), 4e9)
-                                               : e.bitrate_kbps * 125.0 * 4 * r.lognormal(1, 0.12);
-    } else if (content == kLive) {
-      body = e.bitrate_kbps * 125.0 * 2 * r.lognormal(1, 0.12);
-    } else if (content == kImage) {
-      body = r.chance(0.03) ? std::min(r.pareto(4e5, 1.4), 1e9) : r.lognormal(45000, 1.0);
-    } else {
-      body = std::min(r.lognormal(1500, 1.2), 1e8);
-    }
+    const double body = draw_body(e.status, content, e.bitrate_kbps);
     e.bytes = static_cast<uint64_t>(body + r.lognormal(380, 0.12));
 
     // Transfer: the link's rate plus slow-start round trips; throughput as measured.
@@ -435,29 +380,85 @@ class World {
     e.throughput_kbps = bits / transfer_ms;
 
     // The label: a logistic model of the request plus unobserved client and session noise.
-    double z =
-        Label::kBias + Label::kDevice[c.device] + c.proneness + Label::kSessionSigma * r.normal();
-    if (video) {
-      const double ratio = std::max(e.bitrate_kbps / link, 0.05);
-      z += Label::kRatio * std::log(ratio / Label::kRatioRef);
-      if (content == kLive) z += Label::kLive;
-    } else {
-      z += Label::kSlowObject * std::log(std::max(e.response_ms, 1.0) / Label::kSlowRef);
-    }
-    z += Label::kRtt * std::log(e.rtt_ms / Label::kRttRef);
-    z += Label::kTtfb * std::log(e.ttfb_ms / Label::kTtfbRef);
-    if (cache == kMiss || cache == kExpired) z += Label::kMiss;
-    if (e.status >= 500) {
-      z += Label::k5xx;
-    } else if (e.status >= 400) {
-      z += Label::k4xx;
-    }
-    z += Label::kIncident * sev;
+    const double z = logit(e, c, link, sev) + Label::kSessionSigma * r.normal();
     e.qoe_bad = r.uniform() < 1 / (1 + std::exp(-z)) ? 1 : 0;
   }
 
  private:
   static constexpr double kIncidentGapS = 8 * 3600;  // mean time between incidents at a PoP
+
+  int draw_status(int content, int cache, double sev) {
+    Rng& r = requests_;
+    const double p5xx = 0.002 + (cache == kMiss || cache == kExpired ? 0.008 : 0) +
+                        (cache == kBypass ? 0.004 : 0) + 0.15 * sev;
+    static constexpr double kP4xx[kContents] = {.005, .004, .015, .025};
+    if (r.chance(p5xx)) {
+      static constexpr double k5xxMix[] = {.1, .3, .3, .3};
+      static constexpr uint16_t k5xxCode[] = {500, 502, 503, 504};
+      return k5xxCode[pick(r, k5xxMix)];
+    }
+    if (r.chance(kP4xx[content])) {
+      double v = r.uniform();
+      return v < .7 ? 404 : v < .85 ? 403 : content == kApi ? 429 : 410;
+    }
+    if (content == kVod) return r.chance(.45) ? 206 : 200;
+    if (content == kImage) return r.chance(.06) ? 304 : 200;
+    if (content == kApi) return r.chance(.03) ? 304 : 200;
+    return 200;
+  }
+
+  // Time the server takes before the first byte: errors have their own, a hit is quick, a
+  // miss waits for the origin (slower during an incident).
+  double draw_server_ms(int status, int cache, double sev) {
+    Rng& r = requests_;
+    if (status == 504) return r.lognormal(15000, 0.3);
+    if (status == 502) return r.lognormal(300, 0.8);
+    if (status == 503) return r.lognormal(8, 0.5);
+    if (status == 500) return r.lognormal(50, 1.0);
+    if (cache == kHit) return r.lognormal(4, 0.6);
+    if (cache == kBypass) return r.lognormal(40, 0.8) * (1 + sev);
+    return r.lognormal(70, 0.7) * (1 + 2 * sev);
+  }
+
+  // Body bytes: segments for video (progressive downloads as a Pareto tail), lognormal
+  // images with a Pareto tail, small API bodies; error and 304 bodies are small.
+  double draw_body(int status, int content, uint32_t bitrate_kbps) {
+    Rng& r = requests_;
+    if (status >= 400) return r.lognormal(600, 0.5);
+    if (status == 304) return 0;
+    switch (content) {
+      case kVod:
+        if (status == 200 && r.chance(0.03)) return std::min(r.pareto(2e6, 1.2), 4e9);
+        return bitrate_kbps * 125.0 * 4 * r.lognormal(1, 0.12);  // 4 s segments
+      case kLive:
+        return bitrate_kbps * 125.0 * 2 * r.lognormal(1, 0.12);  // 2 s segments
+      case kImage:
+        return r.chance(0.03) ? std::min(r.pareto(4e5, 1.4), 1e9) : r.lognormal(45000, 1.0);
+      default:
+        return std::min(r.lognormal(1500, 1.2), 1e8);
+    }
+  }
+
+  // The logit of qoe_bad before the per-request noise (docs/gen.md, "The label").
+  static double logit(const Event& e, const Client& c, double link, double sev) {
+    double z = Label::kBias + Label::kDevice[c.device] + c.proneness;
+    if (e.content == kVod || e.content == kLive) {
+      const double ratio = std::max(e.bitrate_kbps / link, 0.05);
+      z += Label::kRatio * std::log(ratio / Label::kRatioRef);
+      if (e.content == kLive) z += Label::kLive;
+    } else {
+      z += Label::kSlowObject * std::log(std::max(e.response_ms, 1.0) / Label::kSlowRef);
+    }
+    z += Label::kRtt * std::log(e.rtt_ms / Label::kRttRef);
+    z += Label::kTtfb * std::log(e.ttfb_ms / Label::kTtfbRef);
+    if (e.cache == kMiss || e.cache == kExpired) z += Label::kMiss;
+    if (e.status >= 500) {
+      z += Label::k5xx;
+    } else if (e.status >= 400) {
+      z += Label::k4xx;
+    }
+    return z + Label::kIncident * sev;
+  }
 
   Client make_client(Rng& rng, const Pop& pop) {
     double shares[8] = {};
