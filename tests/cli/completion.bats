@@ -37,6 +37,29 @@ fish_complete() {
   fish --no-config -c 'source ./cdn.fish; complete -C $argv[1]' "$1" | cut -f1 | sort
 }
 
+# The words zsh offers for a command line: an interactive zsh on a pseudo-terminal loads the
+# script written by `cdn completion zsh` through compinit, receives the line and a TAB, and
+# prints every candidate compadd gets.
+zsh_complete() {
+  local dir="$BATS_FILE_TMPDIR/zsh"
+  mkdir -p "$dir/functions"
+  "$CDN" completion zsh >"$dir/functions/_cdn"
+  cat >"$dir/capture.zsh" <<'ZSH'
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PROMPT= ; fpath=(${0:h}/functions \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'compadd () { builtin compadd -O __hits "$@"; local h; for h in "${__hits[@]}"; do echo "<<$h>>"; done; builtin compadd "$@"; }'
+zpty -w z 'bindkey "^I" complete-word; null-line () { echo -E - $'"'"'\0'"'"' }; compprefuncs=( null-line ); comppostfuncs=( null-line exit )'
+zpty -n -w z "$1"$'\t'
+integer seen=0
+while zpty -r z; do :; done | while IFS= read -r ln; do
+  if [[ $ln == *$'\0\r' ]]; then (( seen++ )) && return 0 || continue; fi
+  (( seen )) && echo -E - $ln
+done
+ZSH
+  timeout 30 zsh -f "$dir/capture.zsh" "$1" | grep -o '<<[^>]*>>' | sed 's/^<<//; s/>>$//' | sort -u
+}
+
 @test "cdn completion writes a script for each shell" {
   run cdn completion bash
   assert_success
@@ -152,4 +175,20 @@ fish_complete() {
   run zsh -f -c 'autoload -Uz compinit && compinit -u -D && source ./_cdn && print -r -- $_comps[cdn]'
   assert_success
   assert_output _cdn
+}
+
+@test "zsh completes commands, options, choices, files and directories" {
+  run zsh_complete 'cdn '
+  assert_line sort
+  assert_line completion
+  run zsh_complete 'cdn sort --key'
+  assert_output "$(printf '%s\n' --key --key-type)"
+  run zsh_complete 'cdn sort --key-type '
+  assert_output "$(printf '%s\n' auto number string time)"
+  run zsh_complete 'cdn --log-format json sort --rev'
+  assert_output --reverse
+  run zsh_complete 'cdn sort -T '
+  assert_output runs
+  run zsh_complete 'cdn sort day'
+  assert_output "$(printf '%s\n' day1.ndjson day2.ndjson)"
 }
