@@ -1,9 +1,12 @@
 #include "common/pipeline/external_sort.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
 #include <queue>
+#include <thread>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -11,6 +14,7 @@
 #include "common/io/line_reader.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
+#include "common/pipeline/worker_pool.hpp"
 
 namespace cdn::pipeline {
 
@@ -25,15 +29,13 @@ MissingPolicy parse_missing_policy(const std::string& name) {
                    "; use reject, first or last");
 }
 
-Keyer::Keyer(const SortOptions& opts, Rejects& rejects)
-    : extractor_(opts.key, opts.key_type),
-      missing_(opts.missing),
-      reverse_(opts.reverse),
-      rejects_(rejects) {}
+Keyer::Keyer(const SortOptions& opts)
+    : extractor_(opts.key, opts.key_type), missing_(opts.missing), reverse_(opts.reverse) {}
 
-bool Keyer::key_of(std::string_view text, std::string_view source, uint64_t line, SortKey& key) {
+bool Keyer::key_of(simdjson::dom::parser& parser, std::string_view text, SortKey& key,
+                   std::string& reason) const {
   using R = record::KeyExtractor::Result;
-  R r = extractor_.extract(parser_, text, key, reason_);
+  R r = extractor_.extract(parser, text, key, reason);
   if (r == R::ok) return true;
   if (r != R::invalid_json && missing_ != MissingPolicy::reject) {
     // Placed first or last whatever the direction; among themselves in input order.
@@ -43,7 +45,6 @@ bool Keyer::key_of(std::string_view text, std::string_view source, uint64_t line
     key.kind = static_cast<uint8_t>(first ? KeyKind::first : KeyKind::last);
     return true;
   }
-  rejects_.reject(source, line, reason_, text);
   return false;
 }
 
@@ -59,46 +60,57 @@ class MergeStream {
   virtual bool next() = 0;
   std::string_view text;
   SortKey key;
+
+ protected:
+  // Keeps a string key alive past the next parse.
+  void own_key_string() {
+    if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
+      str_.assign(key.str, key.len);
+      key.str = str_.data();
+    }
+  }
+  std::string str_;
 };
 
 // A spilled run: NDJSON lines already known to be good; keys are extracted again.
 class RunStream : public MergeStream {
  public:
-  RunStream(const std::string& path, Keyer& keyer, size_t buffer)
+  RunStream(const std::string& path, const Keyer& keyer, size_t buffer)
       : bytes_(path), lines_(bytes_, buffer), keyer_(keyer) {}
   bool next() override {
     std::string_view line;
     if (!lines_.next(line)) return false;
     text = line;
-    keyer_.key_of(text, bytes_.name(), lines_.line_number(), key);
-    if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
-      str_.assign(key.str, key.len);
-      key.str = str_.data();
+    if (!keyer_.key_of(parser_, text, key, reason_)) {
+      throw RuntimeError("spilled run " + diag::quoted(bytes_.name()) +
+                         " was changed while sorting: " + reason_);
     }
+    own_key_string();
     return true;
   }
 
  private:
   io::ByteReader bytes_;
   io::LineReader lines_;
-  Keyer& keyer_;
-  std::string str_;
+  const Keyer& keyer_;
+  simdjson::dom::parser parser_;
+  std::string reason_;
 };
 
 // An input of `--merge`: bad records go to rejects, the rest is taken as sorted.
 class SourceStream : public MergeStream {
  public:
-  SourceStream(std::unique_ptr<io::Source> src, Keyer& keyer)
-      : src_(std::move(src)), keyer_(keyer) {}
+  SourceStream(std::unique_ptr<io::Source> src, const Keyer& keyer, Rejects& rejects)
+      : src_(std::move(src)), keyer_(keyer), rejects_(rejects) {}
   bool next() override {
     io::Record rec;
     while (src_->next(rec)) {
-      if (!keyer_.key_of(rec.text, src_->name(), rec.line, key)) continue;
-      text = rec.text;
-      if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
-        str_.assign(key.str, key.len);
-        key.str = str_.data();
+      if (!keyer_.key_of(parser_, rec.text, key, reason_)) {
+        rejects_.reject(src_->name(), rec.line, reason_, rec.text);
+        continue;
       }
+      text = rec.text;
+      own_key_string();
       return true;
     }
     return false;
@@ -106,25 +118,28 @@ class SourceStream : public MergeStream {
 
  private:
   std::unique_ptr<io::Source> src_;
-  Keyer& keyer_;
-  std::string str_;
+  const Keyer& keyer_;
+  Rejects& rejects_;
+  simdjson::dom::parser parser_;
+  std::string reason_;
 };
 
-template <class Entry>
+// A sorted range of in-memory entries.
 class MemoryStream : public MergeStream {
  public:
-  explicit MemoryStream(const std::vector<Entry>& entries) : entries_(entries) {}
+  using Entry = ExternalSorter::Entry;
+  MemoryStream(const Entry* begin, const Entry* end) : it_(begin), end_(end) {}
   bool next() override {
-    if (i_ >= entries_.size()) return false;
-    text = std::string_view(entries_[i_].text, entries_[i_].len);
-    key = entries_[i_].key;
-    ++i_;
+    if (it_ == end_) return false;
+    text = std::string_view(it_->text, it_->len);
+    key = it_->key;
+    ++it_;
     return true;
   }
 
  private:
-  const std::vector<Entry>& entries_;
-  size_t i_ = 0;
+  const Entry* it_;
+  const Entry* end_;
 };
 
 // k-way merge; ties go to the stream listed first (streams are in input order).
@@ -151,68 +166,240 @@ void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Key
   }
 }
 
-constexpr size_t kMaxMergeFanIn = 128;
+constexpr size_t kMaxMergeInputs = 512;
+constexpr size_t kBatchRecords = 4096;
+constexpr size_t kBatchBytes = size_t{1} << 20;
+
+// Buffered writes of lines to a temporary file.
+class RunWriter {
+ public:
+  explicit RunWriter(io::TempFile& file) : file_(file) { buf_.reserve(kFlush + 4096); }
+  void line(std::string_view t) {
+    buf_.append(t.data(), t.size());
+    buf_ += '\n';
+    if (buf_.size() >= kFlush) flush();
+  }
+  void flush() {
+    io::write_all(file_.fd(), buf_.data(), buf_.size(), file_.path(), false);
+    buf_.clear();
+  }
+
+ private:
+  static constexpr size_t kFlush = size_t{1} << 20;
+  io::TempFile& file_;
+  std::string buf_;
+};
 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
+// Records are copied into arena blocks on the reading thread and cut into batches; worker
+// threads parse each batch and extract its keys. Batches are collected in input order, so
+// rejects come out in input order and `seq` numbers keep the sort stable.
+
+struct ExternalSorter::Batch {
+  std::string source;
+  uint64_t first_seq = 0;
+  size_t bytes = 0;
+  std::vector<std::string_view> texts;  // into the arena
+  std::vector<uint64_t> lines;
+  std::vector<Entry> entries;
+  std::vector<std::pair<uint32_t, std::string>> failures;  // index into texts, reason
+  std::string key_strings;                                 // string keys, when the key is one
+};
+
+struct ExternalSorter::Pending {
+  std::unique_ptr<Batch> batch;
+  std::future<void> done;
+};
+
+// Arena memory straight from mmap: returned to the system as soon as a run spills.
+struct ExternalSorter::Block {
+  explicit Block(size_t n) : size(n) {
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data = static_cast<char*>(p);
+  }
+  Block(Block&& o) noexcept : data(o.data), size(o.size) {
+    o.data = nullptr;
+  }
+  Block& operator=(Block&&) = delete;
+  ~Block() {
+    if (data) ::munmap(data, size);
+  }
+  char* data;
+  size_t size;
+};
+
+namespace {
+void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
+  thread_local simdjson::dom::parser parser;
+  std::string reason;
+  b.entries.reserve(b.texts.size());
+  std::vector<std::pair<size_t, uint32_t>> string_keys;  // entry index, offset
+  for (size_t i = 0; i < b.texts.size(); ++i) {
+    SortKey key;
+    std::string_view t = b.texts[i];
+    if (!keyer.key_of(parser, t, key, reason)) {
+      b.failures.emplace_back(static_cast<uint32_t>(i), reason);
+      continue;
+    }
+    if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
+      string_keys.emplace_back(b.entries.size(), static_cast<uint32_t>(b.key_strings.size()));
+      b.key_strings.append(key.str, key.len);
+    }
+    b.entries.push_back(
+        ExternalSorter::Entry{key, t.data(), static_cast<uint32_t>(t.size()), 0, b.first_seq + i});
+  }
+  for (auto [entry, offset] : string_keys) b.entries[entry].key.str = b.key_strings.data() + offset;
+}
+}  // namespace
 
 ExternalSorter::ExternalSorter(const SortOptions& opts, RunContext& ctx)
-    : opts_(opts), ctx_(ctx), keyer_(opts, ctx.rejects()) {}
+    : opts_(opts),
+      ctx_(ctx),
+      keyer_(opts),
+      pool_(std::make_unique<WorkerPool>(std::max(1u, std::thread::hardware_concurrency()))) {}
 
-ExternalSorter::~ExternalSorter() = default;
+ExternalSorter::~ExternalSorter() {
+  // Let running jobs finish before their batches go away.
+  for (size_t i = pending_head_; i < pending_.size(); ++i) {
+    if (pending_[i]->done.valid()) pending_[i]->done.wait();
+  }
+}
 
+// Every record is followed by kPadding readable bytes in its block (simdjson reads past the
+// end): a record only goes into a block where that much room is left, and a submitted batch
+// reserves the bytes after its last record so no later record is written there while a
+// worker parses.
 char* ExternalSorter::arena_alloc(size_t n) {
-  if (block_used_ + n > block_size_) {
+  constexpr size_t kPadding = io::LineReader::kPadding;
+  if (blocks_.empty() || block_used_ + n + kPadding > block_size_) {
     // Blocks small enough that the budget holds many of them.
     size_t preferred =
-        std::clamp<size_t>(opts_.buffer_bytes / 16, size_t{64} << 10, size_t{8} << 20);
-    block_size_ = std::max(n, preferred);
-    blocks_.emplace_back(new char[block_size_]);
+        std::clamp<size_t>(opts_.buffer_bytes / 16, size_t{64} << 10, size_t{32} << 20);
+    blocks_.emplace_back(std::max(n + kPadding, preferred));
+    block_size_ = blocks_.back().size;
     block_used_ = 0;
     arena_bytes_ += block_size_;
   }
-  char* p = blocks_.back().get() + block_used_;
+  char* p = blocks_.back().data + block_used_;
   block_used_ += n;
   return p;
 }
 
 void ExternalSorter::add(std::string_view text, std::string_view source, uint64_t line) {
-  SortKey key;
-  if (!keyer_.key_of(text, source, line, key)) return;
   if (text.size() > UINT32_MAX) {
-    ctx_.rejects().reject(source, line, "record longer than 4 GiB", text.substr(0, 1024));
+    ctx_.rejects().reject(source, line, "record longer than 4 GiB; split it", text.substr(0, 1024));
     return;
   }
-  char* t =
-      arena_alloc(text.size() + (key.kind == static_cast<uint8_t>(KeyKind::string) ? key.len : 0));
-  std::memcpy(t, text.data(), text.size());
-  if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
-    char* s = t + text.size();
-    std::memcpy(s, key.str, key.len);
-    key.str = s;
+  if (current_ && current_->source != source) submit_batch();
+  if (!current_) {
+    current_ = std::make_unique<Batch>();
+    current_->source.assign(source);
+    current_->first_seq = seq_;
+    current_->texts.reserve(kBatchRecords);
+    current_->lines.reserve(kBatchRecords);
   }
-  entries_.push_back(Entry{key, t, static_cast<uint32_t>(text.size()), 0, seq_++});
-  if (arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes &&
-      entries_.size() > 1) {
-    spill();
+  char* t = arena_alloc(text.size());
+  std::memcpy(t, text.data(), text.size());
+  current_->texts.emplace_back(t, text.size());
+  current_->lines.push_back(line);
+  current_->bytes += text.size();
+  ++seq_;
+  if (current_->texts.size() >= kBatchRecords || current_->bytes >= kBatchBytes) submit_batch();
+  if (arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes) {
+    submit_batch();
+    collect(true);
+    if (!entries_.empty()) spill();
+  }
+}
+
+void ExternalSorter::submit_batch() {
+  if (!current_) return;
+  block_used_ += io::LineReader::kPadding;  // room checked by arena_alloc
+  auto p = std::make_unique<Pending>();
+  p->batch = std::move(current_);
+  Batch* b = p->batch.get();
+  const Keyer* k = &keyer_;
+  p->done = pool_->submit([k, b] { extract_batch(*k, *b); });
+  pending_.push_back(std::move(p));
+  collect(false);
+}
+
+void ExternalSorter::collect(bool wait_all) {
+  while (pending_head_ < pending_.size()) {
+    Pending& p = *pending_[pending_head_];
+    if (!wait_all && p.done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      break;
+    }
+    p.done.get();  // rethrows a worker's exception
+    Batch& b = *p.batch;
+    for (auto& [i, reason] : b.failures)
+      ctx_.rejects().reject(b.source, b.lines[i], reason, b.texts[i]);
+    entries_.insert(entries_.end(), b.entries.begin(), b.entries.end());
+    if (!b.key_strings.empty()) {
+      b.entries = {};
+      b.texts = {};
+      b.lines = {};
+      kept_.push_back(std::move(p.batch));
+    }
+    pending_[pending_head_].reset();
+    ++pending_head_;
+  }
+  if (pending_head_ == pending_.size()) {
+    pending_.clear();
+    pending_head_ = 0;
   }
 }
 
 void ExternalSorter::sort_memory() {
   const Keyer& k = keyer_;
-  std::sort(entries_.begin(), entries_.end(), [&k](const Entry& a, const Entry& b) {
+  auto less = [&k](const Entry& a, const Entry& b) {
     if (k.before(a.key, b.key)) return true;
     if (k.before(b.key, a.key)) return false;
     return a.seq < b.seq;
-  });
+  };
+  // Two halves sorted side by side; emit_sorted merges them.
+  sorted_split_ = entries_.size() / 2;
+  if (entries_.size() < 65536 || pool_->size() < 2) {
+    std::sort(entries_.begin(), entries_.end(), less);
+    sorted_split_ = entries_.size();
+    return;
+  }
+  auto mid = entries_.begin() + static_cast<std::ptrdiff_t>(sorted_split_);
+  std::future<void> half = pool_->submit([&] { std::sort(entries_.begin(), mid, less); });
+  std::sort(mid, entries_.end(), less);
+  half.get();
+}
+
+template <class Emit>
+void ExternalSorter::emit_sorted(Emit&& emit) {
+  const Entry* a = entries_.data();
+  const Entry* a_end = a + sorted_split_;
+  const Entry* b = a_end;
+  const Entry* b_end = entries_.data() + entries_.size();
+  // Ties go to the first half: its records came first.
+  while (a != a_end && b != b_end) {
+    if (keyer_.before(b->key, a->key)) {
+      emit(std::string_view(b->text, b->len));
+      ++b;
+    } else {
+      emit(std::string_view(a->text, a->len));
+      ++a;
+    }
+  }
+  for (; a != a_end; ++a) emit(std::string_view(a->text, a->len));
+  for (; b != b_end; ++b) emit(std::string_view(b->text, b->len));
 }
 
 void ExternalSorter::reset_memory() {
   entries_.clear();
+  kept_.clear();
   blocks_.clear();
   block_used_ = block_size_ = 0;
   arena_bytes_ = 0;
+  sorted_split_ = 0;
 }
 
 void ExternalSorter::spill() {
@@ -221,20 +408,12 @@ void ExternalSorter::spill() {
   runs_.emplace_back(opts_.temp_dir, "cdn-sort-run.");
   ++spilled_;
   io::TempFile& run = runs_.back();
-  std::string buf;
-  buf.reserve(size_t{1} << 20);
-  for (const Entry& e : entries_) {
-    buf.append(e.text, e.len);
-    buf += '\n';
-    if (buf.size() >= (size_t{1} << 20)) {
-      io::write_all(run.fd(), buf.data(), buf.size(), run.path(), false);
-      buf.clear();
-    }
-  }
-  io::write_all(run.fd(), buf.data(), buf.size(), run.path(), false);
+  RunWriter w(run);
+  emit_sorted([&](std::string_view t) { w.line(t); });
+  w.flush();
   run.close();
-  diag::debug("spilled run " + std::to_string(runs_.size()) + " (" +
-              std::to_string(entries_.size()) + " records) to " + run.path());
+  diag::debug("spilled run " + std::to_string(spilled_) + " (" + std::to_string(entries_.size()) +
+              " records) to " + run.path());
   // Keep the entry vector's capacity: the next run will need as much.
   size_t cap = entries_.capacity();
   reset_memory();
@@ -242,17 +421,19 @@ void ExternalSorter::spill() {
 }
 
 void ExternalSorter::finish() {
+  submit_batch();
+  collect(true);
   io::throw_if_stopped();  // input ended because of a stop: no partial sorted output
+  sort_memory();
   if (runs_.empty()) {
-    sort_memory();
-    for (const Entry& e : entries_) ctx_.emit(std::string_view(e.text, e.len));
+    emit_sorted([&](std::string_view t) { ctx_.emit(t); });
     return;
   }
-  sort_memory();
   // Too many runs for one merge: merge groups into bigger runs first.
   const size_t fan_in = std::max<size_t>(2, opts_.merge_fan_in);
   size_t per_stream = std::max<size_t>(size_t{64} << 10, opts_.buffer_bytes / (fan_in + 2));
-  while (runs_.size() + 1 > fan_in) {
+  per_stream = std::min<size_t>(per_stream, size_t{4} << 20);
+  while (runs_.size() + 2 > fan_in) {
     std::vector<io::TempFile> merged;
     for (size_t g = 0; g < runs_.size(); g += fan_in) {
       std::vector<std::unique_ptr<MergeStream>> streams;
@@ -260,56 +441,52 @@ void ExternalSorter::finish() {
       for (size_t i = g; i < end; ++i)
         streams.push_back(std::make_unique<RunStream>(runs_[i].path(), keyer_, per_stream));
       merged.emplace_back(opts_.temp_dir, "cdn-sort-run.");
-      io::TempFile& out = merged.back();
-      std::string buf;
-      merge_streams(streams, keyer_, [&](std::string_view t) {
-        buf.append(t.data(), t.size());
-        buf += '\n';
-        if (buf.size() >= (size_t{1} << 20)) {
-          io::write_all(out.fd(), buf.data(), buf.size(), out.path(), false);
-          buf.clear();
-        }
-      });
-      io::write_all(out.fd(), buf.data(), buf.size(), out.path(), false);
-      out.close();
+      RunWriter w(merged.back());
+      merge_streams(streams, keyer_, [&](std::string_view t) { w.line(t); });
+      w.flush();
+      merged.back().close();
     }
     runs_ = std::move(merged);
   }
   std::vector<std::unique_ptr<MergeStream>> streams;
-  size_t stream_buf =
-      std::max<size_t>(size_t{64} << 10, (opts_.buffer_bytes / 2) / (runs_.size() + 1));
-  stream_buf = std::min<size_t>(stream_buf, size_t{4} << 20);
   for (auto& r : runs_)
-    streams.push_back(std::make_unique<RunStream>(r.path(), keyer_, stream_buf));
-  streams.push_back(std::make_unique<MemoryStream<Entry>>(entries_));
+    streams.push_back(std::make_unique<RunStream>(r.path(), keyer_, per_stream));
+  const Entry* base = entries_.data();
+  streams.push_back(std::make_unique<MemoryStream>(base, base + sorted_split_));
+  streams.push_back(std::make_unique<MemoryStream>(base + sorted_split_, base + entries_.size()));
   merge_streams(streams, keyer_, [&](std::string_view t) { ctx_.emit(t); });
 }
 
 void merge_sorted_inputs(const std::vector<std::string>& specs, const io::SourceOptions& src_opts,
                          const SortOptions& opts, RunContext& ctx) {
-  Keyer keyer(opts, ctx.rejects());
+  Keyer keyer(opts);
   std::vector<std::unique_ptr<MergeStream>> streams;
   std::vector<std::string> list = specs.empty() ? std::vector<std::string>{"-"} : specs;
-  if (list.size() > kMaxMergeFanIn * 4) {
+  if (list.size() > kMaxMergeInputs) {
     throw UsageError("too many inputs to merge (" + std::to_string(list.size()) +
-                     "); merge at most " + std::to_string(kMaxMergeFanIn * 4) + " at a time");
+                     "); merge at most " + std::to_string(kMaxMergeInputs) + " at a time");
   }
   for (const auto& s : list) {
     streams.push_back(std::make_unique<SourceStream>(
-        io::open_source(s, src_opts, ctx.rejects(), ctx.counts()), keyer));
+        io::open_source(s, src_opts, ctx.rejects(), ctx.counts()), keyer, ctx.rejects()));
   }
   merge_streams(streams, keyer, [&](std::string_view t) { ctx.emit(t); });
   io::throw_if_stopped();
 }
 
 bool check_sorted(io::Source& input, const SortOptions& opts, RunContext& ctx) {
-  Keyer keyer(opts, ctx.rejects());
+  Keyer keyer(opts);
+  simdjson::dom::parser parser;
+  std::string reason;
   io::Record rec;
   SortKey prev, key;
   std::string prev_str;
   bool have_prev = false;
   while (input.next(rec)) {
-    if (!keyer.key_of(rec.text, input.name(), rec.line, key)) continue;
+    if (!keyer.key_of(parser, rec.text, key, reason)) {
+      ctx.rejects().reject(input.name(), rec.line, reason, rec.text);
+      continue;
+    }
     if (have_prev && keyer.before(key, prev)) {
       std::string shown(rec.text.substr(0, 200));
       diag::error("disorder: " + input.name() + ":" + std::to_string(rec.line) + ": " + shown);

@@ -32,12 +32,14 @@ struct SortOptions {
   size_t merge_fan_in = 128;  // runs merged at once; more runs merge in several passes
 };
 
-// Turns records into keys, applying the missing-key policy. Returns false (after sending
-// the record to rejects) when the record cannot be placed.
+// Turns records into keys, applying the missing-key policy.
 class Keyer {
  public:
-  Keyer(const SortOptions& opts, Rejects& rejects);
-  bool key_of(std::string_view text, std::string_view source, uint64_t line, record::SortKey& key);
+  explicit Keyer(const SortOptions& opts);
+  // Thread-safe with one parser per thread. False (with `reason`) when the record cannot be
+  // placed and must be rejected. String keys point into the parser: copy before reusing it.
+  bool key_of(simdjson::dom::parser& parser, std::string_view text, record::SortKey& key,
+              std::string& reason) const;
   // Orders a before b (honouring --reverse; ties are the caller's).
   bool before(const record::SortKey& a, const record::SortKey& b) const {
     int c = record::compare_keys(a, b);
@@ -48,24 +50,22 @@ class Keyer {
   record::KeyExtractor extractor_;
   MissingPolicy missing_;
   bool reverse_;
-  Rejects& rejects_;
-  simdjson::dom::parser parser_;
-  std::string reason_;
 };
+
+class WorkerPool;
 
 class ExternalSorter {
  public:
   ExternalSorter(const SortOptions& opts, RunContext& ctx);
   ~ExternalSorter();
 
-  // Adds one record (its text is copied).
+  // Adds one record (its text is copied); keys are extracted on worker threads.
   void add(std::string_view text, std::string_view source, uint64_t line);
   // Writes every record, in order, to the context's output.
   void finish();
 
   size_t spilled_runs() const { return spilled_; }
 
- private:
   struct Entry {
     record::SortKey key;
     const char* text;
@@ -73,16 +73,31 @@ class ExternalSorter {
     uint32_t pad_;
     uint64_t seq;
   };
+  struct Batch;
+
+ private:
   char* arena_alloc(size_t n);
+  void submit_batch();
+  void collect(bool wait_all);
   void sort_memory();
+  template <class Emit>
+  void emit_sorted(Emit&& emit);
   void spill();
   void reset_memory();
 
   SortOptions opts_;
   RunContext& ctx_;
   Keyer keyer_;
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<Batch> current_;
+  struct Pending;
+  std::vector<std::unique_ptr<Pending>> pending_;  // submitted batches, in input order
+  size_t pending_head_ = 0;
+  std::vector<std::unique_ptr<Batch>> kept_;  // batches whose key buffers entries point into
   std::vector<Entry> entries_;
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t sorted_split_ = 0;  // entries_[0, split) and [split, end) are each sorted
+  struct Block;
+  std::vector<Block> blocks_;
   size_t block_used_ = 0, block_size_ = 0;
   size_t arena_bytes_ = 0;
   uint64_t seq_ = 0;
