@@ -38,7 +38,9 @@ int run_sort(const SortArgs& a) {
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
   pipeline::RunContext ctx("sort", a.check ? "-" : a.io.output, a.io.rejects);
-  cli::Inputs inputs(a.io, ctx);
+  // Files that fit in half the budget are mapped rather than copied (not for --check,
+  // which reads each record once).
+  cli::Inputs inputs(a.io, ctx, a.check ? 0 : opts.buffer_bytes / 2);
   if (a.check) {
     bool ok = pipeline::check_sorted(inputs.records(), opts, ctx);
     ctx.commit();
@@ -52,7 +54,7 @@ int run_sort(const SortArgs& a) {
   pipeline::ExternalSorter sorter(opts, ctx);
   io::Record rec;
   auto& in = inputs.records();
-  while (in.next(rec)) sorter.add(rec.text, in.name(), rec.line);
+  while (in.next(rec)) sorter.add(rec.text, in.name(), rec.line, in.stable());
   sorter.finish();
   std::string extra;
   if (sorter.spilled_runs() > 0) extra = std::to_string(sorter.spilled_runs()) + " runs spilled";

@@ -35,8 +35,9 @@ void add_output_options(CLI::App& app, IoOptions& opts) {
       ->capture_default_str();
 }
 
-Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx) {
+Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit) {
   source_opts_.format = io::parse_format(opts.input_format);
+  source_opts_.map_limit = map_limit;
   if (!opts.schema.empty()) {
     types_ = schema::load_property_types(opts.schema);
     source_opts_.csv_types = &*types_;

@@ -30,7 +30,8 @@ void add_output_options(CLI::App& app, IoOptions& opts);
 // The inputs of a run, opened lazily one after the other.
 class Inputs {
  public:
-  Inputs(const IoOptions& opts, pipeline::RunContext& ctx);
+  // map_limit: see io::SourceOptions::map_limit.
+  Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit = 0);
   io::InputSet& records() { return *set_; }
   const io::SourceOptions& source_options() const { return source_opts_; }
 

@@ -1,5 +1,14 @@
 #include "common/io/source.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
@@ -31,6 +40,14 @@ bool is_blank(std::string_view s) {
   return true;
 }
 
+// Trims a raw line to its record: drops a UTF-8 BOM on the first line and a trailing CR.
+// False for a blank line, which is skipped and not counted.
+inline bool ndjson_record(std::string_view& line, bool first_line) {
+  if (first_line && line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return !(line.empty() || (line.front() <= ' ' && is_blank(line)));
+}
+
 class NdjsonSource : public Source {
  public:
   NdjsonSource(const std::string& spec, pipeline::Counts& counts)
@@ -39,12 +56,9 @@ class NdjsonSource : public Source {
   bool next(Record& rec) override {
     std::string_view line;
     while (lines_.next(line)) {
-      if (first_) {
-        first_ = false;
-        if (line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
-      }
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty() || (line.front() <= ' ' && is_blank(line))) continue;
+      bool first = first_;
+      first_ = false;
+      if (!ndjson_record(line, first)) continue;
       rec.text = line;
       rec.line = lines_.line_number();
       ++counts_.in;
@@ -60,6 +74,76 @@ class NdjsonSource : public Source {
   pipeline::Counts& counts_;
   bool first_ = true;
 };
+
+// A regular NDJSON file mapped into memory: records are views into the mapping, valid as
+// long as the source lives. The last lines, too close to the end of the mapping for
+// simdjson's padding, are copied.
+class MappedNdjsonSource : public Source {
+ public:
+  MappedNdjsonSource(const std::string& path, int fd, size_t size, pipeline::Counts& counts)
+      : name_(path), size_(size), counts_(counts) {
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    int err = errno;
+    ::close(fd);
+    if (p == MAP_FAILED) {
+      throw RuntimeError("cannot map " + diag::quoted(path) + ": " + errno_text(err));
+    }
+    data_ = static_cast<const char*>(p);
+  }
+  ~MappedNdjsonSource() override { ::munmap(const_cast<char*>(data_), size_); }
+
+  bool next(Record& rec) override {
+    while (pos_ < size_) {
+      const char* start = data_ + pos_;
+      const void* nl = std::memchr(start, '\n', size_ - pos_);
+      size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - data_) : size_;
+      std::string_view line(start, end - pos_);
+      pos_ = nl ? end + 1 : size_;
+      ++line_no_;
+      if (!ndjson_record(line, line_no_ == 1)) continue;
+      size_t line_end = static_cast<size_t>(line.data() + line.size() - data_);
+      if (line_end + LineReader::kPadding > size_) {
+        std::string& copy = tails_.emplace_back(line);
+        copy.append(LineReader::kPadding, ' ');
+        line = std::string_view(copy.data(), line.size());
+      }
+      rec.text = line;
+      rec.line = line_no_;
+      ++counts_.in;
+      return true;
+    }
+    return false;
+  }
+  const std::string& name() const override { return name_; }
+  bool stable() const override { return true; }
+  size_t size_hint() const override { return size_; }
+
+ private:
+  std::string name_;
+  const char* data_ = nullptr;
+  size_t size_;
+  size_t pos_ = 0;
+  uint64_t line_no_ = 0;
+  std::deque<std::string> tails_;
+  pipeline::Counts& counts_;
+};
+
+// Opens `path` for mapping when it is a regular, non-empty, uncompressed file no bigger
+// than `limit`; returns the descriptor or -1.
+int mappable(const std::string& path, size_t limit, size_t& size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st {};
+  unsigned char magic[2] = {0, 0};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      static_cast<size_t>(st.st_size) > limit || ::pread(fd, magic, 2, 0) < 0 ||
+      (magic[0] == 0x1f && magic[1] == 0x8b)) {
+    ::close(fd);
+    return -1;
+  }
+  size = static_cast<size_t>(st.st_size);
+  return fd;
+}
 
 class CsvSource : public Source {
  public:
@@ -120,6 +204,14 @@ std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions
   }
   Format f = opts.format == Format::automatic ? detect_format(spec) : opts.format;
   if (f == Format::csv) return std::make_unique<CsvSource>(spec, opts, rejects, counts);
+  if (opts.map_limit > 0 && spec != "-") {
+    size_t size = 0;
+    int fd = mappable(spec, opts.map_limit, size);
+    if (fd >= 0) {
+      auto src = std::make_unique<MappedNdjsonSource>(spec, fd, size, counts);
+      return src;
+    }
+  }
   return std::make_unique<NdjsonSource>(spec, counts);
 }
 
@@ -134,8 +226,13 @@ bool InputSet::next(Record& rec) {
     if (!current_) {
       if (index_ >= specs_.size()) return false;
       current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+      if (current_->stable()) {
+        // Mapped inputs stay resident until the end: they share one allowance.
+        opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
+      }
     }
     if (current_->next(rec)) return true;
+    if (current_->stable()) finished_.push_back(std::move(current_));
     current_.reset();
   }
 }

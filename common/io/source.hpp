@@ -34,11 +34,19 @@ class Source {
   // Next record, or false at end of input (or after a stop request).
   virtual bool next(Record& rec) = 0;
   virtual const std::string& name() const = 0;
+  // True when the text of every record stays valid (and padded) for the life of the
+  // source, not just until the next call: the records of a memory-mapped file.
+  virtual bool stable() const { return false; }
+  // Bytes of input when known up front (a mapped file), else 0.
+  virtual size_t size_hint() const { return 0; }
 };
 
 struct SourceOptions {
   Format format = Format::automatic;
   const schema::PropertyTypes* csv_types = nullptr;  // types CSV cells; null = infer
+  // Regular, uncompressed NDJSON files up to this size are memory-mapped instead of read,
+  // so their records need no copy (see Source::stable). 0 = never.
+  size_t map_limit = 0;
 };
 
 // Opens one input spec ("-", a path). Every record read (good or rejected) counts in
@@ -53,6 +61,7 @@ class InputSet : public Source {
            pipeline::Counts& counts);
   bool next(Record& rec) override;
   const std::string& name() const override;
+  bool stable() const override { return current_ && current_->stable(); }
 
  private:
   std::vector<std::string> specs_;
@@ -61,6 +70,7 @@ class InputSet : public Source {
   pipeline::Counts& counts_;
   size_t index_ = 0;
   std::unique_ptr<Source> current_;
+  std::vector<std::unique_ptr<Source>> finished_;  // stable sources, kept for their views
 };
 
 }  // namespace cdn::io

@@ -128,16 +128,18 @@ class SourceStream : public MergeStream {
 class MemoryStream : public MergeStream {
  public:
   using Entry = ExternalSorter::Entry;
-  MemoryStream(const Entry* begin, const Entry* end) : it_(begin), end_(end) {}
+  MemoryStream(const ExternalSorter& sorter, const Entry* begin, const Entry* end)
+      : sorter_(sorter), it_(begin), end_(end) {}
   bool next() override {
     if (it_ == end_) return false;
     text = std::string_view(it_->text, it_->len);
-    key = it_->key;
+    key = sorter_.key_of(*it_);
     ++it_;
     return true;
   }
 
  private:
+  const ExternalSorter& sorter_;
   const Entry* it_;
   const Entry* end_;
 };
@@ -203,9 +205,10 @@ struct ExternalSorter::Batch {
   size_t bytes = 0;
   std::vector<std::string_view> texts;  // into the arena
   std::vector<uint64_t> lines;
-  std::vector<Entry> entries;
-  std::vector<std::pair<uint32_t, std::string>> failures;  // index into texts, reason
-  std::string key_strings;                                 // string keys, when the key is one
+  std::vector<Entry> entries;                               // string keys: b indexes string_spans
+  std::vector<std::pair<uint32_t, std::string>> failures;   // index into texts, reason
+  std::string key_strings;                                  // string keys, when the key is one
+  std::vector<std::pair<uint32_t, uint32_t>> string_spans;  // offset, length in key_strings
 };
 
 struct ExternalSorter::Pending {
@@ -220,9 +223,7 @@ struct ExternalSorter::Block {
     if (p == MAP_FAILED) throw std::bad_alloc();
     data = static_cast<char*>(p);
   }
-  Block(Block&& o) noexcept : data(o.data), size(o.size) {
-    o.data = nullptr;
-  }
+  Block(Block&& o) noexcept : data(o.data), size(o.size) { o.data = nullptr; }
   Block& operator=(Block&&) = delete;
   ~Block() {
     if (data) ::munmap(data, size);
@@ -233,10 +234,10 @@ struct ExternalSorter::Block {
 
 namespace {
 void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
+  using Entry = ExternalSorter::Entry;
   thread_local simdjson::dom::parser parser;
   std::string reason;
   b.entries.reserve(b.texts.size());
-  std::vector<std::pair<size_t, uint32_t>> string_keys;  // entry index, offset
   for (size_t i = 0; i < b.texts.size(); ++i) {
     SortKey key;
     std::string_view t = b.texts[i];
@@ -244,14 +245,16 @@ void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
       b.failures.emplace_back(static_cast<uint32_t>(i), reason);
       continue;
     }
+    uint64_t second = key.b;
     if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
-      string_keys.emplace_back(b.entries.size(), static_cast<uint32_t>(b.key_strings.size()));
+      second = b.string_spans.size();
+      b.string_spans.emplace_back(static_cast<uint32_t>(b.key_strings.size()), key.len);
       b.key_strings.append(key.str, key.len);
     }
-    b.entries.push_back(
-        ExternalSorter::Entry{key, t.data(), static_cast<uint32_t>(t.size()), 0, b.first_seq + i});
+    uint32_t seq = static_cast<uint32_t>(b.first_seq + i);
+    b.entries.push_back(Entry{key.a, second, t.data(), static_cast<uint32_t>(t.size()),
+                              uint32_t{key.kind} << ExternalSorter::kSeqBits | seq});
   }
-  for (auto [entry, offset] : string_keys) b.entries[entry].key.str = b.key_strings.data() + offset;
 }
 }  // namespace
 
@@ -288,7 +291,8 @@ char* ExternalSorter::arena_alloc(size_t n) {
   return p;
 }
 
-void ExternalSorter::add(std::string_view text, std::string_view source, uint64_t line) {
+void ExternalSorter::add(std::string_view text, std::string_view source, uint64_t line,
+                         bool stable) {
   if (text.size() > UINT32_MAX) {
     ctx_.rejects().reject(source, line, "record longer than 4 GiB; split it", text.substr(0, 1024));
     return;
@@ -301,14 +305,18 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
     current_->texts.reserve(kBatchRecords);
     current_->lines.reserve(kBatchRecords);
   }
-  char* t = arena_alloc(text.size());
-  std::memcpy(t, text.data(), text.size());
-  current_->texts.emplace_back(t, text.size());
+  if (stable) {
+    current_->texts.push_back(text);
+  } else {
+    char* t = arena_alloc(text.size());
+    std::memcpy(t, text.data(), text.size());
+    current_->texts.emplace_back(t, text.size());
+  }
   current_->lines.push_back(line);
   current_->bytes += text.size();
   ++seq_;
   if (current_->texts.size() >= kBatchRecords || current_->bytes >= kBatchBytes) submit_batch();
-  if (arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes) {
+  if (arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes || seq_ >= kSeqMask) {
     submit_batch();
     collect(true);
     if (!entries_.empty()) spill();
@@ -337,11 +345,20 @@ void ExternalSorter::collect(bool wait_all) {
     Batch& b = *p.batch;
     for (auto& [i, reason] : b.failures)
       ctx_.rejects().reject(b.source, b.lines[i], reason, b.texts[i]);
+    if (!b.string_spans.empty()) {
+      uint64_t base = strings_.size();
+      for (auto [offset, len] : b.string_spans)
+        strings_.emplace_back(b.key_strings.data() + offset, len);
+      for (Entry& e : b.entries) {
+        if (kind_of(e) == static_cast<unsigned>(KeyKind::string)) e.b += base;
+      }
+    }
     entries_.insert(entries_.end(), b.entries.begin(), b.entries.end());
     if (!b.key_strings.empty()) {
       b.entries = {};
       b.texts = {};
       b.lines = {};
+      b.string_spans = {};
       kept_.push_back(std::move(p.batch));
     }
     pending_[pending_head_].reset();
@@ -353,13 +370,35 @@ void ExternalSorter::collect(bool wait_all) {
   }
 }
 
+SortKey ExternalSorter::key_of(const Entry& e) const {
+  unsigned kind = kind_of(e);
+  if (kind == static_cast<unsigned>(KeyKind::string)) return record::string_key(strings_[e.b]);
+  SortKey k;
+  k.kind = static_cast<uint8_t>(kind);
+  k.a = e.a;
+  k.b = e.b;
+  return k;
+}
+
+bool ExternalSorter::entry_before(const Entry& x, const Entry& y) const {
+  int c = 0;
+  unsigned kx = kind_of(x), ky = kind_of(y);
+  if (kx != ky) {
+    c = kx < ky ? -1 : 1;
+  } else if (x.a != y.a) {
+    c = x.a < y.a ? -1 : 1;
+  } else if (kx == static_cast<unsigned>(KeyKind::string)) {
+    int m = strings_[x.b].compare(strings_[y.b]);
+    c = m < 0 ? -1 : (m > 0 ? 1 : 0);
+  } else if (x.b != y.b) {
+    c = x.b < y.b ? -1 : 1;
+  }
+  if (c != 0) return opts_.reverse ? c > 0 : c < 0;
+  return (x.tag & kSeqMask) < (y.tag & kSeqMask);
+}
+
 void ExternalSorter::sort_memory() {
-  const Keyer& k = keyer_;
-  auto less = [&k](const Entry& a, const Entry& b) {
-    if (k.before(a.key, b.key)) return true;
-    if (k.before(b.key, a.key)) return false;
-    return a.seq < b.seq;
-  };
+  auto less = [this](const Entry& x, const Entry& y) { return entry_before(x, y); };
   // Two halves sorted side by side; emit_sorted merges them.
   sorted_split_ = entries_.size() / 2;
   if (entries_.size() < 65536 || pool_->size() < 2) {
@@ -381,7 +420,7 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
   const Entry* b_end = entries_.data() + entries_.size();
   // Ties go to the first half: its records came first.
   while (a != a_end && b != b_end) {
-    if (keyer_.before(b->key, a->key)) {
+    if (entry_before(*b, *a)) {
       emit(std::string_view(b->text, b->len));
       ++b;
     } else {
@@ -395,6 +434,8 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
 
 void ExternalSorter::reset_memory() {
   entries_.clear();
+  strings_.clear();
+  seq_ = 0;
   kept_.clear();
   blocks_.clear();
   block_used_ = block_size_ = 0;
@@ -452,8 +493,9 @@ void ExternalSorter::finish() {
   for (auto& r : runs_)
     streams.push_back(std::make_unique<RunStream>(r.path(), keyer_, per_stream));
   const Entry* base = entries_.data();
-  streams.push_back(std::make_unique<MemoryStream>(base, base + sorted_split_));
-  streams.push_back(std::make_unique<MemoryStream>(base + sorted_split_, base + entries_.size()));
+  streams.push_back(std::make_unique<MemoryStream>(*this, base, base + sorted_split_));
+  streams.push_back(
+      std::make_unique<MemoryStream>(*this, base + sorted_split_, base + entries_.size()));
   merge_streams(streams, keyer_, [&](std::string_view t) { ctx_.emit(t); });
 }
 

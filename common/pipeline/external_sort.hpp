@@ -59,20 +59,29 @@ class ExternalSorter {
   ExternalSorter(const SortOptions& opts, RunContext& ctx);
   ~ExternalSorter();
 
-  // Adds one record (its text is copied); keys are extracted on worker threads.
-  void add(std::string_view text, std::string_view source, uint64_t line);
+  // Adds one record; keys are extracted on worker threads. The text is copied unless
+  // `stable`: then it must stay valid, with its padding, until finish() returns.
+  void add(std::string_view text, std::string_view source, uint64_t line, bool stable = false);
   // Writes every record, in order, to the context's output.
   void finish();
 
   size_t spilled_runs() const { return spilled_; }
 
+  // 32 bytes per record: the key words, the text, and the kind with the record's sequence
+  // number in this in-memory run (ties keep input order).
   struct Entry {
-    record::SortKey key;
+    uint64_t a, b;  // SortKey::a and b; for a string key, b indexes strings_
     const char* text;
     uint32_t len;
-    uint32_t pad_;
-    uint64_t seq;
+    uint32_t tag;  // kind << kSeqBits | sequence
   };
+  static constexpr unsigned kSeqBits = 29;
+  static constexpr uint32_t kSeqMask = (uint32_t{1} << kSeqBits) - 1;
+  static unsigned kind_of(const Entry& e) { return e.tag >> kSeqBits; }
+  // The full key of an entry, for merging.
+  record::SortKey key_of(const Entry& e) const;
+  // Key order (honouring --reverse), then sequence.
+  bool entry_before(const Entry& x, const Entry& y) const;
   struct Batch;
 
  private:
@@ -95,7 +104,8 @@ class ExternalSorter {
   size_t pending_head_ = 0;
   std::vector<std::unique_ptr<Batch>> kept_;  // batches whose key buffers entries point into
   std::vector<Entry> entries_;
-  size_t sorted_split_ = 0;  // entries_[0, split) and [split, end) are each sorted
+  std::vector<std::string_view> strings_;  // string keys of entries_
+  size_t sorted_split_ = 0;                // entries_[0, split) and [split, end) are each sorted
   struct Block;
   std::vector<Block> blocks_;
   size_t block_used_ = 0, block_size_ = 0;

@@ -53,6 +53,16 @@ inline void set_string(SortKey& key, std::string_view s) {
   key.len = static_cast<uint32_t>(s.size());
 }
 
+}  // namespace
+
+SortKey string_key(std::string_view s) {
+  SortKey k;
+  set_string(k, s);
+  return k;
+}
+
+namespace {
+
 // Strings that start like a date ("2026-11-22...") are meant as timestamps.
 inline bool looks_like_date(std::string_view s) {
   return s.size() >= 10 && s[4] == '-' && s[7] == '-' && s[0] >= '0' && s[0] <= '9' &&

@@ -37,6 +37,9 @@ inline int compare_keys(const SortKey& x, const SortKey& y) {
   return x.len == y.len ? 0 : (x.len < y.len ? -1 : 1);
 }
 
+// A string key: its first 16 bytes big-endian in a and b, the rest compared from str.
+SortKey string_key(std::string_view s);
+
 class KeyExtractor {
  public:
   enum class Result { ok, missing, unparsable, invalid_json };
