@@ -91,7 +91,7 @@ int run_gen(const GenArgs& a) {
   const auto& s = generator.stats();
   return ctx.finish("seed " + std::to_string(opts.seed) + ", " + std::to_string(s.late) +
                     " late, " + std::to_string(s.dirty) + " dirty, " + std::to_string(s.qoe_bad) +
-                    " labelled qoe_bad");
+                    " labelled qoe_bad, " + std::to_string(s.in_incident) + " during incidents");
 }
 }  // namespace
 

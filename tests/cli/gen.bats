@@ -95,7 +95,7 @@ setup() {
   run --separate-stderr cdn gen --rows 500 --late 0.1 --dirty 0.1
   assert_success
   assert_equal "${#lines[@]}" 500
-  [[ "$stderr" =~ ^"cdn gen: 500 in, 500 out, 0 rejected in "[0-9.]+" s, seed 1, "[0-9]+" late, "[0-9]+" dirty, "[0-9]+" labelled qoe_bad"$ ]] ||
+  [[ "$stderr" =~ ^"cdn gen: 500 in, 500 out, 0 rejected in "[0-9.]+" s, seed 1, "[0-9]+" late, "[0-9]+" dirty, "[0-9]+" labelled qoe_bad, "[0-9]+" during incidents"$ ]] ||
     fail "unexpected summary: $stderr"
 }
 
