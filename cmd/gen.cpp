@@ -89,9 +89,11 @@ int run_gen(const GenArgs& a) {
     if ((counts.in & 0xfff) == 0 && io::stop_requested()) break;
   }
   const auto& s = generator.stats();
-  return ctx.finish("seed " + std::to_string(opts.seed) + ", " + std::to_string(s.late) +
-                    " late, " + std::to_string(s.dirty) + " dirty, " + std::to_string(s.qoe_bad) +
-                    " labelled qoe_bad, " + std::to_string(s.in_incident) + " during incidents");
+  std::string extra = "seed " + std::to_string(opts.seed) + ", " + std::to_string(s.late) +
+                      " late, " + std::to_string(s.dirty) + " dirty, ";
+  if (opts.label) extra += std::to_string(s.qoe_bad) + " labelled qoe_bad, ";
+  extra += std::to_string(s.in_incident) + " during incidents";
+  return ctx.finish(extra);
 }
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The generator model of `cdn gen`; docs/gen.md describes it for users. Three parts:
-//   World:      the fixed CDN (PoPs, networks), the seeded clients, load and incidents;
-//   next_event: one request's physics and its label;
-//   LineWriter: one record as an NDJSON or CSV line, clean or deliberately broken.
+//   World:       the fixed CDN (PoPs, networks), the seeded clients, load and incidents;
+//   World::next: one request's physics and its label;
+//   LineWriter:  one record as an NDJSON or CSV line, clean or deliberately broken.
 // Generator puts them together with the late-arrival queue and the dirty-line draws.
 #include "cmd/gen_model.hpp"
 
