@@ -2,7 +2,10 @@
 // outcome into an exit status.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <new>
 #include <string>
 
@@ -19,6 +22,19 @@ std::string version_text() {
   return v;
 }
 
+// The first argument that is not an option or an option's value: the command word.
+std::optional<std::string> first_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--config" || a == "--log-format") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] != '-') return std::string(a);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -28,9 +44,16 @@ int main(int argc, char** argv) {
       "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",
       "cdn"};
   app.set_version_flag("--version", version_text(), "Print the version and the parts built in");
-  app.set_config("--config", "", "Read long options from a TOML file, one [section] per command")
-      ->envname("CDN_CONFIG")
+  // CDN_CONFIG names the config file when --config is not given; a named file must exist.
+  const char* env_config = std::getenv("CDN_CONFIG");
+  bool has_env_config = env_config != nullptr && *env_config != '\0';
+  app.set_config("--config", has_env_config ? env_config : "",
+                 "Read long options from a TOML file, one [section] per command (default: "
+                 "$CDN_CONFIG)",
+                 has_env_config)
       ->type_name("FILE");
+  // A key in the config file that names no option is an error, in every section.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.require_subcommand(1);
   app.fallthrough();
   app.footer(
@@ -69,6 +92,16 @@ int main(int argc, char** argv) {
     diag::settings().program = where;
     std::string msg = e.what();
     if (msg.empty()) msg = e.get_name();
+    if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+      std::string file = app.get_config_ptr()->as<std::string>();
+      msg = "bad config file " + diag::quoted(file) + ": " + msg +
+            "; each [section] names a command and each key one of its long options";
+    } else if (app.get_subcommands().empty()) {
+      if (auto word = first_word(argc, argv)) {
+        msg = "unknown command " + diag::quoted(*word);
+        where = "cdn";
+      }
+    }
     diag::error(msg + "; see '" + where + " --help'");
     return kExitUsage;
   }
