@@ -8,9 +8,9 @@ _cdn_files() {
   else
     compopt -o filenames 2>/dev/null
     if [[ ${1-} == -d ]]; then
-      COMPREPLY=($(compgen -d -- "$cur"))
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     else
-      COMPREPLY=($(compgen -f -- "$cur"))
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
     fi
   fi
 }
@@ -37,7 +37,7 @@ _cdn() {
 
   # The command is the first word that is neither an option nor an option's value;
   # the words after it that are neither are its positional arguments.
-  local cmd= npos=0 i w
+  local cmd='' npos=0 i w
   for ((i = 1; i < cword; i++)); do
     w=${words[i]}
     if [[ $w == -?* ]]; then
@@ -56,25 +56,25 @@ _cdn() {
   case $cmd in
     sort)
       case $prev in
-        --input-format) COMPREPLY=($(compgen -W 'auto ndjson csv' -- "$cur")); return ;;
+        --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
         --schema) _cdn_files; return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         -k | --key) return ;;
-        --key-type) COMPREPLY=($(compgen -W 'auto time number string' -- "$cur")); return ;;
-        --missing) COMPREPLY=($(compgen -W 'reject first last' -- "$cur")); return ;;
+        --key-type) mapfile -t COMPREPLY < <(compgen -W 'auto time number string' -- "$cur"); return ;;
+        --missing) mapfile -t COMPREPLY < <(compgen -W 'reject first last' -- "$cur"); return ;;
         -S | --buffer-size) return ;;
         -T | --temporary-directory) _cdn_files -d; return ;;
       esac
       ;;
     tag)
       case $prev in
-        --input-format) COMPREPLY=($(compgen -W 'auto ndjson csv' -- "$cur")); return ;;
+        --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
         --schema) _cdn_files; return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         --field) return ;;
-        --mode) COMPREPLY=($(compgen -W 'seq uuid hash' -- "$cur")); return ;;
+        --mode) mapfile -t COMPREPLY < <(compgen -W 'seq uuid hash' -- "$cur"); return ;;
         --start) return ;;
         --prefix) return ;;
         --hash-fields) return ;;
@@ -85,7 +85,7 @@ _cdn() {
       case $prev in
         -n | --rows) return ;;
         --seed) return ;;
-        -f | --format) COMPREPLY=($(compgen -W 'ndjson csv' -- "$cur")); return ;;
+        -f | --format) mapfile -t COMPREPLY < <(compgen -W 'ndjson csv' -- "$cur"); return ;;
         --start) return ;;
         --rate) return ;;
         --late) return ;;
@@ -97,25 +97,25 @@ _cdn() {
   esac
   case $prev in
     --config) _cdn_files; return ;;
-    --log-format) COMPREPLY=($(compgen -W 'text json' -- "$cur")); return ;;
+    --log-format) mapfile -t COMPREPLY < <(compgen -W 'text json' -- "$cur"); return ;;
   esac
   $split && return
 
   # An option name.
   if [[ $cur == -* ]]; then
     case $cmd in
-      '') COMPREPLY=($(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur")) ;;
-      sort) COMPREPLY=($(compgen -W '-h --help --input-format --schema -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur")) ;;
-      tag) COMPREPLY=($(compgen -W '-h --help --input-format --schema -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur")) ;;
-      gen) COMPREPLY=($(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects --version --config -v --verbose -q --quiet --log-format' -- "$cur")) ;;
-      completion) COMPREPLY=($(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur")) ;;
+      '') mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
     esac
     return
   fi
 
   # The command, then its positional arguments.
   case $cmd in
-    '') COMPREPLY=($(compgen -W 'sort tag gen completion' -- "$cur")) ;;
+    '') mapfile -t COMPREPLY < <(compgen -W 'sort tag gen completion' -- "$cur") ;;
     sort)
       if ((npos >= 0)); then
         _cdn_files
@@ -128,7 +128,7 @@ _cdn() {
       ;;
     completion)
       if ((npos == 0)); then
-        COMPREPLY=($(compgen -W 'bash zsh fish' -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W 'bash zsh fish' -- "$cur")
       fi
       ;;
   esac

@@ -178,7 +178,8 @@ std::string bash_value_arms(const std::vector<CompletionArg>& opts, const std::s
     out += indent + join(o.flags(), " | ") + ")";
     switch (o.kind) {
       case ValueKind::choice:
-        out += " COMPREPLY=($(compgen -W " + sh_quote(join(o.choices, " ")) + " -- \"$cur\"))";
+        out += " mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(o.choices, " ")) +
+               " -- \"$cur\")";
         out += "; return ;;\n";
         break;
       case ValueKind::file:
@@ -198,7 +199,8 @@ std::string bash_value_arms(const std::vector<CompletionArg>& opts, const std::s
 std::string bash_positional(const CompletionArg& p) {
   switch (p.kind) {
     case ValueKind::choice:
-      return "COMPREPLY=($(compgen -W " + sh_quote(join(p.choices, " ")) + " -- \"$cur\"))";
+      return "mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(p.choices, " ")) +
+             " -- \"$cur\")";
     case ValueKind::file:
       return "_cdn_files";
     case ValueKind::directory:
@@ -255,9 +257,9 @@ std::string bash_script(const CompletionModel& m) {
   s += "  else\n";
   s += "    compopt -o filenames 2>/dev/null\n";
   s += "    if [[ ${1-} == -d ]]; then\n";
-  s += "      COMPREPLY=($(compgen -d -- \"$cur\"))\n";
+  s += "      mapfile -t COMPREPLY < <(compgen -d -- \"$cur\")\n";
   s += "    else\n";
-  s += "      COMPREPLY=($(compgen -f -- \"$cur\"))\n";
+  s += "      mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n";
   s += "    fi\n";
   s += "  fi\n";
   s += "}\n\n";
@@ -292,7 +294,7 @@ std::string bash_script(const CompletionModel& m) {
   s += "  fi\n\n";
   s += "  # The command is the first word that is neither an option nor an option's value;\n";
   s += "  # the words after it that are neither are its positional arguments.\n";
-  s += "  local cmd= npos=0 i w\n";
+  s += "  local cmd='' npos=0 i w\n";
   s += "  for ((i = 1; i < cword; i++)); do\n";
   s += "    w=${words[i]}\n";
   s += "    if [[ $w == -?* ]]; then\n";
@@ -324,11 +326,11 @@ std::string bash_script(const CompletionModel& m) {
   s += "  # An option name.\n";
   s += "  if [[ $cur == -* ]]; then\n";
   s += "    case $cmd in\n";
-  s += "      '') COMPREPLY=($(compgen -W " + sh_quote(join(all_flags(m.globals), " ")) +
-       " -- \"$cur\")) ;;\n";
+  s += "      '') mapfile -t COMPREPLY < <(compgen -W " +
+       sh_quote(join(all_flags(m.globals), " ")) + " -- \"$cur\") ;;\n";
   for (const auto& c : m.commands) {
-    s += "      " + c.name + ") COMPREPLY=($(compgen -W " +
-         sh_quote(join(all_flags(options_after_command(m, c)), " ")) + " -- \"$cur\")) ;;\n";
+    s += "      " + c.name + ") mapfile -t COMPREPLY < <(compgen -W " +
+         sh_quote(join(all_flags(options_after_command(m, c)), " ")) + " -- \"$cur\") ;;\n";
   }
   s += "    esac\n";
   s += "    return\n";
@@ -338,7 +340,8 @@ std::string bash_script(const CompletionModel& m) {
   s += "  case $cmd in\n";
   std::vector<std::string> names;
   for (const auto& c : m.commands) names.push_back(c.name);
-  s += "    '') COMPREPLY=($(compgen -W " + sh_quote(join(names, " ")) + " -- \"$cur\")) ;;\n";
+  s += "    '') mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(names, " ")) +
+       " -- \"$cur\") ;;\n";
   for (const auto& c : m.commands) {
     if (c.positionals.empty()) continue;
     s += "    " + c.name + ")\n";

@@ -86,11 +86,11 @@ man_text() {
   local fish_file="$REPO_ROOT/completions/cdn.fish"
   for c in $(commands); do
     local bash_opts zsh_body fish_lines
-    bash_opts=$(grep -E "^      $c\) COMPREPLY=" "$bash_file" || true)
+    bash_opts=$(grep -E "^      $c\) mapfile -t COMPREPLY " "$bash_file" || true)
     fn="_cdn_${c//-/_}"
     zsh_body=$(sed -n "/^$fn() {\$/,/^}\$/p" "$zsh_file")
     fish_lines=$(grep -F "__fish_seen_subcommand_from $c'" "$fish_file" || true)
-    grep -qE "compgen -W '([^']* )?$c( [^']*)?' -- \"\\\$cur\"\)\) ;;" "$bash_file" ||
+    grep -qE "compgen -W '([^']* )?$c( [^']*)?' -- \"\\\$cur\"\) ;;" "$bash_file" ||
       bad+=("bash: command $c")
     grep -qE "^ +'$c:" "$zsh_file" || bad+=("zsh: command $c")
     grep -qE -- "-a $c -d " "$fish_file" || bad+=("fish: command $c")
