@@ -20,6 +20,8 @@ packages=(
   bash-completion zsh fish
   # man pages, checked by the tests with groff
   groff-base
+  # lint of the shell scripts, in the tests
+  shellcheck
   # the repository itself
   git ca-certificates
 )

@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# The project's scripts: set-up, build, test, pipeline and completion generation.
+
+setup() {
+  load test_helper
+}
+
+@test "the shell scripts and the bash completion pass shellcheck" {
+  run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash
+  assert_success
+  assert_output ''
+}
+
+@test "setup.sh prints nothing when every package is installed" {
+  run bash "$REPO_ROOT/scripts/setup.sh" </dev/null
+  assert_success
+  assert_output ''
+}
+
+@test "setup.sh --list names the packages it installs" {
+  run bash "$REPO_ROOT/scripts/setup.sh" --list
+  assert_success
+  assert_line libcli11-dev
+  assert_line bats-assert
+}
+
+@test "build.sh refuses an unknown preset" {
+  run bash "$REPO_ROOT/scripts/build.sh" --preset fast
+  assert_failure 2
+  assert_output --partial "'fast'"
+}
+
+@test "pipeline.sh refuses a row count that is not a number, before doing anything" {
+  run bash "$REPO_ROOT/scripts/pipeline.sh" --rows many
+  assert_failure 2
+  assert_output --partial "'many'"
+}
+
+@test "pipeline.sh refuses an unknown argument" {
+  run bash "$REPO_ROOT/scripts/pipeline.sh" --fast
+  assert_failure 2
+  assert_output --partial "'--fast'"
+}
+
+@test "gen-completions.sh writes the three scripts from the binary it is given" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo/scripts" "$BATS_TEST_TMPDIR/repo/completions"
+  cp "$REPO_ROOT/scripts/gen-completions.sh" "$BATS_TEST_TMPDIR/repo/scripts/"
+  run bash "$BATS_TEST_TMPDIR/repo/scripts/gen-completions.sh" "$CDN"
+  assert_success
+  run diff "$BATS_TEST_TMPDIR/repo/completions/_cdn" <("$CDN" completion zsh)
+  assert_success
+  run diff "$BATS_TEST_TMPDIR/repo/completions/cdn.fish" <("$CDN" completion fish)
+  assert_success
+  run diff "$BATS_TEST_TMPDIR/repo/completions/cdn.bash" <("$CDN" completion bash)
+  assert_success
+}
+
+@test "the CI entry runs scripts/test.sh" {
+  run grep -E '^exec bash .*/scripts/test\.sh"$' "$REPO_ROOT/.ci/run"
+  assert_success
+  [[ -x $REPO_ROOT/.ci/run ]]
+}
