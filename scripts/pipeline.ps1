@@ -32,7 +32,7 @@ Push-Location $Root
 try {
   cmake --preset release --log-level=WARNING | Out-Null
   if ($LASTEXITCODE -ne 0) { throw "cmake configure failed with status $LASTEXITCODE" }
-  cmake --build --preset release
+  cmake --build --preset release --config Release  # --config: multi-config generators (MSVC)
   if ($LASTEXITCODE -ne 0) { throw "cmake build failed with status $LASTEXITCODE" }
 } finally {
   Pop-Location
