@@ -11,6 +11,8 @@ const Command kCommands[] = {
 };
 }  // namespace
 
-std::span<const Command> commands() { return kCommands; }
+std::span<const Command> commands() {
+  return kCommands;
+}
 
 }  // namespace cdn::cmd

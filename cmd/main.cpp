@@ -4,10 +4,10 @@
 
 #include <cstdlib>
 #include <map>
-#include <optional>
-#include <string_view>
 #include <new>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "cmd/commands.hpp"
 #include "common/diag/errors.hpp"
@@ -96,6 +96,12 @@ int main(int argc, char** argv) {
       std::string file = app.get_config_ptr()->as<std::string>();
       msg = "bad config file " + diag::quoted(file) + ": " + msg +
             "; each [section] names a command and each key one of its long options";
+    } else if (auto extra = app.remaining(true); !extra.empty() && !app.get_subcommands().empty()) {
+      // CLI11 reports a missing required argument before words it did not expect; the
+      // unexpected word is usually the cause, so name it.
+      const std::string& x = extra.front();
+      msg = (x.size() > 1 && x[0] == '-' ? "unknown option " : "unexpected argument ") +
+            diag::quoted(x);
     } else if (app.get_subcommands().empty()) {
       if (auto word = first_word(argc, argv)) {
         msg = "unknown command " + diag::quoted(*word);
