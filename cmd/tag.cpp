@@ -28,21 +28,6 @@ struct TagArgs {
   bool start_given = false;  // set from the parsed options
 };
 
-const char* type_name(simdjson::dom::element_type t) {
-  switch (t) {
-    case simdjson::dom::element_type::ARRAY:
-      return "an array";
-    case simdjson::dom::element_type::STRING:
-      return "a string";
-    case simdjson::dom::element_type::BOOL:
-      return "a boolean";
-    case simdjson::dom::element_type::NULL_VALUE:
-      return "null";
-    default:
-      return "a number";
-  }
-}
-
 void check_args(const TagArgs& a) {
   if (a.field.empty()) throw UsageError("--field is empty; name the field that gets the ID");
   for (unsigned char c : a.field) {
@@ -117,8 +102,9 @@ int run_tag(const TagArgs& a) {
       }
       simdjson::dom::object obj;
       if (root.get_object().get(obj)) {
-        ctx.rejects().reject(in.name(), rec.line,
-                             std::string("not a JSON object but ") + type_name(root.type()), text);
+        ctx.rejects().reject(
+            in.name(), rec.line,
+            std::string("not a JSON object but ") + record::json_type_name(root.type()), text);
         continue;
       }
       bool has = obj.at_key(a.field).error() == simdjson::SUCCESS;

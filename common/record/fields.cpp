@@ -2,6 +2,24 @@
 
 namespace cdn::record {
 
+const char* json_type_name(simdjson::dom::element_type t) {
+  using T = simdjson::dom::element_type;
+  switch (t) {
+    case T::ARRAY:
+      return "an array";
+    case T::OBJECT:
+      return "an object";
+    case T::BOOL:
+      return "a boolean";
+    case T::NULL_VALUE:
+      return "null";
+    case T::STRING:
+      return "a string";
+    default:
+      return "a number";
+  }
+}
+
 std::vector<std::string> split_path(std::string_view dotted) {
   std::vector<std::string> parts;
   size_t start = 0;

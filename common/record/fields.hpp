@@ -11,6 +11,9 @@
 
 namespace cdn::record {
 
+// "an array", "a string", "null", ...: for messages about what a value is.
+const char* json_type_name(simdjson::dom::element_type t);
+
 // "a.b.c" -> {"a","b","c"}. An empty path is a usage error for the caller to report.
 std::vector<std::string> split_path(std::string_view dotted);
 

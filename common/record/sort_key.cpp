@@ -69,24 +69,6 @@ inline bool looks_like_date(std::string_view s) {
          s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9';
 }
 
-const char* type_name(simdjson::dom::element_type t) {
-  using T = simdjson::dom::element_type;
-  switch (t) {
-    case T::ARRAY:
-      return "an array";
-    case T::OBJECT:
-      return "an object";
-    case T::BOOL:
-      return "a boolean";
-    case T::NULL_VALUE:
-      return "null";
-    case T::STRING:
-      return "a string";
-    default:
-      return "a number";
-  }
-}
-
 }  // namespace
 
 KeyExtractor::KeyExtractor(const std::string& dotted_path, KeyType type)
@@ -163,7 +145,7 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::s
                      : type_ == KeyType::number ? "a number"
                      : type_ == KeyType::string ? "a string"
                                                 : "a number, timestamp or string";
-  reason = "key '" + dotted_ + "' is " + type_name(t) + ", not " + want;
+  reason = "key '" + dotted_ + "' is " + json_type_name(t) + ", not " + want;
   return Result::unparsable;
 }
 

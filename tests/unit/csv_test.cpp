@@ -11,32 +11,11 @@
 using namespace cdn;
 
 namespace {
-struct Read {
-  std::vector<std::string> texts;
-  std::vector<uint64_t> lines;
-  pipeline::Counts counts;
-  std::string rejects;
-};
-
-Read read_csv(const test::ScratchDir& dir, const std::string& content,
-              const schema::PropertyTypes* types = nullptr) {
-  Read r;
-  std::string path = dir.file("in.csv", content);
-  std::string rej = dir.path("rejects.ndjson");
-  {
-    pipeline::Rejects rejects("test", io::open_sink(rej, io::SinkRole::rejects), r.counts);
-    io::SourceOptions opts;
-    opts.csv_types = types;
-    auto src = io::open_source(path, opts, rejects, r.counts);
-    io::Record rec;
-    while (src->next(rec)) {
-      r.texts.emplace_back(rec.text);
-      r.lines.push_back(rec.line);
-    }
-    rejects.sink().commit();
-  }
-  r.rejects = test::ScratchDir::read(rej);
-  return r;
+test::Read read_csv(const test::ScratchDir& dir, const std::string& content,
+                    const schema::PropertyTypes* types = nullptr) {
+  io::SourceOptions opts;
+  opts.csv_types = types;
+  return test::read_all(dir, dir.file("in.csv", content), opts);
 }
 }  // namespace
 

@@ -10,31 +10,7 @@
 
 using namespace cdn;
 
-namespace {
-struct Read {
-  std::vector<std::string> texts;
-  std::vector<uint64_t> lines;
-  pipeline::Counts counts;
-  std::string rejects;
-};
-
-Read read_all(const test::ScratchDir& dir, const std::string& path, io::SourceOptions opts = {}) {
-  Read r;
-  std::string rej = dir.path("rejects.ndjson");
-  {
-    pipeline::Rejects rejects("test", io::open_sink(rej, io::SinkRole::rejects), r.counts);
-    auto src = io::open_source(path, opts, rejects, r.counts);
-    io::Record rec;
-    while (src->next(rec)) {
-      r.texts.emplace_back(rec.text);
-      r.lines.push_back(rec.line);
-    }
-    rejects.sink().commit();
-  }
-  r.rejects = test::ScratchDir::read(rej);
-  return r;
-}
-}  // namespace
+using test::read_all;
 
 TEST(NdjsonReader, SkipsBlankLinesAndKeepsLineNumbers) {
   test::ScratchDir dir;

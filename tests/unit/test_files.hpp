@@ -8,6 +8,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include "common/io/source.hpp"
+#include "common/pipeline/context.hpp"
 
 namespace cdn::test {
 
@@ -41,5 +45,30 @@ class ScratchDir {
  private:
   std::string path_;
 };
+
+// Every record of one input, with the counts and what went to rejects.
+struct Read {
+  std::vector<std::string> texts;
+  std::vector<uint64_t> lines;
+  pipeline::Counts counts;
+  std::string rejects;
+};
+
+inline Read read_all(const ScratchDir& dir, const std::string& path, io::SourceOptions opts = {}) {
+  Read r;
+  std::string rej = dir.path("rejects.ndjson");
+  {
+    pipeline::Rejects rejects("test", io::open_sink(rej, io::SinkRole::rejects), r.counts);
+    auto src = io::open_source(path, opts, rejects, r.counts);
+    io::Record rec;
+    while (src->next(rec)) {
+      r.texts.emplace_back(rec.text);
+      r.lines.push_back(rec.line);
+    }
+    rejects.sink().commit();
+  }
+  r.rejects = ScratchDir::read(rej);
+  return r;
+}
 
 }  // namespace cdn::test
