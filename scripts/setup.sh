@@ -22,6 +22,8 @@ packages=(
   groff-base
   # lint of the shell scripts, in the tests
   shellcheck
+  # reference implementations the tests compare with (Debian's /usr/bin/python3)
+  python3 python3-jsonschema
   # the repository itself
   git ca-certificates
 )
