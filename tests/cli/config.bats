@@ -92,3 +92,11 @@ setup() {
   run cdn --config garbage.toml sort in.ndjson
   assert_failure 2
 }
+
+@test "the deployment's config file deploy/cdn.toml is accepted by every command it configures" {
+  export CDN_CONFIG="$REPO_ROOT/deploy/cdn.toml"
+  run bash -c "'$CDN' -q gen --rows 50 | '$CDN' -q sort | '$CDN' -q tag"
+  assert_success
+  [ "${#lines[@]}" -eq 50 ]
+  assert_line --index 49 --partial '"sampleID":50}'
+}
