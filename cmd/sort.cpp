@@ -38,9 +38,9 @@ int run_sort(const SortArgs& a) {
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
   pipeline::RunContext ctx("sort", a.check ? "-" : a.io.output, a.io.rejects);
-  // Files that fit in half the budget are mapped rather than copied (not for --check,
-  // which reads each record once).
-  cli::Inputs inputs(a.io, ctx, a.check ? 0 : opts.buffer_bytes / 2);
+  // Files that fit in half the budget are mapped rather than copied (not for --check and
+  // --merge, which stream each record once).
+  cli::Inputs inputs(a.io, ctx, a.check || a.merge ? 0 : opts.buffer_bytes / 2);
   if (a.check) {
     bool ok = pipeline::check_sorted(inputs.records(), opts, ctx);
     ctx.commit();

@@ -229,3 +229,18 @@ print("\n".join(rows[i] for i in idx))
   assert_success
   echo "$output" | jq -e '.level == "summary" and .program == "cdn sort"'
 }
+
+@test "a file (memory-mapped) and the same bytes on stdin (streamed) sort the same" {
+  # A BOM, CRLF line ends, blank lines and a last line without a newline.
+  printf '\xef\xbb\xbf{"timestamp":"2026-11-22T10:00:03Z","i":1}\r\n\r\n{"timestamp":"2026-11-22T10:00:01Z","i":2}\r\n   \n{"timestamp":"2026-11-22T10:00:02Z","i":3}' > "$T/edges.ndjson"
+  run cdn -q sort "$T/edges.ndjson"
+  assert_success
+  assert_output "$(printf '%s\n' '{"timestamp":"2026-11-22T10:00:01Z","i":2}' '{"timestamp":"2026-11-22T10:00:02Z","i":3}' '{"timestamp":"2026-11-22T10:00:03Z","i":1}')"
+  mapped="$output"
+  run bash -c "'$CDN' -q sort < '$T/edges.ndjson'"
+  assert_output "$mapped"
+  cdn -q sort "$T/in.ndjson" > "$T/mapped"
+  cdn -q sort < "$T/in.ndjson" > "$T/streamed"
+  run cmp "$T/mapped" "$T/streamed"
+  assert_success
+}
