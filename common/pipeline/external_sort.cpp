@@ -307,6 +307,7 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
   }
   if (stable) {
     current_->texts.push_back(text);
+    mapped_bytes_ += text.size() + 1;  // resident until the end, so it counts against -S
   } else {
     char* t = arena_alloc(text.size());
     std::memcpy(t, text.data(), text.size());
@@ -316,7 +317,8 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
   current_->bytes += text.size();
   ++seq_;
   if (current_->texts.size() >= kBatchRecords || current_->bytes >= kBatchBytes) submit_batch();
-  if (arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes || seq_ >= kSeqMask) {
+  if (mapped_bytes_ + arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes ||
+      seq_ >= kSeqMask) {
     submit_batch();
     collect(true);
     if (!entries_.empty()) spill();
@@ -333,6 +335,11 @@ void ExternalSorter::submit_batch() {
   p->done = pool_->submit([k, b] { extract_batch(*k, *b); });
   pending_.push_back(std::move(p));
   collect(false);
+  // Back-pressure: a few batches per worker in flight, so the budget is checked on time.
+  while (pending_.size() - pending_head_ > 4 * pool_->size()) {
+    pending_[pending_head_]->done.wait();
+    collect(false);
+  }
 }
 
 void ExternalSorter::collect(bool wait_all) {

@@ -110,6 +110,7 @@ class ExternalSorter {
   std::vector<Block> blocks_;
   size_t block_used_ = 0, block_size_ = 0;
   size_t arena_bytes_ = 0;
+  size_t mapped_bytes_ = 0;  // stable (memory-mapped) records added
   uint64_t seq_ = 0;
   std::vector<io::TempFile> runs_;
   size_t spilled_ = 0;
