@@ -32,6 +32,11 @@ std::span<const Command> commands();
 Runner setup_sort(CLI::App& app);
 Runner setup_tag(CLI::App& app);
 Runner setup_gen(CLI::App& app);
+#ifdef CDN_WITH_KAFKA
+Runner setup_produce(CLI::App& app);
+Runner setup_consume(CLI::App& app);
+Runner setup_broker(CLI::App& app);
+#endif
 Runner setup_completion(CLI::App& app);
 
 }  // namespace cdn::cmd

@@ -18,7 +18,12 @@ namespace {
 
 std::string version_text() {
   std::string v = "cdn " CDN_VERSION "\nparts: ndjson csv gzip";
+#ifdef CDN_WITH_KAFKA
+  v += " kafka";
+  v += "\nnot built in: xgboost influx valijson";
+#else
   v += "\nnot built in: kafka xgboost influx valijson";
+#endif
   return v;
 }
 

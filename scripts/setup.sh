@@ -11,7 +11,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   # libraries
-  libcli11-dev libsimdjson-dev zlib1g-dev
+  libcli11-dev libsimdjson-dev zlib1g-dev librdkafka-dev
   # unit tests
   libgtest-dev googletest
   # CLI tests and the pipeline script
@@ -22,6 +22,8 @@ packages=(
   groff-base
   # lint of the shell scripts, in the tests
   shellcheck
+  # Kafka interoperability tests
+  kcat
   # reference implementations the tests compare with (Debian's /usr/bin/python3)
   python3 python3-jsonschema
   # the repository itself

@@ -7,6 +7,9 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#endif
 
 namespace cdn::cli {
 
@@ -23,6 +26,35 @@ void add_input_options(CLI::App& app, IoOptions& opts) {
                  "JSON Schema whose property types type CSV cells (default: JSON numbers "
                  "become numbers, everything else strings)")
       ->type_name("FILE");
+  add_kafka_options(app, true);
+}
+
+void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool consumer) {
+#ifdef CDN_WITH_KAFKA
+  auto& k = kafka::settings();
+  if (app.get_option_no_throw("--brokers") == nullptr) {
+    app.add_option("-b,--brokers", k.brokers, "Kafka bootstrap brokers, host:port[,host:port]")
+        ->envname("CDN_BROKERS")
+        ->type_name("LIST")
+        ->capture_default_str();
+    app.add_option("-X", k.properties,
+                   "Any librdkafka property as key=value (repeatable), as kcat takes it")
+        ->type_name("KEY=VALUE")
+        ->allow_extra_args(false);
+  }
+  if (consumer && app.get_option_no_throw("--group") == nullptr) {
+    app.add_option("-G,--group", k.group,
+                   "Kafka consumer group (default: none, every partition assigned)")
+        ->type_name("GROUP");
+    app.add_option("--offset", k.offset,
+                   "Where Kafka inputs start: beginning, end, stored, an offset N, or "
+                   "s@EPOCH_MS (the first message at or after that time)")
+        ->type_name("OFFSET")
+        ->capture_default_str();
+    app.add_flag("-e,--exit-at-end", k.exit_at_end,
+                 "Stop once every partition of the Kafka inputs is read to its end");
+  }
+#endif
 }
 
 void add_output_options(CLI::App& app, IoOptions& opts) {
@@ -33,6 +65,7 @@ void add_output_options(CLI::App& app, IoOptions& opts) {
                  "Where rejected records go, one NDJSON line each ('-' is stderr)")
       ->type_name("PATH")
       ->capture_default_str();
+  add_kafka_options(app, false);
 }
 
 Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit) {

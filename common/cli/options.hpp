@@ -24,8 +24,15 @@ struct IoOptions {
   std::string rejects = "-";
 };
 
+// Inputs add the Kafka consumer options and outputs the Kafka client options (see
+// add_kafka_options), so kafka:TOPIC works wherever a path does.
 void add_input_options(CLI::App& app, IoOptions& opts);
 void add_output_options(CLI::App& app, IoOptions& opts);
+
+// -b/--brokers (env CDN_BROKERS) and -X key=value; with `consumer` also -G/--group,
+// --offset and -e/--exit-at-end. They fill kafka::settings(). Adding them twice is harmless.
+// Without CDN_WITH_KAFKA this adds nothing.
+void add_kafka_options(CLI::App& app, bool consumer);
 
 // The inputs of a run, opened lazily one after the other.
 class Inputs {

@@ -10,6 +10,9 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/temp_file.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#endif
 
 namespace cdn::io {
 
@@ -116,9 +119,13 @@ std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role) {
     return std::make_unique<FdSink>(STDERR_FILENO, "<stderr>", false);
   }
   if (spec.rfind("kafka:", 0) == 0) {
+#ifdef CDN_WITH_KAFKA
+    return kafka::open_topic_sink(*kafka::topic_of(spec));
+#else
     throw UsageError("cannot write to " + diag::quoted(spec) +
-                     ": Kafka endpoints are not available in this build; write to a file "
-                     "or '-' instead");
+                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); write to a "
+                     "file or '-' instead");
+#endif
   }
   return std::make_unique<FileSink>(spec);
 }

@@ -13,6 +13,9 @@
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#endif
 #include "common/record/csv.hpp"
 
 namespace cdn::io {
@@ -200,8 +203,12 @@ class CsvSource : public Source {
 std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& opts,
                                     pipeline::Rejects& rejects, pipeline::Counts& counts) {
   if (spec.rfind("kafka:", 0) == 0) {
+#ifdef CDN_WITH_KAFKA
+    return kafka::open_topic_source(*kafka::topic_of(spec), counts);
+#else
     throw UsageError("cannot read " + diag::quoted(spec) +
-                     ": Kafka endpoints are not available in this build; read a file or '-'");
+                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
+#endif
   }
   Format f = opts.format == Format::automatic ? detect_format(spec) : opts.format;
   if (f == Format::csv) return std::make_unique<CsvSource>(spec, opts, rejects, counts);

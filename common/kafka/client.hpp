@@ -1,0 +1,77 @@
+// librdkafka under RAII owners, with every return code checked in one place, and the
+// settings every command shares: -b/--brokers (env CDN_BROKERS), -X key=value (any
+// librdkafka property, as kcat does), and the consumer's -G/--group, --offset, -e.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cdn::io {
+class Sink;
+class Source;
+}  // namespace cdn::io
+namespace cdn::pipeline {
+struct Counts;
+class Rejects;
+}  // namespace cdn::pipeline
+
+namespace cdn::kafka {
+
+// Process-wide, filled from the command line (common/cli/options.cpp) before a command runs.
+struct Settings {
+  std::string brokers = "localhost:9092";
+  std::vector<std::string> properties;  // "key=value", in command-line order
+  std::string group;                    // empty: no consumer group, all partitions assigned
+  std::string offset = "beginning";     // beginning | end | stored | N | s@EPOCH_MS
+  bool exit_at_end = false;             // stop once every partition is read to its end
+};
+Settings& settings();
+
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Handle = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using Conf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using Headers = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// A configuration: `defaults` first, then bootstrap.servers from settings().brokers, then
+// every -X property (so the user has the last word). An unknown property or a bad value is
+// a cdn::UsageError naming it.
+Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults = {});
+
+// Sets one property; throws cdn::UsageError naming `origin` (e.g. "-X") on failure.
+void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
+         const std::string& origin);
+
+// Throws cdn::RuntimeError "WHAT: <librdkafka's text>" unless err is RD_KAFKA_RESP_ERR_NO_ERROR.
+void check(rd_kafka_resp_err_t err, const std::string& what);
+
+// "kafka:TOPIC" -> "TOPIC"; nullopt for anything else. Throws UsageError on "kafka:".
+std::optional<std::string> topic_of(const std::string& spec);
+
+// The kafka: endpoints of every command (implemented in producer.cpp and consumer.cpp).
+std::unique_ptr<io::Sink> open_topic_sink(const std::string& topic);
+std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts& counts);
+
+}  // namespace cdn::kafka

@@ -1,0 +1,1 @@
+// The mock cluster behind `cdn broker`.
