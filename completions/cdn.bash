@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X) return 0 ;;
   esac
   return 1
 }
@@ -58,6 +58,10 @@ _cdn() {
       case $prev in
         --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
         --schema) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        -G | --group) return ;;
+        --offset) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         -k | --key) return ;;
@@ -71,6 +75,10 @@ _cdn() {
       case $prev in
         --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
         --schema) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        -G | --group) return ;;
+        --offset) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         --field) return ;;
@@ -92,6 +100,8 @@ _cdn() {
         --dirty) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
       esac
       ;;
   esac
@@ -105,9 +115,12 @@ _cdn() {
   if [[ $cur == -* ]]; then
     case $cmd in
       '') mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X -G --group --offset -e --exit-at-end -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X -G --group --offset -e --exit-at-end -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
     esac
     return
@@ -115,7 +128,7 @@ _cdn() {
 
   # The command, then its positional arguments.
   case $cmd in
-    '') mapfile -t COMPREPLY < <(compgen -W 'sort tag gen completion' -- "$cur") ;;
+    '') mapfile -t COMPREPLY < <(compgen -W 'sort tag gen produce consume broker completion' -- "$cur") ;;
     sort)
       if ((npos >= 0)); then
         _cdn_files

@@ -6,13 +6,16 @@
 complete -c cdn -f
 
 # Commands.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a consume -d 'Read Kafka topics to NDJSON'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
 
 # Global options.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen completion' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -l version -d 'Print the version and the parts built in'
 complete -c cdn -l config -r -F -d 'Read long options from a TOML file, one [section] per command (default: $CDN_CONFIG)'
 complete -c cdn -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
@@ -23,6 +26,11 @@ complete -c cdn -l log-format -x -a 'text json' -d 'Diagnostics as text or json 
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s k -l key -x -d 'Field to sort by; a dotted path reaches nested fields'
@@ -39,6 +47,11 @@ complete -c cdn -n '__fish_seen_subcommand_from sort' -F
 complete -c cdn -n '__fish_seen_subcommand_from tag' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l field -x -d 'Field that gets the ID'
@@ -62,6 +75,17 @@ complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+
+# cdn produce
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s h -l help -d 'Print this help message and exit'
+
+# cdn consume
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s h -l help -d 'Print this help message and exit'
+
+# cdn broker
+complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print this help message and exit'
 
 # cdn completion
 complete -c cdn -n '__fish_seen_subcommand_from completion' -s h -l help -d 'Print this help message and exit'
