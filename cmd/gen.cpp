@@ -1,11 +1,11 @@
-// cdn gen: synthesize realistic CDN telemetry (the model lives in cmd/gen_model.cpp).
+// cdn gen: synthesize realistic CDN telemetry (the model lives in common/gen/model.cpp).
 #include <charconv>
 #include <cmath>
 #include <memory>
 #include <string>
 
 #include "cmd/commands.hpp"
-#include "cmd/gen_model.hpp"
+#include "common/gen/model.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"

@@ -3,7 +3,7 @@
 //   World::next: one request's physics and its label;
 //   LineWriter:  one record as an NDJSON or CSV line, clean or deliberately broken.
 // Generator puts them together with the late-arrival queue and the dirty-line draws.
-#include "cmd/gen_model.hpp"
+#include "common/gen/model.hpp"
 
 #include <algorithm>
 #include <array>
