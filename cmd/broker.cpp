@@ -1,8 +1,133 @@
+// cdn broker: a local Kafka cluster for development and tests (librdkafka's mock cluster),
+// with fault injection from stdin.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cmd/commands.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+#include "common/kafka/mock_cluster.hpp"
 
 namespace cdn::cmd {
-Runner setup_broker(CLI::App&) {
-  return []() -> int { throw UsageError("'broker' is being built; it does nothing yet"); };
+
+namespace {
+struct BrokerArgs {
+  int brokers = 3;
+  std::vector<std::string> topics;
+};
+
+// One line to stdout, in one write. False when the reader has gone away.
+bool write_line(const std::string& text) {
+  std::string line = text + "\n";
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDOUT_FILENO, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
 }
+
+// Reads fault-injection commands from stdin until EOF, then waits; returns on SIGINT/SIGTERM.
+void serve(kafka::MockCluster& cluster) {
+  bool input_open = true;
+  std::string pending;
+  char buf[4096];
+  while (!io::stop_requested()) {
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    int r = ::poll(&pfd, input_open ? 1 : 0, 500);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw RuntimeError("cannot wait for commands on stdin: " + errno_text(errno));
+    }
+    if (r == 0 || !input_open) continue;
+    if ((pfd.revents & POLLNVAL) != 0) {
+      input_open = false;  // no stdin at all: serve until a signal
+      continue;
+    }
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      diag::warning("cannot read commands from stdin (" + errno_text(errno) +
+                    "); serving until SIGINT or SIGTERM");
+      input_open = false;
+      continue;
+    }
+    if (n == 0) {
+      input_open = false;
+      diag::debug("stdin closed; serving until SIGINT or SIGTERM");
+      if (!pending.empty()) pending += '\n';
+    } else {
+      pending.append(buf, static_cast<size_t>(n));
+    }
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string answer = cluster.execute(std::string_view(pending).substr(start, nl - start));
+      if (answer.empty()) continue;
+      if (answer.rfind("error", 0) == 0) diag::debug("command failed: " + answer);
+      if (!write_line(answer)) diag::debug("cannot answer on stdout: " + errno_text(errno));
+    }
+    pending.erase(0, start);
+    if (pending.size() > 65536) {
+      write_line("error: command line longer than 64 KiB; dropped");
+      pending.clear();
+    }
+  }
+}
+
+int run_broker(const BrokerArgs& a) {
+  std::vector<kafka::TopicSpec> topics;
+  for (const auto& t : a.topics) topics.push_back(kafka::parse_topic_spec(t, "--topic"));
+  kafka::MockCluster cluster(a.brokers);
+  for (const auto& t : topics) cluster.create_topic(t);
+  std::string bootstraps = cluster.bootstraps();
+  if (!write_line("BROKERS=" + bootstraps)) {
+    if (errno == EPIPE) throw BrokenPipe();
+    throw RuntimeError("cannot write the BROKERS line to stdout: " + errno_text(errno));
+  }
+  diag::info(std::to_string(a.brokers) + " mock brokers on " + bootstraps +
+             "; stop with SIGINT or SIGTERM");
+  serve(cluster);
+  diag::info("stopping on signal " + std::to_string(io::stop_signal()));
+  return kExitOk;
+}
+}  // namespace
+
+Runner setup_broker(CLI::App& app) {
+  auto a = std::make_shared<BrokerArgs>();
+  app.add_option("--brokers", a->brokers, "Number of mock brokers, ids 1 to N")
+      ->type_name("N")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("-t,--topic", a->topics,
+                 "Create a topic up front (repeatable). Topics not named here are created "
+                 "with " +
+                     std::to_string(kafka::kMockAutoCreatePartitions) +
+                     " partitions when a client first asks for them")
+      ->type_name("NAME:PARTITIONS");
+  app.footer(
+      "Prints BROKERS=127.0.0.1:PORT,... on stdout first, then runs until SIGINT or SIGTERM "
+      "and exits 0. The brokers listen on 127.0.0.1 only, on ephemeral ports (librdkafka "
+      "cannot be told which).\n\n"
+      "Fault injection: one command per line on stdin; each answers one line on stdout. When "
+      "stdin ends, the cluster keeps running.\n" +
+      kafka::command_help_text() +
+      "\nLimits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops "
+      "older message sets while still acknowledging them; nothing is durable (all is lost "
+      "at exit); keyless messages go to one partition per 10 ms window. Keep test volumes "
+      "small, or use many partitions and keys, or read while writing.");
+  return [a] { return run_broker(*a); };
+}
+
 }  // namespace cdn::cmd

@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# cdn broker: a local mock Kafka cluster, reached with kcat, with faults injected on stdin.
+
+load test_helper
+load broker_helper
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  stop_broker || true
+}
+
+# The metadata kcat sees, with a short timeout so a dead broker fails fast.
+metadata() {
+  timeout 30 kcat -b "${1:-$CDN_BROKERS}" -m 5 -L 2>&1
+}
+
+@test "prints BROKERS= first, and the cluster serves the topics named with their partitions" {
+  start_broker --brokers 3 --topic cdndata:8 -t cdnresult:2
+  run head -n 1 "$BROKER_OUT"
+  assert_output --regexp '^BROKERS=127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+$'
+  run metadata
+  assert_success
+  assert_output --partial " 3 brokers:"
+  assert_output --partial 'topic "cdndata" with 8 partitions:'
+  assert_output --partial 'topic "cdnresult" with 2 partitions:'
+}
+
+@test "one broker by default is three, and --brokers 1 gives one" {
+  start_broker --brokers 1
+  [[ $CDN_BROKERS =~ ^127\.0\.0\.1:[0-9]+$ ]]
+  run metadata
+  assert_output --partial " 1 brokers:"
+}
+
+@test "messages produced with kcat are consumed back with kcat, in order per partition" {
+  start_broker -t t:1
+  printf 'one\ntwo\nthree\n' | timeout 30 kcat -P -b "$CDN_BROKERS" -t t
+  run timeout 30 kcat -C -b "$CDN_BROKERS" -t t -e -q
+  assert_success
+  assert_output "$(printf 'one\ntwo\nthree')"
+}
+
+@test "a topic nobody created is created with 4 partitions on first use" {
+  start_broker
+  printf 'x\n' | timeout 30 kcat -P -b "$CDN_BROKERS" -t fresh
+  run timeout 30 kcat -b "$CDN_BROKERS" -m 5 -L -t fresh
+  assert_output --partial 'topic "fresh" with 4 partitions:'
+}
+
+@test "down takes a broker off the network and up brings it back" {
+  start_broker --brokers 2
+  local first=${CDN_BROKERS%%,*}
+  run broker_ctl down 1
+  assert_success
+  assert_output ok
+  run timeout 30 kcat -b "$first" -m 2 -L
+  assert_failure
+  assert_output --partial "Connection refused"
+  run broker_ctl up 1
+  assert_output ok
+  run metadata "$first"
+  assert_success
+  assert_output --partial "broker 1 at $first"
+}
+
+@test "rtt delays a broker's answers" {
+  start_broker --brokers 1
+  broker_ctl rtt all 1500
+  local t0=$SECONDS
+  run metadata
+  assert_success
+  ((SECONDS - t0 >= 1))
+  broker_ctl rtt 1 0
+}
+
+@test "an injected Produce error reaches the producer" {
+  start_broker --brokers 1 -t t:1
+  run broker_ctl error Produce INVALID_RECORD 1
+  assert_output ok
+  run bash -c "printf 'x\n' | timeout 30 kcat -P -b '$CDN_BROKERS' -t t 2>&1"
+  assert_output --partial "Delivery failed for message: Broker: Broker failed to validate record"
+  run timeout 30 kcat -C -b "$CDN_BROKERS" -t t -e -q
+  assert_output ""
+}
+
+@test "leader moves a partition and create makes a topic while running" {
+  start_broker --brokers 3 -t t:1
+  run broker_ctl create late:3
+  assert_output ok
+  run metadata
+  assert_output --partial 'topic "late" with 3 partitions:'
+  for id in 1 3; do
+    run broker_ctl leader t 0 "$id"
+    assert_output ok
+    run bash -c "timeout 30 kcat -b '$CDN_BROKERS' -m 5 -L -t t | grep -A1 'topic \"t\"'"
+    assert_line --index 1 --partial "partition 0, leader $id,"
+  done
+}
+
+@test "a bad fault command answers an error line and the broker carries on" {
+  start_broker --brokers 2
+  run broker_ctl reboot 1
+  assert_failure
+  assert_output --partial "error: unknown command 'reboot'"
+  run broker_ctl down 9
+  assert_output --partial "error: no broker '9'; the ids are 1 to 2, or all"
+  run broker_ctl error Produce NO_SUCH_ERROR
+  assert_output --partial "error: unknown Kafka error 'NO_SUCH_ERROR'"
+  run broker_ctl error Frobnicate REQUEST_TIMED_OUT
+  assert_output --partial "error: unknown API 'Frobnicate'"
+  run broker_ctl rtt 1
+  assert_output --partial "error: usage: rtt ID|all MS"
+  run broker_ctl help
+  assert_success
+  assert_output --partial "down ID|all; up ID|all"
+  run metadata
+  assert_success
+}
+
+@test "SIGTERM and SIGINT end it with status 0" {
+  start_broker
+  rc=0
+  stop_broker || rc=$?
+  assert_equal "$rc" 0
+  "$CDN" broker </dev/null >"$T/out" 2>"$T/err" 3>&- &
+  pid=$!
+  for _ in $(seq 100); do
+    [[ -s $T/out ]] && break
+    sleep 0.05
+  done
+  kill -INT "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  assert_equal "$rc" 0
+  run cat "$T/err"
+  assert_output ""
+}
+
+@test "stdin at end of file leaves it running until a signal" {
+  "$CDN" broker --brokers 1 </dev/null >"$T/out" 2>"$T/err" 3>&- &
+  pid=$!
+  sleep 1
+  run kill -0 "$pid"
+  assert_success
+  run grep -c '^BROKERS=' "$T/out"
+  assert_output 1
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  assert_equal "$rc" 0
+}
+
+@test "listens on 127.0.0.1 only" {
+  start_broker --brokers 3
+  run bash -c "ss -Hltnp | grep 'pid=$BROKER_PID,'"
+  assert_success
+  [ "${#lines[@]}" -eq 3 ]
+  run bash -c "ss -Hltnp | grep 'pid=$BROKER_PID,' | awk '{print \$4}' | grep -v '^127\.0\.0\.1:'"
+  assert_output ""
+}
+
+@test "a bad --topic spec is a usage error naming the spec" {
+  run cdn broker --topic cdndata </dev/null
+  assert_failure 2
+  assert_output --partial "bad --topic 'cdndata': no partition count; write NAME:PARTITIONS"
+  run cdn broker --topic cdndata:0 </dev/null
+  assert_failure 2
+  assert_output --partial "the partition count must be 1 to 10000"
+  run cdn broker --topic 'bad name:2' </dev/null
+  assert_failure 2
+  run cdn broker --brokers 0 </dev/null
+  assert_failure 2
+}
+
+@test "--help states the listening address, the fault commands and the mock's limits" {
+  run cdn broker --help
+  assert_success
+  assert_output --partial "127.0.0.1"
+  assert_output --partial "down ID|all"
+  assert_output --partial "about 5 MiB"
+  assert_output --partial "nothing is durable"
+  assert_output --partial "10 ms"
+}

@@ -1,0 +1,123 @@
+# A local Kafka cluster (`cdn broker`) for CLI tests. Load after test_helper:
+#
+#   load test_helper
+#   load broker_helper
+#   setup()    { start_broker --topic in:4; }
+#   teardown() { stop_broker; }
+#
+# start_broker [ARGS...]  starts `cdn broker ARGS...` in the background and waits (at most
+#                         BROKER_START_TIMEOUT seconds, default 10) for its BROKERS= line.
+#                         Exports CDN_BROKERS (host:port,...) and BROKER_PID; BROKER_CTL is
+#                         the FIFO the broker reads fault commands from, BROKER_OUT and
+#                         BROKER_ERR its stdout and stderr. Call it directly, not through
+#                         `run` (which would start the broker in a subshell).
+# broker_ctl CMD...       sends one fault command (`down 1`, `up 1`, `rtt all 200`,
+#                         `error Produce REQUEST_TIMED_OUT 3`, ...; see `cdn broker --help`),
+#                         prints the broker's answer and fails unless it is `ok`.
+# stop_broker             SIGTERM, then waits (at most BROKER_STOP_TIMEOUT seconds, default
+#                         10, then SIGKILL); returns the broker's exit status. Safe to call
+#                         twice and when no broker was started: use it in teardown.
+#
+# Start and stop in the same shell: setup/teardown, or setup_file/teardown_file (then the
+# tests share one cluster; give each its own topics). Commands are answered in order, so do
+# not send them from two processes at once.
+#
+# Nothing here waits without a deadline, and the broker never holds bats' fd 3, so a
+# broken broker fails the test instead of hanging the run.
+
+# True while process $1 runs (a zombie counts as ended).
+_broker_alive() {
+  local state
+  [[ -r /proc/$1/stat ]] || return 1
+  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [[ -n $state && $state != Z && $state != X ]]
+}
+
+start_broker() {
+  if [[ -n ${BROKER_PID:-} ]]; then
+    echo "start_broker: a broker (pid $BROKER_PID) is already running; stop_broker first" >&2
+    return 1
+  fi
+  BROKER_DIR=$(mktemp -d "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/broker.XXXXXX")
+  BROKER_CTL="$BROKER_DIR/ctl"
+  BROKER_OUT="$BROKER_DIR/out"
+  BROKER_ERR="$BROKER_DIR/err"
+  mkfifo "$BROKER_CTL" || return 1
+  # Read-write, so this open never blocks and the broker's read end always has a writer.
+  exec {BROKER_CTL_FD}<>"$BROKER_CTL"
+  "${CDN:-cdn}" broker "$@" <"$BROKER_CTL" >"$BROKER_OUT" 2>"$BROKER_ERR" 3>&- {BROKER_CTL_FD}>&- &
+  BROKER_PID=$!
+  export BROKER_PID BROKER_CTL BROKER_CTL_FD BROKER_OUT BROKER_ERR
+
+  local deadline=$((SECONDS + ${BROKER_START_TIMEOUT:-10})) line=
+  while ((SECONDS < deadline)); do
+    IFS= read -r line <"$BROKER_OUT" || true
+    [[ $line == BROKERS=* ]] && break
+    if ! _broker_alive "$BROKER_PID"; then
+      echo "start_broker: 'cdn broker $*' exited before printing BROKERS=; its stderr:" >&2
+      cat "$BROKER_ERR" >&2
+      stop_broker >/dev/null 2>&1
+      return 1
+    fi
+    sleep 0.05
+  done
+  if [[ $line != BROKERS=* ]]; then
+    echo "start_broker: no BROKERS= line within ${BROKER_START_TIMEOUT:-10}s; stderr:" >&2
+    cat "$BROKER_ERR" >&2
+    stop_broker >/dev/null 2>&1
+    return 1
+  fi
+  CDN_BROKERS=${line#BROKERS=}
+  export CDN_BROKERS
+}
+
+broker_ctl() {
+  if [[ -z ${BROKER_PID:-} ]]; then
+    echo "broker_ctl: no broker running; start_broker first" >&2
+    return 1
+  fi
+  # Every command answers one line: ours is the one after those already there.
+  local want deadline=$((SECONDS + ${BROKER_CTL_TIMEOUT:-10})) answer
+  want=$(($(wc -l <"$BROKER_OUT") + 1))
+  printf '%s\n' "$*" >&"$BROKER_CTL_FD" || return 1
+  while ((SECONDS < deadline)); do
+    if (($(wc -l <"$BROKER_OUT") >= want)); then
+      answer=$(sed -n "${want}p" "$BROKER_OUT")
+      echo "$answer"
+      [[ $answer == ok* ]]
+      return
+    fi
+    _broker_alive "$BROKER_PID" || break
+    sleep 0.02
+  done
+  echo "broker_ctl: no answer to '$*'" >&2
+  return 1
+}
+
+stop_broker() {
+  local pid=${BROKER_PID:-} status=0 deadline
+  if [[ -n ${BROKER_CTL_FD:-} ]]; then
+    exec {BROKER_CTL_FD}>&-
+    unset BROKER_CTL_FD
+  fi
+  [[ -n $pid ]] || return 0
+  if ! jobs -p | grep -qx "$pid"; then
+    # Not our child (e.g. called through `run`): stop it, but its status is out of reach.
+    echo "stop_broker: broker pid $pid is not a child of this shell; call stop_broker" \
+      "directly, not through run" >&2
+    kill -TERM "$pid" 2>/dev/null
+    return 1
+  fi
+  unset BROKER_PID
+  kill -TERM "$pid" 2>/dev/null
+  deadline=$((SECONDS + ${BROKER_STOP_TIMEOUT:-10}))
+  while _broker_alive "$pid" && ((SECONDS < deadline)); do
+    sleep 0.05
+  done
+  if _broker_alive "$pid"; then
+    echo "stop_broker: pid $pid ignored SIGTERM for ${BROKER_STOP_TIMEOUT:-10}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null || status=$?
+  return "$status"
+}
