@@ -117,16 +117,18 @@ Runner setup_broker(CLI::App& app) {
                      " partitions when a client first asks for them")
       ->type_name("NAME:PARTITIONS");
   app.footer(
-      "Prints BROKERS=127.0.0.1:PORT,... on stdout first, then runs until SIGINT or SIGTERM "
-      "and exits 0. The brokers listen on 127.0.0.1 only, on ephemeral ports (librdkafka "
-      "cannot be told which).\n\n"
-      "Fault injection: one command per line on stdin; each answers one line on stdout. When "
-      "stdin ends, the cluster keeps running.\n" +
+      "Prints BROKERS=127.0.0.1:PORT,... on stdout first, then runs until SIGINT or SIGTERM\n"
+      "and exits 0. The brokers listen on 127.0.0.1 only, on ephemeral ports: librdkafka\n"
+      "cannot be told which.\n"
+      "\n"
+      "Fault injection: one command a line on stdin, each answered by one line on stdout.\n"
+      "When stdin ends the cluster keeps running.\n" +
       kafka::command_help_text() +
-      "\nLimits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops "
-      "older message sets while still acknowledging them; nothing is durable (all is lost "
-      "at exit); keyless messages go to one partition per 10 ms window. Keep test volumes "
-      "small, or use many partitions and keys, or read while writing.");
+      "\n"
+      "Limits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops\n"
+      "older message sets while still acknowledging them; nothing is durable (all is lost at\n"
+      "exit); keyless messages go to one partition per 10 ms window. Keep test volumes small,\n"
+      "or use many partitions and keys, or read while writing.");
   return [a] { return run_broker(*a); };
 }
 

@@ -28,7 +28,7 @@ constexpr CommandDoc kCommands[] = {
     {"rtt ID|all MS", "delay every response of a broker by MS milliseconds"},
     {"error API ERROR [COUNT]", "fail the next COUNT (default 1) requests of API with ERROR"},
     {"clear API", "drop the errors still queued for API"},
-    {"topic-error TOPIC ERROR", "answer requests for TOPIC with ERROR (NO_ERROR ends it)"},
+    {"topic-error TOPIC ERROR", "answer metadata for TOPIC with ERROR; NO_ERROR ends it"},
     {"leader TOPIC PARTITION ID", "move a partition's leader to broker ID"},
     {"create NAME:PARTITIONS", "create a topic"},
     {"help", "list the commands on one line"},
@@ -39,13 +39,12 @@ std::string command_help() {
   for (const auto& c : kCommands) {
     h += "  ";
     h += c.syntax;
-    h.append(c.syntax.size() < 26 ? 26 - c.syntax.size() : 1, ' ');
+    h.append(c.syntax.size() < 27 ? 27 - c.syntax.size() : 2, ' ');
     h += c.does;
     h += '\n';
   }
   h += "API is a name (Produce, Fetch, Metadata, OffsetCommit, ...) or a number; ERROR a Kafka\n"
-       "error name (NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, ...) or a number. Each command\n"
-       "answers one line on stdout: 'ok' or 'error: WHY'.\n";
+       "error name (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, ...) or a number.\n";
   return h;
 }
 
@@ -137,8 +136,10 @@ rd_kafka_resp_err_t parse_error_code(std::string_view s) {
   for (size_t i = 0; i < n; ++i) {
     if (descs[i].name != nullptr && iequals(descs[i].name, s)) return descs[i].code;
   }
+  // Kafka's newer name for error 6, which librdkafka 2.0.2 still calls NOT_LEADER_FOR_PARTITION.
+  if (iequals(s, "NOT_LEADER_OR_FOLLOWER")) return RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION;
   throw UsageError("unknown Kafka error " + diag::quoted(s) +
-                   "; give a name such as NOT_LEADER_OR_FOLLOWER or REQUEST_TIMED_OUT, or a "
+                   "; give a name such as NOT_LEADER_FOR_PARTITION or REQUEST_TIMED_OUT, or a "
                    "number");
 }
 
@@ -245,9 +246,7 @@ std::string MockCluster::execute(std::string_view line) {
       int32_t id = broker(w[1]);
       auto ms = parse_int<int>(w[2]);
       if (!ms || *ms < 0) throw UsageError("bad delay " + diag::quoted(w[2]) + "; give MS >= 0");
-      for (int32_t b = id < 0 ? 1 : id; b <= (id < 0 ? brokers_ : id); ++b) {
-        check(rd_kafka_mock_broker_set_rtt(mc, b, *ms), "rtt");
-      }
+      check(rd_kafka_mock_broker_set_rtt(mc, id, *ms), "rtt");
     } else if (cmd == "error") {
       argc(2, 3, "error API ERROR [COUNT]");
       int16_t api = parse_api(w[1]);

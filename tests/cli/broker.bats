@@ -100,6 +100,16 @@ metadata() {
   done
 }
 
+@test "topic-error fails a topic's metadata until NO_ERROR" {
+  start_broker --brokers 1 -t t:1
+  broker_ctl topic-error t TOPIC_AUTHORIZATION_FAILED
+  run timeout 30 kcat -b "$CDN_BROKERS" -m 5 -L -t t
+  assert_output --partial "Topic authorization failed"
+  broker_ctl topic-error t NO_ERROR
+  run timeout 30 kcat -b "$CDN_BROKERS" -m 5 -L -t t
+  assert_output --partial 'topic "t" with 1 partitions:'
+}
+
 @test "a bad fault command answers an error line and the broker carries on" {
   start_broker --brokers 2
   run broker_ctl reboot 1
@@ -107,6 +117,10 @@ metadata() {
   assert_output --partial "error: unknown command 'reboot'"
   run broker_ctl down 9
   assert_output --partial "error: no broker '9'; the ids are 1 to 2, or all"
+  run broker_ctl error Produce NOT_LEADER_OR_FOLLOWER 3
+  assert_output ok
+  run broker_ctl clear Produce
+  assert_output ok
   run broker_ctl error Produce NO_SUCH_ERROR
   assert_output --partial "error: unknown Kafka error 'NO_SUCH_ERROR'"
   run broker_ctl error Frobnicate REQUEST_TIMED_OUT
@@ -182,5 +196,5 @@ metadata() {
   assert_output --partial "down ID|all"
   assert_output --partial "about 5 MiB"
   assert_output --partial "nothing is durable"
-  assert_output --partial "10 ms"
+  assert_output --partial "one partition per 10 ms window"
 }
