@@ -1,6 +1,7 @@
 // cdn broker: a local Kafka cluster for development and tests (librdkafka's mock cluster),
 // with fault injection from stdin.
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,7 +100,7 @@ int run_broker(const BrokerArgs& a) {
   diag::info(std::to_string(a.brokers) + " mock brokers on " + bootstraps +
              "; stop with SIGINT or SIGTERM");
   serve(cluster);
-  diag::info("stopping on signal " + std::to_string(io::stop_signal()));
+  diag::info(std::string("stopping on ") + (io::stop_signal() == SIGINT ? "SIGINT" : "SIGTERM"));
   return kExitOk;
 }
 }  // namespace
