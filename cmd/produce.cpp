@@ -1,8 +1,314 @@
+// cdn produce: publish every record to every named Kafka topic, byte for byte, with an
+// optional key, headers and timestamp, optionally paced (--rate) or replayed at the speed of
+// its event times (--replay).
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/timestamp.hpp"
 
 namespace cdn::cmd {
-Runner setup_produce(CLI::App&) {
-  return []() -> int { throw UsageError("'produce' is being built; it does nothing yet"); };
+
+namespace {
+struct ProduceArgs {
+  cli::IoOptions io;
+  std::vector<std::string> topics;
+  std::string key_field;
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  std::vector<std::string> headers;
+  std::string timestamp_field;
+  std::string compression = "none";
+  double rate = 0;
+  std::string replay;  // SPEED; "1" when --replay has no value
+  bool replay_given = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// A field's value as a message key: a string's text, or the JSON of a number or boolean.
+// Returns a reason when there is none.
+std::optional<std::string> key_of(simdjson::dom::element v, std::string& key,
+                                  const std::string& field) {
+  using T = simdjson::dom::element_type;
+  switch (v.type()) {
+    case T::STRING:
+      key = std::string_view(v.get_string().value_unsafe());
+      return std::nullopt;
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE:
+    case T::BOOL:
+      key = simdjson::to_string(v);
+      return std::nullopt;
+    default:
+      return "the key field " + diag::quoted(field) + " is " + record::json_type_name(v.type()) +
+             "; keys come from strings, numbers or booleans";
+  }
 }
+
+// An event time in milliseconds since the epoch: an RFC 3339 string, or a number of seconds
+// (milliseconds when above 10^11, i.e. after 1973 in milliseconds).
+std::optional<std::string> time_of(simdjson::dom::element v, int64_t& ms,
+                                   const std::string& field) {
+  using T = simdjson::dom::element_type;
+  if (v.type() == T::STRING) {
+    std::string_view s = v.get_string().value_unsafe();
+    if (auto t = record::parse_rfc3339(s)) {
+      ms = t->seconds * 1000 + t->nanos / 1000000;
+      return std::nullopt;
+    }
+    return "the time field " + diag::quoted(field) + " holds " + diag::quoted(s) +
+           ", not an RFC 3339 time";
+  }
+  if (v.type() == T::INT64 || v.type() == T::UINT64 || v.type() == T::DOUBLE) {
+    double d = v.get_double().value_unsafe();
+    if (v.type() == T::INT64) d = static_cast<double>(v.get_int64().value_unsafe());
+    if (v.type() == T::UINT64) d = static_cast<double>(v.get_uint64().value_unsafe());
+    if (d > 0 && d < 1e15) {
+      ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
+      return std::nullopt;
+    }
+  }
+  return "the time field " + diag::quoted(field) + " is not an RFC 3339 string or epoch number";
+}
+
+kafka::Headers parse_headers(const std::vector<std::string>& specs) {
+  if (specs.empty()) return nullptr;
+  kafka::Headers h(rd_kafka_headers_new(specs.size()));
+  for (const auto& s : specs) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError("bad --header " + diag::quoted(s) + "; write --header key=value");
+    }
+    kafka::check(rd_kafka_header_add(h.get(), s.data(), static_cast<ssize_t>(eq), s.data() + eq + 1,
+                                     static_cast<ssize_t>(s.size() - eq - 1)),
+                 "cannot add --header " + diag::quoted(s));
+  }
+  return h;
+}
+
+double parse_speed(const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v > 0) || !std::isfinite(v)) {
+    throw UsageError("bad --replay speed " + diag::quoted(text) +
+                     "; write a positive number (1 = real time, 60 = a minute per second), or "
+                     "put the inputs before --replay");
+  }
+  return v;
+}
+
+void check_args(const ProduceArgs& a) {
+  for (const auto& t : a.topics) {
+    if (t.empty()) throw UsageError("-t/--topic is empty; name a Kafka topic");
+  }
+  if (a.partition < 0 && a.partition != RD_KAFKA_PARTITION_UA) {
+    throw UsageError("--partition " + std::to_string(a.partition) +
+                     " is negative; partitions count from 0");
+  }
+  if (a.rate < 0 || !std::isfinite(a.rate)) {
+    throw UsageError("--rate must be a positive number of records per second");
+  }
+  if (a.rate > 0 && a.replay_given) {
+    throw UsageError("--rate and --replay do not go together; pick one");
+  }
+}
+
+int run_produce(const ProduceArgs& a) {
+  check_args(a);
+  kafka::Headers headers = parse_headers(a.headers);
+  double speed = a.replay_given ? parse_speed(a.replay.empty() ? "1" : a.replay) : 0;
+  const std::string& time_field =
+      !a.timestamp_field.empty() ? a.timestamp_field : std::string("timestamp");
+  bool need_time = !a.timestamp_field.empty() || a.replay_given;
+  bool need_parse = !a.key_field.empty() || need_time;
+  std::vector<std::string> key_path, time_path;
+  if (!a.key_field.empty()) key_path = record::split_path(a.key_field);
+  if (need_time) time_path = record::split_path(time_field);
+
+  std::vector<std::pair<std::string, std::string>> overrides = {
+      {"compression.codec", a.compression}};
+  kafka::Producer producer(overrides);
+  std::vector<size_t> topics;
+  for (const auto& t : a.topics) topics.push_back(producer.add_topic(t));
+
+  pipeline::RunContext ctx("produce", "-", a.io.rejects);
+  cli::Inputs inputs(a.io, ctx);
+
+  // A message's tag says where its record came from: the source's index and the line.
+  constexpr int kLineBits = 44;
+  std::vector<std::string> sources;
+  std::set<uint64_t> refused;  // tags already rejected (a record goes to several topics)
+  producer.on_refusal([&](const kafka::Refusal& r) {
+    if (!refused.insert(r.tag).second) return;
+    uint64_t line = r.tag & ((uint64_t{1} << kLineBits) - 1);
+    const std::string& source = sources[r.tag >> kLineBits];
+    ctx.rejects().reject(source, line, kafka::Producer::refusal_reason(r.err), r.payload);
+    --ctx.counts().out;
+  });
+
+  simdjson::dom::parser parser;
+  std::string key_text;
+  std::string_view key_view;
+  Clock::time_point start = Clock::now();
+  std::optional<int64_t> first_event_ms;
+  uint64_t n = 0;
+  auto wait_until = [&](Clock::time_point when) {
+    for (auto now = Clock::now(); now < when && !io::stop_requested(); now = Clock::now()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count();
+      producer.poll(static_cast<int>(std::clamp<int64_t>(ms, 1, 100)));
+    }
+  };
+
+  io::Record rec;
+  auto& in = inputs.records();
+  while (in.next(rec)) {
+    if (sources.empty() || sources.back() != in.name()) sources.push_back(in.name());
+    kafka::OutMessage m;
+    m.payload = rec.text;
+    m.partition = a.partition;
+    m.headers = headers.get();
+    m.tag = (uint64_t{sources.size() - 1} << kLineBits) | rec.line;
+    int64_t event_ms = 0;
+    if (need_parse) {
+      simdjson::dom::element root;
+      if (auto err = parser.parse(rec.text.data(), rec.text.size(), false).get(root)) {
+        ctx.rejects().reject(in.name(), rec.line,
+                             std::string("invalid JSON: ") + simdjson::error_message(err),
+                             rec.text);
+        continue;
+      }
+      std::optional<std::string> why;
+      if (!key_path.empty()) {
+        simdjson::dom::element v;
+        if (record::find_path(root, key_path).get(v) ||
+            v.type() == simdjson::dom::element_type::NULL_VALUE) {
+          why = "missing key field " + diag::quoted(a.key_field);
+        } else {
+          why = key_of(v, key_text, a.key_field);
+        }
+        key_view = key_text;
+        m.key = &key_view;
+      }
+      if (!why && need_time) {
+        simdjson::dom::element v;
+        if (record::find_path(root, time_path).get(v)) {
+          why = "missing time field " + diag::quoted(time_field);
+        } else {
+          why = time_of(v, event_ms, time_field);
+        }
+        if (!a.timestamp_field.empty()) m.timestamp_ms = event_ms;
+      }
+      if (why) {
+        ctx.rejects().reject(in.name(), rec.line, *why, rec.text);
+        continue;
+      }
+    }
+    if (a.rate > 0) {
+      wait_until(start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(static_cast<double>(n) / a.rate)));
+    } else if (a.replay_given) {
+      if (!first_event_ms) {
+        first_event_ms = event_ms;
+        start = Clock::now();
+      }
+      double gap = static_cast<double>(event_ms - *first_event_ms) / 1000.0 / speed;
+      if (gap > 0) {
+        wait_until(start +
+                   std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap)));
+      }
+    }
+    bool all = true;
+    for (size_t t : topics) {
+      rd_kafka_resp_err_t err = producer.produce(t, m);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (refused.insert(m.tag).second) {
+          ctx.rejects().reject(in.name(), rec.line, kafka::Producer::refusal_reason(err), rec.text);
+        }
+        all = false;
+        break;
+      }
+    }
+    if (all) ++ctx.counts().out;
+    if ((++n & 255) == 0) producer.poll(0);
+  }
+  producer.flush();
+
+  std::string extra;
+  for (const auto& s : producer.stats()) {
+    if (!extra.empty()) extra += ", ";
+    extra += std::to_string(s.delivered) + " delivered to " + diag::quoted(s.name);
+  }
+  std::string failure = producer.failure_text();
+  if (!failure.empty()) {
+    extra += ", " + std::to_string(producer.failed()) + " not delivered";
+    if (io::stop_requested()) diag::error(failure);
+  }
+  int status = ctx.finish(extra);
+  if (!failure.empty()) throw RuntimeError(failure);
+  return status;
+}
+}  // namespace
+
+Runner setup_produce(CLI::App& app) {
+  auto a = std::make_shared<ProduceArgs>();
+  app.add_option("-t,--topic", a->topics,
+                 "Kafka topic to publish every record to (repeat for several topics)")
+      ->type_name("TOPIC")
+      ->required()
+      ->allow_extra_args(false);
+  cli::add_input_options(app, a->io);
+  app.add_option("--rejects", a->io.rejects,
+                 "Where rejected records go, one NDJSON line each ('-' is stderr)")
+      ->type_name("PATH")
+      ->capture_default_str();
+  cli::add_kafka_options(app, false);
+  app.add_option("--key-field", a->key_field,
+                 "Message key from this field's value (e.g. sampleID), so that a key's records "
+                 "share a partition; records without it are rejected")
+      ->type_name("FIELD");
+  app.add_option("--partition", a->partition,
+                 "Send every message to partition N (default: by key, or the partitioner's "
+                 "choice)")
+      ->type_name("N");
+  app.add_option("--header", a->headers, "Add a message header KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--timestamp-field", a->timestamp_field,
+                 "Message timestamp from this field: an RFC 3339 time or epoch seconds or "
+                 "milliseconds (default: the time of producing)")
+      ->type_name("FIELD");
+  app.add_option("-z,--compression", a->compression,
+                 "Compression of message batches: none, gzip, snappy, lz4 or zstd")
+      ->type_name("CODEC")
+      ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}))
+      ->capture_default_str();
+  app.add_option("--rate", a->rate, "Send at most N records per second")->type_name("N");
+  CLI::Option* replay =
+      app.add_option("--replay", a->replay,
+                     "Send records with the gaps between their event times (--timestamp-field, "
+                     "else timestamp) divided by SPEED: 1 is real time (default), 60 a minute "
+                     "per second")
+          ->type_name("[SPEED]")
+          ->expected(0, 1);
+  return [a, replay] {
+    a->replay_given = replay->count() > 0;
+    return run_produce(*a);
+  };
+}
+
 }  // namespace cdn::cmd

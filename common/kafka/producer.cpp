@@ -1,9 +1,337 @@
+#include "common/kafka/producer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
 #include "common/io/sink.hpp"
-#include "common/kafka/client.hpp"
 
 namespace cdn::kafka {
-std::unique_ptr<io::Sink> open_topic_sink(const std::string& topic) {
-  throw UsageError("kafka:" + topic + " as an output is being built");
+
+const std::vector<std::pair<std::string, std::string>>& producer_defaults() {
+  static const std::vector<std::pair<std::string, std::string>> d = {
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "10"},
+      {"batch.num.messages", "50000"},
+      {"batch.size", "4000000"},
+      {"queue.buffering.max.messages", "1000000"},
+      {"queue.buffering.max.kbytes", "1048576"},
+      {"log.queue", "true"},
+  };
+  return d;
 }
+
+bool is_record_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Producer::refusal_reason(rd_kafka_resp_err_t err) {
+  std::string r = "not produced: ";
+  r += rd_kafka_err2str(err);
+  if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+      err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) {
+    r += " (over message.max.bytes or the topic's max.message.bytes)";
+  }
+  return r;
+}
+
+Producer::Producer(const std::vector<std::pair<std::string, std::string>>& overrides) {
+  auto defaults = producer_defaults();
+  for (const auto& o : overrides) defaults.push_back(o);
+  Conf conf = make_conf(defaults);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
+  rd_kafka_conf_set_error_cb(conf.get(), &Producer::on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &Producer::on_log);
+  char buf[64];
+  size_t n = sizeof buf;
+  if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", buf, &n) == RD_KAFKA_CONF_OK) {
+    message_timeout_ms_ = std::strtoll(buf, nullptr, 10);
+  }
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
+  if (rk == nullptr) {
+    throw UsageError(std::string("cannot create the Kafka producer: ") + err +
+                     "; change the -X properties");
+  }
+  conf.release();  // rd_kafka_new took it
+  rk_.reset(rk);
+  // Logs come through the main queue, so they are served by poll() on this thread.
+  rd_kafka_set_log_queue(rk, nullptr);
+}
+
+Producer::~Producer() {
+  if (!rk_) return;
+  // Whatever flush() did not see through is dropped; say so rather than block.
+  if (rd_kafka_outq_len(rk_.get()) > 0) {
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+                                  RD_KAFKA_PURGE_F_NON_BLOCKING);
+  }
+}
+
+size_t Producer::add_topic(const std::string& name) {
+  rd_kafka_topic_conf_t* tc = rd_kafka_topic_conf_new();
+  rd_kafka_topic_conf_set_opaque(tc,
+                                 reinterpret_cast<void*>(static_cast<uintptr_t>(stats_.size())));
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), name.c_str(), tc);
+  if (t == nullptr) {
+    throw UsageError("cannot use Kafka topic " + diag::quoted(name) + ": " +
+                     rd_kafka_err2str(rd_kafka_last_error()));
+  }
+  topics_.emplace_back(t);
+  stats_.emplace_back();
+  stats_.back().name = name;
+  return stats_.size() - 1;
+}
+
+rd_kafka_resp_err_t Producer::produce(size_t topic, const OutMessage& m) {
+  rd_kafka_topic_t* rkt = topics_[topic].get();
+  void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(m.tag));
+  const char* key = m.key ? m.key->data() : nullptr;
+  size_t keylen = m.key ? m.key->size() : 0;
+  for (;;) {
+    rd_kafka_resp_err_t err;
+    if (m.headers == nullptr && m.timestamp_ms == 0) {
+      // The plain path: no varargs, no header copy.
+      int r = rd_kafka_produce(rkt, m.partition, RD_KAFKA_MSG_F_COPY,
+                               const_cast<char*>(m.payload.data()), m.payload.size(), key, keylen,
+                               opaque);
+      err = r == 0 ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_last_error();
+    } else {
+      rd_kafka_headers_t* hdrs = m.headers ? rd_kafka_headers_copy(m.headers) : nullptr;
+      err =
+          rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(m.partition),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
+                            RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_TIMESTAMP(m.timestamp_ms),
+                            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++stats_[topic].produced;
+      last_produce_ = std::chrono::steady_clock::now();
+      return err;
+    }
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      poll(50);  // deliveries make room
+      continue;
+    }
+    if (is_record_error(err)) {
+      auto& s = stats_[topic];
+      ++s.refused;
+      ++s.refusals[rd_kafka_err2str(err)];
+      return err;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) throw_if_fatal();
+    std::string what = "cannot produce to " + diag::quoted(stats_[topic].name);
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+      throw RuntimeError(what + ": partition " + std::to_string(m.partition) +
+                         " does not exist; choose another --partition");
+    }
+    check(err, what);
+  }
+}
+
+void Producer::poll(int timeout_ms) {
+  rd_kafka_poll(rk_.get(), timeout_ms);
+  if (fatal_) throw_if_fatal();
+}
+
+void Producer::flush() {
+  using clock = std::chrono::steady_clock;
+  // Every message must be delivered or failed within message.timeout.ms of being produced;
+  // librdkafka does not time out messages for a topic it never got metadata for (no broker
+  // reachable), so the deadline is enforced here too.
+  auto deadline = last_produce_ + std::chrono::milliseconds(message_timeout_ms_ + 500);
+  while (rd_kafka_outq_len(rk_.get()) > 0 && clock::now() < deadline) {
+    rd_kafka_flush(rk_.get(), 100);
+    if (fatal_) throw_if_fatal();
+  }
+  if (rd_kafka_outq_len(rk_.get()) > 0) {
+    purged_ = true;
+    rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(rk_.get(), 1000);
+  }
+  rd_kafka_poll(rk_.get(), 0);
+  if (fatal_) throw_if_fatal();
+}
+
+uint64_t Producer::failed() const {
+  uint64_t n = 0;
+  for (const auto& s : stats_) n += s.failed;
+  return n;
+}
+
+std::string Producer::failure_text() const {
+  std::string text;
+  uint64_t total = 0, failed_total = 0;
+  for (const auto& s : stats_) {
+    total += s.produced;
+    failed_total += s.failed;
+  }
+  if (failed_total == 0) return text;
+  text = std::to_string(failed_total) + " of " + std::to_string(total) +
+         (total == 1 ? " message was" : " messages were") + " not delivered";
+  for (const auto& s : stats_) {
+    if (s.failed == 0) continue;
+    text += "; " + std::to_string(s.failed) + " to " + diag::quoted(s.name) + " (";
+    bool first = true;
+    for (const auto& [reason, n] : s.failures) {
+      if (!first) text += ", ";
+      first = false;
+      text += reason;
+      if (s.failures.size() > 1) text += ": " + std::to_string(n);
+    }
+    text += ')';
+  }
+  if (!last_error_.empty()) text += "; last broker error: " + last_error_;
+  text +=
+      "; check that the brokers (-b/--brokers) are reachable, or raise message.timeout.ms "
+      "(-X message.timeout.ms=MS)";
+  return text;
+}
+
+void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  static_cast<Producer*>(opaque)->delivered(m);
+}
+
+void Producer::delivered(const rd_kafka_message_t* m) {
+  auto topic = static_cast<size_t>(reinterpret_cast<uintptr_t>(rd_kafka_topic_opaque(m->rkt)));
+  TopicStats& s = stats_[topic];
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++s.delivered;
+    return;
+  }
+  if (is_record_error(m->err)) {
+    ++s.refused;
+    ++s.refusals[rd_kafka_err2str(m->err)];
+    if (on_refusal_) {
+      on_refusal_(Refusal{topic, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private)),
+                          std::string_view(static_cast<const char*>(m->payload), m->len), m->err});
+    }
+    return;
+  }
+  ++s.failed;
+  if (purged_ &&
+      (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+    ++s.failures["timed out after message.timeout.ms=" + std::to_string(message_timeout_ms_)];
+  } else {
+    ++s.failures[rd_kafka_err2str(m->err)];
+  }
+}
+
+void Producer::on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<Producer*>(opaque)->error(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+void Producer::error(rd_kafka_resp_err_t err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    fatal_ = true;
+    return;
+  }
+  last_error_ = reason;
+  // Each kind of error once: librdkafka keeps retrying until message.timeout.ms.
+  if (std::find(warned_.begin(), warned_.end(), static_cast<int>(err)) == warned_.end()) {
+    warned_.push_back(static_cast<int>(err));
+    diag::warning(std::string(reason) + "; retrying for up to message.timeout.ms (" +
+                  std::to_string(message_timeout_ms_) + " ms)");
+  } else {
+    diag::info(reason);
+  }
+}
+
+void Producer::on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  std::string line = std::string("librdkafka ") + fac + ": " + buf;
+  if (level <= 4) {
+    diag::info(line);
+  } else {
+    diag::debug(line);
+  }
+}
+
+void Producer::throw_if_fatal() {
+  char reason[512];
+  rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  throw RuntimeError(std::string("the Kafka producer failed: ") + reason +
+                     "; messages after the failure were not delivered");
+}
+
+namespace {
+
+// `-o kafka:TOPIC`, `--rejects kafka:TOPIC`: each line one message.
+class TopicSink : public io::Sink {
+ public:
+  explicit TopicSink(const std::string& topic) : io::Sink("kafka:" + topic) {
+    topic_ = producer_.add_topic(topic);
+  }
+  ~TopicSink() override {
+    if (committed_) return;
+    try {
+      flush();
+      producer_.flush();
+      if (auto text = producer_.failure_text(); !text.empty()) diag::error(name() + ": " + text);
+    } catch (const std::exception& e) {
+      diag::error(e.what());
+    }
+  }
+  void commit() override {
+    flush();
+    producer_.flush();
+    committed_ = true;
+    const TopicStats& s = producer_.stats()[topic_];
+    if (s.failed + s.refused == 0) return;
+    std::string text = std::to_string(s.failed + s.refused) + " of " +
+                       std::to_string(s.produced + s.refused) + " messages to " +
+                       diag::quoted(s.name) + " were not delivered (";
+    bool first = true;
+    for (const auto* reasons : {&s.failures, &s.refusals}) {
+      for (const auto& [reason, n] : *reasons) {
+        if (!first) text += ", ";
+        first = false;
+        text += reason + ": " + std::to_string(n);
+      }
+    }
+    text += ")";
+    throw RuntimeError(text + "; check the brokers (-b/--brokers) and message.max.bytes");
+  }
+
+ protected:
+  void write_out(const char* data, size_t n) override {
+    std::string_view rest(data, n);
+    OutMessage m;
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      if (nl == std::string_view::npos) nl = rest.size();
+      m.payload = rest.substr(0, nl);
+      producer_.produce(topic_, m);
+      rest.remove_prefix(std::min(nl + 1, rest.size()));
+    }
+    producer_.poll(0);
+  }
+
+ private:
+  Producer producer_;
+  size_t topic_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<io::Sink> open_topic_sink(const std::string& topic) {
+  return std::make_unique<TopicSink>(topic);
+}
+
 }  // namespace cdn::kafka

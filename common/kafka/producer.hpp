@@ -1,0 +1,128 @@
+// A Kafka producer over librdkafka: messages are copied into librdkafka's queue, delivery
+// reports are counted per topic, a full local queue is waited out (polling, then retrying),
+// and flush() waits for every message to be delivered or to fail. Idempotence is on by
+// default (enable.idempotence=true, acks=all); -X overrides every default.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/kafka/client.hpp"
+
+namespace cdn::kafka {
+
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+using Topic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+
+// cdn's producer defaults, applied before the caller's and -X: idempotent, acks=all, and
+// batching for throughput.
+const std::vector<std::pair<std::string, std::string>>& producer_defaults();
+
+// True when librdkafka refused a message for something about the message itself (too large,
+// invalid), so the record goes to rejects; other errors mean the message was not delivered.
+bool is_record_error(rd_kafka_resp_err_t err);
+
+// What became of the messages for one topic.
+struct TopicStats {
+  std::string name;
+  uint64_t produced = 0;   // handed to librdkafka
+  uint64_t delivered = 0;  // acknowledged by the broker
+  uint64_t refused = 0;    // refused for the message's own fault (see is_record_error)
+  uint64_t failed = 0;     // not delivered: timed out, broker gone, purged
+  std::map<std::string, uint64_t> failures;  // reason -> count of failed
+  std::map<std::string, uint64_t> refusals;  // reason -> count of refused
+};
+
+// One message; everything is copied by produce().
+struct OutMessage {
+  std::string_view payload;
+  const std::string_view* key = nullptr;      // null: no key
+  int32_t partition = RD_KAFKA_PARTITION_UA;  // UA: the partitioner decides (by key)
+  int64_t timestamp_ms = 0;                   // 0: the time of producing
+  const rd_kafka_headers_t* headers = nullptr;
+  uint64_t tag = 0;  // the caller's handle on the record, handed back in a Refusal
+};
+
+// A message a delivery report refused for its own fault.
+struct Refusal {
+  size_t topic;
+  uint64_t tag;
+  std::string_view payload;
+  rd_kafka_resp_err_t err;
+};
+
+class Producer {
+ public:
+  // Configuration: producer_defaults(), then `overrides` (a command's own options, e.g. -z),
+  // then -b and every -X. A bad property or a conflict is a cdn::UsageError.
+  explicit Producer(const std::vector<std::pair<std::string, std::string>>& overrides = {});
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Registers a topic; returns its index for produce() and stats().
+  size_t add_topic(const std::string& name);
+
+  // Enqueues a copy of the message, waiting (and serving delivery reports) while the local
+  // queue is full. Returns RD_KAFKA_RESP_ERR_NO_ERROR, or an error for which
+  // is_record_error() holds (the message was not enqueued; it counts as refused). Throws
+  // cdn::RuntimeError on any other error, and after a fatal producer error.
+  rd_kafka_resp_err_t produce(size_t topic, const OutMessage& m);
+
+  // Serves delivery reports and errors, waiting up to timeout_ms for the first.
+  void poll(int timeout_ms = 0);
+
+  // Waits until every message is delivered or has failed: at most message.timeout.ms and a
+  // margin, after which what is left is purged and counted as failed.
+  void flush();
+
+  // Called from poll() and flush() for each refused delivery report.
+  void on_refusal(std::function<void(const Refusal&)> f) { on_refusal_ = std::move(f); }
+
+  const std::vector<TopicStats>& stats() const { return stats_; }
+  uint64_t failed() const;
+  // "3 of 10 messages were not delivered to 'T' (Local: Message timed out)..." with the last
+  // broker error; empty when nothing failed.
+  std::string failure_text() const;
+  // librdkafka's reason for a refusal, with advice.
+  static std::string refusal_reason(rd_kafka_resp_err_t err);
+
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
+  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf);
+  void delivered(const rd_kafka_message_t* m);
+  void error(rd_kafka_resp_err_t err, const char* reason);
+  void throw_if_fatal();
+
+  Handle rk_;
+  std::vector<Topic> topics_;
+  std::vector<TopicStats> stats_;
+  std::function<void(const Refusal&)> on_refusal_;
+  std::string last_error_;
+  std::vector<int> warned_;  // error codes already reported once
+  bool fatal_ = false;
+  bool purged_ = false;  // flush() gave up waiting and purged the queues
+  std::chrono::steady_clock::time_point last_produce_ = std::chrono::steady_clock::now();
+  int64_t message_timeout_ms_ = 300000;
+};
+
+// An io::Sink that produces each line as one message (no key, the partitioner's choice):
+// what `-o kafka:TOPIC` and `--rejects kafka:TOPIC` write to. commit() flushes and throws
+// cdn::RuntimeError saying how many messages were not delivered and why.
+// (Declared in client.hpp as open_topic_sink.)
+
+}  // namespace cdn::kafka

@@ -1,0 +1,278 @@
+#!/usr/bin/env bats
+# cdn produce: publishes every record to every named Kafka topic, checked with kcat against
+# a local `cdn broker` on 127.0.0.1.
+
+load test_helper
+load broker_helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.000Z","pop":"FRA1","sampleID":1}' \
+    '{"timestamp":"2026-11-22T10:00:01.250Z","pop":"CDG2","sampleID":"s-2"}' \
+    '{ "timestamp" : "2026-11-22T10:00:02.000Z", "pop":"LHR1" ,"sampleID":3}  ' >"$T/three.ndjson"
+}
+
+teardown() {
+  stop_broker
+}
+
+# consume TOPIC [KCAT-ARGS...]: every message of TOPIC, as kcat prints it.
+consume() {
+  local topic="$1"
+  shift
+  kcat -b "$CDN_BROKERS" -C -t "$topic" -e -q "$@"
+}
+
+@test "records produced to a topic are read back by kcat byte for byte" {
+  start_broker --topic t:1
+  run --separate-stderr cdn produce -t t "$T/three.ndjson"
+  assert_success
+  [[ "$stderr" =~ ^"cdn produce: 3 in, 3 out, 0 rejected in "[0-9.]+" s, 3 delivered to 't'"$ ]]
+  consume t >"$T/back.ndjson"
+  cmp "$T/three.ndjson" "$T/back.ndjson"
+}
+
+@test "records are read from stdin when no input is named" {
+  start_broker --topic t:1
+  run cdn produce -q -t t <"$T/three.ndjson"
+  assert_success
+  assert_output ""
+  consume t >"$T/back.ndjson"
+  cmp "$T/three.ndjson" "$T/back.ndjson"
+}
+
+@test "every record goes to every topic named with -t" {
+  start_broker --topic a:2 --topic b:3
+  run --separate-stderr cdn produce -t a --topic b "$T/three.ndjson"
+  assert_success
+  [[ "$stderr" == *"3 delivered to 'a', 3 delivered to 'b'" ]]
+  assert_equal "$(consume a | sort)" "$(sort "$T/three.ndjson")"
+  assert_equal "$(consume b | sort)" "$(sort "$T/three.ndjson")"
+}
+
+@test "--key-field keys each message with the field's value and --header adds headers" {
+  start_broker --topic t:4
+  run cdn produce -q -t t --key-field sampleID --header source=test --header run=7 \
+    "$T/three.ndjson"
+  assert_success
+  run consume t -f '%k|%h|%s\n'
+  assert_success
+  assert_line '1|source=test,run=7|{"timestamp":"2026-11-22T10:00:00.000Z","pop":"FRA1","sampleID":1}'
+  assert_line '3|source=test,run=7|{ "timestamp" : "2026-11-22T10:00:02.000Z", "pop":"LHR1" ,"sampleID":3}  '
+  assert_line --partial 's-2|source=test,run=7|{"timestamp":"2026-11-22T10:00:01.250Z"'
+  assert_equal "${#lines[@]}" 3
+}
+
+@test "records with the same key go to the same partition" {
+  start_broker --topic t:8
+  for i in $(seq 1 40); do echo "{\"k\":$((i % 4)),\"i\":$i}"; done >"$T/keys.ndjson"
+  run cdn produce -q -t t --key-field k "$T/keys.ndjson"
+  assert_success
+  run bash -c "kcat -b '$CDN_BROKERS' -C -t t -e -q -f '%k %p\n' | sort -u | cut -d' ' -f1 | uniq -d"
+  assert_output ""
+}
+
+@test "a record without the key field is rejected with the reason, the rest delivered" {
+  start_broker --topic t:1
+  printf '%s\n' '{"id":"a"}' '{"other":1}' '{"id":null}' 'not json' '{"id":"b"}' >"$T/k.ndjson"
+  run --separate-stderr cdn produce -t t --key-field id "$T/k.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *'"line":2,"reason":"missing key field '\''id'\''","record":"{\"other\":1}"'* ]]
+  [[ "$stderr" == *'"line":3,"reason":"missing key field '\''id'\''"'* ]]
+  [[ "$stderr" == *'"line":4,"reason":"invalid JSON: '* ]]
+  [[ "$stderr" == *"cdn produce: 5 in, 2 out, 3 rejected in "*"2 delivered to 't'"* ]]
+  run consume t -f '%k\n'
+  assert_output $'a\nb'
+}
+
+@test "--partition sends every message to one partition" {
+  start_broker --topic t:4
+  run cdn produce -q -t t --partition 2 "$T/three.ndjson"
+  assert_success
+  run consume t -f '%p\n'
+  assert_output $'2\n2\n2'
+}
+
+@test "--timestamp-field sets each message's timestamp from the record's event time" {
+  start_broker --topic t:1
+  printf '%s\n' '{"ts":"2026-11-22T10:00:00.000Z"}' '{"ts":"2026-11-22T11:00:00.5+01:00"}' \
+    '{"ts":1795341600}' '{"ts":1795341600123}' >"$T/ts.ndjson"
+  run cdn produce -q -t t --timestamp-field ts "$T/ts.ndjson"
+  assert_success
+  run consume t -f '%T\n'
+  assert_output $'1795341600000\n1795341600500\n1795341600000\n1795341600123'
+}
+
+@test "a record whose time field is not a time is rejected under --timestamp-field" {
+  start_broker --topic t:1
+  printf '%s\n' '{"ts":"yesterday"}' '{"ts":"2026-11-22T10:00:00Z"}' '{}' >"$T/ts.ndjson"
+  run --separate-stderr cdn produce -t t --timestamp-field ts "$T/ts.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *'"line":1,"reason":"the time field '\''ts'\'' holds '\''yesterday'\'', not an RFC 3339 time"'* ]]
+  [[ "$stderr" == *'"line":3,"reason":"missing time field '\''ts'\''"'* ]]
+  assert_equal "$(consume t)" '{"ts":"2026-11-22T10:00:00Z"}'
+}
+
+@test "--replay 60 sends records spanning two minutes in about two seconds" {
+  start_broker --topic t:1
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","n":1}' '{"timestamp":"2026-11-22T10:01:00Z","n":2}' \
+    '{"timestamp":"2026-11-22T10:02:00Z","n":3}' >"$T/span.ndjson"
+  start=$(date +%s%N)
+  run cdn produce -q -t t --replay 60 "$T/span.ndjson"
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  assert_success
+  ((elapsed_ms >= 1900 && elapsed_ms < 3500)) || fail "took ${elapsed_ms} ms"
+  assert_equal "$(consume t | wc -l)" 3
+}
+
+@test "--replay=SPEED takes the speed joined to the option" {
+  start_broker --topic t:1
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z"}' '{"timestamp":"2026-11-22T10:00:30Z"}' \
+    >"$T/span.ndjson"
+  start=$(date +%s%N)
+  run cdn produce -q -t t --replay=30 "$T/span.ndjson"
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  assert_success
+  ((elapsed_ms >= 950 && elapsed_ms < 2500)) || fail "took ${elapsed_ms} ms"
+}
+
+@test "--rate limits the records sent per second" {
+  start_broker --topic t:1
+  for i in $(seq 1 21); do echo "{\"i\":$i}"; done >"$T/r.ndjson"
+  start=$(date +%s%N)
+  run cdn produce -q -t t --rate 20 "$T/r.ndjson"
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  assert_success
+  ((elapsed_ms >= 950 && elapsed_ms < 2500)) || fail "took ${elapsed_ms} ms"
+  assert_equal "$(consume t | wc -l)" 21
+}
+
+@test "no broker at start: a clear error and exit 3 within message.timeout.ms" {
+  start=$(date +%s)
+  run --separate-stderr cdn produce -b 127.0.0.1:1 -X message.timeout.ms=2000 -t t \
+    "$T/three.ndjson"
+  elapsed=$(($(date +%s) - start))
+  assert_failure 3
+  ((elapsed <= 5)) || fail "took ${elapsed} s"
+  [[ "$stderr" == *"cdn produce: 3 of 3 messages were not delivered; 3 to 't'"* ]]
+  [[ "$stderr" == *"Connection refused"* ]]
+  [[ "$stderr" == *"check that the brokers (-b/--brokers) are reachable"* ]]
+}
+
+@test "a record over message.max.bytes is rejected and the rest delivered, exit 1" {
+  start_broker --topic t:1
+  big="{\"pad\":\"$(head -c 3000 /dev/zero | tr '\0' x)\"}"
+  { head -n 2 "$T/three.ndjson"; echo "$big"; tail -n 1 "$T/three.ndjson"; } >"$T/big.ndjson"
+  run --separate-stderr cdn produce -t t -X message.max.bytes=1000 --rejects "$T/rej.ndjson" \
+    "$T/big.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *"4 in, 3 out, 1 rejected in "*"3 delivered to 't'"* ]]
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_output --partial $'3\tnot produced: Broker: Message size too large'
+  assert_equal "$(jq -r .record "$T/rej.ndjson")" "$big"
+  assert_equal "$(consume t)" "$(cat "$T/three.ndjson")"
+}
+
+@test "gen, tag and produce make a pipeline" {
+  start_broker --topic cdndata:8
+  run bash -c "'$CDN' -q gen --rows 500 --seed 7 | '$CDN' -q tag | '$CDN' produce -t cdndata --key-field sampleID"
+  assert_success
+  assert_output --partial "500 in, 500 out, 0 rejected"
+  assert_equal "$(consume cdndata | jq -r .sampleID | sort -n | uniq | wc -l)" 500
+  assert_equal "$(consume cdndata -f '%k\n' | sort -n | tail -n 1)" 500
+}
+
+@test "kafka:TOPIC as the output of another command produces each line" {
+  start_broker --topic sorted:1
+  run cdn tag -q -o kafka:sorted "$T/three.ndjson"
+  assert_success
+  assert_equal "$(consume sorted | wc -l)" 3
+  assert_equal "$(consume sorted | jq -r .sampleID | tr '\n' ' ')" "1 s-2 3 "
+}
+
+@test "kafka:TOPIC as the rejects sink of another command" {
+  start_broker --topic rej:1
+  printf '%s\n' '{"a":1}' '[1]' >"$T/bad.ndjson"
+  run cdn tag -q --rejects kafka:rej "$T/bad.ndjson"
+  assert_failure 1
+  run consume rej
+  assert_output --partial '"line":2,"reason":"not a JSON object but an array","record":"[1]"'
+}
+
+@test "a Kafka output that cannot be delivered is a runtime failure naming the topic" {
+  run --separate-stderr cdn tag -q -b 127.0.0.1:1 -X message.timeout.ms=1000 -o kafka:x \
+    "$T/three.ndjson"
+  assert_failure 3
+  [[ "$stderr" == *"3 of 3 messages to 'x' were not delivered"* ]]
+}
+
+@test "-z compresses message batches and kcat reads them back" {
+  start_broker --topic t:1
+  for codec in gzip snappy lz4 zstd; do
+    run cdn produce -q -t t -z "$codec" "$T/three.ndjson"
+    assert_success
+  done
+  assert_equal "$(consume t | wc -l)" 12
+  run cdn produce -t t --compression brotli "$T/three.ndjson"
+  assert_failure 2
+}
+
+@test "SIGTERM stops reading, flushes what was read and reports it" {
+  start_broker --topic t:1
+  mkfifo "$T/in"
+  "$CDN" produce -t t "$T/in" 2>"$T/err" &
+  pid=$!
+  exec {w}>"$T/in"
+  head -n 2 "$T/three.ndjson" >&"$w"
+  for _ in $(seq 100); do
+    [[ $(consume t | wc -l) -eq 2 ]] && break
+    sleep 0.05
+  done
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  exec {w}>&-
+  assert_equal "$status" 143
+  run cat "$T/err"
+  assert_output --partial "2 in, 2 out, 0 rejected"
+  assert_output --partial "2 delivered to 't' (interrupted by SIGTERM)"
+}
+
+@test "usage errors exit 2: no topic, a bad -X property, a bad header, a bad speed" {
+  run cdn produce "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "--topic is required"
+  run cdn produce -t t -X no.such.property=1 "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "unknown Kafka property 'no.such.property' (-X)"
+  run cdn produce -t t -X acks=1 "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "enable.idempotence"
+  run cdn produce -t t --header nokey "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "bad --header 'nokey'; write --header key=value"
+  run cdn produce -t t --replay fast "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "bad --replay speed 'fast'"
+  run cdn produce -t t --rate 5 --replay 2 "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "--rate and --replay do not go together"
+}
+
+@test "-X overrides the idempotent defaults" {
+  start_broker --topic t:1
+  run cdn produce -q -t t -X enable.idempotence=false -X acks=1 "$T/three.ndjson"
+  assert_success
+  assert_equal "$(consume t | wc -l)" 3
+}
+
+@test "--help lists every option" {
+  run cdn produce --help
+  assert_success
+  for opt in --topic --key-field --partition --header --timestamp-field --compression --rate \
+    --replay --rejects --brokers -X; do
+    assert_output --partial -- "$opt"
+  done
+}
