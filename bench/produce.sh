@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Benchmarks `cdn produce` against `kcat -P` in one run: the same generated records (1,000,000
+# by default, tagged with sampleID 1..N) through one local `cdn broker`, each run to a fresh
+# topic of 128 partitions, with keys (the sampleID) and without.
+#
+#   bench/produce.sh [--rows N] [--repeat R] [--partitions P] [--dir DIR]
+#
+# Prints a Markdown table: wall seconds (best of R runs), messages per second, and cdn's
+# throughput over kcat's. Every run is checked: the topic's end offsets must add up to N (the
+# mock broker keeps only about 5 MiB per partition, but its offsets count every message).
+# Needs a release build (scripts/build.sh) and kcat.
+set -euo pipefail
+
+rows=1000000
+repeat=3
+partitions=128
+dir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "bench/produce.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
+  esac
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cdn="${CDN_BIN:-$root/build/release/cdn}"
+[ -x "$cdn" ] || { echo "bench/produce.sh: no binary at '$cdn'; run scripts/build.sh first" >&2; exit 2; }
+command -v kcat >/dev/null || { echo "bench/produce.sh: 'kcat' is missing; run scripts/setup.sh" >&2; exit 2; }
+
+if [ -z "$dir" ]; then
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/cdn-bench.XXXXXX")"
+fi
+broker_pid=""
+cleanup() {
+  if [ -n "$broker_pid" ]; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+  fi
+  case "$dir" in "${TMPDIR:-/tmp}"/cdn-bench.*) rm -rf "$dir" ;; esac
+}
+trap cleanup EXIT
+
+data="$dir/data.ndjson"
+keyed="$dir/keyed.txt"
+"$cdn" -q gen --rows "$rows" --seed 42 | "$cdn" -q tag -o "$data"
+awk '{ print NR "\t" $0 }' "$data" >"$keyed"  # kcat -K '\t': the key is the sampleID
+bytes=$(stat -c %s "$data")
+
+# One topic per run, created up front.
+topic_args=()
+for tool in cdn kcat; do
+  for mode in keyed keyless; do
+    for i in $(seq "$repeat"); do topic_args+=(--topic "$tool-$mode-$i:$partitions"); done
+  done
+done
+"$cdn" -q broker --brokers 1 "${topic_args[@]}" >"$dir/broker.out" 2>"$dir/broker.err" </dev/null &
+broker_pid=$!
+brokers=""
+for _ in $(seq 200); do
+  brokers="$(sed -n 's/^BROKERS=//p' "$dir/broker.out")"
+  [ -n "$brokers" ] && break
+  sleep 0.05
+done
+[ -n "$brokers" ] || { echo "bench/produce.sh: cdn broker did not start:" >&2; cat "$dir/broker.err" >&2; exit 3; }
+
+# messages TOPIC: the sum of the topic's end offsets.
+messages() {
+  local args=() p
+  for p in $(seq 0 $((partitions - 1))); do args+=(-t "$1:$p:-1"); done
+  kcat -b "$brokers" -Q "${args[@]}" | awk '{ n += $NF } END { print n + 0 }'
+}
+
+results=()
+# measure NAME MODE TOOL COMMAND-WITH-@TOPIC@: best wall time of R runs, each checked.
+measure() {
+  local name="$1" mode="$2" tool="$3" cmd="$4" best="" i topic start end secs got
+  for i in $(seq "$repeat"); do
+    topic="$tool-$mode-$i"
+    start=$(date +%s%N)
+    bash -c "${cmd//@TOPIC@/$topic}" >/dev/null
+    end=$(date +%s%N)
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    got=$(messages "$topic")
+    if [ "$got" != "$rows" ]; then
+      echo "bench/produce.sh: $name put $got messages in '$topic', not $rows" >&2
+      exit 3
+    fi
+    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$secs"; fi
+  done
+  results+=("$name|$mode|$best")
+  printf '  %-40s %-8s %8.3f s\n' "$name" "$mode" "$best" >&2
+}
+
+echo "input: $rows records, $((bytes / 1000000)) MB, $partitions partitions, $(nproc) cores" >&2
+measure "cdn produce --key-field sampleID" keyed cdn "'$cdn' -q produce -b '$brokers' -t @TOPIC@ --key-field sampleID '$data'"
+measure "kcat -P -K '\\t' -l" keyed kcat "kcat -P -b '$brokers' -t @TOPIC@ -K \$'\\t' -l '$keyed'"
+measure "cdn produce" keyless cdn "'$cdn' -q produce -b '$brokers' -t @TOPIC@ '$data'"
+measure "kcat -P -l" keyless kcat "kcat -P -b '$brokers' -t @TOPIC@ -l '$data'"
+
+rate() { awk -v n="$rows" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }'; }
+
+echo
+echo "$rows records, $((bytes / 1000000)) MB NDJSON, one \`cdn broker\`, $partitions partitions ($(nproc) cores, $(date -u +%Y-%m-%d))"
+echo
+echo "| command | keys | seconds | messages/s | cdn / kcat |"
+echo "|---|---|---:|---:|---:|"
+declare -A kcat_secs
+for r in "${results[@]}"; do
+  IFS='|' read -r name mode secs <<<"$r"
+  [[ $name == kcat* ]] && kcat_secs[$mode]="$secs"
+done
+for r in "${results[@]}"; do
+  IFS='|' read -r name mode secs <<<"$r"
+  if [[ $name == cdn* ]]; then vs="$(ratio "$secs" "${kcat_secs[$mode]}")x"; else vs="—"; fi
+  echo "| \`$name\` | $mode | $secs | $(rate "$secs") | $vs |"
+done
