@@ -66,6 +66,23 @@ metadata() {
   assert_output --partial "broker 1 at $first"
 }
 
+@test "a cluster taken down mid-stream and brought back keeps every message kcat sent" {
+  start_broker -t t:4
+  (for i in $(seq 200); do
+    echo "k$i:$i"
+    sleep 0.01
+  done) | timeout 60 kcat -P -E -b "$CDN_BROKERS" -t t -K: 2>"$T/kcat.err" 3>&- &
+  local producer=$!
+  sleep 0.5
+  broker_ctl down all
+  sleep 1
+  broker_ctl up all
+  wait "$producer"
+  run bash -c "timeout 30 kcat -C -b '$CDN_BROKERS' -t t -e -q | sort -n"
+  assert_success
+  assert_output "$(seq 200)"
+}
+
 @test "rtt delays a broker's answers" {
   start_broker --brokers 1
   broker_ctl rtt all 1500
