@@ -215,3 +215,39 @@ metadata() {
   assert_output --partial "nothing is durable"
   assert_output --partial "one partition per 10 ms window"
 }
+
+@test "commands sent together are answered in order, one line each" {
+  start_broker --brokers 2
+  printf 'down 1\n\n# a comment\nbogus\nup 1\n' >&"$BROKER_CTL_FD"
+  for _ in $(seq 100); do
+    (($(wc -l <"$BROKER_OUT") >= 4)) && break
+    sleep 0.05
+  done
+  run tail -n +2 "$BROKER_OUT"
+  assert_line --index 0 ok
+  assert_line --index 1 --partial "error: unknown command 'bogus'"
+  assert_line --index 2 ok
+  [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "the [broker] section of the config file sets the brokers and the topics" {
+  printf '[broker]\nbrokers = 2\ntopic = ["a:3", "b:1"]\n' >"$T/cdn.toml"
+  CDN_CONFIG="$T/cdn.toml" start_broker
+  run metadata
+  assert_output --partial " 2 brokers:"
+  assert_output --partial 'topic "a" with 3 partitions:'
+  assert_output --partial 'topic "b" with 1 partitions:'
+}
+
+@test "a reader that goes away before the BROKERS line ends it quietly with status 0" {
+  # A pipe whose read end is closed before the broker starts: the first write sees EPIPE.
+  run timeout 30 python3 -c '
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run([sys.argv[1], "broker"], stdin=subprocess.DEVNULL, stdout=w,
+                   stderr=subprocess.PIPE, timeout=20)
+print("status=%d stderr=%r" % (p.returncode, p.stderr.decode()))
+' "$CDN"
+  assert_output "status=0 stderr=''"
+}
