@@ -276,3 +276,50 @@ consume() {
     assert_output --partial -- "$opt"
   done
 }
+
+@test "brokers taken down mid-stream and brought back: every record delivered once" {
+  start_broker --topic t:4
+  for i in $(seq 1 300); do echo "{\"i\":$i}"; done >"$T/many.ndjson"
+  "$CDN" produce -t t --key-field i --rate 200 "$T/many.ndjson" 2>"$T/err" &
+  pid=$!
+  sleep 0.5
+  broker_ctl down all
+  sleep 1
+  broker_ctl up all
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 0
+  run cat "$T/err"
+  assert_output --partial "300 in, 300 out, 0 rejected"
+  assert_output --partial "300 delivered to 't'"
+  run bash -c "kcat -b '$CDN_BROKERS' -C -t t -e -q | jq -r .i | sort -n | uniq -c | awk '\$1 != 1' | wc -l"
+  assert_output 0
+  assert_equal "$(consume t | wc -l)" 300
+}
+
+@test "SIGINT while --replay waits stops at once and sends the records read, the waiting one too" {
+  start_broker --topic t:1
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z"}' '{"timestamp":"2026-11-22T11:00:00Z"}' \
+    >"$T/span.ndjson"
+  "$CDN" produce -t t "$T/span.ndjson" --replay 2>"$T/err" &
+  pid=$!
+  sleep 0.5
+  start=$(date +%s)
+  kill -INT "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 130
+  (($(date +%s) - start <= 2))
+  run cat "$T/err"
+  assert_output --partial "2 in, 2 out, 0 rejected"
+  assert_output --partial "interrupted by SIGINT"
+  assert_equal "$(consume t | wc -l)" 2
+}
+
+@test "options can come from the [produce] section of a config file" {
+  start_broker --topic a:1 --topic b:1
+  printf '[produce]\ntopic = ["a", "b"]\nkey-field = "sampleID"\n' >"$T/cdn.toml"
+  run cdn --config "$T/cdn.toml" produce -q "$T/three.ndjson"
+  assert_success
+  assert_equal "$(consume b -f '%k\n' | tr '\n' ' ')" "1 s-2 3 "
+}
