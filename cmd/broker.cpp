@@ -43,6 +43,7 @@ bool write_line(const std::string& text) {
 // Reads fault-injection commands from stdin until EOF, then waits; returns on SIGINT/SIGTERM.
 void serve(kafka::MockCluster& cluster) {
   bool input_open = true;
+  bool skipping = false;  // inside a line too long to be a command, until its newline
   std::string pending;
   char buf[4096];
   while (!io::stop_requested()) {
@@ -74,6 +75,10 @@ void serve(kafka::MockCluster& cluster) {
     }
     size_t start = 0;
     for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (skipping) {
+        skipping = false;
+        continue;
+      }
       std::string answer = cluster.execute(std::string_view(pending).substr(start, nl - start));
       if (answer.empty()) continue;
       if (answer.rfind("error", 0) == 0) diag::debug("command failed: " + answer);
@@ -81,7 +86,8 @@ void serve(kafka::MockCluster& cluster) {
     }
     pending.erase(0, start);
     if (pending.size() > 65536) {
-      write_line("error: command line longer than 64 KiB; dropped");
+      if (!skipping) write_line("error: command line longer than 64 KiB; dropped");
+      skipping = true;
       pending.clear();
     }
   }
@@ -89,7 +95,15 @@ void serve(kafka::MockCluster& cluster) {
 
 int run_broker(const BrokerArgs& a) {
   std::vector<kafka::TopicSpec> topics;
-  for (const auto& t : a.topics) topics.push_back(kafka::parse_topic_spec(t, "--topic"));
+  for (const auto& t : a.topics) {
+    topics.push_back(kafka::parse_topic_spec(t, "--topic"));
+    for (size_t i = 0; i + 1 < topics.size(); ++i) {
+      if (topics[i].name == topics.back().name) {
+        throw UsageError("topic " + diag::quoted(topics.back().name) +
+                         " is named twice in --topic; name each topic once");
+      }
+    }
+  }
   kafka::MockCluster cluster(a.brokers);
   for (const auto& t : topics) cluster.create_topic(t);
   std::string bootstraps = cluster.bootstraps();

@@ -204,6 +204,9 @@ metadata() {
   assert_failure 2
   run cdn broker --brokers 0 </dev/null
   assert_failure 2
+  run cdn broker -t a:1 -t a:2 </dev/null
+  assert_failure 2
+  assert_output --partial "topic 'a' is named twice in --topic"
 }
 
 @test "--help states the listening address, the fault commands and the mock's limits" {
@@ -228,6 +231,19 @@ metadata() {
   assert_line --index 1 --partial "error: unknown command 'bogus'"
   assert_line --index 2 ok
   [ "${#lines[@]}" -eq 3 ]
+}
+
+@test "a line too long to be a command gets one error and the next line is read as usual" {
+  start_broker --brokers 1
+  { head -c 100000 /dev/zero | tr '\0' x; echo; } >&"$BROKER_CTL_FD"
+  for _ in $(seq 100); do
+    (($(wc -l <"$BROKER_OUT") >= 2)) && break
+    sleep 0.05
+  done
+  run tail -n +2 "$BROKER_OUT"
+  assert_output "error: command line longer than 64 KiB; dropped"
+  run broker_ctl "up 1"
+  assert_output ok
 }
 
 @test "the [broker] section of the config file sets the brokers and the topics" {
