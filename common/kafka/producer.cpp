@@ -149,12 +149,15 @@ void Producer::poll(int timeout_ms) {
   if (fatal_) throw_if_fatal();
 }
 
-void Producer::flush() {
+void Producer::flush(int64_t max_wait_ms) {
   using clock = std::chrono::steady_clock;
   // Every message must be delivered or failed within message.timeout.ms of being produced;
   // librdkafka does not time out messages for a topic it never got metadata for (no broker
   // reachable), so the deadline is enforced here too.
   auto deadline = last_produce_ + std::chrono::milliseconds(message_timeout_ms_ + 500);
+  if (max_wait_ms >= 0) {
+    deadline = std::min(deadline, clock::now() + std::chrono::milliseconds(max_wait_ms));
+  }
   while (rd_kafka_outq_len(rk_.get()) > 0 && clock::now() < deadline) {
     rd_kafka_flush(rk_.get(), 100);
     if (fatal_) throw_if_fatal();
@@ -197,9 +200,13 @@ std::string Producer::failure_text() const {
     text += ')';
   }
   if (!last_error_.empty()) text += "; last broker error: " + last_error_;
-  text +=
-      "; check that the brokers (-b/--brokers) are reachable, or raise message.timeout.ms "
-      "(-X message.timeout.ms=MS)";
+  bool timed_out = purged_;
+  for (const auto& st : stats_) {
+    timed_out = timed_out || st.failures.count(rd_kafka_err2str(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
+  }
+  text += timed_out ? "; check that the brokers (-b/--brokers) are reachable, or raise "
+                      "message.timeout.ms (-X message.timeout.ms=MS)"
+                    : "; the brokers refused them: check the topics and the brokers' logs";
   return text;
 }
 
@@ -280,8 +287,9 @@ class TopicSink : public io::Sink {
   ~TopicSink() override {
     if (committed_) return;
     try {
+      // A failed run: send what was written, but do not hold the exit for long.
       flush();
-      producer_.flush();
+      producer_.flush(5000);
       if (auto text = producer_.failure_text(); !text.empty()) diag::error(name() + ": " + text);
     } catch (const std::exception& e) {
       diag::error(e.what());

@@ -84,8 +84,9 @@ class Producer {
   void poll(int timeout_ms = 0);
 
   // Waits until every message is delivered or has failed: at most message.timeout.ms and a
-  // margin, after which what is left is purged and counted as failed.
-  void flush();
+  // margin, after which what is left is purged and counted as failed. max_wait_ms >= 0
+  // shortens the wait.
+  void flush(int64_t max_wait_ms = -1);
 
   // Called from poll() and flush() for each refused delivery report.
   void on_refusal(std::function<void(const Refusal&)> f) { on_refusal_ = std::move(f); }

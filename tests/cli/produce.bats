@@ -323,3 +323,24 @@ consume() {
   assert_success
   assert_equal "$(consume b -f '%k\n' | tr '\n' ' ')" "1 s-2 3 "
 }
+
+@test "a message the broker refuses as too large in its delivery report goes to rejects" {
+  start_broker --topic t:1
+  broker_ctl error Produce MSG_SIZE_TOO_LARGE 1
+  run --separate-stderr cdn produce -t t "$T/three.ndjson"
+  assert_failure 1
+  # The broker refuses a whole batch: every record in it is rejected, none is lost.
+  [[ "$stderr" == *'"line":1,"reason":"not produced: Broker: Message size too large'* ]]
+  [[ "$stderr" == *"3 in, 0 out, 3 rejected in "*"0 delivered to 't'"* ]]
+  run cdn produce -q -t t "$T/three.ndjson"
+  assert_success
+  assert_equal "$(consume t)" "$(cat "$T/three.ndjson")"
+}
+
+@test "a message the broker fails for another reason is a runtime failure that says why" {
+  start_broker --topic t:1
+  broker_ctl error Produce INVALID_REQUIRED_ACKS 1
+  run --separate-stderr cdn produce -t t "$T/three.ndjson"
+  assert_failure 3
+  [[ "$stderr" == *"3 of 3 messages were not delivered; 3 to 't' (Broker: Invalid required acks value); the brokers refused them"* ]]
+}
