@@ -240,9 +240,28 @@ bool InputSet::next(Record& rec) {
       }
     }
     if (current_->next(rec)) return true;
-    if (current_->stable()) finished_.push_back(std::move(current_));
+    if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
     current_.reset();
   }
+}
+
+bool InputSet::acknowledges() const {
+  if (current_ && current_->acknowledges()) return true;
+  for (const auto& s : finished_) {
+    if (s->acknowledges()) return true;
+  }
+  return false;
+}
+
+void InputSet::acknowledge() {
+  if (current_) current_->acknowledge();
+  for (auto& s : finished_) {
+    if (s && s->acknowledges()) {
+      s->acknowledge();
+      if (!s->stable()) s.reset();
+    }
+  }
+  std::erase(finished_, nullptr);
 }
 
 const std::string& InputSet::name() const {

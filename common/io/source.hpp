@@ -39,6 +39,12 @@ class Source {
   virtual bool stable() const { return false; }
   // Bytes of input when known up front (a mapped file), else 0.
   virtual size_t size_hint() const { return 0; }
+  // True when the source must hear that its records are safely written (a Kafka input in a
+  // consumer group commits its offsets then): it is kept open until acknowledge().
+  virtual bool acknowledges() const { return false; }
+  // Everything this source yielded so far has been written and the output committed.
+  // Throws RuntimeError when the acknowledgement cannot be passed on (a failed commit).
+  virtual void acknowledge() {}
 };
 
 struct SourceOptions {
@@ -62,6 +68,9 @@ class InputSet : public Source {
   bool next(Record& rec) override;
   const std::string& name() const override;
   bool stable() const override { return current_ && current_->stable(); }
+  bool acknowledges() const override;
+  // Acknowledges every input opened so far; those read to their end are closed then.
+  void acknowledge() override;
 
  private:
   std::vector<std::string> specs_;
@@ -70,7 +79,9 @@ class InputSet : public Source {
   pipeline::Counts& counts_;
   size_t index_ = 0;
   std::unique_ptr<Source> current_;
-  std::vector<std::unique_ptr<Source>> finished_;  // stable sources, kept for their views
+  // Finished sources kept open: stable ones for their views, acknowledging ones until
+  // acknowledge().
+  std::vector<std::unique_ptr<Source>> finished_;
 };
 
 }  // namespace cdn::io

@@ -1,9 +1,462 @@
+#include "common/kafka/consumer.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <exception>
+
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/line_reader.hpp"
+#include "common/io/signals.hpp"
 #include "common/io/source.hpp"
-#include "common/kafka/client.hpp"
 
 namespace cdn::kafka {
-std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts&) {
-  throw UsageError("kafka:" + topic + " as an input is being built");
+
+namespace {
+
+constexpr size_t kBatch = 4096;
+constexpr int kPollMs = 100;
+constexpr auto kCommitEvery = std::chrono::seconds(1);
+
+bool parse_i64(std::string_view s, int64_t& v) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
+
+UsageError bad_offset(const std::string& offset) {
+  return UsageError("bad --offset " + diag::quoted(offset) +
+                    "; use beginning, end, stored, an offset N, -N (N before the end) or "
+                    "s@EPOCH_MS");
+}
+
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
+
+uint64_t key_of(size_t topic, int32_t partition) {
+  return (static_cast<uint64_t>(topic) << 32) | static_cast<uint32_t>(partition);
+}
+
+}  // namespace
+
+ConsumerOptions consumer_options(std::vector<std::string> topics) {
+  ConsumerOptions o;
+  o.topics = std::move(topics);
+  const Settings& s = settings();
+  o.group = s.group;
+  o.offset = s.offset;
+  o.exit_at_end = s.exit_at_end;
+  return o;
+}
+
+// librdkafka's callbacks, reaching the Consumer through the opaque pointer.
+struct Consumer::Callbacks {
+  static void error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* c = static_cast<Consumer*>(opaque);
+    auto e = static_cast<rd_kafka_resp_err_t>(err);
+    c->last_error_ = reason;
+    if (e == RD_KAFKA_RESP_ERR__FATAL) {
+      char text[512];
+      rd_kafka_fatal_error(c->rk_.get(), text, sizeof text);
+      c->fatal_ = text;
+    } else if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      if (!c->down_) c->down_since_ = std::chrono::steady_clock::now();
+      c->down_ = true;
+      diag::info(std::string("all Kafka brokers are down; retrying: ") + reason);
+    } else {
+      diag::debug(std::string("kafka: ") + reason);
+    }
+  }
+  static void log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (diag::settings().verbosity >= 2 || level <= 2) {
+      diag::debug(std::string("librdkafka ") + fac + ": " + buf);
+    }
+  }
+  static void rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    static_cast<Consumer*>(opaque)->on_rebalance(err, parts);
+  }
+};
+
+Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
+  if (opts_.topics.empty()) throw UsageError("no topic to consume; name one with -t TOPIC");
+  for (const auto& t : opts_.topics) {
+    if (t.empty()) throw UsageError("an empty topic name; name one with -t TOPIC");
+  }
+  if (opts_.timeout_ms <= 0) throw UsageError("--timeout must be a positive number of ms");
+  const std::string& off = opts_.offset;
+  int64_t n = 0;
+  bool plain = off == "beginning" || off == "end" || off == "stored";
+  bool number = parse_i64(off, n);
+  bool at_time = off.rfind("s@", 0) == 0 && parse_i64(std::string_view(off).substr(2), n) && n >= 0;
+  if (!plain && !number && !at_time) throw bad_offset(off);
+  if (!opts_.group.empty() && !plain) {
+    throw UsageError("--offset " + diag::quoted(off) +
+                     " needs all partitions assigned: a group (-G) resumes from its committed "
+                     "offsets, so use beginning, end or stored with -G, or drop -G");
+  }
+  if (opts_.group.empty() && off == "stored") {
+    throw UsageError("--offset stored reads the offsets a group committed; name the group with -G");
+  }
+
+  std::vector<std::pair<std::string, std::string>> defaults = {
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", opts_.exit_at_end ? "true" : "false"},
+      {"auto.offset.reset", off == "end" ? "latest" : "earliest"},
+      {"reconnect.backoff.ms", "100"},
+      {"reconnect.backoff.max.ms", "1000"},
+      // Throughput: prefetch deep (bounded by queued.max.messages.kbytes, 64 MB).
+      {"fetch.wait.max.ms", "100"},
+      {"queued.min.messages", "1000000"},
+  };
+  if (!opts_.group.empty()) defaults.emplace_back("group.id", opts_.group);
+  Conf conf = make_conf(defaults);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_error_cb(conf.get(), &Callbacks::error);
+  rd_kafka_conf_set_log_cb(conf.get(), &Callbacks::log);
+  if (!opts_.group.empty()) rd_kafka_conf_set_rebalance_cb(conf.get(), &Callbacks::rebalance);
+
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
+  if (rk == nullptr) throw UsageError(std::string("cannot create a Kafka consumer: ") + err);
+  conf.release();  // owned by the handle now
+  rk_.reset(rk);
+
+  // Both modes look the topics up first: it proves the brokers answer and the topics exist.
+  std::vector<int> partitions;
+  for (const auto& t : opts_.topics) {
+    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt(rd_kafka_topic_new(rk, t.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt.get(), &raw, opts_.timeout_ms);
+    rd_kafka_poll(rk, 0);  // serve the error callback: the reason the brokers did not answer
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::string why = last_error_.empty() ? rd_kafka_err2str(e) : last_error_;
+      throw RuntimeError("cannot reach the Kafka brokers " + diag::quoted(settings().brokers) +
+                         " within " + std::to_string(opts_.timeout_ms) + " ms: " + why +
+                         "; check -b/--brokers (or CDN_BROKERS) and that the brokers run, or "
+                         "raise --timeout");
+    }
+    std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> md(raw);
+    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topics[0].partition_cnt == 0) {
+      rd_kafka_resp_err_t te =
+          md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      throw RuntimeError("cannot read topic " + diag::quoted(t) + " on " +
+                         diag::quoted(settings().brokers) + ": " + rd_kafka_err2str(te) +
+                         "; check the topic name or create the topic");
+    }
+    partitions.push_back(md->topics[0].partition_cnt);
+  }
+
+  batch_.resize(kBatch);
+  last_commit_ = std::chrono::steady_clock::now();
+
+  if (opts_.group.empty()) {
+    // Without a group, the partitions are read with the simple consumer (as kcat does):
+    // every partition fetched into one queue, from the offset asked for.
+    queue_ = rd_kafka_queue_new(rk);
+    PartitionList list(rd_kafka_topic_partition_list_new(0));
+    for (size_t i = 0; i < opts_.topics.size(); ++i) {
+      for (int p = 0; p < partitions[i]; ++p) {
+        auto* tp = rd_kafka_topic_partition_list_add(list.get(), opts_.topics[i].c_str(), p);
+        if (off == "beginning") {
+          tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+        } else if (off == "end") {
+          tp->offset = RD_KAFKA_OFFSET_END;
+        } else if (at_time) {
+          tp->offset = n;  // a timestamp, resolved below
+        } else {
+          tp->offset = n < 0 ? RD_KAFKA_OFFSET_TAIL(-n) : n;
+        }
+        at_end_[key_of(i, p)] = false;
+      }
+    }
+    if (at_time) {
+      check(rd_kafka_offsets_for_times(rk, list.get(), opts_.timeout_ms),
+            "cannot look up the offsets for --offset " + diag::quoted(off));
+      for (int i = 0; i < list->cnt; ++i) {
+        auto& tp = list->elems[i];
+        if (tp.err) {
+          check(tp.err, "cannot look up the offset for --offset " + diag::quoted(off) + " in " +
+                            tp.topic + "/" + std::to_string(tp.partition));
+        }
+        if (tp.offset < 0) tp.offset = RD_KAFKA_OFFSET_END;  // nothing at or after that time
+      }
+    }
+    for (const auto& t : opts_.topics)
+      topics_.emplace_back(rd_kafka_topic_new(rk, t.c_str(), nullptr));
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& tp = list->elems[i];
+      rd_kafka_topic_t* rkt = topics_[topic_index(tp.topic)].get();
+      if (rd_kafka_consume_start_queue(rkt, tp.partition, tp.offset, queue_) != 0) {
+        check(rd_kafka_last_error(),
+              std::string("cannot start reading ") + tp.topic + "/" + std::to_string(tp.partition));
+      }
+      started_.emplace_back(rkt, tp.partition);
+    }
+    assigned_ = true;
+  } else {
+    PartitionList list(rd_kafka_topic_partition_list_new(0));
+    for (const auto& t : opts_.topics) {
+      rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_poll_set_consumer(rk);
+    queue_ = rd_kafka_queue_get_consumer(rk);
+    check(rd_kafka_subscribe(rk, list.get()),
+          "cannot subscribe to the topics in group " + diag::quoted(opts_.group));
+  }
+}
+
+Consumer::~Consumer() {
+  for (size_t i = batch_pos_; i < batch_len_; ++i) rd_kafka_message_destroy(batch_[i]);
+  if (current_) rd_kafka_message_destroy(current_);
+  for (const auto& [rkt, p] : started_) rd_kafka_consume_stop(rkt, p);
+  bool failing = std::uncaught_exceptions() > 0 || !fatal_.empty();
+  if (rk_ && !opts_.group.empty() && !failing && !down_) {
+    // Leaves the group cleanly; the revocation commits what was written.
+    rd_kafka_consumer_close(rk_.get());
+  }
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  topics_.clear();
+  if (rk_ && (failing || down_)) {
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
+
+size_t Consumer::topic_index(const char* name) const {
+  for (size_t i = 0; i < opts_.topics.size(); ++i) {
+    if (opts_.topics[i] == name) return i;
+  }
+  return opts_.topics.size();
+}
+
+size_t Consumer::topic_index(const rd_kafka_topic_t* rkt) {
+  for (const auto& [p, i] : topic_cache_) {
+    if (p == rkt) return i;
+  }
+  size_t i = topic_index(rd_kafka_topic_name(rkt));
+  topic_cache_.emplace_back(rkt, i);
+  return i;
+}
+
+void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      at_end_[key_of(topic_index(parts->elems[i].topic), parts->elems[i].partition)] = false;
+    }
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), parts)) {
+        fatal_ = std::string("cannot take the assigned partitions: ") + rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), parts);
+      if (e) fatal_ = std::string("cannot take the assigned partitions: ") + rd_kafka_err2str(e);
+    }
+    assigned_ = true;
+    diag::debug("assigned " + std::to_string(parts->cnt) + " partitions in group " +
+                diag::quoted(opts_.group));
+    return;
+  }
+  // Revoked (or lost): commit what was written from these partitions, then let them go.
+  PartitionList mine(rd_kafka_topic_partition_list_new(parts->cnt));
+  for (int i = 0; i < parts->cnt; ++i) {
+    uint64_t k = key_of(topic_index(parts->elems[i].topic), parts->elems[i].partition);
+    auto w = written_.find(k);
+    if (w != written_.end()) {
+      auto c = committed_.find(k);
+      if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS &&
+          (c == committed_.end() || c->second != w->second)) {
+        rd_kafka_topic_partition_list_add(mine.get(), parts->elems[i].topic,
+                                          parts->elems[i].partition)
+            ->offset = w->second;
+      }
+      written_.erase(w);
+    }
+    if (auto e = at_end_.find(k); e != at_end_.end()) {
+      if (e->second) --ends_;
+      at_end_.erase(e);
+    }
+    returned_.erase(k);
+    committed_.erase(k);
+  }
+  if (mine->cnt > 0) {
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), mine.get(), 0);
+    if (e)
+      diag::warning(std::string("cannot commit offsets on revocation: ") + rd_kafka_err2str(e));
+  }
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), parts)) {
+      rd_kafka_error_destroy(e);
+    }
+  } else {
+    rd_kafka_assign(rk_.get(), nullptr);
+  }
+  last_ = nullptr;
+}
+
+bool Consumer::all_at_end() const {
+  if (!assigned_) return false;
+  return ends_ == at_end_.size();
+}
+
+void Consumer::check_health() {
+  if (!fatal_.empty()) throw RuntimeError("Kafka consumer failed: " + fatal_);
+  if (!down_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_probe_ >= std::chrono::milliseconds(500)) {
+    last_probe_ = now;
+    const rd_kafka_metadata_t* raw = nullptr;
+    if (rd_kafka_metadata(rk_.get(), 0, nullptr, &raw, 500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(raw);
+      down_ = false;
+      diag::info("the Kafka brokers answer again");
+      return;
+    }
+  }
+  if (now - down_since_ > std::chrono::milliseconds(opts_.timeout_ms)) {
+    throw RuntimeError("the Kafka brokers " + diag::quoted(settings().brokers) +
+                       " have been unreachable for more than " + std::to_string(opts_.timeout_ms) +
+                       " ms: " + last_error_ + "; check that they run, or raise --timeout");
+  }
+}
+
+const rd_kafka_message_t* Consumer::next() {
+  if (current_) {
+    rd_kafka_message_destroy(current_);
+    current_ = nullptr;
+  }
+  for (;;) {
+    if (io::stop_requested()) return nullptr;
+    if (batch_pos_ == batch_len_) {
+      if (opts_.exit_at_end && all_at_end()) return nullptr;
+      batch_pos_ = batch_len_ = 0;
+      ssize_t got = rd_kafka_consume_batch_queue(queue_, kPollMs, batch_.data(), batch_.size());
+      if (got < 0) check(rd_kafka_last_error(), "cannot consume from Kafka");
+      batch_len_ = static_cast<size_t>(got);
+      if (opts_.group.empty()) rd_kafka_poll(rk_.get(), 0);  // the error callback
+      check_health();
+      continue;
+    }
+    rd_kafka_message_t* m = batch_[batch_pos_++];
+    size_t t = topic_index(m->rkt);
+    uint64_t k = key_of(t, m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      auto it = at_end_.find(k);
+      if (it != at_end_.end() && !it->second) {
+        it->second = true;
+        ++ends_;
+      }
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (m->err) {
+      std::string what = rd_kafka_message_errstr(m);
+      rd_kafka_resp_err_t e = m->err;
+      rd_kafka_message_destroy(m);
+      if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+          e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+          e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || e == RD_KAFKA_RESP_ERR__FATAL) {
+        throw RuntimeError("cannot consume from Kafka: " + what);
+      }
+      diag::debug("kafka: " + what);
+      continue;
+    }
+    down_ = false;
+    if (ends_ > 0) {
+      auto it = at_end_.find(k);
+      if (it != at_end_.end() && it->second) {
+        it->second = false;
+        --ends_;
+      }
+    }
+    if (last_ == nullptr || last_key_ != k) {
+      last_ = &returned_[k];
+      last_key_ = k;
+    }
+    *last_ = m->offset + 1;
+    current_ = m;
+    return m;
+  }
+}
+
+void Consumer::mark_written() {
+  for (const auto& [k, off] : returned_) written_[k] = off;
+}
+
+bool Consumer::commit_due() const {
+  return !opts_.group.empty() && std::chrono::steady_clock::now() - last_commit_ >= kCommitEvery;
+}
+
+void Consumer::commit(bool sync) {
+  last_commit_ = std::chrono::steady_clock::now();
+  if (opts_.group.empty()) return;
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(written_.size())));
+  for (const auto& [k, off] : written_) {
+    auto c = committed_.find(k);
+    if (c != committed_.end() && c->second == off) continue;
+    size_t t = static_cast<size_t>(k >> 32);
+    rd_kafka_topic_partition_list_add(list.get(), opts_.topics.at(t).c_str(),
+                                      static_cast<int32_t>(k & 0xffffffffu))
+        ->offset = off;
+  }
+  if (list->cnt == 0) return;
+  rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), list.get(), sync ? 0 : 1);
+  if (sync) {
+    check(e, "cannot commit the offsets of group " + diag::quoted(opts_.group));
+  } else if (e) {
+    diag::debug(std::string("offset commit failed, retried later: ") + rd_kafka_err2str(e));
+    return;
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    committed_[key_of(topic_index(list->elems[i].topic), list->elems[i].partition)] =
+        list->elems[i].offset;
+  }
+}
+
+// kafka:TOPIC as the input of any command: each message's payload is one record.
+namespace {
+class TopicSource : public io::Source {
+ public:
+  TopicSource(const std::string& topic, pipeline::Counts& counts)
+      : consumer_(consumer_options({topic})), counts_(counts) {}
+
+  bool next(io::Record& rec) override {
+    const rd_kafka_message_t* m = consumer_.next();
+    if (m == nullptr) return false;
+    ++counts_.in;
+    if (m->partition != partition_ || name_.empty()) {
+      partition_ = m->partition;
+      name_ = "kafka:" + consumer_.options().topics.front() + "/" + std::to_string(partition_);
+    }
+    buf_.clear();
+    if (m->payload) buf_.append(static_cast<const char*>(m->payload), m->len);
+    size_t len = buf_.size();
+    buf_.append(io::LineReader::kPadding, ' ');
+    rec.text = std::string_view(buf_.data(), len);
+    rec.line = static_cast<uint64_t>(m->offset);
+    return true;
+  }
+  const std::string& name() const override { return name_; }
+  bool acknowledges() const override { return true; }
+  void acknowledge() override {
+    consumer_.mark_written();
+    consumer_.commit(true);
+  }
+
+ private:
+  Consumer consumer_;
+  pipeline::Counts& counts_;
+  std::string buf_;
+  std::string name_;
+  int32_t partition_ = -1;
+};
+}  // namespace
+
+std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts& counts) {
+  return std::make_unique<TopicSource>(topic, counts);
+}
+
 }  // namespace cdn::kafka

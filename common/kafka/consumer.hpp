@@ -1,0 +1,107 @@
+// The Kafka consumer behind `kafka:TOPIC` inputs and `cdn consume`.
+//
+// Without a group every partition of the topics is assigned (looked up in the metadata) and
+// --offset says where each starts; with -G/--group the consumer subscribes and the group's
+// committed offsets win, --offset only saying where partitions without one start.
+// Offsets are never committed on their own: the caller marks what it has written
+// (mark_written) and commits once its output is flushed (commit), so a crash re-reads
+// rather than loses.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/kafka/client.hpp"
+
+namespace cdn::kafka {
+
+struct ConsumerOptions {
+  std::vector<std::string> topics;
+  std::string group;                 // empty: assign every partition, no group
+  std::string offset = "beginning";  // beginning | end | stored | N | -N | s@EPOCH_MS
+  bool exit_at_end = false;          // stop once every assigned partition is read to its end
+  int timeout_ms = 10000;            // how long the brokers may stay unreachable
+};
+
+// The options from kafka::settings() for these topics.
+ConsumerOptions consumer_options(std::vector<std::string> topics);
+
+class Consumer {
+ public:
+  // Connects, checks that the topics exist and assigns or subscribes. Throws UsageError for
+  // a bad --offset or option, RuntimeError when the brokers cannot be reached in time.
+  explicit Consumer(ConsumerOptions opts);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // The next message, valid until the next call; nullptr once -e found every partition at
+  // its end, or after a stop request (SIGINT/SIGTERM). Throws RuntimeError on a broker
+  // failure that does not heal within the timeout.
+  const rd_kafka_message_t* next();
+
+  // Everything next() returned so far has been written: its offsets may be committed.
+  void mark_written();
+  // Commits the offsets marked written (group mode only; a no-op without a group).
+  // `sync` waits for the broker's answer and throws on failure.
+  void commit(bool sync);
+  // True when a commit is due (about once a second) after mark_written.
+  bool commit_due() const;
+
+  const ConsumerOptions& options() const { return opts_; }
+
+ private:
+  struct Callbacks;
+  friend struct Callbacks;
+
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void check_health();
+  bool all_at_end() const;
+  size_t topic_index(const char* name) const;
+  size_t topic_index(const rd_kafka_topic_t* rkt);
+
+  ConsumerOptions opts_;
+  Handle rk_;
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::vector<rd_kafka_message_t*> batch_;
+  size_t batch_pos_ = 0;
+  size_t batch_len_ = 0;
+  rd_kafka_message_t* current_ = nullptr;
+  std::vector<std::pair<const rd_kafka_topic_t*, size_t>> topic_cache_;
+  // Without a group: a handle per topic and the partitions started on queue_.
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+  };
+  std::vector<std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
+  std::vector<std::pair<rd_kafka_topic_t*, int32_t>> started_;
+
+  // Keyed by topic index << 32 | partition: the next offset after what was returned, after
+  // what was written, and what the group has committed.
+  std::unordered_map<uint64_t, int64_t> returned_;
+  std::unordered_map<uint64_t, int64_t> written_;
+  std::unordered_map<uint64_t, int64_t> committed_;
+  int64_t* last_ = nullptr;  // returned_ entry of the last message's partition
+  uint64_t last_key_ = 0;
+  std::chrono::steady_clock::time_point last_commit_;
+
+  // -e: the partitions assigned, true once read to their end; ends_ counts the true ones.
+  std::unordered_map<uint64_t, bool> at_end_;
+  size_t ends_ = 0;
+  bool assigned_ = false;  // an assignment arrived (group) or was made (no group)
+
+  // Health: since when every broker is down (error callback), and a fatal error.
+  bool down_ = false;
+  std::chrono::steady_clock::time_point down_since_{};
+  std::chrono::steady_clock::time_point last_probe_{};
+  std::string fatal_;
+  std::string last_error_;
+};
+
+}  // namespace cdn::kafka
