@@ -182,7 +182,6 @@ Runner setup_consume(CLI::App& app) {
                  "How long the brokers may stay unreachable, at the start or during the run, "
                  "before the command fails (ms)")
       ->type_name("MS")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli::add_output_options(app, a->io);
   cli::add_kafka_options(app, true);

@@ -1,0 +1,286 @@
+#!/usr/bin/env bats
+# cdn consume and kafka:TOPIC inputs: read Kafka topics, checked against a local
+# `cdn broker` on 127.0.0.1 and messages written by kcat.
+
+load test_helper
+load broker_helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  # The mock coordinator holds a rejoining group for a whole session timeout: keep it short.
+  GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+}
+
+teardown() {
+  stop_broker
+}
+
+# kp TOPIC [KCAT-ARGS...]: stdin to TOPIC, one message a line, written by kcat.
+kp() {
+  local topic="$1"
+  shift
+  kcat -P -b "$CDN_BROKERS" -t "$topic" "$@"
+}
+
+# numbered N: N small JSON records {"n":1} .. {"n":N}.
+numbered() {
+  seq 1 "$1" | sed 's/.*/{"n":&}/'
+}
+
+@test "messages written by kcat -P are read back byte for byte" {
+  start_broker --topic one:1
+  cdn gen -q --rows 300 --seed 7 >"$T/in.ndjson"
+  printf '%s\n' '{"s":"caf\u00e9 é \"q\" \\ tab\t"}' '  {"spaced" : [1, 2]}  ' >>"$T/in.ndjson"
+  kp one <"$T/in.ndjson"
+  run --separate-stderr cdn consume -t one -e -o "$T/out.ndjson"
+  assert_success
+  cmp "$T/in.ndjson" "$T/out.ndjson"
+  [[ "$stderr" =~ ^"cdn consume: 302 in, 302 out, 0 rejected in "[0-9.]+" s"$ ]]
+}
+
+@test "every partition of a topic is read, and several topics at once" {
+  start_broker --topic four:4 --topic other:2
+  numbered 400 | awk '{print NR ":" $0}' | kp four -K:
+  numbered 50 | sed 's/n/m/' | kp other
+  run --separate-stderr cdn consume -t four kafka:other -e
+  assert_success
+  assert_equal "${#lines[@]}" 450
+  assert_equal "$(printf '%s\n' "${lines[@]}" | grep -c '"n"')" 400
+  assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" 450
+  run jq -r '.n // empty' <<<"$output"
+  assert_equal "$(sort -n <<<"$output")" "$(seq 1 400)"
+}
+
+@test "--envelope carries topic, partition, offset, timestamp, key, headers and payload" {
+  start_broker --topic one:1
+  printf '%s\n' 'k1:{"a":1}' 'k2:not json' 'k3:' | kp one -K: -H source=gen -H run=7
+  run --separate-stderr cdn consume -t one -e --envelope
+  assert_success
+  assert_equal "${#lines[@]}" 3
+  run jq -c '[.topic, .partition, .offset, .key, .headers, .payload]' <<<"$output"
+  assert_line --index 0 '["one",0,0,"k1",{"source":"gen","run":"7"},{"a":1}]'
+  assert_line --index 1 '["one",0,1,"k2",{"source":"gen","run":"7"},"not json"]'
+  assert_line --index 2 '["one",0,2,"k3",{"source":"gen","run":"7"},""]'
+  now=$(date +%s%3N)
+  ts=$(cdn consume -q -t one -e --envelope -c 1 | jq .timestamp)
+  ((ts > now - 60000 && ts <= now))
+}
+
+@test "--envelope makes a multi-line JSON payload one line; a keyless message has key null" {
+  start_broker --topic one:1
+  printf '{\n  "a": [1,\n 2]\n}' >"$T/pretty.json"
+  kcat -P -b "$CDN_BROKERS" -t one "$T/pretty.json"
+  run cdn consume -q -t one -e --envelope
+  assert_success
+  assert_equal "${#lines[@]}" 1
+  assert_equal "$(jq -c '[.key, .payload]' <<<"$output")" '[null,{"a":[1,2]}]'
+}
+
+@test "a payload that spans lines or a tombstone is rejected with its partition and offset" {
+  start_broker --topic one:1
+  echo '{"ok":1}' | kp one
+  printf '{"a":\n1}' >"$T/two-lines"
+  kcat -P -b "$CDN_BROKERS" -t one "$T/two-lines"
+  printf 'k:\n' | kp one -K: -Z
+  run --separate-stderr cdn consume -t one -e
+  assert_failure 1
+  assert_output '{"ok":1}'
+  [[ "$stderr" == *'"source":"kafka:one/0","line":1,"reason":"the payload spans several lines'* ]]
+  [[ "$stderr" == *'"source":"kafka:one/0","line":2,"reason":"no payload (a tombstone)'* ]]
+  [[ "$stderr" == *"cdn consume: 3 in, 1 out, 2 rejected in "* ]]
+  run cdn consume -q -t one -e --envelope --offset 2
+  assert_success
+  assert_equal "$(jq -c '[.key, .payload]' <<<"$output")" '["k",null]'
+}
+
+@test "-c N stops after N messages" {
+  start_broker --topic one:1
+  numbered 20 | kp one
+  run --separate-stderr cdn consume -t one -c 5
+  assert_success
+  assert_equal "$output" "$(numbered 5)"
+  [[ "$stderr" == "cdn consume: 5 in, 5 out, 0 rejected in "* ]]
+}
+
+@test "--offset starts at the end, at an offset, or N before the end" {
+  start_broker --topic one:1
+  numbered 13 | kp one
+  run cdn consume -q -t one -e --offset end
+  assert_success
+  assert_output ""
+  run cdn consume -q -t one -e --offset 7
+  assert_output "$(numbered 13 | tail -n 6)"
+  run cdn consume -q -t one -e --offset -2
+  assert_output "$(numbered 13 | tail -n 2)"
+}
+
+# The mock cluster answers every lookup by time with "no such message" (kcat -Q gets -1
+# too), so through `cdn broker` s@ can only be checked to agree with kcat -o s@.
+@test "--offset s@EPOCH_MS starts where the broker says that time is, as kcat -o s@ does" {
+  start_broker --topic one:1
+  numbered 10 | kp one
+  t=$(date +%s%3N)
+  want="$(kcat -C -b "$CDN_BROKERS" -t one -p 0 -o "s@$t" -e -q)"
+  run --separate-stderr cdn consume -t one -e --offset "s@$t"
+  assert_success
+  assert_equal "$output" "$want"
+  run cdn consume -q -t one -e --offset "s@$((t + 3600000))"
+  assert_success
+  assert_output ""
+}
+
+@test "--offset end without -e reads only what arrives after the start" {
+  start_broker --topic one:1
+  numbered 5 | kp one
+  cdn consume -q -t one --offset end -c 2 -o "$T/out" &
+  pid=$!
+  sleep 2
+  printf '%s\n' '{"late":1}' '{"late":2}' | kp one
+  wait "$pid"
+  assert_equal "$(cat "$T/out")" "$(printf '%s\n' '{"late":1}' '{"late":2}')"
+}
+
+@test "-e in a group stops once the assigned partitions are read to their end" {
+  start_broker --topic four:4
+  numbered 100 | awk '{print NR ":" $0}' | kp four -K:
+  run --separate-stderr timeout 60 "$CDN" consume -t four -G g1 -e "${GROUP_X[@]}"
+  assert_success
+  assert_equal "${#lines[@]}" 100
+  assert_equal "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" 100
+}
+
+@test "a second consume in the same group continues where the first stopped" {
+  start_broker --topic four:4
+  numbered 200 | awk '{print NR ":" $0}' | kp four -K:
+  run timeout 60 "$CDN" consume -q -t four -G g2 -e -c 70 "${GROUP_X[@]}" -o "$T/first"
+  assert_success
+  assert_equal "$(wc -l <"$T/first")" 70
+  numbered 250 | tail -n 50 | awk '{print NR ":" $0}' | kp four -K:
+  run timeout 60 "$CDN" consume -q -t four -G g2 -e "${GROUP_X[@]}" -o "$T/second"
+  assert_success
+  assert_equal "$(wc -l <"$T/second")" 180
+  assert_equal "$(cat "$T/first" "$T/second" | jq .n | sort -n)" "$(seq 1 250)"
+  run timeout 60 "$CDN" consume -q -t four -G g2 -e "${GROUP_X[@]}"
+  assert_success
+  assert_output ""
+}
+
+@test "--offset in a group says where partitions without a committed offset start" {
+  start_broker --topic one:1
+  numbered 5 | kp one
+  run timeout 60 "$CDN" consume -q -t one -G g3 -e --offset end "${GROUP_X[@]}"
+  assert_success
+  assert_output ""
+}
+
+@test "kafka:TOPIC is an input of other commands, and its rejects name partition and offset" {
+  start_broker --topic one:1
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:02.000Z","i":1}' 'not json' \
+    '{"timestamp":"2026-11-22T10:00:00.000Z","i":2}' \
+    '{"timestamp":"2026-11-22T10:00:01.000Z","i":3}' | kp one
+  run --separate-stderr cdn sort kafka:one -e
+  assert_failure 1
+  assert_equal "$(jq -c .i <<<"$output" | tr '\n' ' ')" "2 3 1 "
+  [[ "$stderr" == *'"source":"kafka:one/0","line":1,"reason":"invalid JSON'* ]]
+  [[ "$stderr" == *"cdn sort: 4 in, 3 out, 1 rejected in "* ]]
+  run cdn tag -q kafka:one -e --offset 2
+  assert_success
+  assert_line --index 0 '{"timestamp":"2026-11-22T10:00:00.000Z","i":2,"sampleID":1}'
+  assert_equal "${#lines[@]}" 2
+}
+
+@test "no broker at the start is a runtime failure within --timeout, with the reason" {
+  start=$SECONDS
+  run --separate-stderr cdn consume -b 127.0.0.1:1 -t one -e --timeout 2000
+  assert_failure 3
+  ((SECONDS - start <= 5))
+  [[ "$stderr" == "cdn consume: cannot reach the Kafka brokers '127.0.0.1:1' within 2000 ms"* ]]
+  [[ "$stderr" == *"Connection refused"* ]]
+  [[ "$stderr" == *"check -b/--brokers"* ]]
+}
+
+@test "a broker taken down mid-stream and brought back loses and repeats nothing" {
+  start_broker --topic four:4
+  numbered 300 | awk '{print NR ":" $0}' | kp four -K:
+  timeout 60 "$CDN" consume -q -t four -c 600 -o "$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1
+  broker_ctl down all
+  sleep 3
+  broker_ctl up all
+  numbered 600 | tail -n 300 | awk '{print NR ":" $0}' | kp four -K:
+  wait "$pid"
+  assert_equal "$(jq .n "$T/out" | sort -n)" "$(seq 1 600)"
+}
+
+@test "brokers down for longer than --timeout fail the run with exit 3" {
+  start_broker --topic one:1
+  numbered 5 | kp one
+  timeout 60 "$CDN" consume -t one --timeout 1500 -o "$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1
+  broker_ctl down all
+  start=$SECONDS
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 3
+  ((SECONDS - start <= 10))
+  grep -q "unreachable for more than 1500 ms" "$T/err"
+}
+
+@test "SIGINT stops consuming, keeps what was read and exits 130" {
+  start_broker --topic one:1
+  numbered 5 | kp one
+  "$CDN" consume -t one -o "$T/out" 2>"$T/err" &
+  pid=$!
+  sleep 1.5
+  kill -INT "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 130
+  assert_equal "$(cat "$T/out")" "$(numbered 5)"
+  grep -q "5 in, 5 out, 0 rejected .*(interrupted by SIGINT)" "$T/err"
+}
+
+@test "bad offsets, options and topics are usage errors that say what to change" {
+  run cdn consume -t one --offset yesterday
+  assert_failure 2
+  assert_output --partial "bad --offset 'yesterday'"
+  run cdn consume -t one -G g --offset 5
+  assert_failure 2
+  assert_output --partial "use beginning, end or stored with -G"
+  run cdn consume -t one --offset stored
+  assert_failure 2
+  assert_output --partial "name the group with -G"
+  run cdn consume
+  assert_failure 2
+  assert_output --partial "no topic to consume"
+  run cdn consume one
+  assert_failure 2
+  assert_output --partial "name topics with -t TOPIC or kafka:TOPIC"
+  run cdn consume -t one -X no.such.property=1
+  assert_failure 2
+  assert_output --partial "unknown Kafka property 'no.such.property'"
+}
+
+@test "--help lists every option" {
+  run cdn consume --help
+  assert_success
+  for opt in --topic --envelope --count --timeout --output --rejects --brokers --group \
+    --offset --exit-at-end; do
+    assert_output --partial "$opt"
+  done
+}
+
+@test "the man page lists every long option that --help shows" {
+  [ -f "$REPO_ROOT/man/cdn-consume.1" ]
+  man_text="$(sed 's/\\-/-/g' "$REPO_ROOT/man/cdn-consume.1")"
+  for opt in $(cdn consume --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+    grep -qF -- "$opt" <<<"$man_text" || {
+      echo "man page lacks $opt"
+      return 1
+    }
+  done
+}
