@@ -3,8 +3,6 @@
 // its event times (--replay).
 #include <simdjson.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -19,7 +17,6 @@
 #include "common/io/signals.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/record/fields.hpp"
-#include "common/record/timestamp.hpp"
 
 namespace cdn::cmd {
 
@@ -36,55 +33,6 @@ struct ProduceArgs {
   std::string replay;  // SPEED; "1" when --replay has no value
   bool replay_given = false;
 };
-
-using Clock = std::chrono::steady_clock;
-
-// A field's value as a message key: a string's text, or the JSON of a number or boolean.
-// Returns a reason when there is none.
-std::optional<std::string> key_of(simdjson::dom::element v, std::string& key,
-                                  const std::string& field) {
-  using T = simdjson::dom::element_type;
-  switch (v.type()) {
-    case T::STRING:
-      key = std::string_view(v.get_string().value_unsafe());
-      return std::nullopt;
-    case T::INT64:
-    case T::UINT64:
-    case T::DOUBLE:
-    case T::BOOL:
-      key = simdjson::to_string(v);
-      return std::nullopt;
-    default:
-      return "the key field " + diag::quoted(field) + " is " + record::json_type_name(v.type()) +
-             "; keys come from strings, numbers or booleans";
-  }
-}
-
-// An event time in milliseconds since the epoch: an RFC 3339 string, or a number of seconds
-// (milliseconds when above 10^11, i.e. after 1973 in milliseconds).
-std::optional<std::string> time_of(simdjson::dom::element v, int64_t& ms,
-                                   const std::string& field) {
-  using T = simdjson::dom::element_type;
-  if (v.type() == T::STRING) {
-    std::string_view s = v.get_string().value_unsafe();
-    if (auto t = record::parse_rfc3339(s)) {
-      ms = t->seconds * 1000 + t->nanos / 1000000;
-      return std::nullopt;
-    }
-    return "the time field " + diag::quoted(field) + " holds " + diag::quoted(s) +
-           ", not an RFC 3339 time";
-  }
-  if (v.type() == T::INT64 || v.type() == T::UINT64 || v.type() == T::DOUBLE) {
-    double d = v.get_double().value_unsafe();
-    if (v.type() == T::INT64) d = static_cast<double>(v.get_int64().value_unsafe());
-    if (v.type() == T::UINT64) d = static_cast<double>(v.get_uint64().value_unsafe());
-    if (d > 0 && d < 1e15) {
-      ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
-      return std::nullopt;
-    }
-  }
-  return "the time field " + diag::quoted(field) + " is not an RFC 3339 string or epoch number";
-}
 
 kafka::Headers parse_headers(const std::vector<std::string>& specs) {
   if (specs.empty()) return nullptr;
@@ -164,15 +112,10 @@ int run_produce(const ProduceArgs& a) {
   simdjson::dom::parser parser;
   std::string key_text;
   std::string_view key_view;
-  Clock::time_point start = Clock::now();
-  std::optional<int64_t> first_event_ms;
+  std::optional<kafka::Pacer> pacer;
+  if (a.rate > 0) pacer = kafka::Pacer::rate(a.rate);
+  if (a.replay_given) pacer = kafka::Pacer::replay(speed);
   uint64_t n = 0;
-  auto wait_until = [&](Clock::time_point when) {
-    for (auto now = Clock::now(); now < when && !io::stop_requested(); now = Clock::now()) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count();
-      producer.poll(static_cast<int>(std::clamp<int64_t>(ms, 1, 100)));
-    }
-  };
 
   io::Record rec;
   auto& in = inputs.records();
@@ -199,7 +142,7 @@ int run_produce(const ProduceArgs& a) {
             v.type() == simdjson::dom::element_type::NULL_VALUE) {
           why = "missing key field " + diag::quoted(a.key_field);
         } else {
-          why = key_of(v, key_text, a.key_field);
+          why = kafka::key_from(v, key_text, a.key_field);
         }
         key_view = key_text;
         m.key = &key_view;
@@ -209,7 +152,7 @@ int run_produce(const ProduceArgs& a) {
         if (record::find_path(root, time_path).get(v)) {
           why = "missing time field " + diag::quoted(time_field);
         } else {
-          why = time_of(v, event_ms, time_field);
+          why = kafka::time_from(v, event_ms, time_field);
         }
         if (!a.timestamp_field.empty()) m.timestamp_ms = event_ms;
       }
@@ -218,20 +161,7 @@ int run_produce(const ProduceArgs& a) {
         continue;
       }
     }
-    if (a.rate > 0) {
-      wait_until(start + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(static_cast<double>(n) / a.rate)));
-    } else if (a.replay_given) {
-      if (!first_event_ms) {
-        first_event_ms = event_ms;
-        start = Clock::now();
-      }
-      double gap = static_cast<double>(event_ms - *first_event_ms) / 1000.0 / speed;
-      if (gap > 0) {
-        wait_until(start +
-                   std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap)));
-      }
-    }
+    if (pacer) pacer->wait(producer, event_ms);
     bool all = true;
     for (size_t t : topics) {
       rd_kafka_resp_err_t err = producer.produce(t, m);

@@ -6,7 +6,10 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/timestamp.hpp"
 
 namespace cdn::kafka {
 
@@ -274,6 +277,74 @@ void Producer::throw_if_fatal() {
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   throw RuntimeError(std::string("the Kafka producer failed: ") + reason +
                      "; messages after the failure were not delivered");
+}
+
+// A field's value as a message key: a string's text, or the JSON of a number or boolean.
+// Returns a reason when there is none.
+std::optional<std::string> key_from(simdjson::dom::element v, std::string& key,
+                                    const std::string& field) {
+  using T = simdjson::dom::element_type;
+  switch (v.type()) {
+    case T::STRING:
+      key = std::string_view(v.get_string().value_unsafe());
+      return std::nullopt;
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE:
+    case T::BOOL:
+      key = simdjson::to_string(v);
+      return std::nullopt;
+    default:
+      return "the key field " + diag::quoted(field) + " is " + record::json_type_name(v.type()) +
+             "; keys come from strings, numbers or booleans";
+  }
+}
+
+// An event time in milliseconds since the epoch: an RFC 3339 string, or a number of seconds
+// (milliseconds when above 10^11, i.e. after 1973 in milliseconds).
+std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
+                                     const std::string& field) {
+  using T = simdjson::dom::element_type;
+  if (v.type() == T::STRING) {
+    std::string_view s = v.get_string().value_unsafe();
+    if (auto t = record::parse_rfc3339(s)) {
+      ms = t->seconds * 1000 + t->nanos / 1000000;
+      return std::nullopt;
+    }
+    return "the time field " + diag::quoted(field) + " holds " + diag::quoted(s) +
+           ", not an RFC 3339 time";
+  }
+  if (v.type() == T::INT64 || v.type() == T::UINT64 || v.type() == T::DOUBLE) {
+    double d = v.get_double().value_unsafe();
+    if (v.type() == T::INT64) d = static_cast<double>(v.get_int64().value_unsafe());
+    if (v.type() == T::UINT64) d = static_cast<double>(v.get_uint64().value_unsafe());
+    if (d > 0 && d < 1e15) {
+      ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
+      return std::nullopt;
+    }
+  }
+  return "the time field " + diag::quoted(field) + " is not an RFC 3339 string or epoch number";
+}
+
+void Pacer::wait(Producer& producer, int64_t event_ms) {
+  using clock = std::chrono::steady_clock;
+  clock::time_point when;
+  if (rate_ > 0) {
+    when = start_ + std::chrono::duration_cast<clock::duration>(
+                        std::chrono::duration<double>(static_cast<double>(count_++) / rate_));
+  } else {
+    if (!first_event_ms_) {
+      first_event_ms_ = event_ms;
+      start_ = clock::now();
+    }
+    double gap = static_cast<double>(event_ms - *first_event_ms_) / 1000.0 / speed_;
+    if (gap <= 0) return;
+    when = start_ + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(gap));
+  }
+  for (auto now = clock::now(); now < when && !io::stop_requested(); now = clock::now()) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(when - now).count();
+    producer.poll(static_cast<int>(std::clamp<int64_t>(ms, 1, 100)));
+  }
 }
 
 namespace {

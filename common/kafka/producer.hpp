@@ -5,12 +5,14 @@
 #pragma once
 
 #include <librdkafka/rdkafka.h>
+#include <simdjson.h>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -119,6 +121,36 @@ class Producer {
   bool purged_ = false;  // flush() gave up waiting and purged the queues
   std::chrono::steady_clock::time_point last_produce_ = std::chrono::steady_clock::now();
   int64_t message_timeout_ms_ = 300000;
+};
+
+// A record field's value as a message key: a string's text (unescaped), or the JSON text of
+// a number or boolean. Returns the reason there is none (null, object, array).
+std::optional<std::string> key_from(simdjson::dom::element v, std::string& key,
+                                    const std::string& field);
+
+// A record field's value as an event time in milliseconds since the epoch: an RFC 3339
+// string, or a number of seconds (of milliseconds when it is 10^11 or more). Returns the reason
+// when it is neither.
+std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
+                                     const std::string& field);
+
+// Paces a stream of records: at most N a second (--rate), or with the gaps between their
+// event times divided by a speed (--replay). Waiting serves the producer's delivery reports
+// and ends early on SIGINT/SIGTERM.
+class Pacer {
+ public:
+  static Pacer rate(double per_second) { return Pacer(per_second, 0); }
+  static Pacer replay(double speed) { return Pacer(0, speed); }
+  // Waits until the next record (with this event time, for replay) is due.
+  void wait(Producer& producer, int64_t event_ms);
+
+ private:
+  Pacer(double rate, double speed) : rate_(rate), speed_(speed) {}
+  double rate_;
+  double speed_;
+  uint64_t count_ = 0;
+  std::optional<int64_t> first_event_ms_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
 // An io::Sink that produces each line as one message (no key, the partitioner's choice):
