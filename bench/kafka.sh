@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmarks `cdn consume -e` against `kcat -C -e` in one run: generated records (1,000,000
+# by default, tagged with sampleID 1..N) are loaded with `cdn produce --key-field sampleID`
+# into one topic of 128 partitions on a local `cdn broker`, then each tool reads the whole
+# topic to its end, its output counted by `wc -l` through a pipe.
+#
+#   bench/kafka.sh [--rows N] [--repeat R] [--partitions P] [--dir DIR]
+#
+# Prints a Markdown table: wall seconds (best of R runs, default 1), messages per second, and
+# cdn's throughput over kcat's. Every run is checked: both tools must read N messages (the
+# mock broker keeps only about 5 MiB per partition: 1,000,000 records over 128 partitions
+# stay under it). Needs a release build (scripts/build.sh) and kcat.
+set -euo pipefail
+
+rows=1000000
+repeat=1
+partitions=128
+dir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench/kafka.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
+  esac
+done
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cdn="${CDN_BIN:-$root/build/release/cdn}"
+[ -x "$cdn" ] || { echo "bench/kafka.sh: no binary at '$cdn'; run scripts/build.sh first" >&2; exit 2; }
+command -v kcat >/dev/null || { echo "bench/kafka.sh: 'kcat' is missing; run scripts/setup.sh" >&2; exit 2; }
+
+if [ -z "$dir" ]; then
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/cdn-bench.XXXXXX")"
+fi
+broker_pid=""
+cleanup() {
+  if [ -n "$broker_pid" ]; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+  fi
+  case "$dir" in "${TMPDIR:-/tmp}"/cdn-bench.*) rm -rf "$dir" ;; esac
+}
+trap cleanup EXIT
+
+data="$dir/data.ndjson"
+"$cdn" -q gen --rows "$rows" --seed 42 | "$cdn" -q tag -o "$data"
+bytes=$(stat -c %s "$data")
+
+"$cdn" -q broker --brokers 1 --topic "bench:$partitions" >"$dir/broker.out" 2>"$dir/broker.err" </dev/null &
+broker_pid=$!
+brokers=""
+for _ in $(seq 200); do
+  brokers="$(sed -n 's/^BROKERS=//p' "$dir/broker.out")"
+  [ -n "$brokers" ] && break
+  sleep 0.05
+done
+[ -n "$brokers" ] || { echo "bench/kafka.sh: cdn broker did not start:" >&2; cat "$dir/broker.err" >&2; exit 3; }
+
+echo "input: $rows records, $((bytes / 1000000)) MB, $partitions partitions, $(nproc) cores" >&2
+"$cdn" -q produce -b "$brokers" -t bench --key-field sampleID "$data"
+
+results=()
+# measure NAME COMMAND: best wall time of R runs of COMMAND | wc -l, each checked.
+measure() {
+  local name="$1" cmd="$2" best="" start end secs got
+  for _ in $(seq "$repeat"); do
+    start=$(date +%s%N)
+    got=$(bash -c "$cmd" | wc -l)
+    end=$(date +%s%N)
+    secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    if [ "$got" != "$rows" ]; then
+      echo "bench/kafka.sh: $name read $got messages, not $rows" >&2
+      exit 3
+    fi
+    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$secs"; fi
+  done
+  results+=("$name|$best")
+  printf '  %-24s %8.3f s\n' "$name" "$best" >&2
+}
+
+measure "cdn consume -e" "'$cdn' -q consume -b '$brokers' -t bench -e"
+measure "kcat -C -e" "kcat -C -b '$brokers' -t bench -e -q"
+
+rate() { awk -v n="$rows" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }'; }
+
+IFS='|' read -r _ cdn_secs <<<"${results[0]}"
+IFS='|' read -r _ kcat_secs <<<"${results[1]}"
+echo
+echo "$rows records, $((bytes / 1000000)) MB NDJSON, one \`cdn broker\`, $partitions partitions ($(nproc) cores, $(date -u +%Y-%m-%d))"
+echo
+echo "| command | seconds | messages/s | cdn / kcat |"
+echo "|---|---:|---:|---:|"
+echo "| \`cdn consume -e\` | $cdn_secs | $(rate "$cdn_secs") | $(ratio "$cdn_secs" "$kcat_secs")x |"
+echo "| \`kcat -C -e\` | $kcat_secs | $(rate "$kcat_secs") | — |"
