@@ -161,9 +161,20 @@ void Producer::flush(int64_t max_wait_ms) {
   if (max_wait_ms >= 0) {
     deadline = std::min(deadline, clock::now() + std::chrono::milliseconds(max_wait_ms));
   }
+  // A stop signal that arrives while waiting (not the one that ended the reading) ends the
+  // wait: what is left is counted as not delivered.
+  int signal_at_start = io::stop_signal();
+  purge_reason_ = "timed out after message.timeout.ms=" + std::to_string(message_timeout_ms_);
   while (rd_kafka_outq_len(rk_.get()) > 0 && clock::now() < deadline) {
+    if (signal_at_start == 0 && io::stop_requested()) {
+      purge_reason_ = "still queued when a signal stopped the wait";
+      break;
+    }
     rd_kafka_flush(rk_.get(), 100);
     if (fatal_) throw_if_fatal();
+  }
+  if (max_wait_ms >= 0 && clock::now() >= deadline) {
+    purge_reason_ = "still queued after " + std::to_string(max_wait_ms) + " ms";
   }
   if (rd_kafka_outq_len(rk_.get()) > 0) {
     purged_ = true;
@@ -236,7 +247,7 @@ void Producer::delivered(const rd_kafka_message_t* m) {
   ++s.failed;
   if (purged_ &&
       (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
-    ++s.failures["timed out after message.timeout.ms=" + std::to_string(message_timeout_ms_)];
+    ++s.failures[purge_reason_];
   } else {
     ++s.failures[rd_kafka_err2str(m->err)];
   }

@@ -118,7 +118,8 @@ class Producer {
   std::string last_error_;
   std::vector<int> warned_;  // error codes already reported once
   bool fatal_ = false;
-  bool purged_ = false;  // flush() gave up waiting and purged the queues
+  bool purged_ = false;       // flush() gave up waiting and purged the queues
+  std::string purge_reason_;  // why flush() gave up
   std::chrono::steady_clock::time_point last_produce_ = std::chrono::steady_clock::now();
   int64_t message_timeout_ms_ = 300000;
 };

@@ -344,3 +344,18 @@ consume() {
   assert_failure 3
   [[ "$stderr" == *"3 of 3 messages were not delivered; 3 to 't' (Broker: Invalid required acks value); the brokers refused them"* ]]
 }
+
+@test "a signal while waiting for deliveries stops the wait and counts what was left" {
+  "$CDN" produce -t t -b 127.0.0.1:1 "$T/three.ndjson" 2>"$T/err" &
+  pid=$!
+  sleep 1
+  start=$(date +%s)
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 143
+  (($(date +%s) - start <= 2))
+  run cat "$T/err"
+  assert_output --partial "3 of 3 messages were not delivered; 3 to 't' (still queued when a signal stopped the wait)"
+  assert_output --partial "3 in, 3 out, 0 rejected in "
+}
