@@ -128,6 +128,16 @@ int run_consume(ConsumeArgs& a) {
   // Offsets are committed on the way only while the lines go straight out; a file is
   // renamed into place at the end, so its offsets wait for that.
   bool streaming = a.io.output == "-";
+  // When nothing new has arrived, what was read goes out at once (a live stream does not
+  // wait in the buffer), and its offsets are committed now and then.
+  consumer.on_idle([&] {
+    ctx.out().flush();
+    ctx.rejects().sink().flush();
+    if (streaming && consumer.commit_due()) {
+      consumer.mark_written();
+      consumer.commit(false);
+    }
+  });
   Envelope envelope;
   auto& counts = ctx.counts();
   std::string name;

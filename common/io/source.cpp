@@ -234,6 +234,7 @@ bool InputSet::next(Record& rec) {
     if (!current_) {
       if (index_ >= specs_.size()) return false;
       current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+      if (idle_) current_->on_idle(idle_);
       if (current_->stable()) {
         // Mapped inputs stay resident until the end: they share one allowance.
         opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
@@ -243,6 +244,11 @@ bool InputSet::next(Record& rec) {
     if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
     current_.reset();
   }
+}
+
+void InputSet::on_idle(std::function<void()> f) {
+  idle_ = std::move(f);
+  if (current_) current_->on_idle(idle_);
 }
 
 bool InputSet::acknowledges() const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,10 @@ class Source {
   // Everything this source yielded so far has been written and the output committed.
   // Throws RuntimeError when the acknowledgement cannot be passed on (a failed commit).
   virtual void acknowledge() {}
+  // `f` runs whenever next() is about to wait for records that have not arrived yet (a
+  // Kafka topic with nothing new): a filter flushes its output there, so a live stream
+  // does not sit in a buffer. Sources that never wait ignore it.
+  virtual void on_idle(std::function<void()> f) { (void)f; }
 };
 
 struct SourceOptions {
@@ -71,6 +76,8 @@ class InputSet : public Source {
   bool acknowledges() const override;
   // Acknowledges every input opened so far; those read to their end are closed then.
   void acknowledge() override;
+  // Passed on to every input, including those opened later.
+  void on_idle(std::function<void()> f) override;
 
  private:
   std::vector<std::string> specs_;
@@ -79,6 +86,7 @@ class InputSet : public Source {
   pipeline::Counts& counts_;
   size_t index_ = 0;
   std::unique_ptr<Source> current_;
+  std::function<void()> idle_;
   // Finished sources kept open: stable ones for their views, acknowledging ones until
   // acknowledge().
   std::vector<std::unique_ptr<Source>> finished_;

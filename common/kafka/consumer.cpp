@@ -332,6 +332,8 @@ const rd_kafka_message_t* Consumer::next() {
     if (io::stop_requested()) return nullptr;
     if (batch_pos_ == batch_len_) {
       if (opts_.exit_at_end && all_at_end()) return nullptr;
+      // A short batch means the local queue ran dry: the next poll may wait.
+      if (batch_len_ < batch_.size() && idle_) idle_();
       batch_pos_ = batch_len_ = 0;
       ssize_t got = rd_kafka_consume_batch_queue(queue_, kPollMs, batch_.data(), batch_.size());
       if (got < 0) check(rd_kafka_last_error(), "cannot consume from Kafka");
@@ -404,12 +406,12 @@ void Consumer::commit(bool sync) {
   }
   if (list->cnt == 0) return;
   rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), list.get(), sync ? 0 : 1);
-  if (sync) {
-    check(e, "cannot commit the offsets of group " + diag::quoted(opts_.group));
-  } else if (e) {
-    diag::debug(std::string("offset commit failed, retried later: ") + rd_kafka_err2str(e));
+  if (!sync) {
+    // Not known to have succeeded: the next commit sends these offsets again.
+    if (e) diag::debug(std::string("offset commit failed, retried later: ") + rd_kafka_err2str(e));
     return;
   }
+  check(e, "cannot commit the offsets of group " + diag::quoted(opts_.group));
   for (int i = 0; i < list->cnt; ++i) {
     committed_[key_of(topic_index(list->elems[i].topic), list->elems[i].partition)] =
         list->elems[i].offset;
@@ -440,6 +442,7 @@ class TopicSource : public io::Source {
     return true;
   }
   const std::string& name() const override { return name_; }
+  void on_idle(std::function<void()> f) override { consumer_.on_idle(std::move(f)); }
   bool acknowledges() const override { return true; }
   void acknowledge() override {
     consumer_.mark_written();

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -55,6 +56,10 @@ class Consumer {
   // True when a commit is due (about once a second) after mark_written.
   bool commit_due() const;
 
+  // Called before next() waits for messages that have not arrived yet (everything fetched
+  // so far was returned): where a stream flushes its output and commits.
+  void on_idle(std::function<void()> f) { idle_ = std::move(f); }
+
   const ConsumerOptions& options() const { return opts_; }
 
  private:
@@ -74,6 +79,7 @@ class Consumer {
   size_t batch_pos_ = 0;
   size_t batch_len_ = 0;
   rd_kafka_message_t* current_ = nullptr;
+  std::function<void()> idle_;
   std::vector<std::pair<const rd_kafka_topic_t*, size_t>> topic_cache_;
   // Without a group: a handle per topic and the partitions started on queue_.
   struct TopicDeleter {

@@ -142,6 +142,44 @@ numbered() {
   assert_equal "$(cat "$T/out")" "$(printf '%s\n' '{"late":1}' '{"late":2}')"
 }
 
+# wait_lines FILE N: waits (at most 10 s) until FILE has N lines.
+wait_lines() {
+  local deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)); do
+    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, not $2" >&2
+  return 1
+}
+
+@test "a live stream is written as it arrives, not held in a buffer" {
+  start_broker --topic one:1
+  "$CDN" consume -q -t one >"$T/out" 2>"$T/err" &
+  pid=$!
+  numbered 3 | kp one
+  wait_lines "$T/out" 3
+  numbered 5 | tail -n 2 | kp one
+  wait_lines "$T/out" 5
+  kill -TERM "$pid"
+  wait "$pid" || true
+  assert_equal "$(cat "$T/out")" "$(numbered 5)"
+}
+
+@test "in a group, offsets of lines written to stdout are committed while the stream runs" {
+  start_broker --topic four:4
+  numbered 40 | awk '{print NR ":" $0}' | kp four -K:
+  "$CDN" consume -q -t four -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
+  pid=$!
+  wait_lines "$T/out" 40
+  sleep 2
+  kill -KILL "$pid"
+  wait "$pid" || true
+  run timeout 60 "$CDN" consume -q -t four -G live -e "${GROUP_X[@]}"
+  assert_success
+  assert_output ""
+}
+
 @test "-e in a group stops once the assigned partitions are read to their end" {
   start_broker --topic four:4
   numbered 100 | awk '{print NR ":" $0}' | kp four -K:
