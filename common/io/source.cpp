@@ -15,6 +15,7 @@
 #include "common/io/line_reader.hpp"
 #ifdef CDN_WITH_KAFKA
 #include "common/kafka/client.hpp"
+#include "common/kafka/consumer.hpp"
 #endif
 #include "common/record/csv.hpp"
 
@@ -233,7 +234,22 @@ bool InputSet::next(Record& rec) {
   for (;;) {
     if (!current_) {
       if (index_ >= specs_.size()) return false;
+#ifdef CDN_WITH_KAFKA
+      // Consecutive kafka:TOPIC inputs are one consumer: one group subscription, and no
+      // topic waits for the end of another.
+      if (specs_[index_].rfind("kafka:", 0) == 0 && index_ + 1 < specs_.size() &&
+          specs_[index_ + 1].rfind("kafka:", 0) == 0) {
+        std::vector<std::string> topics;
+        while (index_ < specs_.size() && specs_[index_].rfind("kafka:", 0) == 0) {
+          topics.push_back(*kafka::topic_of(specs_[index_++]));
+        }
+        current_ = kafka::open_topics_source(std::move(topics), counts_);
+      } else {
+        current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+      }
+#else
       current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+#endif
       if (idle_) current_->on_idle(idle_);
       if (current_->stable()) {
         // Mapped inputs stay resident until the end: they share one allowance.

@@ -422,16 +422,17 @@ void Consumer::commit(bool sync) {
 namespace {
 class TopicSource : public io::Source {
  public:
-  TopicSource(const std::string& topic, pipeline::Counts& counts)
-      : consumer_(consumer_options({topic})), counts_(counts) {}
+  TopicSource(std::vector<std::string> topics, pipeline::Counts& counts)
+      : consumer_(consumer_options(std::move(topics))), counts_(counts) {}
 
   bool next(io::Record& rec) override {
     const rd_kafka_message_t* m = consumer_.next();
     if (m == nullptr) return false;
     ++counts_.in;
-    if (m->partition != partition_ || name_.empty()) {
+    if (m->rkt != rkt_ || m->partition != partition_ || name_.empty()) {
+      rkt_ = m->rkt;
       partition_ = m->partition;
-      name_ = "kafka:" + consumer_.options().topics.front() + "/" + std::to_string(partition_);
+      name_ = std::string("kafka:") + rd_kafka_topic_name(rkt_) + "/" + std::to_string(partition_);
     }
     buf_.clear();
     if (m->payload) buf_.append(static_cast<const char*>(m->payload), m->len);
@@ -454,12 +455,18 @@ class TopicSource : public io::Source {
   pipeline::Counts& counts_;
   std::string buf_;
   std::string name_;
+  const rd_kafka_topic_t* rkt_ = nullptr;
   int32_t partition_ = -1;
 };
 }  // namespace
 
 std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts& counts) {
-  return std::make_unique<TopicSource>(topic, counts);
+  return std::make_unique<TopicSource>(std::vector<std::string>{topic}, counts);
+}
+
+std::unique_ptr<io::Source> open_topics_source(std::vector<std::string> topics,
+                                               pipeline::Counts& counts) {
+  return std::make_unique<TopicSource>(std::move(topics), counts);
 }
 
 }  // namespace cdn::kafka

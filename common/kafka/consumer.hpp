@@ -110,4 +110,9 @@ class Consumer {
   std::string last_error_;
 };
 
+// Several topics read by one consumer, as one input (see open_topic_source in client.hpp):
+// in a group they are one subscription, and without -e none of them waits for another.
+std::unique_ptr<io::Source> open_topics_source(std::vector<std::string> topics,
+                                               pipeline::Counts& counts);
+
 }  // namespace cdn::kafka

@@ -229,6 +229,18 @@ wait_lines() {
   assert_equal "${#lines[@]}" 2
 }
 
+@test "several kafka:TOPIC inputs of a command are read together, in a group too" {
+  start_broker --topic a:2 --topic b:2
+  numbered 30 | awk '{print NR ":" $0}' | kp a -K:
+  numbered 50 | tail -n 20 | awk '{print NR ":" $0}' | kp b -K:
+  run --separate-stderr cdn tag kafka:a kafka:b -e
+  assert_success
+  assert_equal "$(jq .n <<<"$output" | sort -n)" "$(seq 1 50)"
+  run timeout 60 "$CDN" tag -q kafka:a kafka:b -e -G both "${GROUP_X[@]}"
+  assert_success
+  assert_equal "${#lines[@]}" 50
+}
+
 @test "no broker at the start is a runtime failure within --timeout, with the reason" {
   start=$SECONDS
   run --separate-stderr cdn consume -b 127.0.0.1:1 -t one -e --timeout 2000
