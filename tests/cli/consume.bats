@@ -315,6 +315,15 @@ wait_lines() {
   assert_output --partial "unknown Kafka property 'no.such.property'"
 }
 
+@test "options can come from the [consume] section of a config file" {
+  start_broker --topic one:1
+  printf '%s\n' 'k:{"a":1}' | kp one -K:
+  printf '[consume]\ntopic = ["one"]\nenvelope = true\nexit-at-end = true\ntimeout = 3000\n' >"$T/cdn.toml"
+  run cdn --config "$T/cdn.toml" consume -q
+  assert_success
+  assert_equal "$(jq -c '[.key, .payload]' <<<"$output")" '["k",{"a":1}]'
+}
+
 @test "--help lists every option" {
   run cdn consume --help
   assert_success
