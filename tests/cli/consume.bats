@@ -251,6 +251,15 @@ wait_lines() {
   [[ "$stderr" == *"check -b/--brokers"* ]]
 }
 
+@test "a topic the brokers do not have is a runtime failure that names it" {
+  start_broker
+  broker_ctl topic-error gone UNKNOWN_TOPIC_OR_PART
+  run --separate-stderr cdn consume -t gone -e --timeout 3000
+  assert_failure 3
+  [[ "$stderr" == "cdn consume: cannot read topic 'gone' on '$CDN_BROKERS': "* ]]
+  [[ "$stderr" == *"check the topic name or create the topic" ]]
+}
+
 @test "a broker taken down mid-stream and brought back loses and repeats nothing" {
   start_broker --topic four:4
   numbered 300 | awk '{print NR ":" $0}' | kp four -K:
