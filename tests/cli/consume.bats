@@ -241,6 +241,15 @@ wait_lines() {
   assert_equal "${#lines[@]}" 50
 }
 
+@test "-o kafka:TOPIC copies one topic to another" {
+  start_broker --topic one:1 --topic copy:1
+  numbered 100 | kp one
+  run cdn consume -q -t one -e -o kafka:copy
+  assert_success
+  run cdn consume -q -t copy -e
+  assert_output "$(numbered 100)"
+}
+
 @test "no broker at the start is a runtime failure within --timeout, with the reason" {
   start=$SECONDS
   run --separate-stderr cdn consume -b 127.0.0.1:1 -t one -e --timeout 2000
