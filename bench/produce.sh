@@ -74,11 +74,19 @@ messages() {
   kcat -b "$brokers" -Q "${args[@]}" | awk '{ n += $NF } END { print n + 0 }'
 }
 
-results=()
-# measure NAME MODE TOOL COMMAND-WITH-@TOPIC@: best wall time of R runs, each checked.
-measure() {
-  local name="$1" mode="$2" tool="$3" cmd="$4" best="" i topic start end secs got
-  for i in $(seq "$repeat"); do
+# The cases, run in turn R times (interleaved, so that a busy moment hits both tools), best
+# wall time of each; every run is checked. NAME|MODE|TOOL|COMMAND-WITH-@TOPIC@.
+cases=(
+  "cdn produce --key-field sampleID|keyed|cdn|'$cdn' -q produce -b '$brokers' -t @TOPIC@ --key-field sampleID '$data'"
+  "kcat -P -K '\\t' -l|keyed|kcat|kcat -P -b '$brokers' -t @TOPIC@ -K \$'\\t' -l '$keyed'"
+  "cdn produce|keyless|cdn|'$cdn' -q produce -b '$brokers' -t @TOPIC@ '$data'"
+  "kcat -P -l|keyless|kcat|kcat -P -b '$brokers' -t @TOPIC@ -l '$data'"
+)
+declare -A best
+echo "input: $rows records, $((bytes / 1000000)) MB, $partitions partitions, $(nproc) cores" >&2
+for i in $(seq "$repeat"); do
+  for c in "${cases[@]}"; do
+    IFS='|' read -r name mode tool cmd <<<"$c"
     topic="$tool-$mode-$i"
     start=$(date +%s%N)
     bash -c "${cmd//@TOPIC@/$topic}" >/dev/null
@@ -89,17 +97,18 @@ measure() {
       echo "bench/produce.sh: $name put $got messages in '$topic', not $rows" >&2
       exit 3
     fi
-    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$secs"; fi
+    printf '  run %d: %-36s %-8s %8.3f s\n' "$i" "$name" "$mode" "$secs" >&2
+    key="$name|$mode"
+    if [ -z "${best[$key]:-}" ] || awk -v a="$secs" -v b="${best[$key]}" 'BEGIN { exit !(a < b) }'; then
+      best[$key]="$secs"
+    fi
   done
-  results+=("$name|$mode|$best")
-  printf '  %-40s %-8s %8.3f s\n' "$name" "$mode" "$best" >&2
-}
-
-echo "input: $rows records, $((bytes / 1000000)) MB, $partitions partitions, $(nproc) cores" >&2
-measure "cdn produce --key-field sampleID" keyed cdn "'$cdn' -q produce -b '$brokers' -t @TOPIC@ --key-field sampleID '$data'"
-measure "kcat -P -K '\\t' -l" keyed kcat "kcat -P -b '$brokers' -t @TOPIC@ -K \$'\\t' -l '$keyed'"
-measure "cdn produce" keyless cdn "'$cdn' -q produce -b '$brokers' -t @TOPIC@ '$data'"
-measure "kcat -P -l" keyless kcat "kcat -P -b '$brokers' -t @TOPIC@ -l '$data'"
+done
+results=()
+for c in "${cases[@]}"; do
+  IFS='|' read -r name mode _ _ <<<"$c"
+  results+=("$name|$mode|${best[$name|$mode]}")
+done
 
 rate() { awk -v n="$rows" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }'; }

@@ -1,7 +1,6 @@
 // cdn produce: publish every record to every named Kafka topic, byte for byte, with an
 // optional key, headers and timestamp, optionally paced (--rate) or replayed at the speed of
 // its event times (--replay).
-#include <simdjson.h>
 
 #include <cmath>
 #include <memory>
@@ -16,7 +15,6 @@
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/kafka/producer.hpp"
-#include "common/record/fields.hpp"
 
 namespace cdn::cmd {
 
@@ -84,9 +82,6 @@ int run_produce(const ProduceArgs& a) {
       !a.timestamp_field.empty() ? a.timestamp_field : std::string("timestamp");
   bool need_time = !a.timestamp_field.empty() || a.replay_given;
   bool need_parse = !a.key_field.empty() || need_time;
-  std::vector<std::string> key_path, time_path;
-  if (!a.key_field.empty()) key_path = record::split_path(a.key_field);
-  if (need_time) time_path = record::split_path(time_field);
 
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"compression.codec", a.compression}};
@@ -109,8 +104,8 @@ int run_produce(const ProduceArgs& a) {
     --ctx.counts().out;
   });
 
-  simdjson::dom::parser parser;
-  std::string key_text;
+  std::optional<kafka::RecordFields> fields;
+  if (need_parse) fields.emplace(a.key_field, need_time ? time_field : std::string());
   std::string_view key_view;
   std::optional<kafka::Pacer> pacer;
   if (a.rate > 0) pacer = kafka::Pacer::rate(a.rate);
@@ -127,39 +122,13 @@ int run_produce(const ProduceArgs& a) {
     m.headers = headers.get();
     m.tag = (uint64_t{sources.size() - 1} << kLineBits) | rec.line;
     int64_t event_ms = 0;
-    if (need_parse) {
-      simdjson::dom::element root;
-      if (auto err = parser.parse(rec.text.data(), rec.text.size(), false).get(root)) {
-        ctx.rejects().reject(in.name(), rec.line,
-                             std::string("invalid JSON: ") + simdjson::error_message(err),
-                             rec.text);
-        continue;
-      }
-      std::optional<std::string> why;
-      if (!key_path.empty()) {
-        simdjson::dom::element v;
-        if (record::find_path(root, key_path).get(v) ||
-            v.type() == simdjson::dom::element_type::NULL_VALUE) {
-          why = "missing key field " + diag::quoted(a.key_field);
-        } else {
-          why = kafka::key_from(v, key_text, a.key_field);
-        }
-        key_view = key_text;
-        m.key = &key_view;
-      }
-      if (!why && need_time) {
-        simdjson::dom::element v;
-        if (record::find_path(root, time_path).get(v)) {
-          why = "missing time field " + diag::quoted(time_field);
-        } else {
-          why = kafka::time_from(v, event_ms, time_field);
-        }
-        if (!a.timestamp_field.empty()) m.timestamp_ms = event_ms;
-      }
-      if (why) {
+    if (fields) {
+      if (auto why = fields->read(rec.text, key_view, event_ms)) {
         ctx.rejects().reject(in.name(), rec.line, *why, rec.text);
         continue;
       }
+      if (!a.key_field.empty()) m.key = &key_view;
+      if (!a.timestamp_field.empty()) m.timestamp_ms = event_ms;
     }
     if (pacer) pacer->wait(producer, event_ms);
     bool all = true;

@@ -337,6 +337,114 @@ std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
   return "the time field " + diag::quoted(field) + " is not an RFC 3339 string or epoch number";
 }
 
+namespace {
+std::string pointer_of(const std::vector<std::string>& path) {
+  std::string p;
+  for (const auto& step : path) {
+    p += '/';
+    for (char c : step) {
+      if (c == '~') {
+        p += "~0";
+      } else if (c == '/') {
+        p += "~1";
+      } else {
+        p += c;
+      }
+    }
+  }
+  return p;
+}
+}  // namespace
+
+RecordFields::RecordFields(std::string key_field, std::string time_field)
+    : key_field_(std::move(key_field)), time_field_(std::move(time_field)) {
+  if (!key_field_.empty()) key_path_ = record::split_path(key_field_);
+  if (!time_field_.empty()) time_path_ = record::split_path(time_field_);
+  key_pointer_ = pointer_of(key_path_);
+  time_pointer_ = pointer_of(time_path_);
+}
+
+std::optional<std::string> RecordFields::read(std::string_view text, std::string_view& key,
+                                              int64_t& event_ms) {
+  if (!fast(text, event_ms)) {
+    if (auto why = slow(text, event_ms)) return why;
+  }
+  key = key_;
+  return std::nullopt;
+}
+
+bool RecordFields::fast(std::string_view text, int64_t& event_ms) {
+  namespace od = simdjson::ondemand;
+  od::document doc;
+  if (ondemand_.iterate(text.data(), text.size(), text.size() + simdjson::SIMDJSON_PADDING)
+          .get(doc)) {
+    return false;
+  }
+  od::json_type type;
+  if (!key_path_.empty()) {
+    od::value v;
+    if (doc.at_pointer(key_pointer_).get(v) || v.type().get(type)) return false;
+    if (type == od::json_type::string) {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      key_.assign(s);
+    } else if (type == od::json_type::number || type == od::json_type::boolean) {
+      std::string_view raw = v.raw_json_token();
+      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' ||
+                              raw.back() == '\n')) {
+        raw.remove_suffix(1);
+      }
+      key_.assign(raw);
+    } else {
+      return false;
+    }
+  }
+  if (!time_path_.empty()) {
+    od::value v;
+    if (doc.at_pointer(time_pointer_).get(v) || v.type().get(type)) return false;
+    if (type == od::json_type::string) {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      auto t = record::parse_rfc3339(s);
+      if (!t) return false;
+      event_ms = t->seconds * 1000 + t->nanos / 1000000;
+    } else if (type == od::json_type::number) {
+      double d;
+      if (v.get_double().get(d) || !(d > 0 && d < 1e15)) return false;
+      event_ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> RecordFields::slow(std::string_view text, int64_t& event_ms) {
+  simdjson::dom::element root;
+  if (auto err = dom_.parse(text.data(), text.size(), false).get(root)) {
+    return std::string("invalid JSON: ") + simdjson::error_message(err);
+  }
+  if (!root.is_object()) {
+    return std::string("not a JSON object but ") + record::json_type_name(root.type());
+  }
+  if (!key_path_.empty()) {
+    simdjson::dom::element v;
+    if (record::find_path(root, key_path_).get(v) ||
+        v.type() == simdjson::dom::element_type::NULL_VALUE) {
+      return "missing key field " + diag::quoted(key_field_);
+    }
+    if (auto why = key_from(v, key_, key_field_)) return why;
+  }
+  if (!time_path_.empty()) {
+    simdjson::dom::element v;
+    if (record::find_path(root, time_path_).get(v)) {
+      return "missing time field " + diag::quoted(time_field_);
+    }
+    if (auto why = time_from(v, event_ms, time_field_)) return why;
+  }
+  return std::nullopt;
+}
+
 void Pacer::wait(Producer& producer, int64_t event_ms) {
   using clock = std::chrono::steady_clock;
   clock::time_point when;

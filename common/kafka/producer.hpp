@@ -135,6 +135,27 @@ std::optional<std::string> key_from(simdjson::dom::element v, std::string& key,
 std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
                                      const std::string& field);
 
+// Reads a message's key and event time from a record's fields (dotted paths; an empty name
+// is not read). Records are parsed only as far as the fields (simdjson On-Demand); when that
+// fails, a full parse finds the reason (invalid JSON, not an object, missing field, ...).
+class RecordFields {
+ public:
+  RecordFields(std::string key_field, std::string time_field);
+  // text must be followed by SIMDJSON_PADDING readable bytes. Returns the reason the record
+  // has no usable key or time; else sets key (valid until the next call) and event_ms.
+  std::optional<std::string> read(std::string_view text, std::string_view& key, int64_t& event_ms);
+
+ private:
+  bool fast(std::string_view text, int64_t& event_ms);
+  std::optional<std::string> slow(std::string_view text, int64_t& event_ms);
+  std::string key_field_, time_field_;
+  std::vector<std::string> key_path_, time_path_;
+  std::string key_pointer_, time_pointer_;  // JSON Pointers of the paths
+  simdjson::ondemand::parser ondemand_;
+  simdjson::dom::parser dom_;
+  std::string key_;
+};
+
 // Paces a stream of records: at most N a second (--rate), or with the gaps between their
 // event times divided by a speed (--replay). Waiting serves the producer's delivery reports
 // and ends early on SIGINT/SIGTERM.

@@ -359,3 +359,18 @@ consume() {
   assert_output --partial "3 of 3 messages were not delivered; 3 to 't' (still queued when a signal stopped the wait)"
   assert_output --partial "3 in, 3 out, 0 rejected in "
 }
+
+@test "--key-field takes numbers and booleans as written, unescapes strings, and follows dotted paths" {
+  start_broker --topic t:1
+  printf '%s\n' '{"id":1.50e+2 ,"x":1}' '{"id":true}' '{"id":"caf\u00e9"}' '{"id":{"deep":"d"}}' \
+    '[1]' >"$T/odd.ndjson"
+  run --separate-stderr cdn produce -t t --key-field id "$T/odd.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *'"line":4,"reason":"the key field '\''id'\'' is an object; keys come from strings, numbers or booleans"'* ]]
+  [[ "$stderr" == *'"line":5,"reason":"not a JSON object but an array"'* ]]
+  run consume t -f '%k\n'
+  assert_output $'1.50e+2\ntrue\ncafé'
+  run cdn produce -q -t t --key-field id.deep "$T/odd.ndjson"
+  assert_failure 1
+  assert_equal "$(consume t -f '%k\n' | tail -n 1)" d
+}
