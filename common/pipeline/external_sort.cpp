@@ -317,8 +317,10 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
   current_->bytes += text.size();
   ++seq_;
   if (current_->texts.size() >= kBatchRecords || current_->bytes >= kBatchBytes) submit_batch();
-  if (mapped_bytes_ + arena_bytes_ + entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes ||
-      seq_ >= kSeqMask) {
+  // Entries are counted for every record added, collected or still with a worker, so the
+  // decision does not depend on how far the workers are.
+  size_t entry_bytes = std::max<size_t>(entries_.capacity(), seq_) * sizeof(Entry);
+  if (mapped_bytes_ + arena_bytes_ + entry_bytes > opts_.buffer_bytes || seq_ >= kSeqMask) {
     submit_batch();
     collect(true);
     if (!entries_.empty()) spill();
@@ -335,8 +337,11 @@ void ExternalSorter::submit_batch() {
   p->done = pool_->submit([k, b] { extract_batch(*k, *b); });
   pending_.push_back(std::move(p));
   collect(false);
-  // Back-pressure: a few batches per worker in flight, so the budget is checked on time.
-  while (pending_.size() - pending_head_ > 4 * pool_->size()) {
+  // Back-pressure: a few batches per worker in flight, fewer when the budget is small, so
+  // the budget is checked on time.
+  const size_t max_in_flight = std::clamp<size_t>(
+      opts_.buffer_bytes / (kBatchRecords * sizeof(Entry) * 4), 1, 4 * pool_->size());
+  while (pending_.size() - pending_head_ > max_in_flight) {
     pending_[pending_head_]->done.wait();
     collect(false);
   }
@@ -440,7 +445,7 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
 }
 
 void ExternalSorter::reset_memory() {
-  entries_.clear();
+  std::vector<Entry>().swap(entries_);  // gives the memory back (`= {}` would keep it)
   strings_.clear();
   seq_ = 0;
   kept_.clear();
@@ -462,10 +467,7 @@ void ExternalSorter::spill() {
   run.close();
   diag::debug("spilled run " + std::to_string(spilled_) + " (" + std::to_string(entries_.size()) +
               " records) to " + run.path());
-  // Keep the entry vector's capacity: the next run will need as much.
-  size_t cap = entries_.capacity();
   reset_memory();
-  entries_.reserve(cap);
 }
 
 void ExternalSorter::finish() {
