@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:-G | produce:--group | produce:--offset | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:--timeout | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:-G | consume:--group | consume:--offset | broker:--brokers | broker:-t | broker:--topic) return 0 ;;
   esac
   return 1
 }
@@ -104,6 +104,44 @@ _cdn() {
         -X) return ;;
       esac
       ;;
+    produce)
+      case $prev in
+        -t | --topic) return ;;
+        --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
+        --schema) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        -G | --group) return ;;
+        --offset) return ;;
+        --rejects) _cdn_files; return ;;
+        --key-field) return ;;
+        --partition) return ;;
+        --header) return ;;
+        --timestamp-field) return ;;
+        -z | --compression) mapfile -t COMPREPLY < <(compgen -W 'none gzip snappy lz4 zstd' -- "$cur"); return ;;
+        --rate) return ;;
+        --replay) return ;;
+      esac
+      ;;
+    consume)
+      case $prev in
+        -t | --topic) return ;;
+        -c | --count) return ;;
+        --timeout) return ;;
+        -o | --output) _cdn_files; return ;;
+        --rejects) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        -G | --group) return ;;
+        --offset) return ;;
+      esac
+      ;;
+    broker)
+      case $prev in
+        --brokers) return ;;
+        -t | --topic) return ;;
+      esac
+      ;;
   esac
   case $prev in
     --config) _cdn_files; return ;;
@@ -118,9 +156,9 @@ _cdn() {
       sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X -G --group --offset -e --exit-at-end -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X -G --group --offset -e --exit-at-end -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X -G --group --offset -e --exit-at-end --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count --timeout -o --output --rejects -b --brokers -X -G --group --offset -e --exit-at-end --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --brokers -t --topic --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
     esac
     return
@@ -137,6 +175,16 @@ _cdn() {
     tag)
       if ((npos >= 0)); then
         _cdn_files
+      fi
+      ;;
+    produce)
+      if ((npos >= 0)); then
+        _cdn_files
+      fi
+      ;;
+    consume)
+      if ((npos >= 0)); then
+        :
       fi
       ;;
     completion)

@@ -80,12 +80,42 @@ complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka 
 
 # cdn produce
 complete -c cdn -n '__fish_seen_subcommand_from produce' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s t -l topic -x -d 'Kafka topic to publish every record to (repeat for several topics)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l key-field -x -d 'Message key from this field\'s value (e.g. sampleID), so that a key\'s records share a partition; records without it are rejected'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l partition -x -d 'Send every message to partition N (default: by key, or the partitioner\'s choice)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l header -x -d 'Add a message header KEY=VALUE (repeatable)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l timestamp-field -x -d 'Message timestamp from this field: an RFC 3339 time or epoch seconds or milliseconds (default: the time of producing)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -s z -l compression -x -a 'none gzip snappy lz4 zstd' -d 'Compression of message batches: none, gzip, snappy, lz4 or zstd'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l rate -x -d 'Send at most N records per second'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l replay -x -d 'Send records with the gaps between their event times (--timestamp-field, else timestamp) divided by SPEED: 1 is real time (default), 60 a minute per second'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -F
 
 # cdn consume
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s t -l topic -x -d 'Topic to read (repeatable)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l envelope -d 'Write each message as an object: topic, partition, offset, timestamp, key, headers and payload (as JSON when it parses, else a string)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s c -l count -x -d 'Stop after N messages (default: no limit)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l timeout -x -d 'How long the brokers may stay unreachable, at the start or during the run, before the command fails (ms)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
 
 # cdn broker
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
 
 # cdn completion
 complete -c cdn -n '__fish_seen_subcommand_from completion' -s h -l help -d 'Print this help message and exit'

@@ -76,6 +76,13 @@ Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limi
     source_opts_.csv_types = &*types_;
   }
   set_ = std::make_unique<io::InputSet>(opts.inputs, source_opts_, ctx.rejects(), ctx.counts());
+  // A Kafka input commits its offsets only once what was read is written and committed, and
+  // a live stream is not held in the output buffer while the input waits.
+  ctx.after_commit([s = set_.get()] { s->acknowledge(); });
+  set_->on_idle([&ctx] {
+    ctx.out().flush();
+    ctx.rejects().sink().flush();
+  });
 }
 
 size_t parse_size(const std::string& text, const std::string& option) {

@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/io/sink.hpp"
 
@@ -54,6 +56,9 @@ class RunContext {
   int finish(std::string_view extra = {});
   // Everything but the summary and status: for commands that print their own.
   void commit();
+  // Runs `f` at the end of every commit(), once the output and rejects are final: a Kafka
+  // input commits its consumer offsets then, never before the records are written.
+  void after_commit(std::function<void()> f) { after_commit_.push_back(std::move(f)); }
 
  private:
   std::string command_;
@@ -61,6 +66,7 @@ class RunContext {
   std::unique_ptr<io::Sink> out_;
   Rejects rejects_;
   std::chrono::steady_clock::time_point start_;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 }  // namespace cdn::pipeline

@@ -361,3 +361,19 @@ wait_lines() {
     }
   done
 }
+
+@test "a kafka:TOPIC input of another command in a group commits only after the output is written" {
+  start_broker --topic one:2
+  numbered 40 | kp one
+  # The first run fails to write its output: nothing may be committed.
+  run timeout 60 "$CDN" tag -q kafka:one -G gt -e "${GROUP_X[@]}" -o "$T/no-such-dir/out"
+  assert_failure 3
+  run timeout 60 "$CDN" tag -q kafka:one -G gt -e "${GROUP_X[@]}" -o "$T/first"
+  assert_success
+  assert_equal "$(wc -l <"$T/first")" 40
+  # Committed after the output: a second run of the group has nothing left to read.
+  numbered 45 | tail -n 5 | kp one
+  run timeout 60 "$CDN" tag -q kafka:one -G gt -e "${GROUP_X[@]}" -o "$T/second"
+  assert_success
+  assert_equal "$(jq -c .n "$T/second" | sort -n | tr '\n' ' ')" "41 42 43 44 45 "
+}
