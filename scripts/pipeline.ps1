@@ -2,6 +2,7 @@
 # missing (on Debian, through scripts/setup.sh), builds the release binary, then runs
 #
 #   cdn gen --rows N | cdn sort | cdn tag -o OUT
+#   cdn produce -t cdndata -t cdnraw OUT, then cdn consume -t cdnraw -e (read back)
 #
 # and prints how many records each stage read, wrote and rejected. Rejected records go to
 # one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records exits
@@ -73,10 +74,34 @@ try {
   Invoke-Stage 'gen' @('--rows', "$Rows", '-o', $Generated)
   Invoke-Stage 'sort' @($Generated, '-o', $Sorted)
   Invoke-Stage 'tag' @($Sorted, '-o', $Out)
+
+  # Kafka: $env:CDN_BROKERS, or a local cdn broker on 127.0.0.1 for this run (16 partitions a
+  # topic: the mock keeps about 5 MiB a partition). Its first line says where it listens.
+  if (-not $env:CDN_BROKERS) {
+    $BrokerOut = Join-Path $Work 'broker.out'
+    $Broker = Start-Process -FilePath $Cdn -PassThru -NoNewWindow `
+      -ArgumentList @('broker', '--topic', 'cdndata:16', '--topic', 'cdnraw:16') `
+      -RedirectStandardOutput $BrokerOut -RedirectStandardError (Join-Path $Work 'broker.log')
+    $Brokers = $null
+    for ($i = 0; $i -lt 100 -and -not $Brokers; $i++) {
+      Start-Sleep -Milliseconds 100
+      if (Test-Path $BrokerOut) {
+        $Brokers = Get-Content $BrokerOut | Where-Object { $_ -like 'BROKERS=*' } |
+          ForEach-Object { $_.Substring(8) } | Select-Object -First 1
+      }
+    }
+    if (-not $Brokers) { throw 'cdn broker did not start' }
+    $env:CDN_BROKERS = $Brokers
+    "started a local cdn broker at $Brokers"
+  }
+  $Stages += @('produce', 'consume')
+  Invoke-Stage 'produce' @('-t', 'cdndata', '-t', 'cdnraw', '--key-field', 'sampleID',
+    '--timestamp-field', 'timestamp', $Out)
+  $Raw = Join-Path $OutDir 'cdnraw.ndjson'
+  Invoke-Stage 'consume' @('-t', 'cdnraw', '-e', '-o', $Raw)
   # Stages still to join, in this order, each checked the same way:
-  #   validate     cdn validate --schema schemas/cdn-data.json (rejects with reasons)
-  #   produce      cdn broker on 127.0.0.1 for a local run (or a real Kafka via -b), then
-  #                cdn produce -o kafka:cdndata -o kafka:cdnraw
+  #   validate     cdn validate --schema schemas/cdn-data.json (rejects with reasons),
+  #                between tag and produce
   #   predict      cdn predict --model MODEL_DIR kafka:cdndata -o kafka:cdnresult
   #   load-influx  influxd on 127.0.0.1 with a temporary data directory, then
   #                cdn load-influx kafka:cdnresult and cdn load-influx kafka:cdnraw
@@ -102,5 +127,6 @@ try {
   }
   'elapsed: {0:N2} s' -f $Clock.Elapsed.TotalSeconds
 } finally {
+  if ($Broker) { Stop-Process -Id $Broker.Id -ErrorAction SilentlyContinue }
   Remove-Item -Recurse -Force $Work
 }

@@ -3,8 +3,11 @@
 # builds the release binary, then streams synthetic telemetry through the stages
 #
 #   cdn gen --rows N | cdn sort | cdn tag -o OUT
+#   cdn produce -t cdndata -t cdnraw OUT          (the Data Provider's two topics)
+#   cdn consume -t cdnraw -e                      (read back, to check nothing was lost)
 #
-# and prints how many records each stage read, wrote and rejected. Rejected records go to
+# and prints how many records each stage read, wrote and rejected. Kafka is $CDN_BROKERS
+# when set; otherwise a local `cdn broker` on 127.0.0.1 is started and stopped. Rejected records go to
 # one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
 # exits 1 and the pipeline goes on; any other failure stops it with that stage's status.
 #
@@ -53,12 +56,40 @@ set +e
 status=("${PIPESTATUS[@]}")
 set -e
 # Stages still to join, in this order, each checked the same way:
-#   validate     | cdn validate --schema schemas/cdn-data.json (rejects with reasons)
-#   produce      cdn broker on 127.0.0.1 for a local run (or a real Kafka via -b), then
-#                cdn produce -o kafka:cdndata -o kafka:cdnraw
+#   validate     | cdn validate --schema schemas/cdn-data.json (rejects with reasons),
+#                between tag and produce
 #   predict      cdn predict --model MODEL_DIR kafka:cdndata -o kafka:cdnresult
 #   load-influx  influxd on 127.0.0.1 with a temporary data directory, then
 #                cdn load-influx kafka:cdnresult and cdn load-influx kafka:cdnraw
+
+# Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
+# mock keeps about 5 MiB a partition).
+if [[ ${status[0]} -le 1 && ${status[1]} -le 1 && ${status[2]} -le 1 ]]; then
+  if [[ -z ${CDN_BROKERS:-} ]]; then
+    mkfifo "$logs/broker.ctl"
+    "$cdn" broker --topic cdndata:16 --topic cdnraw:16 <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &
+    broker_pid=$!
+    exec 9>"$logs/broker.ctl"  # keeps the broker's stdin open
+    trap 'kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null; rm -rf "$logs"' EXIT
+    for _ in $(seq 100); do
+      grep -q '^BROKERS=' "$logs/broker.out" 2>/dev/null && break
+      sleep 0.1
+    done
+    CDN_BROKERS=$(sed -n 's/^BROKERS=//p' "$logs/broker.out")
+    [[ -n $CDN_BROKERS ]] || die "cdn broker did not start: $(cat "$logs/broker")" 3
+    echo "pipeline.sh: started a local cdn broker at $CDN_BROKERS" >&2
+  fi
+  export CDN_BROKERS
+  stages+=(produce consume)
+  set +e
+  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
+    --rejects "$outdir/rejects-produce.ndjson" "$out" 2>"$logs/produce"
+  status+=($?)
+  "$cdn" consume -t cdnraw -e -o "$outdir/cdnraw.ndjson" \
+    --rejects "$outdir/rejects-consume.ndjson" 2>"$logs/consume"
+  status+=($?)
+  set -e
+fi
 end=$EPOCHREALTIME
 
 failed=0
@@ -86,6 +117,9 @@ for st in "${stages[@]}"; do
 done
 records=$(wc -l <"$out")
 echo "output:  $out ($((records)) records)"
+if [[ -f $outdir/cdnraw.ndjson ]]; then
+  echo "kafka:   $CDN_BROKERS, topics cdndata and cdnraw; cdnraw read back into $outdir/cdnraw.ndjson ($(wc -l <"$outdir/cdnraw.ndjson") records)"
+fi
 for st in "${stages[@]}"; do
   if [[ -s $outdir/rejects-$st.ndjson ]]; then
     echo "rejects: $outdir/rejects-$st.ndjson"
