@@ -41,6 +41,15 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                    "Any librdkafka property as key=value (repeatable), as kcat takes it")
         ->type_name("KEY=VALUE")
         ->allow_extra_args(false);
+    app.add_option("--stats-interval", k.stats_interval_ms,
+                   "Write librdkafka's statistics JSON (queue depths, round trips, consumer "
+                   "lag) every MS milliseconds to --stats-file")
+        ->type_name("MS")
+        ->check(CLI::Range(0, 86400000));
+    app.add_option("--stats-file", k.stats_file,
+                   "Where --stats-interval writes, one JSON object a line ('-' is stderr)")
+        ->type_name("PATH")
+        ->capture_default_str();
   }
   if (consumer && app.get_option_no_throw("--group") == nullptr) {
     app.add_option("-G,--group", k.group,

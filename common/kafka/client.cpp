@@ -1,5 +1,11 @@
 #include "common/kafka/client.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 
@@ -24,6 +30,54 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
   }
 }
 
+namespace {
+
+// --stats-file: every client of the process writes its statistics JSON there, a line each.
+struct StatsFile {
+  std::mutex mu;
+  int fd = -1;
+};
+StatsFile& stats_file() {
+  static StatsFile f;
+  return f;
+}
+
+int on_stats(rd_kafka_t*, char* json, size_t len, void*) {
+  StatsFile& f = stats_file();
+  std::lock_guard<std::mutex> lock(f.mu);
+  if (f.fd < 0) return 0;
+  std::string line(json, len);
+  line += '\n';
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(f.fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // statistics are best effort; the data path reports its own errors
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return 0;  // librdkafka frees json
+}
+
+void open_stats_file() {
+  StatsFile& f = stats_file();
+  std::lock_guard<std::mutex> lock(f.mu);
+  if (f.fd >= 0) return;
+  const std::string& path = settings().stats_file;
+  if (path.empty() || path == "-") {
+    f.fd = STDERR_FILENO;
+    return;
+  }
+  f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f.fd < 0) {
+    throw UsageError("cannot open --stats-file " + diag::quoted(path) + ": " + errno_text(errno) +
+                     "; name a writable file");
+  }
+}
+
+}  // namespace
+
 Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults) {
   Conf conf(rd_kafka_conf_new());
   for (const auto& [k, v] : defaults) set(conf.get(), k, v, "default");
@@ -34,6 +88,12 @@ Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults)
       throw UsageError("bad -X " + diag::quoted(p) + "; write -X key=value");
     }
     set(conf.get(), p.substr(0, eq), p.substr(eq + 1), "-X");
+  }
+  if (settings().stats_interval_ms > 0) {
+    open_stats_file();
+    set(conf.get(), "statistics.interval.ms", std::to_string(settings().stats_interval_ms),
+        "--stats-interval");
+    rd_kafka_conf_set_stats_cb(conf.get(), &on_stats);
   }
   return conf;
 }

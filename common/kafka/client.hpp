@@ -29,6 +29,8 @@ struct Settings {
   std::string group;                    // empty: no consumer group, all partitions assigned
   std::string offset = "beginning";     // beginning | end | stored | N | s@EPOCH_MS
   bool exit_at_end = false;             // stop once every partition is read to its end
+  int stats_interval_ms = 0;            // --stats-interval: librdkafka statistics, 0 = off
+  std::string stats_file = "-";         // --stats-file: where they go, one JSON a line
 };
 Settings& settings();
 

@@ -374,3 +374,26 @@ consume() {
   assert_failure 1
   assert_equal "$(consume t -f '%k\n' | tail -n 1)" d
 }
+
+@test "--stats-interval writes librdkafka's statistics JSON to --stats-file, a line each" {
+  start_broker --topic t:2
+  cdn gen -q --rows 12 > "$T/rows.ndjson"
+  run cdn produce -q -t t --rate 20 --stats-interval 100 --stats-file "$T/stats.ndjson" "$T/rows.ndjson"
+  assert_success
+  [ "$(wc -l < "$T/stats.ndjson")" -ge 3 ]
+  run jq -r 'select(.type == "producer") | (.topics | has("t")) and (.brokers | length > 0)' "$T/stats.ndjson"
+  assert_success
+  assert_line --index 0 true
+  run jq -s 'length' "$T/stats.ndjson"
+  assert_success
+}
+
+@test "--stats-file without --stats-interval writes nothing, and a bad path is a usage error" {
+  start_broker --topic t:1
+  run cdn produce -q -t t --stats-file "$T/stats.ndjson" "$T/three.ndjson"
+  assert_success
+  [ ! -e "$T/stats.ndjson" ]
+  run cdn produce -q -t t --stats-interval 100 --stats-file "$T/no/such/dir/s.ndjson" "$T/three.ndjson"
+  assert_failure 2
+  assert_output --partial "cannot open --stats-file"
+}
