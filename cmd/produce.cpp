@@ -171,10 +171,7 @@ Runner setup_produce(CLI::App& app) {
       ->required()
       ->allow_extra_args(false);
   cli::add_input_options(app, a->io);
-  app.add_option("--rejects", a->io.rejects,
-                 "Where rejected records go, one NDJSON line each ('-' is stderr)")
-      ->type_name("PATH")
-      ->capture_default_str();
+  cli::add_rejects_option(app, a->io);
   cli::add_kafka_options(app, false);
   app.add_option("--key-field", a->key_field,
                  "Message key from this field's value (e.g. sampleID), so that a key's records "

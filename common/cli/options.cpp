@@ -70,11 +70,15 @@ void add_output_options(CLI::App& app, IoOptions& opts) {
   app.add_option("-o,--output", opts.output, "Output file, or '-' for stdout")
       ->type_name("PATH")
       ->capture_default_str();
+  add_rejects_option(app, opts);
+  add_kafka_options(app, false);
+}
+
+void add_rejects_option(CLI::App& app, IoOptions& opts) {
   app.add_option("--rejects", opts.rejects,
                  "Where rejected records go, one NDJSON line each ('-' is stderr)")
       ->type_name("PATH")
       ->capture_default_str();
-  add_kafka_options(app, false);
 }
 
 Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit) {

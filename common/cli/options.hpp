@@ -28,6 +28,8 @@ struct IoOptions {
 // add_kafka_options), so kafka:TOPIC works wherever a path does.
 void add_input_options(CLI::App& app, IoOptions& opts);
 void add_output_options(CLI::App& app, IoOptions& opts);
+// --rejects alone (add_output_options includes it), for commands whose output is not a path.
+void add_rejects_option(CLI::App& app, IoOptions& opts);
 
 // -b/--brokers (env CDN_BROKERS) and -X key=value; with `consumer` also -G/--group,
 // --offset and -e/--exit-at-end. They fill kafka::settings(). Adding them twice is harmless.
