@@ -26,23 +26,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cdn="${CDN_BIN:-$root/build/release/cdn}"
-[ -x "$cdn" ] || { echo "bench/produce.sh: no binary at '$cdn'; run scripts/build.sh first" >&2; exit 2; }
-command -v kcat >/dev/null || { echo "bench/produce.sh: 'kcat' is missing; run scripts/setup.sh" >&2; exit 2; }
-
-if [ -z "$dir" ]; then
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/cdn-bench.XXXXXX")"
-fi
-broker_pid=""
-cleanup() {
-  if [ -n "$broker_pid" ]; then
-    kill -TERM "$broker_pid" 2>/dev/null || true
-    wait "$broker_pid" 2>/dev/null || true
-  fi
-  case "$dir" in "${TMPDIR:-/tmp}"/cdn-bench.*) rm -rf "$dir" ;; esac
-}
-trap cleanup EXIT
+name=bench/produce.sh
+# shellcheck source=bench/kafka-lib.sh
+. "$(dirname "$0")/kafka-lib.sh"
 
 data="$dir/data.ndjson"
 keyed="$dir/keyed.txt"
@@ -57,15 +43,7 @@ for tool in cdn kcat; do
     for i in $(seq "$repeat"); do topic_args+=(--topic "$tool-$mode-$i:$partitions"); done
   done
 done
-"$cdn" -q broker --brokers 1 "${topic_args[@]}" >"$dir/broker.out" 2>"$dir/broker.err" </dev/null &
-broker_pid=$!
-brokers=""
-for _ in $(seq 200); do
-  brokers="$(sed -n 's/^BROKERS=//p' "$dir/broker.out")"
-  [ -n "$brokers" ] && break
-  sleep 0.05
-done
-[ -n "$brokers" ] || { echo "bench/produce.sh: cdn broker did not start:" >&2; cat "$dir/broker.err" >&2; exit 3; }
+bench_start_broker "${topic_args[@]}"
 
 # messages TOPIC: the sum of the topic's end offsets.
 messages() {
