@@ -100,3 +100,10 @@ setup() {
   [ "${#lines[@]}" -eq 50 ]
   assert_line --index 49 --partial '"sampleID":50}'
 }
+
+@test "librdkafka properties (-X) and brokers can come from a config section" {
+  printf '%s\n' '[sort]' 'brokers = "127.0.0.1:1"' 'X = ["no.such.property=1"]' >kafka.toml
+  run cdn --config kafka.toml sort kafka:t -e
+  assert_failure 2
+  assert_output --partial "unknown Kafka property 'no.such.property' (-X)"
+}
