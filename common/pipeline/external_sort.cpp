@@ -32,20 +32,30 @@ MissingPolicy parse_missing_policy(const std::string& name) {
 Keyer::Keyer(const SortOptions& opts)
     : extractor_(opts.key, opts.key_type), missing_(opts.missing), reverse_(opts.reverse) {}
 
-bool Keyer::key_of(simdjson::dom::parser& parser, std::string_view text, SortKey& key,
-                   std::string& reason) const {
+namespace {
+// The missing-key policy applied to an extraction result.
+bool place(record::KeyExtractor::Result r, MissingPolicy missing, bool reverse, SortKey& key) {
   using R = record::KeyExtractor::Result;
-  R r = extractor_.extract(parser, text, key, reason);
   if (r == R::ok) return true;
-  if (r != R::invalid_json && missing_ != MissingPolicy::reject) {
+  if (r != R::invalid_json && missing != MissingPolicy::reject) {
     // Placed first or last whatever the direction; among themselves in input order.
-    bool first = missing_ == MissingPolicy::first;
-    if (reverse_) first = !first;
+    bool first = missing == MissingPolicy::first;
+    if (reverse) first = !first;
     key = SortKey{};
     key.kind = static_cast<uint8_t>(first ? KeyKind::first : KeyKind::last);
     return true;
   }
   return false;
+}
+}  // namespace
+
+bool Keyer::key_of(simdjson::dom::parser& parser, std::string_view text, SortKey& key,
+                   std::string& reason) const {
+  return place(extractor_.extract(parser, text, key, reason), missing_, reverse_, key);
+}
+
+bool Keyer::key_of(simdjson::dom::element doc, SortKey& key, std::string& reason) const {
+  return place(extractor_.extract(doc, key, reason), missing_, reverse_, key);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -233,27 +243,80 @@ struct ExternalSorter::Block {
 };
 
 namespace {
-void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
+// Adds the entry of texts[i] given its key (or the failure).
+void add_entry(ExternalSorter::Batch& b, size_t i, bool ok, SortKey& key, std::string& reason) {
   using Entry = ExternalSorter::Entry;
+  if (!ok) {
+    b.failures.emplace_back(static_cast<uint32_t>(i), reason);
+    return;
+  }
+  std::string_view t = b.texts[i];
+  uint64_t second = key.b;
+  if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
+    second = b.string_spans.size();
+    b.string_spans.emplace_back(static_cast<uint32_t>(b.key_strings.size()), key.len);
+    b.key_strings.append(key.str, key.len);
+  }
+  uint32_t seq = static_cast<uint32_t>(b.first_seq + i);
+  b.entries.push_back(Entry{key.a, second, t.data(), static_cast<uint32_t>(t.size()),
+                            uint32_t{key.kind} << ExternalSorter::kSeqBits | seq});
+}
+
+inline bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// When a batch's texts lie one after the other separated by whitespace only (lines of a
+// mapped file, or records copied into the arena with a newline after each), simdjson parses
+// the whole region as a stream of documents: one structural pass for thousands of records.
+// Returns how many leading texts it handled; the caller parses the rest one by one (a
+// document that is not exactly one text, an error, anything unexpected ends the stream).
+size_t extract_stream(const Keyer& keyer, ExternalSorter::Batch& b, simdjson::dom::parser& parser) {
+  const size_t n = b.texts.size();
+  if (n < 2) return 0;
+  const char* begin = b.texts.front().data();
+  const char* end = b.texts.back().data() + b.texts.back().size();
+  for (size_t i = 1; i < n; ++i) {
+    const char* gap = b.texts[i - 1].data() + b.texts[i - 1].size();
+    if (gap >= b.texts[i].data()) return 0;
+    for (const char* p = gap; p < b.texts[i].data(); ++p) {
+      if (!is_space(*p)) return 0;
+    }
+  }
+  size_t len = static_cast<size_t>(end - begin);
+  simdjson::dom::document_stream stream;
+  // The last text is followed by its padding (see io::LineReader::kPadding).
+  if (parser.parse_many(begin, len, std::max<size_t>(len, simdjson::dom::MINIMAL_BATCH_SIZE))
+          .get(stream)) {
+    return 0;
+  }
+  std::string reason;
+  size_t k = 0;
+  for (auto it = stream.begin(); it != stream.end() && k < n; ++it) {
+    simdjson::dom::element doc;
+    if ((*it).get(doc)) break;
+    std::string_view t = b.texts[k];
+    while (!t.empty() && is_space(t.front())) t.remove_prefix(1);
+    while (!t.empty() && is_space(t.back())) t.remove_suffix(1);
+    std::string_view src = it.source();
+    if (src.data() != t.data() || src.size() != t.size()) break;
+    SortKey key;
+    bool ok = keyer.key_of(doc, key, reason);
+    add_entry(b, k, ok, key, reason);
+    ++k;
+  }
+  return k;
+}
+
+void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
   thread_local simdjson::dom::parser parser;
   std::string reason;
   b.entries.reserve(b.texts.size());
-  for (size_t i = 0; i < b.texts.size(); ++i) {
+  size_t i = extract_stream(keyer, b, parser);
+  for (; i < b.texts.size(); ++i) {
     SortKey key;
-    std::string_view t = b.texts[i];
-    if (!keyer.key_of(parser, t, key, reason)) {
-      b.failures.emplace_back(static_cast<uint32_t>(i), reason);
-      continue;
-    }
-    uint64_t second = key.b;
-    if (key.kind == static_cast<uint8_t>(KeyKind::string)) {
-      second = b.string_spans.size();
-      b.string_spans.emplace_back(static_cast<uint32_t>(b.key_strings.size()), key.len);
-      b.key_strings.append(key.str, key.len);
-    }
-    uint32_t seq = static_cast<uint32_t>(b.first_seq + i);
-    b.entries.push_back(Entry{key.a, second, t.data(), static_cast<uint32_t>(t.size()),
-                              uint32_t{key.kind} << ExternalSorter::kSeqBits | seq});
+    bool ok = keyer.key_of(parser, b.texts[i], key, reason);
+    add_entry(b, i, ok, key, reason);
   }
 }
 }  // namespace
@@ -309,8 +372,10 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
     current_->texts.push_back(text);
     mapped_bytes_ += text.size() + 1;  // resident until the end, so it counts against -S
   } else {
-    char* t = arena_alloc(text.size());
+    // A newline after each record lets a batch parse as one stream (extract_stream).
+    char* t = arena_alloc(text.size() + 1);
     std::memcpy(t, text.data(), text.size());
+    t[text.size()] = '\n';
     current_->texts.emplace_back(t, text.size());
   }
   current_->lines.push_back(line);
@@ -471,12 +536,21 @@ void ExternalSorter::spill() {
 }
 
 void ExternalSorter::finish() {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::to_string(std::chrono::duration<double>(b - a).count()) + " s";
+  };
+  auto t0 = Clock::now();
   submit_batch();
   collect(true);
   io::throw_if_stopped();  // input ended because of a stop: no partial sorted output
+  auto t1 = Clock::now();
   sort_memory();
+  auto t2 = Clock::now();
   if (runs_.empty()) {
     emit_sorted([&](std::string_view t) { ctx_.emit(t); });
+    diag::debug("last keys " + seconds(t0, t1) + ", sort " + seconds(t1, t2) + ", write " +
+                seconds(t2, Clock::now()));
     return;
   }
   // Too many runs for one merge: merge groups into bigger runs first.

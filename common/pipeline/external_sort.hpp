@@ -40,6 +40,8 @@ class Keyer {
   // placed and must be rejected. String keys point into the parser: copy before reusing it.
   bool key_of(simdjson::dom::parser& parser, std::string_view text, record::SortKey& key,
               std::string& reason) const;
+  // The same for a document already parsed.
+  bool key_of(simdjson::dom::element doc, record::SortKey& key, std::string& reason) const;
   // Orders a before b (honouring --reverse; ties are the caller's).
   bool before(const record::SortKey& a, const record::SortKey& b) const {
     int c = record::compare_keys(a, b);

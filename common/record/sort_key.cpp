@@ -88,6 +88,11 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::s
     reason = std::string("invalid JSON: ") + simdjson::error_message(err);
     return Result::invalid_json;
   }
+  return extract(doc, key, reason);
+}
+
+KeyExtractor::Result KeyExtractor::extract(simdjson::dom::element doc, SortKey& key,
+                                           std::string& reason) const {
   simdjson::dom::element v;
   if (find_path(doc, path_).get(v)) {
     reason = "no key '" + dotted_ + "'";

@@ -51,6 +51,8 @@ class KeyExtractor {
   // says why.
   Result extract(simdjson::dom::parser& parser, std::string_view text, SortKey& key,
                  std::string& reason) const;
+  // The same for a document already parsed.
+  Result extract(simdjson::dom::element doc, SortKey& key, std::string& reason) const;
 
   const std::string& path_text() const { return dotted_; }
 
