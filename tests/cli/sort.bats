@@ -3,6 +3,8 @@
 
 load test_helper
 
+bats_require_minimum_version 1.5.0
+
 setup() {
   T="$BATS_TEST_TMPDIR"
   # 30,000 records over 5 minutes with many equal timestamps, mixed offsets and fractions.
@@ -266,4 +268,22 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
   assert_success
   run ls -A "$T/tmp"
   assert_output ""
+}
+
+@test "a line holding two documents, or a record split over two lines, is rejected line by line" {
+  {
+    echo '{"timestamp":"2026-11-22T10:00:03Z","i":1}'
+    echo '{"timestamp":"2026-11-22T10:00:04Z","i":2} {"timestamp":"2026-11-22T10:00:00Z","i":3}'
+    echo '{"timestamp":'
+    echo '"2026-11-22T10:00:05Z","i":4}'
+    echo '{"timestamp":"2026-11-22T10:00:01Z","i":5}'
+  } > "$T/tricky.ndjson"
+  for input in "$T/tricky.ndjson" -; do
+    run --separate-stderr bash -c "'$CDN' sort --rejects '$T/rej.ndjson' $input < '$T/tricky.ndjson'"
+    assert_failure 1
+    assert_equal "$(jq -c .i <<<"$output" | tr '\n' ' ')" "5 1 "
+    assert_equal "$(jq -r .line "$T/rej.ndjson" | tr '\n' ' ')" "2 3 4 "
+    run jq -r .reason "$T/rej.ndjson"
+    assert_line --index 0 --partial "invalid JSON"
+  done
 }
