@@ -5,10 +5,10 @@
 #include <string>
 
 #include "cmd/commands.hpp"
-#include "common/gen/model.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/gen/model.hpp"
 #include "common/io/signals.hpp"
 #include "common/record/timestamp.hpp"
 
