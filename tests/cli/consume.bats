@@ -351,17 +351,6 @@ wait_lines() {
   done
 }
 
-@test "the man page lists every long option that --help shows" {
-  [ -f "$REPO_ROOT/man/cdn-consume.1" ]
-  man_text="$(sed 's/\\-/-/g' "$REPO_ROOT/man/cdn-consume.1")"
-  for opt in $(cdn consume --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-    grep -qF -- "$opt" <<<"$man_text" || {
-      echo "man page lacks $opt"
-      return 1
-    }
-  done
-}
-
 @test "a kafka:TOPIC input of another command in a group commits only after the output is written" {
   start_broker --topic one:2
   numbered 40 | kp one

@@ -349,14 +349,3 @@ setup() {
     assert_output --partial "$opt"
   done
 }
-
-@test "the man page lists every long option that --help shows" {
-  [ -f "$REPO_ROOT/man/cdn-tag.1" ]
-  man_text="$(sed 's/\\-/-/g' "$REPO_ROOT/man/cdn-tag.1")"
-  for opt in $(cdn tag --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-    grep -qF -- "$opt" <<<"$man_text" || {
-      echo "man page lacks $opt"
-      return 1
-    }
-  done
-}
