@@ -157,6 +157,7 @@ int run_produce(const ProduceArgs& a) {
     extra += ", " + std::to_string(producer.failed()) + " not delivered";
     if (io::stop_requested()) diag::error(failure);
   }
+  if (!failure.empty()) ctx.mark_undelivered();  // Kafka inputs keep their offsets
   int status = ctx.finish(extra);
   if (!failure.empty()) throw RuntimeError(failure);
   return status;

@@ -37,7 +37,9 @@ RunContext::RunContext(std::string command, const std::string& output, const std
 void RunContext::commit() {
   out_->commit();
   rejects_.sink().commit();
-  for (auto& f : after_commit_) f();
+  if (!undelivered_) {
+    for (auto& f : after_commit_) f();
+  }
 }
 
 int RunContext::finish(std::string_view extra) {

@@ -59,6 +59,9 @@ class RunContext {
   // Runs `f` at the end of every commit(), once the output and rejects are final: a Kafka
   // input commits its consumer offsets then, never before the records are written.
   void after_commit(std::function<void()> f) { after_commit_.push_back(std::move(f)); }
+  // Some output was not delivered (a producer gave up on messages): the after-commit hooks
+  // do not run, so a Kafka input does not commit offsets of records that were lost.
+  void mark_undelivered() { undelivered_ = true; }
 
  private:
   std::string command_;
@@ -67,6 +70,7 @@ class RunContext {
   Rejects rejects_;
   std::chrono::steady_clock::time_point start_;
   std::vector<std::function<void()>> after_commit_;
+  bool undelivered_ = false;
 };
 
 }  // namespace cdn::pipeline

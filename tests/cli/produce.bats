@@ -397,3 +397,16 @@ consume() {
   assert_failure 2
   assert_output --partial "cannot open --stats-file"
 }
+
+@test "records read from a Kafka group input keep their offsets when they are not delivered" {
+  start_broker --topic in:1 --topic out:1
+  kcat -P -b "$CDN_BROKERS" -t in <"$T/three.ndjson"
+  group=(-G copy -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+  broker_ctl error Produce INVALID_REQUIRED_ACKS 1
+  run timeout 60 "$CDN" produce -q -t out kafka:in -e "${group[@]}"
+  assert_failure 3
+  # Nothing was committed: the group reads the three records again, and now delivers them.
+  run timeout 60 "$CDN" produce -q -t out kafka:in -e "${group[@]}"
+  assert_success
+  assert_equal "$(consume out | wc -l)" 3
+}
