@@ -23,7 +23,6 @@ struct ConsumeArgs {
   std::vector<std::string> specs;  // positional kafka:TOPIC
   bool envelope = false;
   uint64_t count = 0;
-  int timeout_ms = 10000;
 };
 
 // Builds the --envelope line of a message.
@@ -121,7 +120,6 @@ int run_consume(ConsumeArgs& a) {
   }
   if (topics.empty()) throw UsageError("no topic to consume; name one with -t TOPIC");
   kafka::ConsumerOptions opts = kafka::consumer_options(topics);
-  opts.timeout_ms = a.timeout_ms;
 
   pipeline::RunContext ctx("consume", a.io.output, a.io.rejects);
   kafka::Consumer consumer(opts);
@@ -188,11 +186,6 @@ Runner setup_consume(CLI::App& app) {
                "headers and payload (as JSON when it parses, else a string)");
   app.add_option("-c,--count", a->count, "Stop after N messages (default: no limit)")
       ->type_name("N");
-  app.add_option("--timeout", a->timeout_ms,
-                 "How long the brokers may stay unreachable, at the start or during the run, "
-                 "before the command fails (ms)")
-      ->type_name("MS")
-      ->capture_default_str();
   cli::add_output_options(app, a->io);
   cli::add_kafka_options(app, true);
   return [a] { return run_consume(*a); };

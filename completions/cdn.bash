@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:--timeout | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | broker:--brokers | broker:-t | broker:--topic) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:--timeout | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:--timeout | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--timeout | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | consume:--timeout | broker:--brokers | broker:-t | broker:--topic) return 0 ;;
   esac
   return 1
 }
@@ -64,6 +64,7 @@ _cdn() {
         --stats-file) _cdn_files; return ;;
         -G | --group) return ;;
         --offset) return ;;
+        --timeout) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         -k | --key) return ;;
@@ -83,6 +84,7 @@ _cdn() {
         --stats-file) _cdn_files; return ;;
         -G | --group) return ;;
         --offset) return ;;
+        --timeout) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         --field) return ;;
@@ -121,6 +123,7 @@ _cdn() {
         --stats-file) _cdn_files; return ;;
         -G | --group) return ;;
         --offset) return ;;
+        --timeout) return ;;
         --rejects) _cdn_files; return ;;
         --key-field) return ;;
         --partition) return ;;
@@ -135,7 +138,6 @@ _cdn() {
       case $prev in
         -t | --topic) return ;;
         -c | --count) return ;;
-        --timeout) return ;;
         -o | --output) _cdn_files; return ;;
         --rejects) _cdn_files; return ;;
         -b | --brokers) return ;;
@@ -144,6 +146,7 @@ _cdn() {
         --stats-file) _cdn_files; return ;;
         -G | --group) return ;;
         --offset) return ;;
+        --timeout) return ;;
       esac
       ;;
     broker)
@@ -163,11 +166,11 @@ _cdn() {
   if [[ $cur == -* ]]; then
     case $cmd in
       '') mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --stats-interval --stats-file --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count --timeout -o --output --rejects -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count -o --output --rejects -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --brokers -t --topic --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
     esac

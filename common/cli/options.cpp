@@ -62,6 +62,11 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
         ->capture_default_str();
     app.add_flag("-e,--exit-at-end", k.exit_at_end,
                  "Stop once every partition of the Kafka inputs is read to its end");
+    app.add_option("--timeout", k.timeout_ms,
+                   "How long the Kafka brokers may stay unreachable, at the start or during "
+                   "the run, before the command fails (ms)")
+        ->type_name("MS")
+        ->capture_default_str();
   }
 #endif
 }

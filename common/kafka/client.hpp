@@ -29,6 +29,7 @@ struct Settings {
   std::string group;                    // empty: no consumer group, all partitions assigned
   std::string offset = "beginning";     // beginning | end | stored | N | s@EPOCH_MS
   bool exit_at_end = false;             // stop once every partition is read to its end
+  int timeout_ms = 10000;               // --timeout: how long brokers may stay unreachable
   int stats_interval_ms = 0;            // --stats-interval: librdkafka statistics, 0 = off
   std::string stats_file = "-";         // --stats-file: where they go, one JSON a line
 };

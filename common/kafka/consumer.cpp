@@ -46,6 +46,7 @@ ConsumerOptions consumer_options(std::vector<std::string> topics) {
   o.group = s.group;
   o.offset = s.offset;
   o.exit_at_end = s.exit_at_end;
+  o.timeout_ms = s.timeout_ms;
   return o;
 }
 

@@ -366,3 +366,11 @@ wait_lines() {
   assert_success
   assert_equal "$(jq -c .n "$T/second" | sort -n | tr '\n' ' ')" "41 42 43 44 45 "
 }
+
+@test "--timeout bounds the wait for unreachable brokers of a kafka:TOPIC input of any command" {
+  start=$SECONDS
+  run --separate-stderr cdn sort -b 127.0.0.1:1 kafka:one -e --timeout 1500
+  assert_failure 3
+  ((SECONDS - start <= 4))
+  [[ "$stderr" == "cdn sort: cannot reach the Kafka brokers '127.0.0.1:1' within 1500 ms"* ]]
+}
