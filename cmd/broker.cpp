@@ -13,6 +13,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
+#include "common/io/sink.hpp"
 #include "common/kafka/mock_cluster.hpp"
 
 namespace cdn::cmd {
@@ -26,18 +27,7 @@ struct BrokerArgs {
 // One line to stdout, in one write. False when the reader has gone away.
 bool write_line(const std::string& text) {
   std::string line = text + "\n";
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDOUT_FILENO, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return true;
+  return io::try_write_all(STDOUT_FILENO, line.data(), line.size());
 }
 
 // Reads fault-injection commands from stdin until EOF, then waits; returns on SIGINT/SIGTERM.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/diag/errors.hpp"
+#include "common/io/sink.hpp"
 #include "common/record/json_text.hpp"
 
 namespace cdn {
@@ -40,17 +41,7 @@ const char* level_name(Level level) {
 }
 
 void write_stderr(const std::string& line) {
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere left to report to
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  io::try_write_all(STDERR_FILENO, line.data(), line.size());  // nowhere left to report to
 }
 
 void emit(std::string_view level, std::string_view message) {

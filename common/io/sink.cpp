@@ -16,18 +16,24 @@
 
 namespace cdn::io {
 
-void write_all(int fd, const char* data, size_t n, const std::string& name,
-               bool broken_pipe_is_quiet) {
+bool try_write_all(int fd, const char* data, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd, data, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
-      throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(errno));
+      return false;
     }
     data += w;
     n -= static_cast<size_t>(w);
   }
+  return true;
+}
+
+void write_all(int fd, const char* data, size_t n, const std::string& name,
+               bool broken_pipe_is_quiet) {
+  if (try_write_all(fd, data, n)) return;
+  if (errno == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
+  throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(errno));
 }
 
 namespace {

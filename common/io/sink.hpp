@@ -48,6 +48,10 @@ enum class SinkRole { output, rejects };
 // anything else is a path. Throws UsageError / RuntimeError.
 std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role);
 
+// Writes all of data to fd, retrying on EINTR and short writes. False (errno set) on
+// failure: for diagnostics and side channels that have nowhere to report to.
+bool try_write_all(int fd, const char* data, size_t n);
+
 // Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
 // broken_pipe_is_quiet, RuntimeError otherwise.
 void write_all(int fd, const char* data, size_t n, const std::string& name,

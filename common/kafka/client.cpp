@@ -8,6 +8,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/sink.hpp"
 
 namespace cdn::kafka {
 
@@ -48,15 +49,8 @@ int on_stats(rd_kafka_t*, char* json, size_t len, void*) {
   if (f.fd < 0) return 0;
   std::string line(json, len);
   line += '\n';
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(f.fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // statistics are best effort; the data path reports its own errors
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  // Statistics are best effort; the data path reports its own errors.
+  io::try_write_all(f.fd, line.data(), line.size());
   return 0;  // librdkafka frees json
 }
 
