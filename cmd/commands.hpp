@@ -32,10 +32,18 @@ std::span<const Command> commands();
 Runner setup_sort(CLI::App& app);
 Runner setup_tag(CLI::App& app);
 Runner setup_gen(CLI::App& app);
+Runner setup_validate(CLI::App& app);
 #ifdef CDN_WITH_KAFKA
 Runner setup_produce(CLI::App& app);
 Runner setup_consume(CLI::App& app);
 Runner setup_broker(CLI::App& app);
+#endif
+#ifdef CDN_WITH_XGBOOST
+Runner setup_train(CLI::App& app);
+Runner setup_predict(CLI::App& app);
+#endif
+#ifdef CDN_WITH_INFLUX
+Runner setup_load_influx(CLI::App& app);
 #endif
 Runner setup_completion(CLI::App& app);
 

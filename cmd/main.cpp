@@ -17,13 +17,24 @@
 namespace {
 
 std::string version_text() {
-  std::string v = "cdn " CDN_VERSION "\nparts: ndjson csv gzip";
+  std::string v = "cdn " CDN_VERSION "\nparts: ndjson csv gzip json-schema(valijson, re2)";
+  std::string missing;
 #ifdef CDN_WITH_KAFKA
   v += " kafka";
-  v += "\nnot built in: xgboost influx valijson";
 #else
-  v += "\nnot built in: kafka xgboost influx valijson";
+  missing += " kafka";
 #endif
+#ifdef CDN_WITH_XGBOOST
+  v += " xgboost";
+#else
+  missing += " xgboost";
+#endif
+#ifdef CDN_WITH_INFLUX
+  v += " influx";
+#else
+  missing += " influx";
+#endif
+  if (!missing.empty()) v += "\nnot built in:" + missing;
   return v;
 }
 

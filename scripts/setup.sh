@@ -12,6 +12,10 @@ packages=(
   build-essential cmake pkg-config
   # libraries
   libcli11-dev libsimdjson-dev zlib1g-dev librdkafka-dev
+  # cdn validate: JSON Schema (valijson) with a linear-time regex engine (RE2)
+  libvalijson-dev libre2-dev
+  # cdn train and predict (XGBoost C API); cdn load-influx (HTTP over libcurl)
+  libxgboost-dev libcurl4-openssl-dev
   # unit tests
   libgtest-dev googletest
   # CLI tests and the pipeline script
@@ -25,7 +29,11 @@ packages=(
   # Kafka interoperability tests
   kcat
   # reference implementations the tests compare with (Debian's /usr/bin/python3)
-  python3 python3-jsonschema
+  python3 python3-jsonschema python3-xgboost python3-pandas
+  # the official JSON Schema test suite that cdn validate is held to
+  json-schema-test-suite
+  # InfluxDB 1.x server that the load-influx tests start on 127.0.0.1
+  influxdb
   # the repository itself
   git ca-certificates
 )

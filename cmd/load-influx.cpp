@@ -1,0 +1,12 @@
+// cdn load-influx: placeholder until the command lands; it refuses to run.
+#include "cmd/commands.hpp"
+#include "common/diag/errors.hpp"
+
+namespace cdn::cmd {
+
+Runner setup_load_influx(CLI::App& app) {
+  (void)app;
+  return []() -> int { throw RuntimeError("cdn load-influx is not implemented yet"); };
+}
+
+}  // namespace cdn::cmd

@@ -1,0 +1,12 @@
+// cdn predict: placeholder until the command lands; it refuses to run.
+#include "cmd/commands.hpp"
+#include "common/diag/errors.hpp"
+
+namespace cdn::cmd {
+
+Runner setup_predict(CLI::App& app) {
+  (void)app;
+  return []() -> int { throw RuntimeError("cdn predict is not implemented yet"); };
+}
+
+}  // namespace cdn::cmd

@@ -1,0 +1,12 @@
+// cdn validate: placeholder until the command lands; it refuses to run.
+#include "cmd/commands.hpp"
+#include "common/diag/errors.hpp"
+
+namespace cdn::cmd {
+
+Runner setup_validate(CLI::App& app) {
+  (void)app;
+  return []() -> int { throw RuntimeError("cdn validate is not implemented yet"); };
+}
+
+}  // namespace cdn::cmd
