@@ -11,6 +11,11 @@ namespace cdn::pipeline {
 
 void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
                      std::string_view raw) {
+  reject(source, line, reason, raw, {});
+}
+
+void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
+                     std::string_view raw, std::string_view members) {
   std::string& s = scratch_;
   s.clear();
   s += "{\"command\":";
@@ -23,6 +28,7 @@ void Rejects::reject(std::string_view source, uint64_t line, std::string_view re
   record::append_json_string(s, reason);
   s += ",\"record\":";
   record::append_json_string(s, raw);
+  s += members;
   s += '}';
   sink_->write_line(s);
   ++counts_.rejected;

@@ -28,6 +28,10 @@ class Rejects {
 
   void reject(std::string_view source, uint64_t line, std::string_view reason,
               std::string_view raw);
+  // The same with more members after "record": `members` is JSON text that starts with a
+  // comma, e.g. `,"errors":[...]` (schemas/reject.json lists the members allowed).
+  void reject(std::string_view source, uint64_t line, std::string_view reason, std::string_view raw,
+              std::string_view members);
   io::Sink& sink() { return *sink_; }
 
  private:

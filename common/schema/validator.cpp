@@ -9,6 +9,9 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <unistd.h>
+#include <cstdlib>
+
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/record/fields.hpp"
@@ -158,14 +161,15 @@ class Compiler {
   Compiler(Validator& v, std::string root_file_dir)
       : v_(v), root_file_dir_(std::move(root_file_dir)) {}
 
-  Validator::Document& add_document(std::string uri, simdjson::padded_string text) {
+  Validator::Document& add_document(std::string uri, simdjson::padded_string text,
+                                    const std::string& shown = {}) {
     auto doc = std::make_unique<Validator::Document>();
     doc->uri = std::move(uri);
     doc->text = std::move(text);
     auto err = doc->parser.parse(doc->text).get(doc->root);
     if (err) {
       std::string msg = "cannot read the schema ";
-      msg += sq(doc->uri);
+      msg += sq(shown.empty() ? doc->uri : shown);
       msg += ": not JSON (";
       msg += simdjson::error_message(err);
       msg += ")";
@@ -817,9 +821,9 @@ class Checker {
 
  private:
   template <class Message>
-  bool fail(const char* keyword, Message&& message) {
+  bool fail(const char* keyword, Message&& message, std::string_view property = {}) {
     if (w_.errors && !w_.full()) {
-      w_.errors->push_back({pointer_of(w_.path), keyword, message()});
+      w_.errors->push_back({pointer_of(w_.path), keyword, message(), std::string(property)});
     }
     return false;
   }
@@ -1178,10 +1182,13 @@ class Checker {
       if (!seen(d.key)) continue;
       for (uint32_t r : d.required) {
         if (!seen(r)) {
-          ok = fail("dependencies", [&] {
-            return "the property " + sq(n.keys[d.key].name) + " requires the property " +
-                   sq(n.keys[r].name);
-          });
+          ok = fail(
+              "dependencies",
+              [&] {
+                return "the property " + sq(n.keys[d.key].name) + " requires the property " +
+                       sq(n.keys[r].name);
+              },
+              n.keys[r].name);
           if (done(ok)) return false;
         }
       }
@@ -1327,7 +1334,7 @@ std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
   std::string abs = absolute_path(path);
   std::unique_ptr<Validator> v(new Validator());
   Compiler c(*v, directory_of(abs));
-  auto& doc = c.add_document("file://" + abs, std::move(text));
+  auto& doc = c.add_document("file://" + abs, std::move(text), path);
   c.draft = draft_of(doc.root, sq(path));
   check_against_meta(c.draft, doc.root, sq(path));
   v->draft_ = c.draft;
@@ -1351,6 +1358,37 @@ bool Validator::validate(element v, std::vector<ValidationError>& errors, size_t
   size_t before = errors.size();
   bool ok = c.check(*root_, v);
   return ok && errors.size() == before;
+}
+
+}  // namespace cdn::schema
+
+namespace cdn::schema {
+
+std::string find_schema(const std::string& file) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("CDN_SCHEMA_DIR"); env && *env) dirs.emplace_back(env);
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    std::string dir(exe, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    dirs.push_back(dir + "/../share/cdn/schemas");
+  }
+#ifdef CDN_SOURCE_SCHEMA_DIR
+  dirs.emplace_back(CDN_SOURCE_SCHEMA_DIR);
+#endif
+  dirs.emplace_back(CDN_SCHEMA_DIR);
+  for (const auto& d : dirs) {
+    std::string p = d + "/" + file;
+    if (access(p.c_str(), R_OK) == 0) return p;
+  }
+  std::string tried;
+  for (const auto& d : dirs) {
+    if (!tried.empty()) tried += ", ";
+    tried += d;
+  }
+  throw UsageError("cannot find the schema " + diag::quoted(file) + " (looked in " + tried +
+                   "); give one with --schema or set CDN_SCHEMA_DIR");
 }
 
 }  // namespace cdn::schema

@@ -24,6 +24,7 @@ struct ValidationError {
   std::string pointer;  // the instance location, a JSON Pointer ("" is the whole value)
   std::string keyword;  // the keyword that failed: "minimum", "required", ...
   std::string message;
+  std::string property;  // required and dependencies: the missing property's name
 };
 
 class Validator {
@@ -68,5 +69,14 @@ bool json_equal(simdjson::dom::element a, simdjson::dom::element b);
 
 // The built-in meta-schema of draft 4, 6 or 7 (schemas/meta/draft-0N.json).
 std::string_view meta_schema_text(int draft);
+
+}  // namespace cdn::schema
+
+namespace cdn::schema {
+
+// The path of one of cdn's own schemas (e.g. "cdn-data.json"): under $CDN_SCHEMA_DIR when
+// set, else next to the binary (../share/cdn/schemas, as installed), else in the source tree
+// it was built from, else the install prefix. Throws UsageError when none has it.
+std::string find_schema(const std::string& file);
 
 }  // namespace cdn::schema

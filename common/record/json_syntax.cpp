@@ -1,0 +1,232 @@
+#include "common/record/json_syntax.hpp"
+
+#include <vector>
+
+namespace cdn::record {
+
+namespace {
+
+class Scanner {
+ public:
+  Scanner(std::string_view s, size_t max_depth) : s_(s), max_depth_(max_depth) {}
+
+  std::optional<SyntaxError> run() {
+    ws();
+    if (!value()) return err_;
+    ws();
+    if (i_ != s_.size()) {
+      fail("unexpected text after the JSON value");
+      return err_;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  bool fail(const char* message) {
+    if (!err_) err_ = SyntaxError{i_, message};
+    return false;
+  }
+
+  void ws() {
+    while (i_ < s_.size() &&
+           (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) {
+      ++i_;
+    }
+  }
+
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return fail("expected a JSON value");
+    i_ += word.size();
+    return true;
+  }
+
+  bool digits() {
+    size_t start = i_;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
+    return i_ > start;
+  }
+
+  bool number() {
+    if (s_[i_] == '-') ++i_;
+    if (i_ < s_.size() && s_[i_] == '0') {
+      ++i_;
+    } else if (!digits()) {
+      return fail("expected a digit in a number");
+    }
+    if (i_ < s_.size() && s_[i_] == '.') {
+      ++i_;
+      if (!digits()) return fail("expected a digit after the decimal point");
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      ++i_;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
+      if (!digits()) return fail("expected a digit in the exponent");
+    }
+    return true;
+  }
+
+  // One UTF-8 sequence at i_ (well-formed: no overlongs, no surrogates, at most U+10FFFF).
+  bool utf8() {
+    auto b = [&](size_t k) { return static_cast<unsigned char>(s_[i_ + k]); };
+    unsigned char c = b(0);
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      n = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return fail("invalid UTF-8");
+    }
+    if (i_ + n > s_.size()) return fail("invalid UTF-8 (a sequence cut short)");
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char x = b(k);
+      if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return fail("invalid UTF-8");
+    }
+    i_ += n;
+    return true;
+  }
+
+  bool string() {
+    ++i_;  // the opening quote
+    while (i_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (c < 0x20) return fail("a control character inside a string (escape it)");
+      if (c == '\\') {
+        ++i_;
+        if (i_ >= s_.size()) break;
+        char e = s_[i_];
+        if (e == 'u') {
+          for (int k = 1; k <= 4; ++k) {
+            if (i_ + k >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[i_ + k]))) {
+              i_ += k;
+              return fail("expected four hex digits after \\u");
+            }
+          }
+          i_ += 5;
+        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                   e == 'r' || e == 't') {
+          ++i_;
+        } else {
+          return fail("an unknown escape in a string");
+        }
+        continue;
+      }
+      if (c >= 0x80) {
+        if (!utf8()) return false;
+        continue;
+      }
+      ++i_;
+    }
+    return fail("the string is not closed (the line ends inside it)");
+  }
+
+  bool value() {
+    // Containers are walked with an explicit stack: no recursion on deep input.
+    std::vector<char> stack;
+    for (;;) {
+      ws();
+      if (i_ >= s_.size()) return fail("the line ends where a value should be");
+      char c = s_[i_];
+      if (c == '{' || c == '[') {
+        if (stack.size() >= max_depth_) return fail("nested too deep");
+        stack.push_back(c);
+        ++i_;
+        ws();
+        char close = c == '{' ? '}' : ']';
+        if (i_ < s_.size() && s_[i_] == close) {
+          ++i_;
+          stack.pop_back();
+        } else {
+          if (c == '{') {
+            if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a member name in quotes");
+            if (!string()) return false;
+            ws();
+            if (i_ >= s_.size() || s_[i_] != ':') return fail("expected ':' after the member name");
+            ++i_;
+          }
+          continue;  // the first value of the container
+        }
+      } else if (c == '"') {
+        if (!string()) return false;
+      } else if (c == '-' || (c >= '0' && c <= '9')) {
+        if (!number()) return false;
+      } else if (c == 't') {
+        if (!literal("true")) return false;
+      } else if (c == 'f') {
+        if (!literal("false")) return false;
+      } else if (c == 'n') {
+        if (!literal("null")) return false;
+      } else {
+        return fail(c == '}' || c == ']' ? "expected a value before the closing bracket"
+                                         : "expected a JSON value");
+      }
+      // After a value: close containers or move to the next element.
+      for (;;) {
+        if (stack.empty()) return true;
+        ws();
+        if (i_ >= s_.size()) {
+          return fail(stack.back() == '{' ? "the object is not closed (missing '}')"
+                                          : "the array is not closed (missing ']')");
+        }
+        char close = stack.back() == '{' ? '}' : ']';
+        if (s_[i_] == close) {
+          ++i_;
+          stack.pop_back();
+          continue;
+        }
+        if (s_[i_] != ',') {
+          return fail(stack.back() == '{' ? "expected ',' or '}' after an object member"
+                                          : "expected ',' or ']' after an array element");
+        }
+        ++i_;
+        if (stack.back() == '{') {
+          ws();
+          if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a member name in quotes");
+          if (!string()) return false;
+          ws();
+          if (i_ >= s_.size() || s_[i_] != ':') return fail("expected ':' after the member name");
+          ++i_;
+        }
+        break;
+      }
+    }
+  }
+
+  std::string_view s_;
+  size_t max_depth_;
+  size_t i_ = 0;
+  std::optional<SyntaxError> err_;
+};
+
+}  // namespace
+
+std::optional<SyntaxError> find_json_error(std::string_view text, size_t max_depth) {
+  return Scanner(text, max_depth).run();
+}
+
+std::string describe_json_error(std::string_view text, const char* simdjson_message) {
+  std::string r = "not JSON: ";
+  if (auto e = find_json_error(text)) {
+    r += e->message;
+    r += " at column ";
+    r += std::to_string(e->offset + 1);
+  } else {
+    r += simdjson_message;
+  }
+  return r;
+}
+
+}  // namespace cdn::record
