@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:--timeout | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:--timeout | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--timeout | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | consume:--timeout | broker:--brokers | broker:-t | broker:--topic) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:--timeout | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:--timeout | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | validate:--input-format | validate:--schema | validate:-b | validate:--brokers | validate:-X | validate:--stats-interval | validate:--stats-file | validate:-G | validate:--group | validate:--offset | validate:--timeout | validate:-o | validate:--output | validate:--rejects | validate:--max-errors | validate:--threads | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--timeout | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | consume:--timeout | broker:--brokers | broker:-t | broker:--topic | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file) return 0 ;;
   esac
   return 1
 }
@@ -95,21 +95,21 @@ _cdn() {
         --state) _cdn_files; return ;;
       esac
       ;;
-    gen)
+    validate)
       case $prev in
-        -n | --rows) return ;;
-        --seed) return ;;
-        -f | --format) mapfile -t COMPREPLY < <(compgen -W 'ndjson csv' -- "$cur"); return ;;
-        --start) return ;;
-        --rate) return ;;
-        --late) return ;;
-        --dirty) return ;;
-        -o | --output) _cdn_files; return ;;
-        --rejects) _cdn_files; return ;;
+        --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
+        --schema) _cdn_files; return ;;
         -b | --brokers) return ;;
         -X) return ;;
         --stats-interval) return ;;
         --stats-file) _cdn_files; return ;;
+        -G | --group) return ;;
+        --offset) return ;;
+        --timeout) return ;;
+        -o | --output) _cdn_files; return ;;
+        --rejects) _cdn_files; return ;;
+        --max-errors) return ;;
+        --threads) return ;;
       esac
       ;;
     produce)
@@ -155,6 +155,23 @@ _cdn() {
         -t | --topic) return ;;
       esac
       ;;
+    gen)
+      case $prev in
+        -n | --rows) return ;;
+        --seed) return ;;
+        -f | --format) mapfile -t COMPREPLY < <(compgen -W 'ndjson csv' -- "$cur"); return ;;
+        --start) return ;;
+        --rate) return ;;
+        --late) return ;;
+        --dirty) return ;;
+        -o | --output) _cdn_files; return ;;
+        --rejects) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        --stats-interval) return ;;
+        --stats-file) _cdn_files; return ;;
+      esac
+      ;;
   esac
   case $prev in
     --config) _cdn_files; return ;;
@@ -168,10 +185,14 @@ _cdn() {
       '') mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects -k --key --key-type -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --stats-interval --stats-file --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      validate) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --max-errors --coerce --drop-unknown --report-changes --summary --threads --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count -o --output --rejects -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      train) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      predict) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      load-influx) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --brokers -t --topic --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --stats-interval --stats-file --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
     esac
     return
@@ -179,13 +200,18 @@ _cdn() {
 
   # The command, then its positional arguments.
   case $cmd in
-    '') mapfile -t COMPREPLY < <(compgen -W 'sort tag gen produce consume broker completion' -- "$cur") ;;
+    '') mapfile -t COMPREPLY < <(compgen -W 'sort tag validate produce consume train predict load-influx broker gen completion' -- "$cur") ;;
     sort)
       if ((npos >= 0)); then
         _cdn_files
       fi
       ;;
     tag)
+      if ((npos >= 0)); then
+        _cdn_files
+      fi
+      ;;
+    validate)
       if ((npos >= 0)); then
         _cdn_files
       fi

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <cstdlib>
 
@@ -987,8 +988,10 @@ class Checker {
                        ? v.get_int64().value_unsafe() % im == 0
                        : v.get_uint64().value_unsafe() % static_cast<uint64_t>(im) == 0;
       } else {
+        // Decimal fractions are not exact in binary (19.99 / 0.01 = 1998.9999999999998), so
+        // a quotient within a relative 1e-9 of an integer counts as one.
         double q = d / m;
-        multiple = std::isfinite(q) && q == std::floor(q);
+        multiple = std::isfinite(q) && std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
       }
       if (!multiple) {
         ok = fail("multipleOf", [&] { return describe(v) + " is not a multiple of " + num(m); });
@@ -1173,8 +1176,10 @@ class Checker {
     }
     for (uint32_t r : n.required) {
       if (!seen(r)) {
-        ok = fail("required",
-                  [&] { return "the required property " + sq(n.keys[r].name) + " is missing"; });
+        ok = fail(
+            "required",
+            [&] { return "the required property " + sq(n.keys[r].name) + " is missing"; },
+            n.keys[r].name);
         if (done(ok)) return false;
       }
     }
@@ -1324,13 +1329,29 @@ std::unique_ptr<Validator> Validator::from_text(std::string_view text, const std
 }
 
 std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
-  simdjson::padded_string text;
-  if (auto err = simdjson::padded_string::load(path).get(text)) {
-    std::string msg = "cannot read the schema " + sq(path) + ": ";
-    msg += err == simdjson::IO_ERROR ? errno_text(errno) : simdjson::error_message(err);
-    msg += "; give a JSON Schema file with --schema";
-    throw UsageError(msg);
+  // Read whole, whatever the file is (a pipe from <(...) too).
+  std::string raw;
+  {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw UsageError("cannot read the schema " + sq(path) + ": " + errno_text(errno) +
+                       "; give a JSON Schema file with --schema");
+    }
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        int e = errno;
+        close(fd);
+        throw UsageError("cannot read the schema " + sq(path) + ": " + errno_text(e));
+      }
+      if (n == 0) break;
+      raw.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
   }
+  simdjson::padded_string text(raw);
   std::string abs = absolute_path(path);
   std::unique_ptr<Validator> v(new Validator());
   Compiler c(*v, directory_of(abs));

@@ -1,0 +1,442 @@
+#!/usr/bin/env bats
+# cdn validate: records against a JSON Schema; valid ones out byte for byte, invalid ones to
+# the rejects sink with every error.
+
+load test_helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+}
+
+# expect SCHEMA VALID|INVALID KEYWORD LINE: checks LINE against SCHEMA (draft 7 unless the
+# schema says otherwise). A valid line must come out unchanged with status 0; an invalid
+# one must be rejected (status 1, nothing out) with an error naming KEYWORD.
+expect() {
+  local schema=$1 want=$2 keyword=$3 line=$4
+  printf '%s\n' "$schema" >"$T/s.json"
+  printf '%s\n' "$line" >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  if [[ $want == valid ]]; then
+    [[ $status -eq 0 && $output == "$line" ]] ||
+      fail "expected $line to be valid against $schema (status $status, rejects: $(cat "$T/rej"))"
+  else
+    [[ $status -eq 1 && -z $output ]] ||
+      fail "expected $line to be invalid against $schema (status $status, output $output)"
+    jq -e --arg k "$keyword" '.errors | map(.keyword) | index($k) != null' "$T/rej" >/dev/null ||
+      fail "the reject of $line against $schema does not name '$keyword': $(cat "$T/rej")"
+  fi
+}
+
+@test "type: each JSON type, a list of types, and integers written with a zero fraction" {
+  expect '{"type":"integer"}' valid "" '42'
+  expect '{"type":"integer"}' valid "" '1.0'
+  expect '{"type":"integer"}' invalid type '1.5'
+  expect '{"type":"number"}' valid "" '-2.5e3'
+  expect '{"type":"string"}' invalid type '12'
+  expect '{"type":"boolean"}' valid "" 'false'
+  expect '{"type":"null"}' valid "" 'null'
+  expect '{"type":"array"}' invalid type '{}'
+  expect '{"type":"object"}' invalid type '[]'
+  expect '{"type":["string","null"]}' valid "" 'null'
+  expect '{"type":["string","null"]}' invalid type '0'
+}
+
+@test "enum and const compare JSON values, numbers by value" {
+  expect '{"enum":["a",1,{"x":[true]}]}' valid "" '{"x":[true]}'
+  expect '{"enum":["a",1,{"x":[true]}]}' valid "" '1.0'
+  expect '{"enum":["a",1,{"x":[true]}]}' invalid enum '"b"'
+  expect '{"const":{"a":1,"b":2}}' valid "" '{"b":2,"a":1}'
+  expect '{"const":{"a":1,"b":2}}' invalid const '{"a":1}'
+}
+
+@test "ranges: minimum, maximum, exclusiveMinimum, exclusiveMaximum and multipleOf" {
+  expect '{"minimum":1}' valid "" '1'
+  expect '{"minimum":1}' invalid minimum '0.99'
+  expect '{"maximum":599}' invalid maximum '700'
+  expect '{"exclusiveMinimum":0}' invalid exclusiveMinimum '0'
+  expect '{"exclusiveMinimum":0}' valid "" '0.001'
+  expect '{"exclusiveMaximum":10}' invalid exclusiveMaximum '10'
+  expect '{"multipleOf":0.01}' valid "" '19.99'
+  expect '{"multipleOf":3}' invalid multipleOf '10'
+  expect '{"minimum":5}' valid "" '"strings are not numbers"'
+}
+
+@test "lengths count characters, not bytes: minLength and maxLength" {
+  expect '{"maxLength":2}' valid "" '"éé"'
+  expect '{"maxLength":2}' invalid maxLength '"abc"'
+  expect '{"minLength":2}' invalid minLength '"é"'
+}
+
+@test "pattern matches anywhere unless anchored, on RE2" {
+  expect '{"pattern":"^[A-Z]{3}[0-9]$"}' valid "" '"FRA1"'
+  expect '{"pattern":"^[A-Z]{3}[0-9]$"}' invalid pattern '"fra1"'
+  expect '{"pattern":"[0-9]"}' valid "" '"abc1def"'
+  expect '{"pattern":"\\\\d+"}' invalid pattern '"abc"'
+}
+
+@test "required, properties and additionalProperties" {
+  local s='{"type":"object","required":["a"],"properties":{"a":{"type":"integer"}},"additionalProperties":false}'
+  expect "$s" valid "" '{"a":1}'
+  expect "$s" invalid required '{}'
+  expect "$s" invalid type '{"a":"1"}'
+  expect "$s" invalid additionalProperties '{"a":1,"b":2}'
+  expect '{"additionalProperties":{"type":"string"}}' invalid type '{"x":1}'
+}
+
+@test "patternProperties apply by name pattern and count as known properties" {
+  local s='{"patternProperties":{"^x_":{"type":"integer"}},"additionalProperties":false}'
+  expect "$s" valid "" '{"x_a":1,"x_b":2}'
+  expect "$s" invalid type '{"x_a":"1"}'
+  expect "$s" invalid additionalProperties '{"y":1}'
+}
+
+@test "dependencies: a property needs others, or the object a schema" {
+  expect '{"dependencies":{"a":["b"]}}' valid "" '{"a":1,"b":2}'
+  expect '{"dependencies":{"a":["b"]}}' invalid dependencies '{"a":1}'
+  expect '{"dependencies":{"a":{"required":["c"]}}}' invalid required '{"a":1}'
+  expect '{"dependencies":{"a":["b"]}}' valid "" '{"b":1}'
+}
+
+@test "propertyNames, minProperties and maxProperties" {
+  expect '{"propertyNames":{"maxLength":3}}' valid "" '{"abc":1}'
+  expect '{"propertyNames":{"maxLength":3}}' invalid propertyNames '{"abcd":1}'
+  expect '{"minProperties":2}' invalid minProperties '{"a":1}'
+  expect '{"maxProperties":1}' invalid maxProperties '{"a":1,"b":2}'
+}
+
+@test "items, additionalItems, minItems, maxItems and uniqueItems" {
+  expect '{"items":{"type":"integer"}}' valid "" '[1,2,3]'
+  expect '{"items":{"type":"integer"}}' invalid type '[1,"2"]'
+  expect '{"items":[{"type":"string"}],"additionalItems":false}' valid "" '["a"]'
+  expect '{"items":[{"type":"string"}],"additionalItems":false}' invalid false '["a",2]'
+  expect '{"items":[{}],"additionalItems":{"type":"integer"}}' invalid type '[{},"x"]'
+  expect '{"minItems":2}' invalid minItems '[1]'
+  expect '{"maxItems":1}' invalid maxItems '[1,2]'
+  expect '{"uniqueItems":true}' valid "" '[1,"1",[1]]'
+  expect '{"uniqueItems":true}' invalid uniqueItems '[{"a":1,"b":2},3,{"b":2,"a":1.0}]'
+}
+
+@test "contains needs one matching item" {
+  expect '{"contains":{"const":5}}' valid "" '[1,5]'
+  expect '{"contains":{"const":5}}' invalid contains '[1,2]'
+  expect '{"contains":{"const":5}}' invalid contains '[]'
+}
+
+@test "allOf, anyOf, oneOf and not" {
+  expect '{"allOf":[{"type":"integer"},{"minimum":3}]}' valid "" '4'
+  expect '{"allOf":[{"type":"integer"},{"minimum":3}]}' invalid minimum '2'
+  expect '{"anyOf":[{"type":"string"},{"minimum":3}]}' valid "" '"x"'
+  expect '{"anyOf":[{"type":"string"},{"minimum":3}]}' invalid anyOf '2'
+  expect '{"oneOf":[{"type":"integer"},{"minimum":3}]}' valid "" '2'
+  expect '{"oneOf":[{"type":"integer"},{"minimum":3}]}' invalid oneOf '5'
+  expect '{"oneOf":[{"type":"integer"},{"minimum":3}]}' invalid oneOf '2.5'
+  expect '{"not":{"type":"null"}}' invalid not 'null'
+  expect '{"not":{"type":"null"}}' valid "" '0'
+}
+
+@test "if, then and else pick the schema by the condition" {
+  local s='{"if":{"properties":{"kind":{"const":"video"}}},"then":{"required":["bitrate"]},"else":{"properties":{"bitrate":{"const":0}}}}'
+  expect "$s" valid "" '{"kind":"video","bitrate":3000}'
+  expect "$s" invalid required '{"kind":"video"}'
+  expect "$s" valid "" '{"kind":"image","bitrate":0}'
+  expect "$s" invalid const '{"kind":"image","bitrate":5}'
+}
+
+@test "\$ref reaches definitions, the root, and a schema in a file next to the schema" {
+  local s='{"definitions":{"pos":{"type":"integer","minimum":0}},"properties":{"n":{"$ref":"#/definitions/pos"},"kids":{"type":"array","items":{"$ref":"#"}}}}'
+  expect "$s" valid "" '{"n":1,"kids":[{"n":2,"kids":[]}]}'
+  expect "$s" invalid minimum '{"n":1,"kids":[{"n":-2}]}'
+  printf '%s\n' '{"definitions":{"code":{"type":"integer","minimum":100,"maximum":599}}}' >"$T/common.json"
+  expect '{"properties":{"status":{"$ref":"common.json#/definitions/code"}}}' valid "" '{"status":204}'
+  expect '{"properties":{"status":{"$ref":"common.json#/definitions/code"}}}' invalid maximum '{"status":700}'
+}
+
+@test "the formats date-time, date, time, ipv4, ipv6, email, hostname and uri are checked" {
+  expect '{"format":"date-time"}' valid "" '"2026-11-22T10:15:30.123+01:00"'
+  expect '{"format":"date-time"}' invalid format '"2026-13-45T25:00:00Z"'
+  expect '{"format":"date-time"}' invalid format '"2026-11-22 10:15:30"'
+  expect '{"format":"date"}' valid "" '"2024-02-29"'
+  expect '{"format":"date"}' invalid format '"2023-02-29"'
+  expect '{"format":"time"}' valid "" '"23:59:60Z"'
+  expect '{"format":"time"}' invalid format '"24:00:00Z"'
+  expect '{"format":"ipv4"}' valid "" '"192.168.0.1"'
+  expect '{"format":"ipv4"}' invalid format '"300.12.0.7"'
+  expect '{"format":"ipv6"}' valid "" '"2001:db8::ff00:42:8329"'
+  expect '{"format":"ipv6"}' invalid format '"2001:db8:::1"'
+  expect '{"format":"email"}' valid "" '"ops@cdn.example"'
+  expect '{"format":"email"}' invalid format '"ops.cdn.example"'
+  expect '{"format":"hostname"}' valid "" '"edge-fra1.cdn.example"'
+  expect '{"format":"hostname"}' invalid format '"-edge.cdn.example"'
+  expect '{"format":"uri"}' valid "" '"https://cdn.example/a/b?x=1#top"'
+  expect '{"format":"uri"}' invalid format '"//no-scheme/path"'
+  expect '{"format":"ipv4"}' valid "" '12'
+}
+
+@test "boolean schemas: true allows everything, false nothing" {
+  expect 'true' valid "" '{"anything":[1]}'
+  expect '{"properties":{"gone":false}}' invalid false '{"gone":1}'
+}
+
+@test "drafts 4 and 6 are chosen by \$schema: boolean exclusiveMaximum in draft 4" {
+  expect '{"$schema":"http://json-schema.org/draft-04/schema#","maximum":10,"exclusiveMaximum":true}' invalid exclusiveMaximum '10'
+  expect '{"$schema":"http://json-schema.org/draft-04/schema#","maximum":10,"exclusiveMaximum":true}' valid "" '9'
+  expect '{"$schema":"http://json-schema.org/draft-06/schema#","exclusiveMaximum":10}' invalid exclusiveMaximum '10'
+  # if/then/else is draft 7: in draft 6 it is an unknown keyword, ignored.
+  expect '{"$schema":"http://json-schema.org/draft-06/schema#","if":true,"then":false}' valid "" '1'
+  expect '{"$schema":"http://json-schema.org/draft-07/schema#","if":true,"then":false}' invalid false '1'
+}
+
+@test "valid records come out byte for byte, spacing, order and escapes kept" {
+  printf '%s\n' '{ "b" : 1 ,  "a":"\u00e9\/x" }' '  [1, 2.50, 3e2]  ' '"plain"' >"$T/in.ndjson"
+  printf '%s\n' '{}' >"$T/s.json"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" -o "$T/out.ndjson" "$T/in.ndjson"
+  assert_success
+  cmp "$T/in.ndjson" "$T/out.ndjson"
+}
+
+@test "a rejected record carries every error with its pointer, keyword and message" {
+  printf '%s\n' '{"asn":0,"country":"Germany","device":"fridge"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run jq -c '[.errors[] | [.pointer, .keyword]]' "$T/rej"
+  assert_output --partial '["/asn","minimum"]'
+  assert_output --partial '["/country","pattern"]'
+  assert_output --partial '["/device","enum"]'
+  assert_output --partial '["","required"]'
+  run jq -r '.reason' "$T/rej"
+  assert_output --regexp '^[0-9]+ errors: '
+  assert_output --partial "/asn minimum: 0 is less than the minimum 1"
+  run jq -r '.record' "$T/rej"
+  assert_output '{"asn":0,"country":"Germany","device":"fridge"}'
+}
+
+@test "--max-errors caps the errors listed per record" {
+  printf '%s\n' '{"asn":0,"country":"Germany","device":"fridge"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --max-errors 2 --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run jq '.errors | length' "$T/rej"
+  assert_output 2
+}
+
+@test "the rejects lines satisfy schemas/reject.json" {
+  cdn -q gen --rows 300 --seed 9 --dirty 0.3 >"$T/d.ndjson"
+  run cdn validate -q --rejects "$T/rej" -o /dev/null "$T/d.ndjson"
+  assert_failure 1
+  run cdn validate -q --schema "$REPO_ROOT/schemas/reject.json" -o /dev/null "$T/rej"
+  assert_success
+}
+
+@test "lines that are not JSON are rejected with what is wrong and where" {
+  printf '%s\n' '{"a":1,"b":' '{"a":1 "b":2}' '{"a":NaN}' '[1,2' >"$T/in.ndjson"
+  printf '{"a":"\xff\xfe"}\n' >>"$T/in.ndjson"
+  printf '%s\n' '{}' >"$T/s.json"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  assert_output ""
+  run jq -r '"\(.line) \(.reason)"' "$T/rej"
+  assert_line --index 0 "1 not JSON: the line ends where a value should be at column 12"
+  assert_line --index 1 "2 not JSON: expected ',' or '}' after an object member at column 8"
+  assert_line --index 2 "3 not JSON: expected a JSON value at column 6"
+  assert_line --index 3 "4 not JSON: the array is not closed (missing ']') at column 5"
+  assert_line --index 4 "5 not JSON: invalid UTF-8 at column 7"
+}
+
+@test "a 16 MiB line is checked and passes unchanged" {
+  /usr/bin/python3 -c 'import sys; sys.stdout.write("{\"s\":\"" + "x" * (16 * 1024 * 1024) + "\",\"n\":1}\n")' >"$T/big.ndjson"
+  printf '%s\n' '{"properties":{"s":{"type":"string","minLength":16777216},"n":{"type":"integer"}}}' >"$T/s.json"
+  run cdn validate -q --schema "$T/s.json" -o "$T/out.ndjson" "$T/big.ndjson"
+  assert_success
+  cmp "$T/big.ndjson" "$T/out.ndjson"
+}
+
+@test "a pathological pattern on a 100 kB string finishes in well under a second" {
+  printf '%s\n' '{"pattern":"^(a+)+$"}' >"$T/s.json"
+  /usr/bin/python3 -c 'print("\"" + "a" * 100000 + "!\"")' >"$T/in.ndjson"
+  local start end
+  start=$(date +%s%N)
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  end=$(date +%s%N)
+  assert_failure 1
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output pattern
+  (((end - start) / 1000000 < 500)) || fail "took $(((end - start) / 1000000)) ms"
+}
+
+@test "any JSON value may be a record, not only an object" {
+  printf '%s\n' '{"type":["integer","array"]}' >"$T/s.json"
+  printf '%s\n' '7' '[1]' '"x"' 'null' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  assert_equal "${lines[*]}" "7 [1]"
+  run jq -r '.line' "$T/rej"
+  assert_equal "${lines[*]}" "3 4"
+}
+
+@test "without --schema, records are checked against schemas/cdn-data.json" {
+  cdn -q gen --rows 2000 --seed 3 >"$T/g.ndjson"
+  run --separate-stderr cdn validate "$T/g.ndjson" -o "$T/out.ndjson"
+  assert_success
+  cmp "$T/g.ndjson" "$T/out.ndjson"
+  [[ $stderr == *"2000 in, 2000 out, 0 rejected"*"cdn-data.json' (draft 7)"* ]]
+  printf '%s\n' '{"timestamp":"2026-11-22T10:15:30.123Z"}' | cdn validate -q --rejects "$T/rej" || true
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output required
+}
+
+@test "CSV input is typed by the schema and checked" {
+  printf '%s\n' 'n,name' '5,ok' '-1,bad' >"$T/in.csv"
+  printf '%s\n' '{"properties":{"n":{"type":"integer","minimum":0},"name":{"type":"string"}}}' >"$T/s.json"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.csv"
+  assert_failure 1
+  assert_output '{"n":5,"name":"ok"}'
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output minimum
+}
+
+@test "an invalid schema is a usage error that says what is wrong" {
+  printf '%s\n' '{"type":"integr"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"is not a valid draft-07 schema"*"/type"* ]] || fail "$stderr"
+  printf '%s\n' '{"minimum":"1"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"/minimum"* ]] || fail "$stderr"
+  printf '%s\n' '{"type":' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"not JSON"* ]] || fail "$stderr"
+  run --separate-stderr cdn validate --schema "$T/none.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"cannot read the schema"*"none.json"* ]] || fail "$stderr"
+}
+
+@test "a pattern RE2 cannot run, a dangling \$ref, a \$ref cycle and an unknown draft are refused" {
+  printf '%s\n' '{"pattern":"^(?!x)"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"RE2"*"lookaround"* ]] || fail "$stderr"
+  printf '%s\n' '{"$ref":"#/definitions/nope"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"cannot resolve \$ref"* ]] || fail "$stderr"
+  printf '%s\n' '{"definitions":{"a":{"$ref":"#/definitions/b"},"b":{"allOf":[{"$ref":"#/definitions/a"}]}},"$ref":"#/definitions/a"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"refers to itself"* ]] || fail "$stderr"
+  printf '%s\n' '{"$schema":"https://json-schema.org/draft/2020-12/schema"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"drafts 4, 6 and 7"* ]] || fail "$stderr"
+  printf '%s\n' '{"$ref":"https://elsewhere.example/s.json"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" </dev/null
+  assert_failure 2
+  [[ $stderr == *"never over the network"* ]] || fail "$stderr"
+}
+
+@test "--coerce turns numeric and boolean strings into what the schema wants" {
+  printf '%s\n' '{"properties":{"n":{"type":"integer"},"x":{"type":"number"},"b":{"type":"boolean"},"s":{"type":"string"}}}' >"$T/s.json"
+  printf '%s\n' '{"n":"42","x":" 2.5 ","b":"TRUE","s":"7"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_output '{"n":42,"x":2.5,"b":true,"s":"7"}'
+  printf '%s\n' '{"n":"4x2"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output type
+}
+
+@test "--coerce trims strings and normalizes date-times to RFC 3339 UTC milliseconds" {
+  printf '%s\n' '{"properties":{"t":{"type":"string","format":"date-time"},"c":{"enum":["HIT","MISS"]}}}' >"$T/s.json"
+  printf '%s\n' '{"t":"2026-11-22T11:15:30+01:00","c":" HIT "}' '{"t":1795000000}' '{"t":1795000000123}' '{"t":"1795000000"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_line --index 0 '{"t":"2026-11-22T10:15:30.000Z","c":"HIT"}'
+  assert_line --index 1 '{"t":"2026-11-18T11:06:40.000Z"}'
+  assert_line --index 2 '{"t":"2026-11-18T11:06:40.123Z"}'
+  assert_line --index 3 '{"t":"2026-11-18T11:06:40.000Z"}'
+}
+
+@test "--coerce fills defaults, and --drop-unknown removes what additionalProperties forbids" {
+  printf '%s\n' '{"properties":{"a":{"type":"integer"},"mode":{"type":"string","default":"live"}},"additionalProperties":false}' >"$T/s.json"
+  printf '%s\n' '{"a":1,"junk":true}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run --separate-stderr cdn validate -q --coerce --drop-unknown --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_output '{"a":1,"mode":"live"}'
+}
+
+@test "--coerce leaves records that need nothing byte for byte" {
+  cdn -q gen --rows 500 --seed 4 >"$T/g.ndjson"
+  run --separate-stderr cdn validate --coerce --drop-unknown "$T/g.ndjson" -o "$T/out.ndjson"
+  assert_success
+  cmp "$T/g.ndjson" "$T/out.ndjson"
+  [[ $stderr == *"0 coerced"* ]] || fail "$stderr"
+}
+
+@test "--coerce repairs generated dirty records of the number-as-string kind" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:15:30.123Z","client_ip":"10.0.0.1","asn":"13335","country":"DE","pop":"FRA1","device":"mobile","content_type":"vod","http_status":"200","cache_status":"HIT","bytes_sent":"1000","response_time_ms":1,"ttfb_ms":1,"rtt_ms":"3.5","throughput_kbps":1,"bitrate_kbps":0}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce "$T/in.ndjson"
+  assert_success
+  run jq -c '[.asn, .http_status, .bytes_sent, .rtt_ms]' <<<"$output"
+  assert_output '[13335,200,1000,3.5]'
+}
+
+@test "--report-changes lists each change with its place" {
+  printf '%s\n' '{"properties":{"n":{"type":"integer"}}}' >"$T/s.json"
+  printf '%s\n' '{"n":"5"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --report-changes --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_output '{"n":5}'
+  assert_equal "$stderr" "$T/in.ndjson:1: /n: string to integer: \"5\" -> 5"
+}
+
+@test "--drop-unknown and --report-changes without --coerce are usage errors" {
+  run --separate-stderr cdn validate --drop-unknown </dev/null
+  assert_failure 2
+  [[ $stderr == *"needs --coerce"* ]]
+  run --separate-stderr cdn validate --report-changes </dev/null
+  assert_failure 2
+}
+
+@test "--summary prints how often which keyword failed at which path" {
+  printf '%s\n' '{"asn":0}' '{"asn":-1}' 'oops' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --summary --rejects /dev/null "$T/in.ndjson"
+  assert_failure 1
+  [[ $stderr == *"count  keyword"*"path"* ]] || fail "$stderr"
+  [[ $stderr =~ [[:space:]]2[[:space:]]+minimum[[:space:]]+/asn ]] || fail "$stderr"
+  [[ $stderr =~ [[:space:]]2[[:space:]]+required[[:space:]]+/timestamp ]] || fail "$stderr"
+  [[ $stderr =~ [[:space:]]1[[:space:]]+"(not JSON)" ]] || fail "$stderr"
+}
+
+@test "the output keeps the input order with several threads, and counts balance" {
+  cdn -q gen --rows 20000 --seed 8 --dirty 0.05 >"$T/d.ndjson"
+  run --separate-stderr cdn validate --threads 1 -o "$T/one.ndjson" --rejects "$T/r1" "$T/d.ndjson"
+  assert_failure 1
+  run --separate-stderr cdn validate --threads 4 -o "$T/four.ndjson" --rejects "$T/r4" "$T/d.ndjson"
+  assert_failure 1
+  cmp "$T/one.ndjson" "$T/four.ndjson"
+  cmp "$T/r1" "$T/r4"
+  local out rej
+  out=$(wc -l <"$T/four.ndjson")
+  rej=$(wc -l <"$T/r4")
+  assert_equal "$((out + rej))" 20000
+  [[ $stderr == *"20000 in, $out out, $rej rejected"* ]] || fail "$stderr"
+}
+
+@test "python3-jsonschema and cdn validate find the same lines valid and invalid" {
+  cdn -q gen --rows 20000 --seed 11 --dirty 0.01 >"$T/d.ndjson"
+  run cdn validate -q --rejects "$T/rej" -o /dev/null "$T/d.ndjson"
+  assert_failure 1
+  jq -r '.line' "$T/rej" | sort -n >"$T/cdn-invalid"
+  /usr/bin/python3 "$REPO_ROOT/tests/cli/jsonschema_lines.py" "$REPO_ROOT/schemas/cdn-data.json" \
+    "$T/d.ndjson" | sort -n >"$T/py-invalid"
+  local n
+  n=$(wc -l <"$T/py-invalid")
+  ((n > 100)) || fail "only $n invalid lines: the comparison would prove little"
+  diff "$T/cdn-invalid" "$T/py-invalid"
+}
