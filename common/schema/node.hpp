@@ -38,6 +38,9 @@ struct Node {
   uint8_t types = 0;  // TypeBit set; 0 = any type
   std::vector<simdjson::dom::element> enum_values;
   bool has_enum = false;
+  // An enum of strings only (the common case) is checked on these, without a JSON compare.
+  std::vector<std::string_view> enum_strings;
+  bool enum_all_strings = false;
   std::optional<simdjson::dom::element> const_value;
 
   // numbers
@@ -88,9 +91,12 @@ struct Node {
     return !keys.empty() || !pattern_properties.empty() || additional_properties ||
            min_properties || max_properties || property_names;
   }
-  // Index of `name` in keys, or -1.
-  int find_key(std::string_view name) const {
-    for (size_t i = 0; i < keys.size(); ++i) {
+  // Index of `name` in keys, or -1. `hint` is where to look first: records tend to list
+  // their members in the schema's order, so the key after the last one found usually matches.
+  int find_key(std::string_view name, size_t hint = 0) const {
+    const size_t n = keys.size();
+    if (hint < n && keys[hint].name == name) return static_cast<int>(hint);
+    for (size_t i = 0; i < n; ++i) {
       if (keys[i].name.size() == name.size() && keys[i].name == name) return static_cast<int>(i);
     }
     return -1;

@@ -378,7 +378,16 @@ class Compiler {
         simdjson::dom::array arr;
         if (val.get_array().get(arr)) bad(n.location, "enum must be an array");
         n.has_enum = true;
-        for (element e : arr) n.enum_values.push_back(e);
+        n.enum_all_strings = true;
+        for (element e : arr) {
+          n.enum_values.push_back(e);
+          std::string_view str;
+          if (e.get_string().get(str)) {
+            n.enum_all_strings = false;
+          } else {
+            n.enum_strings.push_back(str);
+          }
+        }
       } else if (kw == "const" && draft >= 6) {
         n.const_value = val;
       } else if (kw == "minimum") {
@@ -856,10 +865,22 @@ class Checker {
     }
     if (n.has_enum) {
       bool found = false;
-      for (element e : n.enum_values) {
-        if (json_equal(v, e)) {
-          found = true;
-          break;
+      if (n.enum_all_strings) {
+        std::string_view str;
+        if (!v.get_string().get(str)) {
+          for (std::string_view e : n.enum_strings) {
+            if (e == str) {
+              found = true;
+              break;
+            }
+          }
+        }
+      } else {
+        for (element e : n.enum_values) {
+          if (json_equal(v, e)) {
+            found = true;
+            break;
+          }
         }
       }
       if (!found) {
@@ -991,7 +1012,8 @@ class Checker {
         // Decimal fractions are not exact in binary (19.99 / 0.01 = 1998.9999999999998), so
         // a quotient within a relative 1e-9 of an integer counts as one.
         double q = d / m;
-        multiple = std::isfinite(q) && std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+        multiple = std::isfinite(q) &&
+                   std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
       }
       if (!multiple) {
         ok = fail("multipleOf", [&] { return describe(v) + " is not a multiple of " + num(m); });
@@ -1134,9 +1156,11 @@ class Checker {
     const bool per_member =
         nkeys > 0 || !n.pattern_properties.empty() || n.additional_properties || n.property_names;
     if (per_member) {
+      size_t hint = 0;
       for (auto [k, e] : o) {
         bool matched = false;
-        int i = nkeys ? n.find_key(k) : -1;
+        int i = nkeys ? n.find_key(k, hint) : -1;
+        if (i >= 0) hint = static_cast<size_t>(i) + 1;
         w_.path.push_back({k, 0, false});
         if (i >= 0) {
           if (nkeys > 64) {
