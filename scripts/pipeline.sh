@@ -2,7 +2,7 @@
 # Runs the cdn pipeline on this machine: installs what is missing (scripts/setup.sh),
 # builds the release binary, then streams synthetic telemetry through the stages
 #
-#   cdn gen --rows N | cdn sort | cdn tag -o OUT
+#   cdn gen --rows N | cdn sort | cdn tag | cdn validate -o OUT
 #   cdn produce -t cdndata -t cdnraw OUT          (the Data Provider's two topics)
 #   cdn consume -t cdnraw -e                      (read back, to check nothing was lost)
 #
@@ -13,7 +13,7 @@
 #
 # Usage: scripts/pipeline.sh [--rows N] [--out PATH]
 #   --rows N     records to generate (default 100000)
-#   --out PATH   where the tagged records go (default out/pipeline.ndjson)
+#   --out PATH   where the tagged, validated records go (default out/pipeline.ndjson)
 set -euo pipefail
 
 usage() { sed -n 's/^# \{0,1\}//; 2,/^  --out/p' "${BASH_SOURCE[0]}"; }
@@ -47,24 +47,24 @@ mkdir -p "$outdir"
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 
-stages=(gen sort tag)
+stages=(gen sort tag validate)
 start=$EPOCHREALTIME
 set +e
 "$cdn" gen --rows "$rows" --rejects "$outdir/rejects-gen.ndjson" 2>"$logs/gen" |
   "$cdn" sort --rejects "$outdir/rejects-sort.ndjson" 2>"$logs/sort" |
-  "$cdn" tag -o "$out" --rejects "$outdir/rejects-tag.ndjson" 2>"$logs/tag"
+  "$cdn" tag --rejects "$outdir/rejects-tag.ndjson" 2>"$logs/tag" |
+  "$cdn" validate --schema "$root/schemas/cdn-data.json" -o "$out" \
+    --rejects "$outdir/rejects-validate.ndjson" 2>"$logs/validate"
 status=("${PIPESTATUS[@]}")
 set -e
 # Stages still to join, in this order, each checked the same way:
-#   validate     | cdn validate --schema schemas/cdn-data.json (rejects with reasons),
-#                between tag and produce
 #   predict      cdn predict --model MODEL_DIR kafka:cdndata -o kafka:cdnresult
 #   load-influx  influxd on 127.0.0.1 with a temporary data directory, then
 #                cdn load-influx kafka:cdnresult and cdn load-influx kafka:cdnraw
 
 # Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
 # mock keeps about 5 MiB a partition).
-if [[ ${status[0]} -le 1 && ${status[1]} -le 1 && ${status[2]} -le 1 ]]; then
+if [[ ${status[0]} -le 1 && ${status[1]} -le 1 && ${status[2]} -le 1 && ${status[3]} -le 1 ]]; then
   if [[ -z ${CDN_BROKERS:-} ]]; then
     mkfifo "$logs/broker.ctl"
     "$cdn" broker --topic cdndata:16 --topic cdnraw:16 <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &

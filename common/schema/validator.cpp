@@ -1157,7 +1157,9 @@ class Checker {
         nkeys > 0 || !n.pattern_properties.empty() || n.additional_properties || n.property_names;
     if (per_member) {
       size_t hint = 0;
-      for (auto [k, e] : o) {
+      for (auto member : o) {
+        const std::string_view k = member.key;  // a plain variable: lambdas capture it
+        const element e = member.value;
         bool matched = false;
         int i = nkeys ? n.find_key(k, hint) : -1;
         if (i >= 0) hint = static_cast<size_t>(i) + 1;
