@@ -10,6 +10,11 @@ setup() {
   T="$BATS_TEST_TMPDIR"
 }
 
+teardown() {
+  [[ -z ${VALIDATE_PID:-} ]] || kill -TERM "$VALIDATE_PID" 2>/dev/null || true
+  if declare -F stop_broker >/dev/null; then stop_broker || true; fi
+}
+
 # expect SCHEMA VALID|INVALID KEYWORD LINE: checks LINE against SCHEMA (draft 7 unless the
 # schema says otherwise). A valid line must come out unchanged with status 0; an invalid
 # one must be rejected (status 1, nothing out) with an error naming KEYWORD.
@@ -439,4 +444,39 @@ expect() {
   n=$(wc -l <"$T/py-invalid")
   ((n > 100)) || fail "only $n invalid lines: the comparison would prove little"
   diff "$T/cdn-invalid" "$T/py-invalid"
+}
+
+# wait_lines FILE N: waits (at most 15 s) until FILE has at least N lines.
+wait_lines() {
+  local i
+  for i in $(seq 150); do
+    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  fail "$1 has $(wc -l <"$1" 2>/dev/null || echo no) lines, not $2"
+}
+
+@test "a live Kafka topic is validated as records arrive, rejects going to a topic" {
+  load broker_helper
+  start_broker --topic in:2 --topic bad:1
+  cdn -q gen --rows 200 --seed 2 >"$T/g.ndjson"
+  cdn validate -q -G checkers kafka:in --rejects kafka:bad >"$T/out.ndjson" 2>"$T/err" &
+  VALIDATE_PID=$!
+  kcat -P -b "$CDN_BROKERS" -t in <"$T/g.ndjson"
+  wait_lines "$T/out.ndjson" 200
+  printf '%s\n' '{"asn":0}' | kcat -P -b "$CDN_BROKERS" -t in
+  run --separate-stderr cdn consume -t bad -e -q
+  local tries=0
+  while [[ -z $output && $tries -lt 50 ]]; do
+    sleep 0.2
+    tries=$((tries + 1))
+    run --separate-stderr cdn consume -t bad -e -q
+  done
+  kill -TERM "$VALIDATE_PID"
+  wait "$VALIDATE_PID" || true
+  VALIDATE_PID=""
+  stop_broker
+  run jq -r '.errors[] | select(.pointer == "/asn") | .keyword' <<<"$output"
+  assert_output minimum
+  assert_equal "$(sort "$T/out.ndjson" | md5sum)" "$(sort "$T/g.ndjson" | md5sum)"
 }
