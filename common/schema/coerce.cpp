@@ -156,26 +156,31 @@ class Coercer {
     }
     if (!(w.types & kString)) {
       if ((w.types & (kNumber | kInteger)) && !t.empty() && record::is_json_number(t)) {
+        // Written from the parsed value, never copied: the result always reads back (an
+        // integer beyond 64 bits or a number beyond a double's range is left a string).
+        std::string r;
+        int64_t i;
+        uint64_t u;
         double d;
-        bool integral = t.find_first_of(".eE") == std::string_view::npos;
-        if (std::from_chars(t.data(), t.data() + t.size(), d).ec == std::errc()) {
-          if (integral) {
-            out.append(t);
-            note(path, "string to integer", json(s), std::string(t));
-            return;
-          }
+        const char* end = t.data() + t.size();
+        if (t.find_first_of(".eE") == std::string_view::npos &&
+            std::from_chars(t.data(), end, i).ec == std::errc()) {
+          record::append_int(r, i);
+        } else if (t.find_first_of(".eE-") == std::string_view::npos &&
+                   std::from_chars(t.data(), end, u).ec == std::errc()) {
+          record::append_uint(r, u);
+        } else if (std::from_chars(t.data(), end, d).ec == std::errc() && std::isfinite(d)) {
           if (!(w.types & kNumber) && d == std::floor(d) && std::fabs(d) < 9e15) {
-            std::string r;
             record::append_int(r, static_cast<int64_t>(d));
-            out += r;
-            note(path, "string to integer", json(s), r);
-            return;
+          } else if (w.types & kNumber) {
+            record::append_double(r, d);
           }
-          if (w.types & kNumber) {
-            out.append(t);
-            note(path, "string to number", json(s), std::string(t));
-            return;
-          }
+        }
+        if (!r.empty()) {
+          const bool integer = r.find_first_of(".eE") == std::string::npos;
+          out += r;
+          note(path, integer ? "string to integer" : "string to number", json(s), r);
+          return;
         }
       }
       if (w.types & kBoolean) {

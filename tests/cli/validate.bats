@@ -480,3 +480,12 @@ wait_lines() {
   assert_output minimum
   assert_equal "$(sort "$T/out.ndjson" | md5sum)" "$(sort "$T/g.ndjson" | md5sum)"
 }
+
+@test "--coerce leaves a numeric string beyond 64 bits alone, and the record is rejected for its type" {
+  printf '%s\n' '{"properties":{"n":{"type":"integer"}}}' >"$T/s.json"
+  printf '{"n":"%s"}\n' "$(printf '3%.0s' $(seq 100))" >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output type
+}
