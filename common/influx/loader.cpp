@@ -142,9 +142,9 @@ std::string Loader::extra() const {
   }
   if (encoder_.predictions() > 0) add(std::to_string(encoder_.predictions()) + " predictions");
   if (nudged_ > 0) {
-    add(std::to_string(nudged_) + " moved later by " +
+    add(std::to_string(nudged_) + " nudged later by 1 " +
         precision_name(encoder_.options().precision) +
-        " to keep their time from another point of the same series");
+        " or more (their series already had a point at that time)");
   }
   if (collided_ > 0) {
     add(std::to_string(collided_) +
