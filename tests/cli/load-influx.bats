@@ -283,7 +283,7 @@ cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': H
   start_stub
   numbered 3 >"$T/in.ndjson"
   INFLUX_TOKEN=sekret run cdn load-influx -q --url "$STUB_URL" --org acme --bucket b1 --precision ms \
-    "$T/in.ndjson"
+    --compression gzip "$T/in.ndjson"
   assert_success
   run jq -r '"\(.path)?\(.query) \(.auth) \(.encoding) \(.lines | length)"' "$STUB_LOG"
   assert_output "/api/v2/write?org=acme&bucket=b1&precision=ms Token sekret gzip 3"
@@ -294,15 +294,26 @@ cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': H
   assert_equal "$(tail -1 "$STUB_LOG" | jq -r .auth)" "Token from-file"
 }
 
-@test "batches are gzipped, sent on kept-alive connections, at most --max-in-flight at a time" {
+@test "--compression gzip zips batches; they go on kept-alive connections, --max-in-flight at a time" {
   start_stub
   numbered 2000 >"$T/in.ndjson"
-  run cdn load-influx -q --url "$STUB_URL" --db x --batch-size 100 --max-in-flight 2 "$T/in.ndjson"
+  run cdn load-influx -q --url "$STUB_URL" --db x --batch-size 100 --max-in-flight 2 \
+    --compression gzip "$T/in.ndjson"
   assert_success
   assert_equal "$(jq -r .encoding "$STUB_LOG" | sort -u)" gzip
   assert_equal "$(wc -l <"$STUB_LOG")" 20
   (($(jq -r .client_port "$STUB_LOG" | sort -u | wc -l) <= 2))
-  run cdn load-influx -q --url "$STUB_URL" --db x --compression none "$T/in.ndjson"
+  run cdn load-influx -q --url "$STUB_URL" --db x "$T/in.ndjson"
   assert_success
   assert_equal "$(tail -1 "$STUB_LOG" | jq -r '"\(.encoding)|\(.lines | length)"')" "|2000"
+}
+
+@test "--flush-interval sends a batch that is not full once it is that old, while the pipe waits" {
+  start_stub
+  {
+    numbered 3
+    sleep 1.5
+    numbered 5 | tail -2
+  } | cdn load-influx -q --url "$STUB_URL" --db x --flush-interval 200ms
+  assert_equal "$(jq -r '.lines | length' "$STUB_LOG" | tr '\n' ' ')" "3 2 "
 }
