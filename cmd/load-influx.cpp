@@ -36,7 +36,7 @@ struct LoadInfluxArgs {
   std::string flush_interval = "1s";
   size_t max_in_flight = 2;
   std::string retry_timeout = "60s";
-  std::string compression = "gzip";
+  std::string compression = "none";
   bool dry_run = false;
   bool output_given = false;
 };
@@ -241,7 +241,8 @@ Runner setup_load_influx(CLI::App& app) {
                  "the command fails, e.g. 30s or 5m")
       ->type_name("DURATION")
       ->capture_default_str();
-  app.add_option("--compression", a->compression, "Request bodies: gzip or none")
+  app.add_option("--compression", a->compression, "Request bodies: none, or gzip (for a server across a slow link: on one machine it "
+                 "costs InfluxDB more time to unzip than it saves)")
       ->type_name("CODEC")
       ->check(CLI::IsMember({"gzip", "none"}))
       ->capture_default_str();

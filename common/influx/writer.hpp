@@ -38,7 +38,7 @@ struct WriterOptions {
   Precision precision = Precision::ns;
   std::string user, password;  // 1.x basic authentication
   std::string token;           // 2.x: Authorization: Token
-  bool gzip = true;
+  bool gzip = false;
   size_t max_in_flight = 2;
   std::chrono::milliseconds retry_timeout{60000};
   std::chrono::milliseconds request_timeout{30000};
