@@ -6,16 +6,20 @@
 complete -c cdn -f
 
 # Commands.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a consume -d 'Read Kafka topics to NDJSON'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a validate -d 'Check records against a JSON Schema, optionally coercing them to fit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a consume -d 'Read Kafka topics to NDJSON'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a train -d 'Train an XGBoost model from CSV files into a model bundle'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a predict -d 'Apply a model bundle to a stream of records'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a load-influx -d 'Write records and predictions into InfluxDB (1.x and 2.x HTTP APIs)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
 
 # Global options.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -l version -d 'Print the version and the parts built in'
 complete -c cdn -l config -r -F -d 'Read long options from a TOML file, one [section] per command (default: $CDN_CONFIG)'
 complete -c cdn -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
@@ -69,22 +73,8 @@ complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l overwrite -d 'Replace the ID of records that already have the field (default: keep it)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -F
 
-# cdn gen
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s h -l help -d 'Print this help message and exit'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s n -l rows -x -d 'Number of lines to write (records, dirty lines included)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l seed -x -d 'Seed of the generator; the same seed gives the same output'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s f -l format -x -a 'ndjson csv' -d 'Output format: ndjson, or csv with a header row'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l start -x -d 'Event time of the first record (RFC 3339; output is UTC)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l rate -x -d 'Mean records per second of event time; the load follows each PoP\'s local hour'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l late -x -d 'Fraction of records emitted 1-30 s of event time after later ones (out of order)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of lines replaced by bad ones (malformed, mistyped, missing or unknown fields, out-of-range values)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
+# cdn validate
+complete -c cdn -n '__fish_seen_subcommand_from validate' -s h -l help -d 'Print this help message and exit'
 
 # cdn produce
 complete -c cdn -n '__fish_seen_subcommand_from produce' -s h -l help -d 'Print this help message and exit'
@@ -125,10 +115,72 @@ complete -c cdn -n '__fish_seen_subcommand_from consume' -l offset -x -d 'Where 
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails (ms)'
 
+# cdn train
+complete -c cdn -n '__fish_seen_subcommand_from train' -s h -l help -d 'Print this help message and exit'
+
+# cdn predict
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s h -l help -d 'Print this help message and exit'
+
+# cdn load-influx
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails (ms)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s o -l output -r -F -d 'Where --dry-run writes the line protocol (\'-\' is stdout)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l url -x -d 'InfluxDB\'s address'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l db -x -d 'InfluxDB 1.x database to write to'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l rp -x -d 'InfluxDB 1.x retention policy (default: the database\'s)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l create-db -d 'Create the --db database first (harmless when it exists)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l user -x -d 'InfluxDB 1.x user; the password comes from INFLUX_PASSWORD or --password-file'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l password-file -r -F -d 'Read the 1.x password from the first line of FILE'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l org -x -d 'InfluxDB 2.x organization'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l bucket -x -d 'InfluxDB 2.x bucket to write to (needs --org)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l token-file -r -F -d 'Read the 2.x token from the first line of FILE (default: INFLUX_TOKEN)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l measurement -x -d 'Measurement of every point'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l measurement-field -x -d 'Take each point\'s measurement from this field (a non-empty string)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l tag -x -d 'Fields that become tags, e.g. pop,country (repeatable)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l field -x -d 'Fields written as fields (default: every field that is not a tag, the time or the measurement)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l time-field -x -d 'Field with the point\'s time: RFC 3339, or a number of --precision units since the epoch; \'\' stamps points with the time of loading'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l precision -x -a 's ms us ns' -d 'Unit of the timestamps written: s, ms, us or ns'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l prediction-measurement -x -d 'Measurement of prediction records (those with prediction and sampleID), with model as a tag; \'\' treats them like any record'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l on-duplicate -x -a 'nudge warn keep-last' -d 'Points with the same measurement, tags and time: nudge (move the later one by one --precision unit, so both stay), warn (write both: InfluxDB keeps the last; warn and count) or keep-last (the same, only counted)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l batch-size -x -d 'Points per write request'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l flush-interval -x -d 'Send a batch that is not full once its first point is this old, e.g. 500ms'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l max-in-flight -x -d 'Write requests at a time (in flight or waiting to be sent again); reading waits beyond that'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l retry-timeout -x -d 'How long a batch is sent again after 429, 5xx or connection errors before the command fails, e.g. 30s or 5m'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l compression -x -a 'gzip none' -d 'Request bodies: none, or gzip (for a server across a slow link: on one machine it costs InfluxDB more time to unzip than it saves)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l dry-run -d 'Write the line protocol to the output (-o) instead of InfluxDB'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -F
+
 # cdn broker
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
+
+# cdn gen
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s n -l rows -x -d 'Number of lines to write (records, dirty lines included)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l seed -x -d 'Seed of the generator; the same seed gives the same output'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s f -l format -x -a 'ndjson csv' -d 'Output format: ndjson, or csv with a header row'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l start -x -d 'Event time of the first record (RFC 3339; output is UTC)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l rate -x -d 'Mean records per second of event time; the load follows each PoP\'s local hour'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l late -x -d 'Fraction of records emitted 1-30 s of event time after later ones (out of order)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of lines replaced by bad ones (malformed, mistyped, missing or unknown fields, out-of-range values)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
 
 # cdn completion
 complete -c cdn -n '__fish_seen_subcommand_from completion' -s h -l help -d 'Print this help message and exit'
