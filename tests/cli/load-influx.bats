@@ -5,6 +5,7 @@
 
 load test_helper
 load influx_helper
+load broker_helper
 
 bats_require_minimum_version 1.5.0
 
@@ -19,10 +20,13 @@ teardown_file() {
 setup() {
   T="$BATS_TEST_TMPDIR"
   DB="db_${BATS_TEST_NUMBER}"
+  # The mock coordinator holds a rejoining group for a whole session timeout: keep it short.
+  GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
 }
 
 teardown() {
   stop_stub
+  stop_broker
 }
 
 roundtrip() {
@@ -316,4 +320,59 @@ cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': H
     numbered 5 | tail -2
   } | cdn load-influx -q --url "$STUB_URL" --db x --flush-interval 200ms
   assert_equal "$(jq -r '.lines | length' "$STUB_LOG" | tr '\n' ' ')" "3 2 "
+}
+
+# --- Kafka
+
+# wait_count DB QUERY N: until the query counts at least N (at most 60 s).
+wait_count() {
+  local deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    (($(count "$1" "$2") >= $3)) && return 0
+    sleep 0.2
+  done
+  echo "$2 counts $(count "$1" "$2"), not $3" >&2
+  return 1
+}
+
+@test "a loader reading Kafka in a group, killed mid-stream and restarted, leaves every record in InfluxDB" {
+  start_broker --topic raw:4
+  cdn gen -q --rows 20000 --seed 9 | cdn tag -q >"$T/in.ndjson"
+  cdn produce -q -t raw --key-field sampleID --rate 4000 "$T/in.ndjson" &
+  producer=$!
+  "$CDN" load-influx -q -G loader "${GROUP_X[@]}" --db "$DB" --create-db --tag pop \
+    --batch-size 500 kafka:raw 2>"$T/err1" &
+  pid=$!
+  wait_count "$DB" 'SELECT count(sampleID) FROM cdn' 5000
+  kill -KILL "$pid"
+  wait "$pid" || true
+  written=$(count "$DB" 'SELECT count(sampleID) FROM cdn')
+  ((written < 20000)) || fail "the loader had written everything ($written) before it was killed"
+  wait "$producer"
+  run --separate-stderr timeout 120 "$CDN" load-influx -G loader "${GROUP_X[@]}" -e --db "$DB" \
+    --tag pop kafka:raw
+  assert_success
+  [[ "$stderr" =~ ^"cdn load-influx: "([0-9]+)" in, " ]]
+  resumed=${BASH_REMATCH[1]}
+  ((resumed < 20000)) || fail "the restarted loader read all $resumed records again: no offset was committed"
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 20000
+}
+
+@test "SIGTERM sends what was read, waits for InfluxDB, then commits the offsets" {
+  start_broker --topic raw:2
+  numbered 300 | cdn produce -q -t raw
+  "$CDN" load-influx -G term "${GROUP_X[@]}" --db "$DB" --create-db --flush-interval 1h \
+    kafka:raw 2>"$T/err" &
+  pid=$!
+  sleep 4
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 0
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 143
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 300
+  [[ "$(cat "$T/err")" == "cdn load-influx: 300 in, 300 out, 0 rejected in "*" (interrupted by SIGTERM)" ]]
+  run --separate-stderr timeout 60 "$CDN" load-influx -G term "${GROUP_X[@]}" -e --db "$DB" kafka:raw
+  assert_success
+  [[ "$stderr" == "cdn load-influx: 0 in, 0 out, 0 rejected in "* ]]
 }
