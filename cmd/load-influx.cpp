@@ -241,8 +241,10 @@ Runner setup_load_influx(CLI::App& app) {
                  "the command fails, e.g. 30s or 5m")
       ->type_name("DURATION")
       ->capture_default_str();
-  app.add_option("--compression", a->compression, "Request bodies: none, or gzip (for a server across a slow link: on one machine it "
-                 "costs InfluxDB more time to unzip than it saves)")
+  app.add_option(
+         "--compression", a->compression,
+         "Request bodies: none, or gzip (for a server across a slow link: on one machine it "
+         "costs InfluxDB more time to unzip than it saves)")
       ->type_name("CODEC")
       ->check(CLI::IsMember({"gzip", "none"}))
       ->capture_default_str();

@@ -12,6 +12,12 @@ namespace cdn::influx {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+// A batch is sent at this size whatever --batch-size says: under InfluxDB's default
+// max-body-size (25 MB), and far from the 4 GiB that Batch offsets can address.
+constexpr size_t kMaxBatchBytes = size_t{16} << 20;
+}  // namespace
+
 Loader::Loader(pipeline::RunContext& ctx, io::InputSet& in, Encoder& encoder, Writer* writer,
                LoaderOptions opts)
     : ctx_(ctx),
@@ -114,7 +120,7 @@ void Loader::load() {
     }
     if (batch_->empty()) batch_started_ = Clock::now();
     batch_->add(line, source_index(in_.name()), rec.line, rec.text);
-    if (batch_->size() >= opts_.batch_size) {
+    if (batch_->size() >= opts_.batch_size || batch_->body.size() >= kMaxBatchBytes) {
       send();
       if (acknowledging_ && Clock::now() - last_ack_ >= opts_.commit_interval) sync();
     } else if ((++n & 63) == 0) {
