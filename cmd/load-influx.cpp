@@ -1,12 +1,259 @@
-// cdn load-influx: placeholder until the command lands; it refuses to run.
+// cdn load-influx: write records and predictions into InfluxDB (1.x /write or 2.x
+// /api/v2/write) as line protocol, in batches, and lose nothing without saying so: refused
+// lines go to rejects, failed requests are sent again, points that would overwrite each
+// other are caught, and Kafka offsets are committed only once their records are written.
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
 #include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/influx/loader.hpp"
+#include "common/influx/writer.hpp"
 
 namespace cdn::cmd {
 
+namespace {
+struct LoadInfluxArgs {
+  cli::IoOptions io;
+  std::string url = "http://localhost:8086";
+  std::string db, rp, org, bucket, user;
+  std::string password_file, token_file;
+  bool create_db = false;
+  std::string measurement = "cdn";
+  std::string measurement_field;
+  std::vector<std::string> tags, fields;
+  std::string time_field = "timestamp";
+  std::string precision = "ns";
+  std::string prediction_measurement = "prediction";
+  std::string on_duplicate = "nudge";
+  size_t batch_size = 5000;
+  std::string flush_interval = "1s";
+  size_t max_in_flight = 2;
+  std::string retry_timeout = "60s";
+  std::string compression = "none";
+  bool dry_run = false;
+  bool output_given = false;
+};
+
+// "a,b" and "--tag a --tag b" both list a and b; an empty name is an error.
+std::vector<std::string> split_names(const std::vector<std::string>& lists, const char* option) {
+  std::vector<std::string> names;
+  for (const auto& list : lists) {
+    size_t begin = 0;
+    for (;;) {
+      size_t comma = list.find(',', begin);
+      std::string name = list.substr(begin, comma == std::string::npos ? comma : comma - begin);
+      if (name.empty()) {
+        throw UsageError(std::string(option) + " holds an empty field name; list names separated " +
+                         "by commas, e.g. " + option + " pop,country");
+      }
+      names.push_back(std::move(name));
+      if (comma == std::string::npos) break;
+      begin = comma + 1;
+    }
+  }
+  return names;
+}
+
+// A secret from an environment variable or a file (its first line); never the command line.
+std::string secret(const char* env, const std::string& file, const char* option) {
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) {
+      throw UsageError("cannot read " + std::string(option) + " " + diag::quoted(file) + ": " +
+                       errno_text(errno));
+    }
+    std::string s;
+    std::getline(in, s);
+    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  const char* v = std::getenv(env);
+  return v ? v : "";
+}
+
+int run_load_influx(LoadInfluxArgs& a) {
+  if (a.output_given && !a.dry_run) {
+    throw UsageError(
+        "-o/--output is where --dry-run writes the line protocol; add --dry-run or "
+        "drop -o");
+  }
+  if (!a.db.empty() && !a.bucket.empty()) {
+    throw UsageError("--db (InfluxDB 1.x) and --bucket (2.x) do not go together; pick one");
+  }
+  if (a.db.empty() && a.bucket.empty() && !a.dry_run) {
+    throw UsageError(
+        "nowhere to write: name the database with --db (InfluxDB 1.x), or the "
+        "bucket with --bucket and --org (2.x), or preview with --dry-run");
+  }
+  int api = a.bucket.empty() ? 1 : 2;
+  if (api == 2) {
+    if (a.org.empty()) throw UsageError("--bucket needs --org, the organization that owns it");
+    if (a.create_db)
+      throw UsageError(
+          "--create-db is for InfluxDB 1.x (--db); create 2.x buckets "
+          "with the influx CLI");
+    if (!a.user.empty() || !a.password_file.empty() || !a.rp.empty()) {
+      throw UsageError(
+          "--user, --password-file and --rp are for InfluxDB 1.x (--db); 2.x takes a "
+          "token (INFLUX_TOKEN or --token-file)");
+    }
+  } else if (!a.token_file.empty() || !a.org.empty()) {
+    throw UsageError(
+        "--token-file and --org are for InfluxDB 2.x (--bucket); 1.x takes --user "
+        "and a password (INFLUX_PASSWORD or --password-file)");
+  }
+  if (a.batch_size == 0) throw UsageError("--batch-size must be at least 1");
+  if (a.max_in_flight == 0) throw UsageError("--max-in-flight must be at least 1");
+
+  influx::EncoderOptions eo;
+  eo.measurement = a.measurement;
+  eo.measurement_field = a.measurement_field;
+  eo.tags = split_names(a.tags, "--tag");
+  eo.fields = split_names(a.fields, "--field");
+  eo.time_field = a.time_field;
+  eo.precision = influx::parse_precision(a.precision);
+  eo.prediction_measurement = a.prediction_measurement;
+  std::optional<schema::PropertyTypes> types;
+  if (!a.io.schema.empty()) {
+    types = schema::load_property_types(a.io.schema);
+    eo.types = &*types;
+  }
+  influx::Encoder encoder(eo);
+
+  influx::LoaderOptions lo;
+  lo.batch_size = a.batch_size;
+  lo.flush_interval = influx::parse_duration(a.flush_interval, "--flush-interval");
+  lo.on_duplicate = influx::parse_on_duplicate(a.on_duplicate);
+
+  std::unique_ptr<influx::Writer> writer;
+  if (!a.dry_run) {
+    influx::WriterOptions wo;
+    wo.url = a.url;
+    wo.api = api;
+    wo.db = a.db;
+    wo.rp = a.rp;
+    wo.org = a.org;
+    wo.bucket = a.bucket;
+    wo.precision = eo.precision;
+    wo.user = a.user;
+    if (!a.user.empty())
+      wo.password = secret("INFLUX_PASSWORD", a.password_file, "--password-file");
+    if (api == 2) wo.token = secret("INFLUX_TOKEN", a.token_file, "--token-file");
+    wo.gzip = a.compression == "gzip";
+    wo.max_in_flight = a.max_in_flight;
+    wo.retry_timeout = influx::parse_duration(a.retry_timeout, "--retry-timeout");
+    writer = std::make_unique<influx::Writer>(wo);
+    if (a.create_db) writer->create_database();
+  }
+
+  pipeline::RunContext ctx("load-influx", a.dry_run ? a.io.output : "-", a.io.rejects);
+  cli::Inputs inputs(a.io, ctx);
+  influx::Loader loader(ctx, inputs.records(), encoder, writer.get(), lo);
+  return loader.run();
+}
+}  // namespace
+
 Runner setup_load_influx(CLI::App& app) {
-  (void)app;
-  return []() -> int { throw RuntimeError("cdn load-influx is not implemented yet"); };
+  auto a = std::make_shared<LoadInfluxArgs>();
+  cli::add_input_options(app, a->io);
+  CLI::Option* output = app.add_option("-o,--output", a->io.output,
+                                       "Where --dry-run writes the line protocol ('-' is stdout)")
+                            ->type_name("PATH")
+                            ->capture_default_str();
+  cli::add_rejects_option(app, a->io);
+  app.add_option("--url", a->url, "InfluxDB's address")
+      ->envname("INFLUX_URL")
+      ->type_name("URL")
+      ->capture_default_str();
+  app.add_option("--db", a->db, "InfluxDB 1.x database to write to")->type_name("NAME");
+  app.add_option("--rp", a->rp, "InfluxDB 1.x retention policy (default: the database's)")
+      ->type_name("NAME");
+  app.add_flag("--create-db", a->create_db,
+               "Create the --db database first (harmless when it exists)");
+  app.add_option("--user", a->user,
+                 "InfluxDB 1.x user; the password comes from INFLUX_PASSWORD or --password-file")
+      ->type_name("NAME");
+  app.add_option("--password-file", a->password_file,
+                 "Read the 1.x password from the first line of FILE")
+      ->type_name("FILE");
+  app.add_option("--org", a->org, "InfluxDB 2.x organization")->type_name("NAME");
+  app.add_option("--bucket", a->bucket, "InfluxDB 2.x bucket to write to (needs --org)")
+      ->type_name("NAME");
+  app.add_option("--token-file", a->token_file,
+                 "Read the 2.x token from the first line of FILE (default: INFLUX_TOKEN)")
+      ->type_name("FILE");
+  app.add_option("--measurement", a->measurement, "Measurement of every point")
+      ->type_name("NAME")
+      ->capture_default_str();
+  app.add_option("--measurement-field", a->measurement_field,
+                 "Take each point's measurement from this field (a non-empty string)")
+      ->type_name("FIELD");
+  app.add_option("--tag", a->tags, "Fields that become tags, e.g. pop,country (repeatable)")
+      ->type_name("FIELDS")
+      ->allow_extra_args(false);
+  app.add_option("--field", a->fields,
+                 "Fields written as fields (default: every field that is not a tag, the time "
+                 "or the measurement)")
+      ->type_name("FIELDS")
+      ->allow_extra_args(false);
+  app.add_option("--time-field", a->time_field,
+                 "Field with the point's time: RFC 3339, or a number of --precision units "
+                 "since the epoch; '' stamps points with the time of loading")
+      ->type_name("FIELD")
+      ->capture_default_str();
+  app.add_option("--precision", a->precision, "Unit of the timestamps written: s, ms, us or ns")
+      ->type_name("UNIT")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}))
+      ->capture_default_str();
+  app.add_option("--prediction-measurement", a->prediction_measurement,
+                 "Measurement of prediction records (those with prediction and sampleID), "
+                 "with model as a tag; '' treats them like any record")
+      ->type_name("NAME")
+      ->capture_default_str();
+  app.add_option("--on-duplicate", a->on_duplicate,
+                 "Points with the same measurement, tags and time: nudge (move the later one "
+                 "by one --precision unit, so both stay), warn (write both: InfluxDB keeps the "
+                 "last; warn and count) or keep-last (the same, only counted)")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"nudge", "warn", "keep-last"}))
+      ->capture_default_str();
+  app.add_option("--batch-size", a->batch_size, "Points per write request")
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_option("--flush-interval", a->flush_interval,
+                 "Send a batch that is not full once its first point is this old, e.g. 500ms")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  app.add_option("--max-in-flight", a->max_in_flight,
+                 "Write requests at a time (in flight or waiting to be sent again); reading "
+                 "waits beyond that")
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_option("--retry-timeout", a->retry_timeout,
+                 "How long a batch is sent again after 429, 5xx or connection errors before "
+                 "the command fails, e.g. 30s or 5m")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  app.add_option(
+         "--compression", a->compression,
+         "Request bodies: none, or gzip (for a server across a slow link: on one machine it "
+         "costs InfluxDB more time to unzip than it saves)")
+      ->type_name("CODEC")
+      ->check(CLI::IsMember({"gzip", "none"}))
+      ->capture_default_str();
+  app.add_flag("--dry-run", a->dry_run,
+               "Write the line protocol to the output (-o) instead of InfluxDB");
+  return [a, output] {
+    a->output_given = output->count() > 0;
+    return run_load_influx(*a);
+  };
 }
 
 }  // namespace cdn::cmd

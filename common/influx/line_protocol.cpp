@@ -1,1 +1,393 @@
-// placeholder: filled in by the command that owns this unit
+#include "common/influx/line_protocol.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/json_text.hpp"
+#include "common/record/timestamp.hpp"
+
+namespace cdn::influx {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "s") return Precision::s;
+  if (name == "ms") return Precision::ms;
+  if (name == "us") return Precision::us;
+  if (name == "ns") return Precision::ns;
+  throw UsageError("bad --precision " + diag::quoted(name) + "; write s, ms, us or ns");
+}
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::s:
+      return "s";
+    case Precision::ms:
+      return "ms";
+    case Precision::us:
+      return "us";
+    case Precision::ns:
+      return "ns";
+  }
+  return "ns";
+}
+
+int64_t units_per_second(Precision p) {
+  switch (p) {
+    case Precision::s:
+      return 1;
+    case Precision::ms:
+      return 1000;
+    case Precision::us:
+      return 1000000;
+    case Precision::ns:
+      return 1000000000;
+  }
+  return 1000000000;
+}
+
+namespace {
+
+// Escapes each character of `special` with a backslash. A backslash the reader would take
+// for an escape (before a special character or a quote, or at the end) cannot be written.
+bool append_escaped(std::string& out, std::string_view s, std::string_view special) {
+  size_t start = out.size();
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\n') {
+      out.resize(start);
+      return false;
+    }
+    if (c == '\\') {
+      if (i + 1 == s.size()) {
+        out.resize(start);
+        return false;
+      }
+      char next = s[i + 1];
+      if (next == '"' || special.find(next) != std::string_view::npos) {
+        out.resize(start);
+        return false;
+      }
+    }
+    if (special.find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return true;
+}
+
+std::string cannot_write(std::string_view what, std::string_view text) {
+  std::string r(what);
+  r += ' ';
+  r += diag::quoted(text);
+  r += " cannot be written in line protocol (it holds a newline, or a backslash at the end or "
+       "before a comma, space, equals sign or quote)";
+  return r;
+}
+
+}  // namespace
+
+bool append_measurement(std::string& out, std::string_view s) {
+  return append_escaped(out, s, ", ");
+}
+
+bool append_key(std::string& out, std::string_view s) {
+  return append_escaped(out, s, ",= ");
+}
+
+void append_string_value(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+Encoder::Encoder(EncoderOptions opts) : opts_(std::move(opts)) {
+  auto check = [](const char* option, const std::string& m) {
+    std::string escaped;
+    if (m.empty() || m[0] == '#' || !append_measurement(escaped, m)) {
+      throw UsageError(std::string("bad ") + option + " " + diag::quoted(m) +
+                       ": a measurement is not empty, does not begin with '#', holds no newline "
+                       "and no backslash at the end or before a comma or space");
+    }
+    return escaped;
+  };
+  measurement_ = check("--measurement", opts_.measurement);
+  if (!opts_.prediction_measurement.empty()) {
+    check("--prediction-measurement", opts_.prediction_measurement);
+  }
+  for (const auto& t : opts_.tags) {
+    std::string k;
+    if (t.empty() || !append_key(k, t) || t == "time") {
+      throw UsageError("bad --tag " + diag::quoted(t) +
+                       ": name a field that is not empty, not 'time', and holds no newline");
+    }
+  }
+  sorted_tags_ = opts_.tags;
+  std::sort(sorted_tags_.begin(), sorted_tags_.end());
+  sorted_tags_.erase(std::unique(sorted_tags_.begin(), sorted_tags_.end()), sorted_tags_.end());
+  sorted_prediction_tags_ = sorted_tags_;
+  if (!std::binary_search(sorted_tags_.begin(), sorted_tags_.end(), "model")) {
+    sorted_prediction_tags_.push_back("model");
+    std::sort(sorted_prediction_tags_.begin(), sorted_prediction_tags_.end());
+  }
+}
+
+void Encoder::append_time(std::string& out, int64_t time) {
+  out += ' ';
+  record::append_int(out, time);
+  out += '\n';
+}
+
+std::optional<std::string> Encoder::encode_time(simdjson::dom::element v, int64_t& time) const {
+  const int64_t ups = units_per_second(opts_.precision);
+  using simdjson::dom::element_type;
+  switch (v.type()) {
+    case element_type::STRING: {
+      std::string_view s = v.get_string().value_unsafe();
+      auto t = record::parse_rfc3339(s);
+      if (!t) {
+        return "the time field " + diag::quoted(opts_.time_field) + " holds " + diag::quoted(s) +
+               ", not an RFC 3339 time";
+      }
+      const int64_t limit = std::numeric_limits<int64_t>::max() / ups - 1;
+      if (t->seconds > limit || t->seconds < -limit) {
+        return "the time " + diag::quoted(s) + " is beyond what InfluxDB stores";
+      }
+      time = t->seconds * ups + static_cast<int64_t>(t->nanos) / (1000000000 / ups);
+      return std::nullopt;
+    }
+    case element_type::INT64:
+      time = v.get_int64().value_unsafe();
+      return std::nullopt;
+    case element_type::UINT64:
+      return "the time field " + diag::quoted(opts_.time_field) + " is beyond what InfluxDB stores";
+    case element_type::DOUBLE: {
+      double d = std::floor(v.get_double().value_unsafe());
+      if (!(d > -9.2e18 && d < 9.2e18)) {
+        return "the time field " + diag::quoted(opts_.time_field) +
+               " is beyond what InfluxDB stores";
+      }
+      time = static_cast<int64_t>(d);
+      return std::nullopt;
+    }
+    default:
+      return "the time field " + diag::quoted(opts_.time_field) + " is " +
+             record::json_type_name(v.type()) +
+             ", not an RFC 3339 string or a number of --precision units since the epoch";
+  }
+}
+
+std::optional<std::string> Encoder::tag_value(std::string_view name, simdjson::dom::element v,
+                                              std::string& text) const {
+  using simdjson::dom::element_type;
+  text.clear();
+  switch (v.type()) {
+    case element_type::STRING:
+      text = v.get_string().value_unsafe();
+      return std::nullopt;
+    case element_type::INT64:
+      record::append_int(text, v.get_int64().value_unsafe());
+      return std::nullopt;
+    case element_type::UINT64:
+      record::append_uint(text, v.get_uint64().value_unsafe());
+      return std::nullopt;
+    case element_type::DOUBLE:
+      record::append_double(text, v.get_double().value_unsafe());
+      return std::nullopt;
+    case element_type::BOOL:
+      text = v.get_bool().value_unsafe() ? "true" : "false";
+      return std::nullopt;
+    case element_type::NULL_VALUE:
+      return std::nullopt;
+    default:
+      return "the tag " + diag::quoted(name) + " is " + record::json_type_name(v.type()) +
+             "; a tag holds a string, a number or a boolean";
+  }
+}
+
+bool Encoder::is_tag(std::string_view name, bool prediction) const {
+  const auto& tags = prediction ? sorted_prediction_tags_ : sorted_tags_;
+  return std::binary_search(tags.begin(), tags.end(), name);
+}
+
+std::optional<std::string> Encoder::append_field(std::string& out, std::string& key,
+                                                 simdjson::dom::element v, bool top, bool& any) {
+  using simdjson::dom::element_type;
+  element_type t = v.type();
+  if (t == element_type::NULL_VALUE) return std::nullopt;
+  if (t == element_type::OBJECT) {
+    size_t len = key.size();
+    simdjson::dom::object o = v.get_object().value_unsafe();
+    for (auto [k, child] : o) {
+      key.resize(len);
+      key += '_';
+      key += k;
+      if (auto why = append_field(out, key, child, false, any)) return why;
+    }
+    key.resize(len);
+    return std::nullopt;
+  }
+  if (t == element_type::ARRAY) {
+    size_t len = key.size(), i = 0;
+    simdjson::dom::array a = v.get_array().value_unsafe();
+    for (auto child : a) {
+      key.resize(len);
+      key += '_';
+      record::append_uint(key, i++);
+      if (auto why = append_field(out, key, child, false, any)) return why;
+    }
+    key.resize(len);
+    return std::nullopt;
+  }
+  if (key == "time") {
+    return std::string(
+        "a field named 'time' is refused by InfluxDB; leave it out with --field, or make it the "
+        "time with --time-field time");
+  }
+  size_t start = out.size();
+  out += any ? ',' : ' ';
+  if (!append_key(out, key)) {
+    out.resize(start);
+    return cannot_write("the field name", key);
+  }
+  out += '=';
+  schema::ValueType declared = schema::ValueType::any;
+  if (top && opts_.types) declared = opts_.types->of(key);
+  switch (t) {
+    case element_type::STRING:
+      append_string_value(out, v.get_string().value_unsafe());
+      break;
+    case element_type::BOOL:
+      out += v.get_bool().value_unsafe() ? "true" : "false";
+      break;
+    case element_type::INT64:
+      record::append_int(out, v.get_int64().value_unsafe());
+      if (declared != schema::ValueType::number) out += 'i';
+      break;
+    case element_type::UINT64:
+      if (declared == schema::ValueType::number) {
+        record::append_uint(out, v.get_uint64().value_unsafe());
+        break;
+      }
+      out.resize(start);
+      return "the field " + diag::quoted(key) +
+             " is an integer beyond InfluxDB's integers (64-bit signed); declare it a number "
+             "with --schema to write it as a float";
+    case element_type::DOUBLE: {
+      double d = v.get_double().value_unsafe();
+      if (declared == schema::ValueType::integer && d == std::floor(d) && std::fabs(d) < 9.2e18) {
+        record::append_int(out, static_cast<int64_t>(d));
+        out += 'i';
+      } else {
+        record::append_double(out, d);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  any = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_t now,
+                                           std::string& out, PointKey& key) {
+  simdjson::dom::object obj;
+  if (record.get_object().get(obj)) {
+    return std::string("not a JSON object but ") + record::json_type_name(record.type());
+  }
+  const size_t start = out.size();
+  auto fail = [&](std::string why) -> std::optional<std::string> {
+    out.resize(start);
+    return why;
+  };
+
+  simdjson::dom::element v;
+  bool prediction = !opts_.prediction_measurement.empty() && opts_.measurement_field.empty() &&
+                    obj.at_key("prediction").get(v) == simdjson::SUCCESS &&
+                    obj.at_key("sampleID").get(v) == simdjson::SUCCESS;
+
+  // Measurement.
+  if (prediction) {
+    if (!append_measurement(out, opts_.prediction_measurement)) {
+      return fail(cannot_write("the measurement", opts_.prediction_measurement));
+    }
+  } else if (!opts_.measurement_field.empty()) {
+    std::string_view m;
+    if (obj.at_key(opts_.measurement_field).get(v) != simdjson::SUCCESS) {
+      return fail("no " + diag::quoted(opts_.measurement_field) +
+                  " field (the measurement, --measurement-field)");
+    }
+    if (v.get_string().get(m) != simdjson::SUCCESS || m.empty()) {
+      return fail("the measurement field " + diag::quoted(opts_.measurement_field) + " is " +
+                  (v.is_string() ? std::string("empty") : record::json_type_name(v.type())) +
+                  ", not a non-empty string");
+    }
+    if (m[0] == '#') {
+      return fail("the measurement " + diag::quoted(m) +
+                  " begins with '#', which makes a line a comment");
+    }
+    if (!append_measurement(out, m)) return fail(cannot_write("the measurement", m));
+  } else {
+    out += measurement_;
+  }
+
+  // Tags, in key order, as InfluxDB keeps them.
+  const auto& tags = prediction ? sorted_prediction_tags_ : sorted_tags_;
+  for (const auto& name : tags) {
+    if (obj.at_key(name).get(v) != simdjson::SUCCESS) continue;
+    if (auto why = tag_value(name, v, key_scratch_)) return fail(*why);
+    if (key_scratch_.empty()) continue;  // InfluxDB has no empty tag values
+    out += ',';
+    if (!append_key(out, name)) return fail(cannot_write("the tag name", name));
+    out += '=';
+    if (!append_key(out, key_scratch_)) {
+      return fail(cannot_write("the value of tag " + diag::quoted(name), key_scratch_));
+    }
+  }
+  key.series = std::hash<std::string_view>{}(std::string_view(out).substr(start));
+
+  // Time.
+  if (opts_.time_field.empty()) {
+    key.time = now;
+  } else {
+    if (obj.at_key(opts_.time_field).get(v) != simdjson::SUCCESS) {
+      return fail("no " + diag::quoted(opts_.time_field) +
+                  " field (the time of the point); name another with --time-field, or "
+                  "--time-field '' for the time of loading");
+    }
+    if (auto why = encode_time(v, key.time)) return fail(*why);
+  }
+
+  // Fields.
+  bool any = false;
+  if (!opts_.fields.empty() && !prediction) {
+    for (const auto& name : opts_.fields) {
+      if (obj.at_key(name).get(v) != simdjson::SUCCESS) continue;
+      key_scratch_ = name;
+      if (auto why = append_field(out, key_scratch_, v, true, any)) return fail(*why);
+    }
+  } else {
+    for (auto [k, val] : obj) {
+      if (k == opts_.time_field || is_tag(k, prediction)) continue;
+      if (!prediction && !opts_.measurement_field.empty() && k == opts_.measurement_field) {
+        continue;
+      }
+      key_scratch_ = k;
+      if (auto why = append_field(out, key_scratch_, val, true, any)) return fail(*why);
+    }
+  }
+  if (!any) {
+    return fail(
+        "no field to write (InfluxDB needs at least one that is not null, a tag or the time)");
+  }
+  if (prediction) ++predictions_;
+  return std::nullopt;
+}
+
+}  // namespace cdn::influx

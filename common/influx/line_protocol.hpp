@@ -1,1 +1,100 @@
+// InfluxDB line protocol from JSON records: measurement, tag set, field set and timestamp,
+// escaped so that every value InfluxDB can hold reads back byte for byte, and typed so that
+// a JSON integer stays an integer (42i), a JSON float a float, a string a string and a
+// boolean a boolean. A value the protocol cannot carry is a reason to reject the record,
+// never a silent change.
 #pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/schema/types.hpp"
+
+namespace cdn::influx {
+
+enum class Precision { s, ms, us, ns };
+
+// "s", "ms", "us", "ns"; throws UsageError otherwise.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision p);
+// Units of the precision in one second: 1, 1000, 1e6, 1e9.
+int64_t units_per_second(Precision p);
+
+// The escaping rules, one per place in a line. Each returns false (and leaves `out` as it
+// was) when the text cannot be written there so that it reads back the same: a newline,
+// a backslash at the end or before a character that gets escaped.
+// Measurement: commas and spaces escaped.
+bool append_measurement(std::string& out, std::string_view s);
+// Tag keys, tag values and field keys: commas, equals signs and spaces escaped.
+bool append_key(std::string& out, std::string_view s);
+// String field values: in double quotes, with double quotes and backslashes escaped;
+// newlines pass as they are (InfluxDB reads them inside quotes).
+void append_string_value(std::string& out, std::string_view s);
+
+struct EncoderOptions {
+  std::string measurement = "cdn";
+  std::string measurement_field;         // when set, the measurement is this field's value
+  std::vector<std::string> tags;         // fields that become tags
+  std::vector<std::string> fields;       // fields written; empty: every other field
+  std::string time_field = "timestamp";  // empty: the time of loading
+  Precision precision = Precision::ns;
+  // Records with `prediction` and `sampleID` members (schemas/prediction.json) go to this
+  // measurement with `model` as a tag and every other member as a field; empty: no such
+  // detection.
+  std::string prediction_measurement = "prediction";
+  // Declared types (from --schema): a "number" property is written as a float even when a
+  // record holds an integer, an "integer" property as an integer.
+  const schema::PropertyTypes* types = nullptr;
+};
+
+// What identifies a point in InfluxDB besides its timestamp: a hash of the measurement and
+// the tag set, and the timestamp in precision units.
+struct PointKey {
+  uint64_t series = 0;
+  int64_t time = 0;
+};
+
+class Encoder {
+ public:
+  // Throws UsageError for a measurement or tag name that line protocol cannot carry.
+  explicit Encoder(EncoderOptions opts);
+
+  // Appends `measurement,tags fields` (no timestamp, no newline) for the record to `out`
+  // and sets `key`. Returns the reason when the record cannot be written; `out` is then as
+  // it was. `now` is the time of loading in precision units (used without a time field).
+  std::optional<std::string> encode(simdjson::dom::element record, int64_t now, std::string& out,
+                                    PointKey& key);
+
+  // Appends ` TIME\n`.
+  static void append_time(std::string& out, int64_t time);
+
+  const EncoderOptions& options() const { return opts_; }
+  uint64_t predictions() const { return predictions_; }
+
+ private:
+  struct Tag {
+    std::string_view key;
+    std::string value;
+  };
+  std::optional<std::string> encode_time(simdjson::dom::element v, int64_t& time) const;
+  std::optional<std::string> tag_value(std::string_view name, simdjson::dom::element v,
+                                       std::string& text) const;
+  std::optional<std::string> append_field(std::string& out, std::string& key,
+                                          simdjson::dom::element v, bool top, bool& any);
+  bool is_tag(std::string_view name, bool prediction) const;
+
+  EncoderOptions opts_;
+  std::string measurement_;               // escaped
+  std::vector<std::string> sorted_tags_;  // InfluxDB's order: by key
+  std::vector<std::string> sorted_prediction_tags_;
+  std::vector<Tag> tag_scratch_;
+  std::string key_scratch_;
+  uint64_t predictions_ = 0;
+};
+
+}  // namespace cdn::influx

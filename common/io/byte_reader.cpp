@@ -1,6 +1,7 @@
 #include "common/io/byte_reader.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,15 @@ size_t ByteReader::read_fd(char* buf, size_t n) {
     if (stop_requested()) {
       eof_ = true;
       return 0;
+    }
+    if (idle_) {
+      // Nothing to read yet: let the caller flush, now and while the wait lasts.
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 0) == 0) {
+        idle_();
+        while (::poll(&p, 1, 100) == 0 && !stop_requested()) idle_();
+        if (stop_requested()) continue;
+      }
     }
     ssize_t r = ::read(fd_, buf, n);
     if (r > 0) return static_cast<size_t>(r);

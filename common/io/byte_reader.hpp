@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ class ByteReader {
 
   const std::string& name() const { return name_; }
   bool gzipped() const { return gzip_; }
+  // `f` runs before a read would wait for bytes that have not arrived yet (a pipe or a
+  // terminal with nothing new), and every 100 ms while it waits.
+  void on_idle(std::function<void()> f) { idle_ = std::move(f); }
 
  private:
   size_t read_raw(char* buf, size_t n);
@@ -34,6 +38,7 @@ class ByteReader {
   bool owns_fd_ = false;
   bool gzip_ = false;
   bool eof_ = false;
+  std::function<void()> idle_;
   // Bytes read while sniffing the magic number, served before the fd.
   std::vector<char> pending_;
   size_t pending_pos_ = 0;

@@ -71,6 +71,7 @@ class NdjsonSource : public Source {
     return false;
   }
   const std::string& name() const override { return bytes_.name(); }
+  void on_idle(std::function<void()> f) override { bytes_.on_idle(std::move(f)); }
 
  private:
   ByteReader bytes_;
@@ -186,6 +187,7 @@ class CsvSource : public Source {
     return false;
   }
   const std::string& name() const override { return bytes_.name(); }
+  void on_idle(std::function<void()> f) override { bytes_.on_idle(std::move(f)); }
 
  private:
   ByteReader bytes_;

@@ -47,8 +47,9 @@ class Source {
   // Throws RuntimeError when the acknowledgement cannot be passed on (a failed commit).
   virtual void acknowledge() {}
   // `f` runs whenever next() is about to wait for records that have not arrived yet (a
-  // Kafka topic with nothing new): a filter flushes its output there, so a live stream
-  // does not sit in a buffer. Sources that never wait ignore it.
+  // Kafka topic with nothing new, a pipe with nothing to read; for a pipe also every 100 ms
+  // of the wait): a filter flushes its output there, so a live stream does not sit in a
+  // buffer. Sources that never wait ignore it.
   virtual void on_idle(std::function<void()> f) { (void)f; }
 };
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# cdn load-influx against curl: the same generated records into one InfluxDB 1.x on
+# 127.0.0.1, in the same run.
+#
+#   bench/load-influx.sh [--rows N] [--repeat R] [--in-flight N] [--dir DIR]
+#
+# Generates N records (default 1,000,000) with `cdn gen --seed 42`, starts influxd with a
+# temporary directory, bound to 127.0.0.1 only, then R times (default 1), each into a fresh
+# database that is checked (count of points = N) and dropped afterwards:
+#   curl   posts line protocol prepared beforehand (cdn load-influx --dry-run, split into
+#          files of 5,000 lines), two requests at a time (xargs -P2), one curl per file;
+#   cdn    cdn load-influx from the NDJSON file: conversion included, defaults but the tags.
+# Prints the wall times, points per second and the ratio, best of R for each.
+set -euo pipefail
+
+name=bench/load-influx.sh
+rows=1000000
+repeat=1
+in_flight=""
+dir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --in-flight) in_flight="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$name: unknown argument '$1'; see --help" >&2; exit 2 ;;
+  esac
+done
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cdn="${CDN_BIN:-$root/build/release/cdn}"
+[ -x "$cdn" ] || { echo "$name: no binary at '$cdn'; run scripts/build.sh first" >&2; exit 2; }
+for tool in influxd curl jq xargs split; do
+  command -v "$tool" >/dev/null || { echo "$name: '$tool' is missing; run scripts/setup.sh" >&2; exit 2; }
+done
+
+if [ -z "$dir" ]; then
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/cdn-bench.XXXXXX")"
+fi
+influxd_pid=""
+cleanup() {
+  if [ -n "$influxd_pid" ]; then
+    kill -TERM "$influxd_pid" 2>/dev/null || true
+    wait "$influxd_pid" 2>/dev/null || true
+  fi
+  case "$dir" in "${TMPDIR:-/tmp}"/cdn-bench.*) rm -rf "$dir" ;; esac
+}
+trap cleanup EXIT
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+now() { date +%s.%N; }
+
+tags="pop,country,device,content_type,cache_status"
+echo "$name: generating $rows records (cdn gen --seed 42)" >&2
+"$cdn" -q gen --rows "$rows" --seed 42 >"$dir/in.ndjson"
+"$cdn" -q load-influx --dry-run --tag "$tags" "$dir/in.ndjson" >"$dir/in.lp"
+mkdir -p "$dir/lp"
+split -l 5000 -d -a 5 "$dir/in.lp" "$dir/lp/part."
+echo "$name: $(du -m "$dir/in.ndjson" | cut -f1) MB of NDJSON, $(ls "$dir/lp" | wc -l) files of line protocol" >&2
+
+rpc=$(free_port)
+http=$(free_port)
+mkdir -p "$dir/influxd"
+cat >"$dir/influxd/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc"
+[meta]
+  dir = "$dir/influxd/meta"
+[data]
+  dir = "$dir/influxd/data"
+  wal-dir = "$dir/influxd/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$http"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[subscriber]
+  enabled = false
+EOF
+influxd -config "$dir/influxd/influxdb.conf" >"$dir/influxd/out" 2>"$dir/influxd/err" </dev/null &
+influxd_pid=$!
+url="http://127.0.0.1:$http"
+for _ in $(seq 200); do
+  curl -sf -o /dev/null "$url/ping" && break
+  sleep 0.1
+done
+curl -sf -o /dev/null "$url/ping" || { echo "$name: influxd did not start:" >&2; cat "$dir/influxd/err" >&2; exit 3; }
+
+query() { curl -sS -XPOST "$url/query" --data-urlencode "q=$1"; }
+check() {
+  local n
+  n=$(curl -sS -G "$url/query" --data-urlencode "db=$1" --data-urlencode 'q=SELECT count(asn) FROM cdn' |
+    jq '.results[0].series[0].values[0][1] // 0')
+  if [ "$n" != "$rows" ]; then
+    echo "$name: database $1 holds $n points, not $rows" >&2
+    exit 3
+  fi
+  query "DROP DATABASE \"$1\"" >/dev/null
+}
+
+best_curl="" best_cdn=""
+min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+cdn_args=()
+[ -n "$in_flight" ] && cdn_args+=(--max-in-flight "$in_flight")
+for r in $(seq "$repeat"); do
+  query "CREATE DATABASE curl$r" >/dev/null
+  start=$(now)
+  (cd "$dir/lp" && ls | xargs -P2 -I{} curl -sf -o /dev/null -XPOST \
+    "$url/write?db=curl$r&precision=ns" --data-binary @{})
+  t_curl=$(echo "$(now) - $start" | bc)
+  check "curl$r"
+  start=$(now)
+  "$cdn" -q load-influx --url "$url" --db "cdn$r" --create-db --tag "$tags" "${cdn_args[@]}" \
+    "$dir/in.ndjson"
+  t_cdn=$(echo "$(now) - $start" | bc)
+  check "cdn$r"
+  printf 'run %d: curl %.2f s, cdn load-influx %.2f s (load average %s)\n' "$r" "$t_curl" "$t_cdn" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
+  best_curl=$(min "$best_curl" "$t_curl")
+  best_cdn=$(min "$best_cdn" "$t_cdn")
+done
+
+printf '\n| tool | seconds | points/s | cdn / curl |\n|---|---:|---:|---:|\n'
+printf '| curl, files of 5,000 lines, 2 at a time | %.2f | %.0f | — |\n' "$best_curl" \
+  "$(echo "$rows / $best_curl" | bc -l)"
+printf '| cdn load-influx%s | %.2f | %.0f | %.2fx |\n' \
+  "${in_flight:+ --max-in-flight $in_flight}" "$best_cdn" "$(echo "$rows / $best_cdn" | bc -l)" \
+  "$(echo "$best_curl / $best_cdn" | bc -l)"

@@ -1,0 +1,152 @@
+// Batches of line protocol to InfluxDB over HTTP (libcurl): the 1.x /write and the 2.x
+// /api/v2/write endpoints, gzip bodies, kept-alive connections, a bounded number of requests
+// in flight, and delivery that loses nothing without saying so:
+//   2xx            the lines are written;
+//   413            the batch is split in halves and each half sent again (one line: rejected);
+//   429, 5xx and connection errors
+//                  sent again after an exponential backoff with jitter, or after the
+//                  server's Retry-After, until --retry-timeout has passed since the first
+//                  failure: then a RuntimeError;
+//   400            a partial write: the lines InfluxDB names are rejected with its message;
+//                  when it names fewer lines than it dropped, the rest is sent again in
+//                  halves until each refused line is known (re-writing a written point is
+//                  harmless: the same point with the same values);
+//   401, 403, 404 and other answers
+//                  a RuntimeError at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/influx/curl.hpp"
+#include "common/influx/line_protocol.hpp"
+
+namespace cdn::influx {
+
+struct WriterOptions {
+  std::string url = "http://localhost:8086";
+  int api = 1;  // 1: /write?db=&rp=, 2: /api/v2/write?org=&bucket=
+  std::string db, rp;
+  std::string org, bucket;
+  Precision precision = Precision::ns;
+  std::string user, password;  // 1.x basic authentication
+  std::string token;           // 2.x: Authorization: Token
+  bool gzip = false;
+  size_t max_in_flight = 2;
+  std::chrono::milliseconds retry_timeout{60000};
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+// Where a line came from, for the rejects sink.
+struct Origin {
+  uint32_t source = 0;  // index into the caller's table of source names
+  uint64_t line = 0;
+  uint32_t raw_begin = 0;  // the raw record in Batch::raw
+  uint32_t raw_len = 0;
+};
+
+struct Batch {
+  std::string body;             // line protocol, each line ending with '\n'
+  std::vector<uint32_t> ends;   // offset just past each line's '\n'
+  std::string raw;              // the raw records, for rejects
+  std::vector<Origin> origins;  // one per line
+
+  size_t size() const { return ends.size(); }
+  bool empty() const { return ends.empty(); }
+  std::string_view line(size_t i) const;  // without the '\n'
+  std::string_view record(size_t i) const;
+  void add(std::string_view line_with_newline, uint32_t source, uint64_t line,
+           std::string_view raw);
+  // A new batch of some of these lines.
+  std::unique_ptr<Batch> subset(const std::vector<size_t>& lines) const;
+  void clear();
+
+  // Delivery state.
+  int attempts = 0;
+  std::optional<std::chrono::steady_clock::time_point> first_failure;
+  std::chrono::steady_clock::time_point not_before{};
+};
+
+class Writer {
+ public:
+  struct Events {
+    // `n` lines of the batch were written.
+    std::function<void(const Batch&, size_t n)> written;
+    // Line `i` of the batch was refused by the server, for `reason`.
+    std::function<void(const Batch&, size_t i, std::string_view reason)> refused;
+  };
+
+  // Checks the options (UsageError). Makes no connection yet.
+  explicit Writer(WriterOptions opts);
+  void set_events(Events events) { events_ = std::move(events); }
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // 1.x: CREATE DATABASE (it is harmless when the database exists), retried like a write.
+  void create_database();
+
+  // Hands a batch over; first waits, sending and receiving, while max_in_flight batches are
+  // held (in flight or waiting to be sent again). Throws RuntimeError when delivery fails.
+  void submit(std::unique_ptr<Batch> batch);
+  // Progress without waiting.
+  void poll();
+  // Waits until every batch is written or refused.
+  void drain();
+
+  size_t held() const { return in_flight_.size() + waiting_.size(); }
+  const std::string& endpoint() const { return endpoint_; }
+  uint64_t retries() const { return retries_; }
+  uint64_t requests() const { return requests_; }
+
+ private:
+  struct Request;
+
+  void step(int wait_ms);
+  void start(std::unique_ptr<Batch> batch);
+  void finish(Request& r, CURLcode code);
+  void retry_later(std::unique_ptr<Batch> batch, const std::string& why, long retry_after_s);
+  void handle_400(std::unique_ptr<Batch> batch, const std::string& message);
+  std::string describe(long status, const std::string& body) const;
+  Easy take_handle();
+
+  WriterOptions opts_;
+  Events events_;
+  std::string endpoint_;  // the write URL with its query
+  Multi multi_;
+  Slist headers_;
+  std::vector<Easy> idle_handles_;
+  std::vector<std::unique_ptr<Request>> in_flight_;
+  std::deque<std::unique_ptr<Batch>> waiting_;
+  uint64_t retries_ = 0;
+  uint64_t requests_ = 0;
+  uint64_t rng_;
+};
+
+// "250ms", "30s", "5m", "1h", or a plain number of seconds ("1.5"). Throws UsageError naming
+// `option` otherwise.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& option);
+
+// Compresses `in` as one gzip member into `out`. Throws RuntimeError on zlib failure.
+void gzip(std::string_view in, std::string& out, int level = 1);
+
+// The text InfluxDB gives in an error body: {"error": …} (1.x) or {"message": …} (2.x), else
+// the body itself.
+std::string error_message(const std::string& body);
+
+// Which lines of `batch` an InfluxDB 400 message names ("unable to parse 'LINE': why"),
+// with the reason for each; and the count it says it dropped ("dropped=N"), if any.
+struct Refusals {
+  std::vector<std::pair<size_t, std::string>> lines;
+  std::optional<uint64_t> dropped;
+};
+Refusals parse_refusals(const Batch& batch, const std::string& message);
+
+}  // namespace cdn::influx

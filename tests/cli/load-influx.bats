@@ -1,0 +1,378 @@
+#!/usr/bin/env bats
+# cdn load-influx: records and predictions into InfluxDB, checked against a real influxd
+# (Debian's 1.x, started on 127.0.0.1 with a temporary directory) and, for the answers a
+# healthy server does not give (503, 413, 429, 401, 2.x), a stub write endpoint.
+
+load test_helper
+load influx_helper
+load broker_helper
+
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+  start_influxd
+}
+
+teardown_file() {
+  stop_influxd
+}
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  DB="db_${BATS_TEST_NUMBER}"
+  # The mock coordinator holds a rejoining group for a whole session timeout: keep it short.
+  GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+}
+
+teardown() {
+  stop_stub
+  stop_broker
+}
+
+roundtrip() {
+  /usr/bin/python3 "$REPO_ROOT/tests/cli/influx_roundtrip.py" --url "$INFLUX_URL" "$@"
+}
+
+# count DB QUERY: the first value of the first row InfluxDB answers.
+count() {
+  influx_query "$1" "$2" | jq '.results[0].series[0].values[0][1] // 0'
+}
+
+# stub_lines STATUS: the lines the stub received in requests it answered with STATUS.
+stub_lines() {
+  jq -r --argjson s "$1" 'select(.status == $s) | .lines[]' "$STUB_LOG"
+}
+
+# numbered N: N records one millisecond apart, {"timestamp":…,"n":I}.
+numbered() {
+  for ((i = 0; i < $1; i++)); do
+    printf '{"timestamp":"2026-11-22T10:%02d:%02d.%03dZ","n":%d}\n' \
+      $((i / 60000 % 60)) $((i / 1000 % 60)) $((i % 1000)) "$i"
+  done
+}
+
+# --- real influxd
+
+@test "generated records read back from InfluxDB equal the records written, types exact" {
+  cdn gen -q --rows 3000 --seed 5 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --tag pop,client_ip "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" =~ ^"cdn load-influx: 3000 in, 3000 out, 0 rejected in "[0-9.]+" s, 3000 points written to '$INFLUX_URL/write?db=$DB&precision=ns'"$ ]]
+  run roundtrip --db "$DB" --measurement cdn --tags pop,client_ip "$T/in.ndjson"
+  assert_success
+  assert_output "3000 points match"
+}
+
+@test "integers, floats, strings and booleans keep their types and exact values" {
+  cat >"$T/in.ndjson" <<'EOF'
+{"timestamp":"2026-11-22T10:00:00.000Z","i":9223372036854775807,"f":2.0,"s":"","b":true}
+{"timestamp":"2026-11-22T10:00:00.001Z","i":-9223372036854775808,"f":-0.5,"s":"x","b":false}
+{"timestamp":"2026-11-22T10:00:00.002Z","i":0,"f":1e300,"s":"12","b":true}
+{"timestamp":"2026-11-22T10:00:00.003Z","i":-1,"f":1.5e-300,"s":"true","b":false}
+{"timestamp":"2026-11-22T10:00:00.004123456Z","i":42,"f":0.1,"s":"3.5","b":true}
+EOF
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --measurement types "$T/in.ndjson"
+  assert_success
+  run roundtrip --db "$DB" --measurement types "$T/in.ndjson"
+  assert_success
+  assert_output "5 points match"
+  run influx_query "$DB" 'SHOW FIELD KEYS FROM types'
+  assert_output --partial '"values":[["b","boolean"],["f","float"],["i","integer"],["s","string"]]'
+}
+
+@test "awkward tag and field values round-trip: commas, spaces, equals signs, quotes, backslashes, newlines" {
+  cat >"$T/in.ndjson" <<'EOF'
+{"timestamp":"2026-11-22T10:00:00Z","t":"a,b c=d","u":"quo\"te","s":"say \"hi\", a=b","k":1}
+{"timestamp":"2026-11-22T10:00:01Z","t":"back\\slash","u":"caf\u00e9 \u2603","s":"ends with \\","k":2}
+{"timestamp":"2026-11-22T10:00:02Z","t":" lead","u":"=x","s":"two\nlines\ttab","k":3}
+{"timestamp":"2026-11-22T10:00:03Z","t":"x","u":"y","s":"back\\\\slashes \\\"","k":4,"f k,=":"odd key"}
+EOF
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --tag t,u --measurement awk "$T/in.ndjson"
+  assert_success
+  run roundtrip --db "$DB" --measurement awk --tags t,u "$T/in.ndjson"
+  assert_success
+  assert_output "4 points match"
+}
+
+@test "a value line protocol cannot carry goes to rejects with the reason; the rest is written" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","t":"ok","k":1}' \
+    '{"timestamp":"2026-11-22T10:00:01Z","t":"new\nline","k":2}' \
+    '{"timestamp":"2026-11-22T10:00:02Z","t":"ends\\","k":3}' \
+    '{"timestamp":"yesterday","k":4}' 'not json' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --tag t --rejects "$T/rej.ndjson" \
+    "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == "cdn load-influx: 5 in, 1 out, 4 rejected in "* ]]
+  run jq -c '[.line, .reason]' "$T/rej.ndjson"
+  assert_line --index 0 --partial '[2,"the value of tag '"'t' 'new\\nline'"' cannot be written in line protocol'
+  assert_line --index 1 --partial '[3,"the value of tag '"'t' 'ends\\\\'"' cannot be written'
+  assert_line --index 2 '[4,"the time field '"'timestamp' holds 'yesterday'"', not an RFC 3339 time"]'
+  assert_line --index 3 --regexp '^\[5,"invalid JSON'
+  assert_equal "$(count "$DB" 'SELECT count(k) FROM cdn')" 1
+}
+
+@test "a field type InfluxDB refuses sends exactly those records to rejects with its message" {
+  numbered 1 >"$T/first.ndjson"
+  cdn load-influx -q --db "$DB" --create-db "$T/first.ndjson"
+  # n is an integer now: the records where it is a float are refused by InfluxDB itself.
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    if ((i % 3 == 0)); then v="$i.5"; else v="$i"; fi
+    printf '{"timestamp":"2026-11-22T11:00:%02dZ","n":%s}\n' "$i" "$v"
+  done >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --rejects "$T/rej.ndjson" "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == "cdn load-influx: 10 in, 7 out, 3 rejected in "* ]]
+  run jq -s -r 'sort_by(.line)[] | "\(.line) \(.record)"' "$T/rej.ndjson"
+  assert_output "$(printf '%s\n' '3 {"timestamp":"2026-11-22T11:00:03Z","n":3.5}' \
+    '6 {"timestamp":"2026-11-22T11:00:06Z","n":6.5}' '9 {"timestamp":"2026-11-22T11:00:09Z","n":9.5}')"
+  run jq -r .reason "$T/rej.ndjson"
+  assert_line --index 0 --partial 'InfluxDB refused the line: partial write: field type conflict'
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 8
+}
+
+@test "1,000 records sharing measurement, tags and time are all retrievable with nudge" {
+  for ((i = 1; i <= 1000; i++)); do
+    printf '{"timestamp":"2026-11-22T10:00:00.123Z","pop":"FRA1","sampleID":%d}\n' "$i"
+  done >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --tag pop "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *", 999 nudged later by 1 ns or more (their series already had a point at that time)" ]]
+  assert_equal "$(count "$DB" 'SELECT count(sampleID) FROM cdn')" 1000
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 1000
+  run influx_query "$DB" 'SELECT sampleID FROM cdn ORDER BY time DESC LIMIT 1'
+  assert_output --partial '[[1795341600123000999,1000]]'
+}
+
+@test "--on-duplicate keep-last and warn write every point, count the overwrites, and warn" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","pop":"A","v":1}' \
+    '{"timestamp":"2026-11-22T10:00:00Z","pop":"B","v":2}' \
+    '{"timestamp":"2026-11-22T10:00:00Z","pop":"A","v":3}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --tag pop --on-duplicate keep-last \
+    "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *", 1 shared measurement, tags and time with an earlier point, which InfluxDB replaced" ]]
+  assert_equal "$(count "$DB" 'SELECT count(v) FROM cdn')" 2
+  assert_equal "$(count "$DB" "SELECT v FROM cdn WHERE pop = 'A'")" 3
+  run --separate-stderr cdn load-influx --db "$DB" --tag pop --on-duplicate warn "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *"cdn load-influx: warning: "*":3: a point with the same measurement, tags and time was written before; InfluxDB keeps only this one (--on-duplicate nudge keeps both)"* ]]
+}
+
+@test "prediction records go to their own measurement with model as a tag" {
+  printf '%s\n' '{"sampleID":1,"timestamp":"2026-11-22T10:00:00.001Z","prediction":0.75,"label":1,"model":"m-7"}' \
+    '{"sampleID":2,"timestamp":"2026-11-22T10:00:00.002Z","prediction":0.125,"label":0,"model":"m-7"}' \
+    '{"timestamp":"2026-11-22T10:00:00.003Z","pop":"FRA1","bytes_sent":12}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *", 2 predictions" ]]
+  run influx_query "$DB" 'SELECT * FROM prediction GROUP BY model'
+  assert_output --partial '"tags":{"model":"m-7"},"columns":["time","label","prediction","sampleID"],"values":[[1795341600001000000,1,0.75,1],[1795341600002000000,0,0.125,2]]'
+  run influx_query "$DB" 'SHOW FIELD KEYS FROM prediction'
+  assert_output --partial '[["label","integer"],["prediction","float"]'
+  assert_equal "$(count "$DB" 'SELECT count(bytes_sent) FROM cdn')" 1
+}
+
+@test "a database that does not exist is a runtime failure that suggests --create-db" {
+  numbered 3 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db nosuchdb "$T/in.ndjson"
+  assert_failure 3
+  assert_equal "$stderr" "cdn load-influx: 3 in, 0 written, 0 rejected, 3 not written
+cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': HTTP 404: database not found: \"nosuchdb\"; check --db and --url, or create the database with --create-db; 3 records not written"
+}
+
+# --- without a server
+
+@test "--dry-run writes the line protocol to the output" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.5Z","pop":"FRA1","n":1,"x":1.5,"s":"a b","ok":true}' \
+    >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --tag pop --precision ms --measurement 'my m' \
+    <"$T/in.ndjson"
+  assert_success
+  assert_output 'my\ m,pop=FRA1 n=1i,x=1.5,s="a b",ok=true 1795341600500'
+}
+
+@test "-o without --dry-run, no destination, or options of the other API version are usage errors" {
+  run cdn load-influx -o x.lp </dev/null
+  assert_failure 2
+  assert_output --partial -- "-o/--output is where --dry-run writes"
+  run cdn load-influx </dev/null
+  assert_failure 2
+  assert_output --partial "nowhere to write: name the database with --db"
+  run cdn load-influx --db x --token-file t </dev/null
+  assert_failure 2
+  assert_output --partial -- "--token-file and --org are for InfluxDB 2.x"
+  run cdn load-influx --bucket b </dev/null
+  assert_failure 2
+  assert_output --partial -- "--bucket needs --org"
+  run cdn load-influx --dry-run --tag 'a,,b' </dev/null
+  assert_failure 2
+  assert_output --partial -- "--tag holds an empty field name"
+}
+
+# --- stub server
+
+@test "a server answering 503 twice then 204 gets every point" {
+  start_stub --script 503,503
+  numbered 50 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *"50 in, 50 out, 0 rejected"*", 2 requests sent again" ]]
+  assert_equal "$(jq -r .status "$STUB_LOG" | tr '\n' ' ')" "503 503 204 "
+  assert_equal "$(stub_lines 204 | wc -l)" 50
+}
+
+@test "413 splits the batch in halves until the server takes them; each line arrives once" {
+  start_stub --max-lines 100
+  numbered 1000 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x --batch-size 1000 "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *"1000 in, 1000 out, 0 rejected"* ]]
+  assert_equal "$(stub_lines 204 | wc -l)" 1000
+  assert_equal "$(stub_lines 204 | sort -u | wc -l)" 1000
+  assert_equal "$(head -1 "$STUB_LOG" | jq -r '"\(.status) \(.lines | length)"')" "413 1000"
+  assert_equal "$(jq -r 'select(.status == 204) | .lines | length | select(. > 100)' "$STUB_LOG")" ""
+}
+
+@test "a 400 partial write puts the lines the server names in rejects with its message" {
+  start_stub --refuse BAD
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","s":"good"}' \
+    '{"timestamp":"2026-11-22T10:00:01Z","s":"BAD one"}' \
+    '{"timestamp":"2026-11-22T10:00:02Z","s":"fine"}' \
+    '{"timestamp":"2026-11-22T10:00:03Z","s":"BAD two"}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x --rejects "$T/rej.ndjson" \
+    "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == "cdn load-influx: 4 in, 2 out, 2 rejected in "* ]]
+  run jq -c '[.line, .reason, .record]' "$T/rej.ndjson"
+  assert_line --index 0 '[2,"InfluxDB refused the line: invalid field format","{\"timestamp\":\"2026-11-22T10:00:01Z\",\"s\":\"BAD one\"}"]'
+  assert_line --index 1 '[4,"InfluxDB refused the line: invalid field format","{\"timestamp\":\"2026-11-22T10:00:03Z\",\"s\":\"BAD two\"}"]'
+  assert_equal "$(wc -l <"$STUB_LOG")" 1
+}
+
+@test "429 with Retry-After waits as long as the server asks" {
+  start_stub --script 429 --retry-after 1
+  numbered 5 >"$T/in.ndjson"
+  start=$(date +%s%N)
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x "$T/in.ndjson"
+  elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+  assert_success
+  ((elapsed_ms >= 1000)) || fail "sent again after ${elapsed_ms} ms, before the Retry-After of 1 s"
+  assert_equal "$(jq -r .status "$STUB_LOG" | tr '\n' ' ')" "429 204 "
+}
+
+@test "401 fails at once with a message about the credentials" {
+  start_stub --status 401
+  numbered 5 >"$T/in.ndjson"
+  INFLUX_PASSWORD=wrong run --separate-stderr cdn load-influx --url "$STUB_URL" --db x --user me \
+    "$T/in.ndjson"
+  assert_failure 3
+  [[ "$stderr" == *"cdn load-influx: InfluxDB refused the credentials at '$STUB_URL/write?db=x&precision=ns' (HTTP 401: stub says 401); check --user and the password (INFLUX_PASSWORD or --password-file); 5 records not written" ]]
+  assert_equal "$(wc -l <"$STUB_LOG")" 1
+  assert_equal "$(jq -r .auth "$STUB_LOG")" "Basic $(printf 'me:wrong' | base64)"
+}
+
+@test "a server that is down is retried until --retry-timeout, then a runtime failure with the count" {
+  port=$(_free_port)
+  numbered 120 >"$T/in.ndjson"
+  start=$(date +%s)
+  run --separate-stderr cdn load-influx --url "http://127.0.0.1:$port" --db x --batch-size 50 \
+    --retry-timeout 2s "$T/in.ndjson"
+  assert_failure 3
+  (($(date +%s) - start >= 2))
+  [[ "$stderr" == *"cdn load-influx: cannot write to 'http://127.0.0.1:$port/write?db=x&precision=ns': Couldn't connect to server (retried for 2 s; raise --retry-timeout to wait longer); 120 records not written" ]]
+  [[ "$stderr" == *"120 in, 0 written, 0 rejected, 120 not written"* ]]
+}
+
+@test "2.x writes go to /api/v2/write with org, bucket, precision and the token" {
+  start_stub
+  numbered 3 >"$T/in.ndjson"
+  INFLUX_TOKEN=sekret run cdn load-influx -q --url "$STUB_URL" --org acme --bucket b1 --precision ms \
+    --compression gzip "$T/in.ndjson"
+  assert_success
+  run jq -r '"\(.path)?\(.query) \(.auth) \(.encoding) \(.lines | length)"' "$STUB_LOG"
+  assert_output "/api/v2/write?org=acme&bucket=b1&precision=ms Token sekret gzip 3"
+  printf 'from-file\n' >"$T/token"
+  INFLUX_TOKEN=sekret run cdn load-influx -q --url "$STUB_URL" --org acme --bucket b1 \
+    --token-file "$T/token" "$T/in.ndjson"
+  assert_success
+  assert_equal "$(tail -1 "$STUB_LOG" | jq -r .auth)" "Token from-file"
+}
+
+@test "--compression gzip zips batches; they go on kept-alive connections, --max-in-flight at a time" {
+  start_stub
+  numbered 2000 >"$T/in.ndjson"
+  run cdn load-influx -q --url "$STUB_URL" --db x --batch-size 100 --max-in-flight 2 \
+    --compression gzip "$T/in.ndjson"
+  assert_success
+  assert_equal "$(jq -r .encoding "$STUB_LOG" | sort -u)" gzip
+  assert_equal "$(wc -l <"$STUB_LOG")" 20
+  (($(jq -r .client_port "$STUB_LOG" | sort -u | wc -l) <= 2))
+  run cdn load-influx -q --url "$STUB_URL" --db x "$T/in.ndjson"
+  assert_success
+  assert_equal "$(tail -1 "$STUB_LOG" | jq -r '"\(.encoding)|\(.lines | length)"')" "|2000"
+}
+
+@test "--flush-interval sends a batch that is not full once it is that old, while the pipe waits" {
+  start_stub
+  {
+    numbered 3
+    sleep 1.5
+    numbered 5 | tail -2
+  } | cdn load-influx -q --url "$STUB_URL" --db x --flush-interval 200ms
+  assert_equal "$(jq -r '.lines | length' "$STUB_LOG" | tr '\n' ' ')" "3 2 "
+}
+
+# --- Kafka
+
+# wait_count DB QUERY N: until the query counts at least N (at most 60 s).
+wait_count() {
+  local deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    (($(count "$1" "$2") >= $3)) && return 0
+    sleep 0.2
+  done
+  echo "$2 counts $(count "$1" "$2"), not $3" >&2
+  return 1
+}
+
+@test "a loader reading Kafka in a group, killed mid-stream and restarted, leaves every record in InfluxDB" {
+  start_broker --topic raw:4
+  cdn gen -q --rows 20000 --seed 9 | cdn tag -q >"$T/in.ndjson"
+  cdn produce -q -t raw --key-field sampleID --rate 4000 "$T/in.ndjson" &
+  producer=$!
+  "$CDN" load-influx -q -G loader "${GROUP_X[@]}" --db "$DB" --create-db --tag pop \
+    --batch-size 500 kafka:raw 2>"$T/err1" &
+  pid=$!
+  wait_count "$DB" 'SELECT count(sampleID) FROM cdn' 5000
+  kill -KILL "$pid"
+  wait "$pid" || true
+  written=$(count "$DB" 'SELECT count(sampleID) FROM cdn')
+  ((written < 20000)) || fail "the loader had written everything ($written) before it was killed"
+  wait "$producer"
+  run --separate-stderr timeout 120 "$CDN" load-influx -G loader "${GROUP_X[@]}" -e --db "$DB" \
+    --tag pop kafka:raw
+  assert_success
+  [[ "$stderr" =~ ^"cdn load-influx: "([0-9]+)" in, " ]]
+  resumed=${BASH_REMATCH[1]}
+  ((resumed < 20000)) || fail "the restarted loader read all $resumed records again: no offset was committed"
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 20000
+}
+
+@test "SIGTERM sends what was read, waits for InfluxDB, then commits the offsets" {
+  start_broker --topic raw:2
+  numbered 300 | cdn produce -q -t raw
+  "$CDN" load-influx -G term "${GROUP_X[@]}" --db "$DB" --create-db --flush-interval 1h \
+    kafka:raw 2>"$T/err" &
+  pid=$!
+  sleep 4
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 0
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  assert_equal "$status" 143
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 300
+  [[ "$(cat "$T/err")" == "cdn load-influx: 300 in, 300 out, 0 rejected in "*" (interrupted by SIGTERM)" ]]
+  run --separate-stderr timeout 60 "$CDN" load-influx -G term "${GROUP_X[@]}" -e --db "$DB" kafka:raw
+  assert_success
+  [[ "$stderr" == "cdn load-influx: 0 in, 0 out, 0 rejected in "* ]]
+}
