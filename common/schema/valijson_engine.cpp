@@ -492,10 +492,26 @@ class RefChecker {
     simdjson::dom::array arr;
     if (!v.get_object().get(obj)) {
       std::string_view ref;
-      if (!obj["$ref"].get_string().get(ref)) follow(ref);
+      if (!obj["$ref"].get_string().get(ref)) {
+        check_length("$ref", ref);
+        follow(ref);
+      }
+      std::string_view id;
+      if (!obj["id"].get_string().get(id)) check_length("id", id);
       for (auto [key, value] : obj) walk(value);
     } else if (!v.get_array().get(arr)) {
       for (auto e : arr) walk(e);
+    }
+  }
+
+  // valijson's schema parser tells URNs from other URIs in $ref and id with a std::regex, whose
+  // recursion grows with the length of the string: long ones are refused.
+  void check_length(const char* keyword, std::string_view uri) const {
+    constexpr size_t kMaxUri = 2000;
+    if (uri.size() > kMaxUri) {
+      throw UsageError("the schema " + where_ + " has a " + keyword + " of " +
+                       std::to_string(uri.size()) + " characters; the valijson engine takes " +
+                       std::to_string(kMaxUri) + " at most");
     }
   }
 

@@ -523,6 +523,10 @@ TEST(ValijsonRefs, FilesNextToTheSchemaAndMetaSchemas) {
                                             "properties": {"x": {"$ref": "#/definitions/a"}}})",
                                          ""),
                cdn::UsageError);
+  // valijson checks $ref and id with a std::regex while it parses: long ones are refused.
+  std::string long_ref =
+      R"({"properties": {"a": {"$ref": "urn:x:)" + std::string(100000, 'a') + R"("}}})";
+  EXPECT_THROW(ValijsonEngine::from_text(long_ref, ""), cdn::UsageError);
   // A recursive schema is fine.
   auto tree = ValijsonEngine::from_text(
       R"({"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}}})",
