@@ -29,6 +29,7 @@ struct ValidateArgs {
   bool report_changes = false;
   bool summary = false;
   unsigned threads = 0;
+  std::string engine = "compiled";
 };
 
 // Records read but not yet written: their text, copied so that the reader can go on.
@@ -58,8 +59,9 @@ constexpr size_t kBatchBytes = 1 << 20;
 
 class Run {
  public:
-  Run(const ValidateArgs& a, const schema::Validator& v, pipeline::RunContext& ctx)
-      : a_(a), v_(v), ctx_(ctx), pool_(a.threads) {
+  Run(const ValidateArgs& a, const schema::Validator& v, const schema::ValijsonEngine* valijson,
+      pipeline::RunContext& ctx)
+      : a_(a), v_(v), valijson_(valijson), ctx_(ctx), pool_(a.threads) {
     opts_.max_errors = a.max_errors;
     opts_.coerce = a.coerce;
     opts_.coerce_opts.drop_unknown = a.drop_unknown;
@@ -96,7 +98,7 @@ class Run {
     thread_local std::unique_ptr<schema::RecordChecker> checker;
     thread_local const Run* owner = nullptr;
     if (owner != this) {
-      checker = std::make_unique<schema::RecordChecker>(v_, opts_);
+      checker = std::make_unique<schema::RecordChecker>(v_, opts_, valijson_);
       owner = this;
     }
     b.results.resize(b.items.size());
@@ -153,6 +155,7 @@ class Run {
 
   const ValidateArgs& a_;
   const schema::Validator& v_;
+  const schema::ValijsonEngine* valijson_;
   pipeline::RunContext& ctx_;
   schema::CheckOptions opts_;
   pipeline::WorkerPool pool_;
@@ -171,11 +174,13 @@ int run_validate(ValidateArgs& a) {
   }
   if (a.io.schema.empty()) a.io.schema = schema::find_schema("cdn-data.json");
   auto validator = schema::Validator::from_file(a.io.schema);
+  std::unique_ptr<schema::ValijsonEngine> valijson;
+  if (a.engine == "valijson") valijson = schema::ValijsonEngine::from_file(a.io.schema);
 
   pipeline::RunContext ctx("validate", a.io.output, a.io.rejects);
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
-  Run run(a, *validator, ctx);
+  Run run(a, *validator, valijson.get(), ctx);
   // A live stream (a Kafka topic) is written out whenever the input waits for more.
   in.on_idle([&] {
     run.drain();
@@ -199,7 +204,7 @@ int run_validate(ValidateArgs& a) {
   extra += diag::quoted(a.io.schema);
   extra += " (draft ";
   extra += std::to_string(validator->draft());
-  extra += ")";
+  extra += valijson ? ", valijson)" : ")";
   return ctx.finish(extra);
 }
 
@@ -229,6 +234,13 @@ Runner setup_validate(CLI::App& app) {
                "before -> after)");
   app.add_flag("--summary", a->summary,
                "At the end, a table on stderr of how often which keyword failed at which path");
+  app.add_option("--engine", a->engine,
+                 "What checks records: compiled (the schema compiled once into cdn's checker, "
+                 "the default) or valijson (the valijson library over the same parsed "
+                 "records, a reference: slower, and strict about integer types)")
+      ->type_name("ENGINE")
+      ->check(CLI::IsMember({"compiled", "valijson"}))
+      ->capture_default_str();
   app.add_option("--threads", a->threads, "Threads that check records (default: one per core)")
       ->type_name("N")
       ->check(CLI::Range(0, 256));

@@ -92,6 +92,7 @@ complete -c cdn -n '__fish_seen_subcommand_from validate' -l coerce -d 'Make rec
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l drop-unknown -d 'With --coerce: remove properties that additionalProperties: false forbids'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l report-changes -d 'With --coerce: list each change on stderr (source:line: pointer: kind: before -> after)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l summary -d 'At the end, a table on stderr of how often which keyword failed at which path'
+complete -c cdn -n '__fish_seen_subcommand_from validate' -l engine -x -a 'compiled valijson' -d 'What checks records: compiled (the schema compiled once into cdn\'s checker, the default) or valijson (the valijson library over the same parsed records, a reference: slower, and strict about integer types)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l threads -x -d 'Threads that check records (default: one per core)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -F
 

@@ -56,10 +56,14 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
       return;
     }
   }
-  if (v_.valid(doc)) return;
+  if (valijson_ ? valijson_->valid(doc) : v_.valid(doc)) return;
 
   errors_.clear();
-  v_.validate(doc, errors_, opts_.max_errors);
+  if (valijson_) {
+    valijson_->validate(doc, errors_, opts_.max_errors);
+  } else {
+    v_.validate(doc, errors_, opts_.max_errors);
+  }
   r.kind = CheckResult::Kind::invalid;
   r.reason.clear();
   if (errors_.size() > 1) {
@@ -78,8 +82,10 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
       r.reason += e.pointer;
       r.reason += ' ';
     }
-    r.reason += e.keyword;
-    r.reason += ": ";
+    if (!e.keyword.empty()) {
+      r.reason += e.keyword;
+      r.reason += ": ";
+    }
     r.reason += e.message;
     r.members += "{\"pointer\":";
     record::append_json_string(r.members, e.pointer);

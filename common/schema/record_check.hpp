@@ -13,6 +13,7 @@
 
 #include "common/schema/coerce.hpp"
 #include "common/schema/validator.hpp"
+#include "common/schema/valijson_engine.hpp"
 
 namespace cdn::schema {
 
@@ -49,7 +50,11 @@ class FailureTable {
 
 class RecordChecker {
  public:
-  RecordChecker(const Validator& v, const CheckOptions& opts) : v_(v), opts_(opts) {}
+  // Records are checked by `v`, or by `valijson` when given (the reference engine); the
+  // coercion always follows `v`'s compiled schema.
+  RecordChecker(const Validator& v, const CheckOptions& opts,
+                const ValijsonEngine* valijson = nullptr)
+      : v_(v), opts_(opts), valijson_(valijson) {}
 
   // `text` must be followed by simdjson::SIMDJSON_PADDING readable bytes.
   void check(std::string_view text, CheckResult& r, FailureTable* failures);
@@ -57,6 +62,7 @@ class RecordChecker {
  private:
   const Validator& v_;
   const CheckOptions& opts_;
+  const ValijsonEngine* valijson_;
   simdjson::dom::parser parser_, coerced_parser_;
   std::vector<ValidationError> errors_;
 };

@@ -489,3 +489,27 @@ wait_lines() {
   run jq -r '.errors[0].keyword' "$T/rej"
   assert_output type
 }
+
+@test "--engine valijson finds the same lines valid and invalid as the compiled checker" {
+  cdn -q gen --rows 5000 --seed 12 --dirty 0.05 >"$T/d.ndjson"
+  run --separate-stderr cdn validate --rejects "$T/r1" -o "$T/o1" "$T/d.ndjson"
+  assert_failure 1
+  run --separate-stderr cdn validate --engine valijson --rejects "$T/r2" -o "$T/o2" "$T/d.ndjson"
+  assert_failure 1
+  [[ $stderr == *"(draft 7, valijson)"* ]] || fail "$stderr"
+  cmp "$T/o1" "$T/o2"
+  assert_equal "$(jq -r .line "$T/r1")" "$(jq -r .line "$T/r2")"
+  run jq -r 'select(.errors) | .errors[0].pointer' "$T/r2"
+  assert_line --regexp '^/[a-z_]+$'
+}
+
+@test "--engine valijson runs patterns on RE2 too: a pathological pattern on 100 kB is quick" {
+  printf '%s\n' '{"properties":{"s":{"pattern":"^(a+)+$"}}}' >"$T/s.json"
+  /usr/bin/python3 -c 'print("{\"s\":\"" + "a" * 100000 + "!\"}")' >"$T/in.ndjson"
+  local start end
+  start=$(date +%s%N)
+  run --separate-stderr cdn validate -q --engine valijson --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  end=$(date +%s%N)
+  assert_failure 1
+  (((end - start) / 1000000 < 500)) || fail "took $(((end - start) / 1000000)) ms"
+}
