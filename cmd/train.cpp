@@ -79,6 +79,7 @@ void check_args(TrainArgs& a) {
 
 int run_train(TrainArgs& a) {
   check_args(a);
+  model::check_bundle_target(a.output);
   model::Contract contract = model::derive_contract(a.schema, a.contract);
   contract.objective = a.objective;
   for (const auto& kv : a.train.params) {

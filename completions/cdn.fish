@@ -6,16 +6,20 @@
 complete -c cdn -f
 
 # Commands.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a consume -d 'Read Kafka topics to NDJSON'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a validate -d 'Check records against a JSON Schema, optionally coercing them to fit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a consume -d 'Read Kafka topics to NDJSON'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a train -d 'Train an XGBoost model from CSV files into a model bundle'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a predict -d 'Apply a model bundle to a stream of records'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a load-influx -d 'Write records and predictions into InfluxDB (1.x and 2.x HTTP APIs)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
 
 # Global options.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag gen produce consume broker completion' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -l version -d 'Print the version and the parts built in'
 complete -c cdn -l config -r -F -d 'Read long options from a TOML file, one [section] per command (default: $CDN_CONFIG)'
 complete -c cdn -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
@@ -69,22 +73,8 @@ complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l overwrite -d 'Replace the ID of records that already have the field (default: keep it)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -F
 
-# cdn gen
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s h -l help -d 'Print this help message and exit'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s n -l rows -x -d 'Number of lines to write (records, dirty lines included)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l seed -x -d 'Seed of the generator; the same seed gives the same output'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s f -l format -x -a 'ndjson csv' -d 'Output format: ndjson, or csv with a header row'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l start -x -d 'Event time of the first record (RFC 3339; output is UTC)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l rate -x -d 'Mean records per second of event time; the load follows each PoP\'s local hour'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l late -x -d 'Fraction of records emitted 1-30 s of event time after later ones (out of order)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of lines replaced by bad ones (malformed, mistyped, missing or unknown fields, out-of-range values)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
-complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
+# cdn validate
+complete -c cdn -n '__fish_seen_subcommand_from validate' -s h -l help -d 'Print this help message and exit'
 
 # cdn produce
 complete -c cdn -n '__fish_seen_subcommand_from produce' -s h -l help -d 'Print this help message and exit'
@@ -125,10 +115,78 @@ complete -c cdn -n '__fish_seen_subcommand_from consume' -l offset -x -d 'Where 
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails (ms)'
 
+# cdn train
+complete -c cdn -n '__fish_seen_subcommand_from train' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from train' -s o -l output -x -d 'Directory to write the model bundle into'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l schema -r -F -d 'JSON Schema of the records: the features come from its properties (default: the installed cdn-data.json)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l label -x -d 'Field holding the label'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l drop -x -d 'Fields that are not features, comma-separated (default: sampleID and the schema\'s date-time, IP address and UUID fields)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l time-features -d 'Add the hour of day (UTC) and the day of week of the timestamp as features'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l objective -x -d 'XGBoost objective: binary:logistic, reg:squarederror, multi:softprob, ...'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l rounds -x -d 'Boosting rounds'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l max-depth -x -d 'Maximum depth of a tree'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l eta -x -d 'Learning rate'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l subsample -x -d 'Fraction of rows sampled for each tree'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l colsample -x -d 'Fraction of features sampled for each tree'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l scale-pos-weight -x -d 'Weight of positive examples (binary objectives)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l seed -x -d 'Random seed (row sampling, --valid-fraction)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l threads -x -d 'Threads to train with (0: every core)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l param -x -d 'Any other XGBoost parameter as key=value (repeatable), e.g. --param eval_metric=aucpr or --param num_class=3'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l valid -r -F -d 'Validation data: CSV files (repeatable); their categories outside the training vocabulary count as missing'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l valid-fraction -x -d 'Hold out this fraction of the training rows for validation, drawn by --seed'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l valid-after -x -d 'Validate on the rows whose timestamp is at or after TIME (a time split)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l early-stopping -x -d 'Stop when the last validation metric has not improved for N rounds, and keep the best round'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l threshold -x -d 'Probability at which a binary prediction counts as positive in the final metrics'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l report -r -F -d 'Also write a self-contained HTML report with charts: learning curves, feature importance, ROC curve or residuals'
+
+# cdn predict
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s m -l model -x -d 'Model bundle directory written by cdn train'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails (ms)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l threshold -x -d 'Add a "label": 1 when the probability is at least T, else 0 (binary classifiers)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l keep -x -d 'Copy these input fields into each prediction, comma-separated'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l explain -d 'Add "contributions": each feature\'s SHAP value and the bias, which sum to the margin'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l batch-size -x -d 'Records scored together; smaller batches lower the latency'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l linger-ms -x -d 'Longest a record waits for its batch to fill before it is scored'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l threads -x -d 'Threads scoring batches (0: one per core)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -F
+
+# cdn load-influx
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s h -l help -d 'Print this help message and exit'
+
 # cdn broker
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
+
+# cdn gen
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s n -l rows -x -d 'Number of lines to write (records, dirty lines included)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l seed -x -d 'Seed of the generator; the same seed gives the same output'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s f -l format -x -a 'ndjson csv' -d 'Output format: ndjson, or csv with a header row'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l start -x -d 'Event time of the first record (RFC 3339; output is UTC)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l rate -x -d 'Mean records per second of event time; the load follows each PoP\'s local hour'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l late -x -d 'Fraction of records emitted 1-30 s of event time after later ones (out of order)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of lines replaced by bad ones (malformed, mistyped, missing or unknown fields, out-of-range values)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
 
 # cdn completion
 complete -c cdn -n '__fish_seen_subcommand_from completion' -s h -l help -d 'Print this help message and exit'

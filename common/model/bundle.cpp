@@ -39,23 +39,25 @@ std::string read_part(const fs::path& dir, const char* name) {
 }
 }  // namespace
 
-void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster& booster,
-                  const BundleFiles& files) {
+void check_bundle_target(const std::string& dir) {
   fs::path target(dir);
   std::error_code ec;
-  bool replace = false;
-  if (fs::exists(target, ec)) {
-    if (!fs::is_directory(target, ec)) {
-      throw UsageError(diag::quoted(dir) +
-                       " exists and is not a directory; name a new "
-                       "directory for the model bundle");
-    }
-    replace = fs::exists(target / "manifest.json", ec);
-    if (!replace && !fs::is_empty(target, ec)) {
-      throw UsageError("the directory " + diag::quoted(dir) +
-                       " exists and is not a model bundle; name a new or empty directory");
-    }
+  if (!fs::exists(target, ec)) return;
+  if (!fs::is_directory(target, ec)) {
+    throw UsageError(diag::quoted(dir) +
+                     " exists and is not a directory; name a new directory for the model bundle");
   }
+  if (!fs::exists(target / "manifest.json", ec) && !fs::is_empty(target, ec)) {
+    throw UsageError("the directory " + diag::quoted(dir) +
+                     " exists and is not a model bundle; name a new or empty directory");
+  }
+}
+
+void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster& booster,
+                  const BundleFiles& files) {
+  check_bundle_target(dir);
+  fs::path target(dir);
+  std::error_code ec;
   std::string contract_text = contract.to_json();
   std::string contract_hash = hash_hex(contract_text);
   xgb::set_attr(booster, "cdn_contract_hash", contract_hash);
@@ -87,7 +89,7 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
     write_file(tmp / "summary.json", files.summary);
     write_file(tmp / "importance.json", files.importance);
     write_file(tmp / "manifest.json", manifest);
-    if (replace || fs::exists(target, ec)) fs::remove_all(target, ec);
+    if (fs::exists(target, ec)) fs::remove_all(target, ec);
     if (ec) throw RuntimeError("cannot replace " + diag::quoted(dir) + ": " + ec.message());
     fs::rename(tmp, target, ec);
     if (ec)

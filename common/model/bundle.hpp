@@ -23,6 +23,10 @@ struct BundleFiles {
   std::string params, metrics, summary, importance;  // JSON texts
 };
 
+// Throws UsageError when `dir` is neither new, nor empty, nor a bundle (checked before
+// training, and again by write_bundle).
+void check_bundle_target(const std::string& dir);
+
 // Writes the bundle into a fresh directory beside `dir`, then puts it in place: an existing
 // bundle there is replaced; any other existing directory or file is refused (UsageError).
 void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster& booster,

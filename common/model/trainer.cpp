@@ -132,8 +132,13 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
     if (r.columns.empty()) r.columns = cols;
     r.history.push_back(values);
     r.rounds_run = it + 1;
-    std::string shown = line.substr(line.find('\t') == std::string::npos ? 0 : line.find('\t') + 1);
-    std::replace(shown.begin(), shown.end(), '\t', ' ');
+    std::string shown;
+    for (size_t k = 0; k < cols.size(); ++k) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", values[k]);
+      if (k) shown += ' ';
+      shown += cols[k] + ":" + buf;
+    }
     if (!o.quiet) {
       if (o.progress_bar) {
         progress(it + 1, o.rounds, shown);
