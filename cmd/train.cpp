@@ -2,7 +2,9 @@
 // gives, XGBoost boosting rounds with metrics on stderr, and a model bundle directory.
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include "cmd/commands.hpp"
@@ -91,6 +93,13 @@ int run_train(TrainArgs& a) {
     after = record::parse_rfc3339(a.valid_after);
     if (!after) throw UsageError("--valid-after wants an RFC 3339 time, e.g. 2026-11-22T12:00:00Z");
   }
+  auto t0 = std::chrono::steady_clock::now();
+  auto secs = [&t0] {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f s",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return std::string(b);
+  };
   model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
   model::Dataset train, valid;
   for (const auto& in : a.inputs) loader.load(in, train, true);
@@ -118,9 +127,12 @@ int run_train(TrainArgs& a) {
                     " were not seen in training; they count as missing");
     }
   }
+  diag::info("read " + std::to_string(train.rows()) + " training and " +
+             std::to_string(valid.rows()) + " validation rows in " + secs());
   a.train.progress_bar = isatty(2) && !diag::settings().quiet;
   a.train.quiet = diag::settings().quiet;
   model::TrainResult r = model::train(contract, train, has_valid ? &valid : nullptr, a.train);
+  diag::info("trained in " + secs() + " since the start");
   diag::summary(r.final_metrics.to_text());
 
   model::BundleFiles files;

@@ -2,6 +2,7 @@
 # cdn predict: a model bundle applied to a stream of records.
 
 load test_helper
+load broker_helper
 
 bats_require_minimum_version 1.5.0
 
@@ -19,7 +20,13 @@ setup_file() {
 setup() {
   D="$BATS_FILE_TMPDIR"
   T="$BATS_TEST_TMPDIR"
+  # The mock coordinator holds a rejoining group for a whole session timeout: keep it short.
+  GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
   REC='{"timestamp":"2026-11-22T10:00:00.000Z","client_ip":"1.2.3.4","asn":3320,"country":"DE","pop":"FRA1","device":"mobile","content_type":"vod","http_status":200,"cache_status":"MISS","bytes_sent":2000000,"response_time_ms":900,"ttfb_ms":120,"rtt_ms":80,"throughput_kbps":3000,"bitrate_kbps":4500'
+}
+
+teardown() {
+  stop_broker
 }
 
 @test "one prediction per record, in input order: sampleID, timestamp and the probability" {
@@ -179,4 +186,76 @@ JSON
   # the schema types sampleID as a string first: CSV IDs come out as strings
   assert_equal "$(jq -r .sampleID "$T/csv.out" | head -2 | tr '\n' ' ')" "1 2 "
   cmp <(jq -c '[.timestamp, .prediction]' "$T/csv.out") <(jq -c '[.timestamp, .prediction]' "$T/ndjson.out")
+}
+
+# wait_lines FILE N: waits (at most 30 s) until FILE has at least N lines.
+wait_lines() {
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, not $2" >&2
+  return 1
+}
+
+# in_topic N: the first N live records, keyed by sampleID, into the topic cdndata.
+in_topic() {
+  head -n "$1" "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID
+}
+
+@test "Kafka in, Kafka out: a consumer group gets one prediction per record" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  in_topic 3000
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  [[ "$stderr" =~ "cdn predict: 3000 in, 3000 out, 0 rejected" ]]
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 3000
+  assert_equal "$(wc -l <"$T/out.ndjson")" 3000
+  # the group committed its offsets: a second run has nothing left to do
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  [[ "$stderr" =~ "cdn predict: 0 in, 0 out, 0 rejected" ]]
+}
+
+@test "a live stream is predicted as it arrives, not held until a batch fills" {
+  start_broker --topic cdndata:1 --topic cdnresult:1
+  "$CDN" predict -q -m "$D/m" --batch-size 100000 --linger-ms 60000 kafka:cdndata -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
+  pid=$!
+  in_topic 3
+  wait_lines "$T/out" 3
+  kill -TERM "$pid"
+  wait "$pid" || true
+  assert_equal "$(jq -c .sampleID "$T/out" | tr '\n' ' ')" "1 2 3 "
+}
+
+@test "kill -9 in the middle of a stream, then a restart: every record has at least one prediction" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  "$CDN" predict -q -m "$D/m" --batch-size 64 kafka:cdndata -o kafka:cdnresult -G predictors "${GROUP_X[@]}" 2>"$T/err1" &
+  pid=$!
+  # the records arrive over about twelve seconds
+  head -n 12000 "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 1000 &
+  producer=$!
+  # wait until part of the stream is predicted, then kill without warning
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    n=$("$CDN" consume -q -t cdnresult -e | wc -l)
+    ((n >= 2000)) && break
+    sleep 0.2
+  done
+  kill -KILL "$pid"
+  wait "$pid" || true
+  echo "predicted before the kill: $n"
+  [ "$n" -ge 2000 ] && [ "$n" -lt 12000 ]
+  wait "$producer"
+  run --separate-stderr timeout 90 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  # at least one prediction for each of the 12,000 records; the restart repeats at most
+  # what was predicted after the last offset commit
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 12000
+  total=$(wc -l <"$T/out.ndjson")
+  echo "predictions: $total for 12000 records"
+  [ "$total" -ge 12000 ]
 }
