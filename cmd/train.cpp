@@ -87,6 +87,7 @@ int run_train(TrainArgs& a) {
   for (const auto& kv : a.train.params) {
     if (kv.first == "num_class") contract.num_class = std::atoi(kv.second.c_str());
   }
+  model::check_parameters(contract, a.train);
   pipeline::RunContext ctx("train", "-", a.io.rejects);
   std::optional<record::Instant> after;
   if (!a.valid_after.empty()) {

@@ -61,29 +61,10 @@ void parse_eval(const std::string& text, std::vector<std::string>& names,
   }
 }
 
-void progress(int round, int total, const std::string& line) {
-  int width = 30;
-  int done = total > 0 ? width * round / total : width;
-  std::string bar = "\rcdn train: [";
-  bar.append(static_cast<size_t>(done), '#');
-  bar.append(static_cast<size_t>(width - done), ' ');
-  bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + line + "\x1b[K";
-  io::try_write_all(2, bar.data(), bar.size());
-}
-}  // namespace
-
-TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
-                  const TrainOptions& o) {
-  TrainResult r;
-  int threads = o.threads > 0 ? o.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  xgb::DMatrix dtrain = to_matrix(train, contract, threads);
-  xgb::DMatrix dvalid;
-  if (valid != nullptr) dvalid = to_matrix(*valid, contract, threads);
-  std::vector<DMatrixHandle> cache{dtrain.get()};
-  if (dvalid) cache.push_back(dvalid.get());
-  r.booster = xgb::new_booster(cache);
-
-  auto& p = r.params;
+std::vector<std::pair<std::string, std::string>> booster_params(const Contract& contract,
+                                                                const TrainOptions& o,
+                                                                int threads) {
+  std::vector<std::pair<std::string, std::string>> p;
   p = {{"objective", contract.objective},          {"tree_method", "hist"},
        {"max_depth", std::to_string(o.max_depth)}, {"eta", num_text(o.eta)},
        {"subsample", num_text(o.subsample)},       {"colsample_bytree", num_text(o.colsample)},
@@ -108,6 +89,62 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   } else {
     for (const auto& m : default_metrics(contract.objective)) p.emplace_back("eval_metric", m);
   }
+  return p;
+}
+
+}  // namespace
+
+// One round on a one-row matrix with the same parameters: a bad objective or parameter value
+// is a usage error found in a moment, not after the data is read.
+void check_parameters(const Contract& contract, const TrainOptions& o) {
+  Contract c = contract;
+  if (c.multiclass() && c.num_class == 0) c.num_class = 2;
+  auto params = booster_params(c, o, 1);
+  size_t cols = c.features.size();
+  std::vector<float> row(cols, std::nanf(""));
+  xgb::DMatrix m = xgb::dense_matrix(row.data(), 1, cols, 1);
+  xgb::set_labels(m, {1.0f});
+  xgb::set_feature_info(m, c.feature_names(), c.feature_types());
+  xgb::Booster b = xgb::new_booster({m.get()});
+  for (const auto& kv : params) {
+    if (XGBoosterSetParam(b.get(), kv.first.c_str(), kv.second.c_str()) != 0) {
+      throw UsageError("bad XGBoost parameter " + kv.first + "=" + kv.second + ": " +
+                       xgb::last_error());
+    }
+  }
+  // Survival objectives want label bounds a one-row check has no values for.
+  if (c.objective.rfind("survival:", 0) == 0) return;
+  if (XGBoosterUpdateOneIter(b.get(), 0, m.get()) != 0) {
+    throw UsageError("XGBoost refuses the parameters: " + xgb::last_error());
+  }
+}
+
+namespace {
+
+void progress(int round, int total, const std::string& line) {
+  int width = 30;
+  int done = total > 0 ? width * round / total : width;
+  std::string bar = "\rcdn train: [";
+  bar.append(static_cast<size_t>(done), '#');
+  bar.append(static_cast<size_t>(width - done), ' ');
+  bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + line + "\x1b[K";
+  io::try_write_all(2, bar.data(), bar.size());
+}
+}  // namespace
+
+TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
+                  const TrainOptions& o) {
+  TrainResult r;
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  xgb::DMatrix dtrain = to_matrix(train, contract, threads);
+  xgb::DMatrix dvalid;
+  if (valid != nullptr) dvalid = to_matrix(*valid, contract, threads);
+  std::vector<DMatrixHandle> cache{dtrain.get()};
+  if (dvalid) cache.push_back(dvalid.get());
+  r.booster = xgb::new_booster(cache);
+
+  r.params = booster_params(contract, o, threads);
+  auto& p = r.params;
   for (const auto& kv : p) xgb::set_param(r.booster, kv.first, kv.second);
 
   std::vector<DMatrixHandle> evals{dtrain.get()};

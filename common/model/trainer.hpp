@@ -41,6 +41,10 @@ struct TrainResult {
   std::vector<float> final_predictions;  // on the evaluated set
 };
 
+// Tries the parameters on a one-row matrix: a bad objective or parameter value is a
+// UsageError found before any data is read.
+void check_parameters(const Contract& contract, const TrainOptions& opts);
+
 TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
                   const TrainOptions& opts);
 

@@ -6,12 +6,26 @@
 
 namespace cdn::model::xgb {
 
+std::string last_error() {
+  const char* e = XGBGetLastError();
+  std::string text = e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why";
+  // "[18:48:28] ./src/objective/objective.cc:26: Unknown objective ...\nObjective candidate:
+  // ...\n\nStack trace: ...": the message alone, its first line.
+  if (text.size() > 1 && text[0] == '[') {
+    size_t close = text.find("] ");
+    size_t colon = close == std::string::npos ? close : text.find(": ", close + 2);
+    if (colon != std::string::npos) text.erase(0, colon + 2);
+  }
+  size_t nl = text.find('\n');
+  if (nl != std::string::npos) text.resize(nl);
+  return text;
+}
+
 void check(int rc, const std::string& what) {
   if (rc == 0) return;
   std::string msg = what;
   msg += ": ";
-  const char* e = XGBGetLastError();
-  msg += e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why";
+  msg += last_error();
   throw RuntimeError(msg);
 }
 

@@ -11,6 +11,8 @@
 
 namespace cdn::model::xgb {
 
+// XGBoost's last error: the message's first line, without time, source file and stack.
+std::string last_error();
 // Throws RuntimeError("WHAT: <XGBoost's last error>") when rc != 0.
 void check(int rc, const std::string& what);
 

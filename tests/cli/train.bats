@@ -244,3 +244,12 @@ JSON
   assert_success
   assert_output "charts: learning-mae learning-rmse importance residuals; every series matches"
 }
+
+@test "an objective or parameter value XGBoost refuses is a usage error before any data is read" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --objective nonsense "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" 'cdn train: XGBoost refuses the parameters: Unknown objective function: `nonsense`'
+  run --separate-stderr cdn train --schema "$SCHEMA" --param max_depth=-3 "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: XGBoost refuses the parameters: value -3 for Parameter max_depth should be greater equal to 0"
+}
