@@ -16,12 +16,9 @@ using Clock = std::chrono::steady_clock;
 class Pipeline {
  public:
   Pipeline(const Scorer& scorer, pipeline::RunContext& ctx, const ServeOptions& o)
-      : scorer_(scorer),
-        ctx_(ctx),
-        o_(o),
-        pool_(o.threads),
-        max_in_flight_(pool_.size() * 2),
-        unknown_(scorer.features(), 0) {}
+      : scorer_(scorer), ctx_(ctx), o_(o), unknown_(scorer.features(), 0), pool_(o.threads) {
+    max_in_flight_ = pool_.size() * 2;
+  }
 
   Batch& current() {
     if (!current_) {
@@ -90,13 +87,15 @@ class Pipeline {
   const Scorer& scorer_;
   pipeline::RunContext& ctx_;
   const ServeOptions& o_;
-  pipeline::WorkerPool pool_;
-  size_t max_in_flight_;
+  size_t max_in_flight_ = 2;
   std::unique_ptr<Batch> current_;
   Clock::time_point opened_;
   std::deque<InFlight> in_flight_;
   std::vector<std::unique_ptr<Batch>> spare_;
   std::vector<uint64_t> unknown_;
+  // Last, so that it is destroyed first: its workers finish before the batches they score
+  // are freed (when an error unwinds the loop).
+  pipeline::WorkerPool pool_;
 };
 }  // namespace
 

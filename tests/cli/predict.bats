@@ -234,20 +234,17 @@ in_topic() {
   start_broker --topic cdndata:4 --topic cdnresult:4
   "$CDN" predict -q -m "$D/m" --batch-size 64 kafka:cdndata -o kafka:cdnresult -G predictors "${GROUP_X[@]}" 2>"$T/err1" &
   pid=$!
-  # the records arrive over about twelve seconds
-  head -n 12000 "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 1000 &
-  producer=$!
-  # wait until part of the stream is predicted, then kill without warning
+  # the first 3,000 records: predicted once the instance has joined the group
+  in_topic 3000
   deadline=$((SECONDS + 60))
-  while ((SECONDS < deadline)); do
-    n=$("$CDN" consume -q -t cdnresult -e | wc -l)
-    ((n >= 2000)) && break
-    sleep 0.2
-  done
+  until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 3000)) || ((SECONDS > deadline)); do sleep 0.5; done
+  # the other 9,000 arrive over nine seconds; two seconds in, kill without warning
+  sed -n '3001,12000p' "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 1000 &
+  producer=$!
+  sleep 2
   kill -KILL "$pid"
   wait "$pid" || true
-  echo "predicted before the kill: $n"
-  [ "$n" -ge 2000 ] && [ "$n" -lt 12000 ]
+  kill -0 "$producer"  # still sending: the kill came in the middle of the stream
   wait "$producer"
   run --separate-stderr timeout 90 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
   assert_success
