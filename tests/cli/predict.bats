@@ -256,3 +256,27 @@ in_topic() {
   echo "predictions: $total for 12000 records"
   [ "$total" -ge 12000 ]
 }
+
+@test "two instances in one group share the partitions, and every record is predicted" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  "$CDN" -vv predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" 2>"$T/err1" &
+  one=$!
+  "$CDN" -vv predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" 2>"$T/err2" &
+  two=$!
+  # both members hold two of the four partitions before the records arrive
+  deadline=$((SECONDS + 60))
+  until { grep -q "assigned 2 partitions" "$T/err1" && grep -q "assigned 2 partitions" "$T/err2"; } ||
+    ((SECONDS > deadline)); do sleep 0.2; done
+  head -n 4000 "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID
+  deadline=$((SECONDS + 60))
+  until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 4000)) || ((SECONDS > deadline)); do sleep 0.5; done
+  kill -TERM "$one" "$two"
+  wait "$one" || true
+  wait "$two" || true
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 4000
+  in1=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err1")
+  in2=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err2")
+  echo "instance one read $in1, instance two $in2"
+  [ "$in1" -gt 0 ] && [ "$in2" -gt 0 ]
+}
