@@ -1,12 +1,104 @@
-// cdn predict: placeholder until the command lands; it refuses to run.
+// cdn predict: apply a model bundle to a stream of records, one prediction record per input
+// record, in input order; records are scored in batches on every core.
+#include <memory>
+#include <optional>
+
 #include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/model/bundle.hpp"
+#include "common/model/scorer.hpp"
+#include "common/model/serve.hpp"
 
 namespace cdn::cmd {
 
+namespace {
+struct PredictArgs {
+  cli::IoOptions io;
+  std::string model;
+  double threshold = 0.5;
+  bool threshold_given = false;
+  std::vector<std::string> keep;
+  bool explain = false;
+  model::ServeOptions serve;
+};
+
+int run_predict(PredictArgs& a) {
+  model::Bundle bundle = model::read_bundle(a.model);
+  // Each worker predicts its own batch on one thread.
+  model::xgb::set_param(bundle.booster, "nthread", "1");
+  model::ScoreOptions so;
+  if (a.threshold_given) so.threshold = a.threshold;
+  so.keep = a.keep;
+  so.explain = a.explain;
+  for (const auto& k : so.keep) {
+    if (k.empty()) throw UsageError("--keep holds an empty field name");
+  }
+  model::Scorer scorer(bundle, so);
+
+  pipeline::RunContext ctx("predict", a.io.output, a.io.rejects);
+  cli::Inputs inputs(a.io, ctx);
+  auto& in = inputs.records();
+  // A file output is renamed into place at the end, so only a stream can be committed on the
+  // way (and with it the offsets of a Kafka input in a group).
+  bool file_output = a.io.output != "-" && a.io.output.rfind("kafka:", 0) != 0;
+  a.serve.periodic_commit = !file_output;
+  auto unknown = model::serve(scorer, in, ctx, a.serve);
+
+  std::string extra;
+  uint64_t total = 0;
+  std::string per;
+  for (size_t f = 0; f < unknown.size(); ++f) {
+    if (unknown[f] == 0) continue;
+    total += unknown[f];
+    if (!per.empty()) per += ", ";
+    per += bundle.contract.features[f].name + " " + std::to_string(unknown[f]);
+  }
+  extra = std::to_string(total) + " unknown categories";
+  if (total > 0) extra += " (" + per + ") counted as missing";
+  return ctx.finish(extra);
+}
+}  // namespace
+
 Runner setup_predict(CLI::App& app) {
-  (void)app;
-  return []() -> int { throw RuntimeError("cdn predict is not implemented yet"); };
+  auto a = std::make_shared<PredictArgs>();
+  app.add_option("-m,--model", a->model, "Model bundle directory written by cdn train")
+      ->type_name("MODEL_DIR")
+      ->required();
+  cli::add_input_options(app, a->io);
+  cli::add_output_options(app, a->io);
+  CLI::Option* threshold =
+      app.add_option("--threshold", a->threshold,
+                     "Add a \"label\": 1 when the probability is at least T, else 0 (binary "
+                     "classifiers)")
+          ->type_name("T")
+          ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--keep", a->keep, "Copy these input fields into each prediction, comma-separated")
+      ->type_name("FIELDS")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_flag("--explain", a->explain,
+               "Add \"contributions\": each feature's SHAP value and the bias, which sum to the "
+               "margin");
+  app.add_option("--batch-size", a->serve.batch_size,
+                 "Records scored together; smaller batches lower the latency")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--linger-ms", a->serve.linger_ms,
+                 "Longest a record waits for its batch to fill before it is scored")
+      ->type_name("MS")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+  app.add_option("--threads", a->serve.threads, "Threads scoring batches (0: one per core)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  return [a, threshold] {
+    a->threshold_given = threshold->count() > 0;
+    return run_predict(*a);
+  };
 }
 
 }  // namespace cdn::cmd

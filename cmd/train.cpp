@@ -1,12 +1,297 @@
-// cdn train: placeholder until the command lands; it refuses to run.
+// cdn train: CSV files straight into a dense float matrix by the feature contract the schema
+// gives, XGBoost boosting rounds with metrics on stderr, and a model bundle directory.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
 #include "cmd/commands.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/model/bundle.hpp"
+#include "common/model/dataset.hpp"
+#include "common/model/report.hpp"
+#include "common/model/trainer.hpp"
+#include "common/record/ids.hpp"
+#include "common/record/json_text.hpp"
+#include "common/record/timestamp.hpp"
 
 namespace cdn::cmd {
 
+namespace {
+struct TrainArgs {
+  std::vector<std::string> inputs;
+  std::string output;
+  cli::IoOptions io;  // --rejects
+  std::string schema;
+  model::ContractOptions contract;
+  std::string objective = "binary:logistic";
+  model::TrainOptions train;
+  std::vector<std::string> params;
+  std::vector<std::string> valid;
+  double valid_fraction = 0;
+  std::string valid_after;
+  std::string report;
+};
+
+std::string param_list_json(const std::vector<std::pair<std::string, std::string>>& p) {
+  std::string s = "[";
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (i) s += ',';
+    s += '[';
+    record::append_json_string(s, p[i].first);
+    s += ',';
+    record::append_json_string(s, p[i].second);
+    s += ']';
+  }
+  return s + "]";
+}
+
+void check_args(TrainArgs& a) {
+  if (a.output.empty()) throw UsageError("-o/--output names the model bundle directory to write");
+  int splits = !a.valid.empty() + (a.valid_fraction > 0) + !a.valid_after.empty();
+  if (splits > 1) {
+    throw UsageError(
+        "--valid, --valid-fraction and --valid-after each choose the validation "
+        "data; give one");
+  }
+  if (a.valid_fraction < 0 || a.valid_fraction >= 1) {
+    throw UsageError("--valid-fraction must be at least 0 and below 1");
+  }
+  if (a.train.early_stopping > 0 && splits == 0) {
+    throw UsageError(
+        "--early-stopping watches validation data; give --valid, --valid-fraction "
+        "or --valid-after");
+  }
+  for (const auto& kv : a.params) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError("bad --param " + diag::quoted(kv) + "; write --param key=value");
+    }
+    a.train.params.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (a.schema.empty()) a.schema = model::default_schema_path();
+  if (a.schema.empty()) {
+    throw UsageError("no schema found; name the JSON Schema of the records with --schema FILE");
+  }
+}
+
+int run_train(TrainArgs& a) {
+  check_args(a);
+  model::check_bundle_target(a.output);
+  model::Contract contract = model::derive_contract(a.schema, a.contract);
+  contract.objective = a.objective;
+  for (const auto& kv : a.train.params) {
+    if (kv.first == "num_class") contract.num_class = std::atoi(kv.second.c_str());
+  }
+  model::check_parameters(contract, a.train);
+  pipeline::RunContext ctx("train", "-", a.io.rejects);
+  std::optional<record::Instant> after;
+  if (!a.valid_after.empty()) {
+    after = record::parse_rfc3339(a.valid_after);
+    if (!after) throw UsageError("--valid-after wants an RFC 3339 time, e.g. 2026-11-22T12:00:00Z");
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto secs = [&t0] {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f s",
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return std::string(b);
+  };
+  model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
+  model::Dataset train, valid;
+  for (const auto& in : a.inputs) loader.load(in, train, true);
+  loader.finish_vocabularies(train);
+  for (const auto& in : a.valid) loader.load(in, valid, false);
+  if (a.valid_fraction > 0) {
+    uint64_t cut = static_cast<uint64_t>(a.valid_fraction * 18446744073709551616.0);
+    uint64_t seed = a.train.seed;
+    train.split(valid, [&](size_t r) { return record::xxh64(&r, sizeof r, seed) < cut; });
+  } else if (after) {
+    train.split(valid, [&](size_t r) { return train.time[r] >= after->seconds; });
+  }
+  bool has_valid = !a.valid.empty() || a.valid_fraction > 0 || after;
+  if (train.rows() == 0) throw UsageError("no training rows left to train on");
+  if (has_valid && valid.rows() == 0) throw UsageError("the validation data has no rows");
+  if (contract.multiclass() && contract.num_class == 0) {
+    float hi = 0;
+    for (float v : train.y) hi = std::max(hi, v);
+    contract.num_class = std::max(2, static_cast<int>(hi) + 1);
+  }
+  for (size_t f = 0; f < contract.features.size(); ++f) {
+    if (loader.unknown()[f] > 0) {
+      diag::warning(std::to_string(loader.unknown()[f]) + " validation values of " +
+                    diag::quoted(contract.features[f].name) +
+                    " were not seen in training; they count as missing");
+    }
+  }
+  diag::info("read " + std::to_string(train.rows()) + " training and " +
+             std::to_string(valid.rows()) + " validation rows in " + secs());
+  a.train.progress_bar = isatty(2) && !diag::settings().quiet;
+  a.train.quiet = diag::settings().quiet;
+  model::TrainResult r = model::train(contract, train, has_valid ? &valid : nullptr, a.train);
+  diag::info("trained in " + secs() + " since the start");
+  diag::summary(r.final_metrics.to_text());
+
+  model::BundleFiles files;
+  std::string& p = files.params;
+  p = "{\"xgboost\":" + param_list_json(r.params);
+  p += ",\n\"rounds\":" + std::to_string(a.train.rounds);
+  p += ",\"rounds_run\":" + std::to_string(r.rounds_run);
+  p += ",\"early_stopping\":" + std::to_string(a.train.early_stopping);
+  p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
+  p += ",\"threshold\":";
+  record::append_double(p, a.train.threshold);
+  p += ",\"validation\":";
+  if (!a.valid.empty()) {
+    p += "{\"files\":[";
+    for (size_t i = 0; i < a.valid.size(); ++i) {
+      if (i) p += ',';
+      record::append_json_string(p, a.valid[i]);
+    }
+    p += "]}";
+  } else if (a.valid_fraction > 0) {
+    p += "{\"fraction\":";
+    record::append_double(p, a.valid_fraction);
+    p += "}";
+  } else if (after) {
+    p += "{\"after\":";
+    record::append_json_string(p, a.valid_after);
+    p += "}";
+  } else {
+    p += "null";
+  }
+  p += "}\n";
+  std::string& m = files.metrics;
+  m = "{\"columns\":[";
+  for (size_t i = 0; i < r.columns.size(); ++i) {
+    if (i) m += ',';
+    record::append_json_string(m, r.columns[i]);
+  }
+  m += "],\n\"history\":[";
+  for (size_t i = 0; i < r.history.size(); ++i) {
+    m += i ? ",\n[" : "\n[";
+    for (size_t k = 0; k < r.history[i].size(); ++k) {
+      if (k) m += ',';
+      record::append_double(m, r.history[i][k]);
+    }
+    m += ']';
+  }
+  m += "],\n\"best_iteration\":" + std::to_string(r.best_iteration);
+  m += ",\"stop_metric\":";
+  record::append_json_string(m, r.stop_metric);
+  m += ",\n\"final\":" + r.final_metrics.to_json() + "}\n";
+  files.summary = model::summary_json(contract, train, has_valid ? &valid : nullptr);
+  files.importance = model::importance_json(r.booster, contract);
+  model::write_bundle(a.output, contract, r.booster, files);
+  if (!a.report.empty()) {
+    model::write_report(a.report, contract, r, has_valid ? valid.y : train.y,
+                        model::gain_importance(r.booster, contract));
+  }
+  return ctx.finish(std::to_string(contract.features.size()) + " features, " +
+                    std::to_string(r.rounds_run) + " rounds, bundle " + diag::quoted(a.output));
+}
+}  // namespace
+
 Runner setup_train(CLI::App& app) {
-  (void)app;
-  return []() -> int { throw RuntimeError("cdn train is not implemented yet"); };
+  auto a = std::make_shared<TrainArgs>();
+  app.add_option("inputs", a->inputs, "Training data: CSV files with a header row (gzip allowed)")
+      ->type_name("TRAIN.csv")
+      ->required();
+  app.add_option("-o,--output", a->output, "Directory to write the model bundle into")
+      ->type_name("MODEL_DIR")
+      ->required();
+  cli::add_rejects_option(app, a->io);
+  app.add_option("--schema", a->schema,
+                 "JSON Schema of the records: the features come from its properties (default: "
+                 "the installed cdn-data.json)")
+      ->type_name("FILE");
+  app.add_option("--label", a->contract.label, "Field holding the label")
+      ->type_name("FIELD")
+      ->capture_default_str();
+  CLI::Option* drop =
+      app.add_option("--drop", a->contract.drop,
+                     "Fields that are not features, comma-separated (default: sampleID and the "
+                     "schema's date-time, IP address and UUID fields)")
+          ->type_name("FIELDS")
+          ->delimiter(',')
+          ->allow_extra_args(false);
+  app.add_flag("--time-features", a->contract.time_features,
+               "Add the hour of day (UTC) and the day of week of the timestamp as features");
+  app.add_option("--objective", a->objective,
+                 "XGBoost objective: binary:logistic, reg:squarederror, multi:softprob, ...")
+      ->type_name("NAME")
+      ->capture_default_str();
+  app.add_option("--rounds", a->train.rounds, "Boosting rounds")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-depth", a->train.max_depth, "Maximum depth of a tree")
+      ->type_name("N")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_option("--eta", a->train.eta, "Learning rate")
+      ->type_name("X")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--subsample", a->train.subsample, "Fraction of rows sampled for each tree")
+      ->type_name("X")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--colsample", a->train.colsample, "Fraction of features sampled for each tree")
+      ->type_name("X")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--scale-pos-weight", a->train.scale_pos_weight,
+                 "Weight of positive examples (binary objectives)")
+      ->type_name("X")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", a->train.seed, "Random seed (row sampling, --valid-fraction)")
+      ->type_name("N")
+      ->capture_default_str();
+  app.add_option("--threads", a->train.threads, "Threads to train with (0: every core)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
+  app.add_option("--param", a->params,
+                 "Any other XGBoost parameter as key=value (repeatable), e.g. "
+                 "--param eval_metric=aucpr or --param num_class=3")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--valid", a->valid,
+                 "Validation data: CSV files (repeatable); their categories outside the "
+                 "training vocabulary count as missing")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  app.add_option("--valid-fraction", a->valid_fraction,
+                 "Hold out this fraction of the training rows for validation, drawn by --seed")
+      ->type_name("F");
+  app.add_option("--valid-after", a->valid_after,
+                 "Validate on the rows whose timestamp is at or after TIME (a time split)")
+      ->type_name("TIME");
+  app.add_option("--early-stopping", a->train.early_stopping,
+                 "Stop when the last validation metric has not improved for N rounds, and keep "
+                 "the best round")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--threshold", a->train.threshold,
+                 "Probability at which a binary prediction counts as positive in the final "
+                 "metrics")
+      ->type_name("T")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--report", a->report,
+                 "Also write a self-contained HTML report with charts: learning curves, "
+                 "feature importance, ROC curve or residuals")
+      ->type_name("FILE.html");
+  return [a, drop] {
+    a->contract.drop_given = drop->count() > 0;
+    return run_train(*a);
+  };
 }
 
 }  // namespace cdn::cmd

@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:--timeout | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:--timeout | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | validate:--input-format | validate:--schema | validate:-b | validate:--brokers | validate:-X | validate:--stats-interval | validate:--stats-file | validate:-G | validate:--group | validate:--offset | validate:--timeout | validate:-o | validate:--output | validate:--rejects | validate:--max-errors | validate:--engine | validate:--threads | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--timeout | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | consume:--timeout | load-influx:--input-format | load-influx:--schema | load-influx:-b | load-influx:--brokers | load-influx:-X | load-influx:--stats-interval | load-influx:--stats-file | load-influx:-G | load-influx:--group | load-influx:--offset | load-influx:--timeout | load-influx:-o | load-influx:--output | load-influx:--rejects | load-influx:--url | load-influx:--db | load-influx:--rp | load-influx:--user | load-influx:--password-file | load-influx:--org | load-influx:--bucket | load-influx:--token-file | load-influx:--measurement | load-influx:--measurement-field | load-influx:--tag | load-influx:--field | load-influx:--time-field | load-influx:--precision | load-influx:--prediction-measurement | load-influx:--on-duplicate | load-influx:--batch-size | load-influx:--flush-interval | load-influx:--max-in-flight | load-influx:--retry-timeout | load-influx:--compression | broker:--brokers | broker:-t | broker:--topic | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:-G | sort:--group | sort:--offset | sort:--timeout | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:-G | tag:--group | tag:--offset | tag:--timeout | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | validate:--input-format | validate:--schema | validate:-b | validate:--brokers | validate:-X | validate:--stats-interval | validate:--stats-file | validate:-G | validate:--group | validate:--offset | validate:--timeout | validate:-o | validate:--output | validate:--rejects | validate:--max-errors | validate:--engine | validate:--threads | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:-G | produce:--group | produce:--offset | produce:--timeout | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:-G | consume:--group | consume:--offset | consume:--timeout | train:-o | train:--output | train:--rejects | train:--schema | train:--label | train:--drop | train:--objective | train:--rounds | train:--max-depth | train:--eta | train:--subsample | train:--colsample | train:--scale-pos-weight | train:--seed | train:--threads | train:--param | train:--valid | train:--valid-fraction | train:--valid-after | train:--early-stopping | train:--threshold | train:--report | predict:-m | predict:--model | predict:--input-format | predict:--schema | predict:-b | predict:--brokers | predict:-X | predict:--stats-interval | predict:--stats-file | predict:-G | predict:--group | predict:--offset | predict:--timeout | predict:-o | predict:--output | predict:--rejects | predict:--threshold | predict:--keep | predict:--batch-size | predict:--linger-ms | predict:--threads | load-influx:--input-format | load-influx:--schema | load-influx:-b | load-influx:--brokers | load-influx:-X | load-influx:--stats-interval | load-influx:--stats-file | load-influx:-G | load-influx:--group | load-influx:--offset | load-influx:--timeout | load-influx:-o | load-influx:--output | load-influx:--rejects | load-influx:--url | load-influx:--db | load-influx:--rp | load-influx:--user | load-influx:--password-file | load-influx:--org | load-influx:--bucket | load-influx:--token-file | load-influx:--measurement | load-influx:--measurement-field | load-influx:--tag | load-influx:--field | load-influx:--time-field | load-influx:--precision | load-influx:--prediction-measurement | load-influx:--on-duplicate | load-influx:--batch-size | load-influx:--flush-interval | load-influx:--max-in-flight | load-influx:--retry-timeout | load-influx:--compression | broker:--brokers | broker:-t | broker:--topic | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file) return 0 ;;
   esac
   return 1
 }
@@ -150,6 +150,52 @@ _cdn() {
         --timeout) return ;;
       esac
       ;;
+    train)
+      case $prev in
+        -o | --output) return ;;
+        --rejects) _cdn_files; return ;;
+        --schema) _cdn_files; return ;;
+        --label) return ;;
+        --drop) return ;;
+        --objective) return ;;
+        --rounds) return ;;
+        --max-depth) return ;;
+        --eta) return ;;
+        --subsample) return ;;
+        --colsample) return ;;
+        --scale-pos-weight) return ;;
+        --seed) return ;;
+        --threads) return ;;
+        --param) return ;;
+        --valid) _cdn_files; return ;;
+        --valid-fraction) return ;;
+        --valid-after) return ;;
+        --early-stopping) return ;;
+        --threshold) return ;;
+        --report) _cdn_files; return ;;
+      esac
+      ;;
+    predict)
+      case $prev in
+        -m | --model) return ;;
+        --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
+        --schema) _cdn_files; return ;;
+        -b | --brokers) return ;;
+        -X) return ;;
+        --stats-interval) return ;;
+        --stats-file) _cdn_files; return ;;
+        -G | --group) return ;;
+        --offset) return ;;
+        --timeout) return ;;
+        -o | --output) _cdn_files; return ;;
+        --rejects) _cdn_files; return ;;
+        --threshold) return ;;
+        --keep) return ;;
+        --batch-size) return ;;
+        --linger-ms) return ;;
+        --threads) return ;;
+      esac
+      ;;
     load-influx)
       case $prev in
         --input-format) mapfile -t COMPREPLY < <(compgen -W 'auto ndjson csv' -- "$cur"); return ;;
@@ -225,8 +271,8 @@ _cdn() {
       validate) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --max-errors --coerce --drop-unknown --report-changes --summary --engine --threads --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count -o --output --rejects -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      train) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      predict) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      train) mapfile -t COMPREPLY < <(compgen -W '-h --help -o --output --rejects --schema --label --drop --time-features --objective --rounds --max-depth --eta --subsample --colsample --scale-pos-weight --seed --threads --param --valid --valid-fraction --valid-after --early-stopping --threshold --report --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      predict) mapfile -t COMPREPLY < <(compgen -W '-h --help -m --model --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --threshold --keep --explain --batch-size --linger-ms --threads --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       load-influx) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file -G --group --offset -e --exit-at-end --timeout -o --output --rejects --url --db --rp --create-db --user --password-file --org --bucket --token-file --measurement --measurement-field --tag --field --time-field --precision --prediction-measurement --on-duplicate --batch-size --flush-interval --max-in-flight --retry-timeout --compression --dry-run --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --brokers -t --topic --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --stats-interval --stats-file --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
@@ -261,6 +307,16 @@ _cdn() {
     consume)
       if ((npos >= 0)); then
         :
+      fi
+      ;;
+    train)
+      if ((npos >= 0)); then
+        :
+      fi
+      ;;
+    predict)
+      if ((npos >= 0)); then
+        _cdn_files
       fi
       ;;
     load-influx)

@@ -21,6 +21,11 @@ class Sink {
     buf_ += '\n';
     if (buf_.size() >= kBuffer) flush_buffer();
   }
+  // Appends complete lines, each already ending in '\n' (a block of them at once).
+  void write_lines(std::string_view lines) {
+    buf_.append(lines.data(), lines.size());
+    if (buf_.size() >= kBuffer) flush_buffer();
+  }
   // Writes everything buffered.
   void flush() { flush_buffer(); }
   // Flushes and makes the output final (renames a file into place). Throws on failure.

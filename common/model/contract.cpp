@@ -1,1 +1,359 @@
-// placeholder: filled in by the command that owns this unit
+#include "common/model/contract.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/ids.hpp"
+#include "common/record/json_text.hpp"
+#include "common/record/timestamp.hpp"
+
+namespace cdn::model {
+
+const char* kind_name(FeatureKind k) {
+  switch (k) {
+    case FeatureKind::numeric:
+      return "numeric";
+    case FeatureKind::categorical:
+      return "categorical";
+    case FeatureKind::hour_of_day:
+      return "hour_of_day";
+    case FeatureKind::day_of_week:
+      return "day_of_week";
+  }
+  return "numeric";
+}
+
+namespace {
+FeatureKind kind_from(std::string_view s, const std::string& what) {
+  if (s == "numeric") return FeatureKind::numeric;
+  if (s == "categorical") return FeatureKind::categorical;
+  if (s == "hour_of_day") return FeatureKind::hour_of_day;
+  if (s == "day_of_week") return FeatureKind::day_of_week;
+  throw UsageError(what + " names an unknown feature kind " + diag::quoted(s));
+}
+
+std::string read_file(const std::string& path, const std::string& role) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    throw UsageError("cannot open " + role + " " + diag::quoted(path) + ": " + errno_text(errno));
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+std::string default_schema_path() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path installed = fs::path(CDN_SCHEMA_DIR) / "cdn-data.json";
+  if (fs::exists(installed, ec)) return installed.string();
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  // build/PRESET/cdn -> schemas/cdn-data.json
+  fs::path tree = exe.parent_path().parent_path().parent_path() / "schemas" / "cdn-data.json";
+  if (fs::exists(tree, ec)) return tree.string();
+  return "";
+}
+
+std::string hash_hex(std::string_view bytes) {
+  std::string out;
+  record::append_hex64(out, record::xxh64(bytes));
+  return out;
+}
+
+std::string Contract::to_json() const {
+  std::string s = "{\"version\":1,\"label\":";
+  record::append_json_string(s, label);
+  s += ",\"objective\":";
+  record::append_json_string(s, objective);
+  s += ",\"num_class\":";
+  record::append_int(s, num_class);
+  s += ",\"id_field\":";
+  record::append_json_string(s, id_field);
+  s += ",\"time_field\":";
+  record::append_json_string(s, time_field);
+  s += ",\"schema_hash\":";
+  record::append_json_string(s, schema_hash);
+  s += ",\"features\":[";
+  for (size_t i = 0; i < features.size(); ++i) {
+    const Feature& f = features[i];
+    s += i ? ",\n" : "\n";
+    s += "{\"name\":";
+    record::append_json_string(s, f.name);
+    s += ",\"field\":";
+    record::append_json_string(s, f.field);
+    s += ",\"kind\":";
+    record::append_json_string(s, kind_name(f.kind));
+    if (f.kind == FeatureKind::categorical) {
+      s += ",\"learned\":";
+      s += f.learned ? "true" : "false";
+      s += ",\"categories\":[";
+      for (size_t c = 0; c < f.categories.size(); ++c) {
+        if (c) s += ',';
+        record::append_json_string(s, f.categories[c]);
+      }
+      s += ']';
+    }
+    s += '}';
+  }
+  s += "\n]}\n";
+  return s;
+}
+
+Contract Contract::from_json(std::string_view text, const std::string& what) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto bad = [&](const std::string& why) {
+    return UsageError(what + " is not a feature contract: " + why);
+  };
+  if (auto err = parser.parse(text.data(), text.size()).get(doc)) {
+    throw bad(simdjson::error_message(err));
+  }
+  Contract c;
+  auto str = [&](simdjson::dom::element e, const char* key) {
+    std::string_view v;
+    if (e[key].get_string().get(v)) throw bad(std::string("no string \"") + key + "\"");
+    return std::string(v);
+  };
+  c.label = str(doc, "label");
+  c.objective = str(doc, "objective");
+  c.id_field = str(doc, "id_field");
+  c.time_field = str(doc, "time_field");
+  c.schema_hash = str(doc, "schema_hash");
+  int64_t nc = 0;
+  if (doc["num_class"].get_int64().get(nc)) throw bad("no integer \"num_class\"");
+  c.num_class = static_cast<int>(nc);
+  simdjson::dom::array feats;
+  if (doc["features"].get_array().get(feats)) throw bad("no array \"features\"");
+  for (auto fe : feats) {
+    Feature f;
+    f.name = str(fe, "name");
+    f.field = str(fe, "field");
+    f.kind = kind_from(str(fe, "kind"), what);
+    if (f.kind == FeatureKind::categorical) {
+      bool learned = false;
+      if (fe["learned"].get_bool().get(learned))
+        throw bad("a categorical feature without \"learned\"");
+      f.learned = learned;
+      simdjson::dom::array cats;
+      if (fe["categories"].get_array().get(cats))
+        throw bad("a categorical feature without categories");
+      for (auto cat : cats) {
+        std::string_view v;
+        if (cat.get_string().get(v)) throw bad("a category that is not a string");
+        f.categories.emplace_back(v);
+      }
+    }
+    c.features.push_back(std::move(f));
+  }
+  if (c.features.empty()) throw bad("no features");
+  return c;
+}
+
+std::vector<std::string> Contract::feature_names() const {
+  std::vector<std::string> v;
+  for (const auto& f : features) v.push_back(f.name);
+  return v;
+}
+
+std::vector<std::string> Contract::feature_types() const {
+  std::vector<std::string> v;
+  for (const auto& f : features) v.push_back(f.kind == FeatureKind::categorical ? "c" : "q");
+  return v;
+}
+
+Contract derive_contract(const std::string& schema_path, const ContractOptions& opts) {
+  std::string text = read_file(schema_path, "schema");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(text).get(doc)) {
+    throw UsageError("cannot read schema " + diag::quoted(schema_path) + ": " +
+                     simdjson::error_message(err));
+  }
+  simdjson::dom::object props;
+  if (doc["properties"].get_object().get(props)) {
+    throw UsageError("schema " + diag::quoted(schema_path) +
+                     " has no \"properties\"; the feature contract comes from them");
+  }
+  Contract c;
+  c.label = opts.label;
+  c.id_field = opts.id_field;
+  c.time_field = opts.time_field;
+  c.schema_hash = hash_hex(text);
+  bool has_label = false, has_time = false;
+  for (const auto& name : opts.drop) {
+    if (props[name].error()) {
+      throw UsageError("--drop names " + diag::quoted(name) + ", which the schema " +
+                       diag::quoted(schema_path) + " does not have");
+    }
+  }
+  for (auto field : props) {
+    std::string name(field.key);
+    if (name == c.label) {
+      has_label = true;
+      continue;
+    }
+    if (name == c.time_field) has_time = true;
+    std::string_view type, format;
+    simdjson::dom::element type_el;
+    if (!field.value["type"].get(type_el)) {
+      if (type_el.get_string().get(type)) {
+        for (auto t : type_el.get_array()) {
+          std::string_view n;
+          if (!t.get_string().get(n) && n != "null") {
+            type = n;
+            break;
+          }
+        }
+      }
+    }
+    if (field.value["format"].get_string().get(format)) format = {};
+    bool drop;
+    if (opts.drop_given) {
+      drop = std::find(opts.drop.begin(), opts.drop.end(), name) != opts.drop.end();
+    } else {
+      drop = name == c.id_field || format == "date-time" || format == "ipv4" || format == "ipv6" ||
+             format == "uuid";
+    }
+    if (drop) continue;
+    Feature f;
+    f.name = name;
+    f.field = name;
+    simdjson::dom::array values;
+    if (!field.value["enum"].get_array().get(values)) {
+      bool all_strings = true;
+      for (auto v : values) all_strings = all_strings && v.is_string();
+      if (all_strings) {
+        f.kind = FeatureKind::categorical;
+        for (auto v : values) f.categories.emplace_back(v.get_string().value_unsafe());
+      } else {
+        f.kind = FeatureKind::numeric;
+      }
+    } else if (type == "number" || type == "integer" || type == "boolean") {
+      f.kind = FeatureKind::numeric;
+    } else if (type == "string") {
+      f.kind = FeatureKind::categorical;
+      f.learned = true;
+    } else {
+      diag::info("field " + diag::quoted(name) +
+                 " is neither a number nor a string in the schema; it is not a feature");
+      continue;
+    }
+    c.features.push_back(std::move(f));
+  }
+  if (!has_label) {
+    throw UsageError("the label " + diag::quoted(c.label) + " is not a field of the schema " +
+                     diag::quoted(schema_path) + "; name it with --label");
+  }
+  if (opts.time_features) {
+    if (!has_time) {
+      throw UsageError("--time-features wants the field " + diag::quoted(c.time_field) +
+                       ", which the schema does not have");
+    }
+    Feature h, d;
+    h.name = c.time_field + "_hour";
+    h.field = c.time_field;
+    h.kind = FeatureKind::hour_of_day;
+    d.name = c.time_field + "_weekday";
+    d.field = c.time_field;
+    d.kind = FeatureKind::day_of_week;
+    c.features.push_back(std::move(h));
+    c.features.push_back(std::move(d));
+  }
+  if (c.features.empty()) throw UsageError("no field of the schema is left as a feature");
+  return c;
+}
+
+bool time_parts(std::string_view text, int& hour, int& weekday) {
+  auto t = record::parse_rfc3339(text);
+  if (!t) return false;
+  int64_t days = t->seconds >= 0 ? t->seconds / 86400 : (t->seconds - 86399) / 86400;
+  int64_t sod = t->seconds - days * 86400;
+  hour = static_cast<int>(sod / 3600);
+  // 1970-01-01 was a Thursday (3 with Monday = 0).
+  weekday = static_cast<int>(((days % 7) + 7 + 3) % 7);
+  return true;
+}
+
+RowBuilder::RowBuilder(const Contract& c) : width_(c.features.size()) {
+  for (size_t i = 0; i < c.features.size(); ++i) {
+    const Feature& f = c.features[i];
+    size_t idx = 0;
+    while (idx < fields_.size() && fields_[idx].name != f.field) ++idx;
+    if (idx == fields_.size()) fields_.push_back({f.field, {}});
+    Slot s{f.kind, i, {}};
+    for (size_t code = 0; code < f.categories.size(); ++code) {
+      s.codes.emplace(f.categories[code], static_cast<float>(code));
+    }
+    fields_[idx].slots.push_back(std::move(s));
+  }
+  for (size_t k = 0; k < fields_.size(); ++k) by_name_.emplace(fields_[k].name, k);
+}
+
+bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
+                      std::vector<uint64_t>& unknown) const {
+  constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+  std::fill(row, row + width_, kMissing);
+  for (auto member : obj) {
+    auto it = by_name_.find(member.key);
+    if (it == by_name_.end()) continue;
+    const FieldSlots& fs = fields_[it->second];
+    simdjson::dom::element v = member.value;
+    auto t = v.type();
+    if (t == simdjson::dom::element_type::NULL_VALUE) continue;
+    for (const Slot& s : fs.slots) {
+      switch (s.kind) {
+        case FeatureKind::numeric: {
+          double d;
+          if (t == simdjson::dom::element_type::BOOL) {
+            row[s.feature] = v.get_bool().value_unsafe() ? 1.0f : 0.0f;
+          } else if (!v.get_double().get(d)) {
+            row[s.feature] = static_cast<float>(d);
+          } else {
+            reason = "field " + diag::quoted(fs.name) + " is " + record::json_type_name(t) +
+                     "; the model wants a number";
+            return false;
+          }
+          break;
+        }
+        case FeatureKind::categorical: {
+          std::string_view str;
+          if (v.get_string().get(str)) {
+            reason = "field " + diag::quoted(fs.name) + " is " + record::json_type_name(t) +
+                     "; the model wants a string";
+            return false;
+          }
+          auto c = s.codes.find(str);
+          if (c == s.codes.end()) {
+            ++unknown[s.feature];
+          } else {
+            row[s.feature] = c->second;
+          }
+          break;
+        }
+        case FeatureKind::hour_of_day:
+        case FeatureKind::day_of_week: {
+          std::string_view str;
+          int hour, weekday;
+          if (v.get_string().get(str) || !time_parts(str, hour, weekday)) {
+            reason = "field " + diag::quoted(fs.name) + " is not an RFC 3339 time";
+            return false;
+          }
+          row[s.feature] = static_cast<float>(s.kind == FeatureKind::hour_of_day ? hour : weekday);
+          break;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace cdn::model

@@ -1,0 +1,157 @@
+#include "common/model/bundle.hpp"
+
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/record/json_text.hpp"
+
+namespace cdn::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+void write_file(const fs::path& path, std::string_view data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(data.data(), static_cast<std::streamsize>(data.size()));
+  f.close();
+  if (!f) {
+    throw RuntimeError("cannot write " + diag::quoted(path.string()) + ": " + errno_text(errno));
+  }
+}
+
+std::string read_part(const fs::path& dir, const char* name) {
+  fs::path p = dir / name;
+  std::ifstream f(p, std::ios::binary);
+  if (!f) {
+    throw UsageError("the model bundle " + diag::quoted(dir.string()) + " has no readable " + name +
+                     " (" + errno_text(errno) + ")");
+  }
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+void check_bundle_target(const std::string& dir) {
+  fs::path target(dir);
+  std::error_code ec;
+  if (!fs::exists(target, ec)) return;
+  if (!fs::is_directory(target, ec)) {
+    throw UsageError(diag::quoted(dir) +
+                     " exists and is not a directory; name a new directory for the model bundle");
+  }
+  if (!fs::exists(target / "manifest.json", ec) && !fs::is_empty(target, ec)) {
+    throw UsageError("the directory " + diag::quoted(dir) +
+                     " exists and is not a model bundle; name a new or empty directory");
+  }
+}
+
+void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster& booster,
+                  const BundleFiles& files) {
+  check_bundle_target(dir);
+  fs::path target(dir);
+  std::error_code ec;
+  std::string contract_text = contract.to_json();
+  std::string contract_hash = hash_hex(contract_text);
+  xgb::set_attr(booster, "cdn_contract_hash", contract_hash);
+  xgb::set_attr(booster, "cdn_schema_hash", contract.schema_hash);
+  std::vector<char> ubj = xgb::save(booster, "ubj");
+  std::vector<char> json = xgb::save(booster, "json");
+
+  fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  fs::path tmp = parent / (target.filename().string() + ".tmp-" + std::to_string(getpid()));
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec)) {
+    throw RuntimeError("cannot create " + diag::quoted(tmp.string()) + ": " + ec.message());
+  }
+  try {
+    std::string manifest = "{\"format\":\"cdn-model-bundle\",\"version\":1,\"cdn_version\":";
+    record::append_json_string(manifest, CDN_VERSION);
+    manifest += ",\"model_hash\":";
+    record::append_json_string(manifest, hash_hex({ubj.data(), ubj.size()}));
+    manifest += ",\"contract_hash\":";
+    record::append_json_string(manifest, contract_hash);
+    manifest += ",\"schema_hash\":";
+    record::append_json_string(manifest, contract.schema_hash);
+    manifest += "}\n";
+    write_file(tmp / "model.ubj", {ubj.data(), ubj.size()});
+    write_file(tmp / "model.json", {json.data(), json.size()});
+    write_file(tmp / "contract.json", contract_text);
+    write_file(tmp / "params.json", files.params);
+    write_file(tmp / "metrics.json", files.metrics);
+    write_file(tmp / "summary.json", files.summary);
+    write_file(tmp / "importance.json", files.importance);
+    write_file(tmp / "manifest.json", manifest);
+    if (fs::exists(target, ec)) fs::remove_all(target, ec);
+    if (ec) throw RuntimeError("cannot replace " + diag::quoted(dir) + ": " + ec.message());
+    fs::rename(tmp, target, ec);
+    if (ec)
+      throw RuntimeError("cannot rename the bundle into " + diag::quoted(dir) + ": " +
+                         ec.message());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+Bundle read_bundle(const std::string& dir) {
+  fs::path d(dir);
+  std::error_code ec;
+  if (!fs::is_directory(d, ec)) {
+    throw UsageError("cannot open the model bundle " + diag::quoted(dir) +
+                     ": not a directory (cdn train -o DIR writes one)");
+  }
+  std::string manifest = read_part(d, "manifest.json");
+  std::string contract_text = read_part(d, "contract.json");
+  std::string ubj = read_part(d, "model.ubj");
+  simdjson::dom::parser parser;
+  simdjson::dom::element m;
+  std::string_view model_hash, contract_hash;
+  if (parser.parse(manifest).get(m) || m["model_hash"].get_string().get(model_hash) ||
+      m["contract_hash"].get_string().get(contract_hash)) {
+    throw UsageError("the model bundle " + diag::quoted(dir) + " has a broken manifest.json");
+  }
+  auto refuse = [&](const std::string& why) {
+    return UsageError("the model bundle " + diag::quoted(dir) + " does not hold together: " + why +
+                      "; train it again with cdn train");
+  };
+  std::string h = hash_hex(ubj);
+  if (h != model_hash) {
+    throw refuse("model.ubj has hash " + h + " but manifest.json expects " +
+                 std::string(model_hash));
+  }
+  std::string ch = hash_hex(contract_text);
+  if (ch != contract_hash) {
+    throw refuse("contract.json has hash " + ch + " but manifest.json expects " +
+                 std::string(contract_hash));
+  }
+  Bundle b;
+  b.contract = Contract::from_json(contract_text, diag::quoted((d / "contract.json").string()));
+  b.booster = xgb::load(std::vector<char>(ubj.begin(), ubj.end()), diag::quoted(dir));
+  std::string in_model = xgb::get_attr(b.booster, "cdn_contract_hash");
+  if (in_model != ch) {
+    throw refuse("the model was trained with the feature contract " +
+                 (in_model.empty() ? std::string("(none recorded)") : in_model) +
+                 " but contract.json is " + ch);
+  }
+  uint64_t n = xgb::num_features(b.booster);
+  if (n != b.contract.features.size()) {
+    throw refuse("the model has " + std::to_string(n) + " features but the contract " +
+                 std::to_string(b.contract.features.size()));
+  }
+  auto names = xgb::feature_info(b.booster, "feature_name");
+  if (!names.empty() && names != b.contract.feature_names()) {
+    throw refuse("the model's feature names differ from the contract's");
+  }
+  b.contract_hash = ch;
+  return b;
+}
+
+}  // namespace cdn::model

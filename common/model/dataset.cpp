@@ -1,0 +1,390 @@
+#include "common/model/dataset.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string_view>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/byte_reader.hpp"
+#include "common/io/line_reader.hpp"
+#include "common/record/csv.hpp"
+#include "common/record/json_text.hpp"
+#include "common/record/timestamp.hpp"
+
+namespace cdn::model {
+
+LabelKind label_kind(const std::string& objective) {
+  if (objective.rfind("binary:", 0) == 0) return LabelKind::binary;
+  if (objective.rfind("multi:", 0) == 0) return LabelKind::multiclass;
+  return LabelKind::regression;
+}
+
+namespace {
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+bool parse_number(std::string_view s, double& d) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d)) return true;
+  if (s == "true" || s == "TRUE" || s == "True") {
+    d = 1;
+    return true;
+  }
+  if (s == "false" || s == "FALSE" || s == "False") {
+    d = 0;
+    return true;
+  }
+  return false;
+}
+
+// Splits a line without quotes at its commas.
+void split_plain(std::string_view line, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t start = 0;
+  for (;;) {
+    size_t comma = line.find(',', start);
+    if (comma == std::string_view::npos) {
+      out.push_back(line.substr(start));
+      return;
+    }
+    out.push_back(line.substr(start, comma - start));
+    start = comma + 1;
+  }
+}
+
+bool inside_quotes(std::string_view s) {
+  bool in = false;
+  for (char c : s) in ^= (c == '"');
+  return in;
+}
+
+// What one CSV column feeds.
+struct Column {
+  std::vector<size_t> features;
+  bool label = false;
+  bool time = false;
+};
+}  // namespace
+
+CsvLoader::CsvLoader(Contract& contract, bool keep_time, pipeline::Rejects& rejects,
+                     pipeline::Counts& counts)
+    : contract_(contract),
+      label_kind_(label_kind(contract.objective)),
+      keep_time_(keep_time),
+      rejects_(rejects),
+      counts_(counts),
+      codes_(contract.features.size()),
+      unknown_(contract.features.size(), 0) {
+  for (size_t f = 0; f < contract.features.size(); ++f) {
+    const auto& cats = contract.features[f].categories;
+    for (size_t c = 0; c < cats.size(); ++c) codes_[f].emplace(cats[c], static_cast<float>(c));
+  }
+}
+
+void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
+  const auto& feats = contract_.features;
+  ds.cols = feats.size();
+  io::ByteReader bytes(path);
+  io::LineReader lines(bytes);
+  std::string_view line;
+  // The header.
+  do {
+    if (!lines.next(line)) {
+      diag::warning("the CSV file " + diag::quoted(path) + " is empty");
+      return;
+    }
+    if (line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  } while (line.empty());
+  std::vector<std::string> header;
+  std::string error;
+  if (!record::split_csv_record(line, header, error)) {
+    throw UsageError("cannot read the header of " + diag::quoted(path) + ": " + error);
+  }
+  std::vector<Column> columns(header.size());
+  std::vector<bool> fed(feats.size(), false);
+  bool has_label = false, has_time = false;
+  for (size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == contract_.label) {
+      columns[c].label = true;
+      has_label = true;
+    }
+    if (keep_time_ && header[c] == contract_.time_field) {
+      columns[c].time = true;
+      has_time = true;
+    }
+    for (size_t f = 0; f < feats.size(); ++f) {
+      if (feats[f].field == header[c]) {
+        columns[c].features.push_back(f);
+        fed[f] = true;
+      }
+    }
+  }
+  if (!has_label) {
+    throw UsageError(diag::quoted(path) + " has no column " + diag::quoted(contract_.label) +
+                     " for the label; name the label with --label");
+  }
+  if (keep_time_ && !has_time) {
+    throw UsageError(diag::quoted(path) + " has no column " + diag::quoted(contract_.time_field) +
+                     " for --valid-after");
+  }
+  for (size_t f = 0; f < feats.size(); ++f) {
+    if (!fed[f]) {
+      throw UsageError(diag::quoted(path) + " has no column " + diag::quoted(feats[f].field) +
+                       " for the feature " + diag::quoted(feats[f].name) +
+                       "; leave it out with --drop");
+    }
+  }
+
+  std::vector<std::string_view> cells;
+  std::vector<std::string> owned;
+  std::string joined;
+  std::vector<float> row(feats.size());
+  std::string reason;
+  while (lines.next(line)) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    uint64_t line_no = lines.line_number();
+    ++counts_.in;
+    std::string_view raw = line;
+    bool ok = true;
+    if (line.find('"') == std::string_view::npos) {
+      split_plain(line, cells);
+    } else {
+      joined.assign(line);
+      while (inside_quotes(joined)) {
+        if (!lines.next(line)) break;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        joined += '\n';
+        joined.append(line);
+      }
+      raw = joined;
+      if (!record::split_csv_record(joined, owned, reason)) {
+        ok = false;
+      } else {
+        cells.assign(owned.begin(), owned.end());
+      }
+    }
+    if (ok && cells.size() != columns.size()) {
+      reason = "row has " + std::to_string(cells.size()) + " fields but the header has " +
+               std::to_string(columns.size());
+      ok = false;
+    }
+    float label = kMissing;
+    int64_t when = 0;
+    std::fill(row.begin(), row.end(), kMissing);
+    for (size_t c = 0; ok && c < columns.size(); ++c) {
+      const Column& col = columns[c];
+      std::string_view cell = cells[c];
+      if (col.label) {
+        double d;
+        if (cell.empty()) {
+          reason = "no label " + diag::quoted(contract_.label);
+          ok = false;
+        } else if (!parse_number(cell, d)) {
+          reason = "label " + diag::quoted(contract_.label) + ": '" + std::string(cell) +
+                   "' is not a number";
+          ok = false;
+        } else if (label_kind_ == LabelKind::binary && d != 0 && d != 1) {
+          reason = "label " + diag::quoted(contract_.label) + ": '" + std::string(cell) +
+                   "' is neither 0 nor 1";
+          ok = false;
+        } else if (label_kind_ == LabelKind::multiclass &&
+                   (d < 0 || d != std::trunc(d) ||
+                    (contract_.num_class > 0 && d >= contract_.num_class))) {
+          reason =
+              "label " + diag::quoted(contract_.label) + ": '" + std::string(cell) +
+              "' is not a class number" +
+              (contract_.num_class > 0 ? " from 0 to " + std::to_string(contract_.num_class - 1)
+                                       : std::string());
+          ok = false;
+        } else {
+          label = static_cast<float>(d);
+        }
+        if (!ok) break;
+      }
+      if (col.time) {
+        auto t = record::parse_rfc3339(cell);
+        if (!t) {
+          reason = "column " + diag::quoted(contract_.time_field) + ": '" + std::string(cell) +
+                   "' is not an RFC 3339 time";
+          ok = false;
+          break;
+        }
+        when = t->seconds;
+      }
+      if (cell.empty()) continue;
+      for (size_t f : col.features) {
+        const Feature& feat = feats[f];
+        switch (feat.kind) {
+          case FeatureKind::numeric: {
+            double d;
+            if (!parse_number(cell, d)) {
+              reason = "column " + diag::quoted(header[c]) + ": '" + std::string(cell) +
+                       "' is not a number";
+              ok = false;
+            } else {
+              row[f] = static_cast<float>(d);
+            }
+            break;
+          }
+          case FeatureKind::categorical: {
+            auto& codes = codes_[f];
+            auto it = codes.find(std::string(cell));
+            if (it != codes.end()) {
+              row[f] = it->second;
+            } else if (learn && feat.learned) {
+              float code = static_cast<float>(codes.size());
+              codes.emplace(std::string(cell), code);
+              contract_.features[f].categories.emplace_back(cell);
+              row[f] = code;
+            } else if (learn) {
+              reason = "column " + diag::quoted(header[c]) + ": '" + std::string(cell) +
+                       "' is not one of the values the schema allows";
+              ok = false;
+            } else {
+              ++unknown_[f];
+            }
+            break;
+          }
+          case FeatureKind::hour_of_day:
+          case FeatureKind::day_of_week: {
+            int hour, weekday;
+            if (!time_parts(cell, hour, weekday)) {
+              reason = "column " + diag::quoted(header[c]) + ": '" + std::string(cell) +
+                       "' is not an RFC 3339 time";
+              ok = false;
+            } else {
+              row[f] = static_cast<float>(feat.kind == FeatureKind::hour_of_day ? hour : weekday);
+            }
+            break;
+          }
+        }
+        if (!ok) break;
+      }
+    }
+    if (!ok) {
+      rejects_.reject(path, line_no, reason, raw);
+      continue;
+    }
+    ds.x.insert(ds.x.end(), row.begin(), row.end());
+    ds.y.push_back(label);
+    if (keep_time_) ds.time.push_back(when);
+    ++counts_.out;
+  }
+}
+
+void CsvLoader::finish_vocabularies(Dataset& ds) {
+  for (size_t f = 0; f < contract_.features.size(); ++f) {
+    Feature& feat = contract_.features[f];
+    if (!feat.learned) continue;
+    std::vector<std::string> sorted = feat.categories;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<float> remap(sorted.size());
+    auto& codes = codes_[f];
+    for (size_t i = 0; i < sorted.size(); ++i) {
+      float& old = codes[sorted[i]];
+      remap[static_cast<size_t>(old)] = static_cast<float>(i);
+      old = static_cast<float>(i);
+    }
+    for (size_t r = 0; r < ds.rows(); ++r) {
+      float& v = ds.x[r * ds.cols + f];
+      if (!std::isnan(v)) v = remap[static_cast<size_t>(v)];
+    }
+    feat.categories = std::move(sorted);
+  }
+}
+
+}  // namespace cdn::model
+
+namespace cdn::model {
+namespace {
+void label_json(std::string& s, const Contract& c, const Dataset& ds) {
+  if (label_kind(c.objective) == LabelKind::regression) {
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    for (float v : ds.y) {
+      sum += v;
+      lo = std::min<double>(lo, v);
+      hi = std::max<double>(hi, v);
+    }
+    s += "{\"mean\":";
+    record::append_double(s, ds.rows() ? sum / static_cast<double>(ds.rows()) : 0);
+    s += ",\"min\":";
+    record::append_double(s, ds.rows() ? lo : 0);
+    s += ",\"max\":";
+    record::append_double(s, ds.rows() ? hi : 0);
+    s += '}';
+    return;
+  }
+  std::map<int64_t, uint64_t> counts;
+  for (float v : ds.y) ++counts[static_cast<int64_t>(v)];
+  s += '{';
+  bool first = true;
+  for (auto [k, n] : counts) {
+    if (!first) s += ',';
+    first = false;
+    s += '"' + std::to_string(k) + "\":";
+    record::append_uint(s, n);
+  }
+  s += '}';
+}
+}  // namespace
+
+std::string summary_json(const Contract& c, const Dataset& train, const Dataset* valid) {
+  std::string s = "{\"rows\":{\"train\":";
+  record::append_uint(s, train.rows());
+  s += ",\"valid\":";
+  record::append_uint(s, valid ? valid->rows() : 0);
+  s += "},\n\"label\":{\"name\":";
+  record::append_json_string(s, c.label);
+  s += ",\"train\":";
+  label_json(s, c, train);
+  if (valid) {
+    s += ",\"valid\":";
+    label_json(s, c, *valid);
+  }
+  s += "},\n\"features\":[";
+  for (size_t f = 0; f < c.features.size(); ++f) {
+    double lo = INFINITY, hi = -INFINITY;
+    uint64_t missing = 0;
+    for (size_t r = 0; r < train.rows(); ++r) {
+      float v = train.x[r * train.cols + f];
+      if (std::isnan(v)) {
+        ++missing;
+        continue;
+      }
+      lo = std::min<double>(lo, v);
+      hi = std::max<double>(hi, v);
+    }
+    s += f ? ",\n" : "\n";
+    s += "{\"name\":";
+    record::append_json_string(s, c.features[f].name);
+    s += ",\"kind\":";
+    record::append_json_string(s, kind_name(c.features[f].kind));
+    s += ",\"min\":";
+    if (std::isfinite(lo)) {
+      record::append_double(s, lo);
+    } else {
+      s += "null";
+    }
+    s += ",\"max\":";
+    if (std::isfinite(hi)) {
+      record::append_double(s, hi);
+    } else {
+      s += "null";
+    }
+    s += ",\"missing\":";
+    record::append_uint(s, missing);
+    if (c.features[f].kind == FeatureKind::categorical) {
+      s += ",\"categories\":";
+      record::append_uint(s, c.features[f].categories.size());
+    }
+    s += '}';
+  }
+  s += "\n]}\n";
+  return s;
+}
+}  // namespace cdn::model

@@ -1,0 +1,83 @@
+// Training data: CSV files read straight into a dense row-major float matrix (NaN =
+// missing) by the feature contract, with the label beside it. Rows that do not fit go to
+// the rejects sink with the reason.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/model/contract.hpp"
+#include "common/pipeline/context.hpp"
+
+namespace cdn::model {
+
+enum class LabelKind { binary, multiclass, regression };
+LabelKind label_kind(const std::string& objective);
+
+struct Dataset {
+  size_t cols = 0;
+  std::vector<float> x;       // rows * cols
+  std::vector<float> y;       // one label per row
+  std::vector<int64_t> time;  // seconds since the epoch of each row's time field (if kept)
+  size_t rows() const { return y.size(); }
+  const float* row(size_t r) const { return x.data() + r * cols; }
+  // Moves the rows for which pick(r) is true into `to` (keeping order).
+  template <class Pick>
+  void split(Dataset& to, Pick pick);
+};
+
+class CsvLoader {
+ public:
+  // The contract's learned vocabularies grow while loading with learn = true.
+  CsvLoader(Contract& contract, bool keep_time, pipeline::Rejects& rejects,
+            pipeline::Counts& counts);
+  // Appends the rows of one CSV file (a header row first; gzip is recognized). Throws
+  // RuntimeError when it cannot be read, UsageError when a needed column is missing.
+  void load(const std::string& path, Dataset& into, bool learn);
+  // Sorts the learned vocabularies and renumbers their codes in `ds` accordingly.
+  void finish_vocabularies(Dataset& ds);
+  // Values outside a feature's vocabulary (files loaded with learn = false), per feature.
+  const std::vector<uint64_t>& unknown() const { return unknown_; }
+
+ private:
+  Contract& contract_;
+  LabelKind label_kind_;
+  bool keep_time_;
+  pipeline::Rejects& rejects_;
+  pipeline::Counts& counts_;
+  std::vector<std::unordered_map<std::string, float>> codes_;  // per feature
+  std::vector<uint64_t> unknown_;
+};
+
+template <class Pick>
+void Dataset::split(Dataset& to, Pick pick) {
+  to.cols = cols;
+  size_t keep = 0;
+  for (size_t r = 0; r < rows(); ++r) {
+    const float* src = row(r);
+    if (pick(r)) {
+      to.x.insert(to.x.end(), src, src + cols);
+      to.y.push_back(y[r]);
+      if (!time.empty()) to.time.push_back(time[r]);
+    } else {
+      if (keep != r) {
+        std::copy(src, src + cols, x.data() + keep * cols);
+        y[keep] = y[r];
+        if (!time.empty()) time[keep] = time[r];
+      }
+      ++keep;
+    }
+  }
+  x.resize(keep * cols);
+  y.resize(keep);
+  if (!time.empty()) time.resize(keep);
+}
+
+}  // namespace cdn::model
+
+namespace cdn::model {
+// The data summary of the bundle: rows, label balance, per-feature min/max/missing.
+std::string summary_json(const Contract& c, const Dataset& train, const Dataset* valid);
+}  // namespace cdn::model

@@ -1,0 +1,201 @@
+#include "common/model/scorer.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/line_reader.hpp"
+#include "common/record/fields.hpp"
+#include "common/record/json_text.hpp"
+
+namespace cdn::model {
+
+void Batch::add(std::string_view record, uint64_t line, uint32_t source) {
+  spans.emplace_back(text.size(), record.size());
+  text.append(record);
+  text.append(io::LineReader::kPadding, ' ');
+  lines.push_back(line);
+  sources.push_back(source);
+}
+
+void Batch::clear() {
+  text.clear();
+  spans.clear();
+  lines.clear();
+  sources.clear();
+  out.clear();
+  out_count = 0;
+  rejects.clear();
+  unknown.clear();
+}
+
+Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
+    : bundle_(bundle), opts_(std::move(opts)), builder_(bundle.contract) {
+  const Contract& c = bundle.contract;
+  if (opts_.threshold && !c.binary()) {
+    throw UsageError("--threshold applies to binary classifiers; this model's objective is " +
+                     c.objective);
+  }
+  if (opts_.explain && c.multiclass()) {
+    throw UsageError(
+        "--explain gives one contribution per feature, which a multi-class model "
+        "does not have (it has one per class)");
+  }
+  for (const auto& f : c.features) {
+    std::string k;
+    record::append_json_string(k, f.name);
+    k += ':';
+    contribution_keys_.push_back(std::move(k));
+  }
+  contribution_keys_.emplace_back("\"bias\":");
+  for (const auto& f : opts_.keep) {
+    std::string k = ",";
+    record::append_json_string(k, f);
+    k += ':';
+    keep_keys_.push_back(std::move(k));
+  }
+}
+
+namespace {
+void append_float(std::string& out, float v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Per thread: reused between batches.
+struct Scratch {
+  simdjson::dom::parser parser;
+  std::vector<float> rows;
+  std::vector<std::string> heads;  // `{"sampleID":..,"timestamp":".."`
+  std::vector<std::string> tails;  // kept fields
+  std::vector<size_t> accepted;
+  std::vector<float> pred, contrib;
+  std::vector<uint64_t> shape;
+};
+}  // namespace
+
+void Scorer::score(Batch& b) const {
+  thread_local Scratch s;
+  const Contract& c = bundle_.contract;
+  size_t width = builder_.width();
+  b.unknown.assign(width, 0);
+  s.rows.resize(b.size() * width);
+  if (s.heads.size() < b.size()) {
+    s.heads.resize(b.size());
+    s.tails.resize(b.size());
+  }
+  s.accepted.clear();
+  std::string reason;
+  for (size_t i = 0; i < b.size(); ++i) {
+    std::string_view text = b.record(i);
+    simdjson::dom::element root;
+    if (auto err = s.parser.parse(text.data(), text.size(), false).get(root)) {
+      b.rejects.push_back({i, std::string("invalid JSON: ") + simdjson::error_message(err)});
+      continue;
+    }
+    simdjson::dom::object obj;
+    if (root.get_object().get(obj)) {
+      b.rejects.push_back(
+          {i, std::string("not a JSON object but ") + record::json_type_name(root.type())});
+      continue;
+    }
+    std::string& head = s.heads[s.accepted.size()];
+    head.clear();
+    head += "{";
+    record::append_json_string(head, c.id_field);
+    head += ':';
+    simdjson::dom::element id;
+    if (obj.at_key(c.id_field).get(id)) {
+      b.rejects.push_back({i, "no " + diag::quoted(c.id_field) + " (cdn tag attaches one)"});
+      continue;
+    }
+    if (id.is_string()) {
+      record::append_json_string(head, id.get_string().value_unsafe());
+    } else if (id.is_int64()) {
+      record::append_int(head, id.get_int64().value_unsafe());
+    } else if (id.is_uint64()) {
+      record::append_uint(head, id.get_uint64().value_unsafe());
+    } else {
+      b.rejects.push_back({i, diag::quoted(c.id_field) + " is " +
+                                  record::json_type_name(id.type()) +
+                                  ", not a string or an integer"});
+      continue;
+    }
+    head += ",";
+    record::append_json_string(head, c.time_field);
+    head += ':';
+    std::string_view ts;
+    simdjson::dom::element tsv;
+    if (obj.at_key(c.time_field).get(tsv)) {
+      b.rejects.push_back({i, "no " + diag::quoted(c.time_field)});
+      continue;
+    }
+    if (tsv.get_string().get(ts)) {
+      b.rejects.push_back({i, diag::quoted(c.time_field) + " is " +
+                                  record::json_type_name(tsv.type()) + ", not a string"});
+      continue;
+    }
+    record::append_json_string(head, ts);
+    float* row = s.rows.data() + s.accepted.size() * width;
+    if (!builder_.fill(obj, row, reason, b.unknown)) {
+      b.rejects.push_back({i, reason});
+      continue;
+    }
+    std::string& tail = s.tails[s.accepted.size()];
+    tail.clear();
+    for (size_t k = 0; k < opts_.keep.size(); ++k) {
+      simdjson::dom::element v;
+      if (obj.at_key(opts_.keep[k]).get(v)) continue;
+      tail += keep_keys_[k];
+      tail += simdjson::minify(v);
+    }
+    s.accepted.push_back(i);
+  }
+  size_t n = s.accepted.size();
+  if (n == 0) return;
+  xgb::predict_dense(bundle_.booster, s.rows.data(), n, width, s.pred, s.shape);
+  size_t per = s.pred.size() / n;  // classes of multi:softprob, else 1
+  size_t contrib_per = 0;
+  if (opts_.explain) {
+    xgb::DMatrix m = xgb::dense_matrix(s.rows.data(), n, width, 1);
+    xgb::predict_matrix(bundle_.booster, m, 2, s.contrib, s.shape);
+    contrib_per = s.contrib.size() / n;
+  }
+  for (size_t r = 0; r < n; ++r) {
+    std::string& o = b.out;
+    o += s.heads[r];
+    o += ",\"prediction\":";
+    const float* p = s.pred.data() + r * per;
+    if (per == 1) {
+      append_float(o, p[0]);
+      if (opts_.threshold) o += p[0] >= *opts_.threshold ? ",\"label\":1" : ",\"label\":0";
+    } else {
+      o += '[';
+      for (size_t k = 0; k < per; ++k) {
+        if (k) o += ',';
+        append_float(o, p[k]);
+      }
+      o += "],\"label\":";
+      record::append_uint(o, static_cast<uint64_t>(std::max_element(p, p + per) - p));
+    }
+    if (opts_.explain) {
+      o += ",\"contributions\":{";
+      const float* cv = s.contrib.data() + r * contrib_per;
+      for (size_t k = 0; k < contrib_per && k < contribution_keys_.size(); ++k) {
+        if (k) o += ',';
+        o += contribution_keys_[k];
+        append_float(o, cv[k]);
+      }
+      o += '}';
+    }
+    o += s.tails[r];
+    o += "}\n";
+  }
+  b.out_count = n;
+}
+
+}  // namespace cdn::model

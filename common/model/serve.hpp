@@ -1,0 +1,29 @@
+// The prediction loop: records gathered into batches, batches scored by a pool of workers,
+// results written in input order. Batches close at --batch-size records, after --linger-ms
+// of waiting for more, and whenever the input goes idle, so a live stream is not held back.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/io/source.hpp"
+#include "common/model/scorer.hpp"
+#include "common/pipeline/context.hpp"
+
+namespace cdn::model {
+
+struct ServeOptions {
+  size_t batch_size = 4096;
+  int linger_ms = 100;
+  unsigned threads = 0;  // 0: one per core
+  // Commit the output (and so the Kafka offsets of the input) whenever the input goes idle
+  // and every commit_ms while it flows; for outputs that can be committed more than once.
+  bool periodic_commit = false;
+  int commit_ms = 1000;
+};
+
+// Returns, per feature, how many values were outside its vocabulary.
+std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::RunContext& ctx,
+                            const ServeOptions& opts);
+
+}  // namespace cdn::model

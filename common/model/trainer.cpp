@@ -1,0 +1,284 @@
+#include "common/model/trainer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
+#include "common/io/sink.hpp"
+#include "common/record/json_text.hpp"
+
+namespace cdn::model {
+
+namespace {
+xgb::DMatrix to_matrix(const Dataset& ds, const Contract& c, int threads) {
+  xgb::DMatrix m = xgb::dense_matrix(ds.x.data(), ds.rows(), ds.cols, threads);
+  xgb::set_labels(m, ds.y);
+  xgb::set_feature_info(m, c.feature_names(), c.feature_types());
+  return m;
+}
+
+std::string num_text(double v) {
+  std::string s;
+  record::append_double(s, v);
+  return s;
+}
+
+// Metrics XGBoost users see by default, the one early stopping watches last.
+std::vector<std::string> default_metrics(const std::string& objective) {
+  if (objective.rfind("binary:", 0) == 0) return {"auc", "logloss"};
+  if (objective.rfind("multi:", 0) == 0) return {"merror", "mlogloss"};
+  if (objective.rfind("reg:", 0) == 0) return {"mae", "rmse"};
+  return {};
+}
+
+bool maximize(const std::string& metric) {
+  for (const char* m : {"auc", "aucpr", "map", "ndcg", "pre"}) {
+    if (metric.rfind(m, 0) == 0) return true;
+  }
+  return false;
+}
+
+// "[3]\ttrain-auc:0.91\tvalid-auc:0.89" -> names and values.
+void parse_eval(const std::string& text, std::vector<std::string>& names,
+                std::vector<double>& values) {
+  names.clear();
+  values.clear();
+  size_t pos = text.find('\t');
+  while (pos != std::string::npos) {
+    size_t start = pos + 1;
+    pos = text.find('\t', start);
+    std::string item = text.substr(start, pos == std::string::npos ? pos : pos - start);
+    size_t colon = item.rfind(':');
+    if (colon == std::string::npos) continue;
+    names.push_back(item.substr(0, colon));
+    values.push_back(std::strtod(item.c_str() + colon + 1, nullptr));
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> booster_params(const Contract& contract,
+                                                                const TrainOptions& o,
+                                                                int threads) {
+  std::vector<std::pair<std::string, std::string>> p;
+  p = {{"objective", contract.objective},          {"tree_method", "hist"},
+       {"max_depth", std::to_string(o.max_depth)}, {"eta", num_text(o.eta)},
+       {"subsample", num_text(o.subsample)},       {"colsample_bytree", num_text(o.colsample)},
+       {"seed", std::to_string(o.seed)},           {"nthread", std::to_string(threads)}};
+  if (contract.binary()) p.emplace_back("scale_pos_weight", num_text(o.scale_pos_weight));
+  if (contract.multiclass()) p.emplace_back("num_class", std::to_string(contract.num_class));
+  bool metric_given = false;
+  for (const auto& kv : o.params) metric_given = metric_given || kv.first == "eval_metric";
+  for (const auto& kv : o.params) {
+    if (kv.first == "eval_metric") continue;
+    auto it = std::find_if(p.begin(), p.end(), [&](const auto& e) { return e.first == kv.first; });
+    if (it != p.end()) {
+      it->second = kv.second;
+    } else {
+      p.push_back(kv);
+    }
+  }
+  if (metric_given) {
+    for (const auto& kv : o.params) {
+      if (kv.first == "eval_metric") p.push_back(kv);
+    }
+  } else {
+    for (const auto& m : default_metrics(contract.objective)) p.emplace_back("eval_metric", m);
+  }
+  return p;
+}
+
+}  // namespace
+
+// One round on a one-row matrix with the same parameters: a bad objective or parameter value
+// is a usage error found in a moment, not after the data is read.
+void check_parameters(const Contract& contract, const TrainOptions& o) {
+  Contract c = contract;
+  if (c.multiclass() && c.num_class == 0) c.num_class = 2;
+  auto params = booster_params(c, o, 1);
+  size_t cols = c.features.size();
+  std::vector<float> row(cols, std::nanf(""));
+  xgb::DMatrix m = xgb::dense_matrix(row.data(), 1, cols, 1);
+  xgb::set_labels(m, {1.0f});
+  xgb::set_feature_info(m, c.feature_names(), c.feature_types());
+  xgb::Booster b = xgb::new_booster({m.get()});
+  for (const auto& kv : params) {
+    if (XGBoosterSetParam(b.get(), kv.first.c_str(), kv.second.c_str()) != 0) {
+      throw UsageError("bad XGBoost parameter " + kv.first + "=" + kv.second + ": " +
+                       xgb::last_error());
+    }
+  }
+  // Survival objectives want label bounds a one-row check has no values for.
+  if (c.objective.rfind("survival:", 0) == 0) return;
+  if (XGBoosterUpdateOneIter(b.get(), 0, m.get()) != 0) {
+    throw UsageError("XGBoost refuses the parameters: " + xgb::last_error());
+  }
+}
+
+namespace {
+
+void progress(int round, int total, const std::string& line) {
+  int width = 30;
+  int done = total > 0 ? width * round / total : width;
+  std::string bar = "\rcdn train: [";
+  bar.append(static_cast<size_t>(done), '#');
+  bar.append(static_cast<size_t>(width - done), ' ');
+  bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + line + "\x1b[K";
+  io::try_write_all(2, bar.data(), bar.size());
+}
+}  // namespace
+
+TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
+                  const TrainOptions& o) {
+  TrainResult r;
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  xgb::DMatrix dtrain = to_matrix(train, contract, threads);
+  xgb::DMatrix dvalid;
+  if (valid != nullptr) dvalid = to_matrix(*valid, contract, threads);
+  std::vector<DMatrixHandle> cache{dtrain.get()};
+  if (dvalid) cache.push_back(dvalid.get());
+  r.booster = xgb::new_booster(cache);
+
+  r.params = booster_params(contract, o, threads);
+  auto& p = r.params;
+  for (const auto& kv : p) xgb::set_param(r.booster, kv.first, kv.second);
+
+  std::vector<DMatrixHandle> evals{dtrain.get()};
+  std::vector<const char*> names{"train"};
+  if (dvalid) {
+    evals.push_back(dvalid.get());
+    names.push_back("valid");
+  }
+  double best = 0;
+  int since_best = 0;
+  std::vector<std::string> cols;
+  std::vector<double> values;
+  for (int it = 0; it < o.rounds; ++it) {
+    if (io::stop_requested()) break;
+    xgb::check(XGBoosterUpdateOneIter(r.booster.get(), it, dtrain.get()), "boosting round failed");
+    const char* text = nullptr;
+    xgb::check(
+        XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(), evals.size(), &text),
+        "evaluation failed");
+    std::string line = text;
+    parse_eval(line, cols, values);
+    if (r.columns.empty()) r.columns = cols;
+    r.history.push_back(values);
+    r.rounds_run = it + 1;
+    std::string shown;
+    for (size_t k = 0; k < cols.size(); ++k) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6g", values[k]);
+      if (k) shown += ' ';
+      shown += cols[k] + ":" + buf;
+    }
+    if (!o.quiet) {
+      if (o.progress_bar) {
+        progress(it + 1, o.rounds, shown);
+      } else {
+        diag::summary("[" + std::to_string(it) + "] " + shown);
+      }
+    }
+    if (o.early_stopping > 0 && !values.empty()) {
+      const std::string& metric = cols.back();
+      double v = values.back();
+      bool better = r.best_iteration < 0 ||
+                    (maximize(metric.substr(metric.find('-') + 1)) ? v > best : v < best);
+      r.stop_metric = metric;
+      if (better) {
+        best = v;
+        r.best_iteration = it;
+        since_best = 0;
+      } else if (++since_best >= o.early_stopping) {
+        break;
+      }
+    }
+  }
+  if (!o.quiet && o.progress_bar) io::try_write_all(2, "\n", 1);
+  if (o.early_stopping > 0 && r.best_iteration >= 0) {
+    if (!o.quiet) {
+      diag::summary("early stopping: best round " + std::to_string(r.best_iteration) + " by " +
+                    r.stop_metric + " " + num_text(best) + ", " +
+                    std::to_string(r.rounds_run - r.best_iteration - 1) + " later rounds dropped");
+    }
+    if (r.best_iteration + 1 < xgb::boosted_rounds(r.booster)) {
+      r.booster = xgb::slice(r.booster, r.best_iteration + 1);
+    }
+    xgb::set_attr(r.booster, "best_iteration", std::to_string(r.best_iteration));
+    xgb::set_attr(r.booster, "best_score", num_text(best));
+  }
+
+  // Final metrics on the validation set, else on the training set.
+  const Dataset& eval = valid != nullptr ? *valid : train;
+  std::vector<uint64_t> shape;
+  xgb::predict_matrix(r.booster, valid != nullptr ? dvalid : dtrain, 0, r.final_predictions, shape);
+  r.final_metrics = evaluate(label_kind(contract.objective), r.final_predictions, eval.y,
+                             contract.num_class, o.threshold);
+  r.final_metrics.evaluated_on = valid != nullptr ? "validation" : "training";
+  return r;
+}
+
+namespace {
+std::map<std::string, double> scores(const xgb::Booster& b, const Contract& c, const char* type) {
+  std::string config = std::string("{\"importance_type\":\"") + type + "\",\"feature_names\":[";
+  auto names = c.feature_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) config += ',';
+    record::append_json_string(config, names[i]);
+  }
+  config += "]}";
+  bst_ulong n = 0, dim = 0;
+  const char** features = nullptr;
+  const bst_ulong* shape = nullptr;
+  const float* values = nullptr;
+  xgb::check(XGBoosterFeatureScore(b.get(), config.c_str(), &n, &features, &dim, &shape, &values),
+             "cannot compute the feature importance");
+  std::map<std::string, double> out;
+  size_t per = 1;
+  for (bst_ulong d = 1; d < dim; ++d) per *= shape[d];
+  for (bst_ulong i = 0; i < n; ++i) {
+    double sum = 0;
+    for (size_t k = 0; k < per; ++k) sum += values[i * per + k];
+    out[features[i]] = sum;
+  }
+  return out;
+}
+}  // namespace
+
+std::string importance_json(const xgb::Booster& b, const Contract& c) {
+  std::string s = "{";
+  bool first = true;
+  for (const char* type : {"gain", "weight", "cover", "total_gain", "total_cover"}) {
+    if (!first) s += ",\n";
+    first = false;
+    record::append_json_string(s, type);
+    s += ":{";
+    bool f1 = true;
+    for (const auto& [name, v] : scores(b, c, type)) {
+      if (!f1) s += ',';
+      f1 = false;
+      record::append_json_string(s, name);
+      s += ':';
+      record::append_double(s, v);
+    }
+    s += '}';
+  }
+  s += "}\n";
+  return s;
+}
+
+std::vector<double> gain_importance(const xgb::Booster& b, const Contract& c) {
+  auto m = scores(b, c, "gain");
+  std::vector<double> out;
+  for (const auto& f : c.features) {
+    auto it = m.find(f.name);
+    out.push_back(it == m.end() ? 0 : it->second);
+  }
+  return out;
+}
+
+}  // namespace cdn::model

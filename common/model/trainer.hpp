@@ -1,0 +1,57 @@
+// Boosting rounds over a dataset, with evaluation each round, early stopping, and the
+// final metrics.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/model/contract.hpp"
+#include "common/model/dataset.hpp"
+#include "common/model/metrics.hpp"
+#include "common/model/xgb.hpp"
+
+namespace cdn::model {
+
+struct TrainOptions {
+  int rounds = 100;
+  int max_depth = 6;
+  double eta = 0.3;
+  double subsample = 1;
+  double colsample = 1;
+  double scale_pos_weight = 1;
+  uint64_t seed = 0;
+  int threads = 0;                                          // 0: every core
+  std::vector<std::pair<std::string, std::string>> params;  // --param k=v, last wins
+  int early_stopping = 0;
+  double threshold = 0.5;
+  bool progress_bar = false;  // a bar on stderr (a terminal) instead of a line per round
+  bool quiet = false;
+};
+
+struct TrainResult {
+  xgb::Booster booster;
+  std::vector<std::pair<std::string, std::string>> params;  // what the booster got
+  std::vector<std::string> columns;                         // "train-auc", "valid-logloss"...
+  std::vector<std::vector<double>> history;                 // per round, per column
+  int rounds_run = 0;
+  int best_iteration = -1;  // with early stopping: the round kept last
+  std::string stop_metric;  // the column early stopping watched
+  FinalMetrics final_metrics;
+  std::vector<float> final_predictions;  // on the evaluated set
+};
+
+// Tries the parameters on a one-row matrix: a bad objective or parameter value is a
+// UsageError found before any data is read.
+void check_parameters(const Contract& contract, const TrainOptions& opts);
+
+TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
+                  const TrainOptions& opts);
+
+// Feature importance (XGBoosterFeatureScore) as a JSON object: one member per type (gain,
+// weight, cover, total_gain, total_cover), each mapping feature names to scores.
+std::string importance_json(const xgb::Booster& b, const Contract& contract);
+// Gain importance per feature (0 when the feature is never used).
+std::vector<double> gain_importance(const xgb::Booster& b, const Contract& contract);
+
+}  // namespace cdn::model

@@ -1,0 +1,167 @@
+#include "common/model/xgb.hpp"
+
+#include <cstdio>
+
+#include "common/diag/errors.hpp"
+
+namespace cdn::model::xgb {
+
+std::string last_error() {
+  const char* e = XGBGetLastError();
+  std::string text = e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why";
+  // "[18:48:28] ./src/objective/objective.cc:26: Unknown objective ...\nObjective candidate:
+  // ...\n\nStack trace: ...": the message alone, its first line.
+  if (text.size() > 1 && text[0] == '[') {
+    size_t close = text.find("] ");
+    size_t colon = close == std::string::npos ? close : text.find(": ", close + 2);
+    if (colon != std::string::npos) text.erase(0, colon + 2);
+  }
+  size_t nl = text.find('\n');
+  if (nl != std::string::npos) text.resize(nl);
+  return text;
+}
+
+void check(int rc, const std::string& what) {
+  if (rc == 0) return;
+  std::string msg = what;
+  msg += ": ";
+  msg += last_error();
+  throw RuntimeError(msg);
+}
+
+namespace {
+std::string array_interface(const void* data, uint64_t rows, uint64_t cols) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"data\":[%llu,true],\"shape\":[%llu,%llu],\"typestr\":\"<f4\",\"version\":3}",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(data)),
+                static_cast<unsigned long long>(rows), static_cast<unsigned long long>(cols));
+  return buf;
+}
+
+void copy_out(const float* values, const bst_ulong* shape, bst_ulong dim, std::vector<float>& out,
+              std::vector<uint64_t>& out_shape) {
+  out_shape.assign(shape, shape + dim);
+  uint64_t n = 1;
+  for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
+  out.assign(values, values + n);
+}
+}  // namespace
+
+DMatrix dense_matrix(const float* data, uint64_t rows, uint64_t cols, int threads) {
+  std::string iface = array_interface(data, rows, cols);
+  std::string config = "{\"missing\":NaN,\"nthread\":" + std::to_string(threads) + "}";
+  DMatrixHandle h = nullptr;
+  check(XGDMatrixCreateFromDense(iface.c_str(), config.c_str(), &h),
+        "cannot build the feature matrix");
+  return DMatrix(h);
+}
+
+void set_labels(DMatrix& m, const std::vector<float>& labels) {
+  check(XGDMatrixSetFloatInfo(m.get(), "label", labels.data(), labels.size()),
+        "cannot set the labels");
+}
+
+void set_feature_info(DMatrix& m, const std::vector<std::string>& names,
+                      const std::vector<std::string>& types) {
+  std::vector<const char*> n, t;
+  for (const auto& s : names) n.push_back(s.c_str());
+  for (const auto& s : types) t.push_back(s.c_str());
+  check(XGDMatrixSetStrFeatureInfo(m.get(), "feature_name", n.data(), n.size()),
+        "cannot set the feature names");
+  check(XGDMatrixSetStrFeatureInfo(m.get(), "feature_type", t.data(), t.size()),
+        "cannot set the feature types");
+}
+
+Booster new_booster(const std::vector<DMatrixHandle>& cache) {
+  BoosterHandle h = nullptr;
+  check(XGBoosterCreate(cache.data(), cache.size(), &h), "cannot create a booster");
+  return Booster(h);
+}
+
+void set_param(Booster& b, const std::string& key, const std::string& value) {
+  check(XGBoosterSetParam(b.get(), key.c_str(), value.c_str()),
+        "bad XGBoost parameter " + key + "=" + value);
+}
+
+std::string get_attr(const Booster& b, const std::string& key) {
+  const char* out = nullptr;
+  int success = 0;
+  check(XGBoosterGetAttr(b.get(), key.c_str(), &out, &success), "cannot read attribute " + key);
+  return success && out != nullptr ? std::string(out) : std::string();
+}
+
+void set_attr(Booster& b, const std::string& key, const std::string& value) {
+  check(XGBoosterSetAttr(b.get(), key.c_str(), value.c_str()), "cannot set attribute " + key);
+}
+
+uint64_t num_features(const Booster& b) {
+  bst_ulong n = 0;
+  check(XGBoosterGetNumFeature(b.get(), &n), "cannot read the number of features");
+  return n;
+}
+
+std::vector<std::string> feature_info(const Booster& b, const char* field) {
+  bst_ulong n = 0;
+  const char** arr = nullptr;
+  check(XGBoosterGetStrFeatureInfo(b.get(), field, &n, &arr),
+        std::string("cannot read the model's ") + field);
+  return std::vector<std::string>(arr, arr + n);
+}
+
+int boosted_rounds(const Booster& b) {
+  int n = 0;
+  check(XGBoosterBoostedRounds(b.get(), &n), "cannot count the model's rounds");
+  return n;
+}
+
+Booster slice(const Booster& b, int rounds) {
+  BoosterHandle h = nullptr;
+  check(XGBoosterSlice(b.get(), 0, rounds, 1, &h), "cannot keep the best rounds of the model");
+  return Booster(h);
+}
+
+std::vector<char> save(const Booster& b, const char* format) {
+  std::string config = std::string("{\"format\":\"") + format + "\"}";
+  bst_ulong len = 0;
+  const char* data = nullptr;
+  check(XGBoosterSaveModelToBuffer(b.get(), config.c_str(), &len, &data),
+        std::string("cannot save the model as ") + format);
+  return std::vector<char>(data, data + len);
+}
+
+Booster load(const std::vector<char>& bytes, const std::string& what) {
+  Booster b = new_booster({});
+  check(XGBoosterLoadModelFromBuffer(b.get(), bytes.data(), bytes.size()),
+        "cannot load the model " + what);
+  return b;
+}
+
+void predict_dense(const Booster& b, const float* data, uint64_t rows, uint64_t cols,
+                   std::vector<float>& out, std::vector<uint64_t>& shape) {
+  static const char* kConfig =
+      "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+      "\"strict_shape\":false,\"missing\":NaN,\"cache_id\":0}";
+  std::string iface = array_interface(data, rows, cols);
+  const bst_ulong* s = nullptr;
+  bst_ulong dim = 0;
+  const float* values = nullptr;
+  check(XGBoosterPredictFromDense(b.get(), iface.c_str(), kConfig, nullptr, &s, &dim, &values),
+        "prediction failed");
+  copy_out(values, s, dim, out, shape);
+}
+
+void predict_matrix(const Booster& b, const DMatrix& m, int type, std::vector<float>& out,
+                    std::vector<uint64_t>& shape) {
+  std::string config = "{\"type\":" + std::to_string(type) +
+                       ",\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                       "\"strict_shape\":false}";
+  const bst_ulong* s = nullptr;
+  bst_ulong dim = 0;
+  const float* values = nullptr;
+  check(XGBoosterPredictFromDMatrix(b.get(), m.get(), config.c_str(), &s, &dim, &values),
+        "prediction failed");
+  copy_out(values, s, dim, out, shape);
+}
+
+}  // namespace cdn::model::xgb

@@ -1,0 +1,56 @@
+// The XGBoost C API behind RAII owners: every return code is checked in check(), which
+// turns a failure into a RuntimeError carrying XGBGetLastError().
+#pragma once
+
+#include <xgboost/c_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cdn::model::xgb {
+
+// XGBoost's last error: the message's first line, without time, source file and stack.
+std::string last_error();
+// Throws RuntimeError("WHAT: <XGBoost's last error>") when rc != 0.
+void check(int rc, const std::string& what);
+
+struct DMatrixFree {
+  void operator()(void* h) const { XGDMatrixFree(h); }
+};
+struct BoosterFree {
+  void operator()(void* h) const { XGBoosterFree(h); }
+};
+using DMatrix = std::unique_ptr<void, DMatrixFree>;
+using Booster = std::unique_ptr<void, BoosterFree>;
+
+// A row-major dense float matrix (NaN = missing) as a DMatrix; the data is copied.
+DMatrix dense_matrix(const float* data, uint64_t rows, uint64_t cols, int threads);
+void set_labels(DMatrix& m, const std::vector<float>& labels);
+void set_feature_info(DMatrix& m, const std::vector<std::string>& names,
+                      const std::vector<std::string>& types);
+
+Booster new_booster(const std::vector<DMatrixHandle>& cache);
+void set_param(Booster& b, const std::string& key, const std::string& value);
+std::string get_attr(const Booster& b, const std::string& key);  // "" when unset
+void set_attr(Booster& b, const std::string& key, const std::string& value);
+uint64_t num_features(const Booster& b);
+std::vector<std::string> feature_info(const Booster& b, const char* field);
+// Rounds boosted so far (XGBoosterBoostedRounds).
+int boosted_rounds(const Booster& b);
+// The first `rounds` rounds as a new booster.
+Booster slice(const Booster& b, int rounds);
+// "json" or "ubj".
+std::vector<char> save(const Booster& b, const char* format);
+Booster load(const std::vector<char>& bytes, const std::string& what);
+
+// Predictions for a dense row-major batch (in-place prediction, thread-safe): the values
+// are copied into out, and the shape (rows, then classes when more than one) into shape.
+void predict_dense(const Booster& b, const float* data, uint64_t rows, uint64_t cols,
+                   std::vector<float>& out, std::vector<uint64_t>& shape);
+// type: 0 value, 2 contributions (SHAP), on a DMatrix.
+void predict_matrix(const Booster& b, const DMatrix& m, int type, std::vector<float>& out,
+                    std::vector<uint64_t>& shape);
+
+}  // namespace cdn::model::xgb

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# cdn predict: a model bundle applied to a stream of records.
+
+load test_helper
+load broker_helper
+
+bats_require_minimum_version 1.5.0
+
+PY=/usr/bin/python3
+SCHEMA="$REPO_ROOT/schemas/cdn-data.json"
+
+setup_file() {
+  local d="$BATS_FILE_TMPDIR"
+  "$CDN" gen -q --rows 8000 --seed 21 -f csv -o "$d/train.csv"
+  "$CDN" train -q --schema "$SCHEMA" --rounds 30 --time-features "$d/train.csv" -o "$d/m"
+  "$CDN" train -q --schema "$SCHEMA" --rounds 5 --objective reg:squarederror --label ttfb_ms "$d/train.csv" -o "$d/reg"
+  "$CDN" gen -q --rows 12000 --seed 22 --no-label | "$CDN" tag -q -o "$d/live.ndjson"
+}
+
+setup() {
+  D="$BATS_FILE_TMPDIR"
+  T="$BATS_TEST_TMPDIR"
+  # The mock coordinator holds a rejoining group for a whole session timeout: keep it short.
+  GROUP_X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000)
+  REC='{"timestamp":"2026-11-22T10:00:00.000Z","client_ip":"1.2.3.4","asn":3320,"country":"DE","pop":"FRA1","device":"mobile","content_type":"vod","http_status":200,"cache_status":"MISS","bytes_sent":2000000,"response_time_ms":900,"ttfb_ms":120,"rtt_ms":80,"throughput_kbps":3000,"bitrate_kbps":4500'
+}
+
+teardown() {
+  stop_broker
+}
+
+@test "one prediction per record, in input order: sampleID, timestamp and the probability" {
+  run --separate-stderr cdn predict -m "$D/m" "$D/live.ndjson"
+  assert_success
+  assert_equal "${#lines[@]}" 12000
+  assert_equal "$(jq -r .sampleID <<<"${lines[0]}")" 1
+  assert_equal "$(jq -r .sampleID <<<"${lines[11999]}")" 12000
+  assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .sampleID | sort -n -c && echo sorted)" sorted
+  assert_equal "$(jq -c 'keys' <<<"${lines[5]}")" '["prediction","sampleID","timestamp"]'
+  assert_equal "$(jq -r .timestamp <<<"${lines[0]}")" "$(head -1 "$D/live.ndjson" | jq -r .timestamp)"
+  [[ "$stderr" =~ ^"cdn predict: 12000 in, 12000 out, 0 rejected in "[0-9.]+" s, 0 unknown categories"$ ]]
+}
+
+@test "predictions equal Python XGBoost's on the same model and feature rows within 1e-6 (12,000 records)" {
+  cdn predict -q -m "$D/m" "$D/live.ndjson" -o "$T/p.ndjson"
+  run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/m" "$D/live.ndjson" "$T/p.ndjson"
+  assert_success
+  echo "$output"
+  assert_equal "$(jq .rows <<<"$output")" 12000
+  "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) <= 1e-6)" "$(jq .max_abs_diff <<<"$output")"
+}
+
+@test "batch size and threads change nothing in the output" {
+  cdn predict -q -m "$D/m" "$D/live.ndjson" -o "$T/a.ndjson"
+  cdn predict -q -m "$D/m" --batch-size 7 --threads 2 --linger-ms 0 "$D/live.ndjson" -o "$T/b.ndjson"
+  cdn predict -q -m "$D/m" --batch-size 100000 --threads 1 <"$D/live.ndjson" >"$T/c.ndjson"
+  cmp "$T/a.ndjson" "$T/b.ndjson"
+  cmp "$T/a.ndjson" "$T/c.ndjson"
+}
+
+@test "records without a sampleID, with a wrong-typed feature or broken JSON go to rejects with the reason" {
+  { echo "$REC,\"sampleID\":1}"
+    echo "$REC}"
+    echo "${REC/\"asn\":3320/\"asn\":\"3320\"},\"sampleID\":3}"
+    echo "${REC/\"device\":\"mobile\"/\"device\":7},\"sampleID\":4}"
+    echo "${REC/2026-11-22T10:00:00.000Z/yesterday},\"sampleID\":5}"
+    echo "$REC,\"sampleID\":[6]}"
+    echo '{"sampleID":7'
+    echo '[1,2]'
+    echo "$REC,\"sampleID\":\"s-9\"}"; } >"$T/in.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --rejects "$T/rej.ndjson" "$T/in.ndjson"
+  assert_failure 1
+  assert_equal "${#lines[@]}" 2
+  assert_equal "$(jq -c .sampleID <<<"${lines[0]}")" 1
+  assert_equal "$(jq -c .sampleID <<<"${lines[1]}")" '"s-9"'
+  [[ "$stderr" =~ "cdn predict: 9 in, 2 out, 7 rejected" ]]
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_line --index 0 "2	no 'sampleID' (cdn tag attaches one)"
+  assert_line --index 1 "3	field 'asn' is a string; the model wants a number"
+  assert_line --index 2 "4	field 'device' is a number; the model wants a string"
+  assert_line --index 3 "5	field 'timestamp' is not an RFC 3339 time"
+  assert_line --index 4 "6	'sampleID' is an array, not a string or an integer"
+  assert_line --index 5 --regexp "^7	invalid JSON: "
+  assert_line --index 6 "8	not a JSON object but an array"
+}
+
+@test "an unknown category counts as missing and is counted" {
+  { echo "${REC/\"pop\":\"FRA1\"/\"pop\":\"XXX9\"},\"sampleID\":1}"
+    echo "${REC/\"pop\":\"FRA1\"/\"pop\":null},\"sampleID\":2}"
+    echo "${REC/\"pop\":\"FRA1\",/},\"sampleID\":3}"
+    echo "${REC/\"country\":\"DE\"/\"country\":\"ZZ\"},\"sampleID\":4}"; } >"$T/in.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" =~ "4 in, 4 out, 0 rejected in "[0-9.]+" s, 2 unknown categories (country 1, pop 1) counted as missing" ]]
+  p1=$(jq .prediction <<<"${lines[0]}")
+  assert_equal "$(jq .prediction <<<"${lines[1]}")" "$p1"
+  assert_equal "$(jq .prediction <<<"${lines[2]}")" "$p1"
+}
+
+@test "--threshold adds the predicted label" {
+  run cdn predict -q -m "$D/m" --threshold 0.1 "$D/live.ndjson"
+  assert_success
+  bad=$(printf '%s\n' "${lines[@]}" | jq -c 'select((.prediction >= 0.1) != (.label == 1))' | wc -l)
+  assert_equal "$bad" 0
+  ones=$(printf '%s\n' "${lines[@]}" | jq -c 'select(.label == 1)' | wc -l)
+  [ "$ones" -gt 0 ] && [ "$ones" -lt 12000 ]
+}
+
+@test "--threshold on a regression model is a usage error" {
+  run --separate-stderr cdn predict -m "$D/reg" --threshold 0.5 "$D/live.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: --threshold applies to binary classifiers; this model's objective is reg:squarederror"
+}
+
+@test "a regression model predicts the value" {
+  head -500 "$D/live.ndjson" >"$T/in.ndjson"
+  cdn predict -q -m "$D/reg" "$T/in.ndjson" -o "$T/p.ndjson"
+  run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/reg" "$T/in.ndjson" "$T/p.ndjson"
+  assert_success
+  "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) <= 1e-6 * 1000)" "$(jq .max_abs_diff <<<"$output")"
+  [ "$(jq -s 'map(.prediction) | max' "$T/p.ndjson" | cut -d. -f1)" -gt 1 ]
+}
+
+@test "a multi-class model predicts one probability per class and the most probable class" {
+  cat >"$T/schema.json" <<'JSON'
+{"properties": {"timestamp": {"type": "string", "format": "date-time"}, "sampleID": {"type": "integer"},
+ "x": {"type": "number"}, "cls": {"type": "integer"}}}
+JSON
+  awk 'BEGIN { srand(3); print "timestamp,sampleID,x,cls";
+    for (i = 0; i < 2000; i++) { x = rand() * 3; print "2026-11-22T00:00:00Z," i "," x "," int(x) } }' >"$T/multi.csv"
+  cdn train -q --schema "$T/schema.json" --label cls --objective multi:softprob --rounds 10 "$T/multi.csv" -o "$T/mc"
+  printf '%s\n' '{"sampleID":1,"timestamp":"2026-11-22T00:00:00Z","x":0.5}' '{"sampleID":2,"timestamp":"2026-11-22T00:00:00Z","x":2.5}' >"$T/in.ndjson"
+  run cdn predict -q -m "$T/mc" "$T/in.ndjson"
+  assert_success
+  assert_equal "$(jq -c '[(.prediction | length), .label, (.prediction | add * 1000 | round)]' <<<"${lines[0]}")" "[3,0,1000]"
+  assert_equal "$(jq -c '.label' <<<"${lines[1]}")" 2
+}
+
+@test "--keep copies input fields into each prediction" {
+  run cdn predict -q -m "$D/m" --keep pop,device,nosuch "$D/live.ndjson"
+  assert_success
+  assert_equal "$(jq -c '[.pop, .device]' <<<"${lines[0]}")" "$(head -1 "$D/live.ndjson" | jq -c '[.pop, .device]')"
+  assert_equal "$(jq -c 'has("nosuch")' <<<"${lines[0]}")" false
+}
+
+@test "--explain adds each feature's contribution, which with the bias sum to the margin" {
+  head -200 "$D/live.ndjson" >"$T/in.ndjson"
+  run cdn predict -q -m "$D/m" --explain "$T/in.ndjson"
+  assert_success
+  assert_equal "$(jq -c '.contributions | keys | length' <<<"${lines[0]}")" 16
+  bad=$(printf '%s\n' "${lines[@]}" | jq -c 'select(((.contributions | add) - ((.prediction / (1 - .prediction)) | log)) | fabs > 1e-4)' | wc -l)
+  assert_equal "$bad" 0
+}
+
+@test "a bundle whose parts do not match is refused" {
+  cp -r "$D/m" "$T/m"
+  sed -i 's/"FRA1"/"FRA9"/' "$T/m/contract.json"
+  run --separate-stderr cdn predict -m "$T/m" "$D/live.ndjson"
+  assert_failure 2
+  [[ "$stderr" =~ ^"cdn predict: the model bundle '$T/m' does not hold together: contract.json has hash "[0-9a-f]{16}" but manifest.json expects "[0-9a-f]{16}"; train it again with cdn train"$ ]]
+  assert_equal "$output" ""
+}
+
+@test "a model from another training swapped into a bundle is refused" {
+  cp -r "$D/m" "$T/m"
+  # the other model with its own manifest, told that the contract is this bundle's: every
+  # file hash matches, and only the contract hash inside the model tells them apart
+  cp "$D/reg/model.ubj" "$T/m/model.ubj"
+  jq -c --arg h "$(jq -r .contract_hash "$D/m/manifest.json")" '.contract_hash = $h' "$D/reg/manifest.json" >"$T/m/manifest.json"
+  run --separate-stderr cdn predict -m "$T/m" "$D/live.ndjson"
+  assert_failure 2
+  [[ "$stderr" =~ "does not hold together: the model was trained with the feature contract "[0-9a-f]{16}" but contract.json is "[0-9a-f]{16} ]]
+}
+
+@test "a missing model bundle is a usage error" {
+  run --separate-stderr cdn predict -m "$T/nope" "$D/live.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nope': not a directory (cdn train -o DIR writes one)"
+}
+
+@test "CSV input is typed by --schema and predicted like NDJSON" {
+  "$CDN" gen -q --rows 300 --seed 23 -f csv | awk -F, -v OFS=, 'NR == 1 { print $0, "sampleID"; next } { print $0, NR - 1 }' >"$T/in.csv"
+  "$CDN" gen -q --rows 300 --seed 23 | "$CDN" tag -q -o "$T/in.ndjson"
+  cdn predict -q -m "$D/m" --schema "$SCHEMA" "$T/in.csv" -o "$T/csv.out"
+  cdn predict -q -m "$D/m" "$T/in.ndjson" -o "$T/ndjson.out"
+  # the schema types sampleID as a string first: CSV IDs come out as strings
+  assert_equal "$(jq -r .sampleID "$T/csv.out" | head -2 | tr '\n' ' ')" "1 2 "
+  cmp <(jq -c '[.timestamp, .prediction]' "$T/csv.out") <(jq -c '[.timestamp, .prediction]' "$T/ndjson.out")
+}
+
+# wait_lines FILE N: waits (at most 30 s) until FILE has at least N lines.
+wait_lines() {
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
+    sleep 0.1
+  done
+  echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, not $2" >&2
+  return 1
+}
+
+# in_topic N: the first N live records, keyed by sampleID, into the topic cdndata.
+in_topic() {
+  head -n "$1" "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID
+}
+
+@test "Kafka in, Kafka out: a consumer group gets one prediction per record" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  in_topic 3000
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  [[ "$stderr" =~ "cdn predict: 3000 in, 3000 out, 0 rejected" ]]
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 3000
+  assert_equal "$(wc -l <"$T/out.ndjson")" 3000
+  # the group committed its offsets: a second run has nothing left to do
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  [[ "$stderr" =~ "cdn predict: 0 in, 0 out, 0 rejected" ]]
+}
+
+@test "a live stream is predicted as it arrives, not held until a batch fills" {
+  start_broker --topic cdndata:1 --topic cdnresult:1
+  "$CDN" predict -q -m "$D/m" --batch-size 100000 --linger-ms 60000 kafka:cdndata -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
+  pid=$!
+  in_topic 3
+  wait_lines "$T/out" 3
+  kill -TERM "$pid"
+  wait "$pid" || true
+  assert_equal "$(jq -c .sampleID "$T/out" | tr '\n' ' ')" "1 2 3 "
+}
+
+@test "kill -9 in the middle of a stream, then a restart: every record has at least one prediction" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  "$CDN" predict -q -m "$D/m" --batch-size 64 kafka:cdndata -o kafka:cdnresult -G predictors "${GROUP_X[@]}" 2>"$T/err1" &
+  pid=$!
+  # the first 3,000 records: predicted once the instance has joined the group
+  in_topic 3000
+  deadline=$((SECONDS + 60))
+  until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 3000)) || ((SECONDS > deadline)); do sleep 0.5; done
+  # the other 9,000 arrive over nine seconds; two seconds in, kill without warning
+  sed -n '3001,12000p' "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 1000 &
+  producer=$!
+  sleep 2
+  kill -KILL "$pid"
+  wait "$pid" || true
+  kill -0 "$producer"  # still sending: the kill came in the middle of the stream
+  wait "$producer"
+  run --separate-stderr timeout 90 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G predictors -e "${GROUP_X[@]}"
+  assert_success
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  # at least one prediction for each of the 12,000 records; the restart repeats at most
+  # what was predicted after the last offset commit
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 12000
+  total=$(wc -l <"$T/out.ndjson")
+  echo "predictions: $total for 12000 records"
+  [ "$total" -ge 12000 ]
+}
+
+@test "two instances in one group share the partitions, and every record is predicted" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  "$CDN" -vv predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" 2>"$T/err1" &
+  one=$!
+  "$CDN" -vv predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" 2>"$T/err2" &
+  two=$!
+  # both members hold two of the four partitions before the records arrive
+  deadline=$((SECONDS + 60))
+  until { grep -q "assigned 2 partitions" "$T/err1" && grep -q "assigned 2 partitions" "$T/err2"; } ||
+    ((SECONDS > deadline)); do sleep 0.2; done
+  head -n 4000 "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID
+  deadline=$((SECONDS + 60))
+  until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 4000)) || ((SECONDS > deadline)); do sleep 0.5; done
+  kill -TERM "$one" "$two"
+  wait "$one" || true
+  wait "$two" || true
+  "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 4000
+  in1=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err1")
+  in2=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err2")
+  echo "instance one read $in1, instance two $in2"
+  [ "$in1" -gt 0 ] && [ "$in2" -gt 0 ]
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# cdn train: CSV files into an XGBoost model bundle.
+
+load test_helper
+
+bats_require_minimum_version 1.5.0
+
+PY=/usr/bin/python3
+SCHEMA="$REPO_ROOT/schemas/cdn-data.json"
+
+setup_file() {
+  local d="$BATS_FILE_TMPDIR"
+  "$CDN" gen -q --rows 12000 --seed 11 -f csv -o "$d/train.csv"
+  "$CDN" gen -q --rows 4000 --seed 12 --start 2026-11-23T00:00:00Z -f csv -o "$d/valid.csv"
+}
+
+setup() {
+  D="$BATS_FILE_TMPDIR"
+  T="$BATS_TEST_TMPDIR"
+}
+
+json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+@test "a bundle holds the model as UBJSON and JSON, the contract, parameters, metrics, summary and importance" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 5 "$D/train.csv" -o "$T/m"
+  assert_success
+  for f in manifest.json model.ubj model.json contract.json params.json metrics.json summary.json importance.json; do
+    [ -s "$T/m/$f" ]
+  done
+  [[ "$stderr" =~ "cdn train: 12000 in, 12000 out, 0 rejected in ".*", 13 features, 5 rounds, bundle '$T/m'" ]]
+  assert_equal "$(json "$T/m/summary.json" 'd["rows"]["train"]')" 12000
+  assert_equal "$(json "$T/m/summary.json" 'sum(d["label"]["train"].values())')" 12000
+  assert_equal "$(json "$T/m/summary.json" '[f["name"] for f in d["features"]][0]')" asn
+  [[ "$(json "$T/m/importance.json" 'sorted(d)')" == "['cover', 'gain', 'total_cover', 'total_gain', 'weight']" ]]
+}
+
+@test "the contract makes numbers numeric and strings categorical, and leaves out IDs, timestamps and IP addresses" {
+  run cdn train -q --schema "$SCHEMA" --rounds 2 "$D/train.csv" -o "$T/m"
+  assert_success
+  assert_equal "$(json "$T/m/contract.json" '[f["name"] for f in d["features"]]')" \
+    "['asn', 'country', 'pop', 'device', 'content_type', 'http_status', 'cache_status', 'bytes_sent', 'response_time_ms', 'ttfb_ms', 'rtt_ms', 'throughput_kbps', 'bitrate_kbps']"
+  # enums keep the schema's order; free strings get the sorted vocabulary of the data
+  assert_equal "$(json "$T/m/contract.json" '[f for f in d["features"] if f["name"]=="device"][0]["categories"]')" \
+    "['mobile', 'desktop', 'smart_tv', 'tablet', 'console']"
+  assert_equal "$(json "$T/m/contract.json" '[f for f in d["features"] if f["name"]=="pop"][0]["learned"]')" True
+  pops=$(cut -d, -f5 "$D/train.csv" | tail -n +2 | sort -u | tr '\n' ' ')
+  assert_equal "$(json "$T/m/contract.json" '" ".join([f for f in d["features"] if f["name"]=="pop"][0]["categories"])+" "')" "$pops"
+}
+
+@test "the model carries the hash of the contract, and the manifest the hashes of every part" {
+  cdn train -q --schema "$SCHEMA" --rounds 2 "$D/train.csv" -o "$T/m"
+  run "$PY" -c "
+import json, xgboost as xgb
+b = xgb.Booster(model_file='$T/m/model.ubj')
+m = json.load(open('$T/m/manifest.json'))
+print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == json.load(open('$T/m/contract.json'))['schema_hash'])"
+  assert_success
+  assert_output "True True"
+}
+
+@test "--drop replaces the fields left out and --time-features adds the hour of day and day of week" {
+  run cdn train -q --schema "$SCHEMA" --rounds 2 --drop sampleID,timestamp,client_ip,asn,country --time-features "$D/train.csv" -o "$T/m"
+  assert_success
+  assert_equal "$(json "$T/m/contract.json" '[f["name"] for f in d["features"]][0]')" pop
+  assert_equal "$(json "$T/m/contract.json" '[f["kind"] for f in d["features"]][-2:]')" "['hour_of_day', 'day_of_week']"
+  # the 12,000 records span ten minutes after midnight of Sunday 2026-11-22 (Monday = 0)
+  assert_equal "$(json "$T/m/summary.json" '[(f["min"],f["max"]) for f in d["features"]][-2:]')" "[(0, 0), (6, 6)]"
+}
+
+@test "--drop of a field the schema does not have is a usage error" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --drop nosuch "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: --drop names 'nosuch', which the schema '$SCHEMA' does not have"
+}
+
+@test "rows that do not fit the contract go to rejects with the reason, and the run exits 1" {
+  { head -3 "$D/train.csv"
+    echo '2026-11-22T00:00:01.000Z,1.2.3.4,8447,AT,FRA1,fridge,vod,200,HIT,10,1,1,1,1,1,0'
+    echo '2026-11-22T00:00:01.000Z,1.2.3.4,8447,AT,FRA1,mobile,vod,200,HIT,lots,1,1,1,1,1,0'
+    echo '2026-11-22T00:00:01.000Z,1.2.3.4,8447,AT,FRA1,mobile,vod,200,HIT,10,1,1,1,1,1,'
+    echo '2026-11-22T00:00:01.000Z,1.2.3.4,8447,AT,FRA1,mobile,vod,200,HIT,10,1,1,1,1,1,2'
+    echo '1,2,3'
+    tail -n +4 "$D/train.csv" | head -200; } >"$T/dirty.csv"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 --rejects "$T/rej.ndjson" "$T/dirty.csv" -o "$T/m"
+  assert_failure 1
+  [[ "$stderr" =~ "207 in, 202 out, 5 rejected" ]]
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_line --index 0 "4	column 'device': 'fridge' is not one of the values the schema allows"
+  assert_line --index 1 "5	column 'bytes_sent': 'lots' is not a number"
+  assert_line --index 2 "6	no label 'qoe_bad'"
+  assert_line --index 3 "7	label 'qoe_bad': '2' is neither 0 nor 1"
+  assert_line --index 4 "8	row has 3 fields but the header has 16"
+  [ -s "$T/m/model.ubj" ]
+}
+
+@test "a missing input file is an error that names it" {
+  run --separate-stderr cdn train --schema "$SCHEMA" "$T/nope.csv" -o "$T/m"
+  assert_failure 3
+  assert_equal "$stderr" "cdn train: cannot open '$T/nope.csv': No such file or directory"
+  [ ! -e "$T/m" ]
+}
+
+@test "a directory that is not a model bundle is never overwritten" {
+  mkdir "$T/m" && echo keep >"$T/m/notes.txt"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: the directory '$T/m' exists and is not a model bundle; name a new or empty directory"
+  assert_equal "$(cat "$T/m/notes.txt")" keep
+}
+
+@test "metrics of every round go to stderr and into metrics.json, final metrics at the end" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  [[ "$stderr" =~ "cdn train: [0] train-auc:0."[0-9]+" train-logloss:0."[0-9]+" valid-auc:0."[0-9]+" valid-logloss:0." ]]
+  [[ "$stderr" =~ "cdn train: [2] " ]]
+  [[ "$stderr" =~ "validation set, 4000 rows: auc 0."[0-9]+", logloss 0."[0-9]+", accuracy 0."[0-9]+", precision "[0-9.]+" and recall "[0-9.]+" at threshold 0.5" ]]
+  [[ "$stderr" =~ "confusion matrix (rows: actual class, columns: predicted class):" ]]
+  assert_equal "$(json "$T/m/metrics.json" 'len(d["history"])')" 3
+  assert_equal "$(json "$T/m/metrics.json" 'd["columns"]')" "['train-auc', 'train-logloss', 'valid-auc', 'valid-logloss']"
+  assert_equal "$(json "$T/m/metrics.json" 'sum(map(sum, d["final"]["confusion"]))')" 4000
+}
+
+@test "the XGBoost flags reach the booster, and --param passes any other parameter" {
+  run cdn train -q --schema "$SCHEMA" --rounds 2 --max-depth 3 --eta 0.1 --subsample 0.8 --colsample 0.7 \
+    --scale-pos-weight 4 --seed 9 --threads 1 --param max_bin=64 --param eval_metric=error "$D/train.csv" -o "$T/m"
+  assert_success
+  run json "$T/m/params.json" 'dict(d["xgboost"])'
+  assert_output --partial "'max_depth': '3', 'eta': '0.1', 'subsample': '0.8', 'colsample_bytree': '0.7', 'seed': '9', 'nthread': '1', 'scale_pos_weight': '4', 'max_bin': '64', 'eval_metric': 'error'"
+  assert_equal "$(json "$T/m/metrics.json" 'd["columns"]')" "['train-error']"
+  # trees of depth 3 have at most 8 leaves
+  run json "$T/m/model.json" 'max(t["left_children"].count(-1) for t in d["learner"]["gradient_booster"]["model"]["trees"]) <= 8'
+  assert_output True
+}
+
+@test "a bad --param is a usage error" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --param nokeyvalue "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: bad --param 'nokeyvalue'; write --param key=value"
+}
+
+@test "training quality: the AUC on held-out data is within 0.005 of Python XGBoost on the same rows and parameters" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 60 --max-depth 6 --eta 0.1 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  ours=$(json "$T/m/metrics.json" 'd["final"]["auc"]')
+  run "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/m" "$D/train.csv" "$D/valid.csv"
+  assert_success
+  theirs=$(echo "$output" | jq .auc)
+  echo "cdn $ours python $theirs"
+  "$PY" -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(not (abs(a-b) <= 0.005 and a > 0.75))" "$ours" "$theirs"
+}
+
+@test "--early-stopping stops when the validation metric stalls and keeps the best round" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 300 --eta 0.5 --max-depth 8 --early-stopping 5 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  best=$(json "$T/m/metrics.json" 'd["best_iteration"]')
+  run=$(json "$T/m/metrics.json" 'len(d["history"])')
+  [ "$run" -lt 300 ]
+  assert_equal "$run" $((best + 6))
+  # the kept round has the lowest validation logloss of all rounds run
+  assert_equal "$(json "$T/m/metrics.json" 'min(range(len(d["history"])), key=lambda i: d["history"][i][-1])')" "$best"
+  [[ "$stderr" =~ "early stopping: best round $best by valid-logloss" ]]
+  run "$PY" -c "import xgboost as xgb; b=xgb.Booster(model_file='$T/m/model.ubj'); print(b.num_boosted_rounds(), b.attr('best_iteration'))"
+  assert_output "$((best + 1)) $best"
+}
+
+@test "--early-stopping without validation data is a usage error" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --early-stopping 5 "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: --early-stopping watches validation data; give --valid, --valid-fraction or --valid-after"
+}
+
+@test "--valid-fraction holds out a seeded share of the rows, the same for the same seed" {
+  cdn train -q --schema "$SCHEMA" --rounds 2 --valid-fraction 0.25 --seed 3 "$D/train.csv" -o "$T/a"
+  cdn train -q --schema "$SCHEMA" --rounds 2 --valid-fraction 0.25 --seed 3 "$D/train.csv" -o "$T/b"
+  cdn train -q --schema "$SCHEMA" --rounds 2 --valid-fraction 0.25 --seed 4 "$D/train.csv" -o "$T/c"
+  va=$(json "$T/a/summary.json" 'd["rows"]["valid"]')
+  [ "$va" -gt 2700 ] && [ "$va" -lt 3300 ]
+  assert_equal "$(json "$T/a/summary.json" 'd["rows"]["train"]')" $((12000 - va))
+  cmp "$T/a/model.ubj" "$T/b/model.ubj"
+  ! cmp -s "$T/a/summary.json" "$T/c/summary.json"
+}
+
+@test "--valid-after validates on the rows at or after a time" {
+  cut=2026-11-22T00:07:30Z
+  want=$(tail -n +2 "$D/train.csv" | awk -F, -v c="2026-11-22T00:07:30" '$1 >= c' | wc -l)
+  [ "$want" -gt 1000 ]
+  run cdn train -q --schema "$SCHEMA" --rounds 2 --valid-after $cut "$D/train.csv" -o "$T/m"
+  assert_success
+  assert_equal "$(json "$T/m/summary.json" 'd["rows"]["valid"]')" "$want"
+  assert_equal "$(json "$T/m/params.json" 'd["validation"]')" "{'after': '$cut'}"
+}
+
+@test "--valid, --valid-fraction and --valid-after do not go together" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --valid "$D/valid.csv" --valid-fraction 0.1 "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  [[ "$stderr" =~ "give one" ]]
+}
+
+@test "validation categories never seen in training count as missing, with a warning" {
+  awk -F, 'NR == 1 || $4 != "US"' "$D/train.csv" >"$T/no-us.csv"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 --valid "$D/valid.csv" "$T/no-us.csv" -o "$T/m"
+  assert_success
+  n=$(awk -F, '$4 == "US"' "$D/valid.csv" | wc -l)
+  [[ "$stderr" =~ "cdn train: warning: $n validation values of 'country' were not seen in training; they count as missing" ]]
+}
+
+@test "a regression objective reports RMSE and MAE" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --objective reg:squarederror --label response_time_ms --rounds 10 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  [[ "$stderr" =~ "validation set, 4000 rows: rmse "[0-9.e+]+", mae "[0-9.e+]+ ]]
+  assert_equal "$(json "$T/m/contract.json" '"response_time_ms" in [f["name"] for f in d["features"]]')" False
+  assert_equal "$(json "$T/m/metrics.json" 'sorted(d["final"])')" "['evaluated_on', 'mae', 'rmse', 'rows']"
+  assert_equal "$(json "$T/m/metrics.json" 'd["columns"]')" "['train-mae', 'train-rmse', 'valid-mae', 'valid-rmse']"
+}
+
+@test "a multi-class objective learns the number of classes and reports a confusion matrix" {
+  cat >"$T/schema.json" <<'JSON'
+{"properties": {"id": {"type": "integer"}, "x": {"type": "number"}, "color": {"type": "string"},
+ "cls": {"type": "integer"}}}
+JSON
+  awk 'BEGIN { srand(5); print "id,x,color,cls"; split("red green blue", c, " ");
+    for (i = 0; i < 3000; i++) { x = rand() * 3; k = int(rand() * 3) + 1;
+      print i "," x "," c[k] "," (int(x) + (c[k] == "blue")) % 3 } }' >"$T/multi.csv"
+  run --separate-stderr cdn train --schema "$T/schema.json" --drop id --label cls --objective multi:softprob --rounds 20 --valid-fraction 0.2 "$T/multi.csv" -o "$T/m"
+  assert_success
+  [[ "$stderr" =~ "validation set, "[0-9]+" rows: mlogloss 0."[0-9]+", accuracy 0.9" ]]
+  assert_equal "$(json "$T/m/contract.json" 'd["num_class"]')" 3
+  assert_equal "$(json "$T/m/contract.json" 'd["features"][1]["categories"]')" "['blue', 'green', 'red']"
+  assert_equal "$(json "$T/m/metrics.json" 'len(d["final"]["confusion"])')" 3
+}
+
+@test "--report writes one self-contained HTML file whose charts plot the metrics of the run" {
+  run cdn train -q --schema "$SCHEMA" --rounds 15 --valid "$D/valid.csv" --report "$T/r.html" "$D/train.csv" -o "$T/m"
+  assert_success
+  run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/r.html" "$T/m"
+  assert_success
+  assert_output "charts: learning-auc learning-logloss importance roc; every series matches"
+}
+
+@test "--report draws residuals for a regression" {
+  run cdn train -q --schema "$SCHEMA" --objective reg:squarederror --label ttfb_ms --rounds 5 --report "$T/r.html" "$D/train.csv" -o "$T/m"
+  assert_success
+  run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/r.html" "$T/m"
+  assert_success
+  assert_output "charts: learning-mae learning-rmse importance residuals; every series matches"
+}
+
+@test "an objective or parameter value XGBoost refuses is a usage error before any data is read" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --objective nonsense "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" 'cdn train: XGBoost refuses the parameters: Unknown objective function: `nonsense`'
+  run --separate-stderr cdn train --schema "$SCHEMA" --param max_depth=-3 "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: XGBoost refuses the parameters: value -3 for Parameter max_depth should be greater equal to 0"
+}
