@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Runs the cdn pipeline on this machine: installs what is missing (scripts/setup.sh),
-# builds the release binary, then streams synthetic telemetry through the stages
+# Runs the cdn pipeline on this machine: installs what is missing (scripts/setup.sh), builds
+# the release binary, then
 #
-#   cdn gen --rows N | cdn sort | cdn tag | cdn validate -o OUT
-#   cdn produce -t cdndata -t cdnraw OUT          (the Data Provider's two topics)
-#   cdn consume -t cdnraw -e                      (read back, to check nothing was lost)
+#   cdn train TRAIN.csv -o MODEL                  (TRAIN.csv: --train, or cdn gen -f csv)
+#   cdn gen --rows N | cdn sort | cdn tag | cdn validate -o OUT     (the Data Provider...)
+#   cdn produce -t cdndata -t cdnraw OUT                           (...and its two topics)
+#   cdn predict -m MODEL kafka:cdndata -o kafka:cdnresult          (the predictor)
+#   cdn load-influx kafka:cdnraw; cdn load-influx kafka:cdnresult  (the two loaders)
 #
-# and prints how many records each stage read, wrote and rejected. Kafka is $CDN_BROKERS
-# when set; otherwise a local `cdn broker` on 127.0.0.1 is started and stopped. Rejected records go to
-# one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
+# and prints how many records each stage read, wrote and rejected, and how many points
+# InfluxDB holds. Kafka is $CDN_BROKERS when set; otherwise a local `cdn broker` on 127.0.0.1
+# is started and stopped. InfluxDB is $INFLUX_URL (database cdn) when set; otherwise a local
+# influxd on 127.0.0.1 with a temporary directory is started and stopped. Rejected records
+# go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
 # exits 1 and the pipeline goes on; any other failure stops it with that stage's status.
+# With CDN_BIN set, that binary is used and nothing is installed or built.
 #
-# Usage: scripts/pipeline.sh [--rows N] [--out PATH]
-#   --rows N     records to generate (default 100000)
-#   --out PATH   where the tagged, validated records go (default out/pipeline.ndjson)
+# Usage: scripts/pipeline.sh [--rows N] [--train FILE.csv] [--train-rows N] [--out PATH]
+#   --rows N          test records to generate (default 100000)
+#   --train FILE.csv  training data (default: --train-rows records from cdn gen)
+#   --train-rows N    training records to generate when no --train is given (default 200000)
+#   --out PATH        where the tagged, validated records go (default out/pipeline.ndjson)
 set -euo pipefail
 
 usage() { sed -n 's/^# \{0,1\}//; 2,/^  --out/p' "${BASH_SOURCE[0]}"; }
@@ -23,11 +30,17 @@ die() {
 }
 
 rows=100000
+train=""
+train_rows=200000
 out=out/pipeline.ndjson
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rows) [[ $# -ge 2 ]] || die "--rows needs a value"; rows=$2; shift 2 ;;
     --rows=*) rows=${1#*=}; shift ;;
+    --train) [[ $# -ge 2 ]] || die "--train needs a file"; train=$2; shift 2 ;;
+    --train=*) train=${1#*=}; shift ;;
+    --train-rows) [[ $# -ge 2 ]] || die "--train-rows needs a value"; train_rows=$2; shift 2 ;;
+    --train-rows=*) train_rows=${1#*=}; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; out=$2; shift 2 ;;
     --out=*) out=${1#*=}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -35,96 +48,179 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $rows =~ ^[0-9]+$ ]] || die "bad row count '$rows'; give a whole number"
+[[ $train_rows =~ ^[0-9]+$ && $train_rows -gt 0 ]] || die "bad training row count '$train_rows'; give a whole number above 0"
 [[ -n $out && $out != - ]] || die "--out needs a file path"
+[[ -z $train || -r $train ]] || die "cannot read the training data '$train'"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$root/scripts/setup.sh"
-bash "$root/scripts/build.sh" --preset release >&2
-cdn="$root/build/release/cdn"
+if [[ -n ${CDN_BIN:-} ]]; then
+  cdn=$CDN_BIN
+  [[ -x $cdn ]] || die "CDN_BIN='$cdn' is not an executable"
+else
+  bash "$root/scripts/setup.sh"
+  bash "$root/scripts/build.sh" --preset release >&2
+  cdn="$root/build/release/cdn"
+fi
 
 outdir="$(dirname "$out")"
 mkdir -p "$outdir"
 logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$logs"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-stages=(gen sort tag validate)
+# Each stage: a name (its rejects file and log), the cdn command that prints its summary line.
+names=()
+commands=()
+status=()
+# run_stage NAME COMMAND ARGS...: runs `cdn COMMAND ARGS...` with its log and rejects file.
+run_stage() {
+  local name=$1 cmd=$2
+  shift 2
+  names+=("$name")
+  commands+=("$cmd")
+  set +e
+  "$cdn" "$cmd" --rejects "$outdir/rejects-$name.ndjson" "$@" 2>"$logs/$name"
+  status+=($?)
+  set -e
+  check_last
+}
+# Stops the pipeline when the last stage failed (status 2 or more).
+check_last() {
+  local i=$((${#status[@]} - 1))
+  if [[ ${status[i]} -gt 1 ]]; then
+    echo "pipeline.sh: cdn ${commands[i]} (${names[i]}) failed with status ${status[i]}:" >&2
+    sed 's/^/  /' "$logs/${names[i]}" >&2
+    exit "${status[i]}"
+  fi
+}
+
 start=$EPOCHREALTIME
+
+# 1. The model, from CSV.
+if [[ -z $train ]]; then
+  train="$outdir/train.csv"
+  "$cdn" -q gen --rows "$train_rows" --seed 1 -f csv -o "$train"
+fi
+run_stage train train "$train" -o "$outdir/model" --rounds 200 --max-depth 6 --eta 0.1 \
+  --valid-fraction 0.1 --early-stopping 20
+
+# 2. The Data Provider: sorted, tagged and validated test data.
 set +e
-"$cdn" gen --rows "$rows" --rejects "$outdir/rejects-gen.ndjson" 2>"$logs/gen" |
+"$cdn" gen --rows "$rows" --seed 2 --rejects "$outdir/rejects-gen.ndjson" 2>"$logs/gen" |
   "$cdn" sort --rejects "$outdir/rejects-sort.ndjson" 2>"$logs/sort" |
   "$cdn" tag --rejects "$outdir/rejects-tag.ndjson" 2>"$logs/tag" |
   "$cdn" validate --schema "$root/schemas/cdn-data.json" -o "$out" \
     --rejects "$outdir/rejects-validate.ndjson" 2>"$logs/validate"
-status=("${PIPESTATUS[@]}")
+piped=("${PIPESTATUS[@]}")
 set -e
-# Stages still to join, in this order, each checked the same way:
-#   predict      cdn predict --model MODEL_DIR kafka:cdndata -o kafka:cdnresult
-#   load-influx  influxd on 127.0.0.1 with a temporary data directory, then
-#                cdn load-influx kafka:cdnresult and cdn load-influx kafka:cdnraw
-
-# Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
-# mock keeps about 5 MiB a partition).
-if [[ ${status[0]} -le 1 && ${status[1]} -le 1 && ${status[2]} -le 1 && ${status[3]} -le 1 ]]; then
-  if [[ -z ${CDN_BROKERS:-} ]]; then
-    mkfifo "$logs/broker.ctl"
-    "$cdn" broker --topic cdndata:16 --topic cdnraw:16 <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &
-    broker_pid=$!
-    exec 9>"$logs/broker.ctl"  # keeps the broker's stdin open
-    trap 'kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null; rm -rf "$logs"' EXIT
-    for _ in $(seq 100); do
-      grep -q '^BROKERS=' "$logs/broker.out" 2>/dev/null && break
-      sleep 0.1
-    done
-    CDN_BROKERS=$(sed -n 's/^BROKERS=//p' "$logs/broker.out")
-    [[ -n $CDN_BROKERS ]] || die "cdn broker did not start: $(cat "$logs/broker")" 3
-    echo "pipeline.sh: started a local cdn broker at $CDN_BROKERS" >&2
+names+=(gen sort tag validate)
+commands+=(gen sort tag validate)
+status+=("${piped[@]}")
+for i in "${!status[@]}"; do
+  if [[ ${status[i]} -gt 1 ]]; then
+    echo "pipeline.sh: cdn ${commands[i]} failed with status ${status[i]}:" >&2
+    sed 's/^/  /' "$logs/${names[i]}" >&2
+    exit "${status[i]}"
   fi
-  export CDN_BROKERS
-  stages+=(produce consume)
-  set +e
-  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
-    --rejects "$outdir/rejects-produce.ndjson" "$out" 2>"$logs/produce"
-  status+=($?)
-  "$cdn" consume -t cdnraw -e -o "$outdir/cdnraw.ndjson" \
-    --rejects "$outdir/rejects-consume.ndjson" 2>"$logs/consume"
-  status+=($?)
-  set -e
+done
+
+# 3. Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
+# mock keeps about 5 MiB a partition).
+if [[ -z ${CDN_BROKERS:-} ]]; then
+  mkfifo "$logs/broker.ctl"
+  "$cdn" broker --topic cdndata:16 --topic cdnraw:16 --topic cdnresult:16 \
+    <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &
+  pids+=($!)
+  exec 9>"$logs/broker.ctl" # keeps the broker's stdin open
+  for _ in $(seq 100); do
+    grep -q '^BROKERS=' "$logs/broker.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  CDN_BROKERS=$(sed -n 's/^BROKERS=//p' "$logs/broker.out")
+  [[ -n $CDN_BROKERS ]] || die "cdn broker did not start: $(cat "$logs/broker")" 3
+  echo "pipeline.sh: started a local cdn broker at $CDN_BROKERS" >&2
 fi
+export CDN_BROKERS
+run_stage produce produce -t cdndata -t cdnraw --key-field sampleID \
+  --timestamp-field timestamp "$out"
+
+# 4. The predictor: cdndata to cdnresult.
+run_stage predict predict -m "$outdir/model" kafka:cdndata -e -o kafka:cdnresult
+
+# 5. InfluxDB: the given one, or a local influxd on 127.0.0.1 with a temporary directory.
+if [[ -z ${INFLUX_URL:-} ]]; then
+  command -v influxd >/dev/null || die "influxd is missing; run scripts/setup.sh" 3
+  free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  rpc=$(free_port)
+  http=$(free_port)
+  mkdir -p "$logs/influxd"
+  cat >"$logs/influxd/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rpc"
+[meta]
+  dir = "$logs/influxd/meta"
+[data]
+  dir = "$logs/influxd/data"
+  wal-dir = "$logs/influxd/wal"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$http"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+EOF
+  influxd -config "$logs/influxd/influxdb.conf" >"$logs/influxd.out" 2>&1 &
+  pids+=($!)
+  INFLUX_URL="http://127.0.0.1:$http"
+  for _ in $(seq 200); do
+    curl -sf -o /dev/null "$INFLUX_URL/ping" && break
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "$INFLUX_URL/ping" || die "influxd did not start: $(tail -5 "$logs/influxd.out")" 3
+  echo "pipeline.sh: started a local influxd at $INFLUX_URL" >&2
+fi
+export INFLUX_URL
+
+# 6. The two loaders: telemetry and predictions.
+run_stage load-records load-influx kafka:cdnraw -e --db cdn --create-db --measurement cdn \
+  --tag pop,country,device,content_type,cache_status --precision ms
+run_stage load-predictions load-influx kafka:cdnresult -e --db cdn --create-db --precision ms
 end=$EPOCHREALTIME
 
-failed=0
-for i in "${!stages[@]}"; do
-  s=${status[i]}
-  case $s in
-    0) ;;
-    1) echo "pipeline.sh: cdn ${stages[i]} rejected records; see $outdir/rejects-${stages[i]}.ndjson" >&2 ;;
-    *)
-      echo "pipeline.sh: cdn ${stages[i]} failed with status $s:" >&2
-      sed 's/^/  /' "$logs/${stages[i]}" >&2
-      [[ $failed -ne 0 ]] || failed=$s
-      ;;
-  esac
+for i in "${!names[@]}"; do
+  [[ ${status[i]} -eq 1 ]] &&
+    echo "pipeline.sh: cdn ${commands[i]} (${names[i]}) rejected records; see $outdir/rejects-${names[i]}.ndjson" >&2
 done
-[[ $failed -eq 0 ]] || exit "$failed"
 
 # Each stage's summary line: "cdn sort: 100000 in, 100000 out, 0 rejected in 0.41 s".
-printf '%-8s %12s %12s %12s\n' stage in out rejected
-for st in "${stages[@]}"; do
-  line=$(grep -E "^cdn $st: [0-9]+ in, [0-9]+ out, [0-9]+ rejected" "$logs/$st" | tail -n 1 || true)
-  [[ -n $line ]] || die "cdn $st printed no summary line" 3
+printf '%-17s %10s %10s %10s\n' stage in out rejected
+for i in "${!names[@]}"; do
+  line=$(grep -E "^cdn ${commands[i]}: [0-9]+ in, [0-9]+ out, [0-9]+ rejected" "$logs/${names[i]}" | tail -n 1 || true)
+  [[ -n $line ]] || die "cdn ${commands[i]} (${names[i]}) printed no summary line" 3
   read -r n_in n_out n_rej < <(sed -E 's/^cdn [a-z-]+: ([0-9]+) in, ([0-9]+) out, ([0-9]+) rejected.*/\1 \2 \3/' <<<"$line")
-  printf '%-8s %12s %12s %12s\n' "$st" "$n_in" "$n_out" "$n_rej"
+  printf '%-17s %10s %10s %10s\n' "${names[i]}" "$n_in" "$n_out" "$n_rej"
 done
-records=$(wc -l <"$out")
-echo "output:  $out ($((records)) records)"
-if [[ -f $outdir/cdnraw.ndjson ]]; then
-  echo "kafka:   $CDN_BROKERS, topics cdndata and cdnraw; cdnraw read back into $outdir/cdnraw.ndjson ($(wc -l <"$outdir/cdnraw.ndjson") records)"
-fi
-for st in "${stages[@]}"; do
-  if [[ -s $outdir/rejects-$st.ndjson ]]; then
-    echo "rejects: $outdir/rejects-$st.ndjson"
+echo "output:   $out ($(wc -l <"$out") records); model: $outdir/model"
+echo "kafka:    $CDN_BROKERS (topics cdndata, cdnraw, cdnresult)"
+count() {
+  curl -sS -G "$INFLUX_URL/query" --data-urlencode "db=cdn" --data-urlencode "q=SELECT count($2) FROM $1" |
+    sed -n 's/.*"values":\[\[[^,]*,\([0-9]*\)\]\].*/\1/p'
+}
+echo "influxdb: $INFLUX_URL, database cdn: $(count cdn bytes_sent) records, $(count prediction prediction) predictions"
+for i in "${!names[@]}"; do
+  if [[ -s $outdir/rejects-${names[i]}.ndjson ]]; then
+    echo "rejects:  $outdir/rejects-${names[i]}.ndjson"
   else
-    rm -f "$outdir/rejects-$st.ndjson"
+    rm -f "$outdir/rejects-${names[i]}.ndjson"
   fi
 done
-awk -v s="$start" -v e="$end" 'BEGIN { printf "elapsed: %.2f s\n", e - s }'
+awk -v s="$start" -v e="$end" 'BEGIN { printf "elapsed:  %.2f s\n", e - s }'

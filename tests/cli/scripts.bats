@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # The project's scripts: set-up, build, test, pipeline and completion generation.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
   load test_helper
 }
@@ -40,6 +42,24 @@ setup() {
   run bash "$REPO_ROOT/scripts/pipeline.sh" --fast
   assert_failure 2
   assert_output --partial "'--fast'"
+}
+
+@test "pipeline.sh runs every stage, from training to InfluxDB, on a local broker and influxd" {
+  unset CDN_BROKERS INFLUX_URL
+  run --separate-stderr env CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" \
+    --rows 3000 --train-rows 5000 --out "$BATS_TEST_TMPDIR/out/p.ndjson"
+  assert_success
+  local st
+  for st in train gen sort tag validate produce predict load-records load-predictions; do
+    assert_line --regexp "^$st +[0-9]+ +[0-9]+ +0\$"
+  done
+  assert_line --regexp '^validate +3000 +3000 +0$'
+  assert_line --regexp '^predict +3000 +3000 +0$'
+  assert_line --partial 'database cdn: 3000 records, 3000 predictions'
+  [[ -n $(ls "$BATS_TEST_TMPDIR/out/model") ]]
+  # Nothing it started is left running.
+  run pgrep -f "/influxd/influxdb.conf|broker --topic cdndata:16 --topic cdnraw:16 --topic cdnresult:16"
+  assert_failure
 }
 
 @test "gen-completions.sh writes the three scripts from the binary it is given" {
