@@ -8,8 +8,9 @@
 #   cdn predict -m MODEL kafka:cdndata -o kafka:cdnresult          (the predictor)
 #   cdn load-influx kafka:cdnraw; cdn load-influx kafka:cdnresult  (the two loaders)
 #
-# and prints how many records each stage read, wrote and rejected, and how many points
-# InfluxDB holds. Kafka is $CDN_BROKERS when set; otherwise a local `cdn broker` on 127.0.0.1
+# and prints how many records each stage read, wrote and rejected, how many points InfluxDB
+# holds, whether the predictions there equal the predictions made (count and sum), and the
+# AUC of the predictions against the test data's labels. Kafka is $CDN_BROKERS when set; otherwise a local `cdn broker` on 127.0.0.1
 # is started and stopped. InfluxDB is $INFLUX_URL (database cdn) when set; otherwise a local
 # influxd on 127.0.0.1 with a temporary directory is started and stopped. Rejected records
 # go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
@@ -153,7 +154,7 @@ run_stage produce produce -t cdndata -t cdnraw --key-field sampleID \
   --timestamp-field timestamp "$out"
 
 # 4. The predictor: cdndata to cdnresult.
-run_stage predict predict -m "$outdir/model" kafka:cdndata -e -o kafka:cdnresult
+run_stage predict predict -m "$outdir/model" kafka:cdndata -e -o kafka:cdnresult --keep qoe_bad
 
 # 5. InfluxDB: the given one, or a local influxd on 127.0.0.1 with a temporary directory.
 if [[ -z ${INFLUX_URL:-} ]]; then
@@ -216,6 +217,37 @@ count() {
     sed -n 's/.*"values":\[\[[^,]*,\([0-9]*\)\]\].*/\1/p'
 }
 echo "influxdb: $INFLUX_URL, database cdn: $(count cdn bytes_sent) records, $(count prediction prediction) predictions"
+
+# The predictions made (cdnresult) against those InfluxDB holds, and their AUC where the
+# test data carries the label.
+"$cdn" consume -q -t cdnresult -e -o "$outdir/predictions.ndjson"
+made=$(jq -r '.prediction' "$outdir/predictions.ndjson" | awk '{ n++; s += $1 } END { printf "%d %.6f", n, s }')
+stored=$(curl -sS -G "$INFLUX_URL/query" --data-urlencode "db=cdn" \
+  --data-urlencode "q=SELECT count(prediction), sum(prediction) FROM prediction" |
+  sed -n 's/.*"values":\[\[[^,]*,\([0-9]*\),\([-0-9.e+]*\)\]\].*/\1 \2/p' |
+  awk '{ printf "%d %.6f", $1, $2 }')
+if [[ $made == "$stored" ]]; then
+  echo "predictions: ${made% *} made, the same ${stored% *} in InfluxDB (sum ${made#* })"
+else
+  echo "pipeline.sh: predictions made (count, sum: $made) differ from those in InfluxDB ($stored)" >&2
+  exit 3
+fi
+auc=$(jq -r 'select(.qoe_bad != null) | "\(.prediction) \(.qoe_bad)"' "$outdir/predictions.ndjson" |
+  sort -g | awk '
+    # Mann-Whitney: the rank sum of the positives, ties given their mean rank.
+    { p[NR] = $1; y[NR] = $2 }
+    END {
+      n = NR; i = 1
+      while (i <= n) {
+        j = i; while (j < n && p[j + 1] == p[i]) j++
+        r = (i + j) / 2
+        for (k = i; k <= j; k++) if (y[k] == 1) { pos++; sum += r }
+        i = j + 1
+      }
+      neg = n - pos
+      if (pos > 0 && neg > 0) printf "%.4f", (sum - pos * (pos + 1) / 2) / (pos * neg)
+    }')
+[[ -z $auc ]] || echo "auc:      $auc over the labelled test records"
 for i in "${!names[@]}"; do
   if [[ -s $outdir/rejects-${names[i]}.ndjson ]]; then
     echo "rejects:  $outdir/rejects-${names[i]}.ndjson"

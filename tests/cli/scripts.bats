@@ -56,6 +56,8 @@ setup() {
   assert_line --regexp '^validate +3000 +3000 +0$'
   assert_line --regexp '^predict +3000 +3000 +0$'
   assert_line --partial 'database cdn: 3000 records, 3000 predictions'
+  assert_line --regexp '^predictions: 3000 made, the same 3000 in InfluxDB \(sum [0-9.]+\)$'
+  assert_line --regexp '^auc: +0\.[5-9][0-9]* over the labelled test records$'
   [[ -n $(ls "$BATS_TEST_TMPDIR/out/model") ]]
   # Nothing it started is left running.
   run pgrep -f "/influxd/influxdb.conf|broker --topic cdndata:16 --topic cdnraw:16 --topic cdnresult:16"
