@@ -371,6 +371,8 @@ void Writer::finish(Request& r, CURLcode code) {
   check(curl_easy_getinfo(r.handle.get(), CURLINFO_RESPONSE_CODE, &status),
         "cannot read the HTTP status");
   if (status >= 200 && status < 300) {
+    if (failing_) diag::info("InfluxDB takes writes again");
+    failing_ = false;
     events_.written(*batch, batch->size());
     return;
   }
@@ -430,10 +432,19 @@ void Writer::retry_later(std::unique_ptr<Batch> batch, const std::string& why, l
   batch->not_before = std::min(now + delay, deadline);
   ++batch->attempts;
   ++retries_;
-  diag::info(
-      why + "; sending " + std::to_string(batch->size()) + " lines again in " +
+  // The first failure after writes went through is a warning; the retries that follow are
+  // counted in the summary (and shown with -v).
+  std::string text =
+      "cannot write to " + diag::quoted(endpoint_) + ": " + why + "; sending " +
+      std::to_string(batch->size()) + (batch->size() == 1 ? " line" : " lines") + " again in " +
       seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(batch->not_before - now)) +
-      " s");
+      " s, and again until --retry-timeout (" + seconds_text(opts_.retry_timeout) + " s)";
+  if (failing_) {
+    diag::info(text);
+  } else {
+    diag::warning(text);
+  }
+  failing_ = true;
   waiting_.push_back(std::move(batch));
 }
 

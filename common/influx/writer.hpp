@@ -128,6 +128,7 @@ class Writer {
   std::vector<std::unique_ptr<Request>> in_flight_;
   std::deque<std::unique_ptr<Batch>> waiting_;
   uint64_t retries_ = 0;
+  bool failing_ = false;  // the last answer asked for a retry
   uint64_t requests_ = 0;
   uint64_t rng_;
 };
