@@ -10,7 +10,8 @@
 #   curl   posts line protocol prepared beforehand (cdn load-influx --dry-run, split into
 #          files of 5,000 lines), two requests at a time (xargs -P2), one curl per file;
 #   cdn    cdn load-influx from the NDJSON file: conversion included, defaults but the tags.
-# Prints the wall times, points per second and the ratio, best of R for each.
+# Prints each run (wall time, the CPU time of the client and of influxd), then points per
+# second and the ratios, best and median of R for each.
 set -euo pipefail
 
 name=bench/load-influx.sh
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
     --repeat) repeat="$2"; shift 2 ;;
     --in-flight) in_flight="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
     *) echo "$name: unknown argument '$1'; see --help" >&2; exit 2 ;;
   esac
 done
@@ -106,31 +107,46 @@ check() {
   query "DROP DATABASE \"$1\"" >/dev/null
 }
 
-best_curl="" best_cdn=""
-min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+# CPU seconds (user + system) influxd has used so far.
+influxd_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$influxd_pid/stat"
+}
 cdn_args=()
 [ -n "$in_flight" ] && cdn_args+=(--max-in-flight "$in_flight")
+: >"$dir/runs"
 for r in $(seq "$repeat"); do
   query "CREATE DATABASE curl$r" >/dev/null
+  server0=$(influxd_cpu)
   start=$(now)
-  (cd "$dir/lp" && ls | xargs -P2 -I{} curl -sf -o /dev/null -XPOST \
-    "$url/write?db=curl$r&precision=ns" --data-binary @{})
+  (cd "$dir/lp" && /usr/bin/time -f '%U %S' -o "$dir/cpu" xargs -P2 -I{} curl -sf -o /dev/null \
+    -XPOST "$url/write?db=curl$r&precision=ns" --data-binary @{} < <(ls))
   t_curl=$(echo "$(now) - $start" | bc)
+  s_curl=$(echo "$(influxd_cpu) - $server0" | bc)
+  c_curl=$(awk '{ print $1 + $2 }' "$dir/cpu")
   check "curl$r"
+  server0=$(influxd_cpu)
   start=$(now)
-  "$cdn" -q load-influx --url "$url" --db "cdn$r" --create-db --tag "$tags" "${cdn_args[@]}" \
-    "$dir/in.ndjson"
+  /usr/bin/time -f '%U %S' -o "$dir/cpu" "$cdn" -q load-influx --url "$url" --db "cdn$r" \
+    --create-db --tag "$tags" "${cdn_args[@]}" "$dir/in.ndjson"
   t_cdn=$(echo "$(now) - $start" | bc)
+  s_cdn=$(echo "$(influxd_cpu) - $server0" | bc)
+  c_cdn=$(awk '{ print $1 + $2 }' "$dir/cpu")
   check "cdn$r"
-  printf 'run %d: curl %.2f s, cdn load-influx %.2f s (load average %s)\n' "$r" "$t_curl" "$t_cdn" \
-    "$(cut -d' ' -f1 /proc/loadavg)"
-  best_curl=$(min "$best_curl" "$t_curl")
-  best_cdn=$(min "$best_cdn" "$t_cdn")
+  printf 'run %d: curl %.2f s (curl CPU %.2f s, influxd CPU %.2f s), cdn load-influx %.2f s (cdn CPU %.2f s, influxd CPU %.2f s), load average %s\n' \
+    "$r" "$t_curl" "$c_curl" "$s_curl" "$t_cdn" "$c_cdn" "$s_cdn" "$(cut -d' ' -f1 /proc/loadavg)"
+  echo "$t_curl $t_cdn" >>"$dir/runs"
 done
 
-printf '\n| tool | seconds | points/s | cdn / curl |\n|---|---:|---:|---:|\n'
-printf '| curl, files of 5,000 lines, 2 at a time | %.2f | %.0f | — |\n' "$best_curl" \
-  "$(echo "$rows / $best_curl" | bc -l)"
-printf '| cdn load-influx%s | %.2f | %.0f | %.2fx |\n' \
-  "${in_flight:+ --max-in-flight $in_flight}" "$best_cdn" "$(echo "$rows / $best_cdn" | bc -l)" \
-  "$(echo "$best_curl / $best_cdn" | bc -l)"
+best_curl=$(cut -d' ' -f1 "$dir/runs" | sort -n | head -1)
+best_cdn=$(cut -d' ' -f2 "$dir/runs" | sort -n | head -1)
+med_curl=$(cut -d' ' -f1 "$dir/runs" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+med_cdn=$(cut -d' ' -f2 "$dir/runs" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+rate() { echo "$rows / $1" | bc -l; }
+
+printf '\n| tool | best s | points/s | median s | points/s |\n|---|---:|---:|---:|---:|\n'
+printf '| curl, files of 5,000 lines, 2 at a time | %.2f | %.0f | %.2f | %.0f |\n' \
+  "$best_curl" "$(rate "$best_curl")" "$med_curl" "$(rate "$med_curl")"
+printf '| cdn load-influx%s | %.2f | %.0f | %.2f | %.0f |\n' "${in_flight:+ --max-in-flight $in_flight}" \
+  "$best_cdn" "$(rate "$best_cdn")" "$med_cdn" "$(rate "$med_cdn")"
+printf '\ncdn / curl: %.2fx best against best, %.2fx median against median (%d runs)\n' \
+  "$(echo "$best_curl / $best_cdn" | bc -l)" "$(echo "$med_curl / $med_cdn" | bc -l)" "$repeat"

@@ -232,8 +232,8 @@ Runner setup_load_influx(CLI::App& app) {
       ->type_name("DURATION")
       ->capture_default_str();
   app.add_option("--max-in-flight", a->max_in_flight,
-                 "Write requests at a time (in flight or waiting to be sent again); reading "
-                 "waits beyond that")
+                 "Write requests in flight at a time; one more batch is kept ready, and "
+                 "reading waits while more are held (batches waiting to be sent again count)")
       ->type_name("N")
       ->capture_default_str();
   app.add_option("--retry-timeout", a->retry_timeout,

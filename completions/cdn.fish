@@ -216,7 +216,7 @@ complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l prediction-measu
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l on-duplicate -x -a 'nudge warn keep-last' -d 'Points with the same measurement, tags and time: nudge (move the later one by one --precision unit, so both stay), warn (write both: InfluxDB keeps the last; warn and count) or keep-last (the same, only counted)'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l batch-size -x -d 'Points per write request'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l flush-interval -x -d 'Send a batch that is not full once its first point is this old, e.g. 500ms'
-complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l max-in-flight -x -d 'Write requests at a time (in flight or waiting to be sent again); reading waits beyond that'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l max-in-flight -x -d 'Write requests in flight at a time; one more batch is kept ready, and reading waits while more are held (batches waiting to be sent again count)'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l retry-timeout -x -d 'How long a batch is sent again after 429, 5xx or connection errors before the command fails, e.g. 30s or 5m'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l compression -x -a 'gzip none' -d 'Request bodies: none, or gzip (for a server across a slow link: on one machine it costs InfluxDB more time to unzip than it saves)'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l dry-run -d 'Write the line protocol to the output (-o) instead of InfluxDB'

@@ -51,11 +51,31 @@ int64_t units_per_second(Precision p) {
 
 namespace {
 
-// Escapes each character of `special` with a backslash. A backslash the reader would take
-// for an escape (before a special character or a quote, or at the end) cannot be written.
-bool append_escaped(std::string& out, std::string_view s, std::string_view special) {
+// Which characters each place escapes.
+struct Special {
+  bool c[256] = {};
+  constexpr Special(std::string_view chars) {
+    for (char ch : chars) c[static_cast<unsigned char>(ch)] = true;
+  }
+};
+constexpr Special kMeasurement(", ");
+constexpr Special kKey(",= ");
+
+// Escapes each special character with a backslash. A backslash the reader would take for an
+// escape (before a special character or a quote, or at the end) cannot be written.
+bool append_escaped(std::string& out, std::string_view s, const Special& special) {
+  size_t i = 0;
+  for (; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (special.c[c] || c == '\n' || c == '\\') break;
+  }
+  if (i == s.size()) {
+    out.append(s);
+    return true;
+  }
   size_t start = out.size();
-  for (size_t i = 0; i < s.size(); ++i) {
+  out.append(s.substr(0, i));
+  for (; i < s.size(); ++i) {
     char c = s[i];
     if (c == '\n') {
       out.resize(start);
@@ -67,12 +87,12 @@ bool append_escaped(std::string& out, std::string_view s, std::string_view speci
         return false;
       }
       char next = s[i + 1];
-      if (next == '"' || special.find(next) != std::string_view::npos) {
+      if (next == '"' || special.c[static_cast<unsigned char>(next)]) {
         out.resize(start);
         return false;
       }
     }
-    if (special.find(c) != std::string_view::npos) out += '\\';
+    if (special.c[static_cast<unsigned char>(c)]) out += '\\';
     out += c;
   }
   return true;
@@ -90,11 +110,11 @@ std::string cannot_write(std::string_view what, std::string_view text) {
 }  // namespace
 
 bool append_measurement(std::string& out, std::string_view s) {
-  return append_escaped(out, s, ", ");
+  return append_escaped(out, s, kMeasurement);
 }
 
 bool append_key(std::string& out, std::string_view s) {
-  return append_escaped(out, s, ",= ");
+  return append_escaped(out, s, kKey);
 }
 
 void append_string_value(std::string& out, std::string_view s) {
@@ -118,7 +138,7 @@ Encoder::Encoder(EncoderOptions opts) : opts_(std::move(opts)) {
   };
   measurement_ = check("--measurement", opts_.measurement);
   if (!opts_.prediction_measurement.empty()) {
-    check("--prediction-measurement", opts_.prediction_measurement);
+    prediction_measurement_ = check("--prediction-measurement", opts_.prediction_measurement);
   }
   for (const auto& t : opts_.tags) {
     std::string k;
@@ -127,13 +147,20 @@ Encoder::Encoder(EncoderOptions opts) : opts_(std::move(opts)) {
                        ": name a field that is not empty, not 'time', and holds no newline");
     }
   }
-  sorted_tags_ = opts_.tags;
-  std::sort(sorted_tags_.begin(), sorted_tags_.end());
-  sorted_tags_.erase(std::unique(sorted_tags_.begin(), sorted_tags_.end()), sorted_tags_.end());
-  sorted_prediction_tags_ = sorted_tags_;
-  if (!std::binary_search(sorted_tags_.begin(), sorted_tags_.end(), "model")) {
-    sorted_prediction_tags_.push_back("model");
-    std::sort(sorted_prediction_tags_.begin(), sorted_prediction_tags_.end());
+  // The tags in key order, with "model" (a tag of prediction records) unless it is one anyway.
+  all_tags_ = opts_.tags;
+  std::sort(all_tags_.begin(), all_tags_.end());
+  all_tags_.erase(std::unique(all_tags_.begin(), all_tags_.end()), all_tags_.end());
+  bool model_is_tag = std::binary_search(all_tags_.begin(), all_tags_.end(), "model");
+  if (!model_is_tag && !opts_.prediction_measurement.empty()) {
+    all_tags_.push_back("model");
+    std::sort(all_tags_.begin(), all_tags_.end());
+    model_slot_ = static_cast<size_t>(std::find(all_tags_.begin(), all_tags_.end(), "model") -
+                                      all_tags_.begin());
+  }
+  for (const auto& t : all_tags_) {
+    escaped_tags_.emplace_back();
+    append_key(escaped_tags_.back(), t);
   }
 }
 
@@ -208,11 +235,6 @@ std::optional<std::string> Encoder::tag_value(std::string_view name, simdjson::d
       return "the tag " + diag::quoted(name) + " is " + record::json_type_name(v.type()) +
              "; a tag holds a string, a number or a boolean";
   }
-}
-
-bool Encoder::is_tag(std::string_view name, bool prediction) const {
-  const auto& tags = prediction ? sorted_prediction_tags_ : sorted_tags_;
-  return std::binary_search(tags.begin(), tags.end(), name);
 }
 
 std::optional<std::string> Encoder::append_field(std::string& out, std::string& key,
@@ -307,25 +329,51 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
     return why;
   };
 
-  simdjson::dom::element v;
-  bool prediction = !opts_.prediction_measurement.empty() && opts_.measurement_field.empty() &&
-                    obj.at_key("prediction").get(v) == simdjson::SUCCESS &&
-                    obj.at_key("sampleID").get(v) == simdjson::SUCCESS;
+  // One pass over the members: the time, the tags, the measurement field, the rest.
+  const size_t ntags = all_tags_.size();
+  tag_found_.assign(ntags, 0);
+  tag_values_.resize(ntags);
+  members_.clear();
+  simdjson::dom::element time_v, measurement_v;
+  bool has_time = false, has_measurement = false, has_prediction = false, has_sample = false;
+  for (auto [k, val] : obj) {
+    if (k.size() == 10 && k == "prediction") has_prediction = true;
+    if (k.size() == 8 && k == "sampleID") has_sample = true;
+    if (k == opts_.time_field) {
+      if (!has_time) time_v = val;
+      has_time = true;
+      continue;
+    }
+    if (!opts_.measurement_field.empty() && k == opts_.measurement_field) {
+      if (!has_measurement) measurement_v = val;
+      has_measurement = true;
+      continue;
+    }
+    size_t t = 0;
+    while (t < ntags && !(all_tags_[t].size() == k.size() && all_tags_[t] == k)) ++t;
+    if (t < ntags) {
+      if (!tag_found_[t]) tag_values_[t] = val;
+      tag_found_[t] = 1;
+      if (t != model_slot_) continue;  // "model" is a field unless the record is a prediction
+    }
+    members_.emplace_back(k, val);
+  }
+  const bool prediction = !opts_.prediction_measurement.empty() &&
+                          opts_.measurement_field.empty() && has_prediction && has_sample;
 
   // Measurement.
   if (prediction) {
-    if (!append_measurement(out, opts_.prediction_measurement)) {
-      return fail(cannot_write("the measurement", opts_.prediction_measurement));
-    }
+    out += prediction_measurement_;
   } else if (!opts_.measurement_field.empty()) {
     std::string_view m;
-    if (obj.at_key(opts_.measurement_field).get(v) != simdjson::SUCCESS) {
+    if (!has_measurement) {
       return fail("no " + diag::quoted(opts_.measurement_field) +
                   " field (the measurement, --measurement-field)");
     }
-    if (v.get_string().get(m) != simdjson::SUCCESS || m.empty()) {
+    if (measurement_v.get_string().get(m) != simdjson::SUCCESS || m.empty()) {
       return fail("the measurement field " + diag::quoted(opts_.measurement_field) + " is " +
-                  (v.is_string() ? std::string("empty") : record::json_type_name(v.type())) +
+                  (measurement_v.is_string() ? std::string("empty")
+                                             : record::json_type_name(measurement_v.type())) +
                   ", not a non-empty string");
     }
     if (m[0] == '#') {
@@ -338,13 +386,13 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   }
 
   // Tags, in key order, as InfluxDB keeps them.
-  const auto& tags = prediction ? sorted_prediction_tags_ : sorted_tags_;
-  for (const auto& name : tags) {
-    if (obj.at_key(name).get(v) != simdjson::SUCCESS) continue;
-    if (auto why = tag_value(name, v, key_scratch_)) return fail(*why);
+  for (size_t t = 0; t < ntags; ++t) {
+    if (!tag_found_[t] || (t == model_slot_ && !prediction)) continue;
+    const std::string& name = all_tags_[t];
+    if (auto why = tag_value(name, tag_values_[t], key_scratch_)) return fail(*why);
     if (key_scratch_.empty()) continue;  // InfluxDB has no empty tag values
     out += ',';
-    if (!append_key(out, name)) return fail(cannot_write("the tag name", name));
+    out += escaped_tags_[t];
     out += '=';
     if (!append_key(out, key_scratch_)) {
       return fail(cannot_write("the value of tag " + diag::quoted(name), key_scratch_));
@@ -356,28 +404,27 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   if (opts_.time_field.empty()) {
     key.time = now;
   } else {
-    if (obj.at_key(opts_.time_field).get(v) != simdjson::SUCCESS) {
+    if (!has_time) {
       return fail("no " + diag::quoted(opts_.time_field) +
                   " field (the time of the point); name another with --time-field, or "
                   "--time-field '' for the time of loading");
     }
-    if (auto why = encode_time(v, key.time)) return fail(*why);
+    if (auto why = encode_time(time_v, key.time)) return fail(*why);
   }
 
   // Fields.
   bool any = false;
   if (!opts_.fields.empty() && !prediction) {
     for (const auto& name : opts_.fields) {
-      if (obj.at_key(name).get(v) != simdjson::SUCCESS) continue;
+      auto it = std::find_if(members_.begin(), members_.end(),
+                             [&](const auto& m) { return m.first == name; });
+      if (it == members_.end()) continue;
       key_scratch_ = name;
-      if (auto why = append_field(out, key_scratch_, v, true, any)) return fail(*why);
+      if (auto why = append_field(out, key_scratch_, it->second, true, any)) return fail(*why);
     }
   } else {
-    for (auto [k, val] : obj) {
-      if (k == opts_.time_field || is_tag(k, prediction)) continue;
-      if (!prediction && !opts_.measurement_field.empty() && k == opts_.measurement_field) {
-        continue;
-      }
+    for (const auto& [k, val] : members_) {
+      if (prediction && k.size() == 5 && k == "model" && model_slot_ != kNoSlot) continue;
       key_scratch_ = k;
       if (auto why = append_field(out, key_scratch_, val, true, any)) return fail(*why);
     }

@@ -77,22 +77,23 @@ class Encoder {
   uint64_t predictions() const { return predictions_; }
 
  private:
-  struct Tag {
-    std::string_view key;
-    std::string value;
-  };
   std::optional<std::string> encode_time(simdjson::dom::element v, int64_t& time) const;
   std::optional<std::string> tag_value(std::string_view name, simdjson::dom::element v,
                                        std::string& text) const;
   std::optional<std::string> append_field(std::string& out, std::string& key,
                                           simdjson::dom::element v, bool top, bool& any);
-  bool is_tag(std::string_view name, bool prediction) const;
 
   EncoderOptions opts_;
-  std::string measurement_;               // escaped
-  std::vector<std::string> sorted_tags_;  // InfluxDB's order: by key
-  std::vector<std::string> sorted_prediction_tags_;
-  std::vector<Tag> tag_scratch_;
+  std::string measurement_;  // escaped
+  static constexpr size_t kNoSlot = static_cast<size_t>(-1);
+  std::string prediction_measurement_;  // escaped
+  std::vector<std::string> all_tags_;   // InfluxDB's order: by key; "model" for predictions
+  std::vector<std::string> escaped_tags_;
+  size_t model_slot_ = kNoSlot;  // "model" in all_tags_ when only predictions have it as a tag
+  // Per record: the tags found, and the members that may be fields.
+  std::vector<char> tag_found_;
+  std::vector<simdjson::dom::element> tag_values_;
+  std::vector<std::pair<std::string_view, simdjson::dom::element>> members_;
   std::string key_scratch_;
   uint64_t predictions_ = 0;
 };

@@ -291,7 +291,7 @@ void Writer::start(std::unique_ptr<Batch> batch) {
   in_flight_.push_back(std::move(r));
 }
 
-void Writer::step(int wait_ms) {
+void Writer::start_due() {
   auto now = Clock::now();
   while (in_flight_.size() < opts_.max_in_flight) {
     auto it = std::find_if(waiting_.begin(), waiting_.end(),
@@ -301,8 +301,13 @@ void Writer::step(int wait_ms) {
     waiting_.erase(it);
     start(std::move(b));
   }
+}
+
+void Writer::step(int wait_ms) {
+  start_due();
   int running = 0;
   check(curl_multi_perform(multi_.get(), &running), "HTTP transfer failed");
+  bool answered = false;
   int left = 0;
   while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
@@ -316,24 +321,30 @@ void Writer::step(int wait_ms) {
     check(curl_multi_remove_handle(multi_.get(), e), "cannot end an HTTP request");
     finish(*r, code);
     idle_handles_.push_back(std::move(r->handle));
+    answered = true;
   }
-  if (wait_ms > 0) {
-    int timeout = wait_ms;
-    if (!waiting_.empty()) {
-      auto first = std::min_element(
-                       waiting_.begin(), waiting_.end(),
-                       [](const auto& a, const auto& b) { return a->not_before < b->not_before; })
-                       ->get()
-                       ->not_before;
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, wait_ms));
-    }
-    if (in_flight_.empty()) {
-      if (timeout > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout));
-    } else {
-      check(curl_multi_poll(multi_.get(), nullptr, 0, timeout, nullptr),
-            "cannot wait for InfluxDB");
-    }
+  if (answered) {
+    // A request slot is free: fill it now rather than after the next wait.
+    start_due();
+    check(curl_multi_perform(multi_.get(), &running), "HTTP transfer failed");
+    return;
+  }
+  if (wait_ms <= 0) return;
+  int timeout = wait_ms;
+  if (in_flight_.size() < opts_.max_in_flight && !waiting_.empty()) {
+    // A batch waits to be sent again: wake up when it is due.
+    auto first =
+        std::min_element(waiting_.begin(), waiting_.end(),
+                         [](const auto& a, const auto& b) { return a->not_before < b->not_before; })
+            ->get()
+            ->not_before;
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(first - Clock::now()).count();
+    timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, wait_ms));
+  }
+  if (in_flight_.empty()) {
+    if (timeout > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout));
+  } else {
+    check(curl_multi_poll(multi_.get(), nullptr, 0, timeout, nullptr), "cannot wait for InfluxDB");
   }
 }
 
@@ -360,6 +371,8 @@ void Writer::finish(Request& r, CURLcode code) {
   check(curl_easy_getinfo(r.handle.get(), CURLINFO_RESPONSE_CODE, &status),
         "cannot read the HTTP status");
   if (status >= 200 && status < 300) {
+    if (failing_) diag::info("InfluxDB takes writes again");
+    failing_ = false;
     events_.written(*batch, batch->size());
     return;
   }
@@ -419,10 +432,19 @@ void Writer::retry_later(std::unique_ptr<Batch> batch, const std::string& why, l
   batch->not_before = std::min(now + delay, deadline);
   ++batch->attempts;
   ++retries_;
-  diag::info(
-      why + "; sending " + std::to_string(batch->size()) + " lines again in " +
+  // The first failure after writes went through is a warning; the retries that follow are
+  // counted in the summary (and shown with -v).
+  std::string text =
+      "cannot write to " + diag::quoted(endpoint_) + ": " + why + "; sending " +
+      std::to_string(batch->size()) + (batch->size() == 1 ? " line" : " lines") + " again in " +
       seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(batch->not_before - now)) +
-      " s");
+      " s, and again until --retry-timeout (" + seconds_text(opts_.retry_timeout) + " s)";
+  if (failing_) {
+    diag::info(text);
+  } else {
+    diag::warning(text);
+  }
+  failing_ = true;
   waiting_.push_back(std::move(batch));
 }
 
@@ -460,7 +482,8 @@ void Writer::handle_400(std::unique_ptr<Batch> batch, const std::string& body) {
 }
 
 void Writer::submit(std::unique_ptr<Batch> batch) {
-  while (held() >= opts_.max_in_flight) step(100);
+  // max_in_flight requests, and one batch ready to go when a slot frees.
+  while (held() > opts_.max_in_flight) step(100);
   waiting_.push_back(std::move(batch));
   step(0);
 }

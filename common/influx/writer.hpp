@@ -93,8 +93,9 @@ class Writer {
   // 1.x: CREATE DATABASE (it is harmless when the database exists), retried like a write.
   void create_database();
 
-  // Hands a batch over; first waits, sending and receiving, while max_in_flight batches are
-  // held (in flight or waiting to be sent again). Throws RuntimeError when delivery fails.
+  // Hands a batch over; first waits, sending and receiving, while more than max_in_flight
+  // batches are held (in flight, ready to go, or waiting to be sent again). Throws RuntimeError
+  // when delivery fails.
   void submit(std::unique_ptr<Batch> batch);
   // Progress without waiting.
   void poll();
@@ -110,6 +111,7 @@ class Writer {
   struct Request;
 
   void step(int wait_ms);
+  void start_due();
   void start(std::unique_ptr<Batch> batch);
   void finish(Request& r, CURLcode code);
   void retry_later(std::unique_ptr<Batch> batch, const std::string& why, long retry_after_s);
@@ -126,6 +128,7 @@ class Writer {
   std::vector<std::unique_ptr<Request>> in_flight_;
   std::deque<std::unique_ptr<Batch>> waiting_;
   uint64_t retries_ = 0;
+  bool failing_ = false;  // the last answer asked for a retry
   uint64_t requests_ = 0;
   uint64_t rng_;
 };
