@@ -32,12 +32,16 @@ struct ValidateArgs {
   std::string engine = "compiled";
 };
 
-// Records read but not yet written: their text, copied so that the reader can go on.
+// Records read but not yet written. The text of a memory-mapped file stays where it is (the
+// input stays open until the output is committed); other text is copied, so that the reader
+// can go on.
 struct Batch {
   struct Item {
+    const char* data;  // null until the copied text stops moving (see seal)
     size_t offset, size;
     uint64_t line;
     uint32_t source;
+    std::string_view text() const { return {data, size}; }
   };
   std::string text;
   std::vector<Item> items;
@@ -46,12 +50,28 @@ struct Batch {
   schema::FailureTable failures;
   std::future<void> done;
 
-  void add(std::string_view rec, uint64_t line, const std::string& source) {
+  void add(std::string_view rec, uint64_t line, const std::string& source, bool stable) {
     if (sources.empty() || sources.back() != source) sources.push_back(source);
-    items.push_back({text.size(), rec.size(), line, static_cast<uint32_t>(sources.size() - 1)});
-    text.append(rec);
-    text += '\n';
+    auto src = static_cast<uint32_t>(sources.size() - 1);
+    if (stable) {
+      items.push_back({rec.data(), 0, rec.size(), line, src});
+      bytes += rec.size();
+    } else {
+      items.push_back({nullptr, text.size(), rec.size(), line, src});
+      text.append(rec);
+      text += '\n';
+    }
   }
+  // The copied text is complete: padding for simdjson, and every item's pointer.
+  void seal() {
+    text.append(simdjson::SIMDJSON_PADDING, '\0');
+    for (auto& it : items) {
+      if (!it.data) it.data = text.data() + it.offset;
+    }
+  }
+  size_t size_bytes() const { return text.size() + bytes; }
+
+  size_t bytes = 0;  // of the records not copied
 };
 
 constexpr size_t kBatchRecords = 2048;
@@ -68,10 +88,12 @@ class Run {
     opts_.keep_changes = a.report_changes;
   }
 
-  void add(std::string_view rec, uint64_t line, const std::string& source) {
+  void add(std::string_view rec, uint64_t line, const std::string& source, bool stable) {
     if (!current_) current_ = std::make_shared<Batch>();
-    current_->add(rec, line, source);
-    if (current_->items.size() >= kBatchRecords || current_->text.size() >= kBatchBytes) submit();
+    current_->add(rec, line, source, stable);
+    if (current_->items.size() >= kBatchRecords || current_->size_bytes() >= kBatchBytes) {
+      submit();
+    }
   }
 
   // Everything read so far checked and written.
@@ -88,7 +110,7 @@ class Run {
     if (!current_ || current_->items.empty()) return;
     auto b = std::move(current_);
     current_.reset();
-    b->text.append(simdjson::SIMDJSON_PADDING, '\0');
+    b->seal();
     b->done = pool_.submit([this, b] { check(*b); });
     pending_.push_back(std::move(b));
     while (pending_.size() > 2 * pool_.size()) write_oldest();
@@ -104,8 +126,7 @@ class Run {
     b.results.resize(b.items.size());
     for (size_t i = 0; i < b.items.size(); ++i) {
       const auto& it = b.items[i];
-      checker->check(std::string_view(b.text).substr(it.offset, it.size), b.results[i],
-                     a_.summary ? &b.failures : nullptr);
+      checker->check(it.text(), b.results[i], a_.summary ? &b.failures : nullptr);
     }
   }
 
@@ -115,7 +136,7 @@ class Run {
     b->done.get();  // a worker's exception surfaces here
     for (size_t i = 0; i < b->items.size(); ++i) {
       const auto& it = b->items[i];
-      std::string_view raw = std::string_view(b->text).substr(it.offset, it.size);
+      std::string_view raw = it.text();
       auto& r = b->results[i];
       switch (r.kind) {
         case schema::CheckResult::Kind::valid:
@@ -178,7 +199,8 @@ int run_validate(ValidateArgs& a) {
   if (a.engine == "valijson") valijson = schema::ValijsonEngine::from_file(a.io.schema);
 
   pipeline::RunContext ctx("validate", a.io.output, a.io.rejects);
-  cli::Inputs inputs(a.io, ctx);
+  // Regular NDJSON files are mapped, not read: their records are checked where they are.
+  cli::Inputs inputs(a.io, ctx, size_t{1} << 40);
   auto& in = inputs.records();
   Run run(a, *validator, valijson.get(), ctx);
   // A live stream (a Kafka topic) is written out whenever the input waits for more.
@@ -188,7 +210,7 @@ int run_validate(ValidateArgs& a) {
     ctx.rejects().sink().flush();
   });
   io::Record rec;
-  while (in.next(rec)) run.add(rec.text, rec.line, in.name());
+  while (in.next(rec)) run.add(rec.text, rec.line, in.name(), in.stable());
   run.drain();
 
   if (a.summary) {
