@@ -99,7 +99,7 @@ class Pipeline {
 };
 }  // namespace
 
-std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& o) {
   Pipeline p(scorer, ctx, o);
   Clock::time_point last_commit = Clock::now();

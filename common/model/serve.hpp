@@ -23,7 +23,7 @@ struct ServeOptions {
 };
 
 // Returns, per feature, how many values were outside its vocabulary.
-std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& opts);
 
 }  // namespace cdn::model
