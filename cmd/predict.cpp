@@ -130,8 +130,10 @@ Runner setup_predict(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option("--linger-ms", a->serve.linger_ms,
-                 "Longest a record waits for its batch to fill before it is scored")
+  app.add_option(
+         "--linger-ms", a->serve.linger_ms,
+         "How long a batch waits for more records: a record arriving later than MS after the "
+         "batch's first one closes it and sends what was read")
       ->type_name("MS")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();

@@ -58,6 +58,20 @@ teardown() {
   cmp "$T/a.ndjson" "$T/c.ndjson"
 }
 
+@test "--linger-ms: a record arriving after the batch waited that long sends out what was read" {
+  slow() { head -n 3 "$D/live.ndjson"; sleep 1; sed -n 4p "$D/live.ndjson"; sleep 3; }
+  slow | cdn predict -q -m "$D/m" --linger-ms 200 >"$T/fast" &
+  a=$!
+  slow | cdn predict -q -m "$D/m" --linger-ms 60000 >"$T/held" &
+  b=$!
+  sleep 2.5
+  # the writers still sleep: only the 200 ms batch has gone out
+  assert_equal "$(wc -l <"$T/fast")" 4
+  assert_equal "$(wc -l <"$T/held")" 0
+  wait "$a" "$b"
+  assert_equal "$(wc -l <"$T/held")" 4
+}
+
 @test "records without a sampleID, with a wrong-typed feature or broken JSON go to rejects with the reason" {
   { echo "$REC,\"sampleID\":1}"
     echo "$REC}"
@@ -308,7 +322,7 @@ in_topic() {
 
 @test "--exactly-once: after kill -9 in mid-stream, a restart with the same transactional id takes over" {
   start_broker --topic cdndata:4 --topic cdnresult:4
-  "$CDN" predict -q -m "$D/m" --exactly-once --batch-size 64 kafka:cdndata -o kafka:cdnresult -G eo "${GROUP_X[@]}" 2>"$T/err1" &
+  "$CDN" predict -q -m "$D/m" --exactly-once --transactional-id p1 --batch-size 64 kafka:cdndata -o kafka:cdnresult -G eo "${GROUP_X[@]}" 2>"$T/err1" &
   pid=$!
   in_topic 3000
   deadline=$((SECONDS + 60))
@@ -320,8 +334,8 @@ in_topic() {
   wait "$pid" || true
   kill -0 "$producer"
   wait "$producer"
-  # the same transactional id (the default one) fences the killed instance's transaction
-  run --separate-stderr timeout 90 "$CDN" predict -m "$D/m" --exactly-once kafka:cdndata -o kafka:cdnresult -G eo -e "${GROUP_X[@]}"
+  # the same transactional id fences the killed instance's transaction
+  run --separate-stderr timeout 90 "$CDN" predict -m "$D/m" --exactly-once --transactional-id p1 kafka:cdndata -o kafka:cdnresult -G eo -e "${GROUP_X[@]}"
   assert_success
   [[ "$stderr" =~ ", exactly once" ]]
   "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed -o "$T/out.ndjson"

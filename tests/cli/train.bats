@@ -253,3 +253,17 @@ JSON
   assert_failure 2
   assert_equal "$stderr" "cdn train: XGBoost refuses the parameters: value -3 for Parameter max_depth should be greater equal to 0"
 }
+
+@test "--threshold sets where the final metrics count a probability as positive" {
+  cdn train -q --schema "$SCHEMA" --rounds 10 --valid "$D/valid.csv" "$D/train.csv" -o "$T/a"
+  cdn train -q --schema "$SCHEMA" --rounds 10 --valid "$D/valid.csv" --threshold 0.1 "$D/train.csv" -o "$T/b"
+  assert_equal "$(json "$T/b/metrics.json" 'd["final"]["threshold"]')" 0.1
+  # a lower threshold calls more records positive: recall rises, and so does the count
+  "$PY" - "$T/a/metrics.json" "$T/b/metrics.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["final"] for p in sys.argv[1:])
+assert b["recall"] > a["recall"], (a["recall"], b["recall"])
+assert b["confusion"][0][1] + b["confusion"][1][1] > a["confusion"][0][1] + a["confusion"][1][1]
+assert a["auc"] == b["auc"]
+PY
+}
