@@ -267,3 +267,18 @@ assert b["confusion"][0][1] + b["confusion"][1][1] > a["confusion"][0][1] + a["c
 assert a["auc"] == b["auc"]
 PY
 }
+
+@test "SIGINT stops training after a round and the bundle holds the rounds done" {
+  "$CDN" train --schema "$SCHEMA" --rounds 100000 --eta 0.01 "$D/train.csv" -o "$T/m" 2>"$T/err" &
+  pid=$!
+  deadline=$((SECONDS + 60))
+  until grep -q '^cdn train: \[3\]' "$T/err" || ((SECONDS > deadline)); do sleep 0.1; done
+  kill -INT "$pid"
+  st=0
+  wait "$pid" || st=$?
+  assert_equal "$st" 130
+  [[ "$(tail -1 "$T/err")" =~ "rounds, bundle '$T/m' (interrupted by SIGINT)"$ ]]
+  done=$(json "$T/m/params.json" 'd["rounds_run"]')
+  [ "$done" -ge 4 ] && [ "$done" -lt 100000 ]
+  assert_equal "$(json "$T/m/metrics.json" 'len(d["history"])')" "$done"
+}
