@@ -77,6 +77,7 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
 #endif
 
 int run_predict(PredictArgs& a) {
+  model::xgb::route_logs();
   model::Bundle bundle = model::read_bundle(a.model);
   // Each worker predicts its own batch on one thread.
   model::xgb::set_param(bundle.booster, "nthread", "1");

@@ -67,6 +67,7 @@ void check_args(TrainArgs& a) {
 
 int run_train(TrainArgs& a) {
   check_args(a);
+  model::xgb::route_logs();
   model::check_bundle_target(a.output);
   model::Contract contract = model::derive_contract(a.schema, a.contract);
   contract.objective = a.objective;

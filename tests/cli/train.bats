@@ -282,3 +282,14 @@ PY
   [ "$done" -ge 4 ] && [ "$done" -lt 100000 ]
   assert_equal "$(json "$T/m/metrics.json" 'len(d["history"])')" "$done"
 }
+
+@test "XGBoost's own warnings come through cdn's diagnostics, and -q silences them" {
+  awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m"
+  assert_success
+  [[ "$stderr" =~ "cdn train: warning: XGBoost: Dataset is empty, or contains only positive or negative samples." ]]
+  [[ "$stderr" != *"auc.cc"* ]]
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m2"
+  assert_success
+  assert_equal "$stderr" ""
+}
