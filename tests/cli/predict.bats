@@ -41,6 +41,24 @@ teardown() {
   [[ "$stderr" =~ ^"cdn predict: 12000 in, 12000 out, 0 rejected in "[0-9.]+" s, 0 unknown categories"$ ]]
 }
 
+@test "every prediction record is valid against schemas/prediction.json, with --threshold and --explain too" {
+  head -300 "$D/live.ndjson" >"$T/in.ndjson"
+  cdn predict -q -m "$D/m" "$T/in.ndjson" >"$T/out.ndjson"
+  cdn predict -q -m "$D/m" --threshold 0.2 --explain "$T/in.ndjson" >>"$T/out.ndjson"
+  run "$PY" - "$REPO_ROOT/schemas/prediction.json" "$T/out.ndjson" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft7Validator(schema)
+n = 0
+for line in open(sys.argv[2]):
+    v.validate(json.loads(line))
+    n += 1
+print(n)
+PY
+  assert_success
+  assert_output 600
+}
+
 @test "predictions equal Python XGBoost's on the same model and feature rows within 1e-6 (12,000 records)" {
   cdn predict -q -m "$D/m" "$D/live.ndjson" -o "$T/p.ndjson"
   run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/m" "$D/live.ndjson" "$T/p.ndjson"
