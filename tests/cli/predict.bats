@@ -166,6 +166,9 @@ JSON
   assert_success
   assert_equal "$(jq -c '[(.prediction | length), .label, (.prediction | add * 1000 | round)]' <<<"${lines[0]}")" "[3,0,1000]"
   assert_equal "$(jq -c '.label' <<<"${lines[1]}")" 2
+  run --separate-stderr cdn predict -m "$T/mc" --explain "$T/in.ndjson"
+  assert_failure 2
+  [[ "$stderr" =~ "--explain gives one contribution per feature, which a multi-class model does not have" ]]
 }
 
 @test "--keep copies input fields into each prediction" {

@@ -293,3 +293,12 @@ PY
   assert_success
   assert_equal "$stderr" ""
 }
+
+@test "--early-stopping on a metric to maximize keeps the round with the highest value" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 300 --eta 0.5 --max-depth 8 --early-stopping 4 \
+    --param eval_metric=auc --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  best=$(json "$T/m/metrics.json" 'd["best_iteration"]')
+  assert_equal "$(json "$T/m/metrics.json" 'max(range(len(d["history"])), key=lambda i: (d["history"][i][-1], -i))')" "$best"
+  [[ "$stderr" =~ "early stopping: best round $best by valid-auc" ]]
+}
