@@ -10,6 +10,11 @@
 #include "common/model/bundle.hpp"
 #include "common/model/scorer.hpp"
 #include "common/model/serve.hpp"
+#ifdef CDN_WITH_KAFKA
+#include <unistd.h>
+
+#include "common/kafka/transaction.hpp"
+#endif
 
 namespace cdn::cmd {
 
@@ -22,9 +27,57 @@ struct PredictArgs {
   std::vector<std::string> keep;
   bool explain = false;
   model::ServeOptions serve;
+  bool exactly_once = false;
+  std::string transactional_id;
 };
 
+std::string unknown_text(const model::Contract& c, const std::vector<uint64_t>& unknown) {
+  uint64_t total = 0;
+  std::string per;
+  for (size_t f = 0; f < unknown.size(); ++f) {
+    if (unknown[f] == 0) continue;
+    total += unknown[f];
+    if (!per.empty()) per += ", ";
+    per += c.features[f].name + " " + std::to_string(unknown[f]);
+  }
+  std::string extra = std::to_string(total) + " unknown categories";
+  if (total > 0) extra += " (" + per + ") counted as missing";
+  return extra;
+}
+
+#ifdef CDN_WITH_KAFKA
+// Consume, predict, produce and the input offsets in one Kafka transaction per commit.
+int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::Scorer& scorer) {
+  std::optional<std::string> in, out;
+  if (a.io.inputs.size() == 1) in = kafka::topic_of(a.io.inputs[0]);
+  out = kafka::topic_of(a.io.output);
+  const std::string& group = kafka::settings().group;
+  if (!in || !out || group.empty()) {
+    throw UsageError(
+        "--exactly-once reads one kafka:TOPIC in a consumer group (-G) and writes "
+        "to -o kafka:TOPIC");
+  }
+  std::string id = a.transactional_id;
+  if (id.empty()) {
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    id = "cdn-predict-" + group + "-" + *in + "-" + host;
+  }
+  kafka::ConsumerOptions opts = kafka::consumer_options({*in});
+  opts.properties = {{"isolation.level", "read_committed"}};
+  pipeline::Counts pending;  // records read before the run context exists: none
+  auto source = std::make_unique<kafka::ConsumerSource>(std::move(opts), pending);
+  auto sink = std::make_unique<kafka::TransactionalSink>(*out, source->consumer(), id);
+  pipeline::RunContext ctx("predict", std::move(sink), a.io.rejects);
+  source->count_into(ctx.counts());
+  a.serve.periodic_commit = true;
+  auto unknown = model::serve(scorer, *source, ctx, a.serve);
+  return ctx.finish(unknown_text(bundle.contract, unknown) + ", exactly once");
+}
+#endif
+
 int run_predict(PredictArgs& a) {
+  model::xgb::route_logs();
   model::Bundle bundle = model::read_bundle(a.model);
   // Each worker predicts its own batch on one thread.
   model::xgb::set_param(bundle.booster, "nthread", "1");
@@ -36,6 +89,9 @@ int run_predict(PredictArgs& a) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
   }
   model::Scorer scorer(bundle, so);
+#ifdef CDN_WITH_KAFKA
+  if (a.exactly_once) return run_exactly_once(a, bundle, scorer);
+#endif
 
   pipeline::RunContext ctx("predict", a.io.output, a.io.rejects);
   cli::Inputs inputs(a.io, ctx);
@@ -46,18 +102,7 @@ int run_predict(PredictArgs& a) {
   a.serve.periodic_commit = !file_output;
   auto unknown = model::serve(scorer, in, ctx, a.serve);
 
-  std::string extra;
-  uint64_t total = 0;
-  std::string per;
-  for (size_t f = 0; f < unknown.size(); ++f) {
-    if (unknown[f] == 0) continue;
-    total += unknown[f];
-    if (!per.empty()) per += ", ";
-    per += bundle.contract.features[f].name + " " + std::to_string(unknown[f]);
-  }
-  extra = std::to_string(total) + " unknown categories";
-  if (total > 0) extra += " (" + per + ") counted as missing";
-  return ctx.finish(extra);
+  return ctx.finish(unknown_text(bundle.contract, unknown));
 }
 }  // namespace
 
@@ -86,8 +131,10 @@ Runner setup_predict(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option("--linger-ms", a->serve.linger_ms,
-                 "Longest a record waits for its batch to fill before it is scored")
+  app.add_option(
+         "--linger-ms", a->serve.linger_ms,
+         "How long a batch waits for more records: a record arriving later than MS after the "
+         "batch's first one closes it and sends what was read")
       ->type_name("MS")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
@@ -95,6 +142,15 @@ Runner setup_predict(CLI::App& app) {
       ->type_name("N")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+#ifdef CDN_WITH_KAFKA
+  app.add_flag("--exactly-once", a->exactly_once,
+               "Kafka in and out: commit the predictions and the input offsets in one "
+               "transaction, so read_committed readers see each prediction once, crash or not");
+  app.add_option("--transactional-id", a->transactional_id,
+                 "Transactional id of --exactly-once, stable across restarts and unique per "
+                 "instance (default: cdn-predict-GROUP-TOPIC-HOSTNAME)")
+      ->type_name("ID");
+#endif
   return [a, threshold] {
     a->threshold_given = threshold->count() > 0;
     return run_predict(*a);

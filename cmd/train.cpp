@@ -16,7 +16,6 @@
 #include "common/model/report.hpp"
 #include "common/model/trainer.hpp"
 #include "common/record/ids.hpp"
-#include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::cmd {
@@ -36,19 +35,6 @@ struct TrainArgs {
   std::string valid_after;
   std::string report;
 };
-
-std::string param_list_json(const std::vector<std::pair<std::string, std::string>>& p) {
-  std::string s = "[";
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (i) s += ',';
-    s += '[';
-    record::append_json_string(s, p[i].first);
-    s += ',';
-    record::append_json_string(s, p[i].second);
-    s += ']';
-  }
-  return s + "]";
-}
 
 void check_args(TrainArgs& a) {
   if (a.output.empty()) throw UsageError("-o/--output names the model bundle directory to write");
@@ -81,6 +67,7 @@ void check_args(TrainArgs& a) {
 
 int run_train(TrainArgs& a) {
   check_args(a);
+  model::xgb::route_logs();
   model::check_bundle_target(a.output);
   model::Contract contract = model::derive_contract(a.schema, a.contract);
   contract.objective = a.objective;
@@ -137,53 +124,9 @@ int run_train(TrainArgs& a) {
   diag::summary(r.final_metrics.to_text());
 
   model::BundleFiles files;
-  std::string& p = files.params;
-  p = "{\"xgboost\":" + param_list_json(r.params);
-  p += ",\n\"rounds\":" + std::to_string(a.train.rounds);
-  p += ",\"rounds_run\":" + std::to_string(r.rounds_run);
-  p += ",\"early_stopping\":" + std::to_string(a.train.early_stopping);
-  p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
-  p += ",\"threshold\":";
-  record::append_double(p, a.train.threshold);
-  p += ",\"validation\":";
-  if (!a.valid.empty()) {
-    p += "{\"files\":[";
-    for (size_t i = 0; i < a.valid.size(); ++i) {
-      if (i) p += ',';
-      record::append_json_string(p, a.valid[i]);
-    }
-    p += "]}";
-  } else if (a.valid_fraction > 0) {
-    p += "{\"fraction\":";
-    record::append_double(p, a.valid_fraction);
-    p += "}";
-  } else if (after) {
-    p += "{\"after\":";
-    record::append_json_string(p, a.valid_after);
-    p += "}";
-  } else {
-    p += "null";
-  }
-  p += "}\n";
-  std::string& m = files.metrics;
-  m = "{\"columns\":[";
-  for (size_t i = 0; i < r.columns.size(); ++i) {
-    if (i) m += ',';
-    record::append_json_string(m, r.columns[i]);
-  }
-  m += "],\n\"history\":[";
-  for (size_t i = 0; i < r.history.size(); ++i) {
-    m += i ? ",\n[" : "\n[";
-    for (size_t k = 0; k < r.history[i].size(); ++k) {
-      if (k) m += ',';
-      record::append_double(m, r.history[i][k]);
-    }
-    m += ']';
-  }
-  m += "],\n\"best_iteration\":" + std::to_string(r.best_iteration);
-  m += ",\"stop_metric\":";
-  record::append_json_string(m, r.stop_metric);
-  m += ",\n\"final\":" + r.final_metrics.to_json() + "}\n";
+  model::Validation v{a.valid, a.valid_fraction, after ? a.valid_after : std::string()};
+  files.params = model::params_json(r, a.train, v);
+  files.metrics = model::metrics_json(r);
   files.summary = model::summary_json(contract, train, has_valid ? &valid : nullptr);
   files.importance = model::importance_json(r.booster, contract);
   model::write_bundle(a.output, contract, r.booster, files);

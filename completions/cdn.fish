@@ -179,8 +179,10 @@ complete -c cdn -n '__fish_seen_subcommand_from predict' -l threshold -x -d 'Add
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l keep -x -d 'Copy these input fields into each prediction, comma-separated'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l explain -d 'Add "contributions": each feature\'s SHAP value and the bias, which sum to the margin'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l batch-size -x -d 'Records scored together; smaller batches lower the latency'
-complete -c cdn -n '__fish_seen_subcommand_from predict' -l linger-ms -x -d 'Longest a record waits for its batch to fill before it is scored'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l linger-ms -x -d 'How long a batch waits for more records: a record arriving later than MS after the batch\'s first one closes it and sends what was read'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l threads -x -d 'Threads scoring batches (0: one per core)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l exactly-once -d 'Kafka in and out: commit the predictions and the input offsets in one transaction, so read_committed readers see each prediction once, crash or not'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l transactional-id -x -d 'Transactional id of --exactly-once, stable across restarts and unique per instance (default: cdn-predict-GROUP-TOPIC-HOSTNAME)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -F
 
 # cdn load-influx

@@ -112,6 +112,7 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
       {"queued.min.messages", "1000000"},
   };
   if (!opts_.group.empty()) defaults.emplace_back("group.id", opts_.group);
+  for (const auto& p : opts_.properties) defaults.push_back(p);
   Conf conf = make_conf(defaults);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_error_cb(conf.get(), &Callbacks::error);
@@ -391,6 +392,17 @@ void Consumer::mark_written() {
 
 bool Consumer::commit_due() const {
   return !opts_.group.empty() && std::chrono::steady_clock::now() - last_commit_ >= kCommitEvery;
+}
+
+PartitionList Consumer::returned_offsets() const {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(returned_.size())));
+  for (const auto& [k, off] : returned_) {
+    size_t t = static_cast<size_t>(k >> 32);
+    rd_kafka_topic_partition_list_add(list.get(), opts_.topics.at(t).c_str(),
+                                      static_cast<int32_t>(k & 0xffffffffu))
+        ->offset = off;
+  }
+  return list;
 }
 
 void Consumer::commit(bool sync) {

@@ -29,6 +29,8 @@ struct ConsumerOptions {
   std::string offset = "beginning";  // beginning | end | stored | N | -N | s@EPOCH_MS
   bool exit_at_end = false;          // stop once every assigned partition is read to its end
   int timeout_ms = 10000;            // how long the brokers may stay unreachable
+  // librdkafka properties after cdn's defaults and before -X (isolation.level, ...).
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 // The options from kafka::settings() for these topics.
@@ -61,6 +63,10 @@ class Consumer {
   void on_idle(std::function<void()> f) { idle_ = std::move(f); }
 
   const ConsumerOptions& options() const { return opts_; }
+  rd_kafka_t* handle() const { return rk_.get(); }
+  // The offset after each partition's last message next() returned: what a transaction
+  // commits (rd_kafka_send_offsets_to_transaction) once those messages are written.
+  PartitionList returned_offsets() const;
 
  private:
   struct Callbacks;

@@ -33,9 +33,9 @@ class Pipeline {
     return *current_;
   }
 
-  bool full() const {
-    if (!current_ || current_->size() == 0) return false;
-    return current_->size() >= o_.batch_size ||
+  // The open batch's first record has waited --linger-ms.
+  bool lingered() const {
+    return current_ && current_->size() > 0 &&
            Clock::now() - opened_ >= std::chrono::milliseconds(o_.linger_ms);
   }
 
@@ -99,7 +99,7 @@ class Pipeline {
 };
 }  // namespace
 
-std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& o) {
   Pipeline p(scorer, ctx, o);
   Clock::time_point last_commit = Clock::now();
@@ -119,8 +119,15 @@ std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::Ru
   while (in.next(rec)) {
     if (p.names.empty() || p.names.back() != in.name()) p.names.push_back(in.name());
     p.current().add(rec.text, rec.line, static_cast<uint32_t>(p.names.size() - 1));
-    if ((++n & 15) == 0 || p.current().size() >= o.batch_size) {
-      if (p.full()) p.submit();
+    if (p.current().size() >= o.batch_size) {
+      p.submit();
+    } else if (p.lingered()) {
+      // A slow stream: the batch has waited long enough, its predictions go out now.
+      p.drain();
+      ctx.out().flush();
+      ctx.rejects().sink().flush();
+    }
+    if ((++n & 15) == 0) {
       if (o.periodic_commit &&
           Clock::now() - last_commit >= std::chrono::milliseconds(o.commit_ms)) {
         p.drain();

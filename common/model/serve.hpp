@@ -1,6 +1,8 @@
 // The prediction loop: records gathered into batches, batches scored by a pool of workers,
-// results written in input order. Batches close at --batch-size records, after --linger-ms
-// of waiting for more, and whenever the input goes idle, so a live stream is not held back.
+// results written in input order. A batch closes at --batch-size records; when a record
+// arrives --linger-ms or more after the batch's first one (then everything read so far is
+// written and flushed); and whenever the input has nothing new (a Kafka topic), so a live
+// stream is not held back.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,7 @@ struct ServeOptions {
 };
 
 // Returns, per feature, how many values were outside its vocabulary.
-std::vector<uint64_t> serve(const Scorer& scorer, io::InputSet& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& opts);
 
 }  // namespace cdn::model

@@ -222,6 +222,65 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   return r;
 }
 
+std::string params_json(const TrainResult& r, const TrainOptions& o, const Validation& v) {
+  std::string p = "{\"xgboost\":[";
+  for (size_t i = 0; i < r.params.size(); ++i) {
+    if (i) p += ',';
+    p += '[';
+    record::append_json_string(p, r.params[i].first);
+    p += ',';
+    record::append_json_string(p, r.params[i].second);
+    p += ']';
+  }
+  p += "],\n\"rounds\":" + std::to_string(o.rounds);
+  p += ",\"rounds_run\":" + std::to_string(r.rounds_run);
+  p += ",\"early_stopping\":" + std::to_string(o.early_stopping);
+  p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
+  p += ",\"threshold\":";
+  record::append_double(p, o.threshold);
+  p += ",\"validation\":";
+  if (!v.files.empty()) {
+    p += "{\"files\":[";
+    for (size_t i = 0; i < v.files.size(); ++i) {
+      if (i) p += ',';
+      record::append_json_string(p, v.files[i]);
+    }
+    p += "]}";
+  } else if (v.fraction > 0) {
+    p += "{\"fraction\":";
+    record::append_double(p, v.fraction);
+    p += "}";
+  } else if (!v.after.empty()) {
+    p += "{\"after\":";
+    record::append_json_string(p, v.after);
+    p += "}";
+  } else {
+    p += "null";
+  }
+  return p + "}\n";
+}
+
+std::string metrics_json(const TrainResult& r) {
+  std::string m = "{\"columns\":[";
+  for (size_t i = 0; i < r.columns.size(); ++i) {
+    if (i) m += ',';
+    record::append_json_string(m, r.columns[i]);
+  }
+  m += "],\n\"history\":[";
+  for (size_t i = 0; i < r.history.size(); ++i) {
+    m += i ? ",\n[" : "\n[";
+    for (size_t k = 0; k < r.history[i].size(); ++k) {
+      if (k) m += ',';
+      record::append_double(m, r.history[i][k]);
+    }
+    m += ']';
+  }
+  m += "],\n\"best_iteration\":" + std::to_string(r.best_iteration);
+  m += ",\"stop_metric\":";
+  record::append_json_string(m, r.stop_metric);
+  return m + ",\n\"final\":" + r.final_metrics.to_json() + "}\n";
+}
+
 namespace {
 std::map<std::string, double> scores(const xgb::Booster& b, const Contract& c, const char* type) {
   std::string config = std::string("{\"importance_type\":\"") + type + "\",\"feature_names\":[";

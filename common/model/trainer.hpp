@@ -48,6 +48,20 @@ void check_parameters(const Contract& contract, const TrainOptions& opts);
 TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
                   const TrainOptions& opts);
 
+// Where the validation data came from, for params.json.
+struct Validation {
+  std::vector<std::string> files;
+  double fraction = 0;
+  std::string after;  // an RFC 3339 time, or empty
+};
+
+// The bundle's params.json: the booster's parameters, rounds, early stopping, threshold and
+// the validation data.
+std::string params_json(const TrainResult& r, const TrainOptions& o, const Validation& v);
+// The bundle's metrics.json: the columns, every round's values, the best round, the final
+// metrics.
+std::string metrics_json(const TrainResult& r);
+
 // Feature importance (XGBoosterFeatureScore) as a JSON object: one member per type (gain,
 // weight, cover, total_gain, total_cover), each mapping feature names to scores.
 std::string importance_json(const xgb::Booster& b, const Contract& contract);

@@ -3,22 +3,50 @@
 #include <cstdio>
 
 #include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
 
 namespace cdn::model::xgb {
 
-std::string last_error() {
-  const char* e = XGBGetLastError();
-  std::string text = e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why";
-  // "[18:48:28] ./src/objective/objective.cc:26: Unknown objective ...\nObjective candidate:
-  // ...\n\nStack trace: ...": the message alone, its first line.
+namespace {
+// "[18:48:28] ./src/objective/objective.cc:26: Unknown objective ...\nObjective candidate:
+// ...\n\nStack trace: ...": the message alone, its first line. A log line has "WARNING: "
+// between the time and the source file.
+std::string message_of(std::string text, bool* warning = nullptr) {
   if (text.size() > 1 && text[0] == '[') {
     size_t close = text.find("] ");
-    size_t colon = close == std::string::npos ? close : text.find(": ", close + 2);
-    if (colon != std::string::npos) text.erase(0, colon + 2);
+    if (close != std::string::npos) {
+      text.erase(0, close + 2);
+      if (text.rfind("WARNING: ", 0) == 0) {
+        text.erase(0, 9);
+        if (warning) *warning = true;
+      }
+      size_t colon = text.find(": ");
+      if (colon != std::string::npos && text.find(".cc:") < colon) text.erase(0, colon + 2);
+    }
   }
   size_t nl = text.find('\n');
   if (nl != std::string::npos) text.resize(nl);
   return text;
+}
+
+void on_log(const char* line) {
+  bool warning = false;
+  std::string m = "XGBoost: " + message_of(line, &warning);
+  if (warning) {
+    diag::warning(m);
+  } else {
+    diag::debug(m);
+  }
+}
+}  // namespace
+
+void route_logs() {
+  XGBRegisterLogCallback(&on_log);
+}
+
+std::string last_error() {
+  const char* e = XGBGetLastError();
+  return message_of(e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why");
 }
 
 void check(int rc, const std::string& what) {

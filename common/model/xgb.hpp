@@ -11,6 +11,10 @@
 
 namespace cdn::model::xgb {
 
+// XGBoost's own log lines (warnings such as an AUC over one class) go through cdn's
+// diagnostics (prefix, -q, --log-format) instead of straight to stderr.
+void route_logs();
+
 // XGBoost's last error: the message's first line, without time, source file and stack.
 std::string last_error();
 // Throws RuntimeError("WHAT: <XGBoost's last error>") when rc != 0.

@@ -40,6 +40,13 @@ RunContext::RunContext(std::string command, const std::string& output, const std
       rejects_(command_, io::open_sink(rejects, io::SinkRole::rejects), counts_),
       start_(std::chrono::steady_clock::now()) {}
 
+RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
+                       const std::string& rejects)
+    : command_(std::move(command)),
+      out_(std::move(output)),
+      rejects_(command_, io::open_sink(rejects, io::SinkRole::rejects), counts_),
+      start_(std::chrono::steady_clock::now()) {}
+
 void RunContext::commit() {
   out_->commit();
   rejects_.sink().commit();

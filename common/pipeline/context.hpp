@@ -45,6 +45,8 @@ class RunContext {
  public:
   // output and rejects are sink specs ("-", a path, "kafka:TOPIC").
   RunContext(std::string command, const std::string& output, const std::string& rejects);
+  // With an output sink made by the caller (a Kafka transaction, say).
+  RunContext(std::string command, std::unique_ptr<io::Sink> output, const std::string& rejects);
 
   void emit(std::string_view line) {
     out_->write_line(line);

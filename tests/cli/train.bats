@@ -253,3 +253,52 @@ JSON
   assert_failure 2
   assert_equal "$stderr" "cdn train: XGBoost refuses the parameters: value -3 for Parameter max_depth should be greater equal to 0"
 }
+
+@test "--threshold sets where the final metrics count a probability as positive" {
+  cdn train -q --schema "$SCHEMA" --rounds 10 --valid "$D/valid.csv" "$D/train.csv" -o "$T/a"
+  cdn train -q --schema "$SCHEMA" --rounds 10 --valid "$D/valid.csv" --threshold 0.1 "$D/train.csv" -o "$T/b"
+  assert_equal "$(json "$T/b/metrics.json" 'd["final"]["threshold"]')" 0.1
+  # a lower threshold calls more records positive: recall rises, and so does the count
+  "$PY" - "$T/a/metrics.json" "$T/b/metrics.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p))["final"] for p in sys.argv[1:])
+assert b["recall"] > a["recall"], (a["recall"], b["recall"])
+assert b["confusion"][0][1] + b["confusion"][1][1] > a["confusion"][0][1] + a["confusion"][1][1]
+assert a["auc"] == b["auc"]
+PY
+}
+
+@test "SIGINT stops training after a round and the bundle holds the rounds done" {
+  "$CDN" train --schema "$SCHEMA" --rounds 100000 --eta 0.01 "$D/train.csv" -o "$T/m" 2>"$T/err" &
+  pid=$!
+  deadline=$((SECONDS + 60))
+  until grep -q '^cdn train: \[3\]' "$T/err" || ((SECONDS > deadline)); do sleep 0.1; done
+  kill -INT "$pid"
+  st=0
+  wait "$pid" || st=$?
+  assert_equal "$st" 130
+  [[ "$(tail -1 "$T/err")" =~ "rounds, bundle '$T/m' (interrupted by SIGINT)"$ ]]
+  done=$(json "$T/m/params.json" 'd["rounds_run"]')
+  [ "$done" -ge 4 ] && [ "$done" -lt 100000 ]
+  assert_equal "$(json "$T/m/metrics.json" 'len(d["history"])')" "$done"
+}
+
+@test "XGBoost's own warnings come through cdn's diagnostics, and -q silences them" {
+  awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m"
+  assert_success
+  [[ "$stderr" =~ "cdn train: warning: XGBoost: Dataset is empty, or contains only positive or negative samples." ]]
+  [[ "$stderr" != *"auc.cc"* ]]
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m2"
+  assert_success
+  assert_equal "$stderr" ""
+}
+
+@test "--early-stopping on a metric to maximize keeps the round with the highest value" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 300 --eta 0.5 --max-depth 8 --early-stopping 4 \
+    --param eval_metric=auc --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  best=$(json "$T/m/metrics.json" 'd["best_iteration"]')
+  assert_equal "$(json "$T/m/metrics.json" 'max(range(len(d["history"])), key=lambda i: (d["history"][i][-1], -i))')" "$best"
+  [[ "$stderr" =~ "early stopping: best round $best by valid-auc" ]]
+}
