@@ -55,7 +55,7 @@ measure() {
   local name="$1" records="$2" cmd="$3" best="" rss=""
   for _ in $(seq "$repeat"); do
     /usr/bin/time -f '%e %M' -o "$dir/time" bash -c "$cmd" >"$dir/out" 2>"$dir/err" || true
-    read -r secs kb <"$dir/time"
+    read -r secs kb < <(tail -n 1 "$dir/time")
     if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$secs; rss=$kb; fi
   done
   local rate
