@@ -13,6 +13,73 @@ setup() {
   VERSION=$(sed -n 's/^project(cdn VERSION \([0-9][0-9.]*\).*/\1/p' "$REPO_ROOT/CMakeLists.txt")
 }
 
+# compose_script SERVICE: the service's command as one bash script (a `bash -c` script as it
+# is, with Compose's $$ unescaped; an argv quoted), its container paths made this machine's:
+# /data and /models under $BATS_TEST_TMPDIR, what the image installs from the repository.
+compose_script() {
+  /usr/bin/python3 -c '
+import shlex, sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))["services"][sys.argv[2]]["command"]
+print(c[-1].replace("$$", "$") if c[0] == "bash" else shlex.join(c))' \
+    "$REPO_ROOT/deploy/docker-compose.yml" "$1" |
+    sed -e "s|/data/|$BATS_TEST_TMPDIR/data/|g" -e "s|/models/|$BATS_TEST_TMPDIR/models/|g" \
+      -e "s|/usr/share/cdn/schemas/|$REPO_ROOT/schemas/|g" \
+      -e "s|/usr/share/cdn/kafka-lag.jq|$REPO_ROOT/deploy/kafka-lag.jq|g"
+}
+
+# start_backends: a local cdn broker with cdn.toml's topics and a local influxd, then
+# $BATS_TEST_TMPDIR/cdn.toml: deploy/cdn.toml with their addresses, and `cdn` on $CDN_PATH.
+start_backends() {
+  load broker_helper
+  load influx_helper
+  local topics=() t
+  for t in $(/usr/bin/python3 -c 'import tomllib,sys; print(" ".join(tomllib.load(open(sys.argv[1],"rb"))["broker"]["topic"]))' \
+    "$REPO_ROOT/deploy/cdn.toml"); do
+    topics+=(--topic "$t")
+  done
+  # The mock keeps about 5 MiB a partition: a few thousand records fit.
+  start_broker "${topics[@]}"
+  start_influxd
+  CONF=$BATS_TEST_TMPDIR/cdn.toml
+  sed -e "s|\"kafka:9092\"|\"$CDN_BROKERS\"|" -e "s|\"http://influxdb:8086\"|\"$INFLUX_URL\"|" \
+    "$REPO_ROOT/deploy/cdn.toml" >"$CONF"
+  ! grep -qE 'kafka:9092|influxdb:8086' "$CONF"
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  ln -s "$CDN" "$BATS_TEST_TMPDIR/bin/cdn"
+  CDN_PATH=$BATS_TEST_TMPDIR/bin:$PATH
+}
+
+# run_service SCRIPT: runs a service's script as the container would, with cdn.toml, and
+# waits for its process substitution (the statistics loader) too: `exec cdn ... >(...)`
+# becomes `cdn ... >(...); wait $!`.
+run_service() {
+  local script=$1
+  if [[ $script == "exec "*">("* ]]; then
+    script="${script#exec }; wait \$!"
+  fi
+  PATH=$CDN_PATH CDN_CONFIG=$CONF bash -euo pipefail -c "$script"
+}
+
+# stop_tree PID: SIGTERM to PID, then waits (at most 20 s, then SIGKILL) for it and for the
+# processes it had started (its process substitutions and their pipelines) to end.
+stop_tree() {
+  local pid=$1 p tree=() deadline
+  for p in $(pgrep -P "$pid" || true); do
+    tree+=("$p" $(pgrep -P "$p" || true))
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 20))
+  for p in "${tree[@]}"; do
+    while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+
+influx_count() {
+  influx_query cdn "SELECT count($2) FROM $1" | jq '.results[0].series[0].values[0][1] // 0'
+}
+
 @test "the project version is found in CMakeLists.txt" {
   [[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
@@ -198,17 +265,52 @@ for f in sys.argv[1:]:
 # cdn.toml's addresses pointed at a local cdn broker and influxd, fill reject (the provider's
 # validate stage and loader-rejects) and kafka_consumer (the predictor's statistics through
 # deploy/kafka-lag.jq).
-@test "every query of every dashboard returns data from a pipeline run and the deployment's services" {
-  load broker_helper
-  load influx_helper
-  local topics=() t
-  for t in $(/usr/bin/python3 -c 'import tomllib,sys; print(" ".join(tomllib.load(open(sys.argv[1],"rb"))["broker"]["topic"]))' \
-    "$REPO_ROOT/deploy/cdn.toml"); do
-    topics+=(--topic "$t")
+@test "the compose services' command lines run the pipeline natively: data, model, provider, predictor, loaders" {
+  start_backends
+  mkdir -p "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/models"
+  local demo
+  demo=$(compose_script demo-data | sed -e 's/--rows 200000/--rows 3000/' -e 's/--rows 100000/--rows 2000/')
+  run_service "$demo"
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/data/test.csv")" -eq 2001 ]
+  run --separate-stderr run_service "$(compose_script trainer)"
+  assert_success
+  [ -n "$(ls "$BATS_TEST_TMPDIR/models/current")" ]
+  # The provider: sort | tag | validate | produce, to both topics named in [produce].
+  run --separate-stderr run_service "$(compose_script provider)"
+  assert_success
+  [[ $stderr == *"cdn validate: 2000 in, 2000 out, 0 rejected"* ]]
+  [[ $stderr =~ cdn\ produce:\ 2000\ in,\ 2000\ out,\ 0\ rejected.*4000\ delivered|2000\ delivered\ to\ .cdndata.*2000\ delivered\ to\ .cdnraw. ]] || {
+    echo "$stderr" >&2
+    false
+  }
+  # The consumers as deployed, told to stop at the end of their topics (-e).
+  local s
+  for s in predictor loader-records loader-predictions; do
+    local script
+    script=$(compose_script "$s" | sed -e 's/exec cdn predict /exec cdn predict -e /' \
+      -e 's/exec cdn load-influx kafka:/exec cdn load-influx -e kafka:/' \
+      -e 's/--stats-interval 10000/--stats-interval 500/')
+    [[ $script == *"exec cdn "*" -e "* ]]
+    run --separate-stderr run_service "$script"
+    [[ $status -eq 0 ]] || echo "$s: $stderr" >&2
+    assert_success
   done
-  # The mock keeps about 5 MiB a partition: 2000 records fit cdn.toml's 8 partitions.
-  start_broker "${topics[@]}"
-  start_influxd
+  [ "$(influx_count cdn bytes_sent)" -eq 2000 ]
+  [ "$(influx_count prediction prediction)" -eq 2000 ]
+  # The telemetry is tagged as cdn.toml's [load-influx] says.
+  run influx_query cdn 'SHOW TAG KEYS FROM cdn'
+  local k
+  for k in pop country device content_type cache_status; do
+    assert_output --partial "\"$k\""
+  done
+}
+
+# The dashboard's queries against data: scripts/pipeline.sh fills the measurements cdn and
+# prediction; the deployment's own command lines, run natively with cdn.toml's addresses
+# pointed at a local cdn broker and influxd, fill reject (the provider's validate stage and
+# loader-rejects) and kafka_consumer (the predictor's statistics through kafka-lag.jq).
+@test "every query of every dashboard returns data from a pipeline run and the deployment's services" {
+  start_backends
   local out=$BATS_TEST_TMPDIR/out
   run --separate-stderr env CDN_BIN="$CDN" CDN_BROKERS="$CDN_BROKERS" INFLUX_URL="$INFLUX_URL" \
     bash "$REPO_ROOT/scripts/pipeline.sh" --rows 2000 --train-rows 3000 --out "$out/p.ndjson"
@@ -216,51 +318,34 @@ for f in sys.argv[1:]:
   assert_success
   assert_line --partial 'database cdn: 2000 records, 2000 predictions'
 
-  # The deployment's cdn.toml with this machine's addresses, and `cdn` on the PATH.
-  local conf=$BATS_TEST_TMPDIR/cdn.toml
-  sed -e "s|\"kafka:9092\"|\"$CDN_BROKERS\"|" -e "s|\"http://influxdb:8086\"|\"$INFLUX_URL\"|" \
-    "$REPO_ROOT/deploy/cdn.toml" >"$conf"
-  ! grep -qE 'kafka:9092|influxdb:8086' "$conf"
-  mkdir -p "$BATS_TEST_TMPDIR/bin"
-  ln -s "$CDN" "$BATS_TEST_TMPDIR/bin/cdn"
-  local path=$BATS_TEST_TMPDIR/bin:$PATH
-  service() {
-    /usr/bin/python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["services"][sys.argv[2]]["command"][-1])' \
-      "$REPO_ROOT/deploy/docker-compose.yml" "$1"
-  }
-
   # Rejects: dirty records through the provider's validate stage, then loader-rejects.
   local validate
-  validate=$(service provider | grep -o 'cdn validate [^|]*')
+  validate=$(compose_script provider | grep -o 'cdn validate [^|]*')
   [ -n "$validate" ]
-  "$CDN" -q gen --rows 300 --dirty 0.2 --seed 5 | PATH=$path CDN_CONFIG=$conf \
-    bash -c "$validate -q >/dev/null" || [ $? -eq 1 ]
-  local loader
-  loader=$(/usr/bin/python3 -c 'import sys, yaml, shlex; print(shlex.join(yaml.safe_load(open(sys.argv[1]))["services"]["loader-rejects"]["command"]))' \
-    "$REPO_ROOT/deploy/docker-compose.yml")
-  PATH=$path CDN_CONFIG=$conf run bash -c "$loader -e"
+  "$CDN" -q gen --rows 300 --dirty 0.2 --seed 5 | run_service "$validate -q >/dev/null" || [ $? -eq 1 ]
+  run --separate-stderr run_service "$(compose_script loader-rejects) -e"
   assert_success
-  assert_output --regexp 'cdn load-influx: [1-9][0-9]* in, [1-9][0-9]* out, 0 rejected'
+  [[ $stderr =~ cdn\ load-influx:\ [1-9][0-9]*\ in,\ [1-9][0-9]*\ out,\ 0\ rejected ]]
 
-  # Consumer lag: the predictor's command line as deployed, its model the pipeline's, its
-  # statistics every 200 ms instead of 10 s; it runs until its lag is in InfluxDB.
+  # Consumer lag: the predictor as deployed, its model the pipeline's, its statistics every
+  # 200 ms instead of 10 s; it runs until its lag is in InfluxDB.
   local predictor
-  predictor=$(service predictor)
-  predictor=${predictor//\/models\/current/$out/model}
-  predictor=${predictor//\/usr\/share\/cdn\/kafka-lag.jq/$REPO_ROOT/deploy/kafka-lag.jq}
-  predictor=${predictor//--stats-interval 10000/--stats-interval 200}
-  [[ $predictor == *"--stats-interval 200 "* && $predictor == *"$out/model"* ]]
-  PATH=$path CDN_CONFIG=$conf bash -euo pipefail -c "$predictor" >"$BATS_TEST_TMPDIR/predictor.log" 2>&1 3>&- &
-  local pid=$! n=0 deadline=$((SECONDS + 60))
+  predictor=$(compose_script predictor | sed -e "s|$BATS_TEST_TMPDIR/models/current|$out/model|" \
+    -e 's/--stats-interval 10000/--stats-interval 200/')
+  [[ $predictor == *"--stats-interval 200 "* && $predictor == *"-m $out/model "* ]]
+  # Started as the container starts it: bash execs cdn predict, so $! is cdn predict.
+  (PATH=$CDN_PATH CDN_CONFIG=$CONF exec bash -euo pipefail -c "$predictor") \
+    >"$BATS_TEST_TMPDIR/predictor.log" 2>&1 3>&- &
+  BG_PID=$!
+  local pid=$BG_PID n=0 deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
-    n=$(influx_query cdn 'SELECT count(consumer_lag) FROM kafka_consumer' |
-      jq '.results[0].series[0].values[0][1] // 0')
+    n=$(influx_count kafka_consumer consumer_lag)
     ((n > 0)) && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" || true
+  stop_tree "$pid"
+  unset BG_PID
   ((n > 0)) || {
     cat "$BATS_TEST_TMPDIR/predictor.log" >&2
     false
@@ -276,6 +361,7 @@ for f in sys.argv[1:]:
 }
 
 teardown() {
+  if [[ -n ${BG_PID:-} ]]; then stop_tree "$BG_PID"; fi
   if declare -F stop_broker >/dev/null; then stop_broker || true; fi
   if declare -F stop_influxd >/dev/null; then stop_influxd; fi
 }
