@@ -243,6 +243,7 @@ def check_compose(repo, version):
             src, dst = v.split(":")[0], v.split(":")[1]
             if src.startswith(".") or src.startswith("/"):
                 p = (deploy / src).resolve()
+                # deploy/data holds the operator's CSV files (or demo-data's): not in git.
                 if src != "./data" and not p.exists():
                     bad(f"compose service {name}: mounts {src}, which does not exist")
             elif src not in declared_volumes:
