@@ -34,6 +34,9 @@ packages=(
   json-schema-test-suite
   # InfluxDB 1.x server that the load-influx tests start on 127.0.0.1
   influxdb
+  # checks of deploy/ (tests/cli/deploy.bats): YAML parsing and lint, and docker-compose 1.x
+  # to validate the compose file (`docker-compose config` needs no Docker engine)
+  python3-yaml yamllint docker-compose
   # the repository itself
   git ca-certificates
 )
