@@ -65,6 +65,15 @@ bool epoch_to_rfc3339(double v, std::string& out) {
   return true;
 }
 
+// A number that was written with a fraction or an exponent keeps one, so that it reads back
+// as a float wherever types matter downstream (InfluxDB keeps a field's first type): 3.0
+// stays "3.0", not "3".
+void append_fraction(std::string& out, double d) {
+  size_t start = out.size();
+  record::append_double(out, d);
+  if (std::isfinite(d) && out.find_first_of(".eE", start) == std::string::npos) out += ".0";
+}
+
 class Coercer {
  public:
   Coercer(const CoerceOptions& opts, std::vector<Change>* changes)
@@ -173,7 +182,7 @@ class Coercer {
           if (!(w.types & kNumber) && d == std::floor(d) && std::fabs(d) < 9e15) {
             record::append_int(r, static_cast<int64_t>(d));
           } else if (w.types & kNumber) {
-            record::append_double(r, d);
+            append_fraction(r, d);
           }
         }
         if (!r.empty()) {
@@ -211,7 +220,7 @@ class Coercer {
         record::append_uint(text, v.get_uint64().value_unsafe());
         break;
       default:
-        record::append_double(text, v.get_double().value_unsafe());
+        append_fraction(text, v.get_double().value_unsafe());
         break;
     }
     Wants w = wants(nodes);

@@ -513,3 +513,11 @@ wait_lines() {
   assert_failure 1
   (((end - start) / 1000000 < 500)) || fail "took $(((end - start) / 1000000)) ms"
 }
+
+@test "--coerce keeps floats written with a fraction as floats when it re-serializes a record" {
+  printf '%s\n' '{"properties":{"n":{"type":"integer"},"x":{"type":"number"}}}' >"$T/s.json"
+  printf '%s\n' '{"n":"5","x":3.0,"y":2.50,"z":"4.0"}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_output '{"n":5,"x":3.0,"y":2.5,"z":"4.0"}'
+}
