@@ -15,16 +15,22 @@
 # influxd on 127.0.0.1 with a temporary directory is started and stopped. Rejected records
 # go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
 # exits 1 and the pipeline goes on; any other failure stops it with that stage's status.
-# With CDN_BIN set, that binary is used and nothing is installed or built.
+# With CDN_BIN set, that binary is used and nothing is installed or built. With --follow, the
+# services keep running afterwards for a live demo: a stream of new records at --rate per
+# second through the Data Provider, the predictor and both loaders (in consumer groups, from
+# the end of each topic), until Ctrl-C stops everything the script started.
 #
 # Usage: scripts/pipeline.sh [--rows N] [--train FILE.csv] [--train-rows N] [--out PATH]
+#                            [--follow [--rate N]]
 #   --rows N          test records to generate (default 100000)
 #   --train FILE.csv  training data (default: --train-rows records from cdn gen)
 #   --train-rows N    training records to generate when no --train is given (default 200000)
 #   --out PATH        where the tagged, validated records go (default out/pipeline.ndjson)
+#   --follow          keep the pipeline running on a live stream until Ctrl-C
+#   --rate N          records per second of the live stream (default 200)
 set -euo pipefail
 
-usage() { sed -n 's/^# \{0,1\}//; 2,/^  --out/p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n 's/^# \{0,1\}//; 2,/^  --rate/p' "${BASH_SOURCE[0]}"; }
 die() {
   echo "pipeline.sh: $1" >&2
   exit "${2:-2}"
@@ -34,6 +40,8 @@ rows=100000
 train=""
 train_rows=200000
 out=out/pipeline.ndjson
+follow=0
+rate=200
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rows) [[ $# -ge 2 ]] || die "--rows needs a value"; rows=$2; shift 2 ;;
@@ -44,6 +52,9 @@ while [[ $# -gt 0 ]]; do
     --train-rows=*) train_rows=${1#*=}; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; out=$2; shift 2 ;;
     --out=*) out=${1#*=}; shift ;;
+    --follow) follow=1; shift ;;
+    --rate) [[ $# -ge 2 ]] || die "--rate needs a value"; rate=$2; shift 2 ;;
+    --rate=*) rate=${1#*=}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1'; see 'scripts/pipeline.sh --help'" ;;
   esac
@@ -51,6 +62,7 @@ done
 [[ $rows =~ ^[0-9]+$ ]] || die "bad row count '$rows'; give a whole number"
 [[ $train_rows =~ ^[0-9]+$ && $train_rows -gt 0 ]] || die "bad training row count '$train_rows'; give a whole number above 0"
 [[ -n $out && $out != - ]] || die "--out needs a file path"
+[[ $rate =~ ^[0-9]+$ && $rate -gt 0 ]] || die "bad rate '$rate'; give records per second, a whole number above 0"
 [[ -z $train || -r $train ]] || die "cannot read the training data '$train'"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,10 +79,33 @@ outdir="$(dirname "$out")"
 mkdir -p "$outdir"
 logs="$(mktemp -d)"
 pids=()
+live=()
+# stop PID: SIGTERM, then up to 15 s to finish, then SIGKILL.
+stop() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 150); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# Stops what the script started. The live stream first, from its source, so that its later
+# stages end on the end of their input and no line is cut; then the rest, the latest first
+# (the services before the broker and the database they write to).
 cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local i p
+  if [[ ${#live[@]} -gt 0 ]]; then
+    stop "${live[0]}"
+    for p in "${live[@]:1}"; do
+      for _ in $(seq 150); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+      done
+      stop "$p"
+    done
+  fi
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   rm -rf "$logs"
 }
 trap cleanup EXIT
@@ -256,3 +291,38 @@ for i in "${!names[@]}"; do
   fi
 done
 awk -v s="$start" -v e="$end" 'BEGIN { printf "elapsed:  %.2f s\n", e - s }'
+
+# --follow: the same services on a live stream, until Ctrl-C.
+if [[ $follow -eq 1 ]]; then
+  livedir="$outdir/live"
+  mkdir -p "$livedir"
+  "$cdn" -q predict -m "$outdir/model" kafka:cdndata -G predictors --offset end -o kafka:cdnresult \
+    --keep qoe_bad --rejects "$livedir/rejects-predict.ndjson" 2>>"$livedir/predict.log" &
+  pids+=($!)
+  "$cdn" load-influx -q kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
+    --tag pop,country,device,content_type,cache_status --precision ms \
+    --rejects "$livedir/rejects-load-records.ndjson" 2>>"$livedir/load-records.log" &
+  pids+=($!)
+  "$cdn" load-influx -q kafka:cdnresult -G loader-predictions --offset end --db cdn --precision ms \
+    --rejects "$livedir/rejects-load-predictions.ndjson" 2>>"$livedir/load-predictions.log" &
+  pids+=($!)
+  # Traffic from now on at --rate a second, numbered after the batch run's records; each stage
+  # a process of its own, joined by named pipes, so that the clean-up stops each one.
+  mkfifo "$logs/live1" "$logs/live2" "$logs/live3"
+  "$cdn" gen -q --rows 100000000 --seed 3 --start "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    -o "$logs/live1" 2>>"$livedir/provider.log" &
+  live+=($!)
+  "$cdn" tag -q --start $((rows + 1)) "$logs/live1" >"$logs/live2" 2>>"$livedir/provider.log" &
+  live+=($!)
+  "$cdn" validate -q --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
+    2>>"$livedir/provider.log" &
+  live+=($!)
+  "$cdn" produce -q -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
+    --rate "$rate" --rejects "$livedir/rejects-produce.ndjson" "$logs/live3" 2>>"$livedir/provider.log" &
+  live+=($!)
+  echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"
+  echo "           logs and rejects in $livedir; Ctrl-C stops it all"
+  while sleep 10; do
+    echo "following: InfluxDB holds $(count cdn bytes_sent) records and $(count prediction prediction) predictions"
+  done
+fi

@@ -64,6 +64,32 @@ setup() {
   assert_failure
 }
 
+@test "pipeline.sh --follow keeps a live stream flowing into InfluxDB until Ctrl-C, then stops it all" {
+  unset CDN_BROKERS INFLUX_URL
+  local out="$BATS_TEST_TMPDIR/follow"
+  # With job control on, the background script keeps SIGINT (a shell ignores it in background
+  # jobs otherwise), as it would in a terminal.
+  set -m
+  CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" --rows 1000 --train-rows 3000 \
+    --out "$out/p.ndjson" --follow --rate 1000 >"$BATS_TEST_TMPDIR/log" 2>&1 3>&- &
+  local pid=$! n=0 i
+  set +m
+  for i in $(seq 120); do
+    n=$(sed -n 's/^following: InfluxDB holds \([0-9]*\) records.*/\1/p' "$BATS_TEST_TMPDIR/log" | tail -n 1)
+    [[ ${n:-0} -gt 3000 ]] && break
+    sleep 1
+  done
+  kill -INT "$pid"
+  local status=0
+  wait "$pid" || status=$?
+  [[ ${n:-0} -gt 3000 ]] || fail "the live stream did not reach InfluxDB: $(tail -5 "$BATS_TEST_TMPDIR/log")"
+  assert_equal "$status" 130
+  run pgrep -f "$out/"
+  assert_failure
+  run cat "$out"/live/rejects-*.ndjson
+  assert_output ''
+}
+
 @test "gen-completions.sh writes the three scripts from the binary it is given" {
   mkdir -p "$BATS_TEST_TMPDIR/repo/scripts" "$BATS_TEST_TMPDIR/repo/completions"
   cp "$REPO_ROOT/scripts/gen-completions.sh" "$BATS_TEST_TMPDIR/repo/scripts/"
