@@ -1,8 +1,15 @@
 #!/usr/bin/env bats
 # The documentation in docs/: what it says about options agrees with the binary.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
   load test_helper
+  load influx_helper
+}
+
+teardown() {
+  stop_influxd || true
 }
 
 @test "docs/config.md's key tables are what scripts/gen-config-doc.sh writes from cdn --help" {
@@ -36,4 +43,29 @@ setup() {
   run cdn --config "$BATS_TEST_TMPDIR/c.toml" -q sort -k asn "$BATS_TEST_TMPDIR/in.ndjson"
   assert_success
   assert_line --index 0 --partial '"asn":1'
+}
+
+@test "every sh block of docs/tour.md runs, in order, in one shell, as written" {
+  start_influxd
+  local dir="$BATS_TEST_TMPDIR/tour"
+  mkdir -p "$dir"
+  {
+    # Whatever the tour started is stopped, even when a block fails.
+    echo 'trap '\''[[ -z ${broker-} ]] || kill "$broker" 2>/dev/null || true'\'' EXIT'
+    awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0 } on' "$REPO_ROOT/docs/tour.md"
+  } >"$BATS_TEST_TMPDIR/tour.sh"
+  # Every command of the table appears in the tour.
+  local c
+  for c in $("$CDN" --help | awk '/^Subcommands:/ { on = 1; next } on && /^$/ { exit }
+                                  on && /^  [a-z]/ { print $1 }'); do
+    grep -qE "(^|[|(] *)cdn $c( |$)" "$BATS_TEST_TMPDIR/tour.sh" || { echo "no cdn $c in the tour"; false; }
+  done
+  run --separate-stderr bash -c "cd '$dir' && unset CDN_BROKERS &&
+    PATH='$(dirname "$CDN")':\$PATH bash -e '$BATS_TEST_TMPDIR/tour.sh'"
+  echo "$stderr" | tail -n 20
+  assert_success
+  [[ $stderr == *'cdn produce: 9877 in, 9877 out, 0 rejected'* ]]
+  [[ $stderr == *'cdn predict: 9877 in, 9877 out, 0 rejected'*'cdn predict: 9877 in, 9877 out, 0 rejected'* ]]
+  assert_output --partial '"values":[["1970-01-01T00:00:00Z",9877]]'
+  assert_line 'complete -F _cdn cdn'
 }
