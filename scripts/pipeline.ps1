@@ -1,132 +1,305 @@
-# Runs the cdn pipeline on this machine, as scripts/pipeline.sh does: installs what is
-# missing (on Debian, through scripts/setup.sh), builds the release binary, then runs
-#
-#   cdn gen --rows N | cdn sort | cdn tag -o OUT
-#   cdn produce -t cdndata -t cdnraw OUT, then cdn consume -t cdnraw -e (read back)
-#
-# and prints how many records each stage read, wrote and rejected. Rejected records go to
-# one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records exits
-# 1 and the pipeline goes on; any other failure stops it with that stage's status.
-#
-# PowerShell before 7.4 re-encodes the bytes it pipes between native programs, so each stage
-# here writes a file that the next one reads, in a temporary directory.
-#
-# Usage: pwsh scripts/pipeline.ps1 [-Rows N] [-Out PATH]
+<#
+.SYNOPSIS
+Runs the cdn pipeline on this machine, as scripts/pipeline.sh does.
+
+.DESCRIPTION
+Installs what is missing (on Debian, through scripts/setup.sh), builds the release binary, then
+
+  cdn train TRAIN.csv -o MODEL                   (TRAIN.csv: -Train, or cdn gen -f csv)
+  cdn gen --rows N, cdn sort, cdn tag, cdn validate -o OUT     (the Data Provider...)
+  cdn produce -t cdndata -t cdnraw OUT                         (...and its two topics)
+  cdn predict -m MODEL kafka:cdndata -o kafka:cdnresult        (the predictor)
+  cdn load-influx kafka:cdnraw; cdn load-influx kafka:cdnresult   (the two loaders)
+
+and prints how many records each stage read, wrote and rejected, and how many points
+InfluxDB holds. Kafka is $env:CDN_BROKERS when set; otherwise a local `cdn broker` on
+127.0.0.1 is started and stopped. InfluxDB is $env:INFLUX_URL (database cdn) when set;
+otherwise a local influxd on 127.0.0.1 with a temporary directory is started and stopped.
+Rejected records go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that
+rejects records exits 1 and the pipeline goes on; any other failure stops it with that
+stage's status. With $env:CDN_BIN set, that binary is used and nothing is installed or built.
+
+PowerShell before 7.4 re-encodes the bytes it pipes between native programs, so each stage
+of the Data Provider writes a file that the next one reads, in a temporary directory.
+
+.PARAMETER Rows
+Test records to generate (default 100000).
+
+.PARAMETER Train
+Training data, a CSV file (default: -TrainRows records from cdn gen).
+
+.PARAMETER TrainRows
+Training records to generate when no -Train is given (default 200000).
+
+.PARAMETER Out
+Where the tagged, validated records go (default out/pipeline.ndjson).
+
+.EXAMPLE
+pwsh scripts/pipeline.ps1 -Rows 3000 -TrainRows 5000 -Out out/p.ndjson
+#>
+[CmdletBinding()]
 param(
   [ValidateRange(0, [long]::MaxValue)][long]$Rows = 100000,
-  [string]$Out = 'out/pipeline.ndjson'
+  [string]$Train = '',
+  [ValidateRange(1, [long]::MaxValue)][long]$TrainRows = 200000,
+  [ValidateNotNullOrEmpty()][string]$Out = 'out/pipeline.ndjson'
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
-$Root = Split-Path -Parent $PSScriptRoot
+# Diagnostics go to standard error; standard output carries the summary only.
+function Write-Diagnostic([string]$Text) { [Console]::Error.WriteLine("pipeline.ps1: $Text") }
+function Stop-Pipeline([string]$Text, [int]$Status = 2) {
+  Write-Diagnostic $Text
+  exit $Status
+}
+# A path as the native programs see it: relative to the current location.
+function Resolve-FullPath([string]$Path) {
+  $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Path)
+}
 
-# Set up and build.
+if ($Out -eq '-') { Stop-Pipeline '-Out needs a file path' }
+if ($Train -and -not (Test-Path -LiteralPath $Train -PathType Leaf)) {
+  Stop-Pipeline "cannot read the training data '$Train'"
+}
+
+$Root = Split-Path -Parent $PSScriptRoot
 $OnLinux = (Test-Path variable:IsLinux) -and $IsLinux
-if ($OnLinux) {
-  & bash (Join-Path $Root 'scripts/setup.sh')
-  if ($LASTEXITCODE -ne 0) { throw "setup.sh failed with status $LASTEXITCODE" }
+
+# The binary: $env:CDN_BIN, or set up and build the release preset.
+if ($env:CDN_BIN) {
+  $Cdn = $env:CDN_BIN
+  if (-not (Test-Path -LiteralPath $Cdn -PathType Leaf)) {
+    Stop-Pipeline "CDN_BIN='$Cdn' is not an executable"
+  }
 } else {
-  Write-Host 'pipeline.ps1: not on Linux; a C++20 compiler, CMake, CLI11, simdjson and zlib must be installed'
+  if ($OnLinux) {
+    & bash (Join-Path $Root 'scripts/setup.sh')
+    if ($LASTEXITCODE -ne 0) { Stop-Pipeline "setup.sh failed with status $LASTEXITCODE" $LASTEXITCODE }
+    & bash (Join-Path $Root 'scripts/build.sh') '--preset' 'release' |
+      ForEach-Object { [Console]::Error.WriteLine("$_") }
+    if ($LASTEXITCODE -ne 0) { Stop-Pipeline "build.sh failed with status $LASTEXITCODE" $LASTEXITCODE }
+  } else {
+    Write-Diagnostic 'not on Linux; a C++20 compiler, CMake and the libraries of scripts/setup.sh must be installed'
+    Push-Location $Root
+    try {
+      cmake '--preset' 'release' '--log-level=WARNING' | Out-Null
+      if ($LASTEXITCODE -ne 0) { Stop-Pipeline "cmake configure failed with status $LASTEXITCODE" 3 }
+      # --config: multi-config generators (MSVC) build the Release configuration.
+      cmake '--build' '--preset' 'release' '--config' 'Release' |
+        ForEach-Object { [Console]::Error.WriteLine("$_") }
+      if ($LASTEXITCODE -ne 0) { Stop-Pipeline "cmake build failed with status $LASTEXITCODE" 3 }
+    } finally {
+      Pop-Location
+    }
+  }
+  $Cdn = @(
+    (Join-Path $Root 'build/release/cdn'),
+    (Join-Path $Root 'build/release/cdn.exe'),
+    (Join-Path $Root 'build/release/Release/cdn.exe')
+  ) | Where-Object { Test-Path -LiteralPath $_ -PathType Leaf } | Select-Object -First 1
+  if (-not $Cdn) { Stop-Pipeline 'no cdn binary under build/release' 3 }
 }
-Push-Location $Root
-try {
-  cmake --preset release --log-level=WARNING | Out-Null
-  if ($LASTEXITCODE -ne 0) { throw "cmake configure failed with status $LASTEXITCODE" }
-  cmake --build --preset release --config Release  # --config: multi-config generators (MSVC)
-  if ($LASTEXITCODE -ne 0) { throw "cmake build failed with status $LASTEXITCODE" }
-} finally {
-  Pop-Location
-}
-$Cdn = @(
-  (Join-Path $Root 'build/release/cdn'),
-  (Join-Path $Root 'build/release/cdn.exe'),
-  (Join-Path $Root 'build/release/Release/cdn.exe')
-) | Where-Object { Test-Path $_ -PathType Leaf } | Select-Object -First 1
-if (-not $Cdn) { throw 'no cdn binary under build/release' }
 
 $OutDir = Split-Path -Parent $Out
 if (-not $OutDir) { $OutDir = '.' }
 New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
-$Work = Join-Path ([IO.Path]::GetTempPath()) ("cdn-pipeline-" + [guid]::NewGuid())
-New-Item -ItemType Directory -Path $Work | Out-Null
+$Model = Join-Path $OutDir 'model'
+$Logs = Join-Path ([IO.Path]::GetTempPath()) ('cdn-pipeline-' + [guid]::NewGuid())
+New-Item -ItemType Directory -Path $Logs | Out-Null
 
-# One stage: its arguments, where its diagnostics go; stops on any status but 0 and 1.
-function Invoke-Stage([string]$Name, [string[]]$StageArgs) {
-  $log = Join-Path $Work "$Name.log"
+# Each stage: a name (its rejects file and log), the cdn command that prints its summary line,
+# and its exit status.
+$Names = [Collections.Generic.List[string]]::new()
+$Commands = [Collections.Generic.List[string]]::new()
+$Statuses = [Collections.Generic.List[int]]::new()
+
+# Runs `cdn COMMAND ARGS...` with its log and rejects file; stops the pipeline with the
+# stage's status when it is 2 or more.
+function Invoke-Stage([string]$Name, [string]$Command, [string[]]$StageArgs) {
+  $log = Join-Path $Logs $Name
+  $rejects = Join-Path $OutDir "rejects-$Name.ndjson"
   # Windows PowerShell turns a native program's stderr lines into errors; only the status counts.
   $ErrorActionPreference = 'Continue'
-  & $Cdn $Name @StageArgs --rejects (Join-Path $OutDir "rejects-$Name.ndjson") 2> $log
+  & $Cdn $Command '--rejects' $rejects @StageArgs 2> $log
   $status = $LASTEXITCODE
-  if ($status -eq 1) {
-    Write-Warning "cdn $Name rejected records; see $(Join-Path $OutDir "rejects-$Name.ndjson")"
-  } elseif ($status -ne 0) {
-    Get-Content $log | ForEach-Object { Write-Host "  $_" }
-    throw "cdn $Name failed with status $status"
+  $Names.Add($Name)
+  $Commands.Add($Command)
+  $Statuses.Add($status)
+  if ($status -gt 1) {
+    Write-Diagnostic "cdn $Command ($Name) failed with status ${status}:"
+    Get-Content -LiteralPath $log | ForEach-Object { [Console]::Error.WriteLine("  $_") }
+    exit $status
   }
 }
 
-$Stages = @('gen', 'sort', 'tag')
+# A TCP port on 127.0.0.1 that nothing listens on now.
+function Get-FreePort {
+  $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+  $listener.Start()
+  try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+# How many values of FIELD the measurement holds in the database cdn ('' when none).
+function Get-InfluxCount([string]$Measurement, [string]$Field) {
+  try {
+    $answer = Invoke-RestMethod -Uri "$env:INFLUX_URL/query" -Method Get `
+      -Body @{ db = 'cdn'; q = "SELECT count($Field) FROM $Measurement" }
+    return $answer.results[0].series[0].values[0][1]
+  } catch {
+    return ''
+  }
+}
+
+$SavedBrokers = $env:CDN_BROKERS
+$SavedInfluxUrl = $env:INFLUX_URL
+$Broker = $null
+$Influxd = $null
 $Clock = [Diagnostics.Stopwatch]::StartNew()
 try {
-  $Generated = Join-Path $Work 'gen.ndjson'
-  $Sorted = Join-Path $Work 'sort.ndjson'
-  Invoke-Stage 'gen' @('--rows', "$Rows", '-o', $Generated)
-  Invoke-Stage 'sort' @($Generated, '-o', $Sorted)
-  Invoke-Stage 'tag' @($Sorted, '-o', $Out)
+  # 1. The model, from CSV.
+  if (-not $Train) {
+    $Train = Join-Path $OutDir 'train.csv'
+    & $Cdn '-q' 'gen' '--rows' "$TrainRows" '--seed' '1' '-f' 'csv' '-o' $Train
+    if ($LASTEXITCODE -ne 0) { Stop-Pipeline "cdn gen of the training data failed with status $LASTEXITCODE" $LASTEXITCODE }
+  }
+  Invoke-Stage 'train' 'train' @($Train, '-o', $Model, '--rounds', '200', '--max-depth', '6',
+    '--eta', '0.1', '--valid-fraction', '0.1', '--early-stopping', '20')
 
-  # Kafka: $env:CDN_BROKERS, or a local cdn broker on 127.0.0.1 for this run (16 partitions a
-  # topic: the mock keeps about 5 MiB a partition). Its first line says where it listens.
+  # 2. The Data Provider: sorted, tagged and validated test data.
+  $Generated = Join-Path $Logs 'gen.ndjson'
+  $Sorted = Join-Path $Logs 'sort.ndjson'
+  $Tagged = Join-Path $Logs 'tag.ndjson'
+  Invoke-Stage 'gen' 'gen' @('--rows', "$Rows", '--seed', '2', '-o', $Generated)
+  Invoke-Stage 'sort' 'sort' @($Generated, '-o', $Sorted)
+  Invoke-Stage 'tag' 'tag' @($Sorted, '-o', $Tagged)
+  Invoke-Stage 'validate' 'validate' @('--schema', (Join-Path $Root 'schemas/cdn-data.json'),
+    '-o', $Out, $Tagged)
+
+  # 3. Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
+  # mock keeps about 5 MiB a partition). Its first line says where it listens; it keeps
+  # serving after its standard input (an empty file) ends.
   if (-not $env:CDN_BROKERS) {
-    $BrokerOut = Join-Path $Work 'broker.out'
+    $BrokerIn = Join-Path $Logs 'broker.in'
+    $BrokerOut = Join-Path $Logs 'broker.out'
+    $BrokerLog = Join-Path $Logs 'broker'
+    New-Item -ItemType File -Path $BrokerIn | Out-Null
     $Broker = Start-Process -FilePath $Cdn -PassThru -NoNewWindow `
-      -ArgumentList @('broker', '--topic', 'cdndata:16', '--topic', 'cdnraw:16') `
-      -RedirectStandardOutput $BrokerOut -RedirectStandardError (Join-Path $Work 'broker.log')
+      -ArgumentList @('broker', '--topic', 'cdndata:16', '--topic', 'cdnraw:16', '--topic', 'cdnresult:16') `
+      -RedirectStandardInput $BrokerIn -RedirectStandardOutput $BrokerOut -RedirectStandardError $BrokerLog
     $Brokers = $null
     for ($i = 0; $i -lt 100 -and -not $Brokers; $i++) {
       Start-Sleep -Milliseconds 100
-      if (Test-Path $BrokerOut) {
-        $Brokers = Get-Content $BrokerOut | Where-Object { $_ -like 'BROKERS=*' } |
+      if (Test-Path -LiteralPath $BrokerOut) {
+        $Brokers = Get-Content -LiteralPath $BrokerOut | Where-Object { $_ -like 'BROKERS=*' } |
           ForEach-Object { $_.Substring(8) } | Select-Object -First 1
       }
     }
-    if (-not $Brokers) { throw 'cdn broker did not start' }
+    if (-not $Brokers) { Stop-Pipeline "cdn broker did not start: $(Get-Content -Raw -LiteralPath $BrokerLog)" 3 }
     $env:CDN_BROKERS = $Brokers
-    "started a local cdn broker at $Brokers"
+    Write-Diagnostic "started a local cdn broker at $Brokers"
   }
-  $Stages += @('produce', 'consume')
-  Invoke-Stage 'produce' @('-t', 'cdndata', '-t', 'cdnraw', '--key-field', 'sampleID',
+  Invoke-Stage 'produce' 'produce' @('-t', 'cdndata', '-t', 'cdnraw', '--key-field', 'sampleID',
     '--timestamp-field', 'timestamp', $Out)
-  $Raw = Join-Path $OutDir 'cdnraw.ndjson'
-  Invoke-Stage 'consume' @('-t', 'cdnraw', '-e', '-o', $Raw)
-  # Stages still to join, in this order, each checked the same way:
-  #   validate     cdn validate --schema schemas/cdn-data.json (rejects with reasons),
-  #                between tag and produce
-  #   predict      cdn predict --model MODEL_DIR kafka:cdndata -o kafka:cdnresult
-  #   load-influx  influxd on 127.0.0.1 with a temporary data directory, then
-  #                cdn load-influx kafka:cdnresult and cdn load-influx kafka:cdnraw
+
+  # 4. The predictor: cdndata to cdnresult.
+  Invoke-Stage 'predict' 'predict' @('-m', $Model, 'kafka:cdndata', '-e', '-o', 'kafka:cdnresult')
+
+  # 5. InfluxDB: the given one, or a local influxd on 127.0.0.1 with a temporary directory.
+  if (-not $env:INFLUX_URL) {
+    $InfluxdExe = Get-Command 'influxd' -CommandType Application -ErrorAction SilentlyContinue |
+      Select-Object -First 1
+    if (-not $InfluxdExe) { Stop-Pipeline 'influxd is missing; run scripts/setup.sh' 3 }
+    $Rpc = Get-FreePort
+    $Http = Get-FreePort
+    $InfluxDir = Join-Path $Logs 'influxd'
+    New-Item -ItemType Directory -Path $InfluxDir | Out-Null
+    $InfluxConf = Join-Path $InfluxDir 'influxdb.conf'
+    # TOML literal strings ('...'): a Windows path's backslashes stay as they are.
+    $Conf = @"
+reporting-disabled = true
+bind-address = "127.0.0.1:$Rpc"
+[meta]
+  dir = '$(Join-Path $InfluxDir 'meta')'
+[data]
+  dir = '$(Join-Path $InfluxDir 'data')'
+  wal-dir = '$(Join-Path $InfluxDir 'wal')'
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:$Http"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+"@
+    Set-Content -LiteralPath $InfluxConf -Value $Conf
+    $InfluxdOut = Join-Path $Logs 'influxd.out'
+    $Influxd = Start-Process -FilePath $InfluxdExe.Source -PassThru -NoNewWindow `
+      -ArgumentList @('-config', $InfluxConf) `
+      -RedirectStandardOutput $InfluxdOut -RedirectStandardError (Join-Path $Logs 'influxd.err')
+    $env:INFLUX_URL = "http://127.0.0.1:$Http"
+    $Up = $false
+    for ($i = 0; $i -lt 200 -and -not $Up; $i++) {
+      try {
+        Invoke-WebRequest -Uri "$env:INFLUX_URL/ping" -UseBasicParsing -TimeoutSec 2 | Out-Null
+        $Up = $true
+      } catch {
+        Start-Sleep -Milliseconds 100
+      }
+    }
+    if (-not $Up) { Stop-Pipeline "influxd did not start: $(Get-Content -Tail 5 -LiteralPath $InfluxdOut)" 3 }
+    Write-Diagnostic "started a local influxd at $env:INFLUX_URL"
+  }
+
+  # 6. The two loaders: telemetry and predictions.
+  Invoke-Stage 'load-records' 'load-influx' @('kafka:cdnraw', '-e', '--db', 'cdn', '--create-db',
+    '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status', '--precision', 'ms')
+  Invoke-Stage 'load-predictions' 'load-influx' @('kafka:cdnresult', '-e', '--db', 'cdn',
+    '--create-db', '--precision', 'ms')
   $Clock.Stop()
 
+  for ($i = 0; $i -lt $Names.Count; $i++) {
+    if ($Statuses[$i] -eq 1) {
+      Write-Diagnostic ("cdn $($Commands[$i]) ($($Names[$i])) rejected records; see " +
+        (Join-Path $OutDir "rejects-$($Names[$i]).ndjson"))
+    }
+  }
+
   # Each stage's summary line: "cdn sort: 100000 in, 100000 out, 0 rejected in 0.41 s".
-  '{0,-8} {1,12} {2,12} {3,12}' -f 'stage', 'in', 'out', 'rejected'
-  foreach ($s in $Stages) {
-    $line = Get-Content (Join-Path $Work "$s.log") |
-      Where-Object { $_ -match "cdn ${s}: (\d+) in, (\d+) out, (\d+) rejected" } |
-      Select-Object -Last 1
-    if (-not $line) { throw "cdn $s printed no summary line" }
-    $null = "$line" -match "cdn ${s}: (\d+) in, (\d+) out, (\d+) rejected"
-    '{0,-8} {1,12} {2,12} {3,12}' -f $s, $Matches[1], $Matches[2], $Matches[3]
+  '{0,-17} {1,10} {2,10} {3,10}' -f 'stage', 'in', 'out', 'rejected'
+  for ($i = 0; $i -lt $Names.Count; $i++) {
+    $pattern = "^cdn $($Commands[$i]): (\d+) in, (\d+) out, (\d+) rejected"
+    $line = Get-Content -LiteralPath (Join-Path $Logs $Names[$i]) |
+      Where-Object { $_ -match $pattern } | Select-Object -Last 1
+    if (-not $line) { Stop-Pipeline "cdn $($Commands[$i]) ($($Names[$i])) printed no summary line" 3 }
+    $null = "$line" -match $pattern
+    '{0,-17} {1,10} {2,10} {3,10}' -f $Names[$i], $Matches[1], $Matches[2], $Matches[3]
   }
   $Records = 0
-  foreach ($chunk in Get-Content $Out -ReadCount 10000) { $Records += @($chunk).Count }
-  "output:  $Out ($Records records)"
-  foreach ($s in $Stages) {
-    $r = Join-Path $OutDir "rejects-$s.ndjson"
-    if ((Test-Path $r) -and (Get-Item $r).Length -gt 0) { "rejects: $r" }
-    elseif (Test-Path $r) { Remove-Item $r }
+  foreach ($record in [IO.File]::ReadLines((Resolve-FullPath $Out))) { $Records++ }
+  "output:   $Out ($Records records); model: $Model"
+  "kafka:    $env:CDN_BROKERS (topics cdndata, cdnraw, cdnresult)"
+  ("influxdb: $env:INFLUX_URL, database cdn: $(Get-InfluxCount 'cdn' 'bytes_sent') records, " +
+    "$(Get-InfluxCount 'prediction' 'prediction') predictions")
+  foreach ($name in $Names) {
+    $rejects = Join-Path $OutDir "rejects-$name.ndjson"
+    if ((Test-Path -LiteralPath $rejects) -and (Get-Item -LiteralPath $rejects).Length -gt 0) {
+      "rejects:  $rejects"
+    } elseif (Test-Path -LiteralPath $rejects) {
+      Remove-Item -LiteralPath $rejects
+    }
   }
-  'elapsed: {0:N2} s' -f $Clock.Elapsed.TotalSeconds
+  [string]::Format([Globalization.CultureInfo]::InvariantCulture, 'elapsed:  {0:F2} s',
+    $Clock.Elapsed.TotalSeconds)
 } finally {
-  if ($Broker) { Stop-Process -Id $Broker.Id -ErrorAction SilentlyContinue }
-  Remove-Item -Recurse -Force $Work
+  # Whatever this run started is stopped, and the caller's environment is left as it was.
+  foreach ($p in @($Broker, $Influxd)) {
+    if ($p -and -not $p.HasExited) {
+      Stop-Process -Id $p.Id -ErrorAction SilentlyContinue
+      $p.WaitForExit()
+    }
+  }
+  $env:CDN_BROKERS = $SavedBrokers
+  $env:INFLUX_URL = $SavedInfluxUrl
+  Remove-Item -Recurse -Force -LiteralPath $Logs -ErrorAction SilentlyContinue
 }

@@ -37,6 +37,12 @@ packages=(
   # checks of deploy/ (tests/cli/deploy.bats): YAML parsing and lint, and docker-compose 1.x
   # to validate the compose file (`docker-compose config` needs no Docker engine)
   python3-yaml yamllint docker-compose
+  # the Debian package (cpack -G DEB): its Depends from dpkg-shlibdeps; package.bats reads
+  # the binary's libraries with readelf (binutils) and renders the man pages with man-db
+  dpkg-dev binutils man-db
+  # the PowerShell grammar check of scripts/pipeline.ps1 in scripts.bats: node runs
+  # tree-sitter-powershell, which npm installs from tests/cli/ps/package-lock.json
+  nodejs npm
   # the repository itself
   git ca-certificates
 )
@@ -52,6 +58,8 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
+  # Some nodejs packages (NodeSource's) bring their own npm and conflict with Debian's.
+  [[ $p == npm ]] && command -v npm >/dev/null 2>&1 && continue
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [[ $status == installed ]] || missing+=("$p")
 done

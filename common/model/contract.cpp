@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -13,6 +12,7 @@
 #include "common/record/ids.hpp"
 #include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
+#include "common/schema/validator.hpp"
 
 namespace cdn::model {
 
@@ -51,16 +51,11 @@ std::string read_file(const std::string& path, const std::string& role) {
 }  // namespace
 
 std::string default_schema_path() {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path installed = fs::path(CDN_SCHEMA_DIR) / "cdn-data.json";
-  if (fs::exists(installed, ec)) return installed.string();
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return "";
-  // build/PRESET/cdn -> schemas/cdn-data.json
-  fs::path tree = exe.parent_path().parent_path().parent_path() / "schemas" / "cdn-data.json";
-  if (fs::exists(tree, ec)) return tree.string();
-  return "";
+  try {
+    return schema::find_schema("cdn-data.json");
+  } catch (const UsageError&) {
+    return "";
+  }
 }
 
 std::string hash_hex(std::string_view bytes) {

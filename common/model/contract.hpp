@@ -61,8 +61,8 @@ struct ContractOptions {
 // other strings categorical with a vocabulary to learn. Throws UsageError.
 Contract derive_contract(const std::string& schema_path, const ContractOptions& opts);
 
-// The schema cdn train uses without --schema: the installed cdn-data.json, else the one of
-// the source tree a build directory's binary sits in; "" when there is none.
+// The schema cdn train uses without --schema: cdn-data.json where cdn validate finds it
+// (schema::find_schema: $CDN_SCHEMA_DIR, next to the binary, the source tree); "" when none.
 std::string default_schema_path();
 
 // Hex XXH64 of bytes.

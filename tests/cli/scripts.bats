@@ -90,6 +90,105 @@ setup() {
   assert_output ''
 }
 
+# node tests/cli/ps/ps1.mjs ARGS...: a real PowerShell grammar (tree-sitter-powershell through
+# web-tree-sitter) over PowerShell scripts, as no PowerShell runs here. The npm packages are
+# installed from the pinned package-lock.json into tests/cli/ps/node_modules (gitignored),
+# once: again only when the lock file changes.
+ps1() {
+  local dir="$REPO_ROOT/tests/cli/ps"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.cdn-installed"; then
+    local log="$BATS_FILE_TMPDIR/npm.log"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1 || {
+      cat "$log" >&2
+      return 3
+    }
+    cp "$dir/package-lock.json" "$dir/node_modules/.cdn-installed"
+  fi
+  node "$dir/ps1.mjs" "$@"
+}
+
+# pipeline.sh's stages in order, one a line: NAME COMMAND (from its run_stage calls and the
+# Data Provider's names+=/commands+= lists).
+sh_stages() {
+  awk '/^run_stage [a-z]/ { print $2, $3 }
+       /^names\+=\(/ { gsub(/^names\+=\(|\)$/, ""); n = split($0, names, " ") }
+       /^commands\+=\(/ { gsub(/^commands\+=\(|\)$/, ""); split($0, cmds, " ")
+                          for (i = 1; i <= n; i++) print names[i], cmds[i] }' \
+    "$REPO_ROOT/scripts/pipeline.sh"
+}
+
+@test "pipeline.ps1 parses with a PowerShell grammar: no error and no missing node" {
+  run ps1 check "$REPO_ROOT/scripts/pipeline.ps1"
+  assert_success
+  assert_output ''
+}
+
+@test "the PowerShell grammar check reports broken copies of pipeline.ps1 where they break" {
+  local ps="$REPO_ROOT/scripts/pipeline.ps1" broken="$BATS_TEST_TMPDIR/broken.ps1"
+  # The last closing brace (the finally block's) left out.
+  sed '$d' "$ps" >"$broken"
+  [[ $(tail -n 1 "$ps") == '}' ]]
+  run ps1 check "$broken"
+  assert_failure 1
+  assert_output --regexp "^$broken:[0-9]+:[0-9]+: missing }\$"
+  # A string left open: the error is on that line.
+  local line
+  line=$(grep -n "^  Invoke-Stage 'validate' 'validate'" "$ps" | cut -d: -f1)
+  [[ -n $line ]]
+  sed "${line}s/'validate' 'validate'/'validate 'validate'/" "$ps" >"$broken"
+  run ps1 check "$broken"
+  assert_failure 1
+  assert_output --regexp "^$broken:$line:[0-9]+: syntax error"
+  # Bash is not PowerShell.
+  run ps1 check "$REPO_ROOT/scripts/pipeline.sh"
+  assert_failure 1
+}
+
+@test "pipeline.ps1 runs the stages of pipeline.sh, in the same order, with the same cdn commands" {
+  local sh ps
+  sh=$(sh_stages)
+  ps=$(ps1 commands "$REPO_ROOT/scripts/pipeline.ps1" | awk '$2 == "Invoke-Stage" { print $3, $4 }')
+  assert_equal "$ps" "$sh"
+  # Both cover the whole pipeline.
+  assert_equal "$(cut -d' ' -f2 <<<"$sh" | sort -u | tr '\n' ' ')" \
+    'gen load-influx predict produce sort tag train validate '
+}
+
+@test "pipeline.ps1 takes -Rows, -Train, -TrainRows and -Out and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
+  run ps1 params "$REPO_ROOT/scripts/pipeline.ps1"
+  assert_success
+  assert_output "$(printf '%s\n' Rows Train TrainRows Out)"
+  # pipeline.sh's options, one for one.
+  run bash "$REPO_ROOT/scripts/pipeline.sh" --help
+  assert_success
+  assert_equal "$(grep -oE '^  --[a-z-]+' <<<"$output" | tr -d ' ' | tr '\n' ' ')" \
+    '--rows --train --train-rows --out '
+  run ps1 env "$REPO_ROOT/scripts/pipeline.ps1"
+  assert_success
+  assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS INFLUX_URL '
+}
+
+@test "pipeline.ps1 starts cdn broker and influxd as pipeline.sh does, and stops them in a finally block" {
+  local ps sh_broker ps_broker
+  ps=$(ps1 commands "$REPO_ROOT/scripts/pipeline.ps1")
+  # The same topics and partitions as pipeline.sh's broker.
+  sh_broker=$(grep -oE '"\$cdn" broker( --topic [a-z]+:[0-9]+)+' "$REPO_ROOT/scripts/pipeline.sh" |
+    sed 's/^"$cdn" //')
+  [[ -n $sh_broker ]]
+  ps_broker=$(awk '$2 == "Start-Process" && /-FilePath \$Cdn/' <<<"$ps" |
+    sed -E "s/.*-ArgumentList @\(([^)]*)\).*/\1/; s/[',]//g")
+  assert_equal "$ps_broker" "$sh_broker"
+  run grep -c -- '^- Start-Process ' <<<"$ps"
+  assert_output 2
+  run grep -E -- '-ArgumentList @\(.-config., \$InfluxConf\)' <<<"$ps"
+  assert_success
+  run grep -x -- 'finally Stop-Process -Id $p.Id -ErrorAction SilentlyContinue' <<<"$ps"
+  assert_success
+  # Both are started only when CDN_BROKERS / INFLUX_URL are not given.
+  run grep -cE '^  if \(-not \$env:(CDN_BROKERS|INFLUX_URL)\) \{$' "$REPO_ROOT/scripts/pipeline.ps1"
+  assert_output 2
+}
+
 @test "gen-completions.sh writes the three scripts from the binary it is given" {
   mkdir -p "$BATS_TEST_TMPDIR/repo/scripts" "$BATS_TEST_TMPDIR/repo/completions"
   cp "$REPO_ROOT/scripts/gen-completions.sh" "$BATS_TEST_TMPDIR/repo/scripts/"

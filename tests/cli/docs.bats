@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# The documentation in docs/: what it says about options agrees with the binary.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  load test_helper
+  load influx_helper
+}
+
+teardown() {
+  stop_influxd || true
+}
+
+@test "docs/config.md's key tables are what scripts/gen-config-doc.sh writes from cdn --help" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo/scripts" "$BATS_TEST_TMPDIR/repo/docs"
+  cp "$REPO_ROOT/scripts/gen-config-doc.sh" "$BATS_TEST_TMPDIR/repo/scripts/"
+  cp "$REPO_ROOT/docs/config.md" "$BATS_TEST_TMPDIR/repo/docs/"
+  run bash "$BATS_TEST_TMPDIR/repo/scripts/gen-config-doc.sh" "$CDN"
+  assert_success
+  run diff "$REPO_ROOT/docs/config.md" "$BATS_TEST_TMPDIR/repo/docs/config.md"
+  assert_success
+  # Every command has its section, and a key for every long option its --help lists.
+  local c n_help n_doc
+  for c in $("$CDN" --help | awk '/^Subcommands:/ { on = 1; next } on && /^$/ { exit }
+                                  on && /^  [a-z]/ { print $1 }'); do
+    n_help=$("$CDN" "$c" --help | grep -oE '^  +(-[a-zA-Z],)?--[a-z-]+' | grep -cv -- '--help$' || true)
+    n_doc=$(sed -n "/^### \`\\[$c\\]\`/,/^###/p" "$REPO_ROOT/docs/config.md" | grep -c '^| `[a-zA-Z]' || true)
+    # -X has no long name and is a key of its own where Kafka is built in.
+    [[ $("$CDN" "$c" --help) != *'  -X KEY=VALUE'* ]] || n_help=$((n_help + 1))
+    [[ $n_help -eq $n_doc ]] || { echo "[$c]: $n_help options, $n_doc keys"; false; }
+  done
+}
+
+@test "the example file of docs/config.md is accepted by cdn, and the command line wins over it" {
+  sed -n '/^```toml$/,/^```$/p' "$REPO_ROOT/docs/config.md" | sed '1d;$d' >"$BATS_TEST_TMPDIR/c.toml"
+  [[ -s $BATS_TEST_TMPDIR/c.toml ]]
+  printf '%s\n' '{"timestamp":"2026-01-02T00:00:00Z","asn":1}' \
+    '{"timestamp":"2026-01-01T00:00:00Z","asn":2}' >"$BATS_TEST_TMPDIR/in.ndjson"
+  run cdn --config "$BATS_TEST_TMPDIR/c.toml" -q sort "$BATS_TEST_TMPDIR/in.ndjson"
+  assert_success
+  assert_line --index 0 --partial '"asn":2'
+  run cdn --config "$BATS_TEST_TMPDIR/c.toml" -q sort -k asn "$BATS_TEST_TMPDIR/in.ndjson"
+  assert_success
+  assert_line --index 0 --partial '"asn":1'
+}
+
+@test "every sh block of docs/tour.md runs, in order, in one shell, as written" {
+  start_influxd
+  local dir="$BATS_TEST_TMPDIR/tour"
+  mkdir -p "$dir"
+  {
+    # Whatever the tour started is stopped, even when a block fails.
+    echo 'trap '\''[[ -z ${broker-} ]] || kill "$broker" 2>/dev/null || true'\'' EXIT'
+    awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0 } on' "$REPO_ROOT/docs/tour.md"
+  } >"$BATS_TEST_TMPDIR/tour.sh"
+  # Every command of the table appears in the tour.
+  local c
+  for c in $("$CDN" --help | awk '/^Subcommands:/ { on = 1; next } on && /^$/ { exit }
+                                  on && /^  [a-z]/ { print $1 }'); do
+    grep -qE "(^|[|(] *)cdn $c( |$)" "$BATS_TEST_TMPDIR/tour.sh" || { echo "no cdn $c in the tour"; false; }
+  done
+  run --separate-stderr bash -c "cd '$dir' && unset CDN_BROKERS &&
+    PATH='$(dirname "$CDN")':\$PATH bash -e '$BATS_TEST_TMPDIR/tour.sh'"
+  echo "$stderr" | tail -n 20
+  assert_success
+  [[ $stderr == *'cdn produce: 9877 in, 9877 out, 0 rejected'* ]]
+  [[ $stderr == *'cdn predict: 9877 in, 9877 out, 0 rejected'*'cdn predict: 9877 in, 9877 out, 0 rejected'* ]]
+  assert_output --partial '"values":[["1970-01-01T00:00:00Z",9877]]'
+  assert_line 'complete -F _cdn cdn'
+}
