@@ -34,6 +34,14 @@ Training records to generate when no -Train is given (default 200000).
 .PARAMETER Out
 Where the tagged, validated records go (default out/pipeline.ndjson).
 
+.PARAMETER Follow
+Keep the pipeline running afterwards for a live demo, until Ctrl-C: every ten seconds a new
+slice of traffic goes through the Data Provider at -Rate records a second, and the predictor
+and both loaders follow their topics in consumer groups.
+
+.PARAMETER Rate
+Records per second of the live stream (default 200).
+
 .EXAMPLE
 pwsh scripts/pipeline.ps1 -Rows 3000 -TrainRows 5000 -Out out/p.ndjson
 #>
@@ -42,7 +50,9 @@ param(
   [ValidateRange(0, [long]::MaxValue)][long]$Rows = 100000,
   [string]$Train = '',
   [ValidateRange(1, [long]::MaxValue)][long]$TrainRows = 200000,
-  [ValidateNotNullOrEmpty()][string]$Out = 'out/pipeline.ndjson'
+  [ValidateNotNullOrEmpty()][string]$Out = 'out/pipeline.ndjson',
+  [switch]$Follow,
+  [ValidateRange(1, [long]::MaxValue)][long]$Rate = 200
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -155,6 +165,7 @@ $SavedBrokers = $env:CDN_BROKERS
 $SavedInfluxUrl = $env:INFLUX_URL
 $Broker = $null
 $Influxd = $null
+$Services = [Collections.Generic.List[Diagnostics.Process]]::new()
 $Clock = [Diagnostics.Stopwatch]::StartNew()
 try {
   # 1. The model, from CSV.
@@ -203,7 +214,8 @@ try {
     '--timestamp-field', 'timestamp', $Out)
 
   # 4. The predictor: cdndata to cdnresult.
-  Invoke-Stage 'predict' 'predict' @('-m', $Model, 'kafka:cdndata', '-e', '-o', 'kafka:cdnresult')
+  Invoke-Stage 'predict' 'predict' @('-m', $Model, 'kafka:cdndata', '-e', '-o', 'kafka:cdnresult',
+    '--keep', 'qoe_bad')
 
   # 5. InfluxDB: the given one, or a local influxd on 127.0.0.1 with a temporary directory.
   if (-not $env:INFLUX_URL) {
@@ -291,8 +303,58 @@ bind-address = "127.0.0.1:$Rpc"
   }
   [string]::Format([Globalization.CultureInfo]::InvariantCulture, 'elapsed:  {0:F2} s',
     $Clock.Elapsed.TotalSeconds)
+
+  # -Follow: the same services on a live stream, until Ctrl-C.
+  if ($Follow) {
+    $LiveDir = Join-Path $OutDir 'live'
+    New-Item -ItemType Directory -Force -Path $LiveDir | Out-Null
+    $ServiceArgs = @(
+      @('predict', @('-q', 'predict', '-m', $Model, 'kafka:cdndata', '-G', 'predictors', '--offset', 'end',
+          '-o', 'kafka:cdnresult', '--keep', 'qoe_bad')),
+      @('load-records', @('-q', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
+          '--db', 'cdn', '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status',
+          '--precision', 'ms')),
+      @('load-predictions', @('-q', 'load-influx', 'kafka:cdnresult', '-G', 'loader-predictions',
+          '--offset', 'end', '--db', 'cdn', '--precision', 'ms'))
+    )
+    foreach ($service in $ServiceArgs) {
+      $name = $service[0]
+      $argv = $service[1] + @('--rejects', (Join-Path $LiveDir "rejects-$name.ndjson"))
+      $Services.Add((Start-Process -FilePath $Cdn -PassThru -NoNewWindow -ArgumentList $argv `
+        -RedirectStandardOutput (Join-Path $LiveDir "$name.out") `
+        -RedirectStandardError (Join-Path $LiveDir "$name.log")))
+    }
+    "following: $Rate records/s through the pipeline; Kafka $env:CDN_BROKERS, InfluxDB $env:INFLUX_URL (database cdn)"
+    "           logs and rejects in $LiveDir; Ctrl-C stops it all"
+    # Ten seconds of traffic at a time, numbered after the batch run's records, each slice
+    # generated, tagged, validated and produced at -Rate a second.
+    $Next = $Rows + 1
+    $Slice = 10 * $Rate
+    for ($n = 0; ; $n++) {
+      $start = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ', [Globalization.CultureInfo]::InvariantCulture)
+      $raw = Join-Path $Logs 'live-gen.ndjson'
+      $tagged = Join-Path $Logs 'live-tag.ndjson'
+      $valid = Join-Path $Logs 'live-valid.ndjson'
+      $ErrorActionPreference = 'Continue'
+      & $Cdn '-q' 'gen' '--rows' "$Slice" '--seed' "$(3 + $n)" '--start' $start '-o' $raw
+      & $Cdn '-q' 'tag' '--start' "$Next" $raw '-o' $tagged
+      & $Cdn '-q' 'validate' '--rejects' (Join-Path $LiveDir 'rejects-validate.ndjson') $tagged '-o' $valid
+      & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' `
+        '--timestamp-field' 'timestamp' '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
+      $ErrorActionPreference = 'Stop'
+      $Next += $Slice
+      "following: InfluxDB holds $(Get-InfluxCount 'cdn' 'bytes_sent') records and $(Get-InfluxCount 'prediction' 'prediction') predictions"
+    }
+  }
 } finally {
-  # Whatever this run started is stopped, and the caller's environment is left as it was.
+  # Whatever this run started is stopped, the services before the broker and the database they
+  # write to, and the caller's environment is left as it was.
+  foreach ($p in $Services) {
+    if ($p -and -not $p.HasExited) {
+      Stop-Process -Id $p.Id -ErrorAction SilentlyContinue
+      $p.WaitForExit()
+    }
+  }
   foreach ($p in @($Broker, $Influxd)) {
     if ($p -and -not $p.HasExited) {
       Stop-Process -Id $p.Id -ErrorAction SilentlyContinue

@@ -154,15 +154,15 @@ sh_stages() {
     'gen load-influx predict produce sort tag train validate '
 }
 
-@test "pipeline.ps1 takes -Rows, -Train, -TrainRows and -Out and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
+@test "pipeline.ps1 takes -Rows, -Train, -TrainRows, -Out, -Follow and -Rate and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
   run ps1 params "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
-  assert_output "$(printf '%s\n' Rows Train TrainRows Out)"
+  assert_output "$(printf '%s\n' Rows Train TrainRows Out Follow Rate)"
   # pipeline.sh's options, one for one.
   run bash "$REPO_ROOT/scripts/pipeline.sh" --help
   assert_success
   assert_equal "$(grep -oE '^  --[a-z-]+' <<<"$output" | tr -d ' ' | tr '\n' ' ')" \
-    '--rows --train --train-rows --out '
+    '--rows --train --train-rows --out --follow --rate '
   run ps1 env "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
   assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS INFLUX_URL '
@@ -175,11 +175,12 @@ sh_stages() {
   sh_broker=$(grep -oE '"\$cdn" broker( --topic [a-z]+:[0-9]+)+' "$REPO_ROOT/scripts/pipeline.sh" |
     sed 's/^"$cdn" //')
   [[ -n $sh_broker ]]
-  ps_broker=$(awk '$2 == "Start-Process" && /-FilePath \$Cdn/' <<<"$ps" |
+  ps_broker=$(awk '$2 == "Start-Process" && /-FilePath \$Cdn/ && /-ArgumentList @\(.broker./' <<<"$ps" |
     sed -E "s/.*-ArgumentList @\(([^)]*)\).*/\1/; s/[',]//g")
   assert_equal "$ps_broker" "$sh_broker"
+  # The broker, influxd, and with -Follow the three services.
   run grep -c -- '^- Start-Process ' <<<"$ps"
-  assert_output 2
+  assert_output 3
   run grep -E -- '-ArgumentList @\(.-config., \$InfluxConf\)' <<<"$ps"
   assert_success
   run grep -x -- 'finally Stop-Process -Id $p.Id -ErrorAction SilentlyContinue' <<<"$ps"
