@@ -34,6 +34,19 @@ Training records to generate when no -Train is given (default 200000).
 .PARAMETER Out
 Where the tagged, validated records go (default out/pipeline.ndjson).
 
+.PARAMETER Brokers
+Kafka bootstrap brokers, host:port[,host:port] (default: $env:CDN_BROKERS, else the config
+file's brokers, else a local cdn broker).
+
+.PARAMETER InfluxUrl
+InfluxDB 1.x, e.g. http://influxdb:8086 (default: $env:INFLUX_URL, else the config file's url,
+else a local influxd).
+
+.PARAMETER Config
+The system configuration file (deploy/cdn.toml): the Kafka brokers and the InfluxDB URL are
+taken from its first `brokers` and `url` keys when neither a parameter nor the environment
+gives them.
+
 .PARAMETER Follow
 Keep the pipeline running afterwards for a live demo, until Ctrl-C: every ten seconds a new
 slice of traffic goes through the Data Provider at -Rate records a second, and the predictor
@@ -51,6 +64,9 @@ param(
   [string]$Train = '',
   [ValidateRange(1, [long]::MaxValue)][long]$TrainRows = 200000,
   [ValidateNotNullOrEmpty()][string]$Out = 'out/pipeline.ndjson',
+  [string]$Brokers = '',
+  [string]$InfluxUrl = '',
+  [string]$Config = '',
   [switch]$Follow,
   [ValidateRange(1, [long]::MaxValue)][long]$Rate = 200
 )
@@ -163,6 +179,24 @@ function Get-InfluxCount([string]$Measurement, [string]$Field) {
 
 $SavedBrokers = $env:CDN_BROKERS
 $SavedInfluxUrl = $env:INFLUX_URL
+
+# The addresses: a parameter, else the environment, else the config file; what none gives is
+# started locally below.
+function Get-ConfigValue([string]$Key) {
+  foreach ($line in Get-Content -LiteralPath $Config) {
+    if ($line -match "^\s*$Key\s*=\s*`"([^`"]*)`"") { return $Matches[1] }
+  }
+  return ''
+}
+if ($Config -and -not (Test-Path -LiteralPath $Config -PathType Leaf)) {
+  Stop-Pipeline "cannot read the config file '$Config'"
+}
+if ($Brokers) { $env:CDN_BROKERS = $Brokers }
+if ($InfluxUrl) { $env:INFLUX_URL = $InfluxUrl }
+if ($Config) {
+  if (-not $env:CDN_BROKERS) { $env:CDN_BROKERS = Get-ConfigValue 'brokers' }
+  if (-not $env:INFLUX_URL) { $env:INFLUX_URL = Get-ConfigValue 'url' }
+}
 $Broker = $null
 $Influxd = $null
 $Services = [Collections.Generic.List[Diagnostics.Process]]::new()

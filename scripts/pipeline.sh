@@ -10,8 +10,10 @@
 #
 # and prints how many records each stage read, wrote and rejected, how many points InfluxDB
 # holds, whether the predictions there equal the predictions made (count and sum), and the
-# AUC of the predictions against the test data's labels. Kafka is $CDN_BROKERS when set; otherwise a local `cdn broker` on 127.0.0.1
-# is started and stopped. InfluxDB is $INFLUX_URL (database cdn) when set; otherwise a local
+# AUC of the predictions against the test data's labels. Kafka is --brokers, else
+# $CDN_BROKERS, else the config file's `brokers`; with none, a local `cdn broker` on 127.0.0.1
+# is started and stopped. InfluxDB is --influx-url, else $INFLUX_URL, else the config file's
+# `url` (database cdn); with none, a local
 # influxd on 127.0.0.1 with a temporary directory is started and stopped. Rejected records
 # go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
 # exits 1 and the pipeline goes on; any other failure stops it with that stage's status.
@@ -21,11 +23,15 @@
 # the end of each topic), until Ctrl-C stops everything the script started.
 #
 # Usage: scripts/pipeline.sh [--rows N] [--train FILE.csv] [--train-rows N] [--out PATH]
+#                            [--brokers LIST] [--influx-url URL] [--config FILE]
 #                            [--follow [--rate N]]
 #   --rows N          test records to generate (default 100000)
 #   --train FILE.csv  training data (default: --train-rows records from cdn gen)
 #   --train-rows N    training records to generate when no --train is given (default 200000)
 #   --out PATH        where the tagged, validated records go (default out/pipeline.ndjson)
+#   --brokers LIST    Kafka bootstrap brokers, host:port[,host:port]
+#   --influx-url URL  InfluxDB 1.x, e.g. http://influxdb:8086
+#   --config FILE     the system configuration file (deploy/cdn.toml): its brokers and url
 #   --follow          keep the pipeline running on a live stream until Ctrl-C
 #   --rate N          records per second of the live stream (default 200)
 set -euo pipefail
@@ -42,6 +48,9 @@ train_rows=200000
 out=out/pipeline.ndjson
 follow=0
 rate=200
+brokers=""
+influx_url=""
+config=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rows) [[ $# -ge 2 ]] || die "--rows needs a value"; rows=$2; shift 2 ;;
@@ -52,6 +61,12 @@ while [[ $# -gt 0 ]]; do
     --train-rows=*) train_rows=${1#*=}; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; out=$2; shift 2 ;;
     --out=*) out=${1#*=}; shift ;;
+    --brokers) [[ $# -ge 2 ]] || die "--brokers needs a value"; brokers=$2; shift 2 ;;
+    --brokers=*) brokers=${1#*=}; shift ;;
+    --influx-url) [[ $# -ge 2 ]] || die "--influx-url needs a value"; influx_url=$2; shift 2 ;;
+    --influx-url=*) influx_url=${1#*=}; shift ;;
+    --config) [[ $# -ge 2 ]] || die "--config needs a file"; config=$2; shift 2 ;;
+    --config=*) config=${1#*=}; shift ;;
     --follow) follow=1; shift ;;
     --rate) [[ $# -ge 2 ]] || die "--rate needs a value"; rate=$2; shift 2 ;;
     --rate=*) rate=${1#*=}; shift ;;
@@ -64,6 +79,17 @@ done
 [[ -n $out && $out != - ]] || die "--out needs a file path"
 [[ $rate =~ ^[0-9]+$ && $rate -gt 0 ]] || die "bad rate '$rate'; give records per second, a whole number above 0"
 [[ -z $train || -r $train ]] || die "cannot read the training data '$train'"
+[[ -z $config || -r $config ]] || die "cannot read the config file '$config'"
+
+# The addresses: a flag, else the environment, else the config file (its first `brokers` and
+# `url` keys, in whatever section); what none gives is started locally below.
+config_value() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\".*/\1/p" "$config" | head -n 1; }
+[[ -z $brokers ]] || CDN_BROKERS=$brokers
+[[ -z $influx_url ]] || INFLUX_URL=$influx_url
+if [[ -n $config ]]; then
+  [[ -n ${CDN_BROKERS:-} ]] || CDN_BROKERS=$(config_value brokers)
+  [[ -n ${INFLUX_URL:-} ]] || INFLUX_URL=$(config_value url)
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -n ${CDN_BIN:-} ]]; then

@@ -64,6 +64,26 @@ setup() {
   assert_failure
 }
 
+@test "pipeline.sh takes the addresses from --config when neither flags nor environment give them" {
+  unset CDN_BROKERS INFLUX_URL
+  load broker_helper
+  load influx_helper
+  start_broker --topic cdndata:4 --topic cdnraw:4 --topic cdnresult:4
+  start_influxd
+  local brokers=$CDN_BROKERS url=$INFLUX_URL
+  unset CDN_BROKERS INFLUX_URL
+  printf '[produce]\nbrokers = "%s"\n[load-influx]\nurl = "%s"\n' "$brokers" "$url" >"$BATS_TEST_TMPDIR/cdn.toml"
+  run --separate-stderr env CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" --rows 500 \
+    --train-rows 2000 --config "$BATS_TEST_TMPDIR/cdn.toml" --out "$BATS_TEST_TMPDIR/out/p.ndjson"
+  local st=$status
+  stop_influxd || true
+  stop_broker || true
+  assert_equal "$st" 0
+  [[ $stderr != *"started a local"* ]] || fail "it started its own services: $stderr"
+  assert_line "kafka:    $brokers (topics cdndata, cdnraw, cdnresult)"
+  assert_line --partial "influxdb: $url, database cdn: 500 records, 500 predictions"
+}
+
 @test "pipeline.sh --follow keeps a live stream flowing into InfluxDB until Ctrl-C, then stops it all" {
   unset CDN_BROKERS INFLUX_URL
   local out="$BATS_TEST_TMPDIR/follow"
@@ -154,15 +174,15 @@ sh_stages() {
     'gen load-influx predict produce sort tag train validate '
 }
 
-@test "pipeline.ps1 takes -Rows, -Train, -TrainRows, -Out, -Follow and -Rate and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
+@test "pipeline.ps1 takes the parameters of pipeline.sh's options and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
   run ps1 params "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
-  assert_output "$(printf '%s\n' Rows Train TrainRows Out Follow Rate)"
+  assert_output "$(printf '%s\n' Rows Train TrainRows Out Brokers InfluxUrl Config Follow Rate)"
   # pipeline.sh's options, one for one.
   run bash "$REPO_ROOT/scripts/pipeline.sh" --help
   assert_success
   assert_equal "$(grep -oE '^  --[a-z-]+' <<<"$output" | tr -d ' ' | tr '\n' ' ')" \
-    '--rows --train --train-rows --out --follow --rate '
+    '--rows --train --train-rows --out --brokers --influx-url --config --follow --rate '
   run ps1 env "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
   assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS INFLUX_URL '
