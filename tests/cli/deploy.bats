@@ -244,7 +244,7 @@ for f in sys.argv[1:]:
   assert_success
   [ -x "$BATS_TEST_TMPDIR/out/usr/bin/cdn" ]
   [ -f "$BATS_TEST_TMPDIR/out/usr/share/cdn/schemas/cdn-data.json" ]
-  [ -f "$BATS_TEST_TMPDIR/out/usr/share/man/man1/cdn-predict.1" ]
+  [ -f "$BATS_TEST_TMPDIR/out/usr/share/man/man1/cdn-predict.1.gz" ] || [ -f "$BATS_TEST_TMPDIR/out/usr/share/man/man1/cdn-predict.1" ]
   # The files the image copies from the context are not excluded by its .dockerignore.
   run grep -E '^(deploy|schemas|man|cmd|common|CMakeLists.txt)' "$REPO_ROOT/deploy/Dockerfile.dockerignore"
   assert_failure
