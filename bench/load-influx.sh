@@ -44,15 +44,13 @@ influxd_pid=""
 cleanup() {
   if [ -n "$influxd_pid" ]; then
     kill -TERM "$influxd_pid" 2>/dev/null || true
-    wait "$influxd_pid" 2>/dev/null || true
+    # Not a child of this shell (local-influxd.sh started it): wait until it is gone.
+    for _ in $(seq 100); do kill -0 "$influxd_pid" 2>/dev/null || break; sleep 0.1; done
   fi
   case "$dir" in "${TMPDIR:-/tmp}"/cdn-bench.*) rm -rf "$dir" ;; esac
 }
 trap cleanup EXIT
 
-free_port() {
-  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 now() { date +%s.%N; }
 
 tags="pop,country,device,content_type,cache_status"
@@ -63,37 +61,8 @@ mkdir -p "$dir/lp"
 split -l 5000 -d -a 5 "$dir/in.lp" "$dir/lp/part."
 echo "$name: $(du -m "$dir/in.ndjson" | cut -f1) MB of NDJSON, $(ls "$dir/lp" | wc -l) files of line protocol" >&2
 
-rpc=$(free_port)
-http=$(free_port)
-mkdir -p "$dir/influxd"
-cat >"$dir/influxd/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc"
-[meta]
-  dir = "$dir/influxd/meta"
-[data]
-  dir = "$dir/influxd/data"
-  wal-dir = "$dir/influxd/wal"
-  query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$http"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-EOF
-influxd -config "$dir/influxd/influxdb.conf" >"$dir/influxd/out" 2>"$dir/influxd/err" </dev/null &
-influxd_pid=$!
-url="http://127.0.0.1:$http"
-for _ in $(seq 200); do
-  curl -sf -o /dev/null "$url/ping" && break
-  sleep 0.1
-done
-curl -sf -o /dev/null "$url/ping" || { echo "$name: influxd did not start:" >&2; cat "$dir/influxd/err" >&2; exit 3; }
+started=$(bash "$root/scripts/local-influxd.sh" "$dir/influxd") || { echo "$name: influxd did not start" >&2; exit 3; }
+read -r influxd_pid url <<<"$started"
 
 query() { curl -sS -XPOST "$url/query" --data-urlencode "q=$1"; }
 check() {

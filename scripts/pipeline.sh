@@ -219,35 +219,9 @@ run_stage predict predict -m "$outdir/model" kafka:cdndata -e -o kafka:cdnresult
 
 # 5. InfluxDB: the given one, or a local influxd on 127.0.0.1 with a temporary directory.
 if [[ -z ${INFLUX_URL:-} ]]; then
-  command -v influxd >/dev/null || die "influxd is missing; run scripts/setup.sh" 3
-  free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-  rpc=$(free_port)
-  http=$(free_port)
-  mkdir -p "$logs/influxd"
-  cat >"$logs/influxd/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc"
-[meta]
-  dir = "$logs/influxd/meta"
-[data]
-  dir = "$logs/influxd/data"
-  wal-dir = "$logs/influxd/wal"
-  query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$http"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-EOF
-  influxd -config "$logs/influxd/influxdb.conf" >"$logs/influxd.out" 2>&1 &
-  pids+=($!)
-  INFLUX_URL="http://127.0.0.1:$http"
-  for _ in $(seq 200); do
-    curl -sf -o /dev/null "$INFLUX_URL/ping" && break
-    sleep 0.1
-  done
-  curl -sf -o /dev/null "$INFLUX_URL/ping" || die "influxd did not start: $(tail -5 "$logs/influxd.out")" 3
+  started=$(bash "$root/scripts/local-influxd.sh" "$logs/influxd") || die "influxd did not start" 3
+  read -r influxd_pid INFLUX_URL <<<"$started"
+  pids+=("$influxd_pid")
   echo "pipeline.sh: started a local influxd at $INFLUX_URL" >&2
 fi
 export INFLUX_URL

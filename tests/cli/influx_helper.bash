@@ -6,10 +6,10 @@
 #   setup_file()    { start_influxd; }
 #   teardown_file() { stop_influxd; }
 #
-# start_influxd      starts influxd with a temporary directory and a config that binds the
-#                    RPC and HTTP listeners to 127.0.0.1 on free ports (nothing else listens,
-#                    reporting off) and waits (at most INFLUXD_START_TIMEOUT seconds, default
-#                    20) until /ping answers. Exports INFLUX_URL (which cdn load-influx reads as
+# start_influxd      starts influxd through scripts/local-influxd.sh, with a temporary directory
+#                    and a config that binds the RPC and HTTP listeners to 127.0.0.1 on free
+#                    ports (nothing else listens, reporting off), and waits (at most
+#                    INFLUXD_START_TIMEOUT seconds, default 20) until /ping answers. Exports INFLUX_URL (which cdn load-influx reads as
 #                    --url), INFLUXD_PID and INFLUXD_DIR. Call it directly, not through `run`.
 # stop_influxd       SIGTERM, waits (at most 10 s, then SIGKILL), removes the directory. Safe
 #                    to call twice and when none was started.
@@ -30,48 +30,14 @@ start_influxd() {
     return 1
   fi
   INFLUXD_DIR=$(mktemp -d "${BATS_FILE_TMPDIR:-${TMPDIR:-/tmp}}/influxd.XXXXXX")
-  local rpc http
-  rpc=$(_free_port) && http=$(_free_port) || return 1
-  cat >"$INFLUXD_DIR/influxdb.conf" <<EOF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc"
-[meta]
-  dir = "$INFLUXD_DIR/meta"
-[data]
-  dir = "$INFLUXD_DIR/data"
-  wal-dir = "$INFLUXD_DIR/wal"
-  query-log-enabled = false
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$http"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-[subscriber]
-  enabled = false
-EOF
-  influxd -config "$INFLUXD_DIR/influxdb.conf" >"$INFLUXD_DIR/out" 2>"$INFLUXD_DIR/err" 3>&- &
-  INFLUXD_PID=$!
-  INFLUX_URL="http://127.0.0.1:$http"
+  local started
+  started=$(bash "$REPO_ROOT/scripts/local-influxd.sh" "$INFLUXD_DIR" "${INFLUXD_START_TIMEOUT:-20}") || {
+    echo "start_influxd: influxd did not start" >&2
+    stop_influxd
+    return 1
+  }
+  read -r INFLUXD_PID INFLUX_URL <<<"$started"
   export INFLUXD_PID INFLUXD_DIR INFLUX_URL
-  local deadline=$((SECONDS + ${INFLUXD_START_TIMEOUT:-20}))
-  while ((SECONDS < deadline)); do
-    if curl -sf -o /dev/null "$INFLUX_URL/ping"; then
-      return 0
-    fi
-    if ! kill -0 "$INFLUXD_PID" 2>/dev/null; then
-      echo "start_influxd: influxd exited; its stderr:" >&2
-      cat "$INFLUXD_DIR/err" >&2
-      stop_influxd
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "start_influxd: no answer on $INFLUX_URL/ping within ${INFLUXD_START_TIMEOUT:-20}s" >&2
-  stop_influxd
-  return 1
 }
 
 stop_influxd() {
