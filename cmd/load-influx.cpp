@@ -15,6 +15,9 @@
 #include "common/diag/log.hpp"
 #include "common/influx/loader.hpp"
 #include "common/influx/writer.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#endif
 
 namespace cdn::cmd {
 
@@ -32,6 +35,8 @@ struct LoadInfluxArgs {
   std::string precision = "ns";
   std::string prediction_measurement = "prediction";
   std::string on_duplicate = "nudge";
+  std::string check_written = "auto";
+  std::string id_field = "sampleID";
   size_t batch_size = 5000;
   std::string flush_interval = "1s";
   size_t max_in_flight = 2;
@@ -131,6 +136,27 @@ int run_load_influx(LoadInfluxArgs& a) {
   lo.batch_size = a.batch_size;
   lo.flush_interval = influx::parse_duration(a.flush_interval, "--flush-interval");
   lo.on_duplicate = influx::parse_on_duplicate(a.on_duplicate);
+  lo.id_field = a.id_field;
+  if (a.id_field.empty()) throw UsageError("--id-field needs a field name, e.g. sampleID");
+  if (a.check_written == "on") {
+    if (a.dry_run) throw UsageError("--check-written on reads InfluxDB; --dry-run writes none");
+    if (lo.on_duplicate != influx::OnDuplicate::nudge) {
+      throw UsageError(
+          "--check-written on goes with --on-duplicate nudge (it keeps the points "
+          "of earlier runs from being overwritten); drop one of them");
+    }
+    lo.check_written = influx::CheckWritten::always;
+  } else if (a.check_written == "auto") {
+    // A consumer group resumes where its offsets were committed: what it reads first may
+    // have been written, and nudged, before a crash.
+    bool group_input = false;
+#ifdef CDN_WITH_KAFKA
+    for (const auto& in : a.io.inputs) {
+      if (in.rfind("kafka:", 0) == 0 && !kafka::settings().group.empty()) group_input = true;
+    }
+#endif
+    if (group_input) lo.check_written = influx::CheckWritten::until_new;
+  }
 
   std::unique_ptr<influx::Writer> writer;
   if (!a.dry_run) {
@@ -223,6 +249,18 @@ Runner setup_load_influx(CLI::App& app) {
                  "last; warn and count) or keep-last (the same, only counted)")
       ->type_name("MODE")
       ->check(CLI::IsMember({"nudge", "warn", "keep-last"}))
+      ->capture_default_str();
+  app.add_option("--check-written", a->check_written,
+                 "Before nudging, look in InfluxDB for points written by an earlier run at the "
+                 "records' times, so that a record read again is written where it was and "
+                 "never over its twin: on, off, or auto (on for a Kafka group input, until it "
+                 "reads past what was written before)")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  app.add_option("--id-field", a->id_field,
+                 "The field that tells records apart, for --check-written")
+      ->type_name("FIELD")
       ->capture_default_str();
   app.add_option("--batch-size", a->batch_size, "Points per write request")
       ->type_name("N")

@@ -4,27 +4,48 @@
 # and every CLI test (tests/cli/*.bats) against that binary, and exits non-zero when
 # anything failed. Needs no standard input.
 #
-# Usage: scripts/test.sh
+# --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
+# AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Every sanitizer report
+# of every process the tests start, background ones included, is written under
+# build/sanitize/reports/; any report fails the run and is printed at the end.
+#
+# Usage: scripts/test.sh [--sanitize]
 set -euo pipefail
 
-if [[ $# -gt 0 ]]; then
+preset=ci
+while [[ $# -gt 0 ]]; do
   case $1 in
     -h | --help) sed -n 's/^# \{0,1\}//; 2,/^Usage/p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "test.sh: unknown argument '$1'; usage: scripts/test.sh" >&2; exit 2 ;;
+    --sanitize) preset=sanitize; shift ;;
+    *) echo "test.sh: unknown argument '$1'; usage: scripts/test.sh [--sanitize]" >&2; exit 2 ;;
   esac
-fi
+done
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 exec </dev/null
 
 bash scripts/setup.sh
-bash scripts/build.sh --preset ci
+bash scripts/build.sh --preset "$preset"
 
 # The CLI tests run the binary just built, whatever test_helper.bash would pick by default.
-export CDN_BIN="$root/build/ci/cdn"
+export CDN_BIN="$root/build/$preset/cdn"
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
+
+reports=""
+if [[ $preset == sanitize ]]; then
+  # A report goes to a file named after the process, and its exit status is 99 (no command
+  # of cdn exits 99), so neither a test that ignores stderr nor one that expects a failure
+  # status can miss it.
+  reports="$root/build/sanitize/reports"
+  rm -rf "$reports"
+  mkdir -p "$reports"
+  export ASAN_OPTIONS="log_path=$reports/asan:exitcode=99:detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1"
+  export UBSAN_OPTIONS="log_path=$reports/ubsan:exitcode=99:halt_on_error=1:print_stacktrace=1"
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"
+  export CDN_TEST_SANITIZE=1
+fi
 
 echo "== unit tests (ctest)"
 unit_status=0
@@ -60,4 +81,20 @@ cli_failed=${cli_failed:-0}
 unit_passed=$((unit_total > unit_failed ? unit_total - unit_failed : 0))
 echo "== unit: $unit_passed passed, $unit_failed failed; CLI: $cli_passed passed, $cli_failed failed"
 echo "$((unit_passed + cli_passed)) passed, $((unit_failed + cli_failed)) failed"
-[[ $unit_status -eq 0 && $cli_status -eq 0 ]]
+sanitizer_status=0
+if [[ -n $reports ]]; then
+  shopt -s nullglob
+  found=("$reports"/*)
+  shopt -u nullglob
+  if [[ ${#found[@]} -gt 0 ]]; then
+    echo "== sanitizers: ${#found[@]} report(s) in $reports"
+    for f in "${found[@]}"; do
+      echo "-- $f"
+      head -n 40 "$f"
+    done
+    sanitizer_status=1
+  else
+    echo "== sanitizers: no report"
+  fi
+fi
+[[ $unit_status -eq 0 && $cli_status -eq 0 && $sanitizer_status -eq 0 ]]

@@ -25,6 +25,10 @@ class Duplicates {
   // Moves key.time forward by one unit until it names a point not seen, and records it.
   // Returns how many units it moved.
   int64_t nudge(PointKey& key);
+  // Whether a point with this series and time was recorded; records nothing.
+  bool contains(const PointKey& key) const { return contains(hash(key)); }
+  // Records a point.
+  void add(const PointKey& key) { insert(hash(key)); }
 
  private:
   // An open-addressing set of 64-bit hashes (0 marks an empty slot).

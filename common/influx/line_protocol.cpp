@@ -364,6 +364,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   // Measurement.
   if (prediction) {
     out += prediction_measurement_;
+    last_measurement_ = opts_.prediction_measurement;
   } else if (!opts_.measurement_field.empty()) {
     std::string_view m;
     if (!has_measurement) {
@@ -381,8 +382,10 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
                   " begins with '#', which makes a line a comment");
     }
     if (!append_measurement(out, m)) return fail(cannot_write("the measurement", m));
+    last_measurement_ = m;
   } else {
     out += measurement_;
+    last_measurement_ = opts_.measurement;
   }
 
   // Tags, in key order, as InfluxDB keeps them.
@@ -435,6 +438,21 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   }
   if (prediction) ++predictions_;
   return std::nullopt;
+}
+
+uint64_t Encoder::series_of(std::string_view measurement,
+                            std::vector<std::pair<std::string, std::string>> tags) {
+  std::sort(tags.begin(), tags.end());
+  std::string text;
+  if (!append_measurement(text, measurement)) return 0;
+  for (const auto& [k, v] : tags) {
+    if (v.empty()) continue;
+    text += ',';
+    if (!append_key(text, k)) return 0;
+    text += '=';
+    if (!append_key(text, v)) return 0;
+  }
+  return std::hash<std::string_view>{}(text);
 }
 
 }  // namespace cdn::influx

@@ -75,6 +75,14 @@ class Encoder {
 
   const EncoderOptions& options() const { return opts_; }
   uint64_t predictions() const { return predictions_; }
+  // The measurement of the record last encoded, unescaped; valid until the next encode().
+  std::string_view measurement() const { return last_measurement_; }
+
+  // PointKey::series of a point of `measurement` with these tags (in any order; empty values
+  // are left out, as InfluxDB has none), computed as encode() does: for points read back
+  // from InfluxDB. 0 when line protocol cannot carry them.
+  static uint64_t series_of(std::string_view measurement,
+                            std::vector<std::pair<std::string, std::string>> tags);
 
  private:
   std::optional<std::string> encode_time(simdjson::dom::element v, int64_t& time) const;
@@ -95,6 +103,7 @@ class Encoder {
   std::vector<simdjson::dom::element> tag_values_;
   std::vector<std::pair<std::string_view, simdjson::dom::element>> members_;
   std::string key_scratch_;
+  std::string_view last_measurement_;
   uint64_t predictions_ = 0;
 };
 

@@ -3,6 +3,9 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -27,6 +30,8 @@ Loader::Loader(pipeline::RunContext& ctx, io::InputSet& in, Encoder& encoder, Wr
       opts_(opts),
       batch_(std::make_unique<Batch>()) {
   if (opts_.batch_size == 0) opts_.batch_size = 1;
+  checking_ = writer_ != nullptr && opts_.on_duplicate == OnDuplicate::nudge &&
+              opts_.check_written != CheckWritten::off;
   if (writer_ == nullptr) return;
   Writer::Events events;
   events.written = [this](const Batch&, size_t n) { ctx_.counts().out += n; };
@@ -53,6 +58,7 @@ void Loader::send() {
 
 // Everything read so far is written: a Kafka input may commit its offsets.
 void Loader::sync() {
+  resolve_pending();
   send();
   writer_->drain();
   ctx_.rejects().sink().flush();
@@ -67,9 +73,13 @@ void Loader::on_idle() {
     return;
   }
   auto now = Clock::now();
+  if (!pending_.empty() && now - pending_started_ >= opts_.flush_interval) resolve_pending();
   if (!batch_->empty() && now - batch_started_ >= opts_.flush_interval) send();
   writer_->poll();
-  if (acknowledging_ && batch_->empty() && now - last_ack_ >= opts_.commit_interval) sync();
+  if (acknowledging_ && batch_->empty() && pending_.empty() &&
+      now - last_ack_ >= opts_.commit_interval) {
+    sync();
+  }
   ctx_.rejects().sink().flush();
 }
 
@@ -102,6 +112,25 @@ void Loader::load() {
       ctx_.rejects().reject(in_.name(), rec.line, *why, rec.text);
       continue;
     }
+    if (checking_) {
+      if (pending_.empty()) pending_started_ = Clock::now();
+      Pending& p = pending_.emplace_back();
+      p.line = line;
+      p.key = key;
+      p.measurement = encoder_.measurement();
+      simdjson::dom::element id;
+      if (root.at_key(opts_.id_field).get(id) == simdjson::SUCCESS) p.id = id_text(id);
+      p.source = source_index(in_.name());
+      p.line_no = rec.line;
+      p.raw = rec.text;
+      if (pending_.size() >= opts_.batch_size) {
+        resolve_pending();
+      } else if ((++n & 63) == 0 && Clock::now() - pending_started_ >= opts_.flush_interval) {
+        resolve_pending();
+      }
+      if (!acknowledging_ && in_.acknowledges()) acknowledging_ = true;
+      continue;
+    }
     if (opts_.on_duplicate == OnDuplicate::nudge) {
       if (duplicates_.nudge(key) > 0) ++nudged_;
     } else if (duplicates_.seen(key)) {
@@ -113,25 +142,184 @@ void Loader::load() {
                       (collided_ == 10 ? "; further collisions are only counted" : ""));
       }
     }
-    Encoder::append_time(line, key.time);
     if (writer_ == nullptr) {
+      Encoder::append_time(line, key.time);
       ctx_.emit(std::string_view(line).substr(0, line.size() - 1));
       continue;
     }
-    if (batch_->empty()) batch_started_ = Clock::now();
-    batch_->add(line, source_index(in_.name()), rec.line, rec.text);
-    if (batch_->size() >= opts_.batch_size || batch_->body.size() >= kMaxBatchBytes) {
-      send();
-      if (acknowledging_ && Clock::now() - last_ack_ >= opts_.commit_interval) sync();
-    } else if ((++n & 63) == 0) {
+    add_point(line, key.time, source_index(in_.name()), rec.line, rec.text, true);
+    if ((++n & 63) == 0) {
       writer_->poll();
-      if (Clock::now() - batch_started_ >= opts_.flush_interval) send();
+      if (!batch_->empty() && Clock::now() - batch_started_ >= opts_.flush_interval) send();
     }
     if (!acknowledging_ && in_.acknowledges()) acknowledging_ = true;
   }
   if (writer_ != nullptr) {
+    resolve_pending();
     send();
     writer_->drain();
+  }
+}
+
+// Adds a point to the batch, sending the batch when it is full (and committing a Kafka
+// input's offsets when they are due and `may_sync`: not while records read are still
+// waiting in pending_).
+void Loader::add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
+                       std::string_view raw, bool may_sync) {
+  Encoder::append_time(line, time);
+  if (batch_->empty()) batch_started_ = Clock::now();
+  batch_->add(line, source, line_no, raw);
+  if (batch_->size() >= opts_.batch_size || batch_->body.size() >= kMaxBatchBytes) {
+    send();
+    if (may_sync && acknowledging_ && Clock::now() - last_ack_ >= opts_.commit_interval) sync();
+  }
+}
+
+namespace {
+
+struct KeyHash {
+  size_t operator()(const PointKey& k) const {
+    uint64_t z = k.series ^ (static_cast<uint64_t>(k.time) * 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 31)) * 0xBF58476D1CE4E5B9ull;
+    return static_cast<size_t>(z ^ (z >> 29));
+  }
+};
+struct KeyEq {
+  bool operator()(const PointKey& a, const PointKey& b) const {
+    return a.series == b.series && a.time == b.time;
+  }
+};
+// The points InfluxDB holds in a window: series and time to the value of --id-field.
+using Existing = std::unordered_map<PointKey, std::string, KeyHash, KeyEq>;
+
+// Reads the answer to SELECT "ID" FROM "M" WHERE time ... GROUP BY * into `out`.
+void read_points(const std::string& body, std::string_view measurement, int64_t unit_ns,
+                 Existing& out) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) {
+    throw RuntimeError("InfluxDB's answer to a query is not JSON: " + body.substr(0, 200));
+  }
+  simdjson::dom::array results;
+  if (root["results"].get(results) != simdjson::SUCCESS) return;
+  for (simdjson::dom::element result : results) {
+    std::string_view err;
+    if (result["error"].get(err) == simdjson::SUCCESS) {
+      throw RuntimeError("InfluxDB could not read back the points already written to " +
+                         diag::quoted(measurement) + ": " + std::string(err) +
+                         "; --check-written off skips this check");
+    }
+    simdjson::dom::array series;
+    if (result["series"].get(series) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element s : series) {
+      std::vector<std::pair<std::string, std::string>> tags;
+      simdjson::dom::object tag_object;
+      if (s["tags"].get(tag_object) == simdjson::SUCCESS) {
+        for (auto [k, v] : tag_object) {
+          std::string_view text;
+          if (v.get(text) == simdjson::SUCCESS) tags.emplace_back(std::string(k), text);
+        }
+      }
+      std::string_view name = measurement;
+      if (s["name"].get(name) != simdjson::SUCCESS) name = measurement;
+      uint64_t series_key = Encoder::series_of(name, std::move(tags));
+      simdjson::dom::array values;
+      if (s["values"].get(values) != simdjson::SUCCESS) continue;
+      for (simdjson::dom::element row : values) {
+        simdjson::dom::array cells;
+        if (row.get(cells) != simdjson::SUCCESS || cells.size() < 2) continue;
+        int64_t t = 0;
+        if (cells.at(0).get(t) != simdjson::SUCCESS) continue;
+        out[PointKey{series_key, t / unit_ns}] = Loader::id_text(cells.at(1));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string Loader::id_text(simdjson::dom::element v) {
+  std::string_view s;
+  int64_t i = 0;
+  uint64_t u = 0;
+  double d = 0;
+  if (v.get(s) == simdjson::SUCCESS) return std::string(s);
+  if (v.get(i) == simdjson::SUCCESS) return std::to_string(i);
+  if (v.get(u) == simdjson::SUCCESS) return std::to_string(u);
+  if (v.get(d) == simdjson::SUCCESS) {
+    if (std::nearbyint(d) == d && std::fabs(d) < 9e15)
+      return std::to_string(static_cast<int64_t>(d));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    return buf;
+  }
+  if (v.is_bool()) return v.get_bool().value() ? "true" : "false";
+  return "";
+}
+
+// Gives each waiting record its time, looking at the points InfluxDB holds near it: a point
+// of the same series and time that carries the record's --id-field value is this record,
+// written by an earlier run (perhaps nudged): the record is written there again, which
+// changes nothing. A point of another record is a twin: the record is nudged past it.
+void Loader::resolve_pending() {
+  if (pending_.empty()) return;
+  const int64_t ups = units_per_second(encoder_.options().precision);
+  const int64_t unit_ns = 1000000000 / ups;
+  Existing existing;
+  std::vector<std::string> measurements;
+  for (const auto& p : pending_) {
+    if (std::find(measurements.begin(), measurements.end(), p.measurement) == measurements.end())
+      measurements.push_back(p.measurement);
+  }
+  for (const auto& m : measurements) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const auto& p : pending_) {
+      if (p.measurement != m) continue;
+      lo = std::min(lo, p.key.time);
+      hi = std::max(hi, p.key.time);
+    }
+    // Nudged points of earlier runs lie after their records' times, a few units at most.
+    hi += static_cast<int64_t>(pending_.size()) + 1024;
+    std::string q = "SELECT ";
+    append_identifier(q, opts_.id_field);
+    q += " FROM ";
+    append_identifier(q, m);
+    q += " WHERE time >= " + std::to_string(lo * unit_ns) +
+         " AND time <= " + std::to_string(hi * unit_ns) + " GROUP BY *";
+    ++queries_;
+    read_points(writer_->query(q, "read back the points of " + diag::quoted(m), true), m, unit_ns,
+                existing);
+  }
+  bool reread = false;
+  for (auto& p : pending_) {
+    PointKey k = p.key;
+    bool again = false;
+    for (;; ++k.time) {
+      if (duplicates_.contains(k)) continue;
+      auto it = existing.find(k);
+      if (it == existing.end()) break;
+      if (!p.id.empty() && it->second == p.id) {
+        again = true;
+        break;
+      }
+    }
+    duplicates_.add(k);
+    if (again) {
+      reread = true;
+      ++rewritten_;
+    } else if (k.time != p.key.time) {
+      ++nudged_;
+    }
+    add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
+  }
+  pending_.clear();
+  if (opts_.check_written == CheckWritten::until_new) {
+    quiet_windows_ = reread ? 0 : quiet_windows_ + 1;
+    if (quiet_windows_ >= 2) {
+      checking_ = false;
+      diag::debug("--check-written: past the points written before, after " +
+                  std::to_string(queries_) + " queries");
+    }
   }
 }
 
@@ -151,6 +339,10 @@ std::string Loader::extra() const {
     add(std::to_string(nudged_) + " nudged later by 1 " +
         precision_name(encoder_.options().precision) +
         " or more (their series already had a point at that time)");
+  }
+  if (rewritten_ > 0) {
+    add(std::to_string(rewritten_) +
+        " already in InfluxDB from an earlier run, written again at the same time");
   }
   if (collided_ > 0) {
     add(std::to_string(collided_) +

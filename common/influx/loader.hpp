@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "common/influx/duplicates.hpp"
 #include "common/influx/line_protocol.hpp"
 #include "common/influx/writer.hpp"
@@ -18,12 +20,24 @@
 
 namespace cdn::influx {
 
+// When the loader looks in InfluxDB for points an earlier run wrote at the times of the
+// records it reads (--check-written).
+enum class CheckWritten {
+  off,
+  until_new,  // until two windows of records in a row hold none written before (auto, for
+              // a Kafka group resuming after a crash)
+  always,
+};
+
 struct LoaderOptions {
   size_t batch_size = 5000;
   std::chrono::milliseconds flush_interval{1000};
   OnDuplicate on_duplicate = OnDuplicate::nudge;
   // How often a Kafka input commits its offsets (after everything read is written).
   std::chrono::milliseconds commit_interval{1000};
+  CheckWritten check_written = CheckWritten::off;
+  // The field that tells records apart, to know a point written before as this record's.
+  std::string id_field = "sampleID";
 };
 
 class Loader {
@@ -36,8 +50,15 @@ class Loader {
   // RuntimeError, saying how many records were not written, when InfluxDB fails us.
   int run();
 
+  // The text of an --id-field value (a string, or a number as written), to compare a record
+  // with a point read back from InfluxDB.
+  static std::string id_text(simdjson::dom::element v);
+
  private:
   void load();
+  void add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
+                 std::string_view raw, bool may_sync);
+  void resolve_pending();
   void send();
   void on_idle();
   void sync();
@@ -57,6 +78,23 @@ class Loader {
   bool acknowledging_ = false;
   uint64_t nudged_ = 0;
   uint64_t collided_ = 0;
+
+  // Records waiting for their time while --check-written looks at what InfluxDB holds.
+  struct Pending {
+    std::string line;  // without the time
+    PointKey key;
+    std::string id;  // empty: the record has no --id-field
+    std::string measurement;
+    uint32_t source = 0;
+    uint64_t line_no = 0;
+    std::string raw;
+  };
+  std::vector<Pending> pending_;
+  std::chrono::steady_clock::time_point pending_started_{};
+  bool checking_ = false;
+  int quiet_windows_ = 0;
+  uint64_t rewritten_ = 0;  // written again at the time an earlier run gave them
+  uint64_t queries_ = 0;
 };
 
 }  // namespace cdn::influx

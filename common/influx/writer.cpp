@@ -498,19 +498,39 @@ void Writer::drain() {
 
 void Writer::create_database() {
   if (opts_.api != 1) return;
+  std::string q = "CREATE DATABASE ";
+  append_identifier(q, opts_.db);
+  query(q, "create database " + diag::quoted(opts_.db), false);
+}
+
+void append_identifier(std::string& out, std::string_view name) {
+  out += '"';
+  for (char c : name) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+std::string Writer::query(const std::string& q, const std::string& what, bool in_db) {
   std::string base = opts_.url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = base + "/query";
-  std::string q = "CREATE DATABASE \"";
-  for (char c : opts_.db) {
-    if (c == '"' || c == '\\') q += '\\';
-    q += c;
+  if (in_db) {
+    // 2.x answers InfluxQL on /query for a bucket through its DBRP mapping (made for every
+    // bucket since 2.2).
+    url += "?db=" + url_encode(opts_.api == 1 ? opts_.db : opts_.bucket) + "&epoch=ns";
+    if (!opts_.rp.empty()) url += "&rp=" + url_encode(opts_.rp);
   }
-  q += '"';
   std::string form = "q=" + url_encode(q);
   Easy h = make_easy();
   CURL* e = h.get();
   std::string response;
+  Slist headers;
+  if (opts_.api == 2) {
+    append_header(headers, "Authorization: Token " + opts_.token);
+    setopt(e, CURLOPT_HTTPHEADER, headers.get());
+  }
   setopt(e, CURLOPT_URL, url.c_str());
   setopt(e, CURLOPT_POSTFIELDS, form.c_str());
   setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -531,24 +551,27 @@ void Writer::create_database() {
     if (code == CURLE_OK) {
       check(curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status), "cannot read the HTTP status");
       std::string m = error_message(response);
-      if (status >= 200 && status < 300 && response.find("\"error\"") == std::string::npos) return;
+      // A SELECT's answer is checked by its reader: its values may hold the word.
+      if (status >= 200 && status < 300 &&
+          (in_db || response.find("\"error\"") == std::string::npos)) {
+        return response;
+      }
       why = "HTTP " + std::to_string(status) + ": " + m;
       if (status == 401 || status == 403) {
         throw RuntimeError("InfluxDB refused the credentials at " + diag::quoted(url) + " (" + why +
-                           "); check --user and the password (INFLUX_PASSWORD or --password-file)");
+                           (opts_.api == 1 ? "); check --user and the password (INFLUX_PASSWORD or "
+                                             "--password-file)"
+                                           : "); check the token (INFLUX_TOKEN or --token-file)"));
       }
-      if (status < 500 && status != 429) {
-        throw RuntimeError("cannot create database " + diag::quoted(opts_.db) + ": " + why);
-      }
+      if (status < 500 && status != 429) throw RuntimeError("cannot " + what + ": " + why);
     } else if (!retriable(code)) {
       throw RuntimeError("cannot reach " + diag::quoted(url) + ": " + curl_easy_strerror(code));
     } else {
       why = curl_easy_strerror(code);
     }
     if (Clock::now() - start >= opts_.retry_timeout) {
-      throw RuntimeError("cannot create database " + diag::quoted(opts_.db) + " at " +
-                         diag::quoted(url) + ": " + why + " (retried for " +
-                         seconds_text(opts_.retry_timeout) +
+      throw RuntimeError("cannot " + what + " at " + diag::quoted(url) + ": " + why +
+                         " (retried for " + seconds_text(opts_.retry_timeout) +
                          " s; raise --retry-timeout to wait longer)");
     }
     int64_t base_ms = std::min<int64_t>(100LL << std::min(attempt, 7), 10000);

@@ -93,6 +93,14 @@ class Writer {
   // 1.x: CREATE DATABASE (it is harmless when the database exists), retried like a write.
   void create_database();
 
+  // Runs an InfluxQL statement on /query (in the database or bucket written to when `in_db`,
+  // times as nanoseconds since the epoch) and returns InfluxDB's JSON answer. Retried like a
+  // write; an HTTP error throws RuntimeError "cannot WHAT: ..." (errors inside a 200 answer
+  // are the caller's to read when `in_db`).
+  std::string query(const std::string& q, const std::string& what, bool in_db);
+  int api() const { return opts_.api; }
+  const std::string& retention_policy() const { return opts_.rp; }
+
   // Hands a batch over; first waits, sending and receiving, while more than max_in_flight
   // batches are held (in flight, ready to go, or waiting to be sent again). Throws RuntimeError
   // when delivery fails.
@@ -132,6 +140,9 @@ class Writer {
   uint64_t requests_ = 0;
   uint64_t rng_;
 };
+
+// Appends an InfluxQL identifier in double quotes, escaped.
+void append_identifier(std::string& out, std::string_view name);
 
 // "250ms", "30s", "5m", "1h", or a plain number of seconds ("1.5"). Throws UsageError naming
 // `option` otherwise.

@@ -374,6 +374,85 @@ wait_count() {
   assert_equal "$(count "$DB" 'SELECT count(sampleID) FROM cdn')" 20000
 }
 
+# twins N: N records four to a millisecond, {"sampleID":"s-I","timestamp":…,"n":I}: every
+# point shares its series and time with three others, so three of each four are nudged.
+twins() {
+  for ((i = 0; i < $1; i++)); do
+    printf '{"sampleID":"s-%d","timestamp":"2026-11-22T10:%02d:%02d.%03dZ","n":%d}\n' "$i" \
+      $((i / 240000 % 60)) $((i / 4000 % 60)) $((i / 4 % 1000)) "$i"
+  done
+}
+
+@test "--check-written: a run resuming in a group of twins keeps the twins written before" {
+  twins 4000 >"$T/in.ndjson"
+  # The first run stops after s-2001 (of s-2000..s-2003, which share a millisecond); the
+  # second resumes at s-2000, as a Kafka group resumes at its last committed offset.
+  head -n 2002 "$T/in.ndjson" >"$T/first.ndjson"
+  tail -n +2001 "$T/in.ndjson" >"$T/rest.ndjson"
+  cdn load-influx -q --db "$DB" --create-db "$T/first.ndjson"
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 2002
+  run --separate-stderr cdn load-influx --db "$DB" --check-written on "$T/rest.ndjson"
+  assert_success
+  [[ "$stderr" == *", 2 already in InfluxDB from an earlier run, written again at the same time"* ]]
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 4000
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 4000
+  # The whole file again changes nothing: every record is found where it was written.
+  run --separate-stderr cdn load-influx --db "$DB" --check-written on "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" == *", 4000 already in InfluxDB from an earlier run"* ]]
+  [[ "$stderr" != *"nudged"* ]]
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 4000
+}
+
+@test "--check-written off: the same resumed run overwrites the twins written before" {
+  twins 400 >"$T/in.ndjson"
+  head -n 202 "$T/in.ndjson" >"$T/first.ndjson"
+  cdn load-influx -q --db "$DB" --create-db "$T/first.ndjson"
+  # Resuming at s-201, the second of its millisecond: without the check it takes the
+  # millisecond's own time, where s-200 is.
+  cdn load-influx -q --db "$DB" --check-written off <(tail -n +202 "$T/in.ndjson")
+  distinct=$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')
+  ((distinct < 400)) || fail "expected an overwritten twin without the check, found all $distinct"
+}
+
+@test "--check-written and --id-field: bad combinations are usage errors" {
+  run cdn load-influx --db x --check-written on --dry-run /dev/null
+  assert_failure 2
+  assert_output --partial "--check-written on reads InfluxDB"
+  run cdn load-influx --db x --check-written on --on-duplicate warn /dev/null
+  assert_failure 2
+  assert_output --partial "--check-written on goes with --on-duplicate nudge"
+  run cdn load-influx --db x --check-written sometimes /dev/null
+  assert_failure 2
+  run cdn load-influx --db x --id-field '' /dev/null
+  assert_failure 2
+  assert_output --partial "--id-field needs a field name"
+}
+
+@test "a loader reading Kafka in a group, killed and restarted, keeps the nudged twins of what it wrote" {
+  start_broker --topic raw:4
+  twins 12000 >"$T/in.ndjson"
+  cdn produce -q -t raw --key-field sampleID --rate 3000 "$T/in.ndjson" &
+  producer=$!
+  "$CDN" load-influx -q -G loader "${GROUP_X[@]}" --db "$DB" --create-db --batch-size 500 \
+    kafka:raw 2>"$T/err1" &
+  pid=$!
+  wait_count "$DB" 'SELECT count(n) FROM cdn' 3000
+  kill -KILL "$pid"
+  wait "$pid" || true
+  written=$(count "$DB" 'SELECT count(n) FROM cdn')
+  ((written < 12000)) || fail "the loader had written everything ($written) before it was killed"
+  wait "$producer"
+  run --separate-stderr timeout 120 "$CDN" load-influx -G loader "${GROUP_X[@]}" -e --db "$DB" \
+    kafka:raw
+  assert_success
+  [[ "$stderr" =~ ^"cdn load-influx: "([0-9]+)" in, " ]]
+  resumed=${BASH_REMATCH[1]}
+  ((resumed < 12000)) || fail "the restarted loader read all $resumed records again"
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 12000
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 12000
+}
+
 @test "SIGTERM sends what was read, waits for InfluxDB, then commits the offsets" {
   start_broker --topic raw:2
   numbered 300 | cdn produce -q -t raw
