@@ -70,7 +70,7 @@ size_t ByteReader::read_fd(char* buf, size_t n) {
   if (eof_) return 0;
   for (;;) {
     if (stop_requested()) {
-      eof_ = true;
+      eof_ = stopped_ = true;
       return 0;
     }
     if (idle_) {

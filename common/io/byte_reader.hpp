@@ -24,6 +24,8 @@ class ByteReader {
 
   const std::string& name() const { return name_; }
   bool gzipped() const { return gzip_; }
+  // Reading ended because SIGINT or SIGTERM asked to stop, not at the end of the input.
+  bool stopped() const { return stopped_; }
   // `f` runs before a read would wait for bytes that have not arrived yet (a pipe or a
   // terminal with nothing new), and every 100 ms while it waits.
   void on_idle(std::function<void()> f) { idle_ = std::move(f); }
@@ -38,6 +40,7 @@ class ByteReader {
   bool owns_fd_ = false;
   bool gzip_ = false;
   bool eof_ = false;
+  bool stopped_ = false;
   std::function<void()> idle_;
   // Bytes read while sniffing the magic number, served before the fd.
   std::vector<char> pending_;

@@ -50,6 +50,14 @@ bool LineReader::next(std::string_view& line) {
       scan_ = end_;
     }
     if (!fill()) {
+      if (begin_ < end_ && in_.stopped()) {
+        // Cut by the signal, not by the input: not a record, and not a bad one.
+        diag::warning("stopped by a signal inside line " + std::to_string(line_no_ + 1) + " of " +
+                      diag::quoted(in_.name()) + ": its " + std::to_string(end_ - begin_) +
+                      " bytes read so far are left unread, with the rest of the input");
+        begin_ = scan_ = end_;
+        return false;
+      }
       if (begin_ < end_) {
         // Last line without a newline.
         line = std::string_view(buf_.data() + begin_, end_ - begin_);

@@ -349,3 +349,21 @@ setup() {
     assert_output --partial "$opt"
   done
 }
+
+@test "SIGTERM inside a line from a pipe leaves that line unread and says so, rejecting nothing" {
+  mkfifo "$T/fifo"
+  "$CDN" tag -o "$T/out.ndjson" --rejects "$T/rejects.ndjson" <"$T/fifo" 2>"$T/err" 3>&- &
+  pid=$!
+  exec 4>"$T/fifo"
+  printf '{"a":1}\n{"b":2}\n{"c":' >&4
+  sleep 1
+  kill -TERM "$pid"
+  status=0
+  wait "$pid" || status=$?
+  exec 4>&-
+  assert_equal "$status" 143
+  assert_equal "$(wc -l <"$T/out.ndjson")" 2
+  [[ ! -s "$T/rejects.ndjson" ]] || fail "rejected: $(cat "$T/rejects.ndjson")"
+  grep -q "stopped by a signal inside line 3 of '<stdin>': its 5 bytes read so far are left unread" "$T/err"
+  grep -q "2 in, 2 out, 0 rejected" "$T/err"
+}
