@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -51,6 +52,47 @@ std::optional<std::string> first_word(int argc, char** argv) {
   return std::nullopt;
 }
 
+// The TOML config reader, less the keys whose option's environment variable is set: the
+// command line comes first, then the environment, then the config file, then the default,
+// for every option alike.
+class EnvironmentFirstConfig : public CLI::ConfigTOML {
+ public:
+  explicit EnvironmentFirstConfig(const CLI::App& root) : root_(root) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    std::vector<CLI::ConfigItem> kept;
+    kept.reserve(items.size());
+    for (auto& item : items) {
+      if (!set_in_environment(item)) kept.push_back(std::move(item));
+    }
+    return kept;
+  }
+
+ private:
+  bool set_in_environment(const CLI::ConfigItem& item) const {
+    const CLI::App* app = &root_;
+    for (const auto& section : item.parents) {
+      if (section == "default") continue;
+      const CLI::App* sub = nullptr;
+      for (const CLI::App* s : app->get_subcommands([](const CLI::App*) { return true; })) {
+        if (s->get_name() == section) sub = s;
+      }
+      if (sub == nullptr) return false;  // CLI11 reports the unknown section
+      app = sub;
+    }
+    const CLI::Option* opt =
+        app->get_option_no_throw((item.name.size() == 1 ? "-" : "--") + item.name);
+    if (opt == nullptr) return false;
+    const std::string& env = opt->get_envname();
+    if (env.empty()) return false;
+    const char* value = std::getenv(env.c_str());
+    return value != nullptr && *value != '\0';
+  }
+
+  const CLI::App& root_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +110,7 @@ int main(int argc, char** argv) {
                  "$CDN_CONFIG)",
                  has_env_config)
       ->type_name("FILE");
+  app.config_formatter(std::make_shared<EnvironmentFirstConfig>(app));
   // A key in the config file that names no option is an error, in every section.
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.require_subcommand(1);
