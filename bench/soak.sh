@@ -147,7 +147,7 @@ for t in cdndata cdnraw cdnresult; do
 done
 watermarks() {
   local args=() t p
-  for t in cdndata cdnraw cdnresult; do
+  for t in cdnresult cdnraw cdndata; do
     for ((p = 0; p < parts[$t]; p++)); do args+=(-t "$t:$p:-1"); done
   done
   kcat -b "$brokers" -Q "${args[@]}" |
@@ -158,11 +158,14 @@ influx_count() {
     jq '.results[0].series[0].values[0][1] // 0'
 }
 # counts: "produced records predictions lag_predict lag_records lag_predictions" of the live stream.
+# What a stage put out is counted before what it had to read (InfluxDB before the watermarks,
+# cdnresult before cdndata), so that a lag is never under the true one, only over it by what
+# arrived while counting.
 counts() {
   local data raw result records predictions
-  read -r data raw result < <(watermarks)
-  records=$(($(influx_count cdn bytes_sent) - base_records))
   predictions=$(($(influx_count prediction prediction) - base_predictions))
+  records=$(($(influx_count cdn bytes_sent) - base_records))
+  read -r data raw result < <(watermarks)
   echo "$((raw - base_produced)) $records $predictions $((data - base_produced - result + base_predicted)) \
 $((raw - base_produced - records)) $((result - base_predicted - predictions))"
 }
