@@ -342,13 +342,15 @@ bind-address = "127.0.0.1:$Rpc"
   if ($Follow) {
     $LiveDir = Join-Path $OutDir 'live'
     New-Item -ItemType Directory -Force -Path $LiveDir | Out-Null
+    # The services log with -vv: when their group gives them their partitions, and at the end
+    # their summary lines.
     $ServiceArgs = @(
-      @('predict', @('-q', 'predict', '-m', $Model, 'kafka:cdndata', '-G', 'predictors', '--offset', 'end',
+      @('predict', @('-vv', 'predict', '-m', $Model, 'kafka:cdndata', '-G', 'predictors', '--offset', 'end',
           '-o', 'kafka:cdnresult', '--keep', 'qoe_bad')),
-      @('load-records', @('-q', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
+      @('load-records', @('-vv', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
           '--db', 'cdn', '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status',
           '--precision', 'ms')),
-      @('load-predictions', @('-q', 'load-influx', 'kafka:cdnresult', '-G', 'loader-predictions',
+      @('load-predictions', @('-vv', 'load-influx', 'kafka:cdnresult', '-G', 'loader-predictions',
           '--offset', 'end', '--db', 'cdn', '--precision', 'ms'))
     )
     foreach ($service in $ServiceArgs) {
@@ -357,6 +359,18 @@ bind-address = "127.0.0.1:$Rpc"
       $Services.Add((Start-Process -FilePath $Cdn -PassThru -NoNewWindow -ArgumentList $argv `
         -RedirectStandardOutput (Join-Path $LiveDir "$name.out") `
         -RedirectStandardError (Join-Path $LiveDir "$name.log")))
+    }
+    # The stream starts once every service holds its partitions: joining a group takes seconds,
+    # and what is produced before a service knows where the end is would never be read.
+    foreach ($service in $ServiceArgs) {
+      $log = Join-Path $LiveDir "$($service[0]).log"
+      $joined = $false
+      for ($i = 0; $i -lt 300 -and -not $joined; $i++) {
+        Start-Sleep -Milliseconds 100
+        $joined = (Test-Path -LiteralPath $log) -and
+          [bool](Get-Content -LiteralPath $log | Select-String -Pattern '^cdn [a-z-]*: assigned [0-9]* partitions' -Quiet)
+      }
+      if (-not $joined) { Stop-Pipeline "cdn $($service[0]) was given no partitions of its topic within 30 s; see $log" 3 }
     }
     "following: $Rate records/s through the pipeline; Kafka $env:CDN_BROKERS, InfluxDB $env:INFLUX_URL (database cdn)"
     "           logs and rejects in $LiveDir; Ctrl-C stops it all"

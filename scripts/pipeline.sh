@@ -20,7 +20,9 @@
 # With CDN_BIN set, that binary is used and nothing is installed or built. With --follow, the
 # services keep running afterwards for a live demo: a stream of new records at --rate per
 # second through the Data Provider, the predictor and both loaders (in consumer groups, from
-# the end of each topic), until Ctrl-C stops everything the script started.
+# the end of each topic; the stream starts once all three hold their partitions), until Ctrl-C
+# stops everything the script started. Each live process logs to OUT's directory/live, and
+# ends its log with its summary line.
 #
 # Usage: scripts/pipeline.sh [--rows N] [--train FILE.csv] [--train-rows N] [--out PATH]
 #                            [--brokers LIST] [--influx-url URL] [--config FILE]
@@ -296,28 +298,45 @@ awk -v s="$start" -v e="$end" 'BEGIN { printf "elapsed:  %.2f s\n", e - s }'
 if [[ $follow -eq 1 ]]; then
   livedir="$outdir/live"
   mkdir -p "$livedir"
-  "$cdn" -q predict -m "$outdir/model" kafka:cdndata -G predictors --offset end -o kafka:cdnresult \
+  # The services log with -vv: when their group gives them their partitions, and at the end
+  # their summary lines. (Each log is appended to; what this run wrote starts at its old size.)
+  services=(predict load-records load-predictions)
+  declare -A logged
+  for name in "${services[@]}"; do
+    logged[$name]=$(stat -c %s "$livedir/$name.log" 2>/dev/null || echo 0)
+  done
+  "$cdn" -vv predict -m "$outdir/model" kafka:cdndata -G predictors --offset end -o kafka:cdnresult \
     --keep qoe_bad --rejects "$livedir/rejects-predict.ndjson" 2>>"$livedir/predict.log" &
   pids+=($!)
-  "$cdn" load-influx -q kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
+  "$cdn" load-influx -vv kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
     --tag pop,country,device,content_type,cache_status --precision ms \
     --rejects "$livedir/rejects-load-records.ndjson" 2>>"$livedir/load-records.log" &
   pids+=($!)
-  "$cdn" load-influx -q kafka:cdnresult -G loader-predictions --offset end --db cdn --precision ms \
+  "$cdn" load-influx -vv kafka:cdnresult -G loader-predictions --offset end --db cdn --precision ms \
     --rejects "$livedir/rejects-load-predictions.ndjson" 2>>"$livedir/load-predictions.log" &
   pids+=($!)
+  # The stream starts once every service holds its partitions: joining a group takes seconds,
+  # and what is produced before a service knows where the end is would never be read.
+  joined() { tail -c +$((logged[$1] + 1)) "$livedir/$1.log" | grep -c '^cdn [a-z-]*: assigned [0-9]* partitions' >/dev/null; }
+  for name in "${services[@]}"; do
+    for _ in $(seq 300); do
+      joined "$name" && break
+      sleep 0.1
+    done
+    joined "$name" || die "cdn $name was given no partitions of its topic within 30 s; see $livedir/$name.log" 3
+  done
   # Traffic from now on at --rate a second, numbered after the batch run's records; each stage
   # a process of its own, joined by named pipes, so that the clean-up stops each one.
   mkfifo "$logs/live1" "$logs/live2" "$logs/live3"
-  "$cdn" gen -q --rows 100000000 --seed 3 --start "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  "$cdn" gen --rows 100000000 --seed 3 --start "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     -o "$logs/live1" 2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" tag -q --start $((rows + 1)) "$logs/live1" >"$logs/live2" 2>>"$livedir/provider.log" &
+  "$cdn" tag --start $((rows + 1)) "$logs/live1" >"$logs/live2" 2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" validate -q --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
+  "$cdn" validate --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
     2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" produce -q -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
+  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
     --rate "$rate" --rejects "$livedir/rejects-produce.ndjson" "$logs/live3" 2>>"$livedir/provider.log" &
   live+=($!)
   echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"

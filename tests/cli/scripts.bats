@@ -44,6 +44,36 @@ setup() {
   assert_output --partial "'--fast'"
 }
 
+@test "bench/soak.sh --help names its options, and the script passes shellcheck" {
+  run bash "$REPO_ROOT/bench/soak.sh" --help
+  assert_success
+  assert_equal "$(grep -oE '^  --[a-z]+' <<<"$output" | tr -d ' ' | tr '\n' ' ')" \
+    '--duration --rate --interval --out '
+  run shellcheck "$REPO_ROOT/bench/soak.sh"
+  assert_success
+  assert_output ''
+}
+
+@test "bench/soak.sh refuses bad arguments with a clear message, before starting anything" {
+  local out="$BATS_TEST_TMPDIR/soak"
+  run bash "$REPO_ROOT/bench/soak.sh" --rate fast --out "$out"
+  assert_failure 2
+  assert_output "bench/soak.sh: bad rate 'fast'; give records per second, a whole number above 0"
+  run bash "$REPO_ROOT/bench/soak.sh" --duration 0 --out "$out"
+  assert_failure 2
+  assert_output --partial "bad duration '0'"
+  run bash "$REPO_ROOT/bench/soak.sh" --duration 5 --interval 10 --out "$out"
+  assert_failure 2
+  assert_output --partial "the interval (10 s) is longer than the run (5 s)"
+  run bash "$REPO_ROOT/bench/soak.sh" --interval
+  assert_failure 2
+  assert_output --partial "--interval needs a value"
+  run bash "$REPO_ROOT/bench/soak.sh" --forever
+  assert_failure 2
+  assert_output --partial "unknown argument '--forever'"
+  [[ ! -e $out ]]
+}
+
 @test "pipeline.sh runs every stage, from training to InfluxDB, on a local broker and influxd" {
   unset CDN_BROKERS INFLUX_URL
   run --separate-stderr env CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" \
