@@ -1,5 +1,6 @@
 #include "common/model/serve.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -116,9 +117,15 @@ std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunC
   });
   io::Record rec;
   uint64_t n = 0;
+  uint32_t source = 0;
   while (in.next(rec)) {
-    if (p.names.empty() || p.names.back() != in.name()) p.names.push_back(in.name());
-    p.current().add(rec.text, rec.line, static_cast<uint32_t>(p.names.size() - 1));
+    // One entry per source: a Kafka input switches between its partitions all the time.
+    if (p.names.empty() || p.names[source] != in.name()) {
+      auto it = std::find(p.names.begin(), p.names.end(), in.name());
+      if (it == p.names.end()) it = p.names.insert(p.names.end(), in.name());
+      source = static_cast<uint32_t>(it - p.names.begin());
+    }
+    p.current().add(rec.text, rec.line, source);
     if (p.current().size() >= o.batch_size) {
       p.submit();
     } else if (p.lingered()) {
