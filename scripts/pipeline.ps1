@@ -384,7 +384,7 @@ bind-address = "127.0.0.1:$Rpc"
       $tagged = Join-Path $Logs 'live-tag.ndjson'
       $valid = Join-Path $Logs 'live-valid.ndjson'
       $ErrorActionPreference = 'Continue'
-      & $Cdn '-q' 'gen' '--rows' "$Slice" '--seed' "$(3 + $n)" '--start' $start '-o' $raw
+      & $Cdn '-q' 'gen' '--rows' "$Slice" '--seed' "$(3 + $n)" '--start' $start '--rate' "$Rate" '-o' $raw
       & $Cdn '-q' 'tag' '--start' "$Next" $raw '-o' $tagged
       & $Cdn '-q' 'validate' '--rejects' (Join-Path $LiveDir 'rejects-validate.ndjson') $tagged '-o' $valid
       & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' `

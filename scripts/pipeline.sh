@@ -325,11 +325,12 @@ if [[ $follow -eq 1 ]]; then
     done
     joined "$name" || die "cdn $name was given no partitions of its topic within 30 s; see $livedir/$name.log" 3
   done
-  # Traffic from now on at --rate a second, numbered after the batch run's records; each stage
+  # Traffic from now on at --rate a second (the event time advancing at the same mean pace),
+  # numbered after the batch run's records; each stage
   # a process of its own, joined by named pipes, so that the clean-up stops each one.
   mkfifo "$logs/live1" "$logs/live2" "$logs/live3"
   "$cdn" gen --rows 100000000 --seed 3 --start "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    -o "$logs/live1" 2>>"$livedir/provider.log" &
+    --rate "$rate" -o "$logs/live1" 2>>"$livedir/provider.log" &
   live+=($!)
   "$cdn" tag --start $((rows + 1)) "$logs/live1" >"$logs/live2" 2>>"$livedir/provider.log" &
   live+=($!)
