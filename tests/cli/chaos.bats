@@ -120,7 +120,7 @@ joined() {
 
 @test "sort -o killed with SIGKILL while spilling or merging: nothing under the output name, and a rerun writes the whole sorted output" {
   mkdir "$T/tmp"
-  tagged 100000 31 | shuf --random-source=<(yes "$SEED") >"$T/in.ndjson"
+  tagged 80000 31 | shuf --random-source=<(yes "$SEED") >"$T/in.ndjson"
   jq -r .sampleID "$T/in.ndjson" >"$T/want"
   start=$(date +%s%N)
   cdn sort -q -S 1M -T "$T/tmp" "$T/in.ndjson" -o "$T/ref.ndjson"
@@ -158,22 +158,22 @@ joined() {
   # of the killed run alone (they are removed by hand: nothing reclaims them)
   run --separate-stderr cdn sort -S 1M -T "$T/tmp" "$T/in.ndjson" -o "$T/out.ndjson"
   assert_success
-  [[ "$stderr" =~ "100000 in, 100000 out, 0 rejected" ]]
+  [[ "$stderr" =~ "80000 in, 80000 out, 0 rejected" ]]
   cmp "$T/ref.ndjson" "$T/out.ndjson"
   assert_equal "$(cd "$T/tmp" && ls -A)" "$left"
 }
 
 @test "tag --state killed with SIGKILL again and again: the state file is always whole, and no ID is handed out twice" {
   seq 1 60000 | sed 's/.*/{"n":&}/' >"$T/in.ndjson"
-  for round in 1 2 3 4; do
+  for round in 1 2 3; do
     feed "$T/in.ndjson" 1500 0.04 | "$CDN" tag -q --state "$T/ids.state" >"$T/out.$round" &
     pid=$!
     sleep_ms "$(rand 100 700)"
     kill -KILL "$pid"
     killed "$pid"
-    state=$(cat "$T/ids.state")
+    state=$(cat "$T/ids.state" 2>/dev/null || true)
     echo "# round $round: $(ids "$T/out.$round" | wc -l) IDs out, state '$state'"
-    # empty (before the first reservation) or one whole object
+    # absent or empty (killed before the first reservation) or one whole object
     [[ -z $state || $state =~ ^\{\"next\":[0-9]+\}$ ]] || fail "state file after kill -9: '$state'"
   done
   run --separate-stderr cdn tag --state "$T/ids.state" -o "$T/out.final" "$T/in.ndjson"
@@ -185,7 +185,7 @@ joined() {
   no_repeats "$T/all"
   # and each run's IDs come after the previous run's
   prev=0
-  for f in "$T"/out.{1,2,3,4} "$T/out.final"; do
+  for f in "$T"/out.{1,2,3} "$T/out.final"; do
     lo=$(ids "$f" | sort -n | head -1)
     [[ -z $lo ]] && continue
     ((lo > prev)) || fail "$f starts at $lo, not after $prev"
@@ -307,13 +307,14 @@ joined() {
   "$CDN" gen -q --rows 3000 --seed 40 -f csv -o "$T/train.csv"
   "$CDN" train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 5 "$T/train.csv" -o "$T/m"
   # every 25th record has a feature of the wrong type: it goes to the rejects
-  tagged 6000 41 | spoil 25 '"asn":' '"asn":"' | spoil 25 ',"country"' '","country"' >"$T/in.ndjson"
+  tagged 4000 41 | spoil 25 '"asn":' '"asn":"' | spoil 25 ',"country"' '","country"' >"$T/in.ndjson"
   start_broker --topic cdndata:4 --topic cdnresult:4
-  "$CDN" predict -q -m "$T/m" kafka:cdndata -G p "${GROUP_X[@]}" -o kafka:cdnresult --rejects "$T/rej.ndjson" 2>"$T/err.1" &
+  "$CDN" -vv predict -m "$T/m" kafka:cdndata -G p "${GROUP_X[@]}" -o kafka:cdnresult --rejects "$T/rej.ndjson" 2>"$T/err.1" &
   pid=$!
+  joined "$T/err.1"
   "$CDN" produce -q -t cdndata --key-field sampleID --rate 2000 "$T/in.ndjson" &
   producer=$!
-  sleep_ms "$(rand 1500 2500)"
+  sleep_ms "$(rand 300 1800)"
   kill -0 "$pid" || fail "predict ended before the kill: $(cat "$T/err.1")"
   kill -KILL "$pid"
   killed "$pid"
@@ -395,14 +396,14 @@ restart_influxd() {
   start_influxd
   start_broker --topic raw:4
   # every 40th record has a time that is not one: it goes to the rejects
-  tagged 8000 42 | spoil 40 '"timestamp":"[^"]*"' '"timestamp":"yesterday"' >"$T/in.ndjson"
+  tagged 5000 42 | spoil 40 '"timestamp":"[^"]*"' '"timestamp":"yesterday"' >"$T/in.ndjson"
   "$CDN" produce -q -t raw --key-field sampleID --rate 3000 "$T/in.ndjson" &
   producer=$!
   "$CDN" load-influx -q -G loader "${GROUP_X[@]}" --db d --create-db --tag pop,client_ip \
     --batch-size 200 --rejects "$T/rej.ndjson" kafka:raw 2>"$T/err.1" &
   pid=$!
-  wait_count d 'SELECT count(sampleID) FROM cdn' "$(rand 1000 4000)"
-  sleep_ms "$(rand 0 1500)"
+  wait_count d 'SELECT count(sampleID) FROM cdn' "$(rand 800 2500)"
+  sleep_ms "$(rand 0 800)"
   kill -KILL "$pid"
   killed "$pid"
   wait "$producer"
