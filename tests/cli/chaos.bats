@@ -246,7 +246,9 @@ joined() {
   joined "$T/err.1"
   "$CDN" produce -q -t t --key-field sampleID --rate 1000 "$T/in.ndjson" &
   producer=$!
-  sleep_ms "$(rand 300 3000)"
+  # past the first offset commit (about a second after the first lines went out), before
+  # the producer is done
+  sleep_ms "$(rand 1800 3000)"
   kill -KILL "$pid"
   killed "$pid"
   kill -0 "$producer" || fail "the producer was done before the kill"
