@@ -123,9 +123,9 @@ int run_consume(ConsumeArgs& a) {
 
   pipeline::RunContext ctx("consume", a.io.output, a.io.rejects);
   kafka::Consumer consumer(opts);
-  // Offsets are committed on the way only while the lines go straight out; a file is
-  // renamed into place at the end, so its offsets wait for that.
-  bool streaming = a.io.output == "-";
+  // Offsets are committed on the way only while the lines go straight out; a file (the
+  // output or the rejects) is renamed into place at the end, so its offsets wait for that.
+  bool streaming = a.io.output == "-" && !ctx.rejects().sink().holds_until_commit();
   // When nothing new has arrived, what was read goes out at once (a live stream does not
   // wait in the buffer), and its offsets are committed now and then.
   consumer.on_idle([&] {

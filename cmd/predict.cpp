@@ -96,10 +96,10 @@ int run_predict(PredictArgs& a) {
   pipeline::RunContext ctx("predict", a.io.output, a.io.rejects);
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
-  // A file output is renamed into place at the end, so only a stream can be committed on the
-  // way (and with it the offsets of a Kafka input in a group).
-  bool file_output = a.io.output != "-" && a.io.output.rfind("kafka:", 0) != 0;
-  a.serve.periodic_commit = !file_output;
+  // A file output or rejects file is renamed into place at the end, so only streams can be
+  // committed on the way (and with them the offsets of a Kafka input in a group).
+  a.serve.periodic_commit =
+      !ctx.out().holds_until_commit() && !ctx.rejects().sink().holds_until_commit();
   auto unknown = model::serve(scorer, in, ctx, a.serve);
 
   return ctx.finish(unknown_text(bundle.contract, unknown));

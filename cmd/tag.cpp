@@ -2,6 +2,8 @@
 // editing each line in place: the rest of the line is kept byte for byte.
 #include <simdjson.h>
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -86,6 +88,17 @@ int run_tag(const TagArgs& a) {
   head += ':';
   const std::string_view member = head, first_member = std::string_view(head).substr(1);
 
+  // Numbers are reserved in the state file before they go out, so that a run killed on the
+  // way (kill -9, a crash) never lets a later run hand them out again; the reserved numbers
+  // it did not use are skipped. Reservations grow from 1,024 numbers to 1,048,576.
+  uint64_t reserved = first, block = 1024;
+  auto reserve = [&] {
+    if (!state || ids.next() < reserved) return;
+    reserved = ids.next() + std::min(block, std::numeric_limits<uint64_t>::max() - ids.next());
+    state->save(reserved);
+    block = std::min<uint64_t>(block * 2, uint64_t{1} << 20);
+  };
+
   uint64_t tagged = 0, kept = 0;
   std::string line, reason;
   try {
@@ -124,6 +137,7 @@ int run_tag(const TagArgs& a) {
       line.clear();
       if (span) {
         line.append(text.substr(0, span->value_begin));
+        reserve();
         if (!ids.append(text, line, reason)) {
           ctx.rejects().reject(in.name(), rec.line, reason, text);
           continue;
@@ -133,6 +147,7 @@ int run_tag(const TagArgs& a) {
         auto end = record::object_end(text);  // a parsed object: always found
         line.append(text.substr(0, end->close));
         line.append(end->empty ? first_member : member);
+        reserve();
         if (!ids.append(text, line, reason)) {
           ctx.rejects().reject(in.name(), rec.line, reason, text);
           continue;
@@ -192,7 +207,8 @@ Runner setup_tag(CLI::App& app) {
       ->allow_extra_args(false);
   app.add_option("--state", a->state,
                  "Keep the sequence in FILE across runs, so IDs never repeat: it is read at "
-                 "the start (and then wins over --start) and written at the end; concurrent "
+                 "the start (and then wins over --start), reserves numbers before they go "
+                 "out (a killed run skips the rest) and is written at the end; concurrent "
                  "runs take turns (--mode seq)")
       ->type_name("FILE");
   app.add_flag("--overwrite", a->overwrite,

@@ -69,7 +69,7 @@ complete -c cdn -n '__fish_seen_subcommand_from tag' -l mode -x -a 'seq uuid has
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l start -x -d 'First number of the sequence (--mode seq)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l prefix -x -d 'Write IDs as strings that begin with STR, e.g. --prefix s- gives "s-1"'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l hash-fields -x -d 'Hash these fields\' values instead of the whole record (--mode hash); records without one are rejected'
-complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the sequence in FILE across runs, so IDs never repeat: it is read at the start (and then wins over --start) and written at the end; concurrent runs take turns (--mode seq)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the sequence in FILE across runs, so IDs never repeat: it is read at the start (and then wins over --start), reserves numbers before they go out (a killed run skips the rest) and is written at the end; concurrent runs take turns (--mode seq)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l overwrite -d 'Replace the ID of records that already have the field (default: keep it)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -F
 

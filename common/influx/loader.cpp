@@ -152,7 +152,11 @@ void Loader::load() {
       writer_->poll();
       if (!batch_->empty() && Clock::now() - batch_started_ >= opts_.flush_interval) send();
     }
-    if (!acknowledging_ && in_.acknowledges()) acknowledging_ = true;
+    // A rejects file is renamed into place at the end: until then, what went to it is not
+    // written, and a Kafka input keeps its offsets.
+    if (!acknowledging_ && in_.acknowledges() && !ctx_.rejects().sink().holds_until_commit()) {
+      acknowledging_ = true;
+    }
   }
   if (writer_ != nullptr) {
     resolve_pending();

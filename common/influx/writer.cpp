@@ -285,6 +285,17 @@ void Writer::start(std::unique_ptr<Batch> batch) {
   setopt(e, CURLOPT_POSTFIELDS, body.data());
   setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   setopt(e, CURLOPT_WRITEDATA, &r->response);
+  // A server that takes the connection but never answers (stopped, hung) holds a request
+  // until its timeout: no request outlasts --retry-timeout, nor the window left to a batch
+  // sent again, so such a server fails the command about when --retry-timeout says.
+  auto limit = std::min(opts_.request_timeout, opts_.retry_timeout);
+  if (r->batch->first_failure) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *r->batch->first_failure + opts_.retry_timeout - Clock::now());
+    limit = std::min(limit, left);
+  }
+  limit = std::max(limit, std::chrono::milliseconds(1000));
+  setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(limit.count()));
   setopt(e, CURLOPT_PRIVATE, r.get());
   check(curl_multi_add_handle(multi_.get(), e), "cannot start an HTTP request");
   ++requests_;

@@ -24,6 +24,10 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file past the size limit (ulimit -f, RLIMIT_FSIZE) would kill the process with
+  // SIGXFSZ and leave its temporary files behind; ignored, the write fails with EFBIG and
+  // the usual error path reports it and cleans up.
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 int stop_signal() {

@@ -1,5 +1,6 @@
 // SIGINT/SIGTERM: stop reading, flush, clean up. SIGPIPE: ignored, so writes see EPIPE and
-// the command ends quietly.
+// the command ends quietly. SIGXFSZ: ignored, so a write past the file-size limit fails
+// with EFBIG like any other write error.
 #pragma once
 
 namespace cdn::io {

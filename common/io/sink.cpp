@@ -29,11 +29,26 @@ bool try_write_all(int fd, const char* data, size_t n) {
   return true;
 }
 
+std::string no_room_hint(int err) {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return "; free space on its file system or write to another one";
+    case EFBIG:
+      return "; the file reached the size limit of this process (ulimit -f) or of its file "
+             "system: raise the limit or write to another file system";
+    default:
+      return "";
+  }
+}
+
 void write_all(int fd, const char* data, size_t n, const std::string& name,
                bool broken_pipe_is_quiet) {
   if (try_write_all(fd, data, n)) return;
-  if (errno == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
-  throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(errno));
+  int err = errno;
+  if (err == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
+  throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(err) +
+                     no_room_hint(err));
 }
 
 namespace {
@@ -91,6 +106,7 @@ class FileSink : public Sink {
     }
     // An uncommitted temporary file is removed by ~TempFile.
   }
+  bool holds_until_commit() const override { return temp_.has_value(); }
   void commit() override {
     flush();
     if (temp_) {

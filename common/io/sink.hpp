@@ -30,6 +30,10 @@ class Sink {
   void flush() { flush_buffer(); }
   // Flushes and makes the output final (renames a file into place). Throws on failure.
   virtual void commit() { flush(); }
+  // True while what was written becomes visible only at commit() (a file written under a
+  // temporary name), and commit() ends the writing: a Kafka input must not commit its
+  // offsets before then, or a crash would lose those records.
+  virtual bool holds_until_commit() const { return false; }
 
   const std::string& name() const { return name_; }
 
@@ -58,8 +62,12 @@ std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role);
 bool try_write_all(int fd, const char* data, size_t n);
 
 // Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
-// broken_pipe_is_quiet, RuntimeError otherwise.
+// broken_pipe_is_quiet, RuntimeError otherwise (saying what to do when the disk is full).
 void write_all(int fd, const char* data, size_t n, const std::string& name,
                bool broken_pipe_is_quiet);
+
+// What to change after a write failed with `err` for want of room (ENOSPC, EDQUOT, EFBIG),
+// starting with "; "; empty for other errors.
+std::string no_room_hint(int err);
 
 }  // namespace cdn::io

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <queue>
@@ -192,7 +193,17 @@ class RunWriter {
     if (buf_.size() >= kFlush) flush();
   }
   void flush() {
-    io::write_all(file_.fd(), buf_.data(), buf_.size(), file_.path(), false);
+    if (!io::try_write_all(file_.fd(), buf_.data(), buf_.size())) {
+      int err = errno;
+      std::string hint;
+      if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+        hint =
+            "; point -T/--temporary-directory at a file system with more room, or raise "
+            "-S/--buffer-size to spill less";
+      }
+      throw RuntimeError("cannot write the spilled run " + diag::quoted(file_.path()) + ": " +
+                         errno_text(err) + hint);
+    }
     buf_.clear();
   }
 

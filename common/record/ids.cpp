@@ -395,12 +395,30 @@ void SequenceState::save(uint64_t next) {
     throw RuntimeError("cannot write the state file " + diag::quoted(tmp.path()) + ": " +
                        errno_text(errno));
   }
-  tmp.rename_to(path_);
+  // The new file is locked before it takes the name, so the lock passes from the old file
+  // to the new one without a gap: a run waiting on the old file finds it replaced and waits
+  // on the new one, and a run that opens the name now waits too. Nobody else has the new
+  // file open, so the lock is granted at once.
+  int locked = ::fcntl(tmp.fd(), F_DUPFD_CLOEXEC, 0);
+  if (locked < 0 || ::flock(locked, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    if (locked >= 0) ::close(locked);
+    throw RuntimeError("cannot lock the state file " + diag::quoted(tmp.path()) + ": " +
+                       errno_text(err));
+  }
+  try {
+    tmp.rename_to(path_);
+  } catch (...) {
+    ::close(locked);
+    throw;
+  }
   int dir = ::open(io::dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);  // makes the rename durable; best effort
     ::close(dir);
   }
+  ::close(fd_);
+  fd_ = locked;
   next_ = next;
 }
 

@@ -103,7 +103,8 @@ class IdWriter {
 // The next sequence number kept in a file between runs, so IDs never repeat. The file holds
 // one JSON object, {"next":N}; an empty file counts as absent. The file is locked (flock)
 // from open() until the object is destroyed, so concurrent runs take turns; save() writes a
-// temporary file next to it and renames it into place.
+// temporary file next to it, locks it and renames it into place, so the file is whole at
+// every moment (a kill -9 leaves the old state or the new one) and stays locked.
 class SequenceState {
  public:
   // Opens (creating it empty when absent) and locks `path`, waiting for another run that
@@ -116,9 +117,9 @@ class SequenceState {
 
   // The next number the file records, or nothing when it has none yet.
   std::optional<uint64_t> next() const { return next_; }
-  // Records `next` atomically (temp file, fsync, rename). Throws RuntimeError. Call it once,
-  // when no more numbers will be handed out: the new file is not locked, so the next run can
-  // start as soon as it is in place.
+  // Records `next` atomically (temp file, fsync, rename); the lock moves to the new file.
+  // Throws RuntimeError. Call it as often as needed: before handing out numbers up to a
+  // reservation, and at the end with the number really next.
   void save(uint64_t next);
 
   const std::string& path() const { return path_; }
