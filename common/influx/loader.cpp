@@ -128,7 +128,7 @@ void Loader::load() {
       } else if ((++n & 63) == 0 && Clock::now() - pending_started_ >= opts_.flush_interval) {
         resolve_pending();
       }
-      if (!acknowledging_ && in_.acknowledges()) acknowledging_ = true;
+      if (!acknowledging_) acknowledging_ = may_acknowledge();
       continue;
     }
     if (opts_.on_duplicate == OnDuplicate::nudge) {
@@ -152,17 +152,20 @@ void Loader::load() {
       writer_->poll();
       if (!batch_->empty() && Clock::now() - batch_started_ >= opts_.flush_interval) send();
     }
-    // A rejects file is renamed into place at the end: until then, what went to it is not
-    // written, and a Kafka input keeps its offsets.
-    if (!acknowledging_ && in_.acknowledges() && !ctx_.rejects().sink().holds_until_commit()) {
-      acknowledging_ = true;
-    }
+    if (!acknowledging_) acknowledging_ = may_acknowledge();
   }
   if (writer_ != nullptr) {
     resolve_pending();
     send();
     writer_->drain();
   }
+}
+
+// Whether the input may commit its offsets as records are written: a Kafka input, unless a
+// rejects file is renamed into place only at the end (until then, what went to it is not
+// written, and a Kafka input keeps its offsets).
+bool Loader::may_acknowledge() const {
+  return in_.acknowledges() && !ctx_.rejects().sink().holds_until_commit();
 }
 
 // Adds a point to the batch, sending the batch when it is full (and committing a Kafka

@@ -59,6 +59,7 @@ class Loader {
   void add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
                  std::string_view raw, bool may_sync);
   void resolve_pending();
+  bool may_acknowledge() const;
   void send();
   void on_idle();
   void sync();
