@@ -180,7 +180,7 @@ bool writable(std::string_view s, std::string_view special) {
 
 void check_escaping(std::string_view s) {
   // Measurement.
-  std::string out = "x";
+  std::string out(1, 'x');
   bool ok = cdn::influx::append_measurement(out, s);
   CDN_FUZZ_REQUIRE(ok == writable(s, ", "));
   if (!ok) {
@@ -190,7 +190,7 @@ void check_escaping(std::string_view s) {
     CDN_FUZZ_REQUIRE(r.token(", ", ", ") == s && r.at_end());
   }
   // Keys and tag values.
-  out = "x";
+  out.assign(1, 'x');
   ok = cdn::influx::append_key(out, s);
   CDN_FUZZ_REQUIRE(ok == writable(s, ",= "));
   if (!ok) {
@@ -222,19 +222,21 @@ const cdn::schema::PropertyTypes& data_types() {
 
 std::vector<Config>& configs() {
   static std::vector<Config> c = [] {
+    // Strings are built, not assigned from literals: g++ 12 -O3 warns of an overlap in
+    // std::string's assignment from a literal here (-Wrestrict, a false positive).
     std::vector<Config> v(4);
     v[0].opts.types = &data_types();
-    v[1].opts.measurement = "m e,a";
+    v[1].opts.measurement = std::string("m e,a");
     v[1].opts.tags = {"pop", "country", "device", "cache_status", "model"};
     v[1].opts.precision = cdn::influx::Precision::ms;
-    v[1].opts.prediction_measurement = "";
-    v[2].opts.measurement_field = "m";
+    v[1].opts.prediction_measurement.clear();
+    v[2].opts.measurement_field = std::string("m");
     v[2].opts.tags = {"t a,g=", "x", "x"};
     v[2].opts.fields = {"f", "g", "timestamp", "f"};
-    v[2].opts.time_field = "";
+    v[2].opts.time_field.clear();
     v[2].opts.precision = cdn::influx::Precision::s;
     v[3].opts.tags = {"sampleID"};
-    v[3].opts.time_field = "t";
+    v[3].opts.time_field = std::string("t");
     v[3].opts.precision = cdn::influx::Precision::us;
     v[3].opts.types = &data_types();
     return v;
