@@ -43,6 +43,8 @@ packages=(
   # the PowerShell grammar check of scripts/pipeline.ps1 in scripts.bats: node runs
   # tree-sitter-powershell, which npm installs from tests/cli/ps/package-lock.json
   nodejs npm
+  # the fuzz targets (scripts/fuzz.sh, tests/cli/fuzz.bats): clang, libFuzzer's runtime
+  clang libclang-rt-dev
   # the repository itself
   git ca-certificates
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing (scripts/setup.sh),
-# builds with warnings as errors (the ci preset, build/ci/cdn), runs the unit tests (ctest)
-# and every CLI test (tests/cli/*.bats) against that binary, and exits non-zero when
-# anything failed. Needs no standard input.
+# builds with warnings as errors (the ci preset, build/ci/cdn) and the libFuzzer targets (the
+# fuzz preset, build/fuzz), runs the unit tests and the replay of every fuzz corpus (ctest)
+# and every CLI test (tests/cli/*.bats, among them fuzz.bats, which fuzzes each target for
+# 5 seconds) against that binary, and exits non-zero when anything failed. Needs no
+# standard input.
 #
 # --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Every sanitizer report
@@ -27,6 +29,11 @@ exec </dev/null
 
 bash scripts/setup.sh
 bash scripts/build.sh --preset "$preset"
+# The fuzz targets, built here so that the build shows as a step of its own; tests/cli/fuzz.bats
+# runs them (and would build them itself otherwise).
+echo "== fuzz build (clang, libFuzzer: build/fuzz)"
+cmake --preset fuzz --log-level=WARNING >/dev/null
+cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)"
 
 # The CLI tests run the binary just built, whatever test_helper.bash would pick by default.
 export CDN_BIN="$root/build/$preset/cdn"

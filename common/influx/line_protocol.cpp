@@ -266,6 +266,12 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
     key.resize(len);
     return std::nullopt;
   }
+  if (key.empty()) {
+    // "=1i" is not a field: InfluxDB would refuse the line, and the record with it.
+    return std::string(
+        "a field with an empty name cannot be written in line protocol; leave it out with "
+        "--field");
+  }
   if (key == "time") {
     return std::string(
         "a field named 'time' is refused by InfluxDB; leave it out with --field, or make it the "
@@ -339,7 +345,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   for (auto [k, val] : obj) {
     if (k.size() == 10 && k == "prediction") has_prediction = true;
     if (k.size() == 8 && k == "sampleID") has_sample = true;
-    if (k == opts_.time_field) {
+    if (!opts_.time_field.empty() && k == opts_.time_field) {
       if (!has_time) time_v = val;
       has_time = true;
       continue;

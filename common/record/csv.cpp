@@ -134,7 +134,7 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
         break;
       }
       case schema::ValueType::number: {
-        if (is_json_number(v)) {
+        if (is_json_number(v) && json_number_fits(v)) {
           out += v;
           break;
         }
@@ -162,7 +162,9 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
         append_json_string(out, v);
         break;
       case schema::ValueType::any:
-        if (is_json_number(v)) {
+        // A number that would not read back (beyond 64-bit integers or a double's range)
+        // stays the text it is.
+        if (is_json_number(v) && json_number_fits(v)) {
           out += v;
         } else {
           append_json_string(out, v);

@@ -1,5 +1,6 @@
 // RFC 4180 CSV: a header row, quoted fields, doubled quotes, embedded newlines, CRLF.
-// Rows become JSON objects typed by a schema (or inferred: JSON numbers stay numbers).
+// Rows become JSON objects typed by a schema (or inferred: JSON numbers stay numbers, when
+// they read back as numbers).
 #pragma once
 
 #include <cstdint>

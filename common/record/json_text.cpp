@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 
 namespace cdn::record {
 
@@ -93,6 +94,26 @@ bool is_json_number(std::string_view s) {
     if (i == d) return false;
   }
   return i == n;
+}
+
+bool json_number_fits(std::string_view s) {
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (s.find_first_of(".eE") == std::string_view::npos) {
+    int64_t i;
+    auto r = std::from_chars(b, e, i);
+    if (r.ec == std::errc() && r.ptr == e) return true;
+    uint64_t u;
+    auto ru = std::from_chars(b, e, u);
+    return ru.ec == std::errc() && ru.ptr == e;
+  }
+  double d;
+  auto r = std::from_chars(b, e, d);
+  if (r.ec == std::errc()) return r.ptr == e && std::isfinite(d);
+  if (r.ec != std::errc::result_out_of_range) return false;
+  // Out of range: an overflow (which simdjson refuses) or an underflow (which reads as zero).
+  std::string text(s);
+  return std::isfinite(std::strtod(text.c_str(), nullptr));
 }
 
 }  // namespace cdn::record

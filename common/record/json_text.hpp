@@ -19,4 +19,9 @@ void append_double(std::string& out, double v);
 // True when `s` is exactly a JSON number (RFC 8259 grammar).
 bool is_json_number(std::string_view s);
 
+// True when the JSON number `s` (is_json_number) reads back: an integer that fits in 64 bits
+// (signed, or unsigned when not negative), or a number with a fraction or an exponent that
+// does not overflow a double (an underflow reads as zero). simdjson refuses the others.
+bool json_number_fits(std::string_view s);
+
 }  // namespace cdn::record

@@ -53,6 +53,12 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 3339 has four-digit years: an instant before 0000-01-01 or after 9999-12-31 (UTC) has
+// no RFC 3339 UTC text ("0000-01-01T00:00:00+01:00" is valid, its UTC form would not be).
+bool has_utc_text(record::Instant t) {
+  return t.seconds >= -62167219200 && t.seconds <= 253402300799;
+}
+
 // Epoch seconds or milliseconds (by magnitude: 1e11 seconds is the year 5138) as RFC 3339.
 bool epoch_to_rfc3339(double v, std::string& out) {
   if (!std::isfinite(v) || std::fabs(v) > 1e16) return false;
@@ -60,6 +66,7 @@ bool epoch_to_rfc3339(double v, std::string& out) {
   double whole_ms = std::floor(ms + 0.5);
   auto total = static_cast<int64_t>(whole_ms);
   int64_t secs = total >= 0 ? total / 1000 : -((-total + 999) / 1000);
+  if (!has_utc_text(record::Instant{secs, 0})) return false;
   auto nanos = static_cast<uint32_t>((total - secs * 1000) * 1000000);
   record::append_rfc3339_ms(out, record::Instant{secs, nanos});
   return true;
@@ -150,7 +157,8 @@ class Coercer {
     if (w.date_time) {
       std::string norm;
       if (auto inst = record::parse_rfc3339(t)) {
-        record::append_rfc3339_ms(norm, *inst);
+        // Beyond the four-digit years in UTC it stays as written (trimmed at most).
+        if (has_utc_text(*inst)) record::append_rfc3339_ms(norm, *inst);
       } else if (!t.empty() && record::is_json_number(t)) {
         double d;
         if (std::from_chars(t.data(), t.data() + t.size(), d).ec == std::errc()) {

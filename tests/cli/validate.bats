@@ -365,6 +365,19 @@ expect() {
   assert_line --index 3 '{"t":"2026-11-18T11:06:40.000Z"}'
 }
 
+# Found by tests/fuzz/coerce_fuzz.cpp: "0000-01-01T00:00:00+01:00" became "-001-12-31T23:00:00.000Z",
+# which is not a date-time, so --coerce rejected a record that was valid without it.
+@test "--coerce leaves a date-time whose UTC form falls outside the years 0000-9999 as it is" {
+  printf '%s\n' '{"properties":{"t":{"type":"string","format":"date-time"}}}' >"$T/s.json"
+  printf '%s\n' '{"t":"0000-01-01T00:00:00+01:00"}' '{"t":"9999-12-31T23:30:00-01:00"}' \
+    '{"t":" 0000-01-01T00:00:00+01:00 "}' >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" "$T/in.ndjson"
+  assert_success
+  assert_line --index 0 '{"t":"0000-01-01T00:00:00+01:00"}'
+  assert_line --index 1 '{"t":"9999-12-31T23:30:00-01:00"}'
+  assert_line --index 2 '{"t":"0000-01-01T00:00:00+01:00"}'
+}
+
 @test "--coerce fills defaults, and --drop-unknown removes what additionalProperties forbids" {
   printf '%s\n' '{"properties":{"a":{"type":"integer"},"mode":{"type":"string","default":"live"}},"additionalProperties":false}' >"$T/s.json"
   printf '%s\n' '{"a":1,"junk":true}' >"$T/in.ndjson"

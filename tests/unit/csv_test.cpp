@@ -79,6 +79,25 @@ TEST(CsvReader, SchemaTypesTheCells) {
   EXPECT_EQ(r.texts[1], R"({"i":7,"n":0.5,"b":false,"s":"x"})");
 }
 
+// Found by tests/fuzz/csv_fuzz.cpp: JSON numbers beyond 64-bit integers or a double's range
+// were copied into the record, which then failed to parse downstream ("invalid JSON") instead
+// of reading as what the CSV holds.
+TEST(CsvReader, NumbersThatWouldNotReadBackStayTextOrAreRejected) {
+  test::ScratchDir dir;
+  auto untyped =
+      read_csv(dir, "a,b,c,d\n99999999999999999999,1e999,-1e-400,18446744073709551615\n");
+  ASSERT_EQ(untyped.texts.size(), 1u);
+  EXPECT_EQ(untyped.texts[0],
+            R"({"a":"99999999999999999999","b":"1e999","c":-1e-400,"d":18446744073709551615})");
+  schema::PropertyTypes types;
+  types.by_name = {{"n", schema::ValueType::number}};
+  auto typed = read_csv(dir, "n\n99999999999999999999\n1e999\n", &types);
+  ASSERT_EQ(typed.texts.size(), 1u);
+  EXPECT_EQ(typed.texts[0], R"({"n":1e+20})");
+  EXPECT_EQ(typed.counts.rejected, 1u);
+  EXPECT_NE(typed.rejects.find("'1e999' is not a number"), std::string::npos);
+}
+
 TEST(CsvReader, SchemaFileGivesTheTypes) {
   test::ScratchDir dir;
   std::string schema = dir.file("s.json", R"({"properties":{"a":{"type":"integer"},

@@ -111,6 +111,22 @@ TEST(LineProtocolEncoder, NestedValuesAreFlattenedWithUnderscores) {
             "cdn a_b=1i,a_c_0=true,a_c_1=\"s\" 0\n");
 }
 
+// Found by tests/fuzz/line_protocol_fuzz.cpp: a member named "" was written as "=2i", a line
+// InfluxDB refuses, while the record counted as written; with --time-field '' it was taken
+// for the time field and dropped in silence.
+TEST(LineProtocolEncoder, AFieldWithAnEmptyNameIsARejectNotABrokenLine) {
+  Encoder enc{EncoderOptions{}};
+  EXPECT_EQ(line(enc, R"({"timestamp":"2026-11-22T10:15:30Z","":2,"a":1})"),
+            "REJECT: a field with an empty name cannot be written in line protocol; leave it "
+            "out with --field");
+  EncoderOptions o;
+  o.time_field = "";
+  Encoder loading_time(o);
+  EXPECT_EQ(line(loading_time, R"({"":2,"a":1})", 5).rfind("REJECT: a field with an empty", 0), 0u);
+  // Nested members with empty names keep a name: the parent's and '_'.
+  EXPECT_EQ(line(loading_time, R"({"a":{"":1}})", 5), "cdn a_=1i 5\n");
+}
+
 TEST(LineProtocolEncoder, FieldListChoosesFieldsInOrder) {
   EncoderOptions o;
   o.fields = {"b", "a", "missing"};
