@@ -107,3 +107,21 @@ setup() {
   assert_failure 2
   assert_output --partial "unknown Kafka property 'no.such.property' (-X)"
 }
+
+@test "an option's environment variable wins over the config file, the command line over both" {
+  printf '[load-influx]\nurl = "http://127.0.0.1:9"\n[produce]\nbrokers = "127.0.0.1:9"\n' \
+    >"$BATS_TEST_TMPDIR/c.toml"
+  export CDN_CONFIG="$BATS_TEST_TMPDIR/c.toml"
+  run env INFLUX_URL=http://127.0.0.1:7 "$CDN" load-influx --db x --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
+  assert_failure 3
+  assert_output --partial "'http://127.0.0.1:7/write?db=x"
+  run env -u INFLUX_URL "$CDN" load-influx --db x --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
+  assert_output --partial "'http://127.0.0.1:9/write?db=x"
+  run env INFLUX_URL=http://127.0.0.1:7 "$CDN" load-influx --url http://127.0.0.1:8 --db x \
+    --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
+  assert_output --partial "'http://127.0.0.1:8/write?db=x"
+  run env CDN_BROKERS=127.0.0.1:7 "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
+  assert_output --partial "127.0.0.1:7/bootstrap"
+  run env -u CDN_BROKERS "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
+  assert_output --partial "127.0.0.1:9/bootstrap"
+}
