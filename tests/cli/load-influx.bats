@@ -348,41 +348,6 @@ wait_count() {
   return 1
 }
 
-@test "a loader reading Kafka in a group, killed mid-stream and restarted, leaves every record in InfluxDB" {
-  start_broker --topic raw:4
-  cdn gen -q --rows 20000 --seed 9 | cdn tag -q >"$T/in.ndjson"
-  cdn produce -q -t raw --key-field sampleID --rate 4000 "$T/in.ndjson" &
-  producer=$!
-  # Tags under which no two of these records share a time: a nudged point re-read after the
-  # restart without its twin would take its twin's time (see man cdn-load-influx).
-  "$CDN" load-influx -q -G loader "${GROUP_X[@]}" --db "$DB" --create-db --tag pop,client_ip \
-    --batch-size 500 kafka:raw 2>"$T/err1" &
-  pid=$!
-  wait_count "$DB" 'SELECT count(sampleID) FROM cdn' 5000
-  kill -KILL "$pid"
-  wait "$pid" || true
-  written=$(count "$DB" 'SELECT count(sampleID) FROM cdn')
-  ((written < 20000)) || fail "the loader had written everything ($written) before it was killed"
-  wait "$producer"
-  run --separate-stderr timeout 120 "$CDN" load-influx -G loader "${GROUP_X[@]}" -e --db "$DB" \
-    --tag pop,client_ip kafka:raw
-  assert_success
-  [[ "$stderr" =~ ^"cdn load-influx: "([0-9]+)" in, " ]]
-  resumed=${BASH_REMATCH[1]}
-  ((resumed < 20000)) || fail "the restarted loader read all $resumed records again: no offset was committed"
-  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 20000
-  assert_equal "$(count "$DB" 'SELECT count(sampleID) FROM cdn')" 20000
-}
-
-# twins N: N records four to a millisecond, {"sampleID":"s-I","timestamp":…,"n":I}: every
-# point shares its series and time with three others, so three of each four are nudged.
-twins() {
-  for ((i = 0; i < $1; i++)); do
-    printf '{"sampleID":"s-%d","timestamp":"2026-11-22T10:%02d:%02d.%03dZ","n":%d}\n' "$i" \
-      $((i / 240000 % 60)) $((i / 4000 % 60)) $((i / 4 % 1000)) "$i"
-  done
-}
-
 @test "--check-written: a run resuming in a group of twins keeps the twins written before" {
   twins 4000 >"$T/in.ndjson"
   # The first run stops after s-2001 (of s-2000..s-2003, which share a millisecond); the
