@@ -15,7 +15,8 @@
 #   --crashes DIR      where failing inputs go (default build/fuzz/crashes), one
 #                      directory per target
 #   --minimize         afterwards, replace tests/fuzz/corpus/TARGET by the smallest set of
-#                      inputs (libFuzzer -merge=1) that covers it and build/fuzz/corpus/TARGET
+#                      inputs (libFuzzer -merge=1) that covers it and build/fuzz/corpus/TARGET;
+#                      inputs named regression-* (bugs found before) are kept as they are
 #   --no-build         run the binaries already in build/fuzz
 #   --list             print the target names and exit
 #   TARGET             validate ndjson csv timestamp coerce line_protocol predict_features
@@ -147,11 +148,11 @@ for t in "${targets[@]}"; do
       >"build/fuzz/logs/$t.merge.log" 2>&1 ||
       { echo "fuzz.sh: merging the corpus of $t failed; see build/fuzz/logs/$t.merge.log" >&2
         rm -rf "$merged"; exit 1; }
-    find "$seeds" -type f -delete
+    find "$seeds" -type f ! -name 'regression-*' -delete
     cp "$merged"/* "$seeds"/ 2>/dev/null || true
     rm -rf "$merged"
     echo "fuzz.sh: $seeds minimized to $(find "$seeds" -type f | wc -l) files" \
-      "($(du -sk "$seeds" | cut -f1) KiB)" >&2
+      "($(($(du -sb "$seeds" | cut -f1) / 1024)) KiB)" >&2
   fi
 done
 

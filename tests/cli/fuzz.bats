@@ -45,8 +45,8 @@ setup() {
     local n kib
     n=$(find "$REPO_ROOT/tests/fuzz/corpus/$t" -type f | wc -l)
     [[ $n -ge 5 ]] || fail "tests/fuzz/corpus/$t holds $n seeds"
-    kib=$(du -sk "$REPO_ROOT/tests/fuzz/corpus/$t" | cut -f1)
-    [[ $kib -le 1024 ]] || fail "tests/fuzz/corpus/$t is $kib KiB, over 1 MiB"
+    kib=$(($(du -sb "$REPO_ROOT/tests/fuzz/corpus/$t" | cut -f1) / 1024))
+    [[ $kib -le 1024 ]] || fail "tests/fuzz/corpus/$t holds $kib KiB, over 1 MiB"
     grep -Eq "CDN_FUZZ_TARGETS.*[[:space:]]$t([[:space:]]|\))" "$REPO_ROOT/tests/fuzz/CMakeLists.txt" ||
       fail "$t is not in CDN_FUZZ_TARGETS (tests/fuzz/CMakeLists.txt)"
     grep -q "\"fuzz_$t\"" "$REPO_ROOT/CMakePresets.json" ||
