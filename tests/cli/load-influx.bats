@@ -348,6 +348,15 @@ wait_count() {
   return 1
 }
 
+# twins N: N records four to a millisecond, {"sampleID":"s-I","timestamp":…,"n":I}: every
+# point shares its series and time with three others, so three of each four are nudged.
+twins() {
+  for ((i = 0; i < $1; i++)); do
+    printf '{"sampleID":"s-%d","timestamp":"2026-11-22T10:%02d:%02d.%03dZ","n":%d}\n' "$i" \
+      $((i / 240000 % 60)) $((i / 4000 % 60)) $((i / 4 % 1000)) "$i"
+  done
+}
+
 @test "--check-written: a run resuming in a group of twins keeps the twins written before" {
   twins 4000 >"$T/in.ndjson"
   # The first run stops after s-2001 (of s-2000..s-2003, which share a millisecond); the
