@@ -35,26 +35,12 @@
 #include "tests/fuzz/fuzz_support.hpp"
 
 using cdn::fuzz::MemFile;
+using cdn::fuzz::split_lines;
 using cdn::fuzz::StringSink;
 using cdn::schema::PropertyTypes;
 using cdn::schema::ValueType;
 
 namespace {
-
-std::vector<std::string_view> split_lines(std::string_view in) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < in.size()) {
-    size_t nl = in.find('\n', start);
-    if (nl == std::string_view::npos) {
-      out.push_back(in.substr(start));
-      break;
-    }
-    out.push_back(in.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
 
 std::string_view trim_line(std::string_view l, bool first) {
   if (first && l.substr(0, 3) == "\xEF\xBB\xBF") l.remove_prefix(3);

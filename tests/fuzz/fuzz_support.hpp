@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/io/sink.hpp"
 
@@ -93,6 +94,22 @@ inline bool valid_utf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+// The lines of `in` split on '\n', the last one kept when it has no '\n'.
+inline std::vector<std::string_view> split_lines(std::string_view in) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < in.size()) {
+    size_t nl = in.find('\n', start);
+    if (nl == std::string_view::npos) {
+      out.push_back(in.substr(start));
+      break;
+    }
+    out.push_back(in.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
 }
 
 }  // namespace cdn::fuzz

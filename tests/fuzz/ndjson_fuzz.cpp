@@ -31,6 +31,7 @@
 #include "tests/fuzz/fuzz_support.hpp"
 
 using cdn::fuzz::MemFile;
+using cdn::fuzz::split_lines;
 using cdn::fuzz::StringSink;
 
 namespace {
@@ -40,22 +41,6 @@ struct Rec {
   uint64_t line;
   bool operator==(const Rec&) const = default;
 };
-
-// The lines of `in` split on '\n', the last one kept when it has no '\n'.
-std::vector<std::string_view> split_lines(std::string_view in) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < in.size()) {
-    size_t nl = in.find('\n', start);
-    if (nl == std::string_view::npos) {
-      out.push_back(in.substr(start));
-      break;
-    }
-    out.push_back(in.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
 
 // What an NDJSON source must yield for these lines.
 std::vector<Rec> expected_records(const std::vector<std::string_view>& lines) {
