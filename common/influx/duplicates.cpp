@@ -1,5 +1,8 @@
 #include "common/influx/duplicates.hpp"
 
+#include <cstring>
+#include <new>
+
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 
@@ -12,7 +15,22 @@ OnDuplicate parse_on_duplicate(const std::string& name) {
   throw UsageError("bad --on-duplicate " + diag::quoted(name) + "; write nudge, warn or keep-last");
 }
 
-Duplicates::Duplicates(size_t memory) : memory_(memory < 16 ? 16 : memory) {}
+Duplicates::Duplicates(size_t memory)
+    : memory_(memory < 16 ? 16 : memory), current_(memory_), previous_(memory_) {}
+
+Duplicates::Table::Table(size_t capacity) {
+  size_t n = 32;
+  while (n < capacity * 2) n *= 2;
+  // calloc of this size maps zero pages that take memory only once written.
+  slots.reset(static_cast<uint64_t*>(std::calloc(n, sizeof(uint64_t))));
+  if (!slots) throw std::bad_alloc();
+  mask = n - 1;
+}
+
+void Duplicates::Table::clear() {
+  std::memset(slots.get(), 0, (mask + 1) * sizeof(uint64_t));
+  used = 0;
+}
 
 uint64_t Duplicates::hash(const PointKey& key) {
   uint64_t z = key.series ^ (static_cast<uint64_t>(key.time) * 0x9E3779B97F4A7C15ull);
@@ -23,8 +41,6 @@ uint64_t Duplicates::hash(const PointKey& key) {
 }
 
 bool Duplicates::Table::contains(uint64_t h) const {
-  if (slots.empty()) return false;
-  size_t mask = slots.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     if (slots[i] == h) return true;
     if (slots[i] == 0) return false;
@@ -32,15 +48,6 @@ bool Duplicates::Table::contains(uint64_t h) const {
 }
 
 void Duplicates::Table::insert(uint64_t h) {
-  if ((used + 1) * 2 > slots.size()) {
-    std::vector<uint64_t> old = std::move(slots);
-    slots.assign(old.empty() ? 1024 : old.size() * 2, 0);
-    used = 0;
-    for (uint64_t v : old) {
-      if (v) insert(v);
-    }
-  }
-  size_t mask = slots.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     if (slots[i] == h) return;
     if (slots[i] == 0) {
@@ -53,8 +60,8 @@ void Duplicates::Table::insert(uint64_t h) {
 
 void Duplicates::insert(uint64_t h) {
   if (current_.used >= memory_) {
-    previous_ = std::move(current_);
-    current_ = Table{};
+    std::swap(current_, previous_);
+    current_.clear();
   }
   current_.insert(h);
 }

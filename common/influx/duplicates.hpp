@@ -4,7 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "common/influx/line_protocol.hpp"
 
@@ -17,7 +18,11 @@ OnDuplicate parse_on_duplicate(const std::string& name);
 
 class Duplicates {
  public:
-  // Remembers at least `memory` points (two generations of up to `memory` each).
+  // Remembers at least `memory` points (two generations of up to `memory` each). The two
+  // tables have a fixed size (16 bytes a point each, 32 MiB at the default) taken at once
+  // as untouched zero pages: a small load costs little, and a long-running loader reaches
+  // its full size within seconds and keeps it, instead of growing for as long as it takes
+  // to see 2 x `memory` points.
   explicit Duplicates(size_t memory = size_t{1} << 20);
 
   // True when a point with this series and time was seen; records it either way.
@@ -31,12 +36,19 @@ class Duplicates {
   void add(const PointKey& key) { insert(hash(key)); }
 
  private:
-  // An open-addressing set of 64-bit hashes (0 marks an empty slot).
+  // An open-addressing set of 64-bit hashes (0 marks an empty slot), of a fixed power-of-two
+  // size at least twice the points it holds, so it is never more than half full.
   struct Table {
-    std::vector<uint64_t> slots;
+    struct Free {
+      void operator()(uint64_t* p) const { std::free(p); }
+    };
+    std::unique_ptr<uint64_t[], Free> slots;
+    size_t mask = 0;
     size_t used = 0;
+    explicit Table(size_t capacity);
     bool contains(uint64_t h) const;
-    void insert(uint64_t h);  // grows at half load
+    void insert(uint64_t h);
+    void clear();  // keeps the memory: no allocation once both generations are in use
   };
   static uint64_t hash(const PointKey& key);
   bool contains(uint64_t h) const { return current_.contains(h) || previous_.contains(h); }
