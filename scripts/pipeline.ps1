@@ -299,9 +299,9 @@ bind-address = "127.0.0.1:$Rpc"
 
   # 6. The two loaders: telemetry and predictions.
   Invoke-Stage 'load-records' 'load-influx' @('kafka:cdnraw', '-e', '--db', 'cdn', '--create-db',
-    '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status', '--precision', 'ms')
+    '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status', '--precision', 'us')
   Invoke-Stage 'load-predictions' 'load-influx' @('kafka:cdnresult', '-e', '--db', 'cdn',
-    '--create-db', '--precision', 'ms')
+    '--create-db', '--precision', 'us')
   $Clock.Stop()
 
   for ($i = 0; $i -lt $Names.Count; $i++) {
@@ -349,9 +349,9 @@ bind-address = "127.0.0.1:$Rpc"
           '-o', 'kafka:cdnresult', '--keep', 'qoe_bad')),
       @('load-records', @('-vv', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
           '--db', 'cdn', '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status',
-          '--precision', 'ms')),
+          '--precision', 'us')),
       @('load-predictions', @('-vv', 'load-influx', 'kafka:cdnresult', '-G', 'loader-predictions',
-          '--offset', 'end', '--db', 'cdn', '--precision', 'ms'))
+          '--offset', 'end', '--db', 'cdn', '--precision', 'us'))
     )
     foreach ($service in $ServiceArgs) {
       $name = $service[0]

@@ -230,8 +230,8 @@ export INFLUX_URL
 
 # 6. The two loaders: telemetry and predictions.
 run_stage load-records load-influx kafka:cdnraw -e --db cdn --create-db --measurement cdn \
-  --tag pop,country,device,content_type,cache_status --precision ms
-run_stage load-predictions load-influx kafka:cdnresult -e --db cdn --create-db --precision ms
+  --tag pop,country,device,content_type,cache_status --precision us
+run_stage load-predictions load-influx kafka:cdnresult -e --db cdn --create-db --precision us
 end=$EPOCHREALTIME
 
 for i in "${!names[@]}"; do
@@ -309,10 +309,10 @@ if [[ $follow -eq 1 ]]; then
     --keep qoe_bad --rejects "$livedir/rejects-predict.ndjson" 2>>"$livedir/predict.log" &
   pids+=($!)
   "$cdn" load-influx -vv kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
-    --tag pop,country,device,content_type,cache_status --precision ms \
+    --tag pop,country,device,content_type,cache_status --precision us \
     --rejects "$livedir/rejects-load-records.ndjson" 2>>"$livedir/load-records.log" &
   pids+=($!)
-  "$cdn" load-influx -vv kafka:cdnresult -G loader-predictions --offset end --db cdn --precision ms \
+  "$cdn" load-influx -vv kafka:cdnresult -G loader-predictions --offset end --db cdn --precision us \
     --rejects "$livedir/rejects-load-predictions.ndjson" 2>>"$livedir/load-predictions.log" &
   pids+=($!)
   # The stream starts once every service holds its partitions: joining a group takes seconds,

@@ -132,7 +132,7 @@ void Loader::load() {
       continue;
     }
     if (opts_.on_duplicate == OnDuplicate::nudge) {
-      if (duplicates_.nudge(key) > 0) ++nudged_;
+      count_nudge(duplicates_.nudge(key));
     } else if (duplicates_.seen(key)) {
       ++collided_;
       if (opts_.on_duplicate == OnDuplicate::warn && collided_ <= 10) {
@@ -314,8 +314,8 @@ void Loader::resolve_pending() {
     if (again) {
       reread = true;
       ++rewritten_;
-    } else if (k.time != p.key.time) {
-      ++nudged_;
+    } else {
+      count_nudge(k.time - p.key.time);
     }
     add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
   }
@@ -328,6 +328,22 @@ void Loader::resolve_pending() {
                   std::to_string(queries_) + " queries");
     }
   }
+}
+
+// A point moved a thousand units or more past its own time means one series gets more points
+// than --precision can tell apart: every nudge then walks past all the earlier ones, the
+// points drift ever further from their times and the loader slows down. Said once.
+void Loader::count_nudge(int64_t moved) {
+  if (moved <= 0) return;
+  ++nudged_;
+  if (warned_drift_ || moved < 1000) return;
+  warned_drift_ = true;
+  diag::warning(in_.name() + ": a point was nudged " + std::to_string(moved) + " " +
+                precision_name(encoder_.options().precision) +
+                " past its time: one series gets more points than --precision " +
+                precision_name(encoder_.options().precision) +
+                " can tell apart, so they drift further and the load slows down; give a finer "
+                "--precision (us or ns) or --tag fields that tell the points apart");
 }
 
 std::string Loader::extra() const {

@@ -79,6 +79,8 @@ class Loader {
   bool acknowledging_ = false;
   uint64_t nudged_ = 0;
   uint64_t collided_ = 0;
+  bool warned_drift_ = false;
+  void count_nudge(int64_t moved);
 
   // Records waiting for their time while --check-written looks at what InfluxDB holds.
   struct Pending {

@@ -143,6 +143,23 @@ EOF
   assert_output --partial '[[1795341600123000999,1000]]'
 }
 
+@test "points nudged a thousand units past their time warn once: the precision is too coarse" {
+  # Two points a millisecond in one series, for three seconds.
+  for ((i = 0; i < 6000; i++)); do
+    printf '{"timestamp":"2026-11-22T10:00:%02d.%03dZ","sampleID":%d}\n' $((i / 2000)) $((i / 2 % 1000)) "$i"
+  done >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --precision ms "$T/in.ndjson"
+  assert_success
+  assert_equal "$(grep -c 'finer --precision' <<<"$stderr")" 1
+  [[ "$stderr" == *"a point was nudged 1000 ms past its time: one series gets more points than --precision ms can tell apart"* ]]
+  # Every point is still there, each at its own time.
+  assert_equal "$(awk '{print $NF}' <<<"$output" | sort -u | wc -l)" 6000
+  # At a finer precision each twin moves by one unit, and nothing drifts.
+  run --separate-stderr cdn load-influx --dry-run --precision us "$T/in.ndjson"
+  assert_success
+  [[ "$stderr" != *"finer --precision"* && "$stderr" == *", 3000 nudged later by 1 us or more"* ]]
+}
+
 @test "--on-duplicate keep-last and warn write every point, count the overwrites, and warn" {
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","pop":"A","v":1}' \
     '{"timestamp":"2026-11-22T10:00:00Z","pop":"B","v":2}' \
