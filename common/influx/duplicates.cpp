@@ -59,6 +59,10 @@ void Duplicates::Table::insert(uint64_t h) {
 }
 
 void Duplicates::insert(uint64_t h) {
+  if (!previous_touched_ && current_.used >= memory_ / 16) {
+    previous_.clear();
+    previous_touched_ = true;
+  }
   if (current_.used >= memory_) {
     std::swap(current_, previous_);
     current_.clear();

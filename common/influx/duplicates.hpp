@@ -19,10 +19,11 @@ OnDuplicate parse_on_duplicate(const std::string& name);
 class Duplicates {
  public:
   // Remembers at least `memory` points (two generations of up to `memory` each). The two
-  // tables have a fixed size (16 bytes a point each, 32 MiB at the default) taken at once
-  // as untouched zero pages: a small load costs little, and a long-running loader reaches
-  // its full size within seconds and keeps it, instead of growing for as long as it takes
-  // to see 2 x `memory` points.
+  // tables have a fixed size (16 bytes a point each, 32 MiB at the default), taken as
+  // untouched zero pages: a small load costs little. Once a load has seen a sixteenth of
+  // `memory` points both tables are written through, so a long-running loader reaches its
+  // full size within its first minute and keeps it, instead of growing for as long as it
+  // takes to see 2 x `memory` points.
   explicit Duplicates(size_t memory = size_t{1} << 20);
 
   // True when a point with this series and time was seen; records it either way.
@@ -56,6 +57,7 @@ class Duplicates {
 
   size_t memory_;
   Table current_, previous_;
+  bool previous_touched_ = false;
 };
 
 }  // namespace cdn::influx
