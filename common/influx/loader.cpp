@@ -386,6 +386,9 @@ int Loader::run() {
     } catch (const std::exception& e2) {
       diag::error(e2.what());
     }
+    // --dry-run: what failed is the output, which is discarded (a file) or cut (a stream),
+    // as for every other command; there are no points written to count.
+    if (writer_ == nullptr) throw;
     diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
                   std::to_string(c.rejected) + " rejected, " + std::to_string(lost) +
                   " not written");
