@@ -5,9 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
@@ -15,6 +13,7 @@
 #include "common/diag/log.hpp"
 #include "common/influx/loader.hpp"
 #include "common/influx/writer.hpp"
+#include "common/io/whole_file.hpp"
 #ifdef CDN_WITH_KAFKA
 #include "common/kafka/client.hpp"
 #endif
@@ -69,13 +68,10 @@ std::vector<std::string> split_names(const std::vector<std::string>& lists, cons
 // A secret from an environment variable or a file (its first line); never the command line.
 std::string secret(const char* env, const std::string& file, const char* option) {
   if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) {
-      throw UsageError("cannot read " + std::string(option) + " " + diag::quoted(file) + ": " +
-                       errno_text(errno));
-    }
-    std::string s;
-    std::getline(in, s);
+    std::string s = io::read_whole_file(
+        file, option, "give a readable file with the secret on its first line, or set " +
+                          std::string(env) + " instead");
+    s = s.substr(0, s.find('\n'));
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;
   }

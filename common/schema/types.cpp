@@ -4,6 +4,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/whole_file.hpp"
 
 namespace cdn::schema {
 
@@ -18,12 +19,14 @@ ValueType from_name(std::string_view t) {
 }  // namespace
 
 PropertyTypes load_property_types(const std::string& path) {
+  // Read whole first: --schema may name a pipe, which simdjson's load cannot size.
+  const std::string hint = "pass a JSON Schema file with --schema";
+  simdjson::padded_string text(io::read_whole_file(path, "the schema", hint));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  auto err = parser.load(path).get(doc);
-  if (err) {
-    throw UsageError("cannot read schema " + diag::quoted(path) + ": " +
-                     simdjson::error_message(err) + "; pass a JSON Schema file with --schema");
+  if (auto err = parser.parse(text).get(doc)) {
+    throw UsageError("cannot read the schema " + diag::quoted(path) + ": " +
+                     simdjson::error_message(err) + "; " + hint);
   }
   PropertyTypes types;
   simdjson::dom::object props;

@@ -15,6 +15,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/whole_file.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/json_text.hpp"
 
@@ -1355,28 +1356,8 @@ std::unique_ptr<Validator> Validator::from_text(std::string_view text, const std
 }
 
 std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
-  // Read whole, whatever the file is (a pipe from <(...) too).
-  std::string raw;
-  {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      throw UsageError("cannot read the schema " + sq(path) + ": " + errno_text(errno) +
-                       "; give a JSON Schema file with --schema");
-    }
-    char buf[65536];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        int e = errno;
-        close(fd);
-        throw UsageError("cannot read the schema " + sq(path) + ": " + errno_text(e));
-      }
-      if (n == 0) break;
-      raw.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  }
+  std::string raw =
+      io::read_whole_file(path, "the schema", "give a JSON Schema file with --schema");
   simdjson::padded_string text(raw);
   std::string abs = absolute_path(path);
   std::unique_ptr<Validator> v(new Validator());

@@ -473,3 +473,15 @@ twins() {
   run jq -r '"\(.path)?\(.query) \(.auth) \(.lines[0])"' "$STUB_LOG"
   assert_output "/write?db=my%20db&rp=week&precision=u Basic $(printf 'me:s3cret' | base64) cdn n=0i 1795341600000000"
 }
+
+@test "--password-file may be a pipe; one that cannot be read is a usage error saying what to do" {
+  start_stub
+  numbered 1 >"$T/in.ndjson"
+  run cdn load-influx -q --url "$STUB_URL" --db d --user me --password-file <(printf 'pw2\r\nsecond line\n') "$T/in.ndjson"
+  assert_success
+  run jq -r .auth "$STUB_LOG"
+  assert_output "Basic $(printf 'me:pw2' | base64)"
+  run --separate-stderr cdn load-influx -q --url "$STUB_URL" --db d --user me --password-file "$T/none" "$T/in.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn load-influx: cannot read --password-file '$T/none': No such file or directory; give a readable file with the secret on its first line, or set INFLUX_PASSWORD instead"
+}

@@ -169,6 +169,19 @@ print("\n".join(rows[i] for i in idx))
   assert_output '{"timestamp":"2026-11-22T10:00:00Z","seq":"1"}'
 }
 
+@test "--schema may be a pipe; a schema that cannot be read is a usage error saying so" {
+  run bash -c "printf 'timestamp,seq\n2026-11-22T10:00:00Z,1\n' | '$CDN' sort -q --input-format csv --schema <(printf '{\"properties\":{\"seq\":{\"type\":\"string\"}}}')"
+  assert_success
+  assert_output '{"timestamp":"2026-11-22T10:00:00Z","seq":"1"}'
+  run --separate-stderr cdn sort -q --input-format csv --schema "$T/none.json" /dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn sort: cannot read the schema '$T/none.json': No such file or directory; pass a JSON Schema file with --schema"
+  printf '{"properties":' >"$T/bad.json"
+  run --separate-stderr cdn sort -q --input-format csv --schema "$T/bad.json" /dev/null
+  assert_failure 2
+  [[ "$stderr" == "cdn sort: cannot read the schema '$T/bad.json': "*"; pass a JSON Schema file with --schema" ]]
+}
+
 @test "piping into head -1 prints one line, exits 0 and says nothing" {
   run bash -c "'$CDN' sort '$T/in.ndjson' 2>'$T/err' | head -1; echo \"status=\${PIPESTATUS[0]}\""
   assert_success
