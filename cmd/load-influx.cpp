@@ -68,9 +68,10 @@ std::vector<std::string> split_names(const std::vector<std::string>& lists, cons
 // A secret from an environment variable or a file (its first line); never the command line.
 std::string secret(const char* env, const std::string& file, const char* option) {
   if (!file.empty()) {
-    std::string s = io::read_whole_file(
-        file, option, "give a readable file with the secret on its first line, or set " +
-                          std::string(env) + " instead");
+    std::string s =
+        io::read_whole_file(file, option,
+                            "give a readable file with the secret on its first line, or set " +
+                                std::string(env) + " instead");
     s = s.substr(0, s.find('\n'));
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;
