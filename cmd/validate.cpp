@@ -48,7 +48,6 @@ struct Batch {
   std::vector<std::string> sources;
   std::vector<schema::CheckResult> results;
   schema::FailureTable failures;
-  std::future<void> done;
 
   void add(std::string_view rec, uint64_t line, const std::string& source, bool stable) {
     if (sources.empty() || sources.back() != source) sources.push_back(source);
@@ -111,8 +110,10 @@ class Run {
     auto b = std::move(current_);
     current_.reset();
     b->seal();
-    b->done = pool_.submit([this, b] { check(*b); });
-    pending_.push_back(std::move(b));
+    // The job holds the batch (the pool may outlive pending_ on the way out of an error);
+    // the future stays out of the batch, or batch and job would hold each other forever.
+    std::future<void> done = pool_.submit([this, b] { check(*b); });
+    pending_.push_back({std::move(b), std::move(done)});
     while (pending_.size() > 2 * pool_.size()) write_oldest();
   }
 
@@ -131,9 +132,10 @@ class Run {
   }
 
   void write_oldest() {
-    auto b = std::move(pending_.front());
+    Pending p = std::move(pending_.front());
     pending_.pop_front();
-    b->done.get();  // a worker's exception surfaces here
+    p.done.get();  // a worker's exception surfaces here
+    const std::shared_ptr<Batch>& b = p.batch;
     for (size_t i = 0; i < b->items.size(); ++i) {
       const auto& it = b->items[i];
       std::string_view raw = it.text();
@@ -181,7 +183,11 @@ class Run {
   schema::CheckOptions opts_;
   pipeline::WorkerPool pool_;
   std::shared_ptr<Batch> current_;
-  std::deque<std::shared_ptr<Batch>> pending_;
+  struct Pending {
+    std::shared_ptr<Batch> batch;
+    std::future<void> done;
+  };
+  std::deque<Pending> pending_;
   schema::FailureTable failures_;
   uint64_t coerced_ = 0;
 };
