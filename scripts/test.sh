@@ -56,7 +56,7 @@ fi
 
 echo "== unit tests (ctest)"
 unit_status=0
-ctest --test-dir build/ci --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
+ctest --test-dir "build/$preset" --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
   2>&1 | tee "$logs/ctest" || unit_status=$?
 
 echo "== CLI tests (bats)"
