@@ -7,8 +7,8 @@
 
 namespace cdn::io {
 
-LineReader::LineReader(ByteReader& in, size_t initial_buffer)
-    : in_(in), buf_(initial_buffer + kPadding), cap_(initial_buffer) {}
+LineReader::LineReader(ByteReader& in, size_t initial_buffer, size_t read_size)
+    : in_(in), buf_(initial_buffer + kPadding), cap_(initial_buffer), read_size_(read_size) {}
 
 bool LineReader::fill() {
   if (eof_) return false;
@@ -25,8 +25,13 @@ bool LineReader::fill() {
     }
     cap_ *= 2;
     buf_.resize(cap_ + kPadding);
+  } else if (full_read_ && cap_ < read_size_) {
+    cap_ *= 2;
+    buf_.resize(cap_ + kPadding);
   }
-  size_t n = in_.read(buf_.data() + end_, cap_ - end_);
+  size_t room = cap_ - end_;
+  size_t n = in_.read(buf_.data() + end_, room);
+  full_read_ = n == room;
   if (n == 0) {
     eof_ = true;
     return false;

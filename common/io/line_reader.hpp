@@ -15,7 +15,11 @@ class LineReader {
   static constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
   static constexpr size_t kMaxLine = size_t{1} << 30;
 
-  explicit LineReader(ByteReader& in, size_t initial_buffer = size_t{1} << 22);
+  // The buffer starts at `initial_buffer` bytes and doubles while reads fill it, up to
+  // `read_size`, so a small input costs little and a large one is read in big blocks; it
+  // also doubles, up to kMaxLine, to hold a line longer than itself.
+  explicit LineReader(ByteReader& in, size_t initial_buffer = size_t{1} << 16,
+                      size_t read_size = size_t{1} << 22);
 
   // The next line without its '\n' (a trailing '\r' is kept; callers decide). The view is
   // valid until the next call. Returns false at end of input.
@@ -30,6 +34,8 @@ class LineReader {
   ByteReader& in_;
   std::vector<char> buf_;
   size_t cap_;  // usable bytes; buf_.size() == cap_ + kPadding
+  size_t read_size_;
+  bool full_read_ = false;  // the last read filled all the room it was given
   size_t begin_ = 0, end_ = 0, scan_ = 0;
   bool eof_ = false;
   uint64_t line_no_ = 0;

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "common/diag/errors.hpp"
+#include "common/io/byte_reader.hpp"
+#include "common/io/line_reader.hpp"
 #include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
 #include "test_files.hpp"
@@ -112,4 +114,27 @@ TEST(Inputs, MissingFileSaysWhichAndWhy) {
     EXPECT_NE(std::string(e.what()).find("'"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos);
   }
+}
+
+TEST(LineReader, GrowsFromATinyBufferThroughLongAndShortLines) {
+  test::ScratchDir dir;
+  std::string text;
+  std::vector<std::string> want;
+  for (size_t i = 0; i < 2000; ++i) {
+    // Lengths from 0 to a few hundred bytes, with one line far longer than read_size.
+    std::string line(i == 1000 ? 5000 : (i * 37) % 300, static_cast<char>('a' + i % 26));
+    text += line + "\n";
+    want.push_back(line);
+  }
+  io::ByteReader bytes(dir.file("lines.txt", text));
+  io::LineReader lines(bytes, 8, 256);
+  std::string_view line;
+  size_t n = 0;
+  while (lines.next(line)) {
+    ASSERT_LT(n, want.size());
+    EXPECT_EQ(line, want[n]) << "line " << n + 1;
+    EXPECT_EQ(lines.line_number(), n + 1);
+    ++n;
+  }
+  EXPECT_EQ(n, want.size());
 }
