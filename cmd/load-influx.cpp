@@ -2,7 +2,6 @@
 // /api/v2/write) as line protocol, in batches, and lose nothing without saying so: refused
 // lines go to rejects, failed requests are sent again, points that would overwrite each
 // other are caught, and Kafka offsets are committed only once their records are written.
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include <fcntl.h>
 #include <unistd.h>
 #include <cstdlib>
 
