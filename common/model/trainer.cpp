@@ -11,6 +11,7 @@
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
+#include "common/model/round_metrics.hpp"
 #include "common/record/json_text.hpp"
 
 namespace cdn::model {
@@ -149,9 +150,22 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
 
   std::vector<DMatrixHandle> evals{dtrain.get()};
   std::vector<const char*> names{"train"};
+  std::vector<const Dataset*> sets{&train};
   if (dvalid) {
     evals.push_back(dvalid.get());
     names.push_back("valid");
+    sets.push_back(valid);
+  }
+  // The common metrics cdn computes itself from the cached predictions (see
+  // round_metrics.hpp); any other goes through XGBoost's evaluation.
+  std::vector<std::string> metric_names;
+  for (const auto& kv : p) {
+    if (kv.first == "eval_metric") metric_names.push_back(kv.second);
+  }
+  auto own_metrics = RoundMetrics::make(contract.objective, metric_names);
+  if (own_metrics) {
+    diag::debug("per-round metrics computed by cdn: " + std::to_string(metric_names.size()) +
+                " on " + std::to_string(evals.size()) + " sets");
   }
   double best = 0;
   int since_best = 0;
@@ -160,12 +174,29 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   for (int it = 0; it < o.rounds; ++it) {
     if (io::stop_requested()) break;
     xgb::check(XGBoosterUpdateOneIter(r.booster.get(), it, dtrain.get()), "boosting round failed");
-    const char* text = nullptr;
-    xgb::check(
-        XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(), evals.size(), &text),
-        "evaluation failed");
-    std::string line = text;
-    parse_eval(line, cols, values);
+    if (own_metrics) {
+      cols.clear();
+      values.clear();
+      for (size_t k = 0; k < evals.size(); ++k) {
+        size_t n = 0;
+        const float* pred = xgb::predict_cached(r.booster, k == 0 ? dtrain : dvalid, n);
+        if (n != sets[k]->y.size())
+          throw RuntimeError("XGBoost predicted " + std::to_string(n) + " values for " +
+                             std::to_string(sets[k]->y.size()) + " rows of the " + names[k] +
+                             " data");
+        auto v = own_metrics->evaluate(pred, sets[k]->y.data(), n);
+        for (size_t m = 0; m < v.size(); ++m) {
+          cols.push_back(std::string(names[k]) + "-" + metric_names[m]);
+          values.push_back(v[m]);
+        }
+      }
+    } else {
+      const char* text = nullptr;
+      xgb::check(XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(), evals.size(),
+                                      &text),
+                 "evaluation failed");
+      parse_eval(text, cols, values);
+    }
     if (r.columns.empty()) r.columns = cols;
     r.history.push_back(values);
     r.rounds_run = it + 1;

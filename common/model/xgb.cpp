@@ -192,4 +192,18 @@ void predict_matrix(const Booster& b, const DMatrix& m, int type, std::vector<fl
   copy_out(values, s, dim, out, shape);
 }
 
+const float* predict_cached(const Booster& b, const DMatrix& m, size_t& n) {
+  static const char* kConfig =
+      "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+      "\"strict_shape\":false}";
+  const bst_ulong* s = nullptr;
+  bst_ulong dim = 0;
+  const float* values = nullptr;
+  check(XGBoosterPredictFromDMatrix(b.get(), m.get(), kConfig, &s, &dim, &values),
+        "prediction failed");
+  n = 1;
+  for (bst_ulong i = 0; i < dim; ++i) n *= static_cast<size_t>(s[i]);
+  return values;
+}
+
 }  // namespace cdn::model::xgb

@@ -56,5 +56,9 @@ void predict_dense(const Booster& b, const float* data, uint64_t rows, uint64_t 
 // type: 0 value, 2 contributions (SHAP), on a DMatrix.
 void predict_matrix(const Booster& b, const DMatrix& m, int type, std::vector<float>& out,
                     std::vector<uint64_t>& shape);
+// The values predicted for a DMatrix the booster caches (its training and evaluation data):
+// only the trees added since the last call are evaluated. The pointer stays valid until the
+// next prediction on this thread; `n` is the number of values.
+const float* predict_cached(const Booster& b, const DMatrix& m, size_t& n);
 
 }  // namespace cdn::model::xgb

@@ -302,3 +302,42 @@ PY
   assert_equal "$(json "$T/m/metrics.json" 'max(range(len(d["history"])), key=lambda i: (d["history"][i][-1], -i))')" "$best"
   [[ "$stderr" =~ "early stopping: best round $best by valid-auc" ]]
 }
+
+# cdn computes the common per-round metrics itself from the booster's predictions; Python
+# XGBoost's evals_result is XGBoost's own evaluation of the same rounds.
+same_history() {
+  "$PY" - "$1/metrics.json" "$2" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1]))
+theirs = json.load(open(sys.argv[2]))["history"]
+assert sorted(ours["columns"]) == sorted(theirs), (ours["columns"], sorted(theirs))
+diff = max(abs(row[i] - theirs[c][r]) / max(1.0, abs(theirs[c][r]))
+           for i, c in enumerate(ours["columns"]) for r, row in enumerate(ours["history"]))
+print(f"{len(ours['history'])} rounds, columns {ours['columns']}, largest relative difference {diff:.3g}")
+sys.exit(0 if diff <= 1e-9 and len(ours["history"]) == len(theirs[ours["columns"][0]]) else 1)
+PY
+}
+
+@test "the metrics of every round equal XGBoost's own evaluation, by objective and metric" {
+  run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 20 --max-depth 4 --eta 0.2 --param eval_metric=error \
+    --param eval_metric=auc --param eval_metric=logloss --valid "$D/valid.csv" "$D/train.csv" -o "$T/bin"
+  assert_success
+  [[ "$stderr" =~ "per-round metrics computed by cdn: 3 on 2 sets" ]]
+  "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/bin" "$D/train.csv" "$D/valid.csv" >"$T/bin.json"
+  same_history "$T/bin" "$T/bin.json"
+
+  run --separate-stderr cdn -vv train --schema "$SCHEMA" --objective reg:squarederror --label response_time_ms \
+    --rounds 20 --valid "$D/valid.csv" "$D/train.csv" -o "$T/reg"
+  assert_success
+  [[ "$stderr" =~ "per-round metrics computed by cdn: 2 on 2 sets" ]]
+  "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/reg" "$D/train.csv" "$D/valid.csv" >"$T/reg.json"
+  same_history "$T/reg" "$T/reg.json"
+
+  # a metric cdn does not compute: XGBoost evaluates every metric of the run
+  run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 20 --param eval_metric=aucpr \
+    --param eval_metric=logloss --valid "$D/valid.csv" "$D/train.csv" -o "$T/pr"
+  assert_success
+  [[ ! "$stderr" =~ "per-round metrics computed by cdn" ]]
+  "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/pr" "$D/train.csv" "$D/valid.csv" >"$T/pr.json"
+  same_history "$T/pr" "$T/pr.json"
+}

@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
 
 #include "common/diag/errors.hpp"
 #include "common/model/contract.hpp"
 #include "common/model/metrics.hpp"
+#include "common/model/round_metrics.hpp"
 
 namespace cdn::model {
 namespace {
@@ -124,6 +126,53 @@ TEST(Metrics, RocCurveEndsAtOneOne) {
   auto pts = roc_curve({0.9f, 0.8f, 0.3f, 0.1f}, {1, 0, 1, 0}, 10);
   EXPECT_EQ(pts.front(), std::make_pair(0.0, 0.0));
   EXPECT_EQ(pts.back(), std::make_pair(1.0, 1.0));
+}
+
+TEST(RoundMetrics, RadixAucEqualsTheSortedAuc) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> coarse(0, 50);  // many ties
+  std::normal_distribution<float> fine(0, 3);
+  for (int trial = 0; trial < 20; ++trial) {
+    size_t n = trial < 10 ? 1000 : 70000;
+    std::vector<float> p(n), y(n);
+    for (size_t i = 0; i < n; ++i) {
+      p[i] = trial % 2 ? static_cast<float>(coarse(rng)) / 50 : fine(rng);  // negatives too
+      y[i] = rng() % 3 == 0 ? 1.0f : 0.0f;
+    }
+    EXPECT_NEAR(binary_auc(p.data(), y.data(), n), auc(p, y), 1e-12) << "trial " << trial;
+  }
+  std::vector<float> p{0.5f, 0.5f, 0.9f}, y{1, 0, 1};
+  EXPECT_DOUBLE_EQ(binary_auc(p.data(), y.data(), 3), 0.75);
+  std::vector<float> one_class{1, 1};
+  EXPECT_TRUE(std::isnan(binary_auc(p.data(), one_class.data(), 2)));
+  EXPECT_TRUE(std::isnan(binary_auc(p.data(), y.data(), 0)));
+}
+
+TEST(RoundMetrics, OnlyTheMetricsCdnComputesForTheObjective) {
+  EXPECT_NE(RoundMetrics::make("binary:logistic", {"auc", "logloss", "error"}), nullptr);
+  EXPECT_NE(RoundMetrics::make("reg:squarederror", {"mae", "rmse"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("binary:logistic", {"auc", "aucpr"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("binary:logitraw", {"auc"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("binary:logistic", {"error@0.7"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("reg:squarederror", {"auc"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("multi:softprob", {"mlogloss"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("binary:logistic", {"auc", "auc"}), nullptr);
+  EXPECT_EQ(RoundMetrics::make("binary:logistic", {}), nullptr);
+}
+
+TEST(RoundMetrics, XGBoostsFormulas) {
+  std::vector<float> p{0.9f, 0.2f, 0.6f, 0.0f}, y{1, 0, 0, 1};
+  auto m = RoundMetrics::make("binary:logistic", {"logloss", "error"});
+  auto v = m->evaluate(p.data(), y.data(), p.size());
+  // a prediction of 0 for a positive costs -log(1e-16), as in XGBoost
+  double expect = (-std::log(0.9f) - std::log(0.8f) - std::log(0.4f) - std::log(1e-16f)) / 4;
+  EXPECT_NEAR(v[0], expect, 1e-6);
+  EXPECT_DOUBLE_EQ(v[1], 0.5);
+  std::vector<float> r{1, 2, 3}, t{1, 4, 3};
+  auto reg =
+      RoundMetrics::make("reg:squarederror", {"rmse", "mae"})->evaluate(r.data(), t.data(), 3);
+  EXPECT_DOUBLE_EQ(reg[0], std::sqrt(4.0 / 3));
+  EXPECT_DOUBLE_EQ(reg[1], 2.0 / 3);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 """Python XGBoost on the same rows and parameters as a cdn train bundle: the reference for
 the AUC parity test and the training benchmark.
 
-usage: train_xgb.py BUNDLE TRAIN.csv VALID.csv  -> prints JSON {"auc", "read_s", "train_s"}
+usage: train_xgb.py BUNDLE TRAIN.csv VALID.csv
+  -> prints JSON {"auc", "read_s", "train_s", "history": {"train-auc": [one per round], ...}}
 
 The features, their kinds and the category codes come from BUNDLE/contract.json; the
 XGBoost parameters and rounds from BUNDLE/params.json. CSV is read with pandas.read_csv.
@@ -48,7 +49,7 @@ def auc(p, y):
         pos += tp
         neg += fp
         i = j
-    return area / (pos * neg)
+    return area / (pos * neg) if pos * neg > 0 else None  # None: one class only (regression)
 
 
 def main():
@@ -62,12 +63,16 @@ def main():
     plist = [tuple(kv) for kv in params["xgboost"]]
     dtr = xgb.DMatrix(xtr, label=ytr, enable_categorical=True, nthread=-1)
     dva = xgb.DMatrix(xva, label=yva, enable_categorical=True, nthread=-1)
+    evals_result = {}
     booster = xgb.train(plist, dtr, params["rounds_run"], evals=[(dtr, "train"), (dva, "valid")],
-                        verbose_eval=False)
+                        evals_result=evals_result, verbose_eval=False)
     t2 = time.time()
     p = booster.predict(dva)
     print(json.dumps({"auc": auc(np.asarray(p), np.asarray(yva)), "read_s": t1 - t0,
-                      "train_s": t2 - t1}))
+                      "train_s": t2 - t1,
+                      "history": {f"{name}-{metric}": values
+                                  for name, metrics in evals_result.items()
+                                  for metric, values in metrics.items()}}))
 
 
 main()
