@@ -49,6 +49,8 @@ py=/usr/bin/python3
 if [ -z "$dir" ]; then
   dir="$(mktemp -d "${TMPDIR:-/tmp}/cdn-bench.XXXXXX")"
   trap 'rm -rf "$dir"' EXIT
+else
+  mkdir -p "$dir"
 fi
 
 if [ "$predict_only" = 0 ]; then

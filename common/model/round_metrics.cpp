@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 namespace cdn::model {
 
@@ -55,8 +56,13 @@ float label_of(uint64_t packed) {
 }  // namespace
 
 double binary_auc(const float* p, const float* y, size_t n) {
+  std::vector<uint64_t> rows, scratch;
+  return binary_auc(p, y, n, rows, scratch);
+}
+
+double binary_auc(const float* p, const float* y, size_t n, std::vector<uint64_t>& rows,
+                  std::vector<uint64_t>& scratch) {
   if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  thread_local std::vector<uint64_t> rows, scratch;
   rows.resize(n);
   for (size_t i = 0; i < n; ++i) {
     uint32_t label;
@@ -109,46 +115,56 @@ std::unique_ptr<RoundMetrics> RoundMetrics::make(const std::string& objective,
   return r;
 }
 
-std::vector<double> RoundMetrics::evaluate(const float* p, const float* y, size_t n) const {
-  std::vector<double> out;
-  for (Kind k : kinds_) {
+namespace {
+
+// XGBoost's per-row loss, in float as XGBoost computes it.
+float row_loss(int kind, float p, float y) {
+  switch (kind) {
+    case 0: {  // logloss
+      const float eps = 1e-16f;
+      const float pneg = 1.0f - p;
+      if (p < eps) return -y * std::log(eps) - (1.0f - y) * std::log(1.0f - eps);
+      if (pneg < eps) return -y * std::log(1.0f - eps) - (1.0f - y) * std::log(eps);
+      // With a label of 0 or 1 one of the two terms is a signed zero: the same float with
+      // one logarithm instead of two.
+      if (y == 0.0f) return -std::log(pneg);
+      if (y == 1.0f) return -std::log(p);
+      return -y * std::log(p) - (1.0f - y) * std::log(pneg);
+    }
+    case 1:  // error at 0.5
+      return p > 0.5f ? 1.0f - y : y;
+    case 2: {  // squared error
+      float d = y - p;
+      return d * d;
+    }
+    default:  // absolute error
+      return std::abs(y - p);
+  }
+}
+
+}  // namespace
+
+std::vector<double> RoundMetrics::evaluate(const float* p, const float* y, size_t n) {
+  std::vector<double> out(kinds_.size());
+  std::thread auc_thread;
+  for (size_t m = 0; m < kinds_.size(); ++m) {
+    Kind k = kinds_[m];
     if (k == Kind::auc) {
-      out.push_back(binary_auc(p, y, n));
+      auto run = [this, &out, m, p, y, n] { out[m] = binary_auc(p, y, n, rows_, scratch_); };
+      if (n >= 65536 && kinds_.size() > 1) {
+        auc_thread = std::thread(run);
+      } else {
+        run();
+      }
       continue;
     }
+    int kind = k == Kind::logloss ? 0 : k == Kind::error ? 1 : k == Kind::rmse ? 2 : 3;
     double sum = 0;
-    for (size_t i = 0; i < n; ++i) {
-      float v;
-      switch (k) {
-        case Kind::logloss: {
-          const float eps = 1e-16f;
-          const float pneg = 1.0f - p[i];
-          if (p[i] < eps) {
-            v = -y[i] * std::log(eps) - (1.0f - y[i]) * std::log(1.0f - eps);
-          } else if (pneg < eps) {
-            v = -y[i] * std::log(1.0f - eps) - (1.0f - y[i]) * std::log(eps);
-          } else {
-            v = -y[i] * std::log(p[i]) - (1.0f - y[i]) * std::log(pneg);
-          }
-          break;
-        }
-        case Kind::error:
-          v = p[i] > 0.5f ? 1.0f - y[i] : y[i];
-          break;
-        case Kind::rmse: {
-          float d = y[i] - p[i];
-          v = d * d;
-          break;
-        }
-        default:
-          v = std::abs(y[i] - p[i]);
-          break;
-      }
-      sum += v;
-    }
+    for (size_t i = 0; i < n; ++i) sum += row_loss(kind, p[i], y[i]);
     double mean = n ? sum / static_cast<double>(n) : sum;
-    out.push_back(k == Kind::rmse ? std::sqrt(mean) : mean);
+    out[m] = k == Kind::rmse ? std::sqrt(mean) : mean;
   }
+  if (auc_thread.joinable()) auc_thread.join();
   return out;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,16 +24,21 @@ class RoundMetrics {
 
   // One value per metric, in order, for predictions `p` (as XGBoost predicts them: a
   // probability, a value) against labels `y`, both of length n.
-  std::vector<double> evaluate(const float* p, const float* y, size_t n) const;
+  // On large sets AUC runs on a second thread while the other metrics are summed.
+  std::vector<double> evaluate(const float* p, const float* y, size_t n);
 
  private:
   enum class Kind { auc, logloss, error, rmse, mae };
   std::vector<Kind> kinds_;
+  std::vector<uint64_t> rows_, scratch_;  // AUC's sort, kept from round to round
 };
 
 // Binary ROC AUC exactly as XGBoost 1.x computes it on unweighted rows: rows in descending
 // order of prediction (a radix sort), a label counts `y` positive and `1 - y` negative, each
-// group of equal predictions adds a trapezoid. NaN when one class is absent.
+// group of equal predictions adds a trapezoid. NaN when one class is absent. `rows` and
+// `scratch` are working memory.
+double binary_auc(const float* p, const float* y, size_t n, std::vector<uint64_t>& rows,
+                  std::vector<uint64_t>& scratch);
 double binary_auc(const float* p, const float* y, size_t n);
 
 }  // namespace cdn::model

@@ -148,6 +148,26 @@ TEST(RoundMetrics, RadixAucEqualsTheSortedAuc) {
   EXPECT_TRUE(std::isnan(binary_auc(p.data(), y.data(), 0)));
 }
 
+TEST(RoundMetrics, AucOnItsOwnThreadGivesTheSameValues) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0, 1);
+  size_t n = 200000;  // past the size where AUC moves to a second thread
+  std::vector<float> p(n), y(n);
+  for (size_t i = 0; i < n; ++i) {
+    p[i] = u(rng);
+    y[i] = u(rng) < p[i] ? 1.0f : 0.0f;
+  }
+  auto both = RoundMetrics::make("binary:logistic", {"auc", "logloss"});
+  auto auc_only = RoundMetrics::make("binary:logistic", {"auc"});
+  auto logloss_only = RoundMetrics::make("binary:logistic", {"logloss"});
+  for (int round = 0; round < 3; ++round) {
+    auto v = both->evaluate(p.data(), y.data(), n);
+    EXPECT_EQ(v[0], auc_only->evaluate(p.data(), y.data(), n)[0]);
+    EXPECT_EQ(v[1], logloss_only->evaluate(p.data(), y.data(), n)[0]);
+    EXPECT_NEAR(v[0], auc(p, y), 1e-12);
+  }
+}
+
 TEST(RoundMetrics, OnlyTheMetricsCdnComputesForTheObjective) {
   EXPECT_NE(RoundMetrics::make("binary:logistic", {"auc", "logloss", "error"}), nullptr);
   EXPECT_NE(RoundMetrics::make("reg:squarederror", {"mae", "rmse"}), nullptr);
