@@ -1,5 +1,7 @@
 // Scoring a batch of records with a model bundle: records parsed with simdjson straight into
-// dense feature rows, one in-place prediction for the batch, and the prediction lines.
+// dense feature rows, one prediction for the batch, and the prediction lines. The prediction
+// comes from the booster's trees compiled into a Forest when it takes the model and agrees
+// with XGBoost on a check set, else from XGBoost's in-place prediction.
 // A Scorer is immutable: worker threads share one and score different batches at once.
 #pragma once
 
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "common/model/bundle.hpp"
+#include "common/model/forest.hpp"
 
 namespace cdn::model {
 
@@ -51,11 +54,14 @@ class Scorer {
   size_t features() const { return builder_.width(); }
 
  private:
+  void compile_forest();
+
   const Bundle& bundle_;
   ScoreOptions opts_;
   RowBuilder builder_;
   std::vector<std::string> contribution_keys_;  // `"name":` per feature, then the bias
   std::vector<std::string> keep_keys_;          // `,"field":`
+  std::unique_ptr<Forest> forest_;  // the trees laid out for speed; null: XGBoost predicts
 };
 
 }  // namespace cdn::model

@@ -60,8 +60,27 @@ PY
 }
 
 @test "predictions equal Python XGBoost's on the same model and feature rows within 1e-6 (12,000 records)" {
-  cdn predict -q -m "$D/m" "$D/live.ndjson" -o "$T/p.ndjson"
+  run --separate-stderr cdn -vv predict -m "$D/m" "$D/live.ndjson" -o "$T/p.ndjson"
+  assert_success
+  # the compiled trees predict (and were checked against XGBoost when the model loaded)
+  [[ "$stderr" =~ "predicting with the compiled trees: 30 trees, equal to XGBoost on 4096 check rows" ]]
   run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/m" "$D/live.ndjson" "$T/p.ndjson"
+  assert_success
+  echo "$output"
+  assert_equal "$(jq .rows <<<"$output")" 12000
+  "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) <= 1e-6)" "$(jq .max_abs_diff <<<"$output")"
+}
+
+@test "the compiled trees equal Python XGBoost on missing fields and unknown categories too" {
+  # every third record loses a feature, every fifth has categories the model never saw
+  jq -c 'if .sampleID % 3 == 0 then del(.rtt_ms, .pop) else . end
+         | if .sampleID % 5 == 0 then .country = "ZZ" | .device = "toaster" else . end' \
+    "$D/live.ndjson" >"$T/holes.ndjson"
+  run --separate-stderr cdn -vv predict -m "$D/m" "$T/holes.ndjson" -o "$T/p.ndjson"
+  assert_success
+  [[ "$stderr" =~ "predicting with the compiled trees" ]]
+  [[ "$stderr" =~ "4800 unknown categories (country 2400, device 2400)" ]]
+  run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/m" "$T/holes.ndjson" "$T/p.ndjson"
   assert_success
   echo "$output"
   assert_equal "$(jq .rows <<<"$output")" 12000
@@ -141,7 +160,9 @@ PY
 
 @test "a regression model predicts the value" {
   head -500 "$D/live.ndjson" >"$T/in.ndjson"
-  cdn predict -q -m "$D/reg" "$T/in.ndjson" -o "$T/p.ndjson"
+  run --separate-stderr cdn -vv predict -m "$D/reg" "$T/in.ndjson" -o "$T/p.ndjson"
+  assert_success
+  [[ "$stderr" =~ "predicting with the compiled trees: 5 trees" ]]
   run "$PY" "$REPO_ROOT/tests/cli/py/predict_parity.py" "$D/reg" "$T/in.ndjson" "$T/p.ndjson"
   assert_success
   "$PY" -c "import sys; sys.exit(not float(sys.argv[1]) <= 1e-6 * 1000)" "$(jq .max_abs_diff <<<"$output")"
@@ -157,8 +178,9 @@ JSON
     for (i = 0; i < 2000; i++) { x = rand() * 3; print "2026-11-22T00:00:00Z," i "," x "," int(x) } }' >"$T/multi.csv"
   cdn train -q --schema "$T/schema.json" --label cls --objective multi:softprob --rounds 10 "$T/multi.csv" -o "$T/mc"
   printf '%s\n' '{"sampleID":1,"timestamp":"2026-11-22T00:00:00Z","x":0.5}' '{"sampleID":2,"timestamp":"2026-11-22T00:00:00Z","x":2.5}' >"$T/in.ndjson"
-  run cdn predict -q -m "$T/mc" "$T/in.ndjson"
+  run --separate-stderr cdn -vv predict -m "$T/mc" "$T/in.ndjson"
   assert_success
+  [[ "$stderr" =~ "predicting with XGBoost: the compiled trees do not take this model (objective 'multi:softprob')" ]]
   assert_equal "$(jq -c '[(.prediction | length), .label, (.prediction | add * 1000 | round)]' <<<"${lines[0]}")" "[3,0,1000]"
   assert_equal "$(jq -c '.label' <<<"${lines[1]}")" 2
   run --separate-stderr cdn predict -m "$T/mc" --explain "$T/in.ndjson"

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "common/diag/errors.hpp"
 #include "common/model/contract.hpp"
+#include "common/model/forest.hpp"
 #include "common/model/metrics.hpp"
 #include "common/model/round_metrics.hpp"
 
@@ -193,6 +195,84 @@ TEST(RoundMetrics, XGBoostsFormulas) {
       RoundMetrics::make("reg:squarederror", {"rmse", "mae"})->evaluate(r.data(), t.data(), 3);
   EXPECT_DOUBLE_EQ(reg[0], std::sqrt(4.0 / 3));
   EXPECT_DOUBLE_EQ(reg[1], 2.0 / 3);
+}
+
+// One tree: x0 < 1.5 goes to a categorical split on x1 (categories 2 and 5 go right, a
+// missing x1 goes right), else a leaf of 10. A missing x0 goes left. Base score 0.5.
+std::string forest_model(const std::string& objective = "reg:squarederror",
+                         const std::string& booster = "gbtree",
+                         const std::string& right_children = "[2,4,-1,-1,-1]",
+                         const std::string& categories = "[2,5]") {
+  return R"({"learner":{"learner_model_param":{"base_score":"5E-1","num_class":"0","num_target":"1"},)"
+         R"("objective":{"name":")" +
+         objective + R"("},"gradient_booster":{"name":")" + booster +
+         R"(","model":{"tree_info":[0],"trees":[{"left_children":[1,3,-1,-1,-1],"right_children":)" +
+         right_children +
+         R"(,"split_indices":[0,1,0,0,0],"split_conditions":[1.5,NaN,10,1,2],"default_left":[1,0,0,0,0],)"
+         R"("split_type":[0,1,0,0,0],"categories_nodes":[1],"categories_segments":[0],)"
+         R"("categories_sizes":[2],"categories":)" +
+         categories + R"(,"tree_param":{"size_leaf_vector":"0"}}]}}}})";
+}
+
+TEST(Forest, XGBoostsDecisions) {
+  std::string why;
+  auto f = Forest::from_json(forest_model(), why);
+  ASSERT_NE(f, nullptr) << why;
+  const float nan = std::nanf("");
+  std::vector<float> rows{1.0f, 2,    1.0f,  3,    1.0f, nan,  nan, 3,    2.0f,
+                          2,    1.0f, 70.0f, 1.0f, 5.9f, 1.5f, 2,   1.0f, -1.0f};
+  std::vector<float> want{2.5f, 1.5f, 2.5f, 1.5f, 10.5f, 1.5f, 2.5f, 10.5f, 1.5f};
+  std::vector<float> got(want.size());
+  f->predict(rows.data(), want.size(), 2, got.data());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], want[i]) << "row " << i;
+  // more rows than a block, and rows narrower than the model (absent features are missing)
+  std::vector<float> many(1000 * 2), out(1000);
+  for (size_t i = 0; i < 1000; ++i) {
+    many[2 * i] = 1.0f;
+    many[2 * i + 1] = static_cast<float>(i % 7);
+  }
+  f->predict(many.data(), 1000, 2, out.data());
+  for (size_t i = 0; i < 1000; ++i) ASSERT_EQ(out[i], i % 7 == 2 || i % 7 == 5 ? 2.5f : 1.5f);
+  std::vector<float> narrow{1.0f, 2.0f};
+  f->predict(narrow.data(), 2, 1, out.data());
+  EXPECT_EQ(out[0], 2.5f);  // x1 missing: right
+  EXPECT_EQ(out[1], 10.5f);
+}
+
+TEST(Forest, SigmoidForBinaryLogistic) {
+  std::string why;
+  auto f = Forest::from_json(forest_model("binary:logistic"), why);
+  ASSERT_NE(f, nullptr) << why;
+  std::vector<float> row{2.0f, 0}, out(1);
+  f->predict(row.data(), 1, 2, out.data());
+  EXPECT_NEAR(out[0], 1.0 / (1.0 + std::exp(-10.0)), 1e-7);  // base 0.5 is a margin of 0
+}
+
+TEST(Forest, TakesOnlyWhatItKnows) {
+  std::string why;
+  EXPECT_EQ(Forest::from_json(forest_model("multi:softprob"), why), nullptr);
+  EXPECT_EQ(why, "objective 'multi:softprob'");
+  EXPECT_EQ(Forest::from_json(forest_model("reg:squarederror", "dart"), why), nullptr);
+  EXPECT_EQ(why, "booster 'dart'");
+  EXPECT_EQ(Forest::from_json(forest_model("reg:squarederror", "gbtree", "[4,2,-1,-1,-1]"), why),
+            nullptr);
+  EXPECT_EQ(why, "a split whose children are not side by side in its tree");
+  EXPECT_EQ(Forest::from_json(
+                forest_model("reg:squarederror", "gbtree", "[2,4,-1,-1,-1]", "[2,63]"), why),
+            nullptr);
+  EXPECT_EQ(why, "a category above 62");
+  EXPECT_EQ(Forest::from_json("{not json", why), nullptr);
+}
+
+TEST(Forest, ProbeRowsReachBothSidesOfTheSplits) {
+  std::string why;
+  auto f = Forest::from_json(forest_model(), why);
+  ASSERT_NE(f, nullptr);
+  auto rows = f->probe_rows(2, 200);
+  std::vector<float> out(200);
+  f->predict(rows.data(), 200, 2, out.data());
+  std::set<float> seen(out.begin(), out.end());
+  EXPECT_EQ(seen, (std::set<float>{1.5f, 2.5f, 10.5f}));
 }
 
 }  // namespace

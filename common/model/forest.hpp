@@ -1,0 +1,58 @@
+// The trees of a loaded booster, laid out for prediction: XGBoost walks one row at a time
+// through a tree, so each step waits for the node before it; the forest walks a block of
+// rows through a tree level by level, so the blocks' steps overlap. Same decisions as
+// XGBoost (numeric split: left when value < condition; categorical split: right when the
+// category is in the node's set; missing value: the default side), the same float sums in
+// tree order and the same output transform, so the predictions equal the library's.
+//
+// Only what it knows is taken: a gbtree booster with one output (binary:logistic,
+// reg:squarederror), categories below 63, children side by side as XGBoost allocates them;
+// any other model is predicted by XGBoost, and so is every model whose
+// forest disagrees with XGBoost on a check set (see Scorer).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cdn::model {
+
+class Forest {
+ public:
+  // Compiled from the booster's JSON (XGBoosterSaveModelToBuffer, format json); nullptr and
+  // the reason in `why` when the model has something the forest does not evaluate.
+  static std::unique_ptr<Forest> from_json(std::string_view model_json, std::string& why);
+
+  // Predictions for n row-major rows of `cols` floats (NaN: missing) into out[0..n).
+  void predict(const float* rows, size_t n, size_t cols, float* out) const;
+
+  // Rows that reach both sides of every split, the missing side included: the check set.
+  std::vector<float> probe_rows(size_t cols, size_t n) const;
+
+  size_t trees() const { return roots_.size(); }
+
+ private:
+  // 24 bytes. A step is arithmetic, without a branch: the child is left + (goes right).
+  struct Node {
+    int32_t left;  // absolute index of the left child; the right one is next to it
+    uint32_t feature;
+    float cond;              // numeric split: right when value >= cond
+    uint32_t cat_mask;       // ~0 for a categorical split (and a leaf), 0 for a numeric one
+    uint32_t missing_right;  // 1 when a missing value goes right
+    uint32_t pad;
+    uint64_t cats;  // categorical split: bit c set when category c goes right; 0 for a leaf
+  };
+  enum class Transform { sigmoid, identity };
+
+  std::vector<Node> nodes_;
+  std::vector<float> values_;  // leaf values, by node
+  std::vector<int32_t> roots_;
+  std::vector<uint8_t> depths_;  // steps from the root to the deepest leaf
+  uint32_t max_feature_ = 0;
+  float base_margin_ = 0;
+  Transform transform_ = Transform::identity;
+};
+
+}  // namespace cdn::model
