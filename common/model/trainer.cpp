@@ -188,6 +188,11 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
         for (size_t m = 0; m < v.size(); ++m) {
           cols.push_back(std::string(names[k]) + "-" + metric_names[m]);
           values.push_back(v[m]);
+          if (it == 0 && metric_names[m] == "auc" && std::isnan(v[m]) && !o.quiet) {
+            diag::warning(std::string("AUC is undefined on the ") +
+                          (k == 0 ? "training" : "validation") +
+                          " data: it holds only one class of labels (or no rows); give it both");
+          }
         }
       }
     } else {

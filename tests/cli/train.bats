@@ -285,11 +285,23 @@ PY
 
 @test "XGBoost's own warnings come through cdn's diagnostics, and -q silences them" {
   awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
-  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m"
+  # binary:logitraw: XGBoost evaluates the AUC itself, and warns
+  run --separate-stderr cdn train --schema "$SCHEMA" --objective binary:logitraw --rounds 1 "$T/one-class.csv" -o "$T/m"
   assert_success
   [[ "$stderr" =~ "cdn train: warning: XGBoost: Dataset is empty, or contains only positive or negative samples." ]]
   [[ "$stderr" != *"auc.cc"* ]]
-  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 1 "$T/one-class.csv" -o "$T/m2"
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --objective binary:logitraw --rounds 1 "$T/one-class.csv" -o "$T/m2"
+  assert_success
+  assert_equal "$stderr" ""
+}
+
+@test "an AUC cdn computes on one class of labels is NaN, with a warning" {
+  awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 "$T/one-class.csv" -o "$T/m"
+  assert_success
+  assert_equal "$(grep -c 'warning: AUC is undefined on the training data: it holds only one class of labels (or no rows); give it both' <<<"$stderr")" 1
+  [[ "$stderr" =~ "[0] train-auc:nan train-logloss:" ]]
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 2 "$T/one-class.csv" -o "$T/m2"
   assert_success
   assert_equal "$stderr" ""
 }
