@@ -13,8 +13,22 @@ namespace {
 
 constexpr size_t kBlock = 512;  // rows walked through the forest together: each tree stays in cache
 constexpr size_t kLanes = 8;    // rows walked through one tree side by side
-// The code of a value that is no category (negative, past the sets, missing): a bit no set has.
-constexpr int64_t kNoCategory = 63;
+// Bins of a value, one byte: a numeric value's is the number of its feature's cuts at or below
+// it; a categorical value's is its category (the fractional part dropped, as XGBoost does), or
+// kNoCategory when it is negative or past every set; a missing value's is kMissingBin.
+constexpr uint32_t kMissingBin = 255;
+constexpr int64_t kNoCategory = 254;
+constexpr size_t kMaxCuts = 254;
+
+// A split as the model has it, kept until every split of the forest is known.
+struct Split {
+  Forest::Kind kind = Forest::Kind::unused;  // unused: a leaf
+  uint32_t feature = 0;
+  float cond = 0;
+  bool missing_right = false;
+  uint64_t cats[4] = {0, 0, 0, 0};
+  void set(uint32_t c) { cats[c / 64] |= uint64_t{1} << (c % 64); }
+};
 
 // XGBoost writes NaN and infinities as bare words (a categorical split's condition is NaN),
 // which JSON does not have: outside strings they become null, read back as NaN.
@@ -156,6 +170,7 @@ std::unique_ptr<Forest> Forest::from_json(std::string_view model_json, std::stri
       return nullptr;
     }
   }
+  std::vector<Split> splits;  // by node, for the masks once every split is known
   std::vector<int64_t> left, right, split_index, default_left, split_type, cat_nodes, cat_seg,
       cat_size, cats;
   std::vector<double> cond;
@@ -198,42 +213,48 @@ std::unique_ptr<Forest> Forest::from_json(std::string_view model_json, std::stri
     }
     for (size_t i = 0; i < n; ++i) {
       Node node{};
+      Split split;
       if (left[i] == -1) {
-        // Every step stays on the leaf: a categorical test with an empty set, missing left.
+        // A leaf: no bin is in its mask, so every step stays on it.
         node.left = base + static_cast<int32_t>(i);
-        node.cat_mask = ~0u;
         f->values_.push_back(static_cast<float>(cond[i]));
         f->nodes_.push_back(node);
+        splits.push_back(split);
         continue;
       }
       if (left[i] < 0 || right[i] != left[i] + 1 || static_cast<size_t>(right[i]) >= n ||
-          split_index[i] < 0) {
+          split_index[i] < 0 || split_index[i] >= 65536) {
         why = "a split whose children are not side by side in its tree";
         return nullptr;
       }
       node.left = base + static_cast<int32_t>(left[i]);
-      node.feature = static_cast<uint32_t>(split_index[i]);
-      f->max_feature_ = std::max(f->max_feature_, node.feature);
-      node.missing_right = default_left[i] ? 0 : 1;
-      node.cond = static_cast<float>(cond[i]);
+      split.feature = static_cast<uint32_t>(split_index[i]);
+      f->max_feature_ = std::max(f->max_feature_, split.feature);
+      split.missing_right = !default_left[i];
+      split.cond = static_cast<float>(cond[i]);
       f->values_.push_back(0);
+      split.kind = Forest::Kind::numeric;
       if (i < split_type.size() && split_type[i] == 1) {
         if (cat_of[i] < 0) {
           why = "a categorical split without categories";
           return nullptr;
         }
         size_t k = static_cast<size_t>(cat_of[i]);
-        node.cat_mask = ~0u;
+        split.kind = Forest::Kind::categorical;
         for (int64_t j = 0; j < cat_size[k]; ++j) {
           size_t at = static_cast<size_t>(cat_seg[k] + j);
           if (at >= cats.size() || cats[at] < 0 || cats[at] >= kNoCategory) {
             why = "a category above " + std::to_string(kNoCategory - 1);
             return nullptr;
           }
-          node.cats |= uint64_t{1} << cats[at];
+          split.set(static_cast<uint32_t>(cats[at]));
         }
+      } else if (std::isnan(split.cond)) {
+        why = "a numeric split on NaN";
+        return nullptr;
       }
       f->nodes_.push_back(node);
+      splits.push_back(split);
     }
     // Depth of the deepest leaf; a malformed tree with a cycle is refused.
     std::vector<std::pair<int32_t, int>> stack{{0, 0}};
@@ -255,6 +276,45 @@ std::unique_ptr<Forest> Forest::from_json(std::string_view model_json, std::stri
     f->roots_.push_back(base);
     f->depths_.push_back(static_cast<uint8_t>(depth));
   }
+
+  // Each feature is numeric or categorical; a numeric one is cut at the conditions of its
+  // splits, at most kMaxCuts of them.
+  f->kinds_.assign(f->max_feature_ + 1, Kind::unused);
+  f->cuts_.assign(f->max_feature_ + 1, {});
+  for (const Split& sp : splits) {
+    if (sp.kind == Kind::unused) continue;
+    Kind& k = f->kinds_[sp.feature];
+    if (k != Kind::unused && k != sp.kind) {
+      why = "numeric and categorical splits on one feature";
+      return nullptr;
+    }
+    k = sp.kind;
+    if (sp.kind == Kind::numeric) f->cuts_[sp.feature].push_back(sp.cond);
+  }
+  for (auto& c : f->cuts_) {
+    std::sort(c.begin(), c.end());
+    c.erase(std::unique(c.begin(), c.end()), c.end());
+    if (c.size() > kMaxCuts) {
+      why = "a feature split at more than " + std::to_string(kMaxCuts) + " values";
+      return nullptr;
+    }
+  }
+  for (size_t i = 0; i < splits.size(); ++i) {
+    const Split& sp = splits[i];
+    Node& node = f->nodes_[i];
+    if (sp.kind == Kind::unused) continue;  // a leaf
+    node.column = static_cast<uint32_t>(sp.feature * kBlock);
+    if (sp.kind == Kind::categorical) {
+      std::copy(std::begin(sp.cats), std::end(sp.cats), std::begin(node.mask));
+    } else {
+      // value >= cond exactly when the value's bin (the number of cuts <= value) is above the
+      // index of cond among the cuts
+      const auto& c = f->cuts_[sp.feature];
+      size_t j = static_cast<size_t>(std::lower_bound(c.begin(), c.end(), sp.cond) - c.begin());
+      for (size_t b = j + 1; b <= c.size(); ++b) node.mask[b / 64] |= uint64_t{1} << (b % 64);
+    }
+    if (sp.missing_right) node.mask[kMissingBin / 64] |= uint64_t{1} << (kMissingBin % 64);
+  }
   return f;
 }
 
@@ -269,31 +329,38 @@ void Forest::predict(const float* rows, size_t n, size_t cols, float* out) const
   }
   const Node* nodes = nodes_.data();
   const float* values = values_.data();
-  std::vector<uint8_t> codes(kBlock * cols);
+  const size_t features = kinds_.size();
+  std::vector<uint8_t> bins(kBlock * features);
   for (size_t start = 0; start < n; start += kBlock) {
     const size_t m = std::min(kBlock, n - start);
     const float* block = rows + start * cols;
-    // Every value as a category code once, for the categorical splits: XGBoost drops the
-    // fractional part, and sends a negative value or one past the set left.
-    for (size_t k = 0; k < m * cols; ++k) {
-      float v = block[k];
-      codes[k] = (v >= 0.0f && v < static_cast<float>(kNoCategory)) ? static_cast<uint8_t>(v)
-                                                                    : uint8_t{kNoCategory};
+    // The block's bins, feature by feature.
+    for (size_t c = 0; c < features; ++c) {
+      uint8_t* to = bins.data() + c * kBlock;
+      const Kind kind = kinds_[c];
+      const std::vector<float>& cuts = cuts_[c];
+      for (size_t r = 0; r < m; ++r) {
+        const float v = block[r * cols + c];
+        if (std::isnan(v)) {
+          to[r] = kMissingBin;
+        } else if (kind == Kind::numeric) {
+          to[r] =
+              static_cast<uint8_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
+        } else if (kind == Kind::categorical) {
+          to[r] = v >= 0.0f && v < static_cast<float>(kNoCategory) ? static_cast<uint8_t>(v)
+                                                                   : uint8_t{kNoCategory};
+        } else {
+          to[r] = 0;
+        }
+      }
     }
+    const uint8_t* b = bins.data();
     float sum[kBlock];
     for (size_t r = 0; r < m; ++r) sum[r] = base_margin_;
-    // XGBoost's decisions: numeric, right when value >= cond; categorical, right when the
-    // category is in the set; missing, the default side.
     auto step = [&](int32_t at, size_t r) {
       const Node& node = nodes[at];
-      const size_t k = r * cols + node.feature;
-      const float v = block[k];
-      const uint32_t numeric = v >= node.cond;
-      const auto in_set = static_cast<uint32_t>((node.cats >> codes[k]) & 1u);
-      const uint32_t missing = std::isnan(v);
-      const uint32_t right =
-          (node.cat_mask & in_set) | (~node.cat_mask & numeric) | (missing & node.missing_right);
-      return node.left + static_cast<int32_t>(right);
+      const uint32_t bin = b[node.column + r];
+      return node.left + static_cast<int32_t>((node.mask[bin / 64] >> (bin % 64)) & 1u);
     };
     for (size_t t = 0; t < roots_.size(); ++t) {
       const int32_t root = roots_[t];
@@ -327,21 +394,34 @@ void Forest::predict(const float* rows, size_t n, size_t cols, float* out) const
 }
 
 std::vector<float> Forest::probe_rows(size_t cols, size_t n) const {
-  // Each row takes, for every feature, a value from a split on it: just below or at the
-  // condition, a category in or out of the set, or missing; chosen by a fixed sequence.
+  // Each row takes, for every feature, a value from a split on it: a cut, the float below
+  // it or past the last; a category in a set, one in no set, one past them all; or missing;
+  // chosen by a fixed sequence.
   std::vector<std::vector<float>> choices(cols);
-  for (const Node& node : nodes_) {
-    if ((node.cat_mask && node.cats == 0) || node.feature >= cols) continue;
-    auto& c = choices[node.feature];
-    if (c.size() > 64) continue;
-    if (node.cat_mask) {
-      for (uint32_t b = 0; b < 64; ++b) {
-        if ((node.cats >> b) & 1u) c.push_back(static_cast<float>(b));
+  for (size_t c = 0; c < cols && c < kinds_.size(); ++c) {
+    auto& ch = choices[c];
+    if (kinds_[c] == Kind::numeric) {
+      for (float cut : cuts_[c]) {
+        ch.push_back(cut);
+        ch.push_back(std::nextafter(cut, -std::numeric_limits<float>::infinity()));
       }
-      c.push_back(static_cast<float>(kNoCategory));
-    } else {
-      c.push_back(node.cond);
-      c.push_back(std::nextafter(node.cond, -std::numeric_limits<float>::infinity()));
+      if (!cuts_[c].empty()) ch.push_back(cuts_[c].back() * 2 + 1);
+    } else if (kinds_[c] == Kind::categorical) {
+      ch.push_back(static_cast<float>(kNoCategory));
+      ch.push_back(-1.0f);
+    }
+  }
+  std::vector<std::vector<bool>> seen(cols, std::vector<bool>(kNoCategory + 1));
+  for (const Node& node : nodes_) {
+    size_t c = node.column / kBlock;
+    if (c >= cols || c >= kinds_.size() || kinds_[c] != Kind::categorical) continue;
+    for (uint32_t k = 0; k < kNoCategory; ++k) {
+      bool in = (node.mask[k / 64] >> (k % 64)) & 1u;
+      if (in && !seen[c][k]) {
+        seen[c][k] = true;
+        choices[c].push_back(static_cast<float>(k));         // in this set
+        choices[c].push_back(static_cast<float>(k) + 0.5f);  // the fraction dropped
+      }
     }
   }
   std::vector<float> rows(n * cols);

@@ -34,22 +34,28 @@ class Forest {
   size_t trees() const { return roots_.size(); }
 
  private:
-  // 24 bytes. A step is arithmetic, without a branch: the child is left + (goes right).
+  // A step is a load and a bit test, without a branch: every value of a block is turned into
+  // a one-byte bin first, and a node holds the set of bins that go right (for a numeric split
+  // the bins above its condition, for a categorical one its categories, and the missing bin
+  // when a missing value goes right). The child is left + (bin in mask).
   struct Node {
-    int32_t left;  // absolute index of the left child; the right one is next to it
-    uint32_t feature;
-    float cond;              // numeric split: right when value >= cond
-    uint32_t cat_mask;       // ~0 for a categorical split (and a leaf), 0 for a numeric one
-    uint32_t missing_right;  // 1 when a missing value goes right
-    uint32_t pad;
-    uint64_t cats;  // categorical split: bit c set when category c goes right; 0 for a leaf
+    uint64_t mask[4] = {0, 0, 0, 0};  // 256 bins; a leaf has none, so every step stays on it
+    int32_t left = 0;     // absolute index of the left child; the right one is next to it
+    uint32_t column = 0;  // feature * the block's rows: where predict() keeps its bins
   };
+
+ public:
+  enum class Kind : uint8_t { unused, numeric, categorical };
+
+ private:
   enum class Transform { sigmoid, identity };
 
   std::vector<Node> nodes_;
   std::vector<float> values_;  // leaf values, by node
   std::vector<int32_t> roots_;
-  std::vector<uint8_t> depths_;  // steps from the root to the deepest leaf
+  std::vector<uint8_t> depths_;           // steps from the root to the deepest leaf
+  std::vector<Kind> kinds_;               // by feature
+  std::vector<std::vector<float>> cuts_;  // by numeric feature: its split conditions, sorted
   uint32_t max_feature_ = 0;
   float base_margin_ = 0;
   Transform transform_ = Transform::identity;

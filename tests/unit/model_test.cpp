@@ -258,10 +258,56 @@ TEST(Forest, TakesOnlyWhatItKnows) {
             nullptr);
   EXPECT_EQ(why, "a split whose children are not side by side in its tree");
   EXPECT_EQ(Forest::from_json(
-                forest_model("reg:squarederror", "gbtree", "[2,4,-1,-1,-1]", "[2,63]"), why),
+                forest_model("reg:squarederror", "gbtree", "[2,4,-1,-1,-1]", "[2,254]"), why),
             nullptr);
-  EXPECT_EQ(why, "a category above 62");
+  EXPECT_EQ(why, "a category above 253");
   EXPECT_EQ(Forest::from_json("{not json", why), nullptr);
+}
+
+// Trees that each split feature 0 at one of `conds` (leaves 0 and 1, missing left), and
+// optionally a tree splitting it as a category.
+std::string stumps(const std::vector<std::string>& conds, bool categorical_too = false) {
+  std::string trees, info;
+  auto stump = [&](const std::string& cond, int type) {
+    if (!trees.empty()) {
+      trees += ',';
+      info += ',';
+    }
+    info += '0';
+    trees += R"({"left_children":[1,-1,-1],"right_children":[2,-1,-1],"split_indices":[0,0,0],)"
+             R"("split_conditions":[)" +
+             cond + R"(,0,1],"default_left":[1,0,0],"split_type":[)" + std::to_string(type) +
+             R"(,0,0],"categories_nodes":)" + (type ? "[0]" : "[]") + R"(,"categories_segments":)" +
+             (type ? "[0]" : "[]") + R"(,"categories_sizes":)" + (type ? "[1]" : "[]") +
+             R"(,"categories":)" + (type ? "[1]" : "[]") +
+             R"(,"tree_param":{"size_leaf_vector":"0"}})";
+  };
+  for (const auto& c : conds) stump(c, 0);
+  if (categorical_too) stump("NaN", 1);
+  return R"({"learner":{"learner_model_param":{"base_score":"0E0","num_class":"0","num_target":"1"},)"
+         R"("objective":{"name":"reg:squarederror"},"gradient_booster":{"name":"gbtree","model":{)"
+         R"("tree_info":[)" +
+         info + R"(],"trees":[)" + trees + "]}}}}";
+}
+
+TEST(Forest, ManyCutsOnOneFeature) {
+  std::string why;
+  auto f = Forest::from_json(stumps({"3", "1", "2", "2", "-0.5"}), why);
+  ASSERT_NE(f, nullptr) << why;
+  std::vector<float> rows{-1, -0.5f, 0.99f, 1, 2, 2.5f, 3, 1e30f, std::nanf("")};
+  std::vector<float> want{0, 1, 1, 2, 4, 4, 5, 5, 0};  // how many conditions are <= the value
+  std::vector<float> got(rows.size());
+  f->predict(rows.data(), rows.size(), 1, got.data());
+  EXPECT_EQ(got, want);
+
+  std::vector<std::string> many;
+  for (int i = 0; i < 255; ++i) many.push_back(std::to_string(i));
+  EXPECT_EQ(Forest::from_json(stumps(many), why), nullptr);
+  EXPECT_EQ(why, "a feature split at more than 254 values");
+  many.pop_back();
+  EXPECT_NE(Forest::from_json(stumps(many), why), nullptr) << why;
+  EXPECT_EQ(Forest::from_json(stumps({"1"}, true), why), nullptr);
+  EXPECT_EQ(why, "numeric and categorical splits on one feature");
 }
 
 TEST(Forest, ProbeRowsReachBothSidesOfTheSplits) {
