@@ -295,12 +295,40 @@ RowBuilder::RowBuilder(const Contract& c) : width_(c.features.size()) {
 
 bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
                       std::vector<uint64_t>& unknown) const {
+  FieldOrder order;
+  return fill(obj, row, reason, unknown, order, nullptr);
+}
+
+bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
+                      std::vector<uint64_t>& unknown, FieldOrder& order, Capture* capture) const {
   constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
   std::fill(row, row + width_, kMissing);
+  if (capture) capture->found[0] = capture->found[1] = false;
+  if (order.owner != this) {
+    order.at.clear();
+    order.owner = this;
+  }
+  size_t position = 0;
   for (auto member : obj) {
-    auto it = by_name_.find(member.key);
-    if (it == by_name_.end()) continue;
-    const FieldSlots& fs = fields_[it->second];
+    if (position >= order.at.size()) order.at.resize(position + 1);
+    FieldOrder::Entry& e = order.at[position++];
+    if (e.name != member.key) {
+      e.name.assign(member.key);
+      auto it = by_name_.find(member.key);
+      e.field = it == by_name_.end() ? -1 : static_cast<int32_t>(it->second);
+      e.capture = 0;
+      for (int k = 0; capture && k < 2; ++k) {
+        if (capture->names[k] == member.key) e.capture |= static_cast<uint8_t>(1u << k);
+      }
+    }
+    for (int k = 0; k < 2; ++k) {
+      if ((e.capture & (1u << k)) && !capture->found[k]) {  // the first one, as at_key
+        capture->values[k] = member.value;
+        capture->found[k] = true;
+      }
+    }
+    if (e.field < 0) continue;
+    const FieldSlots& fs = fields_[static_cast<size_t>(e.field)];
     simdjson::dom::element v = member.value;
     auto t = v.type();
     if (t == simdjson::dom::element_type::NULL_VALUE) continue;

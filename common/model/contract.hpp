@@ -84,6 +84,28 @@ class RowBuilder {
   bool fill(simdjson::dom::object obj, float* row, std::string& reason,
             std::vector<uint64_t>& unknown) const;
 
+  // What fill() learns about where a stream's fields are, kept by the caller (one per
+  // thread): records of a stream mostly list their fields in one order, so a field is found
+  // by its position and one comparison of its name, not a hash lookup.
+  struct FieldOrder {
+    struct Entry {
+      std::string name;
+      int32_t field = -1;   // index in fields_, or -1: not a feature's field
+      uint8_t capture = 0;  // bit k: the name is Capture::names[k]
+    };
+    std::vector<Entry> at;              // by position in the record
+    const RowBuilder* owner = nullptr;  // the builder whose fields the entries name
+  };
+  // Up to two more fields whose values fill() hands back (found or not) as it passes them.
+  // One FieldOrder always goes with the same names.
+  struct Capture {
+    std::string_view names[2];
+    simdjson::dom::element values[2];
+    bool found[2] = {false, false};
+  };
+  bool fill(simdjson::dom::object obj, float* row, std::string& reason,
+            std::vector<uint64_t>& unknown, FieldOrder& order, Capture* capture) const;
+
  private:
   struct Slot {
     FeatureKind kind;

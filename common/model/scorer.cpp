@@ -61,6 +61,28 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
   }
 }
 
+// Why a record is refused, in the order the checks were always made: the ID, the time,
+// then the features (the reason fill() gave).
+std::string Scorer::reject_reason(simdjson::dom::object obj, const std::string& fill_reason) const {
+  const Contract& c = bundle_.contract;
+  simdjson::dom::element id;
+  if (obj.at_key(c.id_field).get(id)) {
+    return "no " + diag::quoted(c.id_field) + " (cdn tag attaches one)";
+  }
+  if (!id.is_string() && !id.is_int64() && !id.is_uint64()) {
+    return diag::quoted(c.id_field) + " is " + record::json_type_name(id.type()) +
+           ", not a string or an integer";
+  }
+  simdjson::dom::element tsv;
+  if (obj.at_key(c.time_field).get(tsv)) return "no " + diag::quoted(c.time_field);
+  std::string_view ts;
+  if (tsv.get_string().get(ts)) {
+    return diag::quoted(c.time_field) + " is " + record::json_type_name(tsv.type()) +
+           ", not a string";
+  }
+  return fill_reason;
+}
+
 void Scorer::compile_forest() {
   std::vector<char> json = xgb::save(bundle_.booster, "json");
   std::string why;
@@ -106,6 +128,8 @@ struct Scratch {
   std::vector<size_t> accepted;
   std::vector<float> pred, contrib;
   std::vector<uint64_t> shape;
+  RowBuilder::FieldOrder order;
+  std::vector<uint64_t> unknown;  // of the record at hand, counted once it is accepted
 };
 }  // namespace
 
@@ -114,6 +138,7 @@ void Scorer::score(Batch& b) const {
   const Contract& c = bundle_.contract;
   size_t width = builder_.width();
   b.unknown.assign(width, 0);
+  s.unknown.resize(width, 0);
   s.rows.resize(b.size() * width);
   if (s.heads.size() < b.size()) {
     s.heads.resize(b.size());
@@ -134,48 +159,42 @@ void Scorer::score(Batch& b) const {
           {i, std::string("not a JSON object but ") + record::json_type_name(root.type())});
       continue;
     }
+    // One pass over the record fills the row and finds the ID and the time; the reasons
+    // keep their order (the ID, the time, then the features) through reject_reason.
+    float* row = s.rows.data() + s.accepted.size() * width;
+    RowBuilder::Capture cap;
+    cap.names[0] = c.id_field;
+    cap.names[1] = c.time_field;
+    bool filled = builder_.fill(obj, row, reason, s.unknown, s.order, &cap);
+    simdjson::dom::element id = cap.values[0], tsv = cap.values[1];
+    std::string_view ts;
+    bool id_ok = cap.found[0] && (id.is_string() || id.is_int64() || id.is_uint64());
+    bool ts_ok = cap.found[1] && !tsv.get_string().get(ts);
+    if (!filled || !id_ok || !ts_ok) {
+      b.rejects.push_back({i, reject_reason(obj, reason)});
+      std::fill(s.unknown.begin(), s.unknown.end(), 0);
+      continue;
+    }
+    for (size_t f = 0; f < width; ++f) {
+      b.unknown[f] += s.unknown[f];
+      s.unknown[f] = 0;
+    }
     std::string& head = s.heads[s.accepted.size()];
     head.clear();
     head += "{";
     record::append_json_string(head, c.id_field);
     head += ':';
-    simdjson::dom::element id;
-    if (obj.at_key(c.id_field).get(id)) {
-      b.rejects.push_back({i, "no " + diag::quoted(c.id_field) + " (cdn tag attaches one)"});
-      continue;
-    }
     if (id.is_string()) {
       record::append_json_string(head, id.get_string().value_unsafe());
     } else if (id.is_int64()) {
       record::append_int(head, id.get_int64().value_unsafe());
-    } else if (id.is_uint64()) {
-      record::append_uint(head, id.get_uint64().value_unsafe());
     } else {
-      b.rejects.push_back({i, diag::quoted(c.id_field) + " is " +
-                                  record::json_type_name(id.type()) +
-                                  ", not a string or an integer"});
-      continue;
+      record::append_uint(head, id.get_uint64().value_unsafe());
     }
     head += ",";
     record::append_json_string(head, c.time_field);
     head += ':';
-    std::string_view ts;
-    simdjson::dom::element tsv;
-    if (obj.at_key(c.time_field).get(tsv)) {
-      b.rejects.push_back({i, "no " + diag::quoted(c.time_field)});
-      continue;
-    }
-    if (tsv.get_string().get(ts)) {
-      b.rejects.push_back({i, diag::quoted(c.time_field) + " is " +
-                                  record::json_type_name(tsv.type()) + ", not a string"});
-      continue;
-    }
     record::append_json_string(head, ts);
-    float* row = s.rows.data() + s.accepted.size() * width;
-    if (!builder_.fill(obj, row, reason, b.unknown)) {
-      b.rejects.push_back({i, reason});
-      continue;
-    }
     std::string& tail = s.tails[s.accepted.size()];
     tail.clear();
     for (size_t k = 0; k < opts_.keep.size(); ++k) {

@@ -5,6 +5,8 @@
 // A Scorer is immutable: worker threads share one and score different batches at once.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,6 +57,7 @@ class Scorer {
 
  private:
   void compile_forest();
+  std::string reject_reason(simdjson::dom::object obj, const std::string& fill_reason) const;
 
   const Bundle& bundle_;
   ScoreOptions opts_;

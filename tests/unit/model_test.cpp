@@ -101,6 +101,49 @@ TEST(RowBuilder, FillsNumbersCodesAndMissing) {
   EXPECT_EQ(reason, "field 'rtt_ms' is a string; the model wants a number");
 }
 
+TEST(RowBuilder, RemembersTheFieldOrderAndStillReadsAnyOrder) {
+  Contract c = sample();
+  RowBuilder b(c);
+  RowBuilder::FieldOrder order;
+  std::vector<uint64_t> unknown(5, 0);
+  std::string reason;
+  float row[5];
+  const char* records[] = {
+      R"({"sampleID":7,"rtt_ms":12.5,"device":"desktop","timestamp":"2026-11-24T03:00:00Z"})",
+      R"({"sampleID":8,"rtt_ms":20,"device":"desktop","timestamp":"2026-11-24T04:00:00Z"})",
+      // another order, a field more, the ID twice (the first counts, as with at_key)
+      R"({"timestamp":"2026-11-24T05:00:00Z","device":"mobile","x":1,"sampleID":9,"sampleID":10,"rtt_ms":3})",
+      R"({"rtt_ms":4})",
+  };
+  float rtt[] = {12.5f, 20, 3, 4};
+  int64_t ids[] = {7, 8, 9, -1};
+  for (int k = 0; k < 4; ++k) {
+    simdjson::dom::parser p;
+    auto obj = p.parse(std::string(records[k])).get_object().value();
+    RowBuilder::Capture cap;
+    cap.names[0] = "sampleID";
+    cap.names[1] = "timestamp";
+    ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, &cap)) << k;
+    EXPECT_EQ(row[0], rtt[k]) << k;
+    EXPECT_EQ(cap.found[0], ids[k] >= 0) << k;
+    EXPECT_EQ(cap.found[1], k < 3) << k;
+    if (ids[k] >= 0) {
+      EXPECT_EQ(cap.values[0].get_int64().value(), ids[k]) << k;
+    }
+    if (k == 2) {
+      EXPECT_EQ(row[1], 0.0f);  // mobile
+    }
+  }
+  // another builder with the same order cache starts afresh: its only field is "device"
+  Contract c2 = c;
+  c2.features = {{"device", "device", FeatureKind::categorical, {"desktop"}, false}};
+  RowBuilder b2(c2);
+  simdjson::dom::parser p;
+  auto obj = p.parse(std::string(records[0])).get_object().value();
+  ASSERT_TRUE(b2.fill(obj, row, reason, unknown, order, nullptr));
+  EXPECT_EQ(row[0], 0.0f);
+}
+
 TEST(Metrics, AucCountsTiesHalf) {
   EXPECT_DOUBLE_EQ(auc({0.9f, 0.8f, 0.3f, 0.1f}, {1, 1, 0, 0}), 1.0);
   EXPECT_DOUBLE_EQ(auc({0.1f, 0.2f}, {1, 0}), 0.0);
