@@ -1,14 +1,17 @@
-// The trees of a loaded booster, laid out for prediction: XGBoost walks one row at a time
-// through a tree, so each step waits for the node before it; the forest walks a block of
-// rows through a tree level by level, so the blocks' steps overlap. Same decisions as
-// XGBoost (numeric split: left when value < condition; categorical split: right when the
+// The trees of a loaded booster, laid out for prediction. XGBoost walks one row at a time
+// through a tree, so each step waits for the node before it. The forest first turns every
+// value of a block of rows into a one-byte bin (for a numeric feature, how many of its split
+// conditions are at or below the value; for a categorical one, the category; one bin for
+// missing), then walks the block through each tree, eight rows side by side, a step being one
+// bit test of the value's bin in the node's set of bins that go right. Same decisions as
+// XGBoost (numeric split: right when value >= condition; categorical split: right when the
 // category is in the node's set; missing value: the default side), the same float sums in
 // tree order and the same output transform, so the predictions equal the library's.
 //
 // Only what it knows is taken: a gbtree booster with one output (binary:logistic,
-// reg:squarederror), categories below 63, children side by side as XGBoost allocates them;
-// any other model is predicted by XGBoost, and so is every model whose
-// forest disagrees with XGBoost on a check set (see Scorer).
+// reg:squarederror), categories below 254, at most 254 split conditions per feature,
+// children side by side as XGBoost allocates them; any other model is predicted by XGBoost,
+// and so is every model whose forest disagrees with XGBoost on a check set (see Scorer).
 #pragma once
 
 #include <cstdint>
