@@ -310,9 +310,14 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
   }
   size_t position = 0;
   for (auto member : obj) {
-    if (position >= order.at.size()) order.at.resize(position + 1);
+    // Positions before this one were all seen, in this record or an earlier one: the
+    // entry here is new (pushed) or known (checked by name; an empty name is a name too).
+    if (position == order.at.size()) {
+      order.at.emplace_back();
+      order.at.back().field = -2;  // no name yet
+    }
     FieldOrder::Entry& e = order.at[position++];
-    if (e.name != member.key) {
+    if (e.field == -2 || e.name != member.key) {
       e.name.assign(member.key);
       auto it = by_name_.find(member.key);
       e.field = it == by_name_.end() ? -1 : static_cast<int32_t>(it->second);

@@ -90,7 +90,7 @@ class RowBuilder {
   struct FieldOrder {
     struct Entry {
       std::string name;
-      int32_t field = -1;   // index in fields_, or -1: not a feature's field
+      int32_t field = -1;   // index in fields_; -1: not a feature's field; -2: unset
       uint8_t capture = 0;  // bit k: the name is Capture::names[k]
     };
     std::vector<Entry> at;              // by position in the record

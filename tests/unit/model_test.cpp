@@ -144,6 +144,22 @@ TEST(RowBuilder, RemembersTheFieldOrderAndStillReadsAnyOrder) {
   EXPECT_EQ(row[0], 0.0f);
 }
 
+TEST(RowBuilder, AnEmptyFieldNameIsAName) {
+  Contract c = sample();
+  c.features = {{"empty", "", FeatureKind::numeric, {}, false}};
+  RowBuilder b(c);
+  RowBuilder::FieldOrder order;
+  std::vector<uint64_t> unknown(1, 0);
+  std::string reason;
+  float row[1];
+  simdjson::dom::parser p;
+  auto obj = p.parse(std::string(R"({"":5})")).get_object().value();
+  ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, nullptr));
+  EXPECT_EQ(row[0], 5.0f);
+  ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, nullptr));  // the remembered order
+  EXPECT_EQ(row[0], 5.0f);
+}
+
 TEST(Metrics, AucCountsTiesHalf) {
   EXPECT_DOUBLE_EQ(auc({0.9f, 0.8f, 0.3f, 0.1f}, {1, 1, 0, 0}), 1.0);
   EXPECT_DOUBLE_EQ(auc({0.1f, 0.2f}, {1, 0}), 0.0);
