@@ -1,6 +1,7 @@
 #include "common/model/contract.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -279,6 +280,8 @@ bool time_parts(std::string_view text, int& hour, int& weekday) {
 }
 
 RowBuilder::RowBuilder(const Contract& c) : width_(c.features.size()) {
+  static std::atomic<uint64_t> made{0};
+  id_ = ++made;
   for (size_t i = 0; i < c.features.size(); ++i) {
     const Feature& f = c.features[i];
     size_t idx = 0;
@@ -304,9 +307,9 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
   constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
   std::fill(row, row + width_, kMissing);
   if (capture) capture->found[0] = capture->found[1] = false;
-  if (order.owner != this) {
+  if (order.owner != id_) {
     order.at.clear();
-    order.owner = this;
+    order.owner = id_;
   }
   size_t position = 0;
   for (auto member : obj) {

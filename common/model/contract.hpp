@@ -93,8 +93,8 @@ class RowBuilder {
       int32_t field = -1;   // index in fields_; -1: not a feature's field; -2: unset
       uint8_t capture = 0;  // bit k: the name is Capture::names[k]
     };
-    std::vector<Entry> at;              // by position in the record
-    const RowBuilder* owner = nullptr;  // the builder whose fields the entries name
+    std::vector<Entry> at;  // by position in the record
+    uint64_t owner = 0;     // the id of the builder whose fields the entries name
   };
   // Up to two more fields whose values fill() hands back (found or not) as it passes them.
   // One FieldOrder always goes with the same names.
@@ -119,6 +119,7 @@ class RowBuilder {
   size_t width_;
   std::vector<FieldSlots> fields_;
   std::unordered_map<std::string_view, size_t> by_name_;
+  uint64_t id_;  // unique to each builder made, so a FieldOrder never outlives its meaning
 };
 
 }  // namespace cdn::model
