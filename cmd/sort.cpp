@@ -5,11 +5,14 @@
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/signals.hpp"
 #include "common/pipeline/external_sort.hpp"
 
 namespace cdn::cmd {
 
 namespace {
+constexpr size_t kChunkBytes = size_t{1} << 19;
+
 struct SortArgs {
   cli::IoOptions io;
   std::string key = "timestamp";
@@ -20,6 +23,7 @@ struct SortArgs {
   std::string temp_dir;
   bool check = false;
   bool merge = false;
+  bool strict_json = false;
 };
 
 int run_sort(const SortArgs& a) {
@@ -27,6 +31,7 @@ int run_sort(const SortArgs& a) {
   opts.key = a.key;
   opts.key_type = record::parse_key_type(a.key_type);
   opts.reverse = a.reverse;
+  opts.strict_json = a.strict_json;
   opts.missing = pipeline::parse_missing_policy(a.missing);
   opts.buffer_bytes = cli::parse_size(a.buffer_size, "-S/--buffer-size");
   if (opts.buffer_bytes < (size_t{1} << 20)) opts.buffer_bytes = size_t{1} << 20;
@@ -53,8 +58,19 @@ int run_sort(const SortArgs& a) {
   }
   pipeline::ExternalSorter sorter(opts, ctx);
   io::Record rec;
+  io::LineChunk chunk;
   auto& in = inputs.records();
-  while (in.next(rec)) sorter.add(rec.text, in.name(), rec.line, in.stable());
+  while (!io::stop_requested()) {
+    // Mapped files go to the workers in chunks; other inputs record by record.
+    io::ChunkResult r = in.next_chunk(chunk, kChunkBytes);
+    if (r == io::ChunkResult::end) break;
+    if (r == io::ChunkResult::chunk) {
+      sorter.add_chunk(chunk, in.name());
+      continue;
+    }
+    while (in.next_in_current(rec)) sorter.add(rec.text, in.name(), rec.line, in.stable());
+  }
+  io::throw_if_stopped();
   sorter.finish();
   std::string extra;
   if (sorter.spilled_runs() > 0) extra = std::to_string(sorter.spilled_runs()) + " runs spilled";
@@ -74,6 +90,9 @@ Runner setup_sort(CLI::App& app) {
                  "other strings bytewise), time, number or string")
       ->check(CLI::IsMember({"auto", "time", "number", "string"}))
       ->capture_default_str();
+  app.add_flag("--strict-json", a->strict_json,
+               "Reject every line that is not exactly one JSON document (slower); by default a "
+               "line is read only as far as its key and the rest is passed on unchecked");
   app.add_flag("-r,--reverse", a->reverse, "Descending order (equal keys keep input order)");
   app.add_option("--missing", a->missing,
                  "Records without the key or with one that does not parse: reject, first or last")

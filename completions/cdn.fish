@@ -42,6 +42,7 @@ complete -c cdn -n '__fish_seen_subcommand_from sort' -s o -l output -r -F -d 'O
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s k -l key -x -d 'Field to sort by; a dotted path reaches nested fields'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l key-type -x -a 'auto time number string' -d 'How keys compare: auto (numbers numerically, RFC 3339 strings as instants, other strings bytewise), time, number or string'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -l strict-json -d 'Reject every line that is not exactly one JSON document (slower); by default a line is read only as far as its key and the rest is passed on unchecked'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s r -l reverse -d 'Descending order (equal keys keep input order)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l missing -x -a 'reject first last' -d 'Records without the key or with one that does not parse: reject, first or last'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s S -l buffer-size -x -d 'Memory for records before sorted runs spill to disk (K, M, G or % of memory)'

@@ -44,13 +44,15 @@ bool is_blank(std::string_view s) {
   return true;
 }
 
-// Trims a raw line to its record: drops a UTF-8 BOM on the first line and a trailing CR.
-// False for a blank line, which is skipped and not counted.
-inline bool ndjson_record(std::string_view& line, bool first_line) {
+}  // namespace
+
+bool trim_ndjson_line(std::string_view& line, bool first_line) {
   if (first_line && line.size() >= 3 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return !(line.empty() || (line.front() <= ' ' && is_blank(line)));
 }
+
+namespace {
 
 class NdjsonSource : public Source {
  public:
@@ -62,7 +64,7 @@ class NdjsonSource : public Source {
     while (lines_.next(line)) {
       bool first = first_;
       first_ = false;
-      if (!ndjson_record(line, first)) continue;
+      if (!trim_ndjson_line(line, first)) continue;
       rec.text = line;
       rec.line = lines_.line_number();
       ++counts_.in;
@@ -106,7 +108,7 @@ class MappedNdjsonSource : public Source {
       std::string_view line(start, end - pos_);
       pos_ = nl ? end + 1 : size_;
       ++line_no_;
-      if (!ndjson_record(line, line_no_ == 1)) continue;
+      if (!trim_ndjson_line(line, line_no_ == 1)) continue;
       size_t line_end = static_cast<size_t>(line.data() + line.size() - data_);
       if (line_end + LineReader::kPadding > size_) {
         std::string& copy = tails_.emplace_back(line);
@@ -119,6 +121,23 @@ class MappedNdjsonSource : public Source {
       return true;
     }
     return false;
+  }
+  ChunkResult next_chunk(LineChunk& c, size_t size) override {
+    if (line_no_ > 0) return ChunkResult::records;  // already read by next()
+    if (pos_ >= size_) return ChunkResult::end;
+    size_t end = size_;
+    if (size_ - pos_ > size) {
+      // Up to the last newline in the chunk, or to the next one after it for a longer line.
+      const char* from = data_ + pos_;
+      const char* nl = static_cast<const char*>(::memrchr(from, '\n', size));
+      if (!nl) nl = static_cast<const char*>(std::memchr(from + size, '\n', size_ - pos_ - size));
+      if (nl) end = static_cast<size_t>(nl - data_) + 1;
+    }
+    c.bytes = std::string_view(data_ + pos_, end - pos_);
+    c.readable = size_ - pos_;
+    c.starts_source = pos_ == 0;
+    pos_ = end;
+    return ChunkResult::chunk;
   }
   const std::string& name() const override { return name_; }
   bool stable() const override { return true; }
@@ -232,34 +251,53 @@ InputSet::InputSet(std::vector<std::string> specs, SourceOptions opts, pipeline:
   if (specs_.empty()) specs_.push_back("-");
 }
 
+bool InputSet::open_next() {
+  if (index_ >= specs_.size()) return false;
+#ifdef CDN_WITH_KAFKA
+  // Consecutive kafka:TOPIC inputs are one consumer: one group subscription, and no topic
+  // waits for the end of another.
+  if (specs_[index_].rfind("kafka:", 0) == 0 && index_ + 1 < specs_.size() &&
+      specs_[index_ + 1].rfind("kafka:", 0) == 0) {
+    std::vector<std::string> topics;
+    while (index_ < specs_.size() && specs_[index_].rfind("kafka:", 0) == 0) {
+      topics.push_back(*kafka::topic_of(specs_[index_++]));
+    }
+    current_ = kafka::open_topics_source(std::move(topics), counts_);
+  } else {
+    current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+  }
+#else
+  current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+#endif
+  if (idle_) current_->on_idle(idle_);
+  if (current_->stable()) {
+    // Mapped inputs stay resident until the end: they share one allowance.
+    opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
+  }
+  return true;
+}
+
 bool InputSet::next(Record& rec) {
   for (;;) {
-    if (!current_) {
-      if (index_ >= specs_.size()) return false;
-#ifdef CDN_WITH_KAFKA
-      // Consecutive kafka:TOPIC inputs are one consumer: one group subscription, and no
-      // topic waits for the end of another.
-      if (specs_[index_].rfind("kafka:", 0) == 0 && index_ + 1 < specs_.size() &&
-          specs_[index_ + 1].rfind("kafka:", 0) == 0) {
-        std::vector<std::string> topics;
-        while (index_ < specs_.size() && specs_[index_].rfind("kafka:", 0) == 0) {
-          topics.push_back(*kafka::topic_of(specs_[index_++]));
-        }
-        current_ = kafka::open_topics_source(std::move(topics), counts_);
-      } else {
-        current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
-      }
-#else
-      current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
-#endif
-      if (idle_) current_->on_idle(idle_);
-      if (current_->stable()) {
-        // Mapped inputs stay resident until the end: they share one allowance.
-        opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
-      }
-    }
-    if (current_->next(rec)) return true;
-    if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
+    if (!current_ && !open_next()) return false;
+    if (next_in_current(rec)) return true;
+  }
+}
+
+bool InputSet::next_in_current(Record& rec) {
+  if (!current_) return false;
+  if (current_->next(rec)) return true;
+  if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
+  current_.reset();
+  return false;
+}
+
+ChunkResult InputSet::next_chunk(LineChunk& c, size_t size) {
+  for (;;) {
+    if (!current_ && !open_next()) return ChunkResult::end;
+    ChunkResult r = current_->next_chunk(c, size);
+    if (r != ChunkResult::end) return r;
+    finished_.push_back(std::move(current_));  // mapped: its views stay valid
     current_.reset();
   }
 }

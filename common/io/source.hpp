@@ -29,6 +29,23 @@ struct Record {
   uint64_t line = 0;  // line number where it starts in its source
 };
 
+// A run of whole lines of a memory-mapped NDJSON file, for a caller that splits lines itself
+// (on several threads). Lines are numbered on from the previous chunk of the same source;
+// `starts_source`: this chunk opens it (line 1, where a UTF-8 BOM may stand). `readable`:
+// bytes that may be read from bytes.data(), at least bytes.size() (the mapping goes on: a
+// line ending less than kPadding bytes before the end of it needs a padded copy for simdjson).
+struct LineChunk {
+  std::string_view bytes;
+  size_t readable = 0;
+  bool starts_source = false;
+};
+
+enum class ChunkResult { chunk, end, records };
+
+// Trims a raw NDJSON line to its record: drops a UTF-8 BOM on the first line and a trailing
+// CR. False for a blank line, which is skipped and not counted.
+bool trim_ndjson_line(std::string_view& line, bool first_line);
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -51,6 +68,14 @@ class Source {
   // of the wait): a filter flushes its output there, so a live stream does not sit in a
   // buffer. Sources that never wait ignore it.
   virtual void on_idle(std::function<void()> f) { (void)f; }
+  // Mapped files hand out their lines in chunks of about `size` bytes: `chunk`, or `end` when
+  // none is left. Other sources say `records`: read them with next(). A source is read one
+  // way or the other, never both; records in chunks are the caller's to count in counts.in.
+  virtual ChunkResult next_chunk(LineChunk& c, size_t size) {
+    (void)c;
+    (void)size;
+    return ChunkResult::records;
+  }
 };
 
 struct SourceOptions {
@@ -72,6 +97,12 @@ class InputSet : public Source {
   InputSet(std::vector<std::string> specs, SourceOptions opts, pipeline::Rejects& rejects,
            pipeline::Counts& counts);
   bool next(Record& rec) override;
+  // Chunks while the inputs are mapped files, moving on to the next input at the end of one;
+  // `records` at the first input that is not (read it with next()), `end` after the last.
+  ChunkResult next_chunk(LineChunk& c, size_t size) override;
+  // The next record of the input now open, false at its end: after next_chunk() said
+  // `records`, this reads that input alone, and the next call of next_chunk() moves on.
+  bool next_in_current(Record& rec);
   const std::string& name() const override;
   bool stable() const override { return current_ && current_->stable(); }
   bool acknowledges() const override;
@@ -88,6 +119,7 @@ class InputSet : public Source {
   size_t index_ = 0;
   std::unique_ptr<Source> current_;
   std::function<void()> idle_;
+  bool open_next();  // opens the next input as current_; false when none is left
   // Finished sources kept open: stable ones for their views, acknowledging ones until
   // acknowledge().
   std::vector<std::unique_ptr<Source>> finished_;

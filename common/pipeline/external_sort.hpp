@@ -27,6 +27,9 @@ struct SortOptions {
   record::KeyType key_type = record::KeyType::automatic;
   bool reverse = false;
   MissingPolicy missing = MissingPolicy::reject;
+  // Every record checked as one JSON document; otherwise records are read only as far as the
+  // key (see record::KeyExtractor::extract_fast) and must be valid UTF-8.
+  bool strict_json = false;
   size_t buffer_bytes = size_t{1} << 30;
   std::string temp_dir = "/tmp";
   size_t merge_fan_in = 128;  // runs merged at once; more runs merge in several passes
@@ -37,12 +40,14 @@ class Keyer {
  public:
   explicit Keyer(const SortOptions& opts);
   // Thread-safe with one parser per thread. False (with `reason`) when the record cannot be
-  // placed and must be rejected. String keys point into the parser: copy before reusing it.
+  // placed and must be rejected. String keys point into the parser or the text: copy before
+  // reusing either. `utf8_checked`: the caller has checked that the text is valid UTF-8.
   bool key_of(simdjson::dom::parser& parser, std::string_view text, record::SortKey& key,
-              std::string& reason) const;
+              std::string& reason, bool utf8_checked = false) const;
   // The same for a document already parsed.
   bool key_of(simdjson::dom::element doc, record::SortKey& key, std::string& reason) const;
   // Orders a before b (honouring --reverse; ties are the caller's).
+  bool strict_json() const { return strict_json_; }
   bool before(const record::SortKey& a, const record::SortKey& b) const {
     int c = record::compare_keys(a, b);
     return reverse_ ? c > 0 : c < 0;
@@ -52,6 +57,7 @@ class Keyer {
   record::KeyExtractor extractor_;
   MissingPolicy missing_;
   bool reverse_;
+  bool strict_json_;
 };
 
 class WorkerPool;
@@ -64,6 +70,10 @@ class ExternalSorter {
   // Adds one record; keys are extracted on worker threads. The text is copied unless
   // `stable`: then it must stay valid, with its padding, until finish() returns.
   void add(std::string_view text, std::string_view source, uint64_t line, bool stable = false);
+  // Adds the records of a chunk of a mapped file (see io::Source::next_chunk): lines are split
+  // and keyed on worker threads, and counted in the context's counts.in. The chunk's bytes
+  // must stay valid until finish() returns.
+  void add_chunk(const io::LineChunk& chunk, std::string_view source);
   // Writes every record, in order, to the context's output.
   void finish();
 
@@ -89,8 +99,12 @@ class ExternalSorter {
  private:
   char* arena_alloc(size_t n);
   void submit_batch();
+  void submit(std::unique_ptr<Batch> batch);
+  void check_budget();
   void collect(bool wait_all);
   void sort_memory();
+  bool sort_compact();
+  void apply_ranks();
   template <class Emit>
   void emit_sorted(Emit&& emit);
   void spill();
@@ -108,12 +122,21 @@ class ExternalSorter {
   std::vector<Entry> entries_;
   std::vector<std::string_view> strings_;  // string keys of entries_
   size_t sorted_split_ = 0;                // entries_[0, split) and [split, end) are each sorted
+  // When every key fits one 64-bit word (see sort_compact): entries_ stay in input order and
+  // ranks_[0, split) and [split, end) are each sorted instead.
+  struct Rank {
+    uint64_t key;
+    uint32_t index;
+  };
+  std::vector<Rank> ranks_;
   struct Block;
   std::vector<Block> blocks_;
   size_t block_used_ = 0, block_size_ = 0;
   size_t arena_bytes_ = 0;
-  size_t mapped_bytes_ = 0;  // stable (memory-mapped) records added
-  uint64_t seq_ = 0;
+  size_t mapped_bytes_ = 0;   // stable (memory-mapped) records added
+  uint64_t seq_ = 0;          // records added to this in-memory run (chunks: once collected)
+  uint64_t chunk_bound_ = 0;  // most records the chunks with the workers can hold
+  uint64_t chunk_line_ = 0;   // lines of the current mapped source in chunks collected
   std::vector<io::TempFile> runs_;
   size_t spilled_ = 0;
 };

@@ -129,4 +129,31 @@ std::optional<ObjectEnd> object_end(std::string_view text) {
   return ObjectEnd{close, inner == close};
 }
 
+std::optional<std::string_view> scan_path(std::string_view text,
+                                          const std::vector<std::string>& path) {
+  size_t i = skip_ws(text, 0);
+  for (size_t step = 0; step < path.size(); ++step) {
+    if (i >= text.size() || text[i] != '{') return std::nullopt;
+    i = skip_ws(text, i + 1);
+    for (;;) {
+      if (i >= text.size() || text[i] != '"') return std::nullopt;  // also the end: '}'
+      size_t kend = skip_string(text, i);
+      if (kend > text.size() || text[kend - 1] != '"') return std::nullopt;
+      std::string_view k = text.substr(i + 1, kend - i - 2);
+      if (k.find('\\') != std::string_view::npos) return std::nullopt;
+      i = skip_ws(text, kend);
+      if (i >= text.size() || text[i] != ':') return std::nullopt;
+      i = skip_ws(text, i + 1);
+      if (i >= text.size()) return std::nullopt;
+      if (k == path[step]) break;
+      i = skip_ws(text, skip_value(text, i));
+      if (i >= text.size() || text[i] != ',') return std::nullopt;
+      i = skip_ws(text, i + 1);
+    }
+  }
+  size_t end = skip_value(text, i);
+  if (end == i || end > text.size()) return std::nullopt;
+  return text.substr(i, end - i);
+}
+
 }  // namespace cdn::record

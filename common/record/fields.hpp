@@ -41,4 +41,12 @@ struct ObjectEnd {
 };
 std::optional<ObjectEnd> object_end(std::string_view text);
 
+// The text of the value at `path` in the object `text`, read only as far as that value (as
+// find_path finds it: the first member of each name). Member names on the way must be written
+// without escapes and values before it are skipped by their extent, unchecked. Nothing when
+// the path is not there or the text is unusual on the way: the caller then parses the whole
+// text.
+std::optional<std::string_view> scan_path(std::string_view text,
+                                          const std::vector<std::string>& path);
+
 }  // namespace cdn::record

@@ -69,16 +69,115 @@ inline bool looks_like_date(std::string_view s) {
          s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] >= '0' && s[3] <= '9';
 }
 
+// RFC 8259 number syntax. Integers of more than 18 digits are left to the parser, which
+// knows where 64 bits end.
+bool is_json_number(std::string_view v) {
+  size_t i = 0, n = v.size();
+  if (i < n && v[i] == '-') ++i;
+  if (i >= n || v[i] < '0' || v[i] > '9') return false;
+  size_t int_begin = i;
+  if (v[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && v[i] >= '0' && v[i] <= '9') ++i;
+  }
+  bool integer = true;
+  if (i < n && v[i] == '.') {
+    integer = false;
+    size_t d = ++i;
+    while (i < n && v[i] >= '0' && v[i] <= '9') ++i;
+    if (i == d) return false;
+  }
+  if (i < n && (v[i] == 'e' || v[i] == 'E')) {
+    integer = false;
+    ++i;
+    if (i < n && (v[i] == '+' || v[i] == '-')) ++i;
+    size_t d = i;
+    while (i < n && v[i] >= '0' && v[i] <= '9') ++i;
+    if (i == d) return false;
+  }
+  return i == n && !(integer && i - int_begin > 18);
+}
+
 }  // namespace
 
 KeyExtractor::KeyExtractor(const std::string& dotted_path, KeyType type)
     : dotted_(dotted_path), path_(split_path(dotted_path)), type_(type) {
   for (const auto& p : path_) {
+    // A name that JSON writes with escapes is left to the parser.
+    for (char c : p) {
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) fast_ = false;
+    }
     if (p.empty()) {
       throw UsageError("bad key " + diag::quoted(dotted_path) +
                        ": empty field name; write a field name or a dotted path like 'a.b'");
     }
   }
+}
+
+KeyExtractor::Result KeyExtractor::from_string(std::string_view s, SortKey& key,
+                                               std::string& reason) const {
+  if (type_ == KeyType::string) {
+    set_string(key, s);
+    return Result::ok;
+  }
+  if (type_ == KeyType::number) {
+    double d;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d)) {
+      set_number(key, d);
+      return Result::ok;
+    }
+    reason = "key '" + dotted_ + "' is not a number: \"" + std::string(s) + "\"";
+    return Result::unparsable;
+  }
+  if (type_ == KeyType::time || looks_like_date(s)) {
+    if (auto inst = parse_rfc3339(s)) {
+      set_time(key, *inst);
+      return Result::ok;
+    }
+    reason = "key '" + dotted_ + "' is not an RFC 3339 timestamp: \"" + std::string(s) + "\"";
+    return Result::unparsable;
+  }
+  set_string(key, s);
+  return Result::ok;
+}
+
+bool KeyExtractor::extract_fast(std::string_view text, SortKey& key) const {
+  if (!fast_) return false;
+  // The record must end as an object does; whether it is well-formed past the key is for the
+  // caller to trust or check.
+  size_t e = text.size();
+  while (e > 0 && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r')) --e;
+  if (e == 0 || text[e - 1] != '}') return false;
+  // After every '}' comes ',', '}', ']' or the end: a second document on the line does not
+  // pass (a '}' in a string may send a good record to the parser, which is only slower).
+  const char* end = text.data() + e;
+  for (const char* p = text.data();
+       (p = static_cast<const char*>(std::memchr(p, '}', static_cast<size_t>(end - p))));) {
+    ++p;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) ++p;
+    if (p < end && *p != ',' && *p != '}' && *p != ']') return false;
+  }
+  auto found = scan_path(text, path_);
+  if (!found) return false;
+  std::string_view v = *found;
+  std::string reason;
+  if (v.front() == '"') {
+    if (v.size() < 2 || v.back() != '"') return false;
+    v = v.substr(1, v.size() - 2);
+    for (char c : v) {
+      // Escapes and control characters: the parser decides.
+      if (c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+    }
+    return from_string(v, key, reason) == Result::ok;
+  }
+  if (type_ == KeyType::time || type_ == KeyType::string || !is_json_number(v)) return false;
+  double d;
+  auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(d)) return false;
+  set_number(key, d);
+  return true;
 }
 
 KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::string_view text,
@@ -116,33 +215,8 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::element doc, SortKey& 
       set_number(key, d);
       return Result::ok;
     }
-    case T::STRING: {
-      std::string_view s = v.get_string().value_unsafe();
-      if (type_ == KeyType::string) {
-        set_string(key, s);
-        return Result::ok;
-      }
-      if (type_ == KeyType::number) {
-        double d;
-        auto r = std::from_chars(s.data(), s.data() + s.size(), d);
-        if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d)) {
-          set_number(key, d);
-          return Result::ok;
-        }
-        reason = "key '" + dotted_ + "' is not a number: \"" + std::string(s) + "\"";
-        return Result::unparsable;
-      }
-      if (type_ == KeyType::time || looks_like_date(s)) {
-        if (auto inst = parse_rfc3339(s)) {
-          set_time(key, *inst);
-          return Result::ok;
-        }
-        reason = "key '" + dotted_ + "' is not an RFC 3339 timestamp: \"" + std::string(s) + "\"";
-        return Result::unparsable;
-      }
-      set_string(key, s);
-      return Result::ok;
-    }
+    case T::STRING:
+      return from_string(v.get_string().value_unsafe(), key, reason);
     default:
       break;
   }

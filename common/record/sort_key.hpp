@@ -53,13 +53,21 @@ class KeyExtractor {
                  std::string& reason) const;
   // The same for a document already parsed.
   Result extract(simdjson::dom::element doc, SortKey& key, std::string& reason) const;
+  // Reads `text` only as far as the key (see scan_path) and, when that finds a key that
+  // parses and the text ends as an object does, fills `key` (string keys point into
+  // `text`). False when anything is unusual: then extract() decides, with the reason.
+  // Neither the UTF-8 nor the JSON past the key is checked.
+  bool extract_fast(std::string_view text, SortKey& key) const;
 
   const std::string& path_text() const { return dotted_; }
 
  private:
+  Result from_string(std::string_view s, SortKey& key, std::string& reason) const;
+
   std::string dotted_;
   std::vector<std::string> path_;
   KeyType type_;
+  bool fast_ = true;  // extract_fast can find this key
 };
 
 }  // namespace cdn::record

@@ -300,3 +300,28 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
     assert_line --index 0 --partial "invalid JSON"
   done
 }
+
+@test "a line is read only as far as its key unless --strict-json checks all of it" {
+  {
+    echo '{"timestamp":"2026-11-22T10:00:02Z","x":tru}'
+    echo '{"timestamp":"2026-11-22T10:00:01Z","x":1}'
+    echo '{"timestamp":"2026-11-22T10:00:03Z"} {"timestamp":"2026-11-22T10:00:00Z"}'
+    printf '{"timestamp":"2026-11-22T10:00:04Z","x":"\xff"}\n'
+  } > "$T/loose.ndjson"
+  for input in "$T/loose.ndjson" -; do
+    run --separate-stderr bash -c "'$CDN' sort --rejects '$T/rej.ndjson' $input < '$T/loose.ndjson'"
+    assert_failure 1
+    assert_equal "${#lines[@]}" 2
+    assert_line --index 0 '{"timestamp":"2026-11-22T10:00:01Z","x":1}'
+    assert_line --index 1 '{"timestamp":"2026-11-22T10:00:02Z","x":tru}'
+    assert_equal "$(jq -r .line "$T/rej.ndjson" | tr '\n' ' ')" "3 4 "
+    run jq -r .reason "$T/rej.ndjson"
+    assert_line --index 0 --partial "invalid JSON"
+    assert_line --index 1 --partial "UTF-8"
+
+    run --separate-stderr bash -c "'$CDN' sort --strict-json --rejects '$T/rej.ndjson' $input < '$T/loose.ndjson'"
+    assert_failure 1
+    assert_output '{"timestamp":"2026-11-22T10:00:01Z","x":1}'
+    assert_equal "$(jq -r .line "$T/rej.ndjson" | tr '\n' ' ')" "1 3 4 "
+  done
+}
