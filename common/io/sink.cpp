@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <optional>
 
 #include "common/diag/errors.hpp"
@@ -51,7 +53,44 @@ void write_all(int fd, const char* data, size_t n, const std::string& name,
                      no_room_hint(err));
 }
 
+void Sink::write_spans(iovec* iov, size_t n) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) total += iov[i].iov_len;
+  // Small amounts are cheaper copied than written by themselves.
+  if (total >= 64 * 1024) {
+    flush_buffer();
+    if (write_out_spans(iov, n)) return;
+  }
+  for (size_t i = 0; i < n; ++i)
+    write_lines({static_cast<const char*>(iov[i].iov_base), iov[i].iov_len});
+}
+
 namespace {
+
+// writev of all of iov, retrying on EINTR and short writes; errors as write_all.
+void writev_all(int fd, iovec* iov, size_t n, const std::string& name, bool broken_pipe_is_quiet) {
+  while (n > 0) {
+    int count = static_cast<int>(std::min<size_t>(n, IOV_MAX));
+    ssize_t w = ::writev(fd, iov, count);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      if (err == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
+      throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(err) +
+                         no_room_hint(err));
+    }
+    auto left = static_cast<size_t>(w);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+}
 
 class FdSink : public Sink {
  public:
@@ -67,6 +106,10 @@ class FdSink : public Sink {
  protected:
   void write_out(const char* data, size_t n) override {
     write_all(fd_, data, n, name(), quiet_epipe_);
+  }
+  bool write_out_spans(iovec* iov, size_t n) override {
+    writev_all(fd_, iov, n, name(), quiet_epipe_);
+    return true;
   }
 
  private:
@@ -120,6 +163,11 @@ class FileSink : public Sink {
   void write_out(const char* data, size_t n) override {
     if (fd_ < 0) throw RuntimeError("cannot write " + diag::quoted(path_) + ": already closed");
     write_all(fd_, data, n, path_, false);
+  }
+  bool write_out_spans(iovec* iov, size_t n) override {
+    if (fd_ < 0) throw RuntimeError("cannot write " + diag::quoted(path_) + ": already closed");
+    writev_all(fd_, iov, n, path_, false);
+    return true;
   }
 
  private:

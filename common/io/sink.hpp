@@ -2,6 +2,8 @@
 // into place by commit(), so a failed run never leaves a half-written file behind.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +28,10 @@ class Sink {
     buf_.append(lines.data(), lines.size());
     if (buf_.size() >= kBuffer) flush_buffer();
   }
+  // Appends complete lines given where they lie (each span one or more lines, each ending in
+  // '\n'): a sink on a file descriptor writes them from there with writev, without copying
+  // them into its buffer first. `iov` may be changed.
+  void write_spans(iovec* iov, size_t n);
   // Writes everything buffered.
   void flush() { flush_buffer(); }
   // Flushes and makes the output final (renames a file into place). Throws on failure.
@@ -40,6 +46,13 @@ class Sink {
  protected:
   static constexpr size_t kBuffer = size_t{1} << 20;
   virtual void write_out(const char* data, size_t n) = 0;
+  // Writes spans straight to the sink's file descriptor; false when it has none (the spans
+  // then go through the buffer).
+  virtual bool write_out_spans(iovec* iov, size_t n) {
+    (void)iov;
+    (void)n;
+    return false;
+  }
   void flush_buffer() {
     if (buf_.empty()) return;
     write_out(buf_.data(), buf_.size());

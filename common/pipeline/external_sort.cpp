@@ -189,6 +189,39 @@ void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Key
   }
 }
 
+// Sorted lines to the output where they lie: a span per line (lines that follow each other
+// in memory too, as in an input that was nearly sorted, make one span), written with writev.
+class SpanWriter {
+ public:
+  explicit SpanWriter(RunContext& ctx) : ctx_(ctx) { iov_.reserve(kSpans); }
+  // `newline_follows`: the byte after `t` is a '\n', written with it.
+  void line(std::string_view t, bool newline_follows) {
+    const char* p = t.data();
+    size_t n = t.size() + (newline_follows ? 1 : 0);
+    if (!iov_.empty() &&
+        static_cast<const char*>(iov_.back().iov_base) + iov_.back().iov_len == p) {
+      iov_.back().iov_len += n;
+    } else {
+      iov_.push_back(iovec{const_cast<char*>(p), n});
+    }
+    if (n == t.size()) iov_.push_back(iovec{const_cast<char*>("\n"), 1});
+    ++lines_;
+    if (iov_.size() + 2 > kSpans) flush();
+  }
+  void flush() {
+    ctx_.out().write_spans(iov_.data(), iov_.size());
+    ctx_.counts().out += lines_;
+    lines_ = 0;
+    iov_.clear();
+  }
+
+ private:
+  static constexpr size_t kSpans = 1024;
+  RunContext& ctx_;
+  std::vector<iovec> iov_;
+  uint64_t lines_ = 0;
+};
+
 constexpr size_t kMaxMergeInputs = 512;
 constexpr size_t kBatchRecords = 4096;
 constexpr size_t kBatchBytes = size_t{1} << 20;
@@ -284,8 +317,10 @@ void add_entry(ExternalSorter::Batch& b, size_t i, bool ok, SortKey& key, std::s
     b.key_strings.append(key.str, key.len);
   }
   uint32_t seq = static_cast<uint32_t>(i);  // first_seq is added when collected
+  // Read here, where the line is in the cache, not when the output is written.
+  uint32_t newline = t.data()[t.size()] == '\n' ? ExternalSorter::kNewline : 0;
   b.entries.push_back(Entry{key.a, second, t.data(), static_cast<uint32_t>(t.size()),
-                            uint32_t{key.kind} << ExternalSorter::kSeqBits | seq});
+                            uint32_t{key.kind} << ExternalSorter::kKindShift | newline | seq});
 }
 
 inline bool is_space(char c) {
@@ -384,6 +419,8 @@ void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
   bool utf8_checked = false;
   if (keyer.strict_json()) {
     if (b.failures.empty()) i = extract_stream(keyer, b, parser);
+  } else if (b.is_chunk && b.tails.empty()) {
+    utf8_checked = simdjson::validate_utf8(b.chunk.bytes.data(), b.chunk.bytes.size());
   } else if (auto span = contiguous_span(b)) {
     // One UTF-8 check for the whole batch; when it fails each record is checked alone.
     utf8_checked = simdjson::validate_utf8(span->data(), span->size());
@@ -650,20 +687,56 @@ bool ExternalSorter::sort_compact() {
     // Descending keys, ties still in input order.
     ranks_[i] = Rank{opts_.reverse ? ~key : key, static_cast<uint32_t>(i)};
   }
-  auto less = [](const Rank& x, const Rank& y) {
-    return x.key != y.key ? x.key < y.key : x.index < y.index;
-  };
   sorted_split_ = ranks_.size() / 2;
   if (ranks_.size() < 65536 || pool_->size() < 2) {
-    std::sort(ranks_.begin(), ranks_.end(), less);
+    sort_ranks(ranks_.data(), ranks_.data() + ranks_.size());
     sorted_split_ = ranks_.size();
     return true;
   }
-  auto mid = ranks_.begin() + static_cast<std::ptrdiff_t>(sorted_split_);
-  std::future<void> half = pool_->submit([&] { std::sort(ranks_.begin(), mid, less); });
-  std::sort(mid, ranks_.end(), less);
+  Rank* mid = ranks_.data() + sorted_split_;
+  std::future<void> half = pool_->submit([&] { sort_ranks(ranks_.data(), mid); });
+  sort_ranks(mid, ranks_.data() + ranks_.size());
   half.get();
   return true;
+}
+
+// Records mostly in order already (a log written in time order, with a few late lines) sort
+// in linear time: the records in order stay where they are, the late ones are sorted apart and
+// merged in. When many are late, an ordinary sort.
+void ExternalSorter::sort_ranks(Rank* first, Rank* last) {
+  auto less = [](const Rank& x, const Rank& y) {
+    return x.key != y.key ? x.key < y.key : x.index < y.index;
+  };
+  const size_t n = static_cast<size_t>(last - first);
+  std::vector<Rank> late;
+  Rank* kept = first;  // [first, kept): the records in order so far
+  uint64_t max = 0;
+  for (Rank* r = first; r != last; ++r) {
+    if (r->key >= max) {
+      max = r->key;
+      *kept++ = *r;
+    } else if (late.size() < n / 16) {
+      late.push_back(*r);
+    } else {
+      // Too many: put the late ones back in the gap they left, and sort everything.
+      std::copy(late.begin(), late.end(), kept);
+      std::sort(first, last, less);
+      return;
+    }
+  }
+  if (late.empty()) return;
+  std::sort(late.begin(), late.end(), less);
+  // Merge from the back: [first, kept) and late fill [first, last).
+  Rank* i = kept;
+  size_t j = late.size();
+  Rank* out = last;
+  while (j > 0) {
+    if (i != first && less(late[j - 1], i[-1])) {
+      *--out = *--i;
+    } else {
+      *--out = late[--j];
+    }
+  }
 }
 
 // Puts entries_ in the order of ranks_ (for a spill or a merge with runs, which read entries).
@@ -683,20 +756,16 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
     const Rank* a_end = a + sorted_split_;
     const Rank* b = a_end;
     const Rank* b_end = ranks_.data() + ranks_.size();
-    auto text = [this](const Rank* r) {
-      const Entry& e = entries_[r->index];
-      return std::string_view(e.text, e.len);
-    };
     // Ties go to the first half: its records came first.
     while (a != a_end && b != b_end) {
       if (b->key < a->key) {
-        emit(text(b++));
+        emit(entries_[(b++)->index]);
       } else {
-        emit(text(a++));
+        emit(entries_[(a++)->index]);
       }
     }
-    for (; a != a_end; ++a) emit(text(a));
-    for (; b != b_end; ++b) emit(text(b));
+    for (; a != a_end; ++a) emit(entries_[a->index]);
+    for (; b != b_end; ++b) emit(entries_[b->index]);
     return;
   }
   const Entry* a = entries_.data();
@@ -706,15 +775,13 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
   // Ties go to the first half: its records came first.
   while (a != a_end && b != b_end) {
     if (entry_before(*b, *a)) {
-      emit(std::string_view(b->text, b->len));
-      ++b;
+      emit(*b++);
     } else {
-      emit(std::string_view(a->text, a->len));
-      ++a;
+      emit(*a++);
     }
   }
-  for (; a != a_end; ++a) emit(std::string_view(a->text, a->len));
-  for (; b != b_end; ++b) emit(std::string_view(b->text, b->len));
+  for (; a != a_end; ++a) emit(*a);
+  for (; b != b_end; ++b) emit(*b);
 }
 
 void ExternalSorter::reset_memory() {
@@ -736,7 +803,7 @@ void ExternalSorter::spill() {
   ++spilled_;
   io::TempFile& run = runs_.back();
   RunWriter w(run);
-  emit_sorted([&](std::string_view t) { w.line(t); });
+  emit_sorted([&](const Entry& e) { w.line(text_of(e)); });
   w.flush();
   run.close();
   diag::debug("spilled run " + std::to_string(spilled_) + " (" + std::to_string(entries_.size()) +
@@ -757,7 +824,9 @@ void ExternalSorter::finish() {
   sort_memory();
   auto t2 = Clock::now();
   if (runs_.empty()) {
-    emit_sorted([&](std::string_view t) { ctx_.emit(t); });
+    SpanWriter out(ctx_);
+    emit_sorted([&](const Entry& e) { out.line(text_of(e), (e.tag & kNewline) != 0); });
+    out.flush();
     diag::debug("last keys " + seconds(t0, t1) + ", sort " + seconds(t1, t2) + ", write " +
                 seconds(t2, Clock::now()));
     return;

@@ -85,11 +85,14 @@ class ExternalSorter {
     uint64_t a, b;  // SortKey::a and b; for a string key, b indexes strings_
     const char* text;
     uint32_t len;
-    uint32_t tag;  // kind << kSeqBits | sequence
+    uint32_t tag;  // kind << kKindShift | kNewline when a '\n' follows the text | sequence
   };
-  static constexpr unsigned kSeqBits = 29;
+  static constexpr unsigned kSeqBits = 28;
   static constexpr uint32_t kSeqMask = (uint32_t{1} << kSeqBits) - 1;
-  static unsigned kind_of(const Entry& e) { return e.tag >> kSeqBits; }
+  static constexpr uint32_t kNewline = uint32_t{1} << kSeqBits;
+  static constexpr unsigned kKindShift = kSeqBits + 1;
+  static unsigned kind_of(const Entry& e) { return e.tag >> kKindShift; }
+  static std::string_view text_of(const Entry& e) { return {e.text, e.len}; }
   // The full key of an entry, for merging.
   record::SortKey key_of(const Entry& e) const;
   // Key order (honouring --reverse), then sequence.
@@ -129,6 +132,7 @@ class ExternalSorter {
     uint32_t index;
   };
   std::vector<Rank> ranks_;
+  static void sort_ranks(Rank* first, Rank* last);
   struct Block;
   std::vector<Block> blocks_;
   size_t block_used_ = 0, block_size_ = 0;
