@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/io/source.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
@@ -85,7 +86,127 @@ std::vector<std::string> reference_sort(std::vector<std::string> v, bool reverse
   return v;
 }
 
+// The records of `text` in a file, read as cdn sort reads one: mapped, in chunks of about
+// `chunk` bytes split on the worker threads. Rejects are kept in `rejects`.
+Result sort_mapped(const test::ScratchDir& dir, const std::string& text, pipeline::SortOptions opts,
+                   size_t chunk, std::string* rejects = nullptr) {
+  std::string in = dir.file("in.ndjson", text);
+  std::string out = dir.path("out.ndjson");
+  Result r;
+  pipeline::RunContext ctx("sort", out, dir.path("mapped-rejects.ndjson"));
+  {
+    io::SourceOptions so;
+    so.map_limit = size_t{1} << 30;
+    io::InputSet set({in}, so, ctx.rejects(), ctx.counts());
+    pipeline::ExternalSorter sorter(opts, ctx);
+    io::LineChunk c;
+    io::Record rec;
+    for (;;) {
+      io::ChunkResult got = set.next_chunk(c, chunk);
+      if (got == io::ChunkResult::end) break;
+      if (got == io::ChunkResult::chunk) {
+        sorter.add_chunk(c, "test");
+        continue;
+      }
+      while (set.next_in_current(rec)) sorter.add(rec.text, "test", rec.line, set.stable());
+    }
+    sorter.finish();
+    r.runs = sorter.spilled_runs();
+  }
+  ctx.commit();
+  r.counts = ctx.counts();
+  r.out = lines_of(test::ScratchDir::read(out));
+  if (rejects) *rejects = test::ScratchDir::read(dir.path("mapped-rejects.ndjson"));
+  return r;
+}
+
+// Records in time order but for a fraction of late ones, with ties.
+std::vector<std::string> mostly_ordered(size_t n, double late, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> v;
+  for (size_t i = 0; i < n; ++i) {
+    int ms = static_cast<int>(i / 3) * 7;
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < late)
+      ms -= static_cast<int>(rng() % 5000);
+    if (ms < 0) ms = 0;
+    char ts[64];
+    std::snprintf(ts, sizeof ts, "2026-11-22T%02d:%02d:%02d.%03dZ", ms / 3600000, ms / 60000 % 60,
+                  ms / 1000 % 60, ms % 1000);
+    v.push_back(std::string("{\"timestamp\":\"") + ts + "\",\"seq\":" + std::to_string(i) + "}");
+  }
+  return v;
+}
+
 }  // namespace
+
+TEST(ExternalSort, MostlyOrderedKeysSortStablyForwardAndReverse) {
+  test::ScratchDir dir;
+  // 1% late (merged in), 20% late (too many: an ordinary sort), in order, reversed input.
+  for (double late : {0.01, 0.2, 0.0}) {
+    auto records = mostly_ordered(150000, late, 3);
+    for (bool reverse : {false, true}) {
+      pipeline::SortOptions opts;
+      opts.temp_dir = dir.path("");
+      opts.reverse = reverse;
+      auto r = sort_lines(dir, records, opts);
+      EXPECT_EQ(r.out, reference_sort(records, reverse))
+          << "late " << late << " reverse " << reverse;
+      std::vector<std::string> backwards(records.rbegin(), records.rend());
+      r = sort_lines(dir, backwards, opts);
+      EXPECT_EQ(r.out, reference_sort(backwards, reverse)) << "backwards, reverse " << reverse;
+    }
+  }
+}
+
+TEST(ExternalSort, MappedChunksSortAndRejectAsRecordsDo) {
+  test::ScratchDir dir;
+  auto records = mostly_ordered(40000, 0.01, 5);
+  // Bad lines among them, at known places, and the edges of NDJSON: a BOM, CRLF, blank lines,
+  // no newline at the end.
+  records[10] = "{\"timestamp\":\"2026-11-22T00:00:00Z\",\"x\":1} {\"y\":2}";
+  records[20000] = "not json";
+  records[30000] = "{\"timestamp\":\"2026-02-30T00:00:00Z\"}";
+  std::string text = "\xEF\xBB\xBF";
+  for (size_t i = 0; i < records.size(); ++i) {
+    text += records[i];
+    text += i % 7 == 0 ? "\r\n" : "\n";
+    if (i % 1000 == 0) text += "  \n";
+  }
+  text.pop_back();
+  auto reference = sort_mapped(dir, text, pipeline::SortOptions{}, size_t{1} << 40);
+  // Record by record (as from a stream), the same lines sort the same.
+  {
+    std::vector<std::string> lines;
+    for (auto& l : lines_of(text)) {
+      if (!l.empty() && l.back() == '\r') l.pop_back();
+      if (l.find_first_not_of(' ') != std::string::npos) lines.push_back(l);
+    }
+    lines[0] = lines[0].substr(3);
+    pipeline::SortOptions opts;
+    opts.temp_dir = dir.path("");
+    EXPECT_EQ(sort_lines(dir, lines, opts).out, reference.out);
+  }
+  for (size_t chunk : {size_t{100}, size_t{4096}, size_t{1} << 20}) {
+    for (bool strict : {false, true}) {
+      pipeline::SortOptions opts;
+      opts.temp_dir = dir.path("");
+      opts.strict_json = strict;
+      std::string rejects;
+      auto r = sort_mapped(dir, text, opts, chunk, &rejects);
+      EXPECT_EQ(r.counts.in, 40000u);
+      EXPECT_EQ(r.counts.out, 39997u);
+      EXPECT_EQ(r.counts.rejected, 3u);
+      EXPECT_EQ(r.out, reference.out) << "chunk " << chunk;
+      auto rl = lines_of(rejects);
+      ASSERT_EQ(rl.size(), 3u);
+      // Line numbers count the blank lines: one after records 0, 1000, 2000, ..., so record
+      // i > 0 is on line i + 1 + (i - 1) / 1000 + 1.
+      EXPECT_NE(rl[0].find("\"line\":12,"), std::string::npos) << rl[0];
+      EXPECT_NE(rl[1].find("\"line\":20021,"), std::string::npos) << rl[1];
+      EXPECT_NE(rl[2].find("\"line\":30031,"), std::string::npos) << rl[2];
+    }
+  }
+}
 
 TEST(ExternalSort, InMemorySortIsStable) {
   test::ScratchDir dir;
