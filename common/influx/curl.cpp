@@ -9,26 +9,26 @@ namespace cdn::influx {
 void global_init() {
   static std::once_flag once;
   static CURLcode result = CURLE_OK;
-  std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { result = libcurl().global_init(CURL_GLOBAL_DEFAULT); });
   check(result, "cannot initialize libcurl");
 }
 
 Easy make_easy() {
   global_init();
-  Easy h(curl_easy_init());
+  Easy h(libcurl().easy_init());
   if (!h) throw RuntimeError("cannot create a libcurl handle (out of memory?)");
   return h;
 }
 
 Multi make_multi() {
   global_init();
-  Multi m(curl_multi_init());
+  Multi m(libcurl().multi_init());
   if (!m) throw RuntimeError("cannot create a libcurl multi handle (out of memory?)");
   return m;
 }
 
 void append_header(Slist& list, const std::string& line) {
-  curl_slist* l = curl_slist_append(list.get(), line.c_str());
+  curl_slist* l = libcurl().slist_append(list.get(), line.c_str());
   if (l == nullptr) throw RuntimeError("cannot add an HTTP header (out of memory?)");
   (void)list.release();
   list.reset(l);
@@ -38,7 +38,7 @@ void check(CURLcode code, std::string_view what) {
   if (code == CURLE_OK) return;
   std::string m(what);
   m += ": ";
-  m += curl_easy_strerror(code);
+  m += libcurl().easy_strerror(code);
   throw RuntimeError(m);
 }
 
@@ -46,7 +46,7 @@ void check(CURLMcode code, std::string_view what) {
   if (code == CURLM_OK) return;
   std::string m(what);
   m += ": ";
-  m += curl_multi_strerror(code);
+  m += libcurl().multi_strerror(code);
   throw RuntimeError(m);
 }
 

@@ -1,7 +1,7 @@
 // libcurl under RAII owners, with every return code checked in one place.
 #pragma once
 
-#include <curl/curl.h>
+#include "common/influx/curl_api.hpp"
 
 #include <memory>
 #include <string>
@@ -10,13 +10,13 @@
 namespace cdn::influx {
 
 struct EasyDeleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+  void operator()(CURL* h) const { libcurl().easy_cleanup(h); }
 };
 struct MultiDeleter {
-  void operator()(CURLM* h) const { curl_multi_cleanup(h); }
+  void operator()(CURLM* h) const { libcurl().multi_cleanup(h); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { libcurl().slist_free_all(l); }
 };
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using Multi = std::unique_ptr<CURLM, MultiDeleter>;
@@ -38,7 +38,7 @@ void check(CURLMcode code, std::string_view what);
 // Sets an option and checks the result.
 template <typename T>
 void setopt(CURL* h, CURLoption opt, T value) {
-  check(curl_easy_setopt(h, opt, value), "cannot set a libcurl option");
+  check(libcurl().easy_setopt(h, opt, value), "cannot set a libcurl option");
 }
 
 // Percent-encodes a query parameter value.

@@ -245,7 +245,7 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)), multi_(make_multi()
 }
 
 Writer::~Writer() {
-  for (auto& r : in_flight_) curl_multi_remove_handle(multi_.get(), r->handle.get());
+  for (auto& r : in_flight_) libcurl().multi_remove_handle(multi_.get(), r->handle.get());
 }
 
 Easy Writer::take_handle() {
@@ -297,7 +297,7 @@ void Writer::start(std::unique_ptr<Batch> batch) {
   limit = std::max(limit, std::chrono::milliseconds(1000));
   setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(limit.count()));
   setopt(e, CURLOPT_PRIVATE, r.get());
-  check(curl_multi_add_handle(multi_.get(), e), "cannot start an HTTP request");
+  check(libcurl().multi_add_handle(multi_.get(), e), "cannot start an HTTP request");
   ++requests_;
   in_flight_.push_back(std::move(r));
 }
@@ -317,10 +317,10 @@ void Writer::start_due() {
 void Writer::step(int wait_ms) {
   start_due();
   int running = 0;
-  check(curl_multi_perform(multi_.get(), &running), "HTTP transfer failed");
+  check(libcurl().multi_perform(multi_.get(), &running), "HTTP transfer failed");
   bool answered = false;
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_.get(), &left)) {
+  while (CURLMsg* msg = libcurl().multi_info_read(multi_.get(), &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     CURLcode code = msg->data.result;
     CURL* e = msg->easy_handle;
@@ -329,7 +329,7 @@ void Writer::step(int wait_ms) {
     if (it == in_flight_.end()) continue;
     std::unique_ptr<Request> r = std::move(*it);
     in_flight_.erase(it);
-    check(curl_multi_remove_handle(multi_.get(), e), "cannot end an HTTP request");
+    check(libcurl().multi_remove_handle(multi_.get(), e), "cannot end an HTTP request");
     finish(*r, code);
     idle_handles_.push_back(std::move(r->handle));
     answered = true;
@@ -337,7 +337,7 @@ void Writer::step(int wait_ms) {
   if (answered) {
     // A request slot is free: fill it now rather than after the next wait.
     start_due();
-    check(curl_multi_perform(multi_.get(), &running), "HTTP transfer failed");
+    check(libcurl().multi_perform(multi_.get(), &running), "HTTP transfer failed");
     return;
   }
   if (wait_ms <= 0) return;
@@ -355,7 +355,8 @@ void Writer::step(int wait_ms) {
   if (in_flight_.empty()) {
     if (timeout > 0) std::this_thread::sleep_for(std::chrono::milliseconds(timeout));
   } else {
-    check(curl_multi_poll(multi_.get(), nullptr, 0, timeout, nullptr), "cannot wait for InfluxDB");
+    check(libcurl().multi_poll(multi_.get(), nullptr, 0, timeout, nullptr),
+          "cannot wait for InfluxDB");
   }
 }
 
@@ -374,12 +375,12 @@ std::string Writer::describe(long status, const std::string& body) const {
 void Writer::finish(Request& r, CURLcode code) {
   std::unique_ptr<Batch> batch = std::move(r.batch);
   if (code != CURLE_OK) {
-    std::string why = curl_easy_strerror(code);
+    std::string why = libcurl().easy_strerror(code);
     if (retriable(code)) return retry_later(std::move(batch), why, -1);
     throw RuntimeError("cannot write to " + diag::quoted(endpoint_) + ": " + why);
   }
   long status = 0;
-  check(curl_easy_getinfo(r.handle.get(), CURLINFO_RESPONSE_CODE, &status),
+  check(libcurl().easy_getinfo(r.handle.get(), CURLINFO_RESPONSE_CODE, &status),
         "cannot read the HTTP status");
   if (status >= 200 && status < 300) {
     if (failing_) diag::info("InfluxDB takes writes again");
@@ -404,7 +405,8 @@ void Writer::finish(Request& r, CURLcode code) {
   }
   if (status == 429 || status >= 500) {
     curl_off_t after = -1;
-    if (curl_easy_getinfo(r.handle.get(), CURLINFO_RETRY_AFTER, &after) != CURLE_OK) after = -1;
+    if (libcurl().easy_getinfo(r.handle.get(), CURLINFO_RETRY_AFTER, &after) != CURLE_OK)
+      after = -1;
     return retry_later(std::move(batch), what, after > 0 ? static_cast<long>(after) : -1);
   }
   if (status == 400) return handle_400(std::move(batch), r.response);
@@ -556,11 +558,12 @@ std::string Writer::query(const std::string& q, const std::string& what, bool in
   auto start = Clock::now();
   for (int attempt = 0;; ++attempt) {
     response.clear();
-    CURLcode code = curl_easy_perform(e);
+    CURLcode code = libcurl().easy_perform(e);
     long status = 0;
     std::string why;
     if (code == CURLE_OK) {
-      check(curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status), "cannot read the HTTP status");
+      check(libcurl().easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status),
+            "cannot read the HTTP status");
       std::string m = error_message(response);
       // A SELECT's answer is checked by its reader: its values may hold the word.
       if (status >= 200 && status < 300 &&
@@ -576,9 +579,10 @@ std::string Writer::query(const std::string& q, const std::string& what, bool in
       }
       if (status < 500 && status != 429) throw RuntimeError("cannot " + what + ": " + why);
     } else if (!retriable(code)) {
-      throw RuntimeError("cannot reach " + diag::quoted(url) + ": " + curl_easy_strerror(code));
+      throw RuntimeError("cannot reach " + diag::quoted(url) + ": " +
+                         libcurl().easy_strerror(code));
     } else {
-      why = curl_easy_strerror(code);
+      why = libcurl().easy_strerror(code);
     }
     if (Clock::now() - start >= opts_.retry_timeout) {
       throw RuntimeError("cannot " + what + " at " + diag::quoted(url) + ": " + why +

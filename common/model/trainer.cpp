@@ -108,14 +108,14 @@ void check_parameters(const Contract& contract, const TrainOptions& o) {
   xgb::set_feature_info(m, c.feature_names(), c.feature_types());
   xgb::Booster b = xgb::new_booster({m.get()});
   for (const auto& kv : params) {
-    if (XGBoosterSetParam(b.get(), kv.first.c_str(), kv.second.c_str()) != 0) {
+    if (xgb::api().XGBoosterSetParam(b.get(), kv.first.c_str(), kv.second.c_str()) != 0) {
       throw UsageError("bad XGBoost parameter " + kv.first + "=" + kv.second + ": " +
                        xgb::last_error());
     }
   }
   // Survival objectives want label bounds a one-row check has no values for.
   if (c.objective.rfind("survival:", 0) == 0) return;
-  if (XGBoosterUpdateOneIter(b.get(), 0, m.get()) != 0) {
+  if (xgb::api().XGBoosterUpdateOneIter(b.get(), 0, m.get()) != 0) {
     throw UsageError("XGBoost refuses the parameters: " + xgb::last_error());
   }
 }
@@ -173,7 +173,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   std::vector<double> values;
   for (int it = 0; it < o.rounds; ++it) {
     if (io::stop_requested()) break;
-    xgb::check(XGBoosterUpdateOneIter(r.booster.get(), it, dtrain.get()), "boosting round failed");
+    xgb::check(xgb::api().XGBoosterUpdateOneIter(r.booster.get(), it, dtrain.get()),
+               "boosting round failed");
     if (own_metrics) {
       cols.clear();
       values.clear();
@@ -197,8 +198,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
       }
     } else {
       const char* text = nullptr;
-      xgb::check(XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(), evals.size(),
-                                      &text),
+      xgb::check(xgb::api().XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(),
+                                                 evals.size(), &text),
                  "evaluation failed");
       parse_eval(text, cols, values);
     }
@@ -330,7 +331,8 @@ std::map<std::string, double> scores(const xgb::Booster& b, const Contract& c, c
   const char** features = nullptr;
   const bst_ulong* shape = nullptr;
   const float* values = nullptr;
-  xgb::check(XGBoosterFeatureScore(b.get(), config.c_str(), &n, &features, &dim, &shape, &values),
+  xgb::check(xgb::api().XGBoosterFeatureScore(b.get(), config.c_str(), &n, &features, &dim, &shape,
+                                              &values),
              "cannot compute the feature importance");
   std::map<std::string, double> out;
   size_t per = 1;

@@ -41,11 +41,11 @@ void on_log(const char* line) {
 }  // namespace
 
 void route_logs() {
-  XGBRegisterLogCallback(&on_log);
+  api().XGBRegisterLogCallback(&on_log);
 }
 
 std::string last_error() {
-  const char* e = XGBGetLastError();
+  const char* e = api().XGBGetLastError();
   return message_of(e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why");
 }
 
@@ -80,13 +80,13 @@ DMatrix dense_matrix(const float* data, uint64_t rows, uint64_t cols, int thread
   std::string iface = array_interface(data, rows, cols);
   std::string config = "{\"missing\":NaN,\"nthread\":" + std::to_string(threads) + "}";
   DMatrixHandle h = nullptr;
-  check(XGDMatrixCreateFromDense(iface.c_str(), config.c_str(), &h),
+  check(api().XGDMatrixCreateFromDense(iface.c_str(), config.c_str(), &h),
         "cannot build the feature matrix");
   return DMatrix(h);
 }
 
 void set_labels(DMatrix& m, const std::vector<float>& labels) {
-  check(XGDMatrixSetFloatInfo(m.get(), "label", labels.data(), labels.size()),
+  check(api().XGDMatrixSetFloatInfo(m.get(), "label", labels.data(), labels.size()),
         "cannot set the labels");
 }
 
@@ -95,57 +95,59 @@ void set_feature_info(DMatrix& m, const std::vector<std::string>& names,
   std::vector<const char*> n, t;
   for (const auto& s : names) n.push_back(s.c_str());
   for (const auto& s : types) t.push_back(s.c_str());
-  check(XGDMatrixSetStrFeatureInfo(m.get(), "feature_name", n.data(), n.size()),
+  check(api().XGDMatrixSetStrFeatureInfo(m.get(), "feature_name", n.data(), n.size()),
         "cannot set the feature names");
-  check(XGDMatrixSetStrFeatureInfo(m.get(), "feature_type", t.data(), t.size()),
+  check(api().XGDMatrixSetStrFeatureInfo(m.get(), "feature_type", t.data(), t.size()),
         "cannot set the feature types");
 }
 
 Booster new_booster(const std::vector<DMatrixHandle>& cache) {
   BoosterHandle h = nullptr;
-  check(XGBoosterCreate(cache.data(), cache.size(), &h), "cannot create a booster");
+  check(api().XGBoosterCreate(cache.data(), cache.size(), &h), "cannot create a booster");
   return Booster(h);
 }
 
 void set_param(Booster& b, const std::string& key, const std::string& value) {
-  check(XGBoosterSetParam(b.get(), key.c_str(), value.c_str()),
+  check(api().XGBoosterSetParam(b.get(), key.c_str(), value.c_str()),
         "bad XGBoost parameter " + key + "=" + value);
 }
 
 std::string get_attr(const Booster& b, const std::string& key) {
   const char* out = nullptr;
   int success = 0;
-  check(XGBoosterGetAttr(b.get(), key.c_str(), &out, &success), "cannot read attribute " + key);
+  check(api().XGBoosterGetAttr(b.get(), key.c_str(), &out, &success),
+        "cannot read attribute " + key);
   return success && out != nullptr ? std::string(out) : std::string();
 }
 
 void set_attr(Booster& b, const std::string& key, const std::string& value) {
-  check(XGBoosterSetAttr(b.get(), key.c_str(), value.c_str()), "cannot set attribute " + key);
+  check(api().XGBoosterSetAttr(b.get(), key.c_str(), value.c_str()), "cannot set attribute " + key);
 }
 
 uint64_t num_features(const Booster& b) {
   bst_ulong n = 0;
-  check(XGBoosterGetNumFeature(b.get(), &n), "cannot read the number of features");
+  check(api().XGBoosterGetNumFeature(b.get(), &n), "cannot read the number of features");
   return n;
 }
 
 std::vector<std::string> feature_info(const Booster& b, const char* field) {
   bst_ulong n = 0;
   const char** arr = nullptr;
-  check(XGBoosterGetStrFeatureInfo(b.get(), field, &n, &arr),
+  check(api().XGBoosterGetStrFeatureInfo(b.get(), field, &n, &arr),
         std::string("cannot read the model's ") + field);
   return std::vector<std::string>(arr, arr + n);
 }
 
 int boosted_rounds(const Booster& b) {
   int n = 0;
-  check(XGBoosterBoostedRounds(b.get(), &n), "cannot count the model's rounds");
+  check(api().XGBoosterBoostedRounds(b.get(), &n), "cannot count the model's rounds");
   return n;
 }
 
 Booster slice(const Booster& b, int rounds) {
   BoosterHandle h = nullptr;
-  check(XGBoosterSlice(b.get(), 0, rounds, 1, &h), "cannot keep the best rounds of the model");
+  check(api().XGBoosterSlice(b.get(), 0, rounds, 1, &h),
+        "cannot keep the best rounds of the model");
   return Booster(h);
 }
 
@@ -153,14 +155,14 @@ std::vector<char> save(const Booster& b, const char* format) {
   std::string config = std::string("{\"format\":\"") + format + "\"}";
   bst_ulong len = 0;
   const char* data = nullptr;
-  check(XGBoosterSaveModelToBuffer(b.get(), config.c_str(), &len, &data),
+  check(api().XGBoosterSaveModelToBuffer(b.get(), config.c_str(), &len, &data),
         std::string("cannot save the model as ") + format);
   return std::vector<char>(data, data + len);
 }
 
 Booster load(const std::vector<char>& bytes, const std::string& what) {
   Booster b = new_booster({});
-  check(XGBoosterLoadModelFromBuffer(b.get(), bytes.data(), bytes.size()),
+  check(api().XGBoosterLoadModelFromBuffer(b.get(), bytes.data(), bytes.size()),
         "cannot load the model " + what);
   return b;
 }
@@ -174,8 +176,9 @@ void predict_dense(const Booster& b, const float* data, uint64_t rows, uint64_t 
   const bst_ulong* s = nullptr;
   bst_ulong dim = 0;
   const float* values = nullptr;
-  check(XGBoosterPredictFromDense(b.get(), iface.c_str(), kConfig, nullptr, &s, &dim, &values),
-        "prediction failed");
+  check(
+      api().XGBoosterPredictFromDense(b.get(), iface.c_str(), kConfig, nullptr, &s, &dim, &values),
+      "prediction failed");
   copy_out(values, s, dim, out, shape);
 }
 
@@ -187,7 +190,7 @@ void predict_matrix(const Booster& b, const DMatrix& m, int type, std::vector<fl
   const bst_ulong* s = nullptr;
   bst_ulong dim = 0;
   const float* values = nullptr;
-  check(XGBoosterPredictFromDMatrix(b.get(), m.get(), config.c_str(), &s, &dim, &values),
+  check(api().XGBoosterPredictFromDMatrix(b.get(), m.get(), config.c_str(), &s, &dim, &values),
         "prediction failed");
   copy_out(values, s, dim, out, shape);
 }
@@ -199,7 +202,7 @@ const float* predict_cached(const Booster& b, const DMatrix& m, size_t& n) {
   const bst_ulong* s = nullptr;
   bst_ulong dim = 0;
   const float* values = nullptr;
-  check(XGBoosterPredictFromDMatrix(b.get(), m.get(), kConfig, &s, &dim, &values),
+  check(api().XGBoosterPredictFromDMatrix(b.get(), m.get(), kConfig, &s, &dim, &values),
         "prediction failed");
   n = 1;
   for (bst_ulong i = 0; i < dim; ++i) n *= static_cast<size_t>(s[i]);

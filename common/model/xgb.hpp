@@ -2,7 +2,7 @@
 // turns a failure into a RuntimeError carrying XGBGetLastError().
 #pragma once
 
-#include <xgboost/c_api.h>
+#include "common/model/xgb_api.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -21,10 +21,10 @@ std::string last_error();
 void check(int rc, const std::string& what);
 
 struct DMatrixFree {
-  void operator()(void* h) const { XGDMatrixFree(h); }
+  void operator()(void* h) const { api().XGDMatrixFree(h); }
 };
 struct BoosterFree {
-  void operator()(void* h) const { XGBoosterFree(h); }
+  void operator()(void* h) const { api().XGBoosterFree(h); }
 };
 using DMatrix = std::unique_ptr<void, DMatrixFree>;
 using Booster = std::unique_ptr<void, BoosterFree>;

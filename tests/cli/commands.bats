@@ -125,6 +125,23 @@ man_text() {
   assert_line --regexp '^parts: '
 }
 
+@test "libxgboost and libcurl are loaded by the commands that use them, not at every start" {
+  run bash -c "LD_DEBUG=files '$CDN' --version 2>&1 >/dev/null | grep -c 'file=lib\(xgboost\|curl\)' || true"
+  assert_output 0
+  printf '{"timestamp":"2026-11-22T00:00:01Z"}\n' > "$BATS_TEST_TMPDIR/one.ndjson"
+  run bash -c "LD_DEBUG=files '$CDN' -q sort '$BATS_TEST_TMPDIR/one.ndjson' 2>&1 >/dev/null | grep -c 'file=lib\(xgboost\|curl\)' || true"
+  assert_output 0
+  if "$CDN" --version | grep -q influx; then
+    run bash -c "LD_DEBUG=files '$CDN' load-influx --dry-run --db d '$BATS_TEST_TMPDIR/one.ndjson' 2>&1 >/dev/null | grep -c 'file=libcurl' || true"
+    assert_output 1
+  fi
+  if "$CDN" --version | grep -q xgboost; then
+    cdn -q gen --rows 200 --format csv --seed 1 -o "$BATS_TEST_TMPDIR/t.csv"
+    run bash -c "LD_DEBUG=files '$CDN' -q train --rounds 1 '$BATS_TEST_TMPDIR/t.csv' -o '$BATS_TEST_TMPDIR/m' 2>&1 >/dev/null | grep -c 'file=libxgboost' || true"
+    assert_output 1
+  fi
+}
+
 @test "cdn with no command is a usage error" {
   run cdn
   assert_failure 2

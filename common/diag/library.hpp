@@ -1,0 +1,34 @@
+// Shared libraries opened on first use (dlopen) rather than at every start: the commands that
+// need XGBoost or libcurl load them; every other command starts without them (together they
+// cost about 10 ms at each start, most of it in their dependencies).
+#pragma once
+
+#include <string>
+
+namespace cdn::diag {
+
+class Library {
+ public:
+  // `soname`: the file to open ("libxgboost.so.0"); `package`: the Debian package that
+  // holds it, named in the error when it cannot be opened.
+  Library(std::string soname, std::string package);
+  ~Library();
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+
+  // The address of `name`; throws RuntimeError when the library cannot be opened or does not
+  // have it.
+  void* symbol(const char* name);
+
+ private:
+  std::string soname_, package_;
+  void* handle_ = nullptr;
+};
+
+// Fills each function pointer of an API table by name: `F(table, name)` for each.
+template <typename Fn>
+void load_symbol(Library& lib, Fn& fn, const char* name) {
+  fn = reinterpret_cast<Fn>(lib.symbol(name));
+}
+
+}  // namespace cdn::diag

@@ -1,0 +1,20 @@
+#include "common/influx/curl_api.hpp"
+
+#include "common/diag/library.hpp"
+
+namespace cdn::influx {
+
+const CurlApi& libcurl() {
+  // A failed load throws out of the initializer, and the next call tries again.
+  static const CurlApi table = [] {
+    static diag::Library lib("libcurl.so.4", "libcurl4");
+    CurlApi a{};
+#define CDN_CURL_LOAD(name) diag::load_symbol(lib, a.name, "curl_" #name);
+    CDN_CURL_FUNCTIONS(CDN_CURL_LOAD)
+#undef CDN_CURL_LOAD
+    return a;
+  }();
+  return table;
+}
+
+}  // namespace cdn::influx
