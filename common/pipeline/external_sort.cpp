@@ -464,7 +464,14 @@ char* ExternalSorter::arena_alloc(size_t n) {
     // Blocks small enough that the budget holds many of them.
     size_t preferred =
         std::clamp<size_t>(opts_.buffer_bytes / 16, size_t{64} << 10, size_t{32} << 20);
-    blocks_.emplace_back(std::max(n + kPadding, preferred));
+    size_t want = std::max(n + kPadding, preferred);
+    if (!spare_blocks_.empty() && spare_blocks_.back().size >= want) {
+      // A block of a run already spilled: its pages are in place, no faults to take again.
+      blocks_.push_back(std::move(spare_blocks_.back()));
+      spare_blocks_.pop_back();
+    } else {
+      blocks_.emplace_back(want);
+    }
     block_size_ = blocks_.back().size;
     block_used_ = 0;
     arena_bytes_ += block_size_;
@@ -784,12 +791,15 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
   for (; b != b_end; ++b) emit(*b);
 }
 
+// After a spill: the next run reuses the arena blocks and the entries' room (both within the
+// budget already); finish() gives them back before merging.
 void ExternalSorter::reset_memory() {
-  std::vector<Entry>().swap(entries_);  // gives the memory back (`= {}` would keep it)
+  entries_.clear();
   std::vector<Rank>().swap(ranks_);
   strings_.clear();
   seq_ = 0;
   kept_.clear();
+  for (auto& b : blocks_) spare_blocks_.push_back(std::move(b));
   blocks_.clear();
   block_used_ = block_size_ = 0;
   arena_bytes_ = 0;
@@ -832,6 +842,7 @@ void ExternalSorter::finish() {
     return;
   }
   apply_ranks();  // the merge reads entries
+  spare_blocks_.clear();
   // Too many runs for one merge: merge groups into bigger runs first.
   const size_t fan_in = std::max<size_t>(2, opts_.merge_fan_in);
   size_t per_stream = std::max<size_t>(size_t{64} << 10, opts_.buffer_bytes / (fan_in + 2));

@@ -135,6 +135,7 @@ class ExternalSorter {
   static void sort_ranks(Rank* first, Rank* last);
   struct Block;
   std::vector<Block> blocks_;
+  std::vector<Block> spare_blocks_;  // blocks of runs already spilled, for the next run
   size_t block_used_ = 0, block_size_ = 0;
   size_t arena_bytes_ = 0;
   size_t mapped_bytes_ = 0;   // stable (memory-mapped) records added
