@@ -102,7 +102,8 @@ class RunStream : public MergeStream {
     std::string_view line;
     if (!lines_.next(line)) return false;
     text = line;
-    if (!keyer_.key_of(parser_, text, key, reason_)) {
+    // Its lines were checked (UTF-8 included) before they were spilled.
+    if (!keyer_.key_of(parser_, text, key, reason_, true)) {
       throw RuntimeError("spilled run " + diag::quoted(bytes_.name()) +
                          " was changed while sorting: " + reason_);
     }
