@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "common/model/round_metrics.hpp"
 #include "common/record/json_text.hpp"
 
 namespace cdn::model {
@@ -19,27 +20,9 @@ std::vector<size_t> order_desc(const std::vector<float>& p) {
 }  // namespace
 
 double auc(const std::vector<float>& p, const std::vector<float>& y) {
-  auto idx = order_desc(p);
-  double pos = 0, neg = 0, area = 0;
-  size_t i = 0;
-  while (i < idx.size()) {
-    size_t j = i;
-    double tp = 0, fp = 0;
-    while (j < idx.size() && p[idx[j]] == p[idx[i]]) {
-      if (y[idx[j]] > 0.5f) {
-        ++tp;
-      } else {
-        ++fp;
-      }
-      ++j;
-    }
-    area += fp * (pos + tp / 2);  // negatives of this group rank below pos + half the ties
-    pos += tp;
-    neg += fp;
-    i = j;
-  }
-  if (pos == 0 || neg == 0) return std::nan("");
-  return area / (pos * neg);
+  // The same computation as the per-round metric, so that the last round and the final
+  // metrics agree.
+  return binary_auc(p.data(), y.data(), p.size());
 }
 
 std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& p,

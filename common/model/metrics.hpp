@@ -10,7 +10,8 @@
 
 namespace cdn::model {
 
-// Area under the ROC curve (ties counted half), the rank statistic.
+// Area under the ROC curve (ties counted half), as XGBoost computes it (binary_auc): a
+// label counts y positive and 1 - y negative. NaN when one class is absent.
 double auc(const std::vector<float>& p, const std::vector<float>& y);
 // The ROC curve as (false positive rate, true positive rate) points, at most `points` + 2.
 std::vector<std::pair<double, double>> roc_curve(const std::vector<float>& p,
