@@ -25,7 +25,8 @@ class Library {
   void* handle_ = nullptr;
 };
 
-// Fills each function pointer of an API table by name: `F(table, name)` for each.
+// Sets one function pointer of an API table to the library's function `name`; throws as
+// symbol() does.
 template <typename Fn>
 void load_symbol(Library& lib, Fn& fn, const char* name) {
   fn = reinterpret_cast<Fn>(lib.symbol(name));
