@@ -15,6 +15,7 @@
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/kafka/mock_cluster.hpp"
+#include "common/kafka/txn_proxy.hpp"
 
 namespace cdn::cmd {
 
@@ -30,8 +31,25 @@ bool write_line(const std::string& text) {
   return io::try_write_all(STDOUT_FILENO, line.data(), line.size());
 }
 
+// The listeners in front of the mock follow `down` and `up`, so clients are refused as by
+// a broker that is down. `line` is a command the cluster has carried out.
+std::string reach(kafka::TxnProxy& proxy, std::string_view line) {
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  bool down = line.rfind("down", 0) == 0;
+  if (!down && line.rfind("up", 0) != 0) return "ok";
+  std::string id(line.substr(down ? 4 : 2));
+  id.erase(0, id.find_first_not_of(" \t"));
+  id.erase(id.find_last_not_of(" \t\r") + 1);
+  try {
+    proxy.set_down(id == "all" ? -1 : std::stoi(id), down);
+  } catch (const RuntimeError& e) {
+    return std::string("error: ") + e.what();
+  }
+  return "ok";
+}
+
 // Reads fault-injection commands from stdin until EOF, then waits; returns on SIGINT/SIGTERM.
-void serve(kafka::MockCluster& cluster) {
+void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
   bool input_open = true;
   bool skipping = false;  // inside a line too long to be a command, until its newline
   std::string pending;
@@ -69,8 +87,10 @@ void serve(kafka::MockCluster& cluster) {
         skipping = false;
         continue;
       }
-      std::string answer = cluster.execute(std::string_view(pending).substr(start, nl - start));
+      std::string_view line = std::string_view(pending).substr(start, nl - start);
+      std::string answer = cluster.execute(line);
       if (answer.empty()) continue;
+      if (answer == "ok") answer = reach(proxy, line);
       if (answer.rfind("error", 0) == 0) diag::debug("command failed: " + answer);
       if (!write_line(answer)) diag::debug("cannot answer on stdout: " + errno_text(errno));
     }
@@ -96,14 +116,16 @@ int run_broker(const BrokerArgs& a) {
   }
   kafka::MockCluster cluster(a.brokers);
   for (const auto& t : topics) cluster.create_topic(t);
-  std::string bootstraps = cluster.bootstraps();
+  // Clients talk to the mock through the proxy, which adds what transactions need.
+  kafka::TxnProxy proxy(cluster.ports());
+  std::string bootstraps = proxy.bootstraps();
   if (!write_line("BROKERS=" + bootstraps)) {
     if (errno == EPIPE) throw BrokenPipe();
     throw RuntimeError("cannot write the BROKERS line to stdout: " + errno_text(errno));
   }
   diag::info(std::to_string(a.brokers) + " mock brokers on " + bootstraps +
              "; stop with SIGINT or SIGTERM");
-  serve(cluster);
+  serve(cluster, proxy);
   diag::info(std::string("stopping on ") + (io::stop_signal() == SIGINT ? "SIGINT" : "SIGTERM"));
   return kExitOk;
 }

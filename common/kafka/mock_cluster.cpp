@@ -209,6 +209,20 @@ std::string MockCluster::bootstraps() const {
   return rd_kafka_mock_cluster_bootstraps(cluster_.get());
 }
 
+std::vector<int> MockCluster::ports() const {
+  std::vector<int> out;
+  std::string_view all = rd_kafka_mock_cluster_bootstraps(cluster_.get());
+  while (!all.empty()) {
+    size_t comma = all.find(',');
+    std::string_view one = all.substr(0, comma);
+    auto port = parse_int<int>(one.substr(one.rfind(':') + 1));
+    if (!port) throw RuntimeError("cannot read the mock brokers' ports from " + diag::quoted(all));
+    out.push_back(*port);
+    all.remove_prefix(comma == std::string_view::npos ? all.size() : comma + 1);
+  }
+  return out;
+}
+
 void MockCluster::create_topic(const TopicSpec& topic) {
   check(rd_kafka_mock_topic_create(cluster_.get(), topic.name.c_str(), topic.partitions,
                                    std::min(brokers_, 3)),

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/kafka/client.hpp"
 
@@ -35,6 +36,8 @@ class MockCluster {
 
   // "127.0.0.1:PORT,127.0.0.1:PORT,...": what clients use as bootstrap.servers.
   std::string bootstraps() const;
+  // The brokers' ports on 127.0.0.1, broker 1 first.
+  std::vector<int> ports() const;
   int broker_count() const { return brokers_; }
 
   // Creates a topic with `partitions` partitions, replicated on up to 3 brokers.

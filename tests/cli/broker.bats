@@ -188,7 +188,8 @@ metadata() {
   start_broker --brokers 3
   run bash -c "ss -Hltnp | grep 'pid=$BROKER_PID,'"
   assert_success
-  [ "${#lines[@]}" -eq 3 ]
+  # each broker: the mock's port, and the one in front of it that clients are given
+  [ "${#lines[@]}" -eq 6 ]
   run bash -c "ss -Hltnp | grep 'pid=$BROKER_PID,' | awk '{print \$4}' | grep -v '^127\.0\.0\.1:'"
   assert_output ""
 }

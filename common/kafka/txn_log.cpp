@@ -1,0 +1,159 @@
+#include "common/kafka/txn_log.hpp"
+
+#include <algorithm>
+
+#include "common/kafka/wire.hpp"
+
+namespace cdn::kafka {
+
+void TxnLog::set_timeout(std::string_view tid, std::chrono::milliseconds timeout) {
+  timeouts_.insert_or_assign(std::string(tid), timeout);
+}
+
+void TxnLog::add_partitions(std::string_view tid, int64_t pid, int16_t epoch,
+                            const std::vector<TopicPartition>& partitions) {
+  if (auto f = fenced_.find(tid);
+      f != fenced_.end() && f->second.pid == pid && f->second.epoch == epoch) {
+    f->second.partitions.insert(partitions.begin(), partitions.end());
+    return;
+  }
+  auto it = open_.find(tid);
+  if (it == open_.end()) {
+    OpenTxn t;
+    t.started = std::chrono::steady_clock::now();
+    if (auto to = timeouts_.find(tid); to != timeouts_.end()) t.timeout = to->second;
+    it = open_.emplace(std::string(tid), std::move(t)).first;
+  }
+  it->second.pid = pid;
+  it->second.epoch = epoch;
+  it->second.partitions.insert(partitions.begin(), partitions.end());
+}
+
+void TxnLog::add_offsets(std::string_view tid, std::string_view group, const TopicPartition& tp,
+                         int64_t offset) {
+  auto it = open_.find(tid);
+  if (it == open_.end()) {
+    OpenTxn t;
+    t.started = std::chrono::steady_clock::now();
+    if (auto to = timeouts_.find(tid); to != timeouts_.end()) t.timeout = to->second;
+    it = open_.emplace(std::string(tid), std::move(t)).first;
+  }
+  it->second.offsets[std::string(group)][tp] = offset;
+}
+
+std::optional<OpenTxn> TxnLog::take(std::string_view tid) {
+  auto it = open_.find(tid);
+  if (it == open_.end()) return std::nullopt;
+  OpenTxn t = std::move(it->second);
+  open_.erase(it);
+  return t;
+}
+
+const OpenTxn* TxnLog::find(std::string_view tid) const {
+  auto it = open_.find(tid);
+  return it == open_.end() ? nullptr : &it->second;
+}
+
+void TxnLog::restore(std::string_view tid, OpenTxn txn) {
+  auto [it, fresh] = open_.try_emplace(std::string(tid), std::move(txn));
+  if (fresh) return;
+  it->second.partitions.insert(txn.partitions.begin(), txn.partitions.end());
+}
+
+void TxnLog::fence(std::string_view tid, OpenTxn txn) {
+  auto [it, fresh] = fenced_.try_emplace(std::string(tid), std::move(txn));
+  if (!fresh) {
+    it->second.partitions.insert(txn.partitions.begin(), txn.partitions.end());
+    it->second.pid = txn.pid;
+    it->second.epoch = txn.epoch;
+  }
+}
+
+bool TxnLog::fenced(std::string_view tid, int64_t pid, int16_t epoch) const {
+  auto it = fenced_.find(tid);
+  return it != fenced_.end() && it->second.pid == pid && it->second.epoch == epoch;
+}
+
+std::optional<OpenTxn> TxnLog::take_fenced(std::string_view tid) {
+  auto it = fenced_.find(tid);
+  if (it == fenced_.end()) return std::nullopt;
+  OpenTxn t = std::move(it->second);
+  fenced_.erase(it);
+  return t;
+}
+
+std::vector<std::string> TxnLog::expired(std::chrono::steady_clock::time_point now) const {
+  std::vector<std::string> out;
+  for (const auto& [tid, t] : open_) {
+    if (now - t.started > t.timeout) out.push_back(tid);
+  }
+  return out;
+}
+
+void TxnLog::add_marker(const TopicPartition& tp, int64_t pid, int64_t offset, bool commit) {
+  markers_[tp][pid][offset] = commit;
+}
+
+TxnLog::Fate TxnLog::fate(const TopicPartition& tp, int64_t pid, int64_t offset) const {
+  auto p = markers_.find(tp);
+  if (p == markers_.end()) return Fate::kOpen;
+  auto m = p->second.find(pid);
+  if (m == p->second.end()) return Fate::kOpen;
+  auto next = m->second.upper_bound(offset);
+  if (next == m->second.end()) return Fate::kOpen;
+  return next->second ? Fate::kCommitted : Fate::kAborted;
+}
+
+CommittedView TxnLog::committed_view(const TopicPartition& tp, int64_t fetch_offset, int64_t hwm,
+                                     std::string_view records) const {
+  CommittedView v;
+  v.keep = records.size();
+  v.last_stable = hwm;
+  int64_t upto = -1;  // the last offset passed on
+  for (const auto& b : wire::batches(records)) {
+    if (b.transactional() && !b.control() &&
+        fate(tp, b.producer_id, b.base_offset) == Fate::kOpen) {
+      v.keep = b.begin;
+      v.last_stable = std::max(fetch_offset, b.base_offset);
+      v.cut = true;
+      break;
+    }
+    upto = b.last_offset;
+  }
+  // The aborted transactions the reader meets: those whose marker it has not passed and which
+  // start at or before what it is given. A transaction starts after its producer's previous
+  // marker in the partition.
+  auto p = markers_.find(tp);
+  if (p == markers_.end() || upto < 0) return v;
+  for (const auto& [pid, marks] : p->second) {
+    int64_t previous = -1;
+    for (const auto& [offset, commit] : marks) {
+      if (!commit && offset >= fetch_offset && previous + 1 <= upto) {
+        v.aborted.emplace_back(pid, previous + 1);
+      }
+      previous = offset;
+      if (previous > upto) break;
+    }
+  }
+  std::sort(v.aborted.begin(), v.aborted.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  return v;
+}
+
+void TxnLog::commit_offsets(const OpenTxn& txn) {
+  for (const auto& [group, offsets] : txn.offsets) {
+    for (const auto& [tp, offset] : offsets) offsets_[{group, tp}] = offset;
+  }
+}
+
+std::optional<int64_t> TxnLog::committed(std::string_view group, const TopicPartition& tp) const {
+  auto it = offsets_.find(std::make_pair(std::string(group), tp));
+  if (it == offsets_.end()) return std::nullopt;
+  return it->second;
+}
+
+void TxnLog::forget_committed(std::string_view group, const TopicPartition& tp) {
+  offsets_.erase(std::make_pair(std::string(group), tp));
+}
+
+}  // namespace cdn::kafka

@@ -1,0 +1,694 @@
+#include "common/kafka/txn_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#include "common/kafka/wire.hpp"
+
+namespace cdn::kafka {
+
+namespace {
+
+// Kafka API keys and error codes this file reads or writes.
+enum Api : int16_t {
+  kProduce = 0,
+  kFetch = 1,
+  kMetadata = 3,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
+  kFindCoordinator = 10,
+  kInitProducerId = 22,
+  kAddPartitionsToTxn = 24,
+  kEndTxn = 26,
+  kTxnOffsetCommit = 28,
+};
+constexpr int16_t kNotLeader = 6;
+constexpr int16_t kCoordinatorLoadInProgress = 14;
+constexpr int16_t kInvalidProducerEpoch = 47;
+constexpr size_t kMaxFrame = size_t{1} << 30;
+constexpr auto kMarkerTimeout = std::chrono::seconds(10);
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Listens on 127.0.0.1:port, or on a free port when port is 0 (and sets it).
+int listen_local(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) throw RuntimeError("cannot open a socket: " + errno_text(errno));
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw RuntimeError("cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + errno_text(e));
+  }
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+int connect_local(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool read_exact(int fd, char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = ::recv(fd, p, n, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// One size-prefixed Kafka message, without its size.
+bool read_frame(int fd, std::string& frame) {
+  unsigned char size[4];
+  if (!read_exact(fd, reinterpret_cast<char*>(size), 4)) return false;
+  size_t n = (size_t{size[0]} << 24) | (size_t{size[1]} << 16) | (size_t{size[2]} << 8) | size[3];
+  if (n > kMaxFrame) return false;
+  frame.resize(n);
+  return read_exact(fd, frame.data(), n);
+}
+
+bool write_frame(int fd, const std::string& frame) {
+  auto n = static_cast<uint32_t>(frame.size());
+  unsigned char size[4] = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                           static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+  iovec iov[2] = {{size, 4}, {const_cast<char*>(frame.data()), frame.size()}};
+  size_t left = 4 + frame.size();
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  while (left > 0) {
+    ssize_t w = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    left -= static_cast<size_t>(w);
+    auto done = static_cast<size_t>(w);
+    while (msg.msg_iovlen > 0 && done >= msg.msg_iov[0].iov_len) {
+      done -= msg.msg_iov[0].iov_len;
+      ++msg.msg_iov;
+      --msg.msg_iovlen;
+    }
+    if (msg.msg_iovlen > 0) {
+      msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + done;
+      msg.msg_iov[0].iov_len -= done;
+    }
+  }
+  return true;
+}
+
+// Copies a NULLABLE_STRING, keeping null apart from empty.
+void copy_nullable(wire::Reader& r, wire::Writer& w) {
+  wire::Reader peek(r.rest());
+  if (peek.i16() < 0) {
+    r.i16();
+    w.null_str();
+  } else {
+    w.str(r.str());
+  }
+}
+
+void patch_i16(std::string& s, size_t at, int16_t v) {
+  s[at] = static_cast<char>((static_cast<uint16_t>(v) >> 8) & 0xff);
+  s[at + 1] = static_cast<char>(static_cast<uint16_t>(v) & 0xff);
+}
+
+void patch_i64(std::string& s, size_t at, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (size_t i = 0; i < 8; ++i) s[at + i] = static_cast<char>((u >> (8 * (7 - i))) & 0xff);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct TxnProxy::Pending {
+  int16_t api = -1;
+  int16_t version = 0;
+  std::string group;
+  std::string tid;
+  int64_t pid = -1;
+  int16_t epoch = 0;
+  bool commit = false;
+  int32_t max_wait = 0;
+  std::map<TopicPartition, int64_t> fetch_offsets;  // read_committed Fetch only
+};
+
+struct TxnProxy::Conn {
+  int client = -1;
+  int upstream = -1;
+  std::mutex mu;
+  std::unordered_map<int32_t, Pending> pending;  // by correlation id
+  void shut() {
+    ::shutdown(client, SHUT_RDWR);
+    ::shutdown(upstream, SHUT_RDWR);
+  }
+  ~Conn() {
+    close_fd(client);
+    close_fd(upstream);
+  }
+};
+
+TxnProxy::TxnProxy(std::vector<int> upstream_ports)
+    : upstream_(std::move(upstream_ports)), marker_fd_(upstream_.size(), -1) {
+  try {
+    for (size_t i = 0; i < upstream_.size(); ++i) {
+      int port = 0;
+      listen_fd_.push_back(listen_local(port));
+      ports_.push_back(port);
+    }
+  } catch (...) {
+    for (int& fd : listen_fd_) close_fd(fd);
+    throw;
+  }
+  for (size_t i = 0; i < upstream_.size(); ++i)
+    acceptors_.emplace_back([this, i] { accept_loop(i); });
+  reaper_ = std::thread([this] { reaper(); });
+}
+
+TxnProxy::~TxnProxy() {
+  stop_ = true;
+  for (auto& t : acceptors_) t.join();
+  reaper_.join();
+  for (int& fd : listen_fd_) close_fd(fd);  // the acceptors have ended
+  std::lock_guard lock(conns_mu_);
+  for (auto& [weak, threads] : conns_) {
+    if (auto c = weak.lock()) c->shut();
+  }
+  for (auto& [weak, threads] : conns_) {
+    for (auto& t : threads) t.join();
+  }
+  for (int& fd : marker_fd_) close_fd(fd);
+}
+
+std::string TxnProxy::bootstraps() const {
+  std::string s;
+  for (int port : ports_) {
+    if (!s.empty()) s += ',';
+    s += "127.0.0.1:" + std::to_string(port);
+  }
+  return s;
+}
+
+void TxnProxy::set_down(int32_t id, bool down) {
+  std::lock_guard lock(listen_mu_);
+  for (size_t i = 0; i < listen_fd_.size(); ++i) {
+    if (id != -1 && static_cast<size_t>(id) != i + 1) continue;
+    int& fd = listen_fd_[i];
+    if (down && fd >= 0) {
+      ::shutdown(fd, SHUT_RDWR);  // wakes the acceptor
+      close_fd(fd);
+    } else if (!down && fd < 0) {
+      fd = listen_local(ports_[i]);
+    }
+  }
+}
+
+void TxnProxy::accept_loop(size_t broker) {
+  while (!stop_) {
+    int fd = -1;
+    {
+      std::lock_guard lock(listen_mu_);
+      fd = listen_fd_[broker];
+    }
+    if (fd < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    int client = -1;
+    {
+      std::lock_guard lock(listen_mu_);
+      if (listen_fd_[broker] != fd) continue;  // taken down meanwhile
+      client = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    }
+    if (client < 0) continue;
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_shared<Conn>();
+    c->client = client;
+    c->upstream = connect_local(upstream_[broker]);
+    if (c->upstream < 0) {
+      // The mock broker is down: the client sees its connection closed, as with the broker.
+      diag::debug("broker " + std::to_string(broker + 1) + " refuses connections (" +
+                  errno_text(errno) + "); closing the client's");
+      continue;
+    }
+    std::lock_guard lock(conns_mu_);
+    conns_.remove_if([](auto& e) {
+      if (!e.first.expired()) return false;
+      for (auto& t : e.second) t.join();
+      return true;
+    });
+    std::vector<std::thread> threads;
+    threads.emplace_back([this, c] { requests(c); });
+    threads.emplace_back([this, c] { responses(c); });
+    conns_.emplace_back(c, std::move(threads));
+  }
+}
+
+void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
+  std::string frame;
+  while (read_frame(c->client, frame)) {
+    try {
+      wire::Reader r(frame);
+      Pending p;
+      p.api = r.i16();
+      p.version = r.i16();
+      int32_t corr = r.i32();
+      r.str();  // client id
+      const int16_t v = p.version;
+      bool answer = false;  // the answer is rewritten or followed
+      switch (p.api) {
+        case kFetch: {
+          if (v < 4 || v > 11) break;
+          r.skip(4);  // replica id
+          p.max_wait = r.i32();
+          r.skip(v >= 3 ? 8 : 4);  // min bytes, max bytes
+          if (r.i8() != 1) break;  // read_uncommitted: passed as it is
+          if (v >= 7) r.skip(8);   // session id and epoch
+          for (int32_t t = r.count(); t > 0; --t) {
+            std::string topic(r.str());
+            for (int32_t n = r.count(); n > 0; --n) {
+              int32_t partition = r.i32();
+              if (v >= 9) r.skip(4);  // current leader epoch
+              p.fetch_offsets[{topic, partition}] = r.i64();
+              r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
+            }
+          }
+          answer = true;
+          break;
+        }
+        case kMetadata:
+          answer = v <= 8;
+          break;
+        case kFindCoordinator:
+          answer = v <= 2;
+          break;
+        case kOffsetCommit:
+        case kOffsetFetch:
+          if (v > (p.api == kOffsetCommit ? 7 : 5)) break;
+          p.group = std::string(r.str());
+          answer = true;
+          break;
+        case kInitProducerId: {
+          if (v > 4) break;
+          if (v >= 2) r.skip_tags();
+          std::string tid(v >= 2 ? r.compact_str() : r.str());
+          int32_t timeout = r.i32();
+          if (tid.empty()) break;
+          std::lock_guard lock(txn_mu_);
+          log_.set_timeout(tid, std::chrono::milliseconds(timeout));
+          // A new instance with this id fences the old one: what it left open is aborted.
+          bool ended = end_txn(tid, false);
+          if (!end_fenced(tid) || !ended) {
+            diag::warning("cannot abort the transaction left open by transactional id " +
+                          diag::quoted(tid) + "; its partitions' readers wait");
+          }
+          break;
+        }
+        case kAddPartitionsToTxn: {
+          if (v > 1) break;
+          std::string tid(r.str());
+          int64_t pid = r.i64();
+          int16_t epoch = r.i16();
+          std::vector<TopicPartition> tps;
+          for (int32_t t = r.count(); t > 0; --t) {
+            std::string topic(r.str());
+            for (int32_t n = r.count(); n > 0; --n) tps.push_back({topic, r.i32()});
+          }
+          std::lock_guard lock(txn_mu_);
+          log_.add_partitions(tid, pid, epoch, tps);
+          break;
+        }
+        case kTxnOffsetCommit: {
+          if (v > 2) break;
+          std::string tid(r.str());
+          std::string group(r.str());
+          r.skip(10);  // producer id and epoch
+          std::vector<std::pair<TopicPartition, int64_t>> offsets;
+          for (int32_t t = r.count(); t > 0; --t) {
+            std::string topic(r.str());
+            for (int32_t n = r.count(); n > 0; --n) {
+              int32_t partition = r.i32();
+              int64_t offset = r.i64();
+              if (v >= 2) r.skip(4);  // leader epoch
+              r.str();                // metadata
+              offsets.push_back({{topic, partition}, offset});
+            }
+          }
+          std::lock_guard lock(txn_mu_);
+          for (const auto& [tp, offset] : offsets) log_.add_offsets(tid, group, tp, offset);
+          break;
+        }
+        case kEndTxn:
+          if (v > 1) break;
+          p.tid = std::string(r.str());
+          p.pid = r.i64();
+          p.epoch = r.i16();
+          p.commit = r.i8() != 0;
+          answer = true;
+          break;
+        default:
+          break;
+      }
+      if (answer) {
+        std::lock_guard lock(c->mu);
+        c->pending[corr] = std::move(p);
+      }
+    } catch (const wire::ParseError& e) {
+      diag::debug(std::string("passing on a request not understood: ") + e.what());
+    }
+    if (!write_frame(c->upstream, frame)) break;
+  }
+  c->shut();
+}
+
+void TxnProxy::responses(const std::shared_ptr<Conn>& c) {
+  std::string frame;
+  while (read_frame(c->upstream, frame)) {
+    if (frame.size() >= 4) {
+      wire::Reader r(frame);
+      int32_t corr = r.i32();
+      std::optional<Pending> p;
+      {
+        std::lock_guard lock(c->mu);
+        auto it = c->pending.find(corr);
+        if (it != c->pending.end()) {
+          p = std::move(it->second);
+          c->pending.erase(it);
+        }
+      }
+      if (p) {
+        try {
+          frame = rewrite(*p, std::move(frame));
+        } catch (const wire::ParseError& e) {
+          diag::debug(std::string("passing on an answer not understood: ") + e.what());
+        }
+      }
+    }
+    if (!write_frame(c->client, frame)) break;
+  }
+  c->shut();
+}
+
+std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
+  wire::Reader r(frame);
+  const int16_t v = p.version;
+  wire::Writer w;
+  w.i32(r.i32());  // correlation id
+  switch (p.api) {
+    case kMetadata: {
+      if (v >= 3) w.i32(r.i32());  // throttle time
+      int32_t n = r.count();
+      w.i32(n);
+      for (int32_t i = 0; i < n; ++i) {
+        int32_t node = r.i32();
+        w.i32(node);
+        std::string_view host = r.str();
+        int32_t port = r.i32();
+        if (node >= 1 && static_cast<size_t>(node) <= ports_.size()) {
+          w.str("127.0.0.1");
+          w.i32(ports_[static_cast<size_t>(node) - 1]);
+        } else {
+          w.str(host);
+          w.i32(port);
+        }
+        if (v >= 1) copy_nullable(r, w);  // rack
+      }
+      w.raw(r.rest());
+      return std::move(w.str());
+    }
+    case kFindCoordinator: {
+      if (v >= 1) w.i32(r.i32());  // throttle time
+      w.i16(r.i16());              // error code
+      if (v >= 1) copy_nullable(r, w);
+      int32_t node = r.i32();
+      if (node < 1 || static_cast<size_t>(node) > ports_.size()) return frame;
+      w.i32(node);
+      r.str();
+      r.i32();
+      w.str("127.0.0.1");
+      w.i32(ports_[static_cast<size_t>(node) - 1]);
+      w.raw(r.rest());
+      return std::move(w.str());
+    }
+    case kFetch: {
+      if (v >= 1) w.i32(r.i32());  // throttle time
+      if (v >= 7) {
+        w.i16(r.i16());  // error code
+        w.i32(r.i32());  // session id
+      }
+      bool data = false;
+      bool cut = false;
+      int32_t topics = r.count();
+      w.i32(topics);
+      for (int32_t t = 0; t < topics; ++t) {
+        std::string topic(r.str());
+        w.str(topic);
+        int32_t partitions = r.count();
+        w.i32(partitions);
+        for (int32_t i = 0; i < partitions; ++i) {
+          TopicPartition tp{topic, r.i32()};
+          int16_t error = r.i16();
+          int64_t hwm = r.i64();
+          int64_t last_stable = r.i64();
+          std::optional<int64_t> log_start;
+          if (v >= 5) log_start = r.i64();
+          for (int32_t a = r.count(); a > 0; --a) r.skip(16);  // the mock lists none
+          std::optional<int32_t> replica;
+          if (v >= 11) replica = r.i32();
+          std::string_view records = r.bytes();
+          CommittedView view;
+          view.keep = records.size();
+          view.last_stable = last_stable;
+          if (error == 0) {
+            auto fo = p.fetch_offsets.find(tp);
+            std::lock_guard lock(txn_mu_);
+            view =
+                log_.committed_view(tp, fo == p.fetch_offsets.end() ? 0 : fo->second, hwm, records);
+          }
+          w.i32(tp.partition);
+          w.i16(error);
+          w.i64(hwm);
+          w.i64(view.last_stable);
+          if (log_start) w.i64(*log_start);
+          w.i32(static_cast<int32_t>(view.aborted.size()));
+          for (const auto& [pid, first] : view.aborted) {
+            w.i64(pid);
+            w.i64(first);
+          }
+          if (replica) w.i32(*replica);
+          w.bytes(records.substr(0, view.keep));
+          data = data || view.keep > 0;
+          cut = cut || view.cut;
+        }
+      }
+      w.raw(r.rest());
+      if (cut && !data) {
+        // Only an open transaction's data: wait a little, as a broker would, rather than
+        // have the reader ask again at once.
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(p.max_wait, 0, 50)));
+      }
+      return std::move(w.str());
+    }
+    case kOffsetFetch: {
+      if (v >= 3) r.skip(4);  // throttle time
+      std::lock_guard lock(txn_mu_);
+      for (int32_t t = r.count(); t > 0; --t) {
+        std::string topic(r.str());
+        for (int32_t n = r.count(); n > 0; --n) {
+          TopicPartition tp{topic, r.i32()};
+          size_t at = r.pos();
+          r.i64();
+          if (v >= 5) r.skip(4);  // leader epoch
+          r.str();                // metadata
+          int16_t error = r.i16();
+          if (auto off = log_.committed(p.group, tp); off && error == 0) patch_i64(frame, at, *off);
+        }
+      }
+      return frame;
+    }
+    case kOffsetCommit: {
+      if (v >= 3) r.skip(4);  // throttle time
+      std::lock_guard lock(txn_mu_);
+      for (int32_t t = r.count(); t > 0; --t) {
+        std::string topic(r.str());
+        for (int32_t n = r.count(); n > 0; --n) {
+          TopicPartition tp{topic, r.i32()};
+          if (r.i16() == 0) log_.forget_committed(p.group, tp);
+        }
+      }
+      return frame;
+    }
+    case kEndTxn: {
+      r.skip(4);  // throttle time
+      size_t at = r.pos();
+      if (r.i16() != 0) return frame;
+      std::lock_guard lock(txn_mu_);
+      if (log_.fenced(p.tid, p.pid, p.epoch)) {
+        // Its transaction was aborted for its timeout: what it wrote since is aborted too.
+        end_fenced(p.tid);
+        patch_i16(frame, at, kInvalidProducerEpoch);
+        return frame;
+      }
+      if (!end_txn(p.tid, p.commit)) {
+        // The producer retries EndTxn on this error, and the markers are written again.
+        patch_i16(frame, at, kCoordinatorLoadInProgress);
+      }
+      return frame;
+    }
+    default:
+      return frame;
+  }
+}
+
+bool TxnProxy::end_txn(const std::string& tid, bool commit) {
+  std::optional<OpenTxn> txn = log_.take(tid);
+  if (!txn) return true;
+  std::set<TopicPartition> failed;
+  for (const auto& tp : txn->partitions) {
+    if (!write_marker(tp, txn->pid, txn->epoch, commit)) failed.insert(tp);
+  }
+  if (!failed.empty()) {
+    txn->partitions = std::move(failed);
+    log_.restore(tid, std::move(*txn));
+    return false;
+  }
+  if (commit) log_.commit_offsets(*txn);
+  diag::debug(std::string(commit ? "committed" : "aborted") + " the transaction of " +
+              diag::quoted(tid) + " in " + std::to_string(txn->partitions.size()) + " partitions");
+  return true;
+}
+
+bool TxnProxy::end_fenced(const std::string& tid) {
+  std::optional<OpenTxn> txn = log_.take_fenced(tid);
+  if (!txn) return true;
+  std::set<TopicPartition> failed;
+  for (const auto& tp : txn->partitions) {
+    if (!write_marker(tp, txn->pid, txn->epoch, false)) failed.insert(tp);
+  }
+  if (failed.empty()) return true;
+  txn->partitions = std::move(failed);
+  log_.fence(tid, std::move(*txn));
+  return false;
+}
+
+bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch, bool commit) {
+  std::string batch = wire::marker_batch(pid, epoch, commit, now_ms());
+  std::vector<size_t> order;
+  auto known = leader_.find(tp);
+  if (known != leader_.end()) order.push_back(known->second);
+  for (size_t b = 0; b < upstream_.size(); ++b) {
+    if (known == leader_.end() || b != known->second) order.push_back(b);
+  }
+  for (size_t b : order) {
+    int& fd = marker_fd_[b];
+    if (fd < 0) {
+      fd = connect_local(upstream_[b]);
+      if (fd < 0) continue;
+      timeval tv{std::chrono::seconds(kMarkerTimeout).count(), 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    wire::Writer req;
+    req.i16(kProduce);
+    req.i16(3);
+    int32_t corr = ++marker_corr_;
+    req.i32(corr);
+    req.str("cdn-broker");
+    req.null_str();  // no transactional id: the marker is the broker's own write
+    req.i16(-1);     // acks: all
+    req.i32(static_cast<int32_t>(std::chrono::milliseconds(kMarkerTimeout).count()));
+    req.i32(1);
+    req.str(tp.topic);
+    req.i32(1);
+    req.i32(tp.partition);
+    req.bytes(batch);
+    std::string resp;
+    if (!write_frame(fd, req.str()) || !read_frame(fd, resp)) {
+      close_fd(fd);
+      continue;
+    }
+    try {
+      wire::Reader r(resp);
+      if (r.i32() != corr || r.count() != 1) throw wire::ParseError("not the answer asked for");
+      r.str();
+      if (r.count() != 1) throw wire::ParseError("not one partition");
+      r.i32();
+      int16_t error = r.i16();
+      int64_t offset = r.i64();
+      if (error == kNotLeader) continue;
+      if (error != 0) {
+        diag::warning("broker " + std::to_string(b + 1) + " refused a transaction marker for " +
+                      tp.topic + "/" + std::to_string(tp.partition) + ": Kafka error " +
+                      std::to_string(error));
+        return false;
+      }
+      log_.add_marker(tp, pid, offset, commit);
+      leader_[tp] = b;
+      return true;
+    } catch (const wire::ParseError& e) {
+      diag::warning(std::string("cannot read a broker's answer to a transaction marker: ") +
+                    e.what());
+      close_fd(fd);
+    }
+  }
+  return false;
+}
+
+void TxnProxy::reaper() {
+  while (!stop_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::lock_guard lock(txn_mu_);
+    for (const auto& tid : log_.expired(std::chrono::steady_clock::now())) {
+      diag::info("aborting the transaction of transactional id " + diag::quoted(tid) +
+                 ", open longer than its timeout; its producer is fenced");
+      OpenTxn fenced = *log_.find(tid);
+      fenced.offsets.clear();
+      if (end_txn(tid, false)) log_.fence(tid, std::move(fenced));
+    }
+  }
+}
+
+}  // namespace cdn::kafka

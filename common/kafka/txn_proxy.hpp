@@ -1,0 +1,79 @@
+// The front of `cdn broker`: one listener on 127.0.0.1 for each mock broker, passing the Kafka
+// protocol through and adding what the mock lacks for transactions (see txn_log.hpp):
+//   - AddPartitionsToTxn, TxnOffsetCommit, EndTxn and InitProducerId are followed; at EndTxn
+//     (or when InitProducerId fences a transaction left open, or one outlives its timeout)
+//     a COMMIT or ABORT marker is written to each of its partitions, and committed consumer
+//     offsets are kept;
+//   - read_committed Fetch answers stop at the first open transaction (last stable offset)
+//     and list the aborted transactions, so readers skip them;
+//   - OffsetFetch answers carry the offsets committed by transactions;
+//   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
+// Everything else passes unchanged, so fault injection on the mock still reaches clients.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/kafka/txn_log.hpp"
+
+namespace cdn::kafka {
+
+class TxnProxy {
+ public:
+  // `upstream_ports`: the ports of mock brokers 1..N on 127.0.0.1. Throws RuntimeError when
+  // it cannot listen.
+  explicit TxnProxy(std::vector<int> upstream_ports);
+  ~TxnProxy();
+  TxnProxy(const TxnProxy&) = delete;
+  TxnProxy& operator=(const TxnProxy&) = delete;
+
+  // "127.0.0.1:PORT,...": the listeners, broker 1 first.
+  std::string bootstraps() const;
+
+  // Stops listening for broker `id` (1..N, or -1 for all), so connections are refused as by
+  // a broker that is down, or listens again on the same port. Throws RuntimeError when the
+  // port cannot be had again.
+  void set_down(int32_t id, bool down);
+
+  struct Conn;
+  struct Pending;
+
+ private:
+  void accept_loop(size_t broker);
+  void requests(const std::shared_ptr<Conn>& c);
+  void responses(const std::shared_ptr<Conn>& c);
+  void reaper();
+  // Writes the markers of `txn` and keeps its offsets when committed; false when a marker
+  // could not be written (the transaction stays open, to be ended again).
+  bool end_txn(const std::string& tid, bool commit);
+  // Aborts again what a producer fenced by the reaper wrote since.
+  bool end_fenced(const std::string& tid);
+  bool write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch, bool commit);
+  std::string rewrite(const Pending& p, std::string frame);
+
+  std::vector<int> upstream_;
+  std::mutex listen_mu_;  // guards listen_fd_ and ports_ after start
+  std::vector<int> listen_fd_;
+  std::vector<int> ports_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> acceptors_;
+  std::thread reaper_;
+
+  std::mutex conns_mu_;
+  std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
+
+  std::mutex txn_mu_;  // guards log_, and orders marker writes
+  TxnLog log_;
+  std::vector<int> marker_fd_;  // one connection to each mock broker, for markers
+  std::map<TopicPartition, size_t> leader_;
+  int32_t marker_corr_ = 0;
+};
+
+}  // namespace cdn::kafka
