@@ -1,5 +1,5 @@
-// cdn broker: a local Kafka cluster for development and tests (librdkafka's mock cluster),
-// with fault injection from stdin.
+// cdn broker: a local Kafka cluster for development and tests (librdkafka's mock cluster
+// behind a transaction-aware proxy), with fault injection from stdin.
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -151,6 +151,10 @@ Runner setup_broker(CLI::App& app) {
       "Fault injection: one command a line on stdin, each answered by one line on stdout.\n"
       "When stdin ends the cluster keeps running.\n" +
       kafka::command_help_text() +
+      "\n"
+      "Transactions: a listener in front of each mock broker writes the commit and abort\n"
+      "markers, keeps the consumer offsets of committed transactions, and answers\n"
+      "read_committed readers up to the last stable offset, which the mock alone does not.\n"
       "\n"
       "Limits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops\n"
       "older message sets while still acknowledging them; nothing is durable (all is lost at\n"

@@ -615,6 +615,23 @@ bool TxnProxy::end_fenced(const std::string& tid) {
   return false;
 }
 
+bool TxnProxy::exchange(size_t broker, const std::string& request, std::string& response) {
+  int& fd = marker_fd_[broker];
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool fresh = fd < 0;
+    if (fresh) {
+      fd = connect_local(upstream_[broker]);
+      if (fd < 0) return false;
+      timeval tv{std::chrono::seconds(kMarkerTimeout).count(), 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    if (write_frame(fd, request) && read_frame(fd, response)) return true;
+    close_fd(fd);
+    if (fresh) return false;  // a connection kept from before may have gone stale: once more
+  }
+  return false;
+}
+
 bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch, bool commit) {
   std::string batch = wire::marker_batch(pid, epoch, commit, now_ms());
   std::vector<size_t> order;
@@ -624,13 +641,6 @@ bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch
     if (known == leader_.end() || b != known->second) order.push_back(b);
   }
   for (size_t b : order) {
-    int& fd = marker_fd_[b];
-    if (fd < 0) {
-      fd = connect_local(upstream_[b]);
-      if (fd < 0) continue;
-      timeval tv{std::chrono::seconds(kMarkerTimeout).count(), 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
     wire::Writer req;
     req.i16(kProduce);
     req.i16(3);
@@ -646,10 +656,7 @@ bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch
     req.i32(tp.partition);
     req.bytes(batch);
     std::string resp;
-    if (!write_frame(fd, req.str()) || !read_frame(fd, resp)) {
-      close_fd(fd);
-      continue;
-    }
+    if (!exchange(b, req.str(), resp)) continue;
     try {
       wire::Reader r(resp);
       if (r.i32() != corr || r.count() != 1) throw wire::ParseError("not the answer asked for");
@@ -671,7 +678,7 @@ bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch
     } catch (const wire::ParseError& e) {
       diag::warning(std::string("cannot read a broker's answer to a transaction marker: ") +
                     e.what());
-      close_fd(fd);
+      close_fd(marker_fd_[b]);
     }
   }
   return false;

@@ -55,6 +55,8 @@ class TxnProxy {
   bool end_txn(const std::string& tid, bool commit);
   // Aborts again what a producer fenced by the reaper wrote since.
   bool end_fenced(const std::string& tid);
+  // One request and its answer on the marker connection to mock broker `broker` (0-based).
+  bool exchange(size_t broker, const std::string& request, std::string& response);
   bool write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch, bool commit);
   std::string rewrite(const Pending& p, std::string frame);
 
