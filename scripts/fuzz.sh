@@ -20,12 +20,13 @@
 #   --no-build         run the binaries already in build/fuzz
 #   --list             print the target names and exit
 #   TARGET             validate ndjson csv timestamp coerce line_protocol predict_features
-#                      sort_key
+#                      sort_key kafka_txn
 #                      (default: all)
 # Prints per target: seconds run, runs, runs per second, corpus size, failures.
 set -euo pipefail
 
-all_targets=(validate ndjson csv timestamp coerce line_protocol predict_features sort_key)
+all_targets=(validate ndjson csv timestamp coerce line_protocol predict_features sort_key
+  kafka_txn)
 
 usage() {
   sed -n 's/^# \{0,1\}//; 2,/^Prints/p' "${BASH_SOURCE[0]}"
