@@ -152,6 +152,14 @@ std::optional<int64_t> TxnLog::committed(std::string_view group, const TopicPart
   return it->second;
 }
 
+bool TxnLog::pending(std::string_view group, const TopicPartition& tp) const {
+  for (const auto& [tid, t] : open_) {
+    auto g = t.offsets.find(std::string(group));
+    if (g != t.offsets.end() && g->second.count(tp) != 0) return true;
+  }
+  return false;
+}
+
 void TxnLog::forget_committed(std::string_view group, const TopicPartition& tp) {
   offsets_.erase(std::make_pair(std::string(group), tp));
 }

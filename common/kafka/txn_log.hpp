@@ -76,6 +76,9 @@ class TxnLog {
   // --- consumer offsets committed by transactions ---
   void commit_offsets(const OpenTxn& txn);
   std::optional<int64_t> committed(std::string_view group, const TopicPartition& tp) const;
+  // Whether an open transaction holds offsets of `group` for `tp` not yet committed: a reader
+  // must wait for it to end (KIP-447) rather than start from the last committed offset.
+  bool pending(std::string_view group, const TopicPartition& tp) const;
   // A plain OffsetCommit succeeded: the cluster's own offset is the latest again.
   void forget_committed(std::string_view group, const TopicPartition& tp);
 

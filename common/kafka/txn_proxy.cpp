@@ -39,6 +39,7 @@ enum Api : int16_t {
 constexpr int16_t kNotLeader = 6;
 constexpr int16_t kCoordinatorLoadInProgress = 14;
 constexpr int16_t kInvalidProducerEpoch = 47;
+constexpr int16_t kUnstableOffsetCommit = 88;
 constexpr size_t kMaxFrame = size_t{1} << 30;
 constexpr auto kMarkerTimeout = std::chrono::seconds(10);
 
@@ -544,8 +545,15 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
           r.i64();
           if (v >= 5) r.skip(4);  // leader epoch
           r.str();                // metadata
+          size_t error_at = r.pos();
           int16_t error = r.i16();
-          if (auto off = log_.committed(p.group, tp); off && error == 0) patch_i64(frame, at, *off);
+          if (error != 0) continue;
+          if (log_.pending(p.group, tp)) {
+            // The client asks again until the transaction holding offsets for it ends.
+            patch_i16(frame, error_at, kUnstableOffsetCommit);
+          } else if (auto off = log_.committed(p.group, tp)) {
+            patch_i64(frame, at, *off);
+          }
         }
       }
       return frame;

@@ -6,7 +6,9 @@
 //     offsets are kept;
 //   - read_committed Fetch answers stop at the first open transaction (last stable offset)
 //     and list the aborted transactions, so readers skip them;
-//   - OffsetFetch answers carry the offsets committed by transactions;
+//   - OffsetFetch answers carry the offsets committed by transactions, and answer
+//     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
+//     for a partition, so a new owner does not start before them (KIP-447);
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
 #pragma once

@@ -137,7 +137,10 @@ TEST(TxnLog, OffsetsCountOnlyOnceCommittedAndAPlainCommitWinsAfter) {
   log.add_partitions("p1", 1, 0, {{"out", 0}});
   log.add_offsets("p1", "g", tp, 40);
   EXPECT_FALSE(log.committed("g", tp));
+  EXPECT_TRUE(log.pending("g", tp));
+  EXPECT_FALSE(log.pending("other", tp));
   auto txn = log.take("p1");
+  EXPECT_FALSE(log.pending("g", tp));
   ASSERT_TRUE(txn);
   EXPECT_EQ(txn->partitions.size(), 1u);
   log.commit_offsets(*txn);
@@ -329,6 +332,24 @@ TEST_P(ThroughProxy, ConsumerOffsetsSentToATransactionCountOnlyWhenItCommits) {
   send(p.get(), 7, true);
   EXPECT_EQ(committed(), 7);
   send(p.get(), 11, false);
+  EXPECT_EQ(committed(), 7);
+  // while a transaction holds offsets for the partition, the committed offset is not
+  // answered (the client retries until the transaction ends)
+  ok(rd_kafka_begin_transaction(p.get()));
+  produce(p.get(), "out", "x", 1);
+  {
+    rd_kafka_topic_partition_list_t* offs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offs, "in", 0)->offset = 9;
+    rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(consumer.get());
+    ok(rd_kafka_send_offsets_to_transaction(p.get(), offs, md, 10000));
+    rd_kafka_consumer_group_metadata_destroy(md);
+    rd_kafka_topic_partition_list_destroy(offs);
+    offs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offs, "in", 0);
+    EXPECT_EQ(rd_kafka_committed(consumer.get(), offs, 1500), RD_KAFKA_RESP_ERR__TIMED_OUT);
+    rd_kafka_topic_partition_list_destroy(offs);
+  }
+  ok(rd_kafka_abort_transaction(p.get(), 10000));
   EXPECT_EQ(committed(), 7);
   send(p.get(), 12, true);
   EXPECT_EQ(committed(), 12);
