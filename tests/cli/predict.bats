@@ -381,3 +381,37 @@ in_topic() {
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 12000
   assert_equal "$(wc -l <"$T/out.ndjson")" 12000
 }
+
+@test "--exactly-once: two instances in a group, one killed with kill -9: the other takes over, and every record is predicted once" {
+  start_broker --topic cdndata:4 --topic cdnresult:4
+  # the killed instance's open transaction is aborted by the broker after 5 s
+  txn_x=(-X transaction.timeout.ms=5000)
+  "$CDN" -vv predict -m "$D/m" --exactly-once --transactional-id one --batch-size 64 kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" "${txn_x[@]}" 2>"$T/err1" &
+  one=$!
+  "$CDN" -vv predict -m "$D/m" --exactly-once --transactional-id two --batch-size 64 kafka:cdndata -o kafka:cdnresult -G shared "${GROUP_X[@]}" "${txn_x[@]}" 2>"$T/err2" &
+  two=$!
+  deadline=$((SECONDS + 60))
+  until { grep -q "assigned 2 partitions" "$T/err1" && grep -q "assigned 2 partitions" "$T/err2"; } ||
+    ((SECONDS > deadline)); do sleep 0.2; done
+  # 6,000 records over six seconds; two seconds in, one instance is killed without warning
+  head -n 6000 "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 1000 &
+  producer=$!
+  sleep 2
+  kill -KILL "$one"
+  wait "$one" || true
+  kill -0 "$producer"
+  wait "$producer"
+  # the survivor is given the killed one's partitions after the session timeout, and starts
+  # on them after the killed one's last committed transaction
+  deadline=$((SECONDS + 90))
+  until (($("$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed | wc -l) >= 6000)) ||
+    ((SECONDS > deadline)); do sleep 1; done
+  kill -TERM "$two"
+  status=0
+  wait "$two" || status=$?
+  assert_equal "$status" 143 # stopped by SIGTERM, after committing what it read
+  grep -q "assigned 4 partitions" "$T/err2"
+  "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed -o "$T/out.ndjson"
+  assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 6000
+  assert_equal "$(wc -l <"$T/out.ndjson")" 6000
+}
