@@ -12,6 +12,7 @@ void TxnLog::set_timeout(std::string_view tid, std::chrono::milliseconds timeout
 
 void TxnLog::add_partitions(std::string_view tid, int64_t pid, int16_t epoch,
                             const std::vector<TopicPartition>& partitions) {
+  touched_.insert(partitions.begin(), partitions.end());
   if (auto f = fenced_.find(tid);
       f != fenced_.end() && f->second.pid == pid && f->second.epoch == epoch) {
     f->second.partitions.insert(partitions.begin(), partitions.end());
@@ -91,6 +92,7 @@ std::vector<std::string> TxnLog::expired(std::chrono::steady_clock::time_point n
 }
 
 void TxnLog::add_marker(const TopicPartition& tp, int64_t pid, int64_t offset, bool commit) {
+  touched_.insert(tp);
   markers_[tp][pid][offset] = commit;
 }
 

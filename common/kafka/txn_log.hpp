@@ -64,6 +64,10 @@ class TxnLog {
   // The transactional ids whose transactions have been open longer than their timeout.
   std::vector<std::string> expired(std::chrono::steady_clock::time_point now) const;
 
+  // Whether a transaction has ever added `tp`: only then can its log hold transactional
+  // batches, and a read_committed answer need more than the cluster's own.
+  bool touched(const TopicPartition& tp) const { return touched_.count(tp) != 0; }
+
   // --- markers ---
   void add_marker(const TopicPartition& tp, int64_t pid, int64_t offset, bool commit);
   enum class Fate { kCommitted, kAborted, kOpen };
@@ -85,6 +89,7 @@ class TxnLog {
  private:
   std::map<std::string, OpenTxn, std::less<>> open_;
   std::map<std::string, OpenTxn, std::less<>> fenced_;
+  std::set<TopicPartition> touched_;
   std::map<std::string, std::chrono::milliseconds, std::less<>> timeouts_;
   // marker offset -> commit, per partition and producer
   std::map<TopicPartition, std::map<int64_t, std::map<int64_t, bool>>> markers_;

@@ -1,6 +1,7 @@
 #include "common/kafka/txn_proxy.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -41,6 +42,7 @@ constexpr int16_t kCoordinatorLoadInProgress = 14;
 constexpr int16_t kInvalidProducerEpoch = 47;
 constexpr int16_t kUnstableOffsetCommit = 88;
 constexpr size_t kMaxFrame = size_t{1} << 30;
+constexpr size_t kPieceBytes = 256 * 1024;  // messages larger than this are spliced
 constexpr auto kMarkerTimeout = std::chrono::seconds(10);
 
 void close_fd(int& fd) {
@@ -96,14 +98,39 @@ bool read_exact(int fd, char* p, size_t n) {
   return true;
 }
 
-// One size-prefixed Kafka message, without its size.
+// The size of the next size-prefixed Kafka message, and its first `peek` bytes (fewer when it
+// is shorter) in `head`. False at the end of the connection, or on a size out of range.
+bool read_head(int fd, size_t& size, std::string& head, size_t peek) {
+  unsigned char s[4];
+  if (!read_exact(fd, reinterpret_cast<char*>(s), 4)) return false;
+  size = (size_t{s[0]} << 24) | (size_t{s[1]} << 16) | (size_t{s[2]} << 8) | s[3];
+  if (size > kMaxFrame) return false;
+  head.resize(std::min(size, peek));
+  return read_exact(fd, head.data(), head.size());
+}
+
+// The rest of a message of `size` bytes whose head is in `frame`.
+bool read_rest(int fd, size_t size, std::string& frame) {
+  size_t have = frame.size();
+  frame.resize(size);
+  return read_exact(fd, frame.data() + have, size - have);
+}
+
+// One whole size-prefixed Kafka message, without its size.
 bool read_frame(int fd, std::string& frame) {
-  unsigned char size[4];
-  if (!read_exact(fd, reinterpret_cast<char*>(size), 4)) return false;
-  size_t n = (size_t{size[0]} << 24) | (size_t{size[1]} << 16) | (size_t{size[2]} << 8) | size[3];
-  if (n > kMaxFrame) return false;
-  frame.resize(n);
-  return read_exact(fd, frame.data(), n);
+  size_t size = 0;
+  return read_head(fd, size, frame, 0) && read_rest(fd, size, frame);
+}
+
+bool send_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
 }
 
 bool write_frame(int fd, const std::string& frame) {
@@ -132,6 +159,74 @@ bool write_frame(int fd, const std::string& frame) {
     }
   }
   return true;
+}
+
+// Passes a message of `size` bytes whose head was read on as it arrives: the size and head,
+// then the rest in pieces, so a large message is not held back until it is whole.
+bool pass_through(int from, int to, size_t size, std::string& head, std::vector<char>& buf) {
+  if (size <= kPieceBytes) {  // small: one read, one write
+    return read_rest(from, size, head) && write_frame(to, head);
+  }
+  std::string first(4, '\0');
+  for (size_t i = 0; i < 4; ++i) first[i] = static_cast<char>((size >> (8 * (3 - i))) & 0xff);
+  first += head;
+  if (!send_all(to, first.data(), first.size())) return false;
+  size_t left = size - head.size();
+  // socket to pipe to socket, without a copy through this process
+  thread_local struct Pipe {
+    int fd[2] = {-1, -1};
+    Pipe() {
+      if (::pipe2(fd, O_CLOEXEC) == 0) ::fcntl(fd[1], F_SETPIPE_SZ, 1 << 20);
+    }
+    ~Pipe() {
+      close_fd(fd[0]);
+      close_fd(fd[1]);
+    }
+  } pipe;
+  while (left > 0 && pipe.fd[0] >= 0) {
+    ssize_t in = ::splice(from, nullptr, pipe.fd[1], nullptr, left, SPLICE_F_MOVE | SPLICE_F_MORE);
+    if (in < 0 && errno == EINTR) continue;
+    if (in <= 0) return false;
+    left -= static_cast<size_t>(in);
+    for (auto out = static_cast<size_t>(in); out > 0;) {
+      ssize_t w = ::splice(pipe.fd[0], nullptr, to, nullptr, out,
+                           SPLICE_F_MOVE | (left > 0 ? SPLICE_F_MORE : 0));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;  // the pipe keeps bytes that are lost with the connection
+      out -= static_cast<size_t>(w);
+    }
+  }
+  while (left > 0) {
+    ssize_t r = ::recv(from, buf.data(), std::min(left, buf.size()), 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    if (!send_all(to, buf.data(), static_cast<size_t>(r))) return false;
+    left -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+int16_t be16(const std::string& s) {
+  return static_cast<int16_t>((static_cast<unsigned char>(s[0]) << 8) |
+                              static_cast<unsigned char>(s[1]));
+}
+
+// Whether a request of this API is read on its way (see note_request).
+bool inspected(int16_t api) {
+  switch (api) {
+    case kFetch:
+    case kMetadata:
+    case kOffsetCommit:
+    case kOffsetFetch:
+    case kFindCoordinator:
+    case kInitProducerId:
+    case kAddPartitionsToTxn:
+    case kEndTxn:
+    case kTxnOffsetCommit:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Copies a NULLABLE_STRING, keeping null apart from empty.
@@ -291,7 +386,22 @@ void TxnProxy::accept_loop(size_t broker) {
 
 void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   std::string frame;
-  while (read_frame(c->client, frame)) {
+  std::vector<char> buf(kPieceBytes);
+  size_t size = 0;
+  while (read_head(c->client, size, frame, 2)) {
+    if (frame.size() < 2 || !inspected(be16(frame))) {
+      if (!pass_through(c->client, c->upstream, size, frame, buf)) break;
+      continue;
+    }
+    if (!read_rest(c->client, size, frame)) break;
+    note_request(*c, frame);
+    if (!write_frame(c->upstream, frame)) break;
+  }
+  c->shut();
+}
+
+void TxnProxy::note_request(Conn& c, const std::string& frame) {
+  {
     try {
       wire::Reader r(frame);
       Pending p;
@@ -395,43 +505,52 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
           break;
       }
       if (answer) {
-        std::lock_guard lock(c->mu);
-        c->pending[corr] = std::move(p);
+        std::lock_guard lock(c.mu);
+        c.pending[corr] = std::move(p);
       }
     } catch (const wire::ParseError& e) {
       diag::debug(std::string("passing on a request not understood: ") + e.what());
     }
-    if (!write_frame(c->upstream, frame)) break;
   }
-  c->shut();
 }
 
 void TxnProxy::responses(const std::shared_ptr<Conn>& c) {
   std::string frame;
-  while (read_frame(c->upstream, frame)) {
-    if (frame.size() >= 4) {
-      wire::Reader r(frame);
-      int32_t corr = r.i32();
-      std::optional<Pending> p;
-      {
-        std::lock_guard lock(c->mu);
-        auto it = c->pending.find(corr);
-        if (it != c->pending.end()) {
-          p = std::move(it->second);
-          c->pending.erase(it);
-        }
+  std::vector<char> buf(kPieceBytes);
+  size_t size = 0;
+  while (read_head(c->upstream, size, frame, 4)) {
+    std::optional<Pending> p;
+    if (frame.size() == 4) {
+      int32_t corr = wire::Reader(frame).i32();
+      std::lock_guard lock(c->mu);
+      auto it = c->pending.find(corr);
+      if (it != c->pending.end()) {
+        p = std::move(it->second);
+        c->pending.erase(it);
       }
-      if (p) {
-        try {
-          frame = rewrite(*p, std::move(frame));
-        } catch (const wire::ParseError& e) {
-          diag::debug(std::string("passing on an answer not understood: ") + e.what());
-        }
-      }
+    }
+    if (!p || !needs_rewrite(*p)) {
+      if (!pass_through(c->upstream, c->client, size, frame, buf)) break;
+      continue;
+    }
+    if (!read_rest(c->upstream, size, frame)) break;
+    try {
+      frame = rewrite(*p, std::move(frame));
+    } catch (const wire::ParseError& e) {
+      diag::debug(std::string("passing on an answer not understood: ") + e.what());
     }
     if (!write_frame(c->client, frame)) break;
   }
   c->shut();
+}
+
+bool TxnProxy::needs_rewrite(const Pending& p) {
+  if (p.api != kFetch) return true;
+  // A partition no transaction has added holds no transactional batch: the cluster's own
+  // answer (last stable offset = high watermark, nothing aborted) is right.
+  std::lock_guard lock(txn_mu_);
+  return std::any_of(p.fetch_offsets.begin(), p.fetch_offsets.end(),
+                     [&](const auto& f) { return log_.touched(f.first); });
 }
 
 std::string TxnProxy::rewrite(const Pending& p, std::string frame) {

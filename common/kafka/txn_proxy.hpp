@@ -51,6 +51,9 @@ class TxnProxy {
   void accept_loop(size_t broker);
   void requests(const std::shared_ptr<Conn>& c);
   void responses(const std::shared_ptr<Conn>& c);
+  // Follows the transactions in a request, and notes how to treat its answer.
+  void note_request(Conn& c, const std::string& frame);
+  bool needs_rewrite(const Pending& p);
   void reaper();
   // Writes the markers of `txn` and keeps its offsets when committed; false when a marker
   // could not be written (the transaction stays open, to be ended again).
