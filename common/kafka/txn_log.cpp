@@ -10,6 +10,17 @@ void TxnLog::set_timeout(std::string_view tid, std::chrono::milliseconds timeout
   timeouts_.insert_or_assign(std::string(tid), timeout);
 }
 
+OpenTxn& TxnLog::open(std::string_view tid) {
+  auto it = open_.find(tid);
+  if (it == open_.end()) {
+    OpenTxn t;
+    t.started = std::chrono::steady_clock::now();
+    if (auto to = timeouts_.find(tid); to != timeouts_.end()) t.timeout = to->second;
+    it = open_.emplace(std::string(tid), std::move(t)).first;
+  }
+  return it->second;
+}
+
 void TxnLog::add_partitions(std::string_view tid, int64_t pid, int16_t epoch,
                             const std::vector<TopicPartition>& partitions) {
   touched_.insert(partitions.begin(), partitions.end());
@@ -18,28 +29,15 @@ void TxnLog::add_partitions(std::string_view tid, int64_t pid, int16_t epoch,
     f->second.partitions.insert(partitions.begin(), partitions.end());
     return;
   }
-  auto it = open_.find(tid);
-  if (it == open_.end()) {
-    OpenTxn t;
-    t.started = std::chrono::steady_clock::now();
-    if (auto to = timeouts_.find(tid); to != timeouts_.end()) t.timeout = to->second;
-    it = open_.emplace(std::string(tid), std::move(t)).first;
-  }
-  it->second.pid = pid;
-  it->second.epoch = epoch;
-  it->second.partitions.insert(partitions.begin(), partitions.end());
+  OpenTxn& t = open(tid);
+  t.pid = pid;
+  t.epoch = epoch;
+  t.partitions.insert(partitions.begin(), partitions.end());
 }
 
 void TxnLog::add_offsets(std::string_view tid, std::string_view group, const TopicPartition& tp,
                          int64_t offset) {
-  auto it = open_.find(tid);
-  if (it == open_.end()) {
-    OpenTxn t;
-    t.started = std::chrono::steady_clock::now();
-    if (auto to = timeouts_.find(tid); to != timeouts_.end()) t.timeout = to->second;
-    it = open_.emplace(std::string(tid), std::move(t)).first;
-  }
-  it->second.offsets[std::string(group)][tp] = offset;
+  open(tid).offsets[std::string(group)][tp] = offset;
 }
 
 std::optional<OpenTxn> TxnLog::take(std::string_view tid) {

@@ -87,6 +87,8 @@ class TxnLog {
   void forget_committed(std::string_view group, const TopicPartition& tp);
 
  private:
+  // The open transaction of `tid`, begun now if there is none.
+  OpenTxn& open(std::string_view tid);
   std::map<std::string, OpenTxn, std::less<>> open_;
   std::map<std::string, OpenTxn, std::less<>> fenced_;
   std::set<TopicPartition> touched_;
