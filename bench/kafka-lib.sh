@@ -1,7 +1,18 @@
-# shellcheck shell=bash disable=SC2154
-# Shared by the Kafka benchmarks (bench/produce.sh, bench/kafka.sh); sourced, not run.
-# Expects `name` (for messages), `dir` (empty: a temporary directory) and, for
-# bench_start_broker, a working `cdn`.
+# shellcheck shell=bash disable=SC2154,SC2034
+# Shared by the Kafka benchmarks (bench/produce.sh, bench/kafka.sh); sourced with the
+# script's arguments, not run. Expects `name` (for messages), `help_lines` (the sed range of
+# the script's usage comment) and the defaults of `rows`, `repeat`, `partitions` and `dir`
+# (empty: a temporary directory), which --rows, --repeat, --partitions and --dir override.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rows) rows="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
+    --dir) dir="$2"; shift 2 ;;
+    -h|--help) sed -n "$help_lines" "$0"; exit 0 ;;
+    *) echo "$name: unknown option '$1'; see --help" >&2; exit 2 ;;
+  esac
+done
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cdn="${CDN_BIN:-$root/build/release/cdn}"

@@ -16,20 +16,10 @@ rows=1000000
 repeat=1
 partitions=128
 dir=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rows) rows="$2"; shift 2 ;;
-    --repeat) repeat="$2"; shift 2 ;;
-    --partitions) partitions="$2"; shift 2 ;;
-    --dir) dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "bench/kafka.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
-  esac
-done
-
 name=bench/kafka.sh
+help_lines=2,12p
 # shellcheck source=bench/kafka-lib.sh
-. "$(dirname "$0")/kafka-lib.sh"
+. "$(dirname "$0")/kafka-lib.sh" "$@"
 
 data="$dir/data.ndjson"
 "$cdn" -q gen --rows "$rows" --seed 42 | "$cdn" -q tag -o "$data"
