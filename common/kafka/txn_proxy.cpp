@@ -401,116 +401,114 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
 }
 
 void TxnProxy::note_request(Conn& c, const std::string& frame) {
-  {
-    try {
-      wire::Reader r(frame);
-      Pending p;
-      p.api = r.i16();
-      p.version = r.i16();
-      int32_t corr = r.i32();
-      r.str();  // client id
-      const int16_t v = p.version;
-      bool answer = false;  // the answer is rewritten or followed
-      switch (p.api) {
-        case kFetch: {
-          if (v < 4 || v > 11) break;
-          r.skip(4);  // replica id
-          p.max_wait = r.i32();
-          r.skip(v >= 3 ? 8 : 4);  // min bytes, max bytes
-          if (r.i8() != 1) break;  // read_uncommitted: passed as it is
-          if (v >= 7) r.skip(8);   // session id and epoch
-          for (int32_t t = r.count(); t > 0; --t) {
-            std::string topic(r.str());
-            for (int32_t n = r.count(); n > 0; --n) {
-              int32_t partition = r.i32();
-              if (v >= 9) r.skip(4);  // current leader epoch
-              p.fetch_offsets[{topic, partition}] = r.i64();
-              r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
-            }
+  try {
+    wire::Reader r(frame);
+    Pending p;
+    p.api = r.i16();
+    p.version = r.i16();
+    int32_t corr = r.i32();
+    r.str();  // client id
+    const int16_t v = p.version;
+    bool answer = false;  // the answer is rewritten or followed
+    switch (p.api) {
+      case kFetch: {
+        if (v < 4 || v > 11) break;
+        r.skip(4);  // replica id
+        p.max_wait = r.i32();
+        r.skip(v >= 3 ? 8 : 4);  // min bytes, max bytes
+        if (r.i8() != 1) break;  // read_uncommitted: passed as it is
+        if (v >= 7) r.skip(8);   // session id and epoch
+        for (int32_t t = r.count(); t > 0; --t) {
+          std::string topic(r.str());
+          for (int32_t n = r.count(); n > 0; --n) {
+            int32_t partition = r.i32();
+            if (v >= 9) r.skip(4);  // current leader epoch
+            p.fetch_offsets[{topic, partition}] = r.i64();
+            r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
           }
-          answer = true;
-          break;
         }
-        case kMetadata:
-          answer = v <= 8;
-          break;
-        case kFindCoordinator:
-          answer = v <= 2;
-          break;
-        case kOffsetCommit:
-        case kOffsetFetch:
-          if (v > (p.api == kOffsetCommit ? 7 : 5)) break;
-          p.group = std::string(r.str());
-          answer = true;
-          break;
-        case kInitProducerId: {
-          if (v > 4) break;
-          if (v >= 2) r.skip_tags();
-          std::string tid(v >= 2 ? r.compact_str() : r.str());
-          int32_t timeout = r.i32();
-          if (tid.empty()) break;
-          std::lock_guard lock(txn_mu_);
-          log_.set_timeout(tid, std::chrono::milliseconds(timeout));
-          // A new instance with this id fences the old one: what it left open is aborted.
-          bool ended = end_txn(tid, false);
-          if (!end_fenced(tid) || !ended) {
-            diag::warning("cannot abort the transaction left open by transactional id " +
-                          diag::quoted(tid) + "; its partitions' readers wait");
-          }
-          break;
-        }
-        case kAddPartitionsToTxn: {
-          if (v > 1) break;
-          std::string tid(r.str());
-          int64_t pid = r.i64();
-          int16_t epoch = r.i16();
-          std::vector<TopicPartition> tps;
-          for (int32_t t = r.count(); t > 0; --t) {
-            std::string topic(r.str());
-            for (int32_t n = r.count(); n > 0; --n) tps.push_back({topic, r.i32()});
-          }
-          std::lock_guard lock(txn_mu_);
-          log_.add_partitions(tid, pid, epoch, tps);
-          break;
-        }
-        case kTxnOffsetCommit: {
-          if (v > 2) break;
-          std::string tid(r.str());
-          std::string group(r.str());
-          r.skip(10);  // producer id and epoch
-          std::vector<std::pair<TopicPartition, int64_t>> offsets;
-          for (int32_t t = r.count(); t > 0; --t) {
-            std::string topic(r.str());
-            for (int32_t n = r.count(); n > 0; --n) {
-              int32_t partition = r.i32();
-              int64_t offset = r.i64();
-              if (v >= 2) r.skip(4);  // leader epoch
-              r.str();                // metadata
-              offsets.push_back({{topic, partition}, offset});
-            }
-          }
-          std::lock_guard lock(txn_mu_);
-          for (const auto& [tp, offset] : offsets) log_.add_offsets(tid, group, tp, offset);
-          break;
-        }
-        case kEndTxn:
-          if (v > 1) break;
-          p.tid = std::string(r.str());
-          p.pid = r.i64();
-          p.epoch = r.i16();
-          p.commit = r.i8() != 0;
-          answer = true;
-          break;
-        default:
-          break;
+        answer = true;
+        break;
       }
-      if (answer) {
-        std::lock_guard lock(c.mu);
-        c.pending[corr] = std::move(p);
+      case kMetadata:
+        answer = v <= 8;
+        break;
+      case kFindCoordinator:
+        answer = v <= 2;
+        break;
+      case kOffsetCommit:
+      case kOffsetFetch:
+        if (v > (p.api == kOffsetCommit ? 7 : 5)) break;
+        p.group = std::string(r.str());
+        answer = true;
+        break;
+      case kInitProducerId: {
+        if (v > 4) break;
+        if (v >= 2) r.skip_tags();
+        std::string tid(v >= 2 ? r.compact_str() : r.str());
+        int32_t timeout = r.i32();
+        if (tid.empty()) break;
+        std::lock_guard lock(txn_mu_);
+        log_.set_timeout(tid, std::chrono::milliseconds(timeout));
+        // A new instance with this id fences the old one: what it left open is aborted.
+        bool ended = end_txn(tid, false);
+        if (!end_fenced(tid) || !ended) {
+          diag::warning("cannot abort the transaction left open by transactional id " +
+                        diag::quoted(tid) + "; its partitions' readers wait");
+        }
+        break;
       }
-    } catch (const wire::ParseError& e) {
-      diag::debug(std::string("passing on a request not understood: ") + e.what());
+      case kAddPartitionsToTxn: {
+        if (v > 1) break;
+        std::string tid(r.str());
+        int64_t pid = r.i64();
+        int16_t epoch = r.i16();
+        std::vector<TopicPartition> tps;
+        for (int32_t t = r.count(); t > 0; --t) {
+          std::string topic(r.str());
+          for (int32_t n = r.count(); n > 0; --n) tps.push_back({topic, r.i32()});
+        }
+        std::lock_guard lock(txn_mu_);
+        log_.add_partitions(tid, pid, epoch, tps);
+        break;
+      }
+      case kTxnOffsetCommit: {
+        if (v > 2) break;
+        std::string tid(r.str());
+        std::string group(r.str());
+        r.skip(10);  // producer id and epoch
+        std::vector<std::pair<TopicPartition, int64_t>> offsets;
+        for (int32_t t = r.count(); t > 0; --t) {
+          std::string topic(r.str());
+          for (int32_t n = r.count(); n > 0; --n) {
+            int32_t partition = r.i32();
+            int64_t offset = r.i64();
+            if (v >= 2) r.skip(4);  // leader epoch
+            r.str();                // metadata
+            offsets.push_back({{topic, partition}, offset});
+          }
+        }
+        std::lock_guard lock(txn_mu_);
+        for (const auto& [tp, offset] : offsets) log_.add_offsets(tid, group, tp, offset);
+        break;
+      }
+      case kEndTxn:
+        if (v > 1) break;
+        p.tid = std::string(r.str());
+        p.pid = r.i64();
+        p.epoch = r.i16();
+        p.commit = r.i8() != 0;
+        answer = true;
+        break;
+      default:
+        break;
     }
+    if (answer) {
+      std::lock_guard lock(c.mu);
+      c.pending[corr] = std::move(p);
+    }
+  } catch (const wire::ParseError& e) {
+    diag::debug(std::string("passing on a request not understood: ") + e.what());
   }
 }
 
