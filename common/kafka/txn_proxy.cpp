@@ -303,7 +303,11 @@ TxnProxy::TxnProxy(std::vector<int> upstream_ports)
 }
 
 TxnProxy::~TxnProxy() {
-  stop_ = true;
+  {
+    std::lock_guard lock(txn_mu_);
+    stop_ = true;
+  }
+  markers_cv_.notify_all();
   for (auto& t : acceptors_) t.join();
   reaper_.join();
   for (int& fd : listen_fd_) close_fd(fd);  // the acceptors have ended
@@ -593,6 +597,11 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
       return std::move(w.str());
     }
     case kFetch: {
+      uint64_t seen = 0;  // markers written before this answer was read
+      {
+        std::lock_guard lock(txn_mu_);
+        seen = markers_written_;
+      }
       if (v >= 1) w.i32(r.i32());  // throttle time
       if (v >= 7) {
         w.i16(r.i16());  // error code
@@ -645,9 +654,11 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
       }
       w.raw(r.rest());
       if (cut && !data) {
-        // Only an open transaction's data: wait a little, as a broker would, rather than
-        // have the reader ask again at once.
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(p.max_wait, 0, 50)));
+        // Only an open transaction's data: hold the answer, as a broker would, until a marker
+        // is written or the reader's wait is up, rather than have it ask again at once.
+        std::unique_lock lock(txn_mu_);
+        markers_cv_.wait_for(lock, std::chrono::milliseconds(std::clamp(p.max_wait, 0, 1000)),
+                             [&] { return markers_written_ != seen || stop_; });
       }
       return std::move(w.str());
     }
@@ -798,6 +809,8 @@ bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch
         return false;
       }
       log_.add_marker(tp, pid, offset, commit);
+      ++markers_written_;
+      markers_cv_.notify_all();
       leader_[tp] = b;
       return true;
     } catch (const wire::ParseError& e) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -76,7 +77,9 @@ class TxnProxy {
   std::mutex conns_mu_;
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
 
-  std::mutex txn_mu_;  // guards log_, and orders marker writes
+  std::mutex txn_mu_;  // guards log_ and markers_written_, and orders marker writes
+  std::condition_variable markers_cv_;  // a marker was written
+  uint64_t markers_written_ = 0;
   TxnLog log_;
   std::vector<int> marker_fd_;  // one connection to each mock broker, for markers
   std::map<TopicPartition, size_t> leader_;
