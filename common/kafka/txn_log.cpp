@@ -40,12 +40,19 @@ void TxnLog::add_offsets(std::string_view tid, std::string_view group, const Top
   open(tid).offsets[std::string(group)][tp] = offset;
 }
 
-std::optional<OpenTxn> TxnLog::take(std::string_view tid) {
-  auto it = open_.find(tid);
-  if (it == open_.end()) return std::nullopt;
+namespace {
+std::optional<OpenTxn> take_from(std::map<std::string, OpenTxn, std::less<>>& m,
+                                 std::string_view tid) {
+  auto it = m.find(tid);
+  if (it == m.end()) return std::nullopt;
   OpenTxn t = std::move(it->second);
-  open_.erase(it);
+  m.erase(it);
   return t;
+}
+}  // namespace
+
+std::optional<OpenTxn> TxnLog::take(std::string_view tid) {
+  return take_from(open_, tid);
 }
 
 const OpenTxn* TxnLog::find(std::string_view tid) const {
@@ -74,11 +81,7 @@ bool TxnLog::fenced(std::string_view tid, int64_t pid, int16_t epoch) const {
 }
 
 std::optional<OpenTxn> TxnLog::take_fenced(std::string_view tid) {
-  auto it = fenced_.find(tid);
-  if (it == fenced_.end()) return std::nullopt;
-  OpenTxn t = std::move(it->second);
-  fenced_.erase(it);
-  return t;
+  return take_from(fenced_, tid);
 }
 
 std::vector<std::string> TxnLog::expired(std::chrono::steady_clock::time_point now) const {
