@@ -720,13 +720,18 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
   }
 }
 
+std::set<TopicPartition> TxnProxy::write_markers(const OpenTxn& txn, bool commit) {
+  std::set<TopicPartition> failed;
+  for (const auto& tp : txn.partitions) {
+    if (!write_marker(tp, txn.pid, txn.epoch, commit)) failed.insert(tp);
+  }
+  return failed;
+}
+
 bool TxnProxy::end_txn(const std::string& tid, bool commit) {
   std::optional<OpenTxn> txn = log_.take(tid);
   if (!txn) return true;
-  std::set<TopicPartition> failed;
-  for (const auto& tp : txn->partitions) {
-    if (!write_marker(tp, txn->pid, txn->epoch, commit)) failed.insert(tp);
-  }
+  std::set<TopicPartition> failed = write_markers(*txn, commit);
   if (!failed.empty()) {
     txn->partitions = std::move(failed);
     log_.restore(tid, std::move(*txn));
@@ -741,10 +746,7 @@ bool TxnProxy::end_txn(const std::string& tid, bool commit) {
 bool TxnProxy::end_fenced(const std::string& tid) {
   std::optional<OpenTxn> txn = log_.take_fenced(tid);
   if (!txn) return true;
-  std::set<TopicPartition> failed;
-  for (const auto& tp : txn->partitions) {
-    if (!write_marker(tp, txn->pid, txn->epoch, false)) failed.insert(tp);
-  }
+  std::set<TopicPartition> failed = write_markers(*txn, false);
   if (failed.empty()) return true;
   txn->partitions = std::move(failed);
   log_.fence(tid, std::move(*txn));

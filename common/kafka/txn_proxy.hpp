@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +60,8 @@ class TxnProxy {
   // Writes the markers of `txn` and keeps its offsets when committed; false when a marker
   // could not be written (the transaction stays open, to be ended again).
   bool end_txn(const std::string& tid, bool commit);
+  // Writes a marker to each partition of `txn`; returns those where it could not.
+  std::set<TopicPartition> write_markers(const OpenTxn& txn, bool commit);
   // Aborts again what a producer fenced by the reaper wrote since.
   bool end_fenced(const std::string& tid);
   // One request and its answer on the marker connection to mock broker `broker` (0-based).
