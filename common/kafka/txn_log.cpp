@@ -95,6 +95,23 @@ std::vector<std::string> TxnLog::expired(std::chrono::steady_clock::time_point n
 void TxnLog::add_marker(const TopicPartition& tp, int64_t pid, int64_t offset, bool commit) {
   touched_.insert(tp);
   markers_[tp][pid][offset] = commit;
+  if (auto it = open_first_.find(tp); it != open_first_.end()) {
+    auto first = it->second.find(pid);
+    if (first != it->second.end() && first->second < offset) it->second.erase(first);
+  }
+}
+
+void TxnLog::note_written(const TopicPartition& tp, int64_t pid, int64_t offset) {
+  if (fate(tp, pid, offset) != Fate::kOpen) return;  // its marker is already written
+  open_first_[tp].emplace(pid, offset);              // the first one stays
+}
+
+std::optional<int64_t> TxnLog::first_open(const TopicPartition& tp) const {
+  auto it = open_first_.find(tp);
+  if (it == open_first_.end() || it->second.empty()) return std::nullopt;
+  int64_t first = it->second.begin()->second;
+  for (const auto& [pid, offset] : it->second) first = std::min(first, offset);
+  return first;
 }
 
 TxnLog::Fate TxnLog::fate(const TopicPartition& tp, int64_t pid, int64_t offset) const {
@@ -112,12 +129,13 @@ CommittedView TxnLog::committed_view(const TopicPartition& tp, int64_t fetch_off
   CommittedView v;
   v.keep = records.size();
   v.last_stable = hwm;
+  if (auto first = first_open(tp)) v.last_stable = std::max(fetch_offset, std::min(hwm, *first));
   int64_t upto = -1;  // the last offset passed on
   for (const auto& b : wire::batches(records)) {
     if (b.transactional() && !b.control() &&
         fate(tp, b.producer_id, b.base_offset) == Fate::kOpen) {
       v.keep = b.begin;
-      v.last_stable = std::max(fetch_offset, b.base_offset);
+      v.last_stable = std::max(fetch_offset, std::min(v.last_stable, b.base_offset));
       v.cut = true;
       break;
     }

@@ -68,6 +68,12 @@ class TxnLog {
   // batches, and a read_committed answer need more than the cluster's own.
   bool touched(const TopicPartition& tp) const { return touched_.count(tp) != 0; }
 
+  // A transactional Produce of producer `pid` to `tp` was written at `offset`: the first
+  // such offset before the producer's next marker is where its open transaction starts.
+  void note_written(const TopicPartition& tp, int64_t pid, int64_t offset);
+  // The first offset of the earliest transaction still open in `tp`, if any.
+  std::optional<int64_t> first_open(const TopicPartition& tp) const;
+
   // --- markers ---
   void add_marker(const TopicPartition& tp, int64_t pid, int64_t offset, bool commit);
   enum class Fate { kCommitted, kAborted, kOpen };
@@ -92,6 +98,7 @@ class TxnLog {
   std::map<std::string, OpenTxn, std::less<>> open_;
   std::map<std::string, OpenTxn, std::less<>> fenced_;
   std::set<TopicPartition> touched_;
+  std::map<TopicPartition, std::map<int64_t, int64_t>> open_first_;  // by producer
   std::map<std::string, std::chrono::milliseconds, std::less<>> timeouts_;
   // marker offset -> commit, per partition and producer
   std::map<TopicPartition, std::map<int64_t, std::map<int64_t, bool>>> markers_;

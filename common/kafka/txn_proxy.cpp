@@ -28,6 +28,7 @@ namespace {
 enum Api : int16_t {
   kProduce = 0,
   kFetch = 1,
+  kListOffsets = 2,
   kMetadata = 3,
   kOffsetCommit = 8,
   kOffsetFetch = 9,
@@ -215,6 +216,7 @@ int16_t be16(const std::string& s) {
 bool inspected(int16_t api) {
   switch (api) {
     case kFetch:
+    case kListOffsets:
     case kMetadata:
     case kOffsetCommit:
     case kOffsetFetch:
@@ -227,6 +229,34 @@ bool inspected(int16_t api) {
     default:
       return false;
   }
+}
+
+// Reads more of a message of `size` bytes, up to `want` bytes of it in all.
+bool read_more(int fd, size_t size, std::string& frame, size_t want) {
+  size_t have = frame.size();
+  want = std::min(size, std::max(want, have));
+  frame.resize(want);
+  return read_exact(fd, frame.data() + have, want - have);
+}
+
+// Whether a Produce request carries a transactional id (then it is read whole and followed).
+// Reads as much of its head as that takes; false also when the connection fails, which the
+// caller then sees on its next read.
+bool transactional(int fd, size_t size, std::string& frame) {
+  for (size_t want : {size_t{512}, size}) {
+    if (!read_more(fd, size, frame, want)) return false;
+    try {
+      wire::Reader r(frame);
+      r.skip(2);
+      int16_t version = r.i16();
+      r.skip(4);
+      r.str();  // client id
+      return version >= 3 && !r.str().empty();
+    } catch (const wire::ParseError&) {
+      if (frame.size() == size) return false;
+    }
+  }
+  return false;
 }
 
 // Copies a NULLABLE_STRING, keeping null apart from empty.
@@ -267,7 +297,9 @@ struct TxnProxy::Pending {
   int16_t epoch = 0;
   bool commit = false;
   int32_t max_wait = 0;
-  std::map<TopicPartition, int64_t> fetch_offsets;  // read_committed Fetch only
+  // read_committed Fetch: the offsets asked for; read_committed ListOffsets: the timestamps
+  std::map<TopicPartition, int64_t> fetch_offsets;
+  std::vector<std::pair<TopicPartition, int64_t>> produced;  // transactional Produce: pids
 };
 
 struct TxnProxy::Conn {
@@ -393,7 +425,8 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   std::vector<char> buf(kPieceBytes);
   size_t size = 0;
   while (read_head(c->client, size, frame, 2)) {
-    if (frame.size() < 2 || !inspected(be16(frame))) {
+    if (frame.size() < 2 || !(inspected(be16(frame)) ||
+                              (be16(frame) == kProduce && transactional(c->client, size, frame)))) {
       if (!pass_through(c->client, c->upstream, size, frame, buf)) break;
       continue;
     }
@@ -432,6 +465,37 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
           }
         }
         answer = true;
+        break;
+      }
+      case kListOffsets:
+        if (v < 2 || v > 3) break;
+        r.skip(4);               // replica id
+        if (r.i8() != 1) break;  // read_uncommitted: the high watermark is right
+        for (int32_t t = r.count(); t > 0; --t) {
+          std::string topic(r.str());
+          for (int32_t n = r.count(); n > 0; --n) {
+            int32_t partition = r.i32();
+            p.fetch_offsets[{topic, partition}] = r.i64();  // the timestamp asked for
+          }
+        }
+        answer = true;
+        break;
+      case kProduce: {
+        if (v < 3 || v > 7) break;
+        if (r.str().empty()) break;  // no transactional id
+        if (r.i16() == 0) break;     // acks 0: no answer
+        r.skip(4);                   // timeout
+        for (int32_t t = r.count(); t > 0; --t) {
+          std::string topic(r.str());
+          for (int32_t n = r.count(); n > 0; --n) {
+            int32_t partition = r.i32();
+            auto bs = wire::batches(r.bytes());
+            if (!bs.empty() && bs[0].transactional()) {
+              p.produced.push_back({{topic, partition}, bs[0].producer_id});
+            }
+          }
+        }
+        answer = !p.produced.empty();
         break;
       }
       case kMetadata:
@@ -681,6 +745,44 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
             patch_i16(frame, error_at, kUnstableOffsetCommit);
           } else if (auto off = log_.committed(p.group, tp)) {
             patch_i64(frame, at, *off);
+          }
+        }
+      }
+      return frame;
+    }
+    case kProduce: {
+      std::lock_guard lock(txn_mu_);
+      for (int32_t t = r.count(); t > 0; --t) {
+        std::string topic(r.str());
+        for (int32_t n = r.count(); n > 0; --n) {
+          TopicPartition tp{topic, r.i32()};
+          int16_t error = r.i16();
+          int64_t offset = r.i64();
+          r.skip((v >= 2 ? 8 : 0) + (v >= 5 ? 8 : 0));  // log append time, log start offset
+          if (error != 0) continue;
+          for (const auto& [ptp, pid] : p.produced) {
+            if (ptp == tp) log_.note_written(tp, pid, offset);
+          }
+        }
+      }
+      return frame;
+    }
+    case kListOffsets: {
+      r.skip(4);  // throttle time
+      std::lock_guard lock(txn_mu_);
+      for (int32_t t = r.count(); t > 0; --t) {
+        std::string topic(r.str());
+        for (int32_t n = r.count(); n > 0; --n) {
+          TopicPartition tp{topic, r.i32()};
+          int16_t error = r.i16();
+          r.skip(8);  // timestamp
+          size_t at = r.pos();
+          int64_t offset = r.i64();
+          auto asked = p.fetch_offsets.find(tp);
+          if (error != 0 || asked == p.fetch_offsets.end() || asked->second != -1) continue;
+          // the end, for a read_committed reader, is the last stable offset
+          if (auto first = log_.first_open(tp); first && *first < offset) {
+            patch_i64(frame, at, *first);
           }
         }
       }

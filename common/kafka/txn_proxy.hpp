@@ -5,7 +5,9 @@
 //     a COMMIT or ABORT marker is written to each of its partitions, and committed consumer
 //     offsets are kept;
 //   - read_committed Fetch answers stop at the first open transaction (last stable offset)
-//     and list the aborted transactions, so readers skip them;
+//     and list the aborted transactions, so readers skip them; read_committed ListOffsets
+//     answers for the end give the last stable offset, known from transactional Produce
+//     answers;
 //   - OffsetFetch answers carry the offsets committed by transactions, and answer
 //     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
 //     for a partition, so a new owner does not start before them (KIP-447);

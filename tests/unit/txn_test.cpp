@@ -131,6 +131,24 @@ TEST(TxnLog, AnAbortedTransactionStartsAfterItsProducersPreviousMarker) {
   EXPECT_EQ(v.aborted[0], std::make_pair(int64_t{7}, int64_t{5}));
 }
 
+TEST(TxnLog, AnOpenTransactionStartsAtItsFirstWriteUntilItsMarker) {
+  TxnLog log;
+  TopicPartition tp{"t", 0};
+  EXPECT_FALSE(log.first_open(tp));
+  log.note_written(tp, 7, 12);
+  log.note_written(tp, 7, 15);  // the same transaction: the first write stays
+  log.note_written(tp, 8, 13);
+  EXPECT_EQ(log.first_open(tp), 12);
+  // the last stable offset of an answer that holds no open data
+  EXPECT_EQ(log.committed_view(tp, 0, 20, data_batch(0, 3, -1, false)).last_stable, 12);
+  log.add_marker(tp, 7, 16, true);
+  EXPECT_EQ(log.first_open(tp), 13);
+  log.add_marker(tp, 8, 17, false);
+  EXPECT_FALSE(log.first_open(tp));
+  log.note_written(tp, 8, 14);  // an answer that comes after its marker opens nothing
+  EXPECT_FALSE(log.first_open(tp));
+}
+
 TEST(TxnLog, OffsetsCountOnlyOnceCommittedAndAPlainCommitWinsAfter) {
   TxnLog log;
   TopicPartition tp{"in", 2};
@@ -196,6 +214,19 @@ void produce(rd_kafka_t* p, const std::string& topic, const std::string& prefix,
               RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(p, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+// The end offset of partition 0 that a reader at `isolation` is told.
+int64_t end_offset(const std::string& brokers, const std::string& topic,
+                   const std::string& isolation) {
+  Rk c = client(
+      RD_KAFKA_CONSUMER,
+      {{"bootstrap.servers", brokers}, {"group.id", "reader"}, {"isolation.level", isolation}});
+  int64_t low = -1;
+  int64_t high = -1;
+  EXPECT_EQ(rd_kafka_query_watermark_offsets(c.get(), topic.c_str(), 0, &low, &high, 10000),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  return high;
 }
 
 // Every message of partition 0 a reader at `isolation` sees until the partition's end.
@@ -275,6 +306,9 @@ TEST_P(ThroughProxy, ReadCommittedSeesCommittedTransactionsOnlyAndStopsAtAnOpenO
     EXPECT_EQ(read_all(brokers_, "out", "read_committed"), names("a", 10) + names("c", 7));
     EXPECT_EQ(read_all(brokers_, "out", "read_uncommitted"),
               names("a", 10) + names("b", 5) + names("c", 7) + names("d", 3));
+    // a0-9, commit marker, b0-4, abort marker, c0-6, commit marker: the open d0 is offset 25
+    EXPECT_EQ(end_offset(brokers_, "out", "read_committed"), 25);
+    EXPECT_EQ(end_offset(brokers_, "out", "read_uncommitted"), 28);
     p.h.reset();  // librdkafka does not end an open transaction when destroyed
   }
   // a new instance with the same transactional id aborts what the old one left open
@@ -284,6 +318,8 @@ TEST_P(ThroughProxy, ReadCommittedSeesCommittedTransactionsOnlyAndStopsAtAnOpenO
   ok(rd_kafka_commit_transaction(p.get(), 10000));
   EXPECT_EQ(read_all(brokers_, "out", "read_committed"),
             names("a", 10) + names("c", 7) + names("e", 2));
+  // d's abort marker (28), e0-1, e's commit marker
+  EXPECT_EQ(end_offset(brokers_, "out", "read_committed"), 32);
 }
 
 TEST_P(ThroughProxy, ConsumerOffsetsSentToATransactionCountOnlyWhenItCommits) {
