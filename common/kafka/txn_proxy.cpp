@@ -259,6 +259,17 @@ bool transactional(int fd, size_t size, std::string& frame) {
   return false;
 }
 
+// Calls f(partition) for each partition of an array of topics, each an array of partitions
+// that start with their index (the shape of most Kafka requests and answers); f reads the
+// rest of the partition's fields.
+template <typename F>
+void each_partition(wire::Reader& r, F f) {
+  for (int32_t t = r.count(); t > 0; --t) {
+    std::string topic(r.str());
+    for (int32_t n = r.count(); n > 0; --n) f(TopicPartition{topic, r.i32()});
+  }
+}
+
 // Copies a NULLABLE_STRING, keeping null apart from empty.
 void copy_nullable(wire::Reader& r, wire::Writer& w) {
   wire::Reader peek(r.rest());
@@ -455,15 +466,11 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         r.skip(v >= 3 ? 8 : 4);  // min bytes, max bytes
         if (r.i8() != 1) break;  // read_uncommitted: passed as it is
         if (v >= 7) r.skip(8);   // session id and epoch
-        for (int32_t t = r.count(); t > 0; --t) {
-          std::string topic(r.str());
-          for (int32_t n = r.count(); n > 0; --n) {
-            int32_t partition = r.i32();
-            if (v >= 9) r.skip(4);  // current leader epoch
-            p.fetch_offsets[{topic, partition}] = r.i64();
-            r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
-          }
-        }
+        each_partition(r, [&](TopicPartition tp) {
+          if (v >= 9) r.skip(4);  // current leader epoch
+          p.fetch_offsets[std::move(tp)] = r.i64();
+          r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
+        });
         answer = true;
         break;
       }
@@ -471,13 +478,9 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         if (v < 2 || v > 3) break;
         r.skip(4);               // replica id
         if (r.i8() != 1) break;  // read_uncommitted: the high watermark is right
-        for (int32_t t = r.count(); t > 0; --t) {
-          std::string topic(r.str());
-          for (int32_t n = r.count(); n > 0; --n) {
-            int32_t partition = r.i32();
-            p.fetch_offsets[{topic, partition}] = r.i64();  // the timestamp asked for
-          }
-        }
+        each_partition(r, [&](TopicPartition tp) {
+          p.fetch_offsets[std::move(tp)] = r.i64();  // the timestamp asked for
+        });
         answer = true;
         break;
       case kProduce: {
@@ -485,16 +488,12 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         if (r.str().empty()) break;  // no transactional id
         if (r.i16() == 0) break;     // acks 0: no answer
         r.skip(4);                   // timeout
-        for (int32_t t = r.count(); t > 0; --t) {
-          std::string topic(r.str());
-          for (int32_t n = r.count(); n > 0; --n) {
-            int32_t partition = r.i32();
-            auto bs = wire::batches(r.bytes());
-            if (!bs.empty() && bs[0].transactional()) {
-              p.produced.push_back({{topic, partition}, bs[0].producer_id});
-            }
+        each_partition(r, [&](TopicPartition tp) {
+          auto bs = wire::batches(r.bytes());
+          if (!bs.empty() && bs[0].transactional()) {
+            p.produced.emplace_back(std::move(tp), bs[0].producer_id);
           }
-        }
+        });
         answer = !p.produced.empty();
         break;
       }
@@ -532,10 +531,7 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         int64_t pid = r.i64();
         int16_t epoch = r.i16();
         std::vector<TopicPartition> tps;
-        for (int32_t t = r.count(); t > 0; --t) {
-          std::string topic(r.str());
-          for (int32_t n = r.count(); n > 0; --n) tps.push_back({topic, r.i32()});
-        }
+        each_partition(r, [&](TopicPartition tp) { tps.push_back(std::move(tp)); });
         std::lock_guard lock(txn_mu_);
         log_.add_partitions(tid, pid, epoch, tps);
         break;
@@ -546,16 +542,12 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         std::string group(r.str());
         r.skip(10);  // producer id and epoch
         std::vector<std::pair<TopicPartition, int64_t>> offsets;
-        for (int32_t t = r.count(); t > 0; --t) {
-          std::string topic(r.str());
-          for (int32_t n = r.count(); n > 0; --n) {
-            int32_t partition = r.i32();
-            int64_t offset = r.i64();
-            if (v >= 2) r.skip(4);  // leader epoch
-            r.str();                // metadata
-            offsets.push_back({{topic, partition}, offset});
-          }
-        }
+        each_partition(r, [&](TopicPartition tp) {
+          int64_t offset = r.i64();
+          if (v >= 2) r.skip(4);  // leader epoch
+          r.str();                // metadata
+          offsets.emplace_back(std::move(tp), offset);
+        });
         std::lock_guard lock(txn_mu_);
         for (const auto& [tp, offset] : offsets) log_.add_offsets(tid, group, tp, offset);
         break;
@@ -729,75 +721,58 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
     case kOffsetFetch: {
       if (v >= 3) r.skip(4);  // throttle time
       std::lock_guard lock(txn_mu_);
-      for (int32_t t = r.count(); t > 0; --t) {
-        std::string topic(r.str());
-        for (int32_t n = r.count(); n > 0; --n) {
-          TopicPartition tp{topic, r.i32()};
-          size_t at = r.pos();
-          r.i64();
-          if (v >= 5) r.skip(4);  // leader epoch
-          r.str();                // metadata
-          size_t error_at = r.pos();
-          int16_t error = r.i16();
-          if (error != 0) continue;
-          if (log_.pending(p.group, tp)) {
-            // The client asks again until the transaction holding offsets for it ends.
-            patch_i16(frame, error_at, kUnstableOffsetCommit);
-          } else if (auto off = log_.committed(p.group, tp)) {
-            patch_i64(frame, at, *off);
-          }
+      each_partition(r, [&](const TopicPartition& tp) {
+        size_t at = r.pos();
+        r.i64();
+        if (v >= 5) r.skip(4);  // leader epoch
+        r.str();                // metadata
+        size_t error_at = r.pos();
+        if (r.i16() != 0) return;
+        if (log_.pending(p.group, tp)) {
+          // The client asks again until the transaction holding offsets for it ends.
+          patch_i16(frame, error_at, kUnstableOffsetCommit);
+        } else if (auto off = log_.committed(p.group, tp)) {
+          patch_i64(frame, at, *off);
         }
-      }
+      });
       return frame;
     }
     case kProduce: {
       std::lock_guard lock(txn_mu_);
-      for (int32_t t = r.count(); t > 0; --t) {
-        std::string topic(r.str());
-        for (int32_t n = r.count(); n > 0; --n) {
-          TopicPartition tp{topic, r.i32()};
-          int16_t error = r.i16();
-          int64_t offset = r.i64();
-          r.skip((v >= 2 ? 8 : 0) + (v >= 5 ? 8 : 0));  // log append time, log start offset
-          if (error != 0) continue;
-          for (const auto& [ptp, pid] : p.produced) {
-            if (ptp == tp) log_.note_written(tp, pid, offset);
-          }
+      each_partition(r, [&](const TopicPartition& tp) {
+        int16_t error = r.i16();
+        int64_t offset = r.i64();
+        r.skip((v >= 2 ? 8 : 0) + (v >= 5 ? 8 : 0));  // log append time, log start offset
+        if (error != 0) return;
+        for (const auto& [ptp, pid] : p.produced) {
+          if (ptp == tp) log_.note_written(tp, pid, offset);
         }
-      }
+      });
       return frame;
     }
     case kListOffsets: {
       r.skip(4);  // throttle time
       std::lock_guard lock(txn_mu_);
-      for (int32_t t = r.count(); t > 0; --t) {
-        std::string topic(r.str());
-        for (int32_t n = r.count(); n > 0; --n) {
-          TopicPartition tp{topic, r.i32()};
-          int16_t error = r.i16();
-          r.skip(8);  // timestamp
-          size_t at = r.pos();
-          int64_t offset = r.i64();
-          auto asked = p.fetch_offsets.find(tp);
-          if (error != 0 || asked == p.fetch_offsets.end() || asked->second != -1) continue;
-          // the end, for a read_committed reader, is the last stable offset
-          if (auto first = log_.first_open(tp); first && *first < offset) {
-            patch_i64(frame, at, *first);
-          }
+      each_partition(r, [&](const TopicPartition& tp) {
+        int16_t error = r.i16();
+        r.skip(8);  // timestamp
+        size_t at = r.pos();
+        int64_t offset = r.i64();
+        auto asked = p.fetch_offsets.find(tp);
+        if (error != 0 || asked == p.fetch_offsets.end() || asked->second != -1) return;
+        // the end, for a read_committed reader, is the last stable offset
+        if (auto first = log_.first_open(tp); first && *first < offset) {
+          patch_i64(frame, at, *first);
         }
-      }
+      });
       return frame;
     }
     case kOffsetCommit: {
       if (v >= 3) r.skip(4);  // throttle time
       std::lock_guard lock(txn_mu_);
-      for (int32_t t = r.count(); t > 0; --t) {
-        std::string topic(r.str());
-        for (int32_t n = r.count(); n > 0; --n) {
-          TopicPartition tp{topic, r.i32()};
-          if (r.i16() == 0) log_.forget_committed(p.group, tp);
-        }
-      }
+      each_partition(r, [&](const TopicPartition& tp) {
+        if (r.i16() == 0) log_.forget_committed(p.group, tp);
+      });
       return frame;
     }
     case kEndTxn: {
