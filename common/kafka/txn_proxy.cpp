@@ -169,7 +169,7 @@ bool pass_through(int from, int to, size_t size, std::string& head, std::vector<
     return read_rest(from, size, head) && write_frame(to, head);
   }
   std::string first(4, '\0');
-  for (size_t i = 0; i < 4; ++i) first[i] = static_cast<char>((size >> (8 * (3 - i))) & 0xff);
+  wire::put_be(first, 0, size, 4);
   first += head;
   if (!send_all(to, first.data(), first.size())) return false;
   size_t left = size - head.size();
@@ -282,13 +282,11 @@ void copy_nullable(wire::Reader& r, wire::Writer& w) {
 }
 
 void patch_i16(std::string& s, size_t at, int16_t v) {
-  s[at] = static_cast<char>((static_cast<uint16_t>(v) >> 8) & 0xff);
-  s[at + 1] = static_cast<char>(static_cast<uint16_t>(v) & 0xff);
+  wire::put_be(s, at, static_cast<uint16_t>(v), 2);
 }
 
 void patch_i64(std::string& s, size_t at, int64_t v) {
-  auto u = static_cast<uint64_t>(v);
-  for (size_t i = 0; i < 8; ++i) s[at + i] = static_cast<char>((u >> (8 * (7 - i))) & 0xff);
+  wire::put_be(s, at, static_cast<uint64_t>(v), 8);
 }
 
 int64_t now_ms() {
@@ -308,8 +306,9 @@ struct TxnProxy::Pending {
   int16_t epoch = 0;
   bool commit = false;
   int32_t max_wait = 0;
-  // read_committed Fetch: the offsets asked for; read_committed ListOffsets: the timestamps
-  std::map<TopicPartition, int64_t> fetch_offsets;
+  // What the request asked of each partition: the fetch offset of a read_committed Fetch,
+  // the timestamp of a read_committed ListOffsets.
+  std::map<TopicPartition, int64_t> asked;
   std::vector<std::pair<TopicPartition, int64_t>> produced;  // transactional Produce: pids
 };
 
@@ -468,7 +467,7 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         if (v >= 7) r.skip(8);   // session id and epoch
         each_partition(r, [&](TopicPartition tp) {
           if (v >= 9) r.skip(4);  // current leader epoch
-          p.fetch_offsets[std::move(tp)] = r.i64();
+          p.asked[std::move(tp)] = r.i64();
           r.skip(v >= 5 ? 12 : 4);  // log start offset, partition max bytes
         });
         answer = true;
@@ -479,7 +478,7 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         r.skip(4);               // replica id
         if (r.i8() != 1) break;  // read_uncommitted: the high watermark is right
         each_partition(r, [&](TopicPartition tp) {
-          p.fetch_offsets[std::move(tp)] = r.i64();  // the timestamp asked for
+          p.asked[std::move(tp)] = r.i64();  // the timestamp asked for
         });
         answer = true;
         break;
@@ -607,7 +606,7 @@ bool TxnProxy::needs_rewrite(const Pending& p) {
   // A partition no transaction has added holds no transactional batch: the cluster's own
   // answer (last stable offset = high watermark, nothing aborted) is right.
   std::lock_guard lock(txn_mu_);
-  return std::any_of(p.fetch_offsets.begin(), p.fetch_offsets.end(),
+  return std::any_of(p.asked.begin(), p.asked.end(),
                      [&](const auto& f) { return log_.touched(f.first); });
 }
 
@@ -687,10 +686,9 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
           view.keep = records.size();
           view.last_stable = last_stable;
           if (error == 0) {
-            auto fo = p.fetch_offsets.find(tp);
+            auto fo = p.asked.find(tp);
             std::lock_guard lock(txn_mu_);
-            view =
-                log_.committed_view(tp, fo == p.fetch_offsets.end() ? 0 : fo->second, hwm, records);
+            view = log_.committed_view(tp, fo == p.asked.end() ? 0 : fo->second, hwm, records);
           }
           w.i32(tp.partition);
           w.i16(error);
@@ -758,8 +756,8 @@ std::string TxnProxy::rewrite(const Pending& p, std::string frame) {
         r.skip(8);  // timestamp
         size_t at = r.pos();
         int64_t offset = r.i64();
-        auto asked = p.fetch_offsets.find(tp);
-        if (error != 0 || asked == p.fetch_offsets.end() || asked->second != -1) return;
+        auto ts = p.asked.find(tp);
+        if (error != 0 || ts == p.asked.end() || ts->second != -1) return;
         // the end, for a read_committed reader, is the last stable offset
         if (auto first = log_.first_open(tp); first && *first < offset) {
           patch_i64(frame, at, *first);

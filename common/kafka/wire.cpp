@@ -92,9 +92,12 @@ void Writer::varint(int64_t v) {
   out_.push_back(static_cast<char>(z));
 }
 
+void put_be(std::string& s, size_t at, uint64_t v, size_t n) {
+  for (size_t i = 0; i < n; ++i) s[at + i] = static_cast<char>((v >> (8 * (n - 1 - i))) & 0xff);
+}
+
 void Writer::patch_i32(size_t pos, int32_t v) {
-  auto u = static_cast<uint32_t>(v);
-  for (size_t i = 0; i < 4; ++i) out_[pos + i] = static_cast<char>((u >> (8 * (3 - i))) & 0xff);
+  put_be(out_, pos, static_cast<uint32_t>(v), 4);
 }
 
 uint32_t crc32c(std::string_view bytes) {

@@ -71,6 +71,9 @@ class Writer {
   std::string out_;
 };
 
+// Overwrites the `n` bytes at `at` with `v`, big-endian (a field patched in place).
+void put_be(std::string& s, size_t at, uint64_t v, size_t n);
+
 // CRC-32C (Castagnoli), the checksum of a record batch.
 uint32_t crc32c(std::string_view bytes);
 

@@ -345,7 +345,8 @@ TEST_P(ThroughProxy, ConsumerOffsetsSentToATransactionCountOnlyWhenItCommits) {
   ASSERT_NE(assigned, nullptr) << "no partition assigned in 20 s";
   rd_kafka_topic_partition_list_destroy(assigned);
 
-  auto send = [&](rd_kafka_t* p, int64_t offset, bool commit) {
+  // begins a transaction holding one message and the offset of partition in/0
+  auto open_with_offset = [&](rd_kafka_t* p, int64_t offset) {
     ok(rd_kafka_begin_transaction(p));
     produce(p, "out", "x", 1);
     rd_kafka_topic_partition_list_t* offs = rd_kafka_topic_partition_list_new(1);
@@ -354,12 +355,16 @@ TEST_P(ThroughProxy, ConsumerOffsetsSentToATransactionCountOnlyWhenItCommits) {
     ok(rd_kafka_send_offsets_to_transaction(p, offs, md, 10000));
     rd_kafka_consumer_group_metadata_destroy(md);
     rd_kafka_topic_partition_list_destroy(offs);
+  };
+  auto send = [&](rd_kafka_t* p, int64_t offset, bool commit) {
+    open_with_offset(p, offset);
     ok(commit ? rd_kafka_commit_transaction(p, 10000) : rd_kafka_abort_transaction(p, 10000));
   };
-  auto committed = [&]() {
+  auto committed = [&](int timeout_ms = 10000,
+                       rd_kafka_resp_err_t want = RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_topic_partition_list_t* offs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(offs, "in", 0);
-    EXPECT_EQ(rd_kafka_committed(consumer.get(), offs, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_EQ(rd_kafka_committed(consumer.get(), offs, timeout_ms), want);
     int64_t o = offs->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(offs);
     return o;
@@ -371,20 +376,8 @@ TEST_P(ThroughProxy, ConsumerOffsetsSentToATransactionCountOnlyWhenItCommits) {
   EXPECT_EQ(committed(), 7);
   // while a transaction holds offsets for the partition, the committed offset is not
   // answered (the client retries until the transaction ends)
-  ok(rd_kafka_begin_transaction(p.get()));
-  produce(p.get(), "out", "x", 1);
-  {
-    rd_kafka_topic_partition_list_t* offs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(offs, "in", 0)->offset = 9;
-    rd_kafka_consumer_group_metadata_t* md = rd_kafka_consumer_group_metadata(consumer.get());
-    ok(rd_kafka_send_offsets_to_transaction(p.get(), offs, md, 10000));
-    rd_kafka_consumer_group_metadata_destroy(md);
-    rd_kafka_topic_partition_list_destroy(offs);
-    offs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(offs, "in", 0);
-    EXPECT_EQ(rd_kafka_committed(consumer.get(), offs, 1500), RD_KAFKA_RESP_ERR__TIMED_OUT);
-    rd_kafka_topic_partition_list_destroy(offs);
-  }
+  open_with_offset(p.get(), 9);
+  committed(1500, RD_KAFKA_RESP_ERR__TIMED_OUT);
   ok(rd_kafka_abort_transaction(p.get(), 10000));
   EXPECT_EQ(committed(), 7);
   send(p.get(), 12, true);
