@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cmd/commands.hpp"
+#include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
@@ -28,7 +29,7 @@ struct BrokerArgs {
 // One line to stdout, in one write. False when the reader has gone away.
 bool write_line(const std::string& text) {
   std::string line = text + "\n";
-  return io::try_write_all(STDOUT_FILENO, line.data(), line.size());
+  return base::try_write_all(STDOUT_FILENO, line.data(), line.size());
 }
 
 // The listeners in front of the mock follow `down` and `up`, so clients are refused as by

@@ -7,12 +7,13 @@
 #include <memory>
 
 #include "cmd/commands.hpp"
+#include "common/base/json_text.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/kafka/consumer.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::cmd {
 
@@ -32,24 +33,24 @@ class Envelope {
     std::string& s = line_;
     s.clear();
     s += "{\"topic\":";
-    record::append_json_string(s, rd_kafka_topic_name(m->rkt));
+    base::append_json_string(s, rd_kafka_topic_name(m->rkt));
     s += ",\"partition\":";
-    record::append_int(s, m->partition);
+    base::append_int(s, m->partition);
     s += ",\"offset\":";
-    record::append_int(s, m->offset);
+    base::append_int(s, m->offset);
     s += ",\"timestamp\":";
     rd_kafka_timestamp_type_t type;
     int64_t ts = rd_kafka_message_timestamp(m, &type);
     if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts < 0) {
       s += "null";
     } else {
-      record::append_int(s, ts);
+      base::append_int(s, ts);
     }
     s += ",\"key\":";
     if (m->key == nullptr) {
       s += "null";
     } else {
-      record::append_json_string(s, {static_cast<const char*>(m->key), m->key_len});
+      base::append_json_string(s, {static_cast<const char*>(m->key), m->key_len});
     }
     s += ",\"headers\":{";
     rd_kafka_headers_t* hdrs = nullptr;
@@ -59,12 +60,12 @@ class Envelope {
       size_t size;
       for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i) {
         if (i > 0) s += ',';
-        record::append_json_string(s, name);
+        base::append_json_string(s, name);
         s += ':';
         if (value == nullptr) {
           s += "null";
         } else {
-          record::append_json_string(s, {static_cast<const char*>(value), size});
+          base::append_json_string(s, {static_cast<const char*>(value), size});
         }
       }
     }
@@ -86,7 +87,7 @@ class Envelope {
     padded_.append(io::LineReader::kPadding, ' ');
     simdjson::dom::element root;
     if (text.empty() || parser_.parse(padded_.data(), text.size(), false).get(root)) {
-      record::append_json_string(line_, text);
+      base::append_json_string(line_, text);
       return;
     }
     if (text.find_first_of("\r\n") == std::string_view::npos) {
@@ -97,7 +98,7 @@ class Envelope {
     line_.resize(at + text.size());
     if (simdjson::minify(text.data(), text.size(), line_.data() + at, len)) {
       line_.resize(at);
-      record::append_json_string(line_, text);
+      base::append_json_string(line_, text);
       return;
     }
     line_.resize(at + len);
@@ -111,7 +112,7 @@ class Envelope {
 int run_consume(ConsumeArgs& a) {
   std::vector<std::string> topics = a.topics;
   for (const auto& spec : a.specs) {
-    auto t = kafka::topic_of(spec);
+    auto t = endpoint::kafka_topic(spec);
     if (!t) {
       throw UsageError("unexpected argument " + diag::quoted(spec) +
                        "; name topics with -t TOPIC or kafka:TOPIC");
@@ -121,7 +122,8 @@ int run_consume(ConsumeArgs& a) {
   if (topics.empty()) throw UsageError("no topic to consume; name one with -t TOPIC");
   kafka::ConsumerOptions opts = kafka::consumer_options(topics);
 
-  pipeline::RunContext ctx("consume", a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("consume", endpoint::open_output(a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   kafka::Consumer consumer(opts);
   // Offsets are committed on the way only while the lines go straight out; a file (the
   // output or the rejects) is renamed into place at the end, so its offsets wait for that.

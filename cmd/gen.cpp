@@ -8,6 +8,7 @@
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/gen/model.hpp"
 #include "common/io/signals.hpp"
 #include "common/record/timestamp.hpp"
@@ -77,7 +78,8 @@ gen::Options make_options(const GenArgs& a) {
 
 int run_gen(const GenArgs& a) {
   const gen::Options opts = make_options(a);
-  pipeline::RunContext ctx("gen", a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("gen", endpoint::open_output(a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   gen::Generator generator(opts);
   if (opts.format == gen::Format::csv) ctx.out().write_line(gen::Generator::csv_header(opts.label));
   std::string line;

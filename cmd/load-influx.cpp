@@ -14,6 +14,7 @@
 #include "common/influx/writer.hpp"
 #include "common/io/whole_file.hpp"
 #ifdef CDN_WITH_KAFKA
+#include "common/endpoint/endpoint.hpp"
 #include "common/kafka/client.hpp"
 #endif
 
@@ -121,7 +122,7 @@ int run_load_influx(LoadInfluxArgs& a) {
   eo.time_field = a.time_field;
   eo.precision = influx::parse_precision(a.precision);
   eo.prediction_measurement = a.prediction_measurement;
-  std::optional<schema::PropertyTypes> types;
+  std::optional<record::PropertyTypes> types;
   if (!a.io.schema.empty()) {
     types = schema::load_property_types(a.io.schema);
     eo.types = &*types;
@@ -148,7 +149,7 @@ int run_load_influx(LoadInfluxArgs& a) {
     bool group_input = false;
 #ifdef CDN_WITH_KAFKA
     for (const auto& in : a.io.inputs) {
-      if (in.rfind("kafka:", 0) == 0 && !kafka::settings().group.empty()) group_input = true;
+      if (endpoint::is_kafka(in) && !kafka::settings().group.empty()) group_input = true;
     }
 #endif
     if (group_input) lo.check_written = influx::CheckWritten::until_new;
@@ -175,7 +176,8 @@ int run_load_influx(LoadInfluxArgs& a) {
     if (a.create_db) writer->create_database();
   }
 
-  pipeline::RunContext ctx("load-influx", a.dry_run ? a.io.output : "-", a.io.rejects);
+  pipeline::RunContext ctx("load-influx", endpoint::open_output(a.dry_run ? a.io.output : "-"),
+                           endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   influx::Loader loader(ctx, inputs.records(), encoder, writer.get(), lo);
   return loader.run();

@@ -13,6 +13,7 @@
 #ifdef CDN_WITH_KAFKA
 #include <unistd.h>
 
+#include "common/endpoint/endpoint.hpp"
 #include "common/kafka/transaction.hpp"
 #endif
 
@@ -49,8 +50,8 @@ std::string unknown_text(const model::Contract& c, const std::vector<uint64_t>& 
 // Consume, predict, produce and the input offsets in one Kafka transaction per commit.
 int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::Scorer& scorer) {
   std::optional<std::string> in, out;
-  if (a.io.inputs.size() == 1) in = kafka::topic_of(a.io.inputs[0]);
-  out = kafka::topic_of(a.io.output);
+  if (a.io.inputs.size() == 1) in = endpoint::kafka_topic(a.io.inputs[0]);
+  out = endpoint::kafka_topic(a.io.output);
   const std::string& group = kafka::settings().group;
   if (!in || !out || group.empty()) {
     throw UsageError(
@@ -65,10 +66,10 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   }
   kafka::ConsumerOptions opts = kafka::consumer_options({*in});
   opts.properties = {{"isolation.level", "read_committed"}};
-  pipeline::Counts pending;  // records read before the run context exists: none
+  record::Counts pending;  // records read before the run context exists: none
   auto source = std::make_unique<kafka::ConsumerSource>(std::move(opts), pending);
   auto sink = std::make_unique<kafka::TransactionalSink>(*out, source->consumer(), id);
-  pipeline::RunContext ctx("predict", std::move(sink), a.io.rejects);
+  pipeline::RunContext ctx("predict", std::move(sink), endpoint::open_rejects(a.io.rejects));
   source->count_into(ctx.counts());
   a.serve.periodic_commit = true;
   auto unknown = model::serve(scorer, *source, ctx, a.serve);
@@ -93,7 +94,8 @@ int run_predict(PredictArgs& a) {
   if (a.exactly_once) return run_exactly_once(a, bundle, scorer);
 #endif
 
-  pipeline::RunContext ctx("predict", a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("predict", endpoint::open_output(a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
   // A file output or rejects file is renamed into place at the end, so only streams can be

@@ -13,6 +13,7 @@
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
 #include "common/kafka/producer.hpp"
 
@@ -89,7 +90,8 @@ int run_produce(const ProduceArgs& a) {
   std::vector<size_t> topics;
   for (const auto& t : a.topics) topics.push_back(producer.add_topic(t));
 
-  pipeline::RunContext ctx("produce", "-", a.io.rejects);
+  pipeline::RunContext ctx("produce", endpoint::open_output("-"),
+                           endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
 
   // A message's tag says where its record came from: the source's index and the line.
@@ -112,7 +114,7 @@ int run_produce(const ProduceArgs& a) {
   if (a.replay_given) pacer = kafka::Pacer::replay(speed);
   uint64_t n = 0;
 
-  io::Record rec;
+  record::Record rec;
   auto& in = inputs.records();
   while (in.next(rec)) {
     if (sources.empty() || sources.back() != in.name()) sources.push_back(in.name());

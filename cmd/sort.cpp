@@ -5,6 +5,7 @@
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
 #include "common/pipeline/external_sort.hpp"
 
@@ -42,7 +43,8 @@ int run_sort(const SortArgs& a) {
   }
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
-  pipeline::RunContext ctx("sort", a.check ? "-" : a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("sort", endpoint::open_output(a.check ? "-" : a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   // Files that fit in half the budget are mapped rather than copied (not for --check and
   // --merge, which stream each record once).
   cli::Inputs inputs(a.io, ctx, a.check || a.merge ? 0 : opts.buffer_bytes / 2);
@@ -53,18 +55,21 @@ int run_sort(const SortArgs& a) {
     return ctx.counts().rejected ? kExitRejected : kExitOk;
   }
   if (a.merge) {
-    pipeline::merge_sorted_inputs(a.io.inputs, inputs.source_options(), opts, ctx);
+    auto open = [&](const std::string& spec) {
+      return endpoint::open_source(spec, inputs.source_options(), ctx.rejects(), ctx.counts());
+    };
+    pipeline::merge_sorted_inputs(a.io.inputs, open, opts, ctx);
     return ctx.finish();
   }
   pipeline::ExternalSorter sorter(opts, ctx);
-  io::Record rec;
-  io::LineChunk chunk;
+  record::Record rec;
+  record::LineChunk chunk;
   auto& in = inputs.records();
   while (!io::stop_requested()) {
     // Mapped files go to the workers in chunks; other inputs record by record.
-    io::ChunkResult r = in.next_chunk(chunk, kChunkBytes);
-    if (r == io::ChunkResult::end) break;
-    if (r == io::ChunkResult::chunk) {
+    record::ChunkResult r = in.next_chunk(chunk, kChunkBytes);
+    if (r == record::ChunkResult::end) break;
+    if (r == record::ChunkResult::chunk) {
       sorter.add_chunk(chunk, in.name());
       continue;
     }

@@ -8,12 +8,13 @@
 #include <optional>
 
 #include "cmd/commands.hpp"
+#include "common/base/json_text.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/ids.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::cmd {
 
@@ -72,7 +73,8 @@ int run_tag(const TagArgs& a) {
     }
   }
 
-  pipeline::RunContext ctx("tag", a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("tag", endpoint::open_output(a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   record::IdOptions opts;
   opts.mode = a.mode == "uuid"   ? record::IdMode::uuid
@@ -84,7 +86,7 @@ int run_tag(const TagArgs& a) {
   record::IdWriter ids(std::move(opts));
   std::string head;  // `,"FIELD":`
   head += ',';
-  record::append_json_string(head, a.field);
+  base::append_json_string(head, a.field);
   head += ':';
   const std::string_view member = head, first_member = std::string_view(head).substr(1);
 
@@ -103,7 +105,7 @@ int run_tag(const TagArgs& a) {
   std::string line, reason;
   try {
     simdjson::dom::parser parser;
-    io::Record rec;
+    record::Record rec;
     auto& in = inputs.records();
     while (in.next(rec)) {
       std::string_view text = rec.text;

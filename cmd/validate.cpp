@@ -9,12 +9,14 @@
 #include <thread>
 
 #include "cmd/commands.hpp"
+#include "common/base/fd.hpp"
+#include "common/base/json_text.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/io/sink.hpp"
 #include "common/pipeline/worker_pool.hpp"
-#include "common/record/json_text.hpp"
 #include "common/schema/record_check.hpp"
 
 namespace cdn::cmd {
@@ -172,7 +174,7 @@ class Run {
       m += " -> ";
       m += c.to.empty() ? std::string("(removed)") : c.to;
       m += '\n';
-      io::try_write_all(2, m.data(), m.size());
+      base::try_write_all(2, m.data(), m.size());
     }
   }
 
@@ -204,7 +206,8 @@ int run_validate(ValidateArgs& a) {
   std::unique_ptr<schema::ValijsonEngine> valijson;
   if (a.engine == "valijson") valijson = schema::ValijsonEngine::from_file(a.io.schema);
 
-  pipeline::RunContext ctx("validate", a.io.output, a.io.rejects);
+  pipeline::RunContext ctx("validate", endpoint::open_output(a.io.output),
+                           endpoint::open_rejects(a.io.rejects));
   // Regular NDJSON files are mapped, not read: their records are checked where they are.
   cli::Inputs inputs(a.io, ctx, size_t{1} << 40);
   auto& in = inputs.records();
@@ -215,7 +218,7 @@ int run_validate(ValidateArgs& a) {
     ctx.out().flush();
     ctx.rejects().sink().flush();
   });
-  io::Record rec;
+  record::Record rec;
   while (in.next(rec)) run.add(rec.text, rec.line, in.name(), in.stable());
   run.drain();
 
@@ -223,7 +226,7 @@ int run_validate(ValidateArgs& a) {
     // Asked for, so written whatever -q says.
     std::string t = run.failures().empty() ? std::string("cdn validate: no record failed\n")
                                            : run.failures().table();
-    io::try_write_all(2, t.data(), t.size());
+    base::try_write_all(2, t.data(), t.size());
   }
   std::string extra;
   if (a.coerce) extra = std::to_string(run.coerced()) + " coerced";

@@ -87,13 +87,14 @@ void add_rejects_option(CLI::App& app, IoOptions& opts) {
 }
 
 Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit) {
-  source_opts_.format = io::parse_format(opts.input_format);
+  source_opts_.format = record::parse_format(opts.input_format);
   source_opts_.map_limit = map_limit;
   if (!opts.schema.empty()) {
     types_ = schema::load_property_types(opts.schema);
     source_opts_.csv_types = &*types_;
   }
-  set_ = std::make_unique<io::InputSet>(opts.inputs, source_opts_, ctx.rejects(), ctx.counts());
+  set_ =
+      std::make_unique<endpoint::InputSet>(opts.inputs, source_opts_, ctx.rejects(), ctx.counts());
   // A Kafka input commits its offsets only once what was read is written and committed, and
   // a live stream is not held in the output buffer while the input waits.
   ctx.after_commit([s = set_.get()] { s->acknowledge(); });

@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "common/io/source.hpp"
+#include "common/endpoint/endpoint.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 #include "common/schema/types.hpp"
 
 namespace cdn::cli {
@@ -39,15 +40,15 @@ void add_kafka_options(CLI::App& app, bool consumer);
 // The inputs of a run, opened lazily one after the other.
 class Inputs {
  public:
-  // map_limit: see io::SourceOptions::map_limit.
+  // map_limit: see record::SourceOptions::map_limit.
   Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit = 0);
-  io::InputSet& records() { return *set_; }
-  const io::SourceOptions& source_options() const { return source_opts_; }
+  endpoint::InputSet& records() { return *set_; }
+  const record::SourceOptions& source_options() const { return source_opts_; }
 
  private:
-  std::optional<schema::PropertyTypes> types_;
-  io::SourceOptions source_opts_;
-  std::unique_ptr<io::InputSet> set_;
+  std::optional<record::PropertyTypes> types_;
+  record::SourceOptions source_opts_;
+  std::unique_ptr<endpoint::InputSet> set_;
 };
 
 // Parses a size with an optional K/M/G suffix (powers of 1024) or a '%' of physical memory.

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
+#include "common/base/fd.hpp"
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
-#include "common/io/sink.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn {
 
@@ -41,7 +41,7 @@ const char* level_name(Level level) {
 }
 
 void write_stderr(const std::string& line) {
-  io::try_write_all(STDERR_FILENO, line.data(), line.size());  // nowhere left to report to
+  base::try_write_all(STDERR_FILENO, line.data(), line.size());  // nowhere left to report to
 }
 
 void emit(std::string_view level, std::string_view message) {
@@ -49,11 +49,11 @@ void emit(std::string_view level, std::string_view message) {
   std::string line;
   if (s.format == Format::json) {
     line = "{\"level\":";
-    record::append_json_string(line, level);
+    base::append_json_string(line, level);
     line += ",\"program\":";
-    record::append_json_string(line, s.program);
+    base::append_json_string(line, s.program);
     line += ",\"message\":";
-    record::append_json_string(line, message);
+    base::append_json_string(line, message);
     line += "}\n";
   } else {
     line.reserve(s.program.size() + message.size() + 16);

@@ -5,10 +5,10 @@
 #include <functional>
 #include <limits>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/record/fields.hpp"
-#include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::influx {
@@ -166,7 +166,7 @@ Encoder::Encoder(EncoderOptions opts) : opts_(std::move(opts)) {
 
 void Encoder::append_time(std::string& out, int64_t time) {
   out += ' ';
-  record::append_int(out, time);
+  base::append_int(out, time);
   out += '\n';
 }
 
@@ -218,13 +218,13 @@ std::optional<std::string> Encoder::tag_value(std::string_view name, simdjson::d
       text = v.get_string().value_unsafe();
       return std::nullopt;
     case element_type::INT64:
-      record::append_int(text, v.get_int64().value_unsafe());
+      base::append_int(text, v.get_int64().value_unsafe());
       return std::nullopt;
     case element_type::UINT64:
-      record::append_uint(text, v.get_uint64().value_unsafe());
+      base::append_uint(text, v.get_uint64().value_unsafe());
       return std::nullopt;
     case element_type::DOUBLE:
-      record::append_double(text, v.get_double().value_unsafe());
+      base::append_double(text, v.get_double().value_unsafe());
       return std::nullopt;
     case element_type::BOOL:
       text = v.get_bool().value_unsafe() ? "true" : "false";
@@ -260,7 +260,7 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
     for (auto child : a) {
       key.resize(len);
       key += '_';
-      record::append_uint(key, i++);
+      base::append_uint(key, i++);
       if (auto why = append_field(out, key, child, false, any)) return why;
     }
     key.resize(len);
@@ -284,7 +284,7 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
     return cannot_write("the field name", key);
   }
   out += '=';
-  schema::ValueType declared = schema::ValueType::any;
+  record::ValueType declared = record::ValueType::any;
   if (top && opts_.types) declared = opts_.types->of(key);
   switch (t) {
     case element_type::STRING:
@@ -294,12 +294,12 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
       out += v.get_bool().value_unsafe() ? "true" : "false";
       break;
     case element_type::INT64:
-      record::append_int(out, v.get_int64().value_unsafe());
-      if (declared != schema::ValueType::number) out += 'i';
+      base::append_int(out, v.get_int64().value_unsafe());
+      if (declared != record::ValueType::number) out += 'i';
       break;
     case element_type::UINT64:
-      if (declared == schema::ValueType::number) {
-        record::append_uint(out, v.get_uint64().value_unsafe());
+      if (declared == record::ValueType::number) {
+        base::append_uint(out, v.get_uint64().value_unsafe());
         break;
       }
       out.resize(start);
@@ -308,11 +308,11 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
              "with --schema to write it as a float";
     case element_type::DOUBLE: {
       double d = v.get_double().value_unsafe();
-      if (declared == schema::ValueType::integer && d == std::floor(d) && std::fabs(d) < 9.2e18) {
-        record::append_int(out, static_cast<int64_t>(d));
+      if (declared == record::ValueType::integer && d == std::floor(d) && std::fabs(d) < 9.2e18) {
+        base::append_int(out, static_cast<int64_t>(d));
         out += 'i';
       } else {
-        record::append_double(out, d);
+        base::append_double(out, d);
       }
       break;
     }

@@ -49,7 +49,7 @@ struct EncoderOptions {
   std::string prediction_measurement = "prediction";
   // Declared types (from --schema): a "number" property is written as a float even when a
   // record holds an integer, an "integer" property as an integer.
-  const schema::PropertyTypes* types = nullptr;
+  const record::PropertyTypes* types = nullptr;
 };
 
 // What identifies a point in InfluxDB besides its timestamp: a hash of the measurement and

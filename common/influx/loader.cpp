@@ -21,7 +21,7 @@ namespace {
 constexpr size_t kMaxBatchBytes = size_t{16} << 20;
 }  // namespace
 
-Loader::Loader(pipeline::RunContext& ctx, io::InputSet& in, Encoder& encoder, Writer* writer,
+Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encoder, Writer* writer,
                LoaderOptions opts)
     : ctx_(ctx),
       in_(in),
@@ -91,7 +91,7 @@ void Loader::load() {
   simdjson::dom::parser parser;
   std::string line;
   PointKey key;
-  io::Record rec;
+  record::Record rec;
   uint64_t n = 0;
   while (in_.next(rec)) {
     simdjson::dom::element root;

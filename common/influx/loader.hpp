@@ -12,11 +12,12 @@
 
 #include <simdjson.h>
 
+#include "common/endpoint/endpoint.hpp"
 #include "common/influx/duplicates.hpp"
 #include "common/influx/line_protocol.hpp"
 #include "common/influx/writer.hpp"
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::influx {
 
@@ -43,7 +44,7 @@ struct LoaderOptions {
 class Loader {
  public:
   // `writer` null: --dry-run, the lines go to the output.
-  Loader(pipeline::RunContext& ctx, io::InputSet& in, Encoder& encoder, Writer* writer,
+  Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encoder, Writer* writer,
          LoaderOptions opts);
 
   // Reads every record and writes it; returns the exit status (RunContext::finish). Throws
@@ -67,7 +68,7 @@ class Loader {
   std::string extra() const;
 
   pipeline::RunContext& ctx_;
-  io::InputSet& in_;
+  endpoint::InputSet& in_;
   Encoder& encoder_;
   Writer* writer_;
   LoaderOptions opts_;

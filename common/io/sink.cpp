@@ -9,27 +9,12 @@
 #include <climits>
 #include <optional>
 
+#include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/temp_file.hpp"
-#ifdef CDN_WITH_KAFKA
-#include "common/kafka/client.hpp"
-#endif
 
 namespace cdn::io {
-
-bool try_write_all(int fd, const char* data, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 std::string no_room_hint(int err) {
   switch (err) {
@@ -46,7 +31,7 @@ std::string no_room_hint(int err) {
 
 void write_all(int fd, const char* data, size_t n, const std::string& name,
                bool broken_pipe_is_quiet) {
-  if (try_write_all(fd, data, n)) return;
+  if (base::try_write_all(fd, data, n)) return;
   int err = errno;
   if (err == EPIPE && broken_pipe_is_quiet) throw BrokenPipe();
   throw RuntimeError("cannot write " + diag::quoted(name) + ": " + errno_text(err) +
@@ -183,19 +168,10 @@ class FileSink : public Sink {
 
 }  // namespace
 
-std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role) {
+std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role) {
   if (spec == "-" || spec.empty()) {
     if (role == SinkRole::output) return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
     return std::make_unique<FdSink>(STDERR_FILENO, "<stderr>", false);
-  }
-  if (spec.rfind("kafka:", 0) == 0) {
-#ifdef CDN_WITH_KAFKA
-    return kafka::open_topic_sink(*kafka::topic_of(spec));
-#else
-    throw UsageError("cannot write to " + diag::quoted(spec) +
-                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); write to a "
-                     "file or '-' instead");
-#endif
   }
   return std::make_unique<FileSink>(spec);
 }

@@ -66,13 +66,9 @@ class Sink {
 
 enum class SinkRole { output, rejects };
 
-// "-" is stdout for outputs and stderr for rejects; "kafka:TOPIC" needs the Kafka part;
-// anything else is a path. Throws UsageError / RuntimeError.
-std::unique_ptr<Sink> open_sink(const std::string& spec, SinkRole role);
-
-// Writes all of data to fd, retrying on EINTR and short writes. False (errno set) on
-// failure: for diagnostics and side channels that have nowhere to report to.
-bool try_write_all(int fd, const char* data, size_t n);
+// "-" is stdout for outputs and stderr for rejects; anything else is a path (endpoint/ opens
+// kafka:TOPIC). Throws UsageError / RuntimeError.
+std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role);
 
 // Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
 // broken_pipe_is_quiet, RuntimeError otherwise (saying what to do when the disk is full).

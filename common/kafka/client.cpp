@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <mutex>
 
+#include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/sink.hpp"
@@ -50,7 +51,7 @@ int on_stats(rd_kafka_t*, char* json, size_t len, void*) {
   std::string line(json, len);
   line += '\n';
   // Statistics are best effort; the data path reports its own errors.
-  io::try_write_all(f.fd, line.data(), line.size());
+  base::try_write_all(f.fd, line.data(), line.size());
   return 0;  // librdkafka frees json
 }
 
@@ -94,15 +95,6 @@ Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults)
 
 void check(rd_kafka_resp_err_t err, const std::string& what) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw RuntimeError(what + ": " + rd_kafka_err2str(err));
-}
-
-std::optional<std::string> topic_of(const std::string& spec) {
-  if (spec.rfind("kafka:", 0) != 0) return std::nullopt;
-  std::string topic = spec.substr(6);
-  if (topic.empty()) {
-    throw UsageError("no topic in " + diag::quoted(spec) + "; write kafka:TOPIC");
-  }
-  return topic;
 }
 
 }  // namespace cdn::kafka

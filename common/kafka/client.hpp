@@ -13,12 +13,11 @@
 
 namespace cdn::io {
 class Sink;
-class Source;
 }  // namespace cdn::io
-namespace cdn::pipeline {
+namespace cdn::record {
+class Source;
 struct Counts;
-class Rejects;
-}  // namespace cdn::pipeline
+}  // namespace cdn::record
 
 namespace cdn::kafka {
 
@@ -70,11 +69,9 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
 // Throws cdn::RuntimeError "WHAT: <librdkafka's text>" unless err is RD_KAFKA_RESP_ERR_NO_ERROR.
 void check(rd_kafka_resp_err_t err, const std::string& what);
 
-// "kafka:TOPIC" -> "TOPIC"; nullopt for anything else. Throws UsageError on "kafka:".
-std::optional<std::string> topic_of(const std::string& spec);
-
-// The kafka: endpoints of every command (implemented in producer.cpp and consumer.cpp).
+// A topic as a sink and as a source: what endpoint/ opens for kafka:TOPIC (implemented in
+// producer.cpp and consumer.cpp).
 std::unique_ptr<io::Sink> open_topic_sink(const std::string& topic);
-std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts& counts);
+std::unique_ptr<record::Source> open_topic_source(const std::string& topic, record::Counts& counts);
 
 }  // namespace cdn::kafka

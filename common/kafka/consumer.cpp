@@ -8,7 +8,7 @@
 #include "common/diag/log.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/io/signals.hpp"
-#include "common/io/source.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::kafka {
 
@@ -433,12 +433,12 @@ void Consumer::commit(bool sync) {
 
 // kafka:TOPIC as the input of any command: each message's payload is one record.
 namespace {
-class TopicSource : public io::Source {
+class TopicSource : public record::Source {
  public:
-  TopicSource(std::vector<std::string> topics, pipeline::Counts& counts)
+  TopicSource(std::vector<std::string> topics, record::Counts& counts)
       : consumer_(consumer_options(std::move(topics))), counts_(counts) {}
 
-  bool next(io::Record& rec) override {
+  bool next(record::Record& rec) override {
     const rd_kafka_message_t* m = consumer_.next();
     if (m == nullptr) return false;
     ++counts_.in;
@@ -465,7 +465,7 @@ class TopicSource : public io::Source {
 
  private:
   Consumer consumer_;
-  pipeline::Counts& counts_;
+  record::Counts& counts_;
   std::string buf_;
   std::string name_;
   const rd_kafka_topic_t* rkt_ = nullptr;
@@ -473,12 +473,13 @@ class TopicSource : public io::Source {
 };
 }  // namespace
 
-std::unique_ptr<io::Source> open_topic_source(const std::string& topic, pipeline::Counts& counts) {
+std::unique_ptr<record::Source> open_topic_source(const std::string& topic,
+                                                  record::Counts& counts) {
   return std::make_unique<TopicSource>(std::vector<std::string>{topic}, counts);
 }
 
-std::unique_ptr<io::Source> open_topics_source(std::vector<std::string> topics,
-                                               pipeline::Counts& counts) {
+std::unique_ptr<record::Source> open_topics_source(std::vector<std::string> topics,
+                                                   record::Counts& counts) {
   return std::make_unique<TopicSource>(std::move(topics), counts);
 }
 

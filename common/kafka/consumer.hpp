@@ -118,7 +118,7 @@ class Consumer {
 
 // Several topics read by one consumer, as one input (see open_topic_source in client.hpp):
 // in a group they are one subscription, and without -e none of them waits for another.
-std::unique_ptr<io::Source> open_topics_source(std::vector<std::string> topics,
-                                               pipeline::Counts& counts);
+std::unique_ptr<record::Source> open_topics_source(std::vector<std::string> topics,
+                                                   record::Counts& counts);
 
 }  // namespace cdn::kafka

@@ -16,10 +16,10 @@ void check(rd_kafka_error_t* e, const std::string& what) {
   throw RuntimeError(what + ": " + rd_kafka_error_string(err.get()));
 }
 
-ConsumerSource::ConsumerSource(ConsumerOptions opts, pipeline::Counts& counts)
+ConsumerSource::ConsumerSource(ConsumerOptions opts, record::Counts& counts)
     : consumer_(std::move(opts)), counts_(&counts) {}
 
-bool ConsumerSource::next(io::Record& rec) {
+bool ConsumerSource::next(record::Record& rec) {
   const rd_kafka_message_t* m = consumer_.next();
   if (m == nullptr) return false;
   ++counts_->in;

@@ -12,9 +12,9 @@
 #include <string>
 
 #include "common/io/sink.hpp"
-#include "common/io/source.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::kafka {
 
@@ -27,19 +27,19 @@ using Error = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 void check(rd_kafka_error_t* e, const std::string& what);
 
 // The records of one consumer as a Source: what --exactly-once reads.
-class ConsumerSource : public io::Source {
+class ConsumerSource : public record::Source {
  public:
-  ConsumerSource(ConsumerOptions opts, pipeline::Counts& counts);
-  bool next(io::Record& rec) override;
+  ConsumerSource(ConsumerOptions opts, record::Counts& counts);
+  bool next(record::Record& rec) override;
   const std::string& name() const override { return name_; }
   void on_idle(std::function<void()> f) override { consumer_.on_idle(std::move(f)); }
   Consumer& consumer() { return consumer_; }
   // Counts the records read from now on in `counts` (a run context made after the source).
-  void count_into(pipeline::Counts& counts) { counts_ = &counts; }
+  void count_into(record::Counts& counts) { counts_ = &counts; }
 
  private:
   Consumer consumer_;
-  pipeline::Counts* counts_;
+  record::Counts* counts_;
   std::string buf_;
   std::string name_;
 };

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::model {
 
@@ -73,13 +73,13 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
   }
   try {
     std::string manifest = "{\"format\":\"cdn-model-bundle\",\"version\":1,\"cdn_version\":";
-    record::append_json_string(manifest, CDN_VERSION);
+    base::append_json_string(manifest, CDN_VERSION);
     manifest += ",\"model_hash\":";
-    record::append_json_string(manifest, hash_hex({ubj.data(), ubj.size()}));
+    base::append_json_string(manifest, hash_hex({ubj.data(), ubj.size()}));
     manifest += ",\"contract_hash\":";
-    record::append_json_string(manifest, contract_hash);
+    base::append_json_string(manifest, contract_hash);
     manifest += ",\"schema_hash\":";
-    record::append_json_string(manifest, contract.schema_hash);
+    base::append_json_string(manifest, contract.schema_hash);
     manifest += "}\n";
     write_file(tmp / "model.ubj", {ubj.data(), ubj.size()});
     write_file(tmp / "model.json", {json.data(), json.size()});

@@ -7,11 +7,11 @@
 #include <limits>
 #include <sstream>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/ids.hpp"
-#include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
 #include "common/schema/validator.hpp"
 
@@ -67,34 +67,34 @@ std::string hash_hex(std::string_view bytes) {
 
 std::string Contract::to_json() const {
   std::string s = "{\"version\":1,\"label\":";
-  record::append_json_string(s, label);
+  base::append_json_string(s, label);
   s += ",\"objective\":";
-  record::append_json_string(s, objective);
+  base::append_json_string(s, objective);
   s += ",\"num_class\":";
-  record::append_int(s, num_class);
+  base::append_int(s, num_class);
   s += ",\"id_field\":";
-  record::append_json_string(s, id_field);
+  base::append_json_string(s, id_field);
   s += ",\"time_field\":";
-  record::append_json_string(s, time_field);
+  base::append_json_string(s, time_field);
   s += ",\"schema_hash\":";
-  record::append_json_string(s, schema_hash);
+  base::append_json_string(s, schema_hash);
   s += ",\"features\":[";
   for (size_t i = 0; i < features.size(); ++i) {
     const Feature& f = features[i];
     s += i ? ",\n" : "\n";
     s += "{\"name\":";
-    record::append_json_string(s, f.name);
+    base::append_json_string(s, f.name);
     s += ",\"field\":";
-    record::append_json_string(s, f.field);
+    base::append_json_string(s, f.field);
     s += ",\"kind\":";
-    record::append_json_string(s, kind_name(f.kind));
+    base::append_json_string(s, kind_name(f.kind));
     if (f.kind == FeatureKind::categorical) {
       s += ",\"learned\":";
       s += f.learned ? "true" : "false";
       s += ",\"categories\":[";
       for (size_t c = 0; c < f.categories.size(); ++c) {
         if (c) s += ',';
-        record::append_json_string(s, f.categories[c]);
+        base::append_json_string(s, f.categories[c]);
       }
       s += ']';
     }

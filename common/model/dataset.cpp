@@ -7,12 +7,12 @@
 #include <map>
 #include <string_view>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/record/csv.hpp"
-#include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::model {
@@ -69,8 +69,8 @@ struct Column {
 };
 }  // namespace
 
-CsvLoader::CsvLoader(Contract& contract, bool keep_time, pipeline::Rejects& rejects,
-                     pipeline::Counts& counts)
+CsvLoader::CsvLoader(Contract& contract, bool keep_time, record::Rejects& rejects,
+                     record::Counts& counts)
     : contract_(contract),
       label_kind_(label_kind(contract.objective)),
       keep_time_(keep_time),
@@ -311,11 +311,11 @@ void label_json(std::string& s, const Contract& c, const Dataset& ds) {
       hi = std::max<double>(hi, v);
     }
     s += "{\"mean\":";
-    record::append_double(s, ds.rows() ? sum / static_cast<double>(ds.rows()) : 0);
+    base::append_double(s, ds.rows() ? sum / static_cast<double>(ds.rows()) : 0);
     s += ",\"min\":";
-    record::append_double(s, ds.rows() ? lo : 0);
+    base::append_double(s, ds.rows() ? lo : 0);
     s += ",\"max\":";
-    record::append_double(s, ds.rows() ? hi : 0);
+    base::append_double(s, ds.rows() ? hi : 0);
     s += '}';
     return;
   }
@@ -327,7 +327,7 @@ void label_json(std::string& s, const Contract& c, const Dataset& ds) {
     if (!first) s += ',';
     first = false;
     s += '"' + std::to_string(k) + "\":";
-    record::append_uint(s, n);
+    base::append_uint(s, n);
   }
   s += '}';
 }
@@ -335,11 +335,11 @@ void label_json(std::string& s, const Contract& c, const Dataset& ds) {
 
 std::string summary_json(const Contract& c, const Dataset& train, const Dataset* valid) {
   std::string s = "{\"rows\":{\"train\":";
-  record::append_uint(s, train.rows());
+  base::append_uint(s, train.rows());
   s += ",\"valid\":";
-  record::append_uint(s, valid ? valid->rows() : 0);
+  base::append_uint(s, valid ? valid->rows() : 0);
   s += "},\n\"label\":{\"name\":";
-  record::append_json_string(s, c.label);
+  base::append_json_string(s, c.label);
   s += ",\"train\":";
   label_json(s, c, train);
   if (valid) {
@@ -361,26 +361,26 @@ std::string summary_json(const Contract& c, const Dataset& train, const Dataset*
     }
     s += f ? ",\n" : "\n";
     s += "{\"name\":";
-    record::append_json_string(s, c.features[f].name);
+    base::append_json_string(s, c.features[f].name);
     s += ",\"kind\":";
-    record::append_json_string(s, kind_name(c.features[f].kind));
+    base::append_json_string(s, kind_name(c.features[f].kind));
     s += ",\"min\":";
     if (std::isfinite(lo)) {
-      record::append_double(s, lo);
+      base::append_double(s, lo);
     } else {
       s += "null";
     }
     s += ",\"max\":";
     if (std::isfinite(hi)) {
-      record::append_double(s, hi);
+      base::append_double(s, hi);
     } else {
       s += "null";
     }
     s += ",\"missing\":";
-    record::append_uint(s, missing);
+    base::append_uint(s, missing);
     if (c.features[f].kind == FeatureKind::categorical) {
       s += ",\"categories\":";
-      record::append_uint(s, c.features[f].categories.size());
+      base::append_uint(s, c.features[f].categories.size());
     }
     s += '}';
   }

@@ -31,8 +31,7 @@ struct Dataset {
 class CsvLoader {
  public:
   // The contract's learned vocabularies grow while loading with learn = true.
-  CsvLoader(Contract& contract, bool keep_time, pipeline::Rejects& rejects,
-            pipeline::Counts& counts);
+  CsvLoader(Contract& contract, bool keep_time, record::Rejects& rejects, record::Counts& counts);
   // Appends the rows of one CSV file (a header row first; gzip is recognized). Throws
   // RuntimeError when it cannot be read, UsageError when a needed column is missing.
   void load(const std::string& path, Dataset& into, bool learn);
@@ -45,8 +44,8 @@ class CsvLoader {
   Contract& contract_;
   LabelKind label_kind_;
   bool keep_time_;
-  pipeline::Rejects& rejects_;
-  pipeline::Counts& counts_;
+  record::Rejects& rejects_;
+  record::Counts& counts_;
   std::vector<std::unordered_map<std::string, float>> codes_;  // per feature
   std::vector<uint64_t> unknown_;
 };

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <numeric>
 
+#include "common/base/json_text.hpp"
 #include "common/model/round_metrics.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::model {
 
@@ -116,15 +116,15 @@ void num(std::string& s, const char* key, double v) {
   s += '"';
   s += key;
   s += "\":";
-  record::append_double(s, v);
+  base::append_double(s, v);
 }
 }  // namespace
 
 std::string FinalMetrics::to_json() const {
   std::string s = "{\"evaluated_on\":";
-  record::append_json_string(s, evaluated_on);
+  base::append_json_string(s, evaluated_on);
   s += ",\"rows\":";
-  record::append_uint(s, rows);
+  base::append_uint(s, rows);
   s += ',';
   if (kind == LabelKind::regression) {
     num(s, "rmse", rmse);
@@ -150,7 +150,7 @@ std::string FinalMetrics::to_json() const {
       s += '[';
       for (size_t b = 0; b < confusion[a].size(); ++b) {
         if (b) s += ',';
-        record::append_uint(s, confusion[a][b]);
+        base::append_uint(s, confusion[a][b]);
       }
       s += ']';
     }

@@ -6,11 +6,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/record/fields.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::model {
 
@@ -47,7 +47,7 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
   }
   for (const auto& f : c.features) {
     std::string k;
-    record::append_json_string(k, f.name);
+    base::append_json_string(k, f.name);
     k += ':';
     contribution_keys_.push_back(std::move(k));
   }
@@ -55,7 +55,7 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
   compile_forest();
   for (const auto& f : opts_.keep) {
     std::string k = ",";
-    record::append_json_string(k, f);
+    base::append_json_string(k, f);
     k += ':';
     keep_keys_.push_back(std::move(k));
   }
@@ -182,19 +182,19 @@ void Scorer::score(Batch& b) const {
     std::string& head = s.heads[s.accepted.size()];
     head.clear();
     head += "{";
-    record::append_json_string(head, c.id_field);
+    base::append_json_string(head, c.id_field);
     head += ':';
     if (id.is_string()) {
-      record::append_json_string(head, id.get_string().value_unsafe());
+      base::append_json_string(head, id.get_string().value_unsafe());
     } else if (id.is_int64()) {
-      record::append_int(head, id.get_int64().value_unsafe());
+      base::append_int(head, id.get_int64().value_unsafe());
     } else {
-      record::append_uint(head, id.get_uint64().value_unsafe());
+      base::append_uint(head, id.get_uint64().value_unsafe());
     }
     head += ",";
-    record::append_json_string(head, c.time_field);
+    base::append_json_string(head, c.time_field);
     head += ':';
-    record::append_json_string(head, ts);
+    base::append_json_string(head, ts);
     std::string& tail = s.tails[s.accepted.size()];
     tail.clear();
     for (size_t k = 0; k < opts_.keep.size(); ++k) {
@@ -235,7 +235,7 @@ void Scorer::score(Batch& b) const {
         append_float(o, p[k]);
       }
       o += "],\"label\":";
-      record::append_uint(o, static_cast<uint64_t>(std::max_element(p, p + per) - p));
+      base::append_uint(o, static_cast<uint64_t>(std::max_element(p, p + per) - p));
     }
     if (opts_.explain) {
       o += ",\"contributions\":{";

@@ -100,7 +100,7 @@ class Pipeline {
 };
 }  // namespace
 
-std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& o) {
   Pipeline p(scorer, ctx, o);
   Clock::time_point last_commit = Clock::now();
@@ -115,7 +115,7 @@ std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunC
     ctx.rejects().sink().flush();
     if (o.periodic_commit) commit();
   });
-  io::Record rec;
+  record::Record rec;
   uint64_t n = 0;
   uint32_t source = 0;
   while (in.next(rec)) {

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/io/source.hpp"
 #include "common/model/scorer.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::model {
 
@@ -25,7 +25,7 @@ struct ServeOptions {
 };
 
 // Returns, per feature, how many values were outside its vocabulary.
-std::vector<uint64_t> serve(const Scorer& scorer, io::Source& in, pipeline::RunContext& ctx,
+std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& opts);
 
 }  // namespace cdn::model

@@ -7,12 +7,13 @@
 #include <cstdio>
 #include <map>
 
+#include "common/base/fd.hpp"
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/model/round_metrics.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::model {
 
@@ -26,7 +27,7 @@ xgb::DMatrix to_matrix(const Dataset& ds, const Contract& c, int threads) {
 
 std::string num_text(double v) {
   std::string s;
-  record::append_double(s, v);
+  base::append_double(s, v);
   return s;
 }
 
@@ -129,7 +130,7 @@ void progress(int round, int total, const std::string& line) {
   bar.append(static_cast<size_t>(done), '#');
   bar.append(static_cast<size_t>(width - done), ' ');
   bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + line + "\x1b[K";
-  io::try_write_all(2, bar.data(), bar.size());
+  base::try_write_all(2, bar.data(), bar.size());
 }
 }  // namespace
 
@@ -235,7 +236,7 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
       }
     }
   }
-  if (!o.quiet && o.progress_bar) io::try_write_all(2, "\n", 1);
+  if (!o.quiet && o.progress_bar) base::try_write_all(2, "\n", 1);
   if (o.early_stopping > 0 && r.best_iteration >= 0) {
     if (!o.quiet) {
       diag::summary("early stopping: best round " + std::to_string(r.best_iteration) + " by " +
@@ -264,9 +265,9 @@ std::string params_json(const TrainResult& r, const TrainOptions& o, const Valid
   for (size_t i = 0; i < r.params.size(); ++i) {
     if (i) p += ',';
     p += '[';
-    record::append_json_string(p, r.params[i].first);
+    base::append_json_string(p, r.params[i].first);
     p += ',';
-    record::append_json_string(p, r.params[i].second);
+    base::append_json_string(p, r.params[i].second);
     p += ']';
   }
   p += "],\n\"rounds\":" + std::to_string(o.rounds);
@@ -274,22 +275,22 @@ std::string params_json(const TrainResult& r, const TrainOptions& o, const Valid
   p += ",\"early_stopping\":" + std::to_string(o.early_stopping);
   p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
   p += ",\"threshold\":";
-  record::append_double(p, o.threshold);
+  base::append_double(p, o.threshold);
   p += ",\"validation\":";
   if (!v.files.empty()) {
     p += "{\"files\":[";
     for (size_t i = 0; i < v.files.size(); ++i) {
       if (i) p += ',';
-      record::append_json_string(p, v.files[i]);
+      base::append_json_string(p, v.files[i]);
     }
     p += "]}";
   } else if (v.fraction > 0) {
     p += "{\"fraction\":";
-    record::append_double(p, v.fraction);
+    base::append_double(p, v.fraction);
     p += "}";
   } else if (!v.after.empty()) {
     p += "{\"after\":";
-    record::append_json_string(p, v.after);
+    base::append_json_string(p, v.after);
     p += "}";
   } else {
     p += "null";
@@ -301,20 +302,20 @@ std::string metrics_json(const TrainResult& r) {
   std::string m = "{\"columns\":[";
   for (size_t i = 0; i < r.columns.size(); ++i) {
     if (i) m += ',';
-    record::append_json_string(m, r.columns[i]);
+    base::append_json_string(m, r.columns[i]);
   }
   m += "],\n\"history\":[";
   for (size_t i = 0; i < r.history.size(); ++i) {
     m += i ? ",\n[" : "\n[";
     for (size_t k = 0; k < r.history[i].size(); ++k) {
       if (k) m += ',';
-      record::append_double(m, r.history[i][k]);
+      base::append_double(m, r.history[i][k]);
     }
     m += ']';
   }
   m += "],\n\"best_iteration\":" + std::to_string(r.best_iteration);
   m += ",\"stop_metric\":";
-  record::append_json_string(m, r.stop_metric);
+  base::append_json_string(m, r.stop_metric);
   return m + ",\n\"final\":" + r.final_metrics.to_json() + "}\n";
 }
 
@@ -324,7 +325,7 @@ std::map<std::string, double> scores(const xgb::Booster& b, const Contract& c, c
   auto names = c.feature_names();
   for (size_t i = 0; i < names.size(); ++i) {
     if (i) config += ',';
-    record::append_json_string(config, names[i]);
+    base::append_json_string(config, names[i]);
   }
   config += "]}";
   bst_ulong n = 0, dim = 0;
@@ -352,15 +353,15 @@ std::string importance_json(const xgb::Booster& b, const Contract& c) {
   for (const char* type : {"gain", "weight", "cover", "total_gain", "total_cover"}) {
     if (!first) s += ",\n";
     first = false;
-    record::append_json_string(s, type);
+    base::append_json_string(s, type);
     s += ":{";
     bool f1 = true;
     for (const auto& [name, v] : scores(b, c, type)) {
       if (!f1) s += ',';
       f1 = false;
-      record::append_json_string(s, name);
+      base::append_json_string(s, name);
       s += ':';
-      record::append_double(s, v);
+      base::append_double(s, v);
     }
     s += '}';
   }

@@ -5,46 +5,14 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::pipeline {
 
-void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
-                     std::string_view raw) {
-  reject(source, line, reason, raw, {});
-}
-
-void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
-                     std::string_view raw, std::string_view members) {
-  std::string& s = scratch_;
-  s.clear();
-  s += "{\"command\":";
-  record::append_json_string(s, command_);
-  s += ",\"source\":";
-  record::append_json_string(s, source);
-  s += ",\"line\":";
-  record::append_uint(s, line);
-  s += ",\"reason\":";
-  record::append_json_string(s, reason);
-  s += ",\"record\":";
-  record::append_json_string(s, raw);
-  s += members;
-  s += '}';
-  sink_->write_line(s);
-  ++counts_.rejected;
-}
-
-RunContext::RunContext(std::string command, const std::string& output, const std::string& rejects)
-    : command_(std::move(command)),
-      out_(io::open_sink(output, io::SinkRole::output)),
-      rejects_(command_, io::open_sink(rejects, io::SinkRole::rejects), counts_),
-      start_(std::chrono::steady_clock::now()) {}
-
 RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
-                       const std::string& rejects)
+                       std::unique_ptr<io::Sink> rejects)
     : command_(std::move(command)),
       out_(std::move(output)),
-      rejects_(command_, io::open_sink(rejects, io::SinkRole::rejects), counts_),
+      rejects_(command_, std::move(rejects), counts_),
       start_(std::chrono::steady_clock::now()) {}
 
 void RunContext::commit() {

@@ -12,6 +12,7 @@
 #include <queue>
 #include <thread>
 
+#include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
@@ -122,10 +123,10 @@ class RunStream : public MergeStream {
 // An input of `--merge`: bad records go to rejects, the rest is taken as sorted.
 class SourceStream : public MergeStream {
  public:
-  SourceStream(std::unique_ptr<io::Source> src, const Keyer& keyer, Rejects& rejects)
+  SourceStream(std::unique_ptr<record::Source> src, const Keyer& keyer, record::Rejects& rejects)
       : src_(std::move(src)), keyer_(keyer), rejects_(rejects) {}
   bool next() override {
-    io::Record rec;
+    record::Record rec;
     while (src_->next(rec)) {
       if (!keyer_.key_of(parser_, rec.text, key, reason_)) {
         rejects_.reject(src_->name(), rec.line, reason_, rec.text);
@@ -139,9 +140,9 @@ class SourceStream : public MergeStream {
   }
 
  private:
-  std::unique_ptr<io::Source> src_;
+  std::unique_ptr<record::Source> src_;
   const Keyer& keyer_;
-  Rejects& rejects_;
+  record::Rejects& rejects_;
   simdjson::dom::parser parser_;
   std::string reason_;
 };
@@ -237,7 +238,7 @@ class RunWriter {
     if (buf_.size() >= kFlush) flush();
   }
   void flush() {
-    if (!io::try_write_all(file_.fd(), buf_.data(), buf_.size())) {
+    if (!base::try_write_all(file_.fd(), buf_.data(), buf_.size())) {
       int err = errno;
       std::string hint;
       if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
@@ -276,7 +277,7 @@ struct ExternalSorter::Batch {
   std::vector<std::pair<uint32_t, uint32_t>> string_spans;  // offset, length in key_strings
   // A chunk of a mapped file, split into texts by the worker; lines count from the chunk.
   bool is_chunk = false;
-  io::LineChunk chunk;
+  record::LineChunk chunk;
   uint64_t chunk_lines = 0;
   std::deque<std::string> tails;  // padded copies of lines too near the end of the mapping
 };
@@ -385,7 +386,7 @@ size_t extract_stream(const Keyer& keyer, ExternalSorter::Batch& b, simdjson::do
 // Splits a chunk of a mapped file into its records.
 void split_chunk(ExternalSorter::Batch& b) {
   constexpr size_t kPadding = io::LineReader::kPadding;
-  const io::LineChunk& c = b.chunk;
+  const record::LineChunk& c = b.chunk;
   const char* p = c.bytes.data();
   const char* end = p + c.bytes.size();
   const char* readable_end = p + c.readable;
@@ -395,7 +396,7 @@ void split_chunk(ExternalSorter::Batch& b) {
     std::string_view text(p, static_cast<size_t>((nl ? nl : end) - p));
     p = nl ? nl + 1 : end;
     ++line;
-    if (!io::trim_ndjson_line(text, c.starts_source && line == 1)) continue;
+    if (!record::trim_ndjson_line(text, c.starts_source && line == 1)) continue;
     if (text.size() > UINT32_MAX) {
       b.failures.emplace_back(static_cast<uint32_t>(b.texts.size()),
                               "record longer than 4 GiB; split it");
@@ -514,7 +515,7 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
   check_budget();
 }
 
-void ExternalSorter::add_chunk(const io::LineChunk& chunk, std::string_view source) {
+void ExternalSorter::add_chunk(const record::LineChunk& chunk, std::string_view source) {
   submit_batch();
   if (chunk.starts_source) {
     // Line numbers of chunks count on from the previous chunk: start again at a new source.
@@ -873,7 +874,7 @@ void ExternalSorter::finish() {
   merge_streams(streams, keyer_, [&](std::string_view t) { ctx_.emit(t); });
 }
 
-void merge_sorted_inputs(const std::vector<std::string>& specs, const io::SourceOptions& src_opts,
+void merge_sorted_inputs(const std::vector<std::string>& specs, const OpenSource& open,
                          const SortOptions& opts, RunContext& ctx) {
   Keyer keyer(opts);
   std::vector<std::unique_ptr<MergeStream>> streams;
@@ -883,18 +884,17 @@ void merge_sorted_inputs(const std::vector<std::string>& specs, const io::Source
                      "); merge at most " + std::to_string(kMaxMergeInputs) + " at a time");
   }
   for (const auto& s : list) {
-    streams.push_back(std::make_unique<SourceStream>(
-        io::open_source(s, src_opts, ctx.rejects(), ctx.counts()), keyer, ctx.rejects()));
+    streams.push_back(std::make_unique<SourceStream>(open(s), keyer, ctx.rejects()));
   }
   merge_streams(streams, keyer, [&](std::string_view t) { ctx.emit(t); });
   io::throw_if_stopped();
 }
 
-bool check_sorted(io::Source& input, const SortOptions& opts, RunContext& ctx) {
+bool check_sorted(record::Source& input, const SortOptions& opts, RunContext& ctx) {
   Keyer keyer(opts);
   simdjson::dom::parser parser;
   std::string reason;
-  io::Record rec;
+  record::Record rec;
   SortKey prev, key;
   std::string prev_str;
   bool have_prev = false;

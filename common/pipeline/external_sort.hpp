@@ -7,15 +7,16 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/io/source.hpp"
 #include "common/io/temp_file.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/sort_key.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::pipeline {
 
@@ -70,10 +71,10 @@ class ExternalSorter {
   // Adds one record; keys are extracted on worker threads. The text is copied unless
   // `stable`: then it must stay valid, with its padding, until finish() returns.
   void add(std::string_view text, std::string_view source, uint64_t line, bool stable = false);
-  // Adds the records of a chunk of a mapped file (see io::Source::next_chunk): lines are split
+  // Adds the records of a chunk of a mapped file (see record::Source::next_chunk): lines are split
   // and keyed on worker threads, and counted in the context's counts.in. The chunk's bytes
   // must stay valid until finish() returns.
-  void add_chunk(const io::LineChunk& chunk, std::string_view source);
+  void add_chunk(const record::LineChunk& chunk, std::string_view source);
   // Writes every record, in order, to the context's output.
   void finish();
 
@@ -146,12 +147,15 @@ class ExternalSorter {
   size_t spilled_ = 0;
 };
 
-// `sort --merge`: merges inputs that are each already sorted.
-void merge_sorted_inputs(const std::vector<std::string>& specs, const io::SourceOptions& src_opts,
+// Opens one input by what the user wrote (endpoint::open_source).
+using OpenSource = std::function<std::unique_ptr<record::Source>(const std::string& spec)>;
+
+// `sort --merge`: merges inputs that are each already sorted ("-" when `specs` is empty).
+void merge_sorted_inputs(const std::vector<std::string>& specs, const OpenSource& open,
                          const SortOptions& opts, RunContext& ctx);
 
 // `sort --check`: returns true when in order; otherwise reports the first record out of order
 // on stderr.
-bool check_sorted(io::Source& input, const SortOptions& opts, RunContext& ctx);
+bool check_sorted(record::Source& input, const SortOptions& opts, RunContext& ctx);
 
 }  // namespace cdn::pipeline

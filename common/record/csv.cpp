@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "common/record/json_text.hpp"
+#include "common/base/json_text.hpp"
 
 namespace cdn::record {
 
@@ -89,12 +89,12 @@ bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, st
   }
 }
 
-CsvToJson::CsvToJson(std::vector<std::string> header, const schema::PropertyTypes* types)
+CsvToJson::CsvToJson(std::vector<std::string> header, const record::PropertyTypes* types)
     : header_(std::move(header)) {
   for (const auto& h : header_) {
-    types_.push_back(types ? types->of(h) : schema::ValueType::any);
+    types_.push_back(types ? types->of(h) : record::ValueType::any);
     std::string k;
-    append_json_string(k, h);
+    base::append_json_string(k, h);
     k += ':';
     keys_.push_back(std::move(k));
   }
@@ -116,7 +116,7 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
     first = false;
     out += keys_[c];
     switch (types_[c]) {
-      case schema::ValueType::integer: {
+      case record::ValueType::integer: {
         int64_t x;
         auto r = std::from_chars(v.data(), v.data() + v.size(), x);
         if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
@@ -130,11 +130,11 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
             return false;
           }
         }
-        append_int(out, x);
+        base::append_int(out, x);
         break;
       }
-      case schema::ValueType::number: {
-        if (is_json_number(v) && json_number_fits(v)) {
+      case record::ValueType::number: {
+        if (base::is_json_number(v) && base::json_number_fits(v)) {
           out += v;
           break;
         }
@@ -144,10 +144,10 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
           error = "column '" + header_[c] + "': '" + v + "' is not a number";
           return false;
         }
-        append_double(out, d);
+        base::append_double(out, d);
         break;
       }
-      case schema::ValueType::boolean: {
+      case record::ValueType::boolean: {
         if (v == "true" || v == "TRUE" || v == "True" || v == "1") {
           out += "true";
         } else if (v == "false" || v == "FALSE" || v == "False" || v == "0") {
@@ -158,16 +158,16 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
         }
         break;
       }
-      case schema::ValueType::string:
-        append_json_string(out, v);
+      case record::ValueType::string:
+        base::append_json_string(out, v);
         break;
-      case schema::ValueType::any:
+      case record::ValueType::any:
         // A number that would not read back (beyond 64-bit integers or a double's range)
         // stays the text it is.
-        if (is_json_number(v) && json_number_fits(v)) {
+        if (base::is_json_number(v) && base::json_number_fits(v)) {
           out += v;
         } else {
-          append_json_string(out, v);
+          base::append_json_string(out, v);
         }
         break;
     }

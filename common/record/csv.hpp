@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/io/line_reader.hpp"
-#include "common/schema/types.hpp"
+#include "common/record/property_types.hpp"
 
 namespace cdn::record {
 
@@ -41,7 +41,7 @@ bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, st
 // Turns rows into JSON object text.
 class CsvToJson {
  public:
-  CsvToJson(std::vector<std::string> header, const schema::PropertyTypes* types);
+  CsvToJson(std::vector<std::string> header, const record::PropertyTypes* types);
 
   // Appends the object to `out`; on a cell that does not fit its type returns false with
   // `error` set.
@@ -51,7 +51,7 @@ class CsvToJson {
 
  private:
   std::vector<std::string> header_;
-  std::vector<schema::ValueType> types_;
+  std::vector<record::ValueType> types_;
   std::vector<std::string> keys_;  // header names already JSON-escaped with quotes and ':'
 };
 

@@ -13,13 +13,13 @@
 #include <cstring>
 #include <limits>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/io/temp_file.hpp"
 #include "common/record/fields.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::record {
 
@@ -226,7 +226,7 @@ void append_uuid(std::string& out, const Uuid& u) {
 
 IdWriter::IdWriter(IdOptions opts) : opts_(std::move(opts)), next_(opts_.start) {
   if (!opts_.prefix.empty()) {
-    append_json_string(open_, opts_.prefix);
+    base::append_json_string(open_, opts_.prefix);
     open_.pop_back();  // the closing quote comes after the number, UUID or hash
   } else if (opts_.mode != IdMode::seq) {
     open_.push_back('"');
@@ -252,7 +252,7 @@ bool IdWriter::append(std::string_view text, std::string& out, std::string& reas
                            "; start a new sequence with another --state file or a --prefix");
       }
       out += open_;
-      append_uint(out, next_++);
+      base::append_uint(out, next_++);
       break;
   }
   if (!open_.empty()) out += '"';
@@ -282,7 +282,7 @@ bool IdWriter::hash_of(std::string_view text, uint64_t& h, std::string& reason) 
 
 std::string format_state(uint64_t next) {
   std::string s = "{\"next\":";
-  append_uint(s, next);
+  base::append_uint(s, next);
   s += "}\n";
   return s;
 }

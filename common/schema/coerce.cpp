@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "common/record/json_text.hpp"
+#include "common/base/json_text.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::schema {
@@ -77,7 +77,7 @@ bool epoch_to_rfc3339(double v, std::string& out) {
 // stays "3.0", not "3".
 void append_fraction(std::string& out, double d) {
   size_t start = out.size();
-  record::append_double(out, d);
+  base::append_double(out, d);
   if (std::isfinite(d) && out.find_first_of(".eE", start) == std::string::npos) out += ".0";
 }
 
@@ -122,7 +122,7 @@ class Coercer {
 
   static std::string json(std::string_view s) {
     std::string r;
-    record::append_json_string(r, s);
+    base::append_json_string(r, s);
     return r;
   }
 
@@ -159,20 +159,20 @@ class Coercer {
       if (auto inst = record::parse_rfc3339(t)) {
         // Beyond the four-digit years in UTC it stays as written (trimmed at most).
         if (has_utc_text(*inst)) record::append_rfc3339_ms(norm, *inst);
-      } else if (!t.empty() && record::is_json_number(t)) {
+      } else if (!t.empty() && base::is_json_number(t)) {
         double d;
         if (std::from_chars(t.data(), t.data() + t.size(), d).ec == std::errc()) {
           epoch_to_rfc3339(d, norm);
         }
       }
       if (!norm.empty()) {
-        record::append_json_string(out, norm);
+        base::append_json_string(out, norm);
         if (norm != s) note(path, "date-time", json(s), json(norm));
         return;
       }
     }
     if (!(w.types & kString)) {
-      if ((w.types & (kNumber | kInteger)) && !t.empty() && record::is_json_number(t)) {
+      if ((w.types & (kNumber | kInteger)) && !t.empty() && base::is_json_number(t)) {
         // Written from the parsed value, never copied: the result always reads back (an
         // integer beyond 64 bits or a number beyond a double's range is left a string).
         std::string r;
@@ -182,13 +182,13 @@ class Coercer {
         const char* end = t.data() + t.size();
         if (t.find_first_of(".eE") == std::string_view::npos &&
             std::from_chars(t.data(), end, i).ec == std::errc()) {
-          record::append_int(r, i);
+          base::append_int(r, i);
         } else if (t.find_first_of(".eE-") == std::string_view::npos &&
                    std::from_chars(t.data(), end, u).ec == std::errc()) {
-          record::append_uint(r, u);
+          base::append_uint(r, u);
         } else if (std::from_chars(t.data(), end, d).ec == std::errc() && std::isfinite(d)) {
           if (!(w.types & kNumber) && d == std::floor(d) && std::fabs(d) < 9e15) {
-            record::append_int(r, static_cast<int64_t>(d));
+            base::append_int(r, static_cast<int64_t>(d));
           } else if (w.types & kNumber) {
             append_fraction(r, d);
           }
@@ -210,11 +210,11 @@ class Coercer {
       }
     }
     if (w.constrains_string && t.size() != s.size()) {
-      record::append_json_string(out, t);
+      base::append_json_string(out, t);
       note(path, "trimmed", json(s), json(t));
       return;
     }
-    record::append_json_string(out, s);
+    base::append_json_string(out, s);
   }
 
   void number(const std::vector<const Node*>& nodes, element v, std::string& out,
@@ -222,10 +222,10 @@ class Coercer {
     std::string text;
     switch (v.type()) {
       case element_type::INT64:
-        record::append_int(text, v.get_int64().value_unsafe());
+        base::append_int(text, v.get_int64().value_unsafe());
         break;
       case element_type::UINT64:
-        record::append_uint(text, v.get_uint64().value_unsafe());
+        base::append_uint(text, v.get_uint64().value_unsafe());
         break;
       default:
         append_fraction(text, v.get_double().value_unsafe());
@@ -239,7 +239,7 @@ class Coercer {
                      : v.get_double().value_unsafe();
       std::string norm;
       if (epoch_to_rfc3339(d, norm)) {
-        record::append_json_string(out, norm);
+        base::append_json_string(out, norm);
         note(path, "epoch to date-time", text, json(norm));
         return;
       }
@@ -310,7 +310,7 @@ class Coercer {
       }
       if (!first) out += ',';
       first = false;
-      record::append_json_string(out, k);
+      base::append_json_string(out, k);
       out += ':';
       value(sub, e, out, path);
       path.resize(len);
@@ -329,7 +329,7 @@ class Coercer {
           if (added.count(key.name)) break;
           if (!first) out += ',';
           first = false;
-          record::append_json_string(out, key.name);
+          base::append_json_string(out, key.name);
           out += ':';
           std::string def = simdjson::minify(*s->default_value);
           out += def;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "common/base/json_text.hpp"
 #include "common/record/json_syntax.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::schema {
 
@@ -88,11 +88,11 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
     }
     r.reason += e.message;
     r.members += "{\"pointer\":";
-    record::append_json_string(r.members, e.pointer);
+    base::append_json_string(r.members, e.pointer);
     r.members += ",\"keyword\":";
-    record::append_json_string(r.members, e.keyword);
+    base::append_json_string(r.members, e.keyword);
     r.members += ",\"message\":";
-    record::append_json_string(r.members, e.message);
+    base::append_json_string(r.members, e.message);
     r.members += '}';
     if (failures) {
       if (e.property.empty()) {

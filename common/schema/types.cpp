@@ -9,16 +9,16 @@
 namespace cdn::schema {
 
 namespace {
-ValueType from_name(std::string_view t) {
-  if (t == "string") return ValueType::string;
-  if (t == "integer") return ValueType::integer;
-  if (t == "number") return ValueType::number;
-  if (t == "boolean") return ValueType::boolean;
-  return ValueType::any;
+record::ValueType from_name(std::string_view t) {
+  if (t == "string") return record::ValueType::string;
+  if (t == "integer") return record::ValueType::integer;
+  if (t == "number") return record::ValueType::number;
+  if (t == "boolean") return record::ValueType::boolean;
+  return record::ValueType::any;
 }
 }  // namespace
 
-PropertyTypes load_property_types(const std::string& path) {
+record::PropertyTypes load_property_types(const std::string& path) {
   // Read whole first: --schema may name a pipe, which simdjson's load cannot size.
   const std::string hint = "pass a JSON Schema file with --schema";
   simdjson::padded_string text(io::read_whole_file(path, "the schema", hint));
@@ -28,7 +28,7 @@ PropertyTypes load_property_types(const std::string& path) {
     throw UsageError("cannot read the schema " + diag::quoted(path) + ": " +
                      simdjson::error_message(err) + "; " + hint);
   }
-  PropertyTypes types;
+  record::PropertyTypes types;
   simdjson::dom::object props;
   if (doc["properties"].get_object().get(props)) return types;
   for (auto field : props) {

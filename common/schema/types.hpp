@@ -2,22 +2,13 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
+
+#include "common/record/property_types.hpp"
 
 namespace cdn::schema {
 
-enum class ValueType { any, string, integer, number, boolean };
-
-struct PropertyTypes {
-  std::unordered_map<std::string, ValueType> by_name;
-  ValueType of(const std::string& name) const {
-    auto it = by_name.find(name);
-    return it == by_name.end() ? ValueType::any : it->second;
-  }
-};
-
 // Reads `properties.*.type` from a schema file (the first non-null type when it is a list).
 // Throws UsageError when the file is unreadable or not a JSON object.
-PropertyTypes load_property_types(const std::string& path);
+record::PropertyTypes load_property_types(const std::string& path);
 
 }  // namespace cdn::schema

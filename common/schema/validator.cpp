@@ -12,11 +12,11 @@
 #include <unistd.h>
 #include <cstdlib>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/whole_file.hpp"
 #include "common/record/fields.hpp"
-#include "common/record/json_text.hpp"
 
 namespace cdn::schema {
 
@@ -664,20 +664,20 @@ std::string describe(element v) {
         while (cut > 0 && (static_cast<unsigned char>(t[cut]) & 0xC0) == 0x80) --cut;
         std::string shown(t.substr(0, cut));
         shown += "...";
-        record::append_json_string(s, shown);
+        base::append_json_string(s, shown);
       } else {
-        record::append_json_string(s, t);
+        base::append_json_string(s, t);
       }
       return s;
     }
     case element_type::INT64:
-      record::append_int(s, v.get_int64().value_unsafe());
+      base::append_int(s, v.get_int64().value_unsafe());
       return s;
     case element_type::UINT64:
-      record::append_uint(s, v.get_uint64().value_unsafe());
+      base::append_uint(s, v.get_uint64().value_unsafe());
       return s;
     case element_type::DOUBLE:
-      record::append_double(s, v.get_double().value_unsafe());
+      base::append_double(s, v.get_double().value_unsafe());
       return s;
     case element_type::BOOL:
       return v.get_bool().value_unsafe() ? "true" : "false";
@@ -694,9 +694,9 @@ std::string describe(element v) {
 std::string num(double d) {
   std::string s;
   if (d == std::floor(d) && std::fabs(d) < 9e15) {
-    record::append_int(s, static_cast<int64_t>(d));
+    base::append_int(s, static_cast<int64_t>(d));
   } else {
-    record::append_double(s, d);
+    base::append_double(s, d);
   }
   return s;
 }
@@ -1235,7 +1235,7 @@ class Checker {
   bool check_name(const Node& s, std::string_view name) {
     thread_local simdjson::dom::parser parser;
     std::string text;
-    record::append_json_string(text, name);
+    base::append_json_string(text, name);
     element e;
     if (parser.parse(text).get(e)) return false;
     return quietly([&] {

@@ -24,21 +24,21 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/csv.hpp"
-#include "common/record/json_text.hpp"
+#include "common/record/source.hpp"
 #include "common/schema/types.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using cdn::fuzz::MemFile;
 using cdn::fuzz::split_lines;
 using cdn::fuzz::StringSink;
-using cdn::schema::PropertyTypes;
-using cdn::schema::ValueType;
+using cdn::record::PropertyTypes;
+using cdn::record::ValueType;
 
 namespace {
 
@@ -146,7 +146,7 @@ void check_cell(ValueType t, const std::string& cell, simdjson::dom::element v) 
       // A number when the cell is one (and reads back), else the cell as a string.
       std::string_view s;
       if (v.is_number()) {
-        CDN_FUZZ_REQUIRE(cdn::record::is_json_number(cell));
+        CDN_FUZZ_REQUIRE(cdn::base::is_json_number(cell));
       } else {
         CDN_FUZZ_REQUIRE(!v.get_string().get(s) && s == cell);
       }
@@ -157,16 +157,16 @@ void check_cell(ValueType t, const std::string& cell, simdjson::dom::element v) 
 
 // Reads the file through open_source as CSV typed by `types`.
 void check_source(const std::string& path, std::string_view in, const PropertyTypes* types) {
-  cdn::pipeline::Counts counts;
+  cdn::record::Counts counts;
   auto sink = std::make_unique<StringSink>();
   StringSink& rejected_lines = *sink;
-  cdn::pipeline::Rejects rejects("fuzz", std::move(sink), counts);
-  cdn::io::SourceOptions opts;
-  opts.format = cdn::io::Format::csv;
+  cdn::record::Rejects rejects("fuzz", std::move(sink), counts);
+  cdn::record::SourceOptions opts;
+  opts.format = cdn::record::Format::csv;
   opts.csv_types = types;
-  std::unique_ptr<cdn::io::Source> src;
+  std::unique_ptr<cdn::record::Source> src;
   try {
-    src = cdn::io::open_source(path, opts, rejects, counts);
+    src = cdn::record::open_file_source(path, opts, rejects, counts);
   } catch (const cdn::RuntimeError&) {
     return;  // a malformed header (or a broken gzip stream) is refused cleanly
   }
@@ -181,7 +181,7 @@ void check_source(const std::string& path, std::string_view in, const PropertyTy
   }
   const bool gzip_magic = in.size() >= 2 && in[0] == '\x1f' && in[1] == '\x8b';
   uint64_t yielded = 0;
-  cdn::io::Record r;
+  cdn::record::Record r;
   simdjson::dom::parser parser;
   try {
     while (src->next(r)) {

@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/json_text.hpp"
 #include "common/influx/line_protocol.hpp"
-#include "common/record/json_text.hpp"
 #include "common/record/timestamp.hpp"
 #include "common/schema/types.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
@@ -214,8 +214,8 @@ struct Config {
   int64_t now = 42;
 };
 
-const cdn::schema::PropertyTypes& data_types() {
-  static cdn::schema::PropertyTypes t =
+const cdn::record::PropertyTypes& data_types() {
+  static cdn::record::PropertyTypes t =
       cdn::schema::load_property_types(std::string(CDN_SOURCE_SCHEMA_DIR) + "/cdn-data.json");
   return t;
 }
@@ -281,7 +281,7 @@ bool first_member(simdjson::dom::object o, std::string_view name, element& v) {
 }
 
 void check_value(const Leaf& leaf, const FieldValue& got, const EncoderOptions& opts) {
-  auto declared = leaf.top && opts.types ? opts.types->of(leaf.key) : cdn::schema::ValueType::any;
+  auto declared = leaf.top && opts.types ? opts.types->of(leaf.key) : cdn::record::ValueType::any;
   switch (leaf.value.type()) {
     case element_type::STRING:
       CDN_FUZZ_REQUIRE(got.kind == FieldValue::string && got.s == leaf.value.get_string().value());
@@ -291,7 +291,7 @@ void check_value(const Leaf& leaf, const FieldValue& got, const EncoderOptions& 
       break;
     case element_type::INT64: {
       int64_t i = leaf.value.get_int64().value();
-      if (declared == cdn::schema::ValueType::number) {
+      if (declared == cdn::record::ValueType::number) {
         CDN_FUZZ_REQUIRE(got.kind == FieldValue::floating && got.d == static_cast<double>(i));
       } else {
         CDN_FUZZ_REQUIRE(got.kind == FieldValue::integer && got.i == i);
@@ -299,13 +299,13 @@ void check_value(const Leaf& leaf, const FieldValue& got, const EncoderOptions& 
       break;
     }
     case element_type::UINT64:
-      CDN_FUZZ_REQUIRE(declared == cdn::schema::ValueType::number);
+      CDN_FUZZ_REQUIRE(declared == cdn::record::ValueType::number);
       CDN_FUZZ_REQUIRE(got.kind == FieldValue::floating &&
                        got.d == static_cast<double>(leaf.value.get_uint64().value()));
       break;
     case element_type::DOUBLE: {
       double d = leaf.value.get_double().value();
-      if (declared == cdn::schema::ValueType::integer && d == std::floor(d) &&
+      if (declared == cdn::record::ValueType::integer && d == std::floor(d) &&
           std::fabs(d) < 9.2e18) {
         CDN_FUZZ_REQUIRE(got.kind == FieldValue::integer && got.i == static_cast<int64_t>(d));
       } else {
@@ -324,13 +324,13 @@ std::string tag_text(element v) {
     case element_type::STRING:
       return std::string(v.get_string().value());
     case element_type::INT64:
-      cdn::record::append_int(t, v.get_int64().value());
+      cdn::base::append_int(t, v.get_int64().value());
       return t;
     case element_type::UINT64:
-      cdn::record::append_uint(t, v.get_uint64().value());
+      cdn::base::append_uint(t, v.get_uint64().value());
       return t;
     case element_type::DOUBLE:
-      cdn::record::append_double(t, v.get_double().value());
+      cdn::base::append_double(t, v.get_double().value());
       return t;
     case element_type::BOOL:
       return v.get_bool().value() ? "true" : "false";

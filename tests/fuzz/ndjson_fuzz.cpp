@@ -25,9 +25,9 @@
 #include "common/diag/errors.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/json_syntax.hpp"
+#include "common/record/source.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using cdn::fuzz::MemFile;
@@ -73,19 +73,19 @@ std::string gzip(std::string_view in) {
 // Reads every record of `path` through open_source, then parses each as the commands do.
 // Returns false when the source refused the input (a corrupt gzip stream).
 bool read_all(const std::string& path, size_t map_limit, std::vector<Rec>& recs) {
-  cdn::pipeline::Counts counts;
+  cdn::record::Counts counts;
   auto sink = std::make_unique<StringSink>();
   StringSink& rejected_lines = *sink;
-  cdn::pipeline::Rejects rejects("fuzz", std::move(sink), counts);
-  cdn::io::SourceOptions opts;
-  opts.format = cdn::io::Format::ndjson;
+  cdn::record::Rejects rejects("fuzz", std::move(sink), counts);
+  cdn::record::SourceOptions opts;
+  opts.format = cdn::record::Format::ndjson;
   opts.map_limit = map_limit;
   recs.clear();
   uint64_t parsed = 0;
   std::vector<uint64_t> reject_lines;
   try {
-    auto src = cdn::io::open_source(path, opts, rejects, counts);
-    cdn::io::Record r;
+    auto src = cdn::record::open_file_source(path, opts, rejects, counts);
+    cdn::record::Record r;
     simdjson::dom::parser parser;
     while (src->next(r)) {
       recs.push_back({std::string(r.text), r.line});

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/record/json_text.hpp"
+#include "common/base/json_text.hpp"
 #include "common/record/sort_key.hpp"
 #include "common/record/timestamp.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
@@ -107,7 +107,7 @@ bool time_key(std::string_view s, cdn::record::SortKey& key) {
   static const cdn::record::KeyExtractor extractor("t", cdn::record::KeyType::time);
   if (!cdn::fuzz::valid_utf8(s)) return false;
   std::string json = "{\"t\":";
-  cdn::record::append_json_string(json, s);
+  cdn::base::append_json_string(json, s);
   json += '}';
   simdjson::padded_string padded(json);
   simdjson::dom::parser parser;

@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/record/json_syntax.hpp"
-#include "common/record/json_text.hpp"
 #include "common/schema/coerce.hpp"
 #include "common/schema/validator.hpp"
 
@@ -53,9 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<Validator> custom;
   if (!pattern.empty()) {
     std::string schema = "{\"properties\":{\"s\":{\"pattern\":";
-    cdn::record::append_json_string(schema, pattern);
+    cdn::base::append_json_string(schema, pattern);
     schema += ",\"format\":\"date-time\"}},\"patternProperties\":{";
-    cdn::record::append_json_string(schema, pattern);
+    cdn::base::append_json_string(schema, pattern);
     schema += ":{\"type\":\"string\",\"format\":\"ipv6\"}},\"items\":{\"format\":\"uri\"}}";
     try {
       custom = Validator::from_text(schema, "file:///fuzz/schema.json");

@@ -3,17 +3,18 @@
 #include <string>
 #include <vector>
 
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/csv.hpp"
+#include "common/record/source.hpp"
+#include "common/schema/types.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
 
 namespace {
 test::Read read_csv(const test::ScratchDir& dir, const std::string& content,
-                    const schema::PropertyTypes* types = nullptr) {
-  io::SourceOptions opts;
+                    const record::PropertyTypes* types = nullptr) {
+  record::SourceOptions opts;
   opts.csv_types = types;
   return test::read_all(dir, dir.file("in.csv", content), opts);
 }
@@ -68,11 +69,11 @@ TEST(CsvReader, WithoutSchemaOnlyJsonNumbersBecomeNumbers) {
 
 TEST(CsvReader, SchemaTypesTheCells) {
   test::ScratchDir dir;
-  schema::PropertyTypes types;
-  types.by_name = {{"i", schema::ValueType::integer},
-                   {"n", schema::ValueType::number},
-                   {"b", schema::ValueType::boolean},
-                   {"s", schema::ValueType::string}};
+  record::PropertyTypes types;
+  types.by_name = {{"i", record::ValueType::integer},
+                   {"n", record::ValueType::number},
+                   {"b", record::ValueType::boolean},
+                   {"s", record::ValueType::string}};
   auto r = read_csv(dir, "i,n,b,s\n42,2.50,true,007\n7.0,.5,false,x\n", &types);
   ASSERT_EQ(r.texts.size(), 2u);
   EXPECT_EQ(r.texts[0], R"({"i":42,"n":2.50,"b":true,"s":"007"})");
@@ -89,8 +90,8 @@ TEST(CsvReader, NumbersThatWouldNotReadBackStayTextOrAreRejected) {
   ASSERT_EQ(untyped.texts.size(), 1u);
   EXPECT_EQ(untyped.texts[0],
             R"({"a":"99999999999999999999","b":"1e999","c":-1e-400,"d":18446744073709551615})");
-  schema::PropertyTypes types;
-  types.by_name = {{"n", schema::ValueType::number}};
+  record::PropertyTypes types;
+  types.by_name = {{"n", record::ValueType::number}};
   auto typed = read_csv(dir, "n\n99999999999999999999\n1e999\n", &types);
   ASSERT_EQ(typed.texts.size(), 1u);
   EXPECT_EQ(typed.texts[0], R"({"n":1e+20})");
@@ -102,17 +103,17 @@ TEST(CsvReader, SchemaFileGivesTheTypes) {
   test::ScratchDir dir;
   std::string schema = dir.file("s.json", R"({"properties":{"a":{"type":"integer"},
       "b":{"type":["null","number"]},"c":{"type":"string"}}})");
-  auto types = schema::load_property_types(schema);
-  EXPECT_EQ(types.of("a"), schema::ValueType::integer);
-  EXPECT_EQ(types.of("b"), schema::ValueType::number);
-  EXPECT_EQ(types.of("c"), schema::ValueType::string);
-  EXPECT_EQ(types.of("zzz"), schema::ValueType::any);
+  auto types = cdn::schema::load_property_types(schema);
+  EXPECT_EQ(types.of("a"), record::ValueType::integer);
+  EXPECT_EQ(types.of("b"), record::ValueType::number);
+  EXPECT_EQ(types.of("c"), record::ValueType::string);
+  EXPECT_EQ(types.of("zzz"), record::ValueType::any);
 }
 
 TEST(CsvReader, CellThatDoesNotFitItsTypeIsRejectedWithReason) {
   test::ScratchDir dir;
-  schema::PropertyTypes types;
-  types.by_name = {{"i", schema::ValueType::integer}};
+  record::PropertyTypes types;
+  types.by_name = {{"i", record::ValueType::integer}};
   auto r = read_csv(dir, "i\n1\nabc\n3\n", &types);
   ASSERT_EQ(r.texts.size(), 2u);
   EXPECT_EQ(r.counts.in, 3u);
@@ -152,10 +153,10 @@ TEST(CsvSplit, GarbageAfterClosingQuote) {
 TEST(CsvReader, GzippedCsv) {
   test::ScratchDir dir;
   std::string path = dir.gzip_file("in.csv.gz", "a\n1\n2\n");
-  pipeline::Counts counts;
-  pipeline::Rejects rejects("test", io::open_sink(dir.path("r"), io::SinkRole::rejects), counts);
-  auto src = io::open_source(path, {}, rejects, counts);
-  io::Record rec;
+  record::Counts counts;
+  record::Rejects rejects("test", io::open_file_sink(dir.path("r"), io::SinkRole::rejects), counts);
+  auto src = record::open_file_source(path, {}, rejects, counts);
+  record::Record rec;
   int n = 0;
   while (src->next(rec)) ++n;
   EXPECT_EQ(n, 2);

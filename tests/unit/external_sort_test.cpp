@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "common/io/source.hpp"
+#include "common/endpoint/endpoint.hpp"
+#include "common/record/source.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
@@ -52,14 +53,15 @@ std::vector<std::string> make_records(size_t n, unsigned seed) {
 struct Result {
   std::vector<std::string> out;
   size_t runs;
-  pipeline::Counts counts;
+  record::Counts counts;
 };
 
 Result sort_lines(const test::ScratchDir& dir, const std::vector<std::string>& records,
                   pipeline::SortOptions opts) {
   std::string out = dir.path("out.ndjson");
   Result r;
-  pipeline::RunContext ctx("sort", out, dir.path("rejects.ndjson"));
+  pipeline::RunContext ctx("sort", io::open_file_sink(out, io::SinkRole::output),
+                           io::open_file_sink(dir.path("rejects.ndjson"), io::SinkRole::rejects));
   {
     pipeline::ExternalSorter sorter(opts, ctx);
     std::string padded;
@@ -93,18 +95,20 @@ Result sort_mapped(const test::ScratchDir& dir, const std::string& text, pipelin
   std::string in = dir.file("in.ndjson", text);
   std::string out = dir.path("out.ndjson");
   Result r;
-  pipeline::RunContext ctx("sort", out, dir.path("mapped-rejects.ndjson"));
+  pipeline::RunContext ctx(
+      "sort", io::open_file_sink(out, io::SinkRole::output),
+      io::open_file_sink(dir.path("mapped-rejects.ndjson"), io::SinkRole::rejects));
   {
-    io::SourceOptions so;
+    record::SourceOptions so;
     so.map_limit = size_t{1} << 30;
-    io::InputSet set({in}, so, ctx.rejects(), ctx.counts());
+    endpoint::InputSet set({in}, so, ctx.rejects(), ctx.counts());
     pipeline::ExternalSorter sorter(opts, ctx);
-    io::LineChunk c;
-    io::Record rec;
+    record::LineChunk c;
+    record::Record rec;
     for (;;) {
-      io::ChunkResult got = set.next_chunk(c, chunk);
-      if (got == io::ChunkResult::end) break;
-      if (got == io::ChunkResult::chunk) {
+      record::ChunkResult got = set.next_chunk(c, chunk);
+      if (got == record::ChunkResult::end) break;
+      if (got == record::ChunkResult::chunk) {
         sorter.add_chunk(c, "test");
         continue;
       }

@@ -171,9 +171,9 @@ TEST(LineProtocolEncoder, PredictionRecordsHaveTheirMeasurementAndModelTag) {
 }
 
 TEST(LineProtocolEncoder, DeclaredTypesWin) {
-  cdn::schema::PropertyTypes types;
-  types.by_name["rate"] = cdn::schema::ValueType::number;
-  types.by_name["count"] = cdn::schema::ValueType::integer;
+  cdn::record::PropertyTypes types;
+  types.by_name["rate"] = cdn::record::ValueType::number;
+  types.by_name["count"] = cdn::record::ValueType::integer;
   EncoderOptions o;
   o.time_field = "";
   o.types = &types;

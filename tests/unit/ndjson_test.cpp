@@ -6,8 +6,8 @@
 #include "common/diag/errors.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
@@ -52,10 +52,10 @@ TEST(NdjsonReader, LinesOfSeventeenMebibytes) {
 TEST(NdjsonReader, RecordsArePaddedForSimdjson) {
   test::ScratchDir dir;
   std::string path = dir.file("a.ndjson", "{\"a\":1}");
-  pipeline::Counts counts;
-  pipeline::Rejects rejects("test", io::open_sink(dir.path("r"), io::SinkRole::rejects), counts);
-  auto src = io::open_source(path, {}, rejects, counts);
-  io::Record rec;
+  record::Counts counts;
+  record::Rejects rejects("test", io::open_file_sink(dir.path("r"), io::SinkRole::rejects), counts);
+  auto src = record::open_file_source(path, {}, rejects, counts);
+  record::Record rec;
   ASSERT_TRUE(src->next(rec));
   // 64 bytes after the record must be readable (ASan checks this in the debug preset).
   unsigned sum = 0;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/io/source.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::test {
 
@@ -50,17 +50,18 @@ class ScratchDir {
 struct Read {
   std::vector<std::string> texts;
   std::vector<uint64_t> lines;
-  pipeline::Counts counts;
+  record::Counts counts;
   std::string rejects;
 };
 
-inline Read read_all(const ScratchDir& dir, const std::string& path, io::SourceOptions opts = {}) {
+inline Read read_all(const ScratchDir& dir, const std::string& path,
+                     record::SourceOptions opts = {}) {
   Read r;
   std::string rej = dir.path("rejects.ndjson");
   {
-    pipeline::Rejects rejects("test", io::open_sink(rej, io::SinkRole::rejects), r.counts);
-    auto src = io::open_source(path, opts, rejects, r.counts);
-    io::Record rec;
+    record::Rejects rejects("test", io::open_file_sink(rej, io::SinkRole::rejects), r.counts);
+    auto src = record::open_file_source(path, opts, rejects, r.counts);
+    record::Record rec;
     while (src->next(rec)) {
       r.texts.emplace_back(rec.text);
       r.lines.push_back(rec.line);

@@ -1,4 +1,4 @@
-#include "common/io/source.hpp"
+#include "common/record/source.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,13 +13,9 @@
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
-#ifdef CDN_WITH_KAFKA
-#include "common/kafka/client.hpp"
-#include "common/kafka/consumer.hpp"
-#endif
 #include "common/record/csv.hpp"
 
-namespace cdn::io {
+namespace cdn::record {
 
 Format parse_format(const std::string& name) {
   if (name == "auto" || name.empty()) return Format::automatic;
@@ -56,7 +52,7 @@ namespace {
 
 class NdjsonSource : public Source {
  public:
-  NdjsonSource(const std::string& spec, pipeline::Counts& counts)
+  NdjsonSource(const std::string& spec, Counts& counts)
       : bytes_(spec), lines_(bytes_), counts_(counts) {}
 
   bool next(Record& rec) override {
@@ -76,9 +72,9 @@ class NdjsonSource : public Source {
   void on_idle(std::function<void()> f) override { bytes_.on_idle(std::move(f)); }
 
  private:
-  ByteReader bytes_;
-  LineReader lines_;
-  pipeline::Counts& counts_;
+  io::ByteReader bytes_;
+  io::LineReader lines_;
+  Counts& counts_;
   bool first_ = true;
 };
 
@@ -87,7 +83,7 @@ class NdjsonSource : public Source {
 // simdjson's padding, are copied.
 class MappedNdjsonSource : public Source {
  public:
-  MappedNdjsonSource(const std::string& path, int fd, size_t size, pipeline::Counts& counts)
+  MappedNdjsonSource(const std::string& path, int fd, size_t size, Counts& counts)
       : name_(path), size_(size), counts_(counts) {
     // Not MAP_POPULATE: faulting pages in as the lines are split overlaps with parsing.
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -110,9 +106,9 @@ class MappedNdjsonSource : public Source {
       ++line_no_;
       if (!trim_ndjson_line(line, line_no_ == 1)) continue;
       size_t line_end = static_cast<size_t>(line.data() + line.size() - data_);
-      if (line_end + LineReader::kPadding > size_) {
+      if (line_end + io::LineReader::kPadding > size_) {
         std::string& copy = tails_.emplace_back(line);
-        copy.append(LineReader::kPadding, ' ');
+        copy.append(io::LineReader::kPadding, ' ');
         line = std::string_view(copy.data(), line.size());
       }
       rec.text = line;
@@ -150,7 +146,7 @@ class MappedNdjsonSource : public Source {
   size_t pos_ = 0;
   uint64_t line_no_ = 0;
   std::deque<std::string> tails_;
-  pipeline::Counts& counts_;
+  Counts& counts_;
 };
 
 // Opens `path` for mapping when it is a regular, non-empty, uncompressed file no bigger
@@ -172,10 +168,9 @@ int mappable(const std::string& path, size_t limit, size_t& size) {
 
 class CsvSource : public Source {
  public:
-  CsvSource(const std::string& spec, const SourceOptions& opts, pipeline::Rejects& rejects,
-            pipeline::Counts& counts)
+  CsvSource(const std::string& spec, const SourceOptions& opts, Rejects& rejects, Counts& counts)
       : bytes_(spec), lines_(bytes_), csv_(lines_), rejects_(rejects), counts_(counts) {
-    record::CsvReader::Row header;
+    CsvReader::Row header;
     if (!csv_.next(header)) return;  // empty input: no rows
     if (!header.ok) {
       throw RuntimeError("cannot read the CSV header of " + diag::quoted(bytes_.name()) + ": " +
@@ -198,7 +193,7 @@ class CsvSource : public Source {
         continue;
       }
       size_t len = json_.size();
-      json_.append(LineReader::kPadding, ' ');
+      json_.append(io::LineReader::kPadding, ' ');
       rec.text = std::string_view(json_.data(), len);
       rec.line = row_.first_line;
       return true;
@@ -209,126 +204,29 @@ class CsvSource : public Source {
   void on_idle(std::function<void()> f) override { bytes_.on_idle(std::move(f)); }
 
  private:
-  ByteReader bytes_;
-  LineReader lines_;
-  record::CsvReader csv_;
-  pipeline::Rejects& rejects_;
-  pipeline::Counts& counts_;
-  std::optional<record::CsvToJson> converter_;
-  record::CsvReader::Row row_;
+  io::ByteReader bytes_;
+  io::LineReader lines_;
+  CsvReader csv_;
+  Rejects& rejects_;
+  Counts& counts_;
+  std::optional<CsvToJson> converter_;
+  CsvReader::Row row_;
   std::string json_;
   std::string error_;
 };
 
 }  // namespace
 
-std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& opts,
-                                    pipeline::Rejects& rejects, pipeline::Counts& counts) {
-  if (spec.rfind("kafka:", 0) == 0) {
-#ifdef CDN_WITH_KAFKA
-    return kafka::open_topic_source(*kafka::topic_of(spec), counts);
-#else
-    throw UsageError("cannot read " + diag::quoted(spec) +
-                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
-#endif
-  }
+std::unique_ptr<Source> open_file_source(const std::string& spec, const SourceOptions& opts,
+                                         Rejects& rejects, Counts& counts) {
   Format f = opts.format == Format::automatic ? detect_format(spec) : opts.format;
   if (f == Format::csv) return std::make_unique<CsvSource>(spec, opts, rejects, counts);
   if (opts.map_limit > 0 && spec != "-") {
     size_t size = 0;
     int fd = mappable(spec, opts.map_limit, size);
-    if (fd >= 0) {
-      auto src = std::make_unique<MappedNdjsonSource>(spec, fd, size, counts);
-      return src;
-    }
+    if (fd >= 0) return std::make_unique<MappedNdjsonSource>(spec, fd, size, counts);
   }
   return std::make_unique<NdjsonSource>(spec, counts);
 }
 
-InputSet::InputSet(std::vector<std::string> specs, SourceOptions opts, pipeline::Rejects& rejects,
-                   pipeline::Counts& counts)
-    : specs_(std::move(specs)), opts_(opts), rejects_(rejects), counts_(counts) {
-  if (specs_.empty()) specs_.push_back("-");
-}
-
-bool InputSet::open_next() {
-  if (index_ >= specs_.size()) return false;
-#ifdef CDN_WITH_KAFKA
-  // Consecutive kafka:TOPIC inputs are one consumer: one group subscription, and no topic
-  // waits for the end of another.
-  if (specs_[index_].rfind("kafka:", 0) == 0 && index_ + 1 < specs_.size() &&
-      specs_[index_ + 1].rfind("kafka:", 0) == 0) {
-    std::vector<std::string> topics;
-    while (index_ < specs_.size() && specs_[index_].rfind("kafka:", 0) == 0) {
-      topics.push_back(*kafka::topic_of(specs_[index_++]));
-    }
-    current_ = kafka::open_topics_source(std::move(topics), counts_);
-  } else {
-    current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
-  }
-#else
-  current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
-#endif
-  if (idle_) current_->on_idle(idle_);
-  if (current_->stable()) {
-    // Mapped inputs stay resident until the end: they share one allowance.
-    opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
-  }
-  return true;
-}
-
-bool InputSet::next(Record& rec) {
-  for (;;) {
-    if (!current_ && !open_next()) return false;
-    if (next_in_current(rec)) return true;
-  }
-}
-
-bool InputSet::next_in_current(Record& rec) {
-  if (!current_) return false;
-  if (current_->next(rec)) return true;
-  if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
-  current_.reset();
-  return false;
-}
-
-ChunkResult InputSet::next_chunk(LineChunk& c, size_t size) {
-  for (;;) {
-    if (!current_ && !open_next()) return ChunkResult::end;
-    ChunkResult r = current_->next_chunk(c, size);
-    if (r != ChunkResult::end) return r;
-    finished_.push_back(std::move(current_));  // mapped: its views stay valid
-    current_.reset();
-  }
-}
-
-void InputSet::on_idle(std::function<void()> f) {
-  idle_ = std::move(f);
-  if (current_) current_->on_idle(idle_);
-}
-
-bool InputSet::acknowledges() const {
-  if (current_ && current_->acknowledges()) return true;
-  for (const auto& s : finished_) {
-    if (s->acknowledges()) return true;
-  }
-  return false;
-}
-
-void InputSet::acknowledge() {
-  if (current_) current_->acknowledge();
-  for (auto& s : finished_) {
-    if (s && s->acknowledges()) {
-      s->acknowledge();
-      if (!s->stable()) s.reset();
-    }
-  }
-  std::erase(finished_, nullptr);
-}
-
-const std::string& InputSet::name() const {
-  static const std::string none = "<none>";
-  return current_ ? current_->name() : none;
-}
-
-}  // namespace cdn::io
+}  // namespace cdn::record

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace cdn::record {
+namespace cdn::base {
 
 // Appends `s` as a JSON string literal (with quotes). Invalid UTF-8 bytes pass through
 // unchanged; control characters are escaped.
@@ -24,4 +24,4 @@ bool is_json_number(std::string_view s);
 // does not overflow a double (an underflow reads as zero). simdjson refuses the others.
 bool json_number_fits(std::string_view s);
 
-}  // namespace cdn::record
+}  // namespace cdn::base

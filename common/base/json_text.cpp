@@ -1,10 +1,10 @@
-#include "common/record/json_text.hpp"
+#include "common/base/json_text.hpp"
 
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 
-namespace cdn::record {
+namespace cdn::base {
 
 void append_json_string(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
@@ -116,4 +116,4 @@ bool json_number_fits(std::string_view s) {
   return std::isfinite(std::strtod(text.c_str(), nullptr));
 }
 
-}  // namespace cdn::record
+}  // namespace cdn::base

@@ -1,4 +1,5 @@
-// Where records come from: NDJSON or CSV (optionally gzipped) from files or stdin.
+// Where records come from: the Source interface every input implements, and NDJSON or CSV
+// (optionally gzipped) read from files or stdin.
 // A Source yields the text of each record with its origin; records it cannot turn into
 // JSON text (a malformed CSV row) go to the rejects sink, counted.
 #pragma once
@@ -11,10 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/pipeline/context.hpp"
-#include "common/schema/types.hpp"
+#include "common/record/counts.hpp"
+#include "common/record/property_types.hpp"
 
-namespace cdn::io {
+namespace cdn::record {
 
 enum class Format { automatic, ndjson, csv };
 
@@ -80,49 +81,15 @@ class Source {
 
 struct SourceOptions {
   Format format = Format::automatic;
-  const schema::PropertyTypes* csv_types = nullptr;  // types CSV cells; null = infer
+  const PropertyTypes* csv_types = nullptr;  // types CSV cells; null = infer
   // Regular, uncompressed NDJSON files up to this size are memory-mapped instead of read,
   // so their records need no copy (see Source::stable). 0 = never.
   size_t map_limit = 0;
 };
 
-// Opens one input spec ("-", a path). Every record read (good or rejected) counts in
-// counts.in. Throws RuntimeError/UsageError.
-std::unique_ptr<Source> open_source(const std::string& spec, const SourceOptions& opts,
-                                    pipeline::Rejects& rejects, pipeline::Counts& counts);
+// Opens a file, or stdin for "-", as NDJSON or CSV (by opts.format, else by the name).
+// Every record read (good or rejected) counts in counts.in. Throws RuntimeError/UsageError.
+std::unique_ptr<Source> open_file_source(const std::string& spec, const SourceOptions& opts,
+                                         Rejects& rejects, Counts& counts);
 
-// Several inputs read one after the other, as one.
-class InputSet : public Source {
- public:
-  InputSet(std::vector<std::string> specs, SourceOptions opts, pipeline::Rejects& rejects,
-           pipeline::Counts& counts);
-  bool next(Record& rec) override;
-  // Chunks while the inputs are mapped files, moving on to the next input at the end of one;
-  // `records` at the first input that is not (read it with next()), `end` after the last.
-  ChunkResult next_chunk(LineChunk& c, size_t size) override;
-  // The next record of the input now open, false at its end: after next_chunk() said
-  // `records`, this reads that input alone, and the next call of next_chunk() moves on.
-  bool next_in_current(Record& rec);
-  const std::string& name() const override;
-  bool stable() const override { return current_ && current_->stable(); }
-  bool acknowledges() const override;
-  // Acknowledges every input opened so far; those read to their end are closed then.
-  void acknowledge() override;
-  // Passed on to every input, including those opened later.
-  void on_idle(std::function<void()> f) override;
-
- private:
-  std::vector<std::string> specs_;
-  SourceOptions opts_;
-  pipeline::Rejects& rejects_;
-  pipeline::Counts& counts_;
-  size_t index_ = 0;
-  std::unique_ptr<Source> current_;
-  std::function<void()> idle_;
-  bool open_next();  // opens the next input as current_; false when none is left
-  // Finished sources kept open: stable ones for their views, acknowledging ones until
-  // acknowledge().
-  std::vector<std::unique_ptr<Source>> finished_;
-};
-
-}  // namespace cdn::io
+}  // namespace cdn::record

@@ -1,0 +1,147 @@
+#include "common/endpoint/endpoint.hpp"
+
+#include <algorithm>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#include "common/kafka/consumer.hpp"
+#endif
+
+namespace cdn::endpoint {
+
+std::optional<std::string> kafka_topic(const std::string& spec) {
+  if (!is_kafka(spec)) return std::nullopt;
+  std::string topic = spec.substr(6);
+  if (topic.empty()) {
+    throw UsageError("no topic in " + diag::quoted(spec) + "; write kafka:TOPIC");
+  }
+  return topic;
+}
+
+std::unique_ptr<record::Source> open_source(const std::string& spec,
+                                            const record::SourceOptions& opts,
+                                            record::Rejects& rejects, record::Counts& counts) {
+  if (auto topic = kafka_topic(spec)) {
+#ifdef CDN_WITH_KAFKA
+    return kafka::open_topic_source(*topic, counts);
+#else
+    throw UsageError("cannot read " + diag::quoted(spec) +
+                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
+#endif
+  }
+  return record::open_file_source(spec, opts, rejects, counts);
+}
+
+namespace {
+
+// Several topics read by one consumer.
+std::unique_ptr<record::Source> open_topics(std::vector<std::string> topics,
+                                            record::Counts& counts) {
+#ifdef CDN_WITH_KAFKA
+  return kafka::open_topics_source(std::move(topics), counts);
+#else
+  (void)counts;
+  throw UsageError("cannot read kafka:" + topics.front() +
+                   ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
+#endif
+}
+
+}  // namespace
+
+std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role) {
+  if (auto topic = kafka_topic(spec)) {
+#ifdef CDN_WITH_KAFKA
+    return kafka::open_topic_sink(*topic);
+#else
+    throw UsageError("cannot write to " + diag::quoted(spec) +
+                     ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); write to a "
+                     "file or '-' instead");
+#endif
+  }
+  return io::open_file_sink(spec, role);
+}
+
+InputSet::InputSet(std::vector<std::string> specs, record::SourceOptions opts,
+                   record::Rejects& rejects, record::Counts& counts)
+    : specs_(std::move(specs)), opts_(opts), rejects_(rejects), counts_(counts) {
+  if (specs_.empty()) specs_.push_back("-");
+}
+
+bool InputSet::open_next() {
+  if (index_ >= specs_.size()) return false;
+  // Consecutive kafka:TOPIC inputs are one consumer: one group subscription, and no topic
+  // waits for the end of another.
+  std::vector<std::string> topics;
+  for (size_t i = index_; i < specs_.size() && is_kafka(specs_[i]); ++i)
+    topics.push_back(*kafka_topic(specs_[i]));
+  if (topics.size() > 1) {
+    index_ += topics.size();
+    current_ = open_topics(std::move(topics), counts_);
+  } else {
+    current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
+  }
+  if (idle_) current_->on_idle(idle_);
+  if (current_->stable()) {
+    // Mapped inputs stay resident until the end: they share one allowance.
+    opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
+  }
+  return true;
+}
+
+bool InputSet::next(record::Record& rec) {
+  for (;;) {
+    if (!current_ && !open_next()) return false;
+    if (next_in_current(rec)) return true;
+  }
+}
+
+bool InputSet::next_in_current(record::Record& rec) {
+  if (!current_) return false;
+  if (current_->next(rec)) return true;
+  if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
+  current_.reset();
+  return false;
+}
+
+record::ChunkResult InputSet::next_chunk(record::LineChunk& c, size_t size) {
+  for (;;) {
+    if (!current_ && !open_next()) return record::ChunkResult::end;
+    record::ChunkResult r = current_->next_chunk(c, size);
+    if (r != record::ChunkResult::end) return r;
+    finished_.push_back(std::move(current_));  // mapped: its views stay valid
+    current_.reset();
+  }
+}
+
+void InputSet::on_idle(std::function<void()> f) {
+  idle_ = std::move(f);
+  if (current_) current_->on_idle(idle_);
+}
+
+bool InputSet::acknowledges() const {
+  if (current_ && current_->acknowledges()) return true;
+  for (const auto& s : finished_) {
+    if (s->acknowledges()) return true;
+  }
+  return false;
+}
+
+void InputSet::acknowledge() {
+  if (current_) current_->acknowledge();
+  for (auto& s : finished_) {
+    if (s && s->acknowledges()) {
+      s->acknowledge();
+      if (!s->stable()) s.reset();
+    }
+  }
+  std::erase(finished_, nullptr);
+}
+
+const std::string& InputSet::name() const {
+  static const std::string none = "<none>";
+  return current_ ? current_->name() : none;
+}
+
+}  // namespace cdn::endpoint

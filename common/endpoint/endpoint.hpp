@@ -1,0 +1,76 @@
+// What a user writes for an input or an output, opened: "-" (stdin, or stdout for an output
+// and stderr for rejects), a path (NDJSON or CSV, optionally .gz), or kafka:TOPIC. This is
+// the one place that reads those words; the layers below open files (record/, io/) and
+// topics (kafka/) by what they are.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/io/sink.hpp"
+#include "common/record/counts.hpp"
+#include "common/record/source.hpp"
+
+namespace cdn::endpoint {
+
+// "kafka:TOPIC" -> "TOPIC"; nullopt for anything else. Throws UsageError on "kafka:" with no
+// topic.
+std::optional<std::string> kafka_topic(const std::string& spec);
+inline bool is_kafka(const std::string& spec) {
+  return spec.rfind("kafka:", 0) == 0;
+}
+
+// Opens one input. Every record read (good or rejected) counts in counts.in. Throws
+// RuntimeError/UsageError (kafka:TOPIC without the Kafka part built in).
+std::unique_ptr<record::Source> open_source(const std::string& spec,
+                                            const record::SourceOptions& opts,
+                                            record::Rejects& rejects, record::Counts& counts);
+
+// Opens one output: "-" is stdout for outputs and stderr for rejects. Throws UsageError /
+// RuntimeError.
+std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role);
+inline std::unique_ptr<io::Sink> open_output(const std::string& spec) {
+  return open_sink(spec, io::SinkRole::output);
+}
+inline std::unique_ptr<io::Sink> open_rejects(const std::string& spec) {
+  return open_sink(spec, io::SinkRole::rejects);
+}
+
+// Several inputs read one after the other, as one.
+class InputSet : public record::Source {
+ public:
+  InputSet(std::vector<std::string> specs, record::SourceOptions opts, record::Rejects& rejects,
+           record::Counts& counts);
+  bool next(record::Record& rec) override;
+  // Chunks while the inputs are mapped files, moving on to the next input at the end of one;
+  // `records` at the first input that is not (read it with next()), `end` after the last.
+  record::ChunkResult next_chunk(record::LineChunk& c, size_t size) override;
+  // The next record of the input now open, false at its end: after next_chunk() said
+  // `records`, this reads that input alone, and the next call of next_chunk() moves on.
+  bool next_in_current(record::Record& rec);
+  const std::string& name() const override;
+  bool stable() const override { return current_ && current_->stable(); }
+  bool acknowledges() const override;
+  // Acknowledges every input opened so far; those read to their end are closed then.
+  void acknowledge() override;
+  // Passed on to every input, including those opened later.
+  void on_idle(std::function<void()> f) override;
+
+ private:
+  std::vector<std::string> specs_;
+  record::SourceOptions opts_;
+  record::Rejects& rejects_;
+  record::Counts& counts_;
+  size_t index_ = 0;
+  std::unique_ptr<record::Source> current_;
+  std::function<void()> idle_;
+  bool open_next();  // opens the next input as current_; false when none is left
+  // Finished sources kept open: stable ones for their views, acknowledging ones until
+  // acknowledge().
+  std::vector<std::unique_ptr<record::Source>> finished_;
+};
+
+}  // namespace cdn::endpoint
