@@ -223,10 +223,7 @@ metadata() {
 @test "commands sent together are answered in order, one line each" {
   start_broker --brokers 2
   printf 'down 1\n\n# a comment\nbogus\nup 1\n' >&"$BROKER_CTL_FD"
-  for _ in $(seq 100); do
-    (($(wc -l <"$BROKER_OUT") >= 4)) && break
-    sleep 0.05
-  done
+  wait_lines "$BROKER_OUT" 4 10 "$BROKER_PID"
   run tail -n +2 "$BROKER_OUT"
   assert_line --index 0 ok
   assert_line --index 1 --partial "error: unknown command 'bogus'"
@@ -237,10 +234,7 @@ metadata() {
 @test "a line too long to be a command gets one error and the next line is read as usual" {
   start_broker --brokers 1
   { head -c 100000 /dev/zero | tr '\0' x; echo; } >&"$BROKER_CTL_FD"
-  for _ in $(seq 100); do
-    (($(wc -l <"$BROKER_OUT") >= 2)) && break
-    sleep 0.05
-  done
+  wait_lines "$BROKER_OUT" 2 10 "$BROKER_PID"
   run tail -n +2 "$BROKER_OUT"
   assert_output "error: command line longer than 64 KiB; dropped"
   run broker_ctl "up 1"

@@ -3,9 +3,7 @@
 # --help, a man page that documents its options, and entries in the three completion
 # scripts; the committed completion scripts are the ones the binary writes.
 
-setup() {
-  load test_helper
-}
+load test_helper
 
 # The commands under "Subcommands:" in `cdn --help`, one a line.
 commands() {

@@ -2,8 +2,9 @@
 # The config file: every long option of a command can come from a [COMMAND] section of a
 # TOML file named by --config or by the CDN_CONFIG environment variable.
 
+load test_helper
+
 setup() {
-  load test_helper
   cd "$BATS_TEST_TMPDIR"
   printf '%s\n' '{"n":3,"m":"a"}' '{"n":1,"m":"c"}' '{"n":2,"m":"b"}' >in.ndjson
   printf '%s\n' '# sort by the number' '[sort]' 'key = "n"' >by-n.toml

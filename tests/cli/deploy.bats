@@ -5,10 +5,11 @@
 # against the binary, and the dashboard's queries run against a real influxd filled by
 # scripts/pipeline.sh and by the deployment's own service command lines, run natively.
 
+load test_helper
+
 bats_require_minimum_version 1.5.0
 
 setup() {
-  load test_helper
   CHECK=(/usr/bin/python3 "$REPO_ROOT/tests/cli/deploy_check.py")
   VERSION=$(sed -n 's/^project(cdn VERSION \([0-9][0-9.]*\).*/\1/p' "$REPO_ROOT/CMakeLists.txt")
 }
