@@ -111,8 +111,10 @@ numbered() {
   assert_success
   assert_output ""
   run cdn consume -q -t one -e --offset 7
+  assert_success
   assert_output "$(numbered 13 | tail -n 6)"
   run cdn consume -q -t one -e --offset -2
+  assert_success
   assert_output "$(numbered 13 | tail -n 2)"
 }
 
@@ -238,6 +240,7 @@ numbered() {
   run cdn consume -q -t one -e -o kafka:copy
   assert_success
   run cdn consume -q -t copy -e
+  assert_success
   assert_output "$(numbered 100)"
 }
 

@@ -316,8 +316,10 @@ in_topic() {
   deadline=$((SECONDS + 60))
   until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 4000)) || ((SECONDS > deadline)); do sleep 0.5; done
   kill -TERM "$one" "$two"
-  wait "$one" || true
-  wait "$two" || true
+  local st1=0 st2=0
+  wait "$one" || st1=$?
+  wait "$two" || st2=$?
+  assert_equal "$st1 $st2" "143 143" # both stopped by SIGTERM
   "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 4000
   in1=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err1")

@@ -285,9 +285,13 @@ expect() {
   assert_success
   cmp "$T/g.ndjson" "$T/out.ndjson"
   [[ $stderr == *"2000 in, 2000 out, 0 rejected"*"cdn-data.json' (draft 7)"* ]]
-  printf '%s\n' '{"timestamp":"2026-11-22T10:15:30.123Z"}' | cdn validate -q --rejects "$T/rej" || true
-  run jq -r '.errors[0].keyword' "$T/rej"
-  assert_output required
+  # A record with a timestamp alone lacks the fields cdn-data.json requires.
+  run --separate-stderr cdn validate -q --rejects "$T/rej" <<<'{"timestamp":"2026-11-22T10:15:30.123Z"}'
+  assert_failure 1
+  assert_output ''
+  run jq -r '[.line, .errors[0].keyword, .reason] | @tsv' "$T/rej"
+  assert_success
+  assert_output --regexp $'^1\trequired\t.*client_ip'
 }
 
 @test "CSV input is typed by the schema and checked" {
