@@ -1,6 +1,8 @@
-// Options every record-processing command shares, defined once: inputs, --input-format,
-// --schema (types CSV cells), -o/--output, --rejects. Help, config file, man pages and
-// completions all come from these definitions.
+// Options the record-processing commands share, defined once: inputs, --input-format,
+// --schema (types CSV cells), -o/--output, --rejects, and the Kafka client options that come
+// with them. --help, the config file keys and `cdn completion` derive from these definitions;
+// the man pages are written by hand, and tests/cli/commands.bats checks that each one
+// mentions every long option of its command's --help.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -32,12 +34,15 @@ void add_output_options(CLI::App& app, IoOptions& opts);
 // --rejects alone (add_output_options includes it), for commands whose output is not a path.
 void add_rejects_option(CLI::App& app, IoOptions& opts);
 
-// -b/--brokers (env CDN_BROKERS) and -X key=value; with `consumer` also -G/--group,
-// --offset and -e/--exit-at-end. They fill kafka::settings(). Adding them twice is harmless.
-// Without CDN_WITH_KAFKA this adds nothing.
+// -b/--brokers (env CDN_BROKERS), -X key=value, --stats-interval and --stats-file; with
+// `consumer` also -G/--group, --offset, -e/--exit-at-end and --timeout. They fill
+// kafka::settings(). Adding them twice is harmless. Without CDN_WITH_KAFKA this adds nothing.
 void add_kafka_options(CLI::App& app, bool consumer);
 
-// The inputs of a run, opened lazily one after the other.
+// The inputs of a run: an io::InputSet over opts.inputs, read one after the other (each opened
+// when the one before ends), CSV typed by --schema. Tied to ctx: what a Kafka input read is
+// acknowledged after each ctx.commit(), and whenever an input waits for data the output and
+// rejects sinks are flushed, so a live stream is not held in a buffer.
 class Inputs {
  public:
   // map_limit: see record::SourceOptions::map_limit.
@@ -51,7 +56,9 @@ class Inputs {
   std::unique_ptr<endpoint::InputSet> set_;
 };
 
-// Parses a size with an optional K/M/G suffix (powers of 1024) or a '%' of physical memory.
+// Parses a size: a number with an optional K, M, G or T suffix (powers of 1024; KB and KiB
+// are read as K, and a trailing B alone means bytes) or a '%' of physical memory. Throws
+// UsageError naming `option`.
 size_t parse_size(const std::string& text, const std::string& option);
 
 }  // namespace cdn::cli

@@ -25,14 +25,6 @@
 # Nothing here waits without a deadline, and the broker never holds bats' fd 3, so a
 # broken broker fails the test instead of hanging the run.
 
-# True while process $1 runs (a zombie counts as ended).
-_broker_alive() {
-  local state
-  [[ -r /proc/$1/stat ]] || return 1
-  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-  [[ -n $state && $state != Z && $state != X ]]
-}
-
 start_broker() {
   if [[ -n ${BROKER_PID:-} ]]; then
     echo "start_broker: a broker (pid $BROKER_PID) is already running; stop_broker first" >&2
@@ -49,20 +41,12 @@ start_broker() {
   BROKER_PID=$!
   export BROKER_PID BROKER_CTL BROKER_CTL_FD BROKER_OUT BROKER_ERR
 
-  local deadline=$((SECONDS + ${BROKER_START_TIMEOUT:-10})) line=
-  while ((SECONDS < deadline)); do
-    IFS= read -r line <"$BROKER_OUT" || true
-    [[ $line == BROKERS=* ]] && break
-    if ! _broker_alive "$BROKER_PID"; then
-      echo "start_broker: 'cdn broker $*' exited before printing BROKERS=; its stderr:" >&2
-      cat "$BROKER_ERR" >&2
-      stop_broker >/dev/null 2>&1
-      return 1
-    fi
-    sleep 0.05
-  done
+  local line=
+  if wait_lines "$BROKER_OUT" 1 "${BROKER_START_TIMEOUT:-10}" "$BROKER_PID"; then
+    IFS= read -r line <"$BROKER_OUT"
+  fi
   if [[ $line != BROKERS=* ]]; then
-    echo "start_broker: no BROKERS= line within ${BROKER_START_TIMEOUT:-10}s; stderr:" >&2
+    echo "start_broker: 'cdn broker $*' printed no BROKERS= line first; its stderr:" >&2
     cat "$BROKER_ERR" >&2
     stop_broker >/dev/null 2>&1
     return 1
@@ -77,21 +61,16 @@ broker_ctl() {
     return 1
   fi
   # Every command answers one line: ours is the one after those already there.
-  local want deadline=$((SECONDS + ${BROKER_CTL_TIMEOUT:-10})) answer
+  local want answer
   want=$(($(wc -l <"$BROKER_OUT") + 1))
   printf '%s\n' "$*" >&"$BROKER_CTL_FD" || return 1
-  while ((SECONDS < deadline)); do
-    if (($(wc -l <"$BROKER_OUT") >= want)); then
-      answer=$(sed -n "${want}p" "$BROKER_OUT")
-      echo "$answer"
-      [[ $answer == ok* ]]
-      return
-    fi
-    _broker_alive "$BROKER_PID" || break
-    sleep 0.02
-  done
-  echo "broker_ctl: no answer to '$*'" >&2
-  return 1
+  if ! wait_lines "$BROKER_OUT" "$want" "${BROKER_CTL_TIMEOUT:-10}" "$BROKER_PID"; then
+    echo "broker_ctl: no answer to '$*'" >&2
+    return 1
+  fi
+  answer=$(sed -n "${want}p" "$BROKER_OUT")
+  echo "$answer"
+  [[ $answer == ok* ]]
 }
 
 stop_broker() {
@@ -111,10 +90,10 @@ stop_broker() {
   unset BROKER_PID
   kill -TERM "$pid" 2>/dev/null
   deadline=$((SECONDS + ${BROKER_STOP_TIMEOUT:-10}))
-  while _broker_alive "$pid" && ((SECONDS < deadline)); do
+  while pid_alive "$pid" && ((SECONDS < deadline)); do
     sleep 0.05
   done
-  if _broker_alive "$pid"; then
+  if pid_alive "$pid"; then
     echo "stop_broker: pid $pid ignored SIGTERM for ${BROKER_STOP_TIMEOUT:-10}s; killing it" >&2
     kill -KILL "$pid" 2>/dev/null
   fi

@@ -2,8 +2,9 @@
 # cdn completion: the scripts it writes complete commands, options, option values and file
 # names in bash (with and without bash-completion), fish and zsh.
 
+load test_helper
+
 setup() {
-  load test_helper
   cd "$BATS_TEST_TMPDIR"
   mkdir -p runs/a runs/b
   touch day1.ndjson day2.ndjson notes.txt

@@ -2,8 +2,9 @@
 # The config file: every long option of a command can come from a [COMMAND] section of a
 # TOML file named by --config or by the CDN_CONFIG environment variable.
 
+load test_helper
+
 setup() {
-  load test_helper
   cd "$BATS_TEST_TMPDIR"
   printf '%s\n' '{"n":3,"m":"a"}' '{"n":1,"m":"c"}' '{"n":2,"m":"b"}' >in.ndjson
   printf '%s\n' '# sort by the number' '[sort]' 'key = "n"' >by-n.toml
@@ -116,12 +117,16 @@ setup() {
   assert_failure 3
   assert_output --partial "'http://127.0.0.1:7/write?db=x"
   run env -u INFLUX_URL "$CDN" load-influx --db x --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
+  assert_failure 3
   assert_output --partial "'http://127.0.0.1:9/write?db=x"
   run env INFLUX_URL=http://127.0.0.1:7 "$CDN" load-influx --url http://127.0.0.1:8 --db x \
     --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
+  assert_failure 3
   assert_output --partial "'http://127.0.0.1:8/write?db=x"
   run env CDN_BROKERS=127.0.0.1:7 "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
+  assert_failure 3
   assert_output --partial "127.0.0.1:7/bootstrap"
   run env -u CDN_BROKERS "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
+  assert_failure 3
   assert_output --partial "127.0.0.1:9/bootstrap"
 }

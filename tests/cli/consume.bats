@@ -111,8 +111,10 @@ numbered() {
   assert_success
   assert_output ""
   run cdn consume -q -t one -e --offset 7
+  assert_success
   assert_output "$(numbered 13 | tail -n 6)"
   run cdn consume -q -t one -e --offset -2
+  assert_success
   assert_output "$(numbered 13 | tail -n 2)"
 }
 
@@ -142,27 +144,18 @@ numbered() {
   assert_equal "$(cat "$T/out")" "$(printf '%s\n' '{"late":1}' '{"late":2}')"
 }
 
-# wait_lines FILE N: waits (at most 10 s) until FILE has N lines.
-wait_lines() {
-  local deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
-    sleep 0.1
-  done
-  echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, not $2" >&2
-  return 1
-}
-
 @test "a live stream is written as it arrives, not held in a buffer" {
   start_broker --topic one:1
   "$CDN" consume -q -t one >"$T/out" 2>"$T/err" &
   pid=$!
   numbered 3 | kp one
-  wait_lines "$T/out" 3
+  wait_lines "$T/out" 3 30 "$pid"
   numbered 5 | tail -n 2 | kp one
-  wait_lines "$T/out" 5
+  wait_lines "$T/out" 5 30 "$pid"
   kill -TERM "$pid"
-  wait "$pid" || true
+  local st=0
+  wait "$pid" || st=$?
+  assert_equal "$st" 143 # stopped by SIGTERM: 128 + 15
   assert_equal "$(cat "$T/out")" "$(numbered 5)"
 }
 
@@ -171,7 +164,7 @@ wait_lines() {
   numbered 40 | awk '{print NR ":" $0}' | kp four -K:
   "$CDN" consume -q -t four -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
   pid=$!
-  wait_lines "$T/out" 40
+  wait_lines "$T/out" 40 30 "$pid"
   sleep 2
   kill -KILL "$pid"
   wait "$pid" || true
@@ -247,6 +240,7 @@ wait_lines() {
   run cdn consume -q -t one -e -o kafka:copy
   assert_success
   run cdn consume -q -t copy -e
+  assert_success
   assert_output "$(numbered 100)"
 }
 

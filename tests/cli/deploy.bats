@@ -5,10 +5,11 @@
 # against the binary, and the dashboard's queries run against a real influxd filled by
 # scripts/pipeline.sh and by the deployment's own service command lines, run natively.
 
+load test_helper
+
 bats_require_minimum_version 1.5.0
 
 setup() {
-  load test_helper
   CHECK=(/usr/bin/python3 "$REPO_ROOT/tests/cli/deploy_check.py")
   VERSION=$(sed -n 's/^project(cdn VERSION \([0-9][0-9.]*\).*/\1/p' "$REPO_ROOT/CMakeLists.txt")
 }
@@ -49,7 +50,19 @@ start_backends() {
   CDN_PATH=$BATS_TEST_TMPDIR/bin:$PATH
 }
 
-# run_service SCRIPT: runs a service's script as the container would, with cdn.toml, and
+# as_deployed SCRIPT: execs bash with SCRIPT in the environment a cdn container has: CDN_CONFIG
+# names cdn.toml and no other variable cdn reads is set. The brokers and influxd of this test
+# are exported (CDN_BROKERS, INFLUX_URL) and would win over cdn.toml: they are unset, so the
+# addresses come from cdn.toml, as in the deployment. It replaces the shell that calls it:
+# call it in a subshell or in the background.
+as_deployed() {
+  local script=$1 conf=$CONF path=$CDN_PATH name
+  while IFS= read -r name; do unset "$name"; done < <(cdn_env_names)
+  export PATH=$path CDN_CONFIG=$conf
+  exec bash -euo pipefail -c "$script"
+}
+
+# run_service SCRIPT: runs a service's script as the container would (as_deployed), and
 # waits for its process substitution (the statistics loader) too: `exec cdn ... >(...)`
 # becomes `cdn ... >(...); wait $!`.
 run_service() {
@@ -57,7 +70,7 @@ run_service() {
   if [[ $script == "exec "*">("* ]]; then
     script="${script#exec }; wait \$!"
   fi
-  PATH=$CDN_PATH CDN_CONFIG=$CONF bash -euo pipefail -c "$script"
+  (as_deployed "$script")
 }
 
 # stop_tree PID: SIGTERM to PID, then waits (at most 20 s, then SIGKILL) for it and for the
@@ -324,7 +337,9 @@ for f in sys.argv[1:]:
   local validate
   validate=$(compose_script provider | grep -o 'cdn validate [^|]*')
   [ -n "$validate" ]
-  "$CDN" -q gen --rows 300 --dirty 0.2 --seed 5 | run_service "$validate -q >/dev/null" || [ $? -eq 1 ]
+  "$CDN" -q gen --rows 300 --dirty 0.2 --seed 5 >"$BATS_TEST_TMPDIR/dirty.ndjson"
+  run --separate-stderr run_service "$validate -q >/dev/null" <"$BATS_TEST_TMPDIR/dirty.ndjson"
+  assert_failure 1
   run --separate-stderr run_service "$(compose_script loader-rejects) -e"
   assert_success
   [[ $stderr =~ cdn\ load-influx:\ [1-9][0-9]*\ in,\ [1-9][0-9]*\ out,\ 0\ rejected ]]
@@ -336,8 +351,7 @@ for f in sys.argv[1:]:
     -e 's/--stats-interval 10000/--stats-interval 200/')
   [[ $predictor == *"--stats-interval 200 "* && $predictor == *"-m $out/model "* ]]
   # Started as the container starts it: bash execs cdn predict, so $! is cdn predict.
-  (PATH=$CDN_PATH CDN_CONFIG=$CONF exec bash -euo pipefail -c "$predictor") \
-    >"$BATS_TEST_TMPDIR/predictor.log" 2>&1 3>&- &
+  as_deployed "$predictor" >"$BATS_TEST_TMPDIR/predictor.log" 2>&1 3>&- &
   BG_PID=$!
   local pid=$BG_PID n=0 deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do

@@ -1,12 +1,10 @@
 #!/usr/bin/env bats
 # The documentation in docs/: what it says about options agrees with the binary.
 
-bats_require_minimum_version 1.5.0
+load test_helper
+load influx_helper
 
-setup() {
-  load test_helper
-  load influx_helper
-}
+bats_require_minimum_version 1.5.0
 
 teardown() {
   stop_influxd || true

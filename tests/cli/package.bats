@@ -3,10 +3,11 @@
 # it; its control fields, its dependencies, and the installed tree are checked, and the
 # binary is run from a temporary root to show that it finds its files relative to itself.
 
+load test_helper
+
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-  load test_helper
   local build
   build="$(cd "$(dirname "$CDN")" && pwd)"
   if [[ ! -f $build/CMakeCache.txt ]]; then
@@ -30,11 +31,6 @@ setup_file() {
   # Its files, unpacked into a root of their own.
   export PKGROOT="$BATS_FILE_TMPDIR/root"
   dpkg -x "$DEB" "$PKGROOT"
-}
-
-setup() {
-  load test_helper
-  unset CDN_SCHEMA_DIR
 }
 
 # The commands under "Subcommands:" in `cdn --help`, one a line.

@@ -242,17 +242,6 @@ JSON
   cmp <(jq -c '[.timestamp, .prediction]' "$T/csv.out") <(jq -c '[.timestamp, .prediction]' "$T/ndjson.out")
 }
 
-# wait_lines FILE N: waits (at most 30 s) until FILE has at least N lines.
-wait_lines() {
-  local deadline=$((SECONDS + 30))
-  while ((SECONDS < deadline)); do
-    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
-    sleep 0.1
-  done
-  echo "$1 has $(wc -l <"$1" 2>/dev/null) lines, not $2" >&2
-  return 1
-}
-
 # in_topic N: the first N live records, keyed by sampleID, into the topic cdndata.
 in_topic() {
   head -n "$1" "$D/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID
@@ -278,9 +267,11 @@ in_topic() {
   "$CDN" predict -q -m "$D/m" --batch-size 100000 --linger-ms 60000 kafka:cdndata -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
   pid=$!
   in_topic 3
-  wait_lines "$T/out" 3
+  wait_lines "$T/out" 3 30 "$pid"
   kill -TERM "$pid"
-  wait "$pid" || true
+  local st=0
+  wait "$pid" || st=$?
+  assert_equal "$st" 143 # stopped by SIGTERM: 128 + 15
   assert_equal "$(jq -c .sampleID "$T/out" | tr '\n' ' ')" "1 2 3 "
 }
 
@@ -325,8 +316,10 @@ in_topic() {
   deadline=$((SECONDS + 60))
   until (($("$CDN" consume -q -t cdnresult -e | wc -l) >= 4000)) || ((SECONDS > deadline)); do sleep 0.5; done
   kill -TERM "$one" "$two"
-  wait "$one" || true
-  wait "$two" || true
+  local st1=0 st2=0
+  wait "$one" || st1=$?
+  wait "$two" || st2=$?
+  assert_equal "$st1 $st2" "143 143" # both stopped by SIGTERM
   "$CDN" consume -q -t cdnresult -e -o "$T/out.ndjson"
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 4000
   in1=$(sed -n 's/^cdn predict: \([0-9]*\) in.*/\1/p' "$T/err1")

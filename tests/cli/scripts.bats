@@ -1,11 +1,9 @@
 #!/usr/bin/env bats
 # The project's scripts: set-up, build, test, pipeline and completion generation.
 
-bats_require_minimum_version 1.5.0
+load test_helper
 
-setup() {
-  load test_helper
-}
+bats_require_minimum_version 1.5.0
 
 @test "the shell scripts and the bash completion pass shellcheck" {
   run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash

@@ -95,9 +95,11 @@ print("\n".join(rows[i] for i in idx))
 @test "strings compare bytewise and --key-type number reads numeric strings" {
   printf '{"k":"b"}\n{"k":"B"}\n{"k":"a"}\n' > "$T/s.ndjson"
   run cdn sort -q -k k "$T/s.ndjson"
+  assert_success
   assert_output "$(printf '{"k":"B"}\n{"k":"a"}\n{"k":"b"}')"
   printf '{"k":"10"}\n{"k":"9"}\n' > "$T/ns.ndjson"
   run cdn sort -q -k k --key-type number "$T/ns.ndjson"
+  assert_success
   assert_output "$(printf '{"k":"9"}\n{"k":"10"}')"
 }
 
@@ -159,6 +161,7 @@ print("\n".join(rows[i] for i in idx))
   assert_success
   [ "${#lines[@]}" -eq 50 ]
   run bash -c "head -n 50 '$T/in.ndjson' | '$CDN' sort -q -"
+  assert_success
   [ "${#lines[@]}" -eq 50 ]
 }
 
@@ -225,6 +228,7 @@ print("\n".join(rows[i] for i in idx))
   assert_success
   assert_output --regexp '^cdn sort: 30000 in, 30000 out, 0 rejected in [0-9.]+ s$'
   run cdn sort -q "$T/in.ndjson" -o "$T/out"
+  assert_success
   assert_output ""
 }
 
@@ -253,6 +257,7 @@ print("\n".join(rows[i] for i in idx))
   assert_output "$(printf '%s\n' '{"timestamp":"2026-11-22T10:00:01Z","i":2}' '{"timestamp":"2026-11-22T10:00:02Z","i":3}' '{"timestamp":"2026-11-22T10:00:03Z","i":1}')"
   mapped="$output"
   run bash -c "'$CDN' -q sort < '$T/edges.ndjson'"
+  assert_success
   assert_output "$mapped"
   cdn -q sort "$T/in.ndjson" > "$T/mapped"
   cdn -q sort < "$T/in.ndjson" > "$T/streamed"

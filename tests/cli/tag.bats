@@ -206,6 +206,7 @@ setup() {
   first="$output"
   assert_line --index 0 --regexp '"sampleID":"[0-9a-f]{16}"\}$'
   run cdn tag -q --mode hash "$T/three.ndjson"
+  assert_success
   assert_equal "$output" "$first"
   assert_equal "$(echo "$first" | jq -r .sampleID | sort -u | wc -l)" 3
 }
@@ -235,6 +236,7 @@ setup() {
   [ "$(echo "${lines[2]}" | jq -r .sampleID)" != "$id0" ]
   [[ "$stderr" == *'"line":4,"reason":"missing hash field '\''ip'\''"'* ]]
   run cdn tag -q --mode hash --hash-fields ts --hash-fields ip "$T/f.ndjson"
+  assert_failure 1
   assert_line --index 0 --partial "\"sampleID\":\"$id0\""
 }
 
@@ -243,6 +245,7 @@ setup() {
   assert_success
   assert_line --index 0 --regexp '"sampleID":"h-[0-9a-f]{16}"\}$'
   run cdn tag -q --mode uuid --prefix u- "$T/three.ndjson"
+  assert_success
   assert_line --index 0 --regexp '"sampleID":"u-[0-9a-f]{8}-[0-9a-f-]{27}"\}$'
 }
 
@@ -289,6 +292,7 @@ setup() {
   assert_success
   assert_output '{"pop":"FRA1","asn":3320,"sampleID":1}'
   run cdn tag -q --input-format csv <"$T/in.csv"
+  assert_success
   assert_output '{"pop":"FRA1","asn":3320,"sampleID":1}'
 }
 

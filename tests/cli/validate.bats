@@ -285,9 +285,13 @@ expect() {
   assert_success
   cmp "$T/g.ndjson" "$T/out.ndjson"
   [[ $stderr == *"2000 in, 2000 out, 0 rejected"*"cdn-data.json' (draft 7)"* ]]
-  printf '%s\n' '{"timestamp":"2026-11-22T10:15:30.123Z"}' | cdn validate -q --rejects "$T/rej" || true
-  run jq -r '.errors[0].keyword' "$T/rej"
-  assert_output required
+  # A record with a timestamp alone lacks the fields cdn-data.json requires.
+  run --separate-stderr cdn validate -q --rejects "$T/rej" <<<'{"timestamp":"2026-11-22T10:15:30.123Z"}'
+  assert_failure 1
+  assert_output ''
+  run jq -r '[.line, .errors[0].keyword, .reason] | @tsv' "$T/rej"
+  assert_success
+  assert_output --regexp $'^1\trequired\t.*client_ip'
 }
 
 @test "CSV input is typed by the schema and checked" {
@@ -459,16 +463,6 @@ expect() {
   diff "$T/cdn-invalid" "$T/py-invalid"
 }
 
-# wait_lines FILE N: waits (at most 15 s) until FILE has at least N lines.
-wait_lines() {
-  local i
-  for i in $(seq 150); do
-    [[ -f $1 && $(wc -l <"$1") -ge $2 ]] && return 0
-    sleep 0.1
-  done
-  fail "$1 has $(wc -l <"$1" 2>/dev/null || echo no) lines, not $2"
-}
-
 @test "a live Kafka topic is validated as records arrive, rejects going to a topic" {
   load broker_helper
   start_broker --topic in:2 --topic bad:1
@@ -476,18 +470,17 @@ wait_lines() {
   cdn validate -q -G checkers kafka:in --rejects kafka:bad >"$T/out.ndjson" 2>"$T/err" &
   VALIDATE_PID=$!
   kcat -P -b "$CDN_BROKERS" -t in <"$T/g.ndjson"
-  wait_lines "$T/out.ndjson" 200
+  wait_lines "$T/out.ndjson" 200 30 "$VALIDATE_PID"
   printf '%s\n' '{"asn":0}' | kcat -P -b "$CDN_BROKERS" -t in
-  run --separate-stderr cdn consume -t bad -e -q
-  local tries=0
-  while [[ -z $output && $tries -lt 50 ]]; do
-    sleep 0.2
-    tries=$((tries + 1))
-    run --separate-stderr cdn consume -t bad -e -q
-  done
+  # The reject, read from its topic as soon as it is there (-c 1 waits for one message).
+  run --separate-stderr timeout 30 "$CDN" consume -t bad -q -c 1
+  assert_success
+  # SIGTERM stops the live validate: 128 + 15.
   kill -TERM "$VALIDATE_PID"
-  wait "$VALIDATE_PID" || true
+  local st=0
+  wait "$VALIDATE_PID" || st=$?
   VALIDATE_PID=""
+  assert_equal "$st" 143
   stop_broker
   run jq -r '.errors[] | select(.pointer == "/asn") | .keyword' <<<"$output"
   assert_output minimum
