@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/base/json_pointer.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
@@ -340,18 +341,7 @@ std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
 namespace {
 std::string pointer_of(const std::vector<std::string>& path) {
   std::string p;
-  for (const auto& step : path) {
-    p += '/';
-    for (char c : step) {
-      if (c == '~') {
-        p += "~0";
-      } else if (c == '/') {
-        p += "~1";
-      } else {
-        p += c;
-      }
-    }
-  }
+  for (const auto& step : path) base::append_pointer_token(p, step);
   return p;
 }
 }  // namespace

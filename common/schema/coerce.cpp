@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/base/json_pointer.hpp"
 #include "common/base/json_text.hpp"
 #include "common/record/timestamp.hpp"
 
@@ -21,19 +22,6 @@ void gather(const Node* n, std::vector<const Node*>& out, int depth = 0) {
   if (n->kind != Node::Kind::schema) return;
   out.push_back(n);
   for (const Node* s : n->all_of) gather(s, out, depth + 1);
-}
-
-void append_token(std::string& p, std::string_view key) {
-  p += '/';
-  for (char c : key) {
-    if (c == '~') {
-      p += "~0";
-    } else if (c == '/') {
-      p += "~1";
-    } else {
-      p += c;
-    }
-  }
 }
 
 std::string_view trim(std::string_view s) {
@@ -299,7 +287,7 @@ class Coercer {
         }
       }
       size_t len = path.size();
-      append_token(path, k);
+      base::append_pointer_token(path, k);
       if (!known && opts_.drop_unknown && forbids_unknown) {
         note(path, "removed", simdjson::minify(e), "");
         path.resize(len);
@@ -335,7 +323,7 @@ class Coercer {
           out += def;
           added.insert(key.name);
           size_t len = path.size();
-          append_token(path, key.name);
+          base::append_pointer_token(path, key.name);
           note(path, "default", "", def);
           path.resize(len);
           break;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/base/json_pointer.hpp"
 #include "common/base/json_text.hpp"
 #include "common/record/json_syntax.hpp"
 
@@ -99,15 +100,7 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
         failures->add(e.keyword, e.pointer);
       } else {
         std::string p = e.pointer;
-        p += '/';
-        for (char c : e.property) {
-          if (c == '~')
-            p += "~0";
-          else if (c == '/')
-            p += "~1";
-          else
-            p += c;
-        }
+        base::append_pointer_token(p, e.property);
         failures->add(e.keyword, p);
       }
     }

@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base/json_pointer.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/schema/formats.hpp"
@@ -388,7 +389,7 @@ class PatternCollector {
     simdjson::dom::object obj;
     if (s.get_object().get(obj)) return;
     for (auto [key, value] : obj) {
-      std::string at = ptr + "/" + escape(key);
+      std::string at = below(ptr, key);
       if (key == "enum" || key == "const" || key == "default" || key == "examples") continue;
       if (key == "pattern") {
         std::string_view p;
@@ -397,14 +398,14 @@ class PatternCollector {
         simdjson::dom::object pp;
         if (value.get_object().get(pp)) continue;
         for (auto [name, sub] : pp) {
-          std::string sub_at = at + "/" + escape(name);
+          std::string sub_at = below(at, name);
           add(std::string(name), sub_at);
           schema(sub, sub_at);
         }
       } else if (key == "properties" || key == "definitions" || key == "dependencies") {
         simdjson::dom::object m;
         if (value.get_object().get(m)) continue;
-        for (auto [name, sub] : m) schema(sub, at + "/" + escape(name));
+        for (auto [name, sub] : m) schema(sub, below(at, name));
       } else {
         each(value, at);
       }
@@ -435,17 +436,9 @@ class PatternCollector {
     patterns_.emplace(pattern, std::move(re));
   }
 
-  static std::string escape(std::string_view token) {
-    std::string out;
-    for (char c : token) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out += c;
-      }
-    }
+  static std::string below(const std::string& ptr, std::string_view token) {
+    std::string out = ptr;
+    base::append_pointer_token(out, token);
     return out;
   }
 
@@ -679,16 +672,7 @@ std::string valijson_context_pointer(const std::vector<std::string>& context) {
     if (tok.size() >= 2 && tok.front() == '[' && tok.back() == ']') {
       tok = tok.substr(1, tok.size() - 2);
     }
-    out += '/';
-    for (char c : tok) {
-      if (c == '~') {
-        out += "~0";
-      } else if (c == '/') {
-        out += "~1";
-      } else {
-        out += c;
-      }
-    }
+    base::append_pointer_token(out, tok);
   }
   return out;
 }
