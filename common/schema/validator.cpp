@@ -133,10 +133,6 @@ void append_pointer_token(std::string& out, std::string_view token) {
   }
 }
 
-std::string sq(std::string_view s) {
-  return diag::quoted(std::string(s));
-}
-
 int draft_of(element root, const std::string& where) {
   std::string_view uri;
   simdjson::dom::object obj;
@@ -147,7 +143,7 @@ int draft_of(element root, const std::string& where) {
   std::string msg = "the schema ";
   msg += where;
   msg += " declares $schema ";
-  msg += sq(uri);
+  msg += diag::quoted(uri);
   msg += "; cdn validate supports drafts 4, 6 and 7 (http://json-schema.org/draft-07/schema#)";
   throw UsageError(msg);
 }
@@ -170,7 +166,7 @@ class Compiler {
     auto err = doc->parser.parse(doc->text).get(doc->root);
     if (err) {
       std::string msg = "cannot read the schema ";
-      msg += sq(shown.empty() ? doc->uri : shown);
+      msg += diag::quoted(shown.empty() ? doc->uri : shown);
       msg += ": not JSON (";
       msg += simdjson::error_message(err);
       msg += ")";
@@ -215,7 +211,7 @@ class Compiler {
       int& c = color[n];
       if (c == 2) return;
       if (c == 1) {
-        throw UsageError("the schema refers to itself at " + sq(n->location) +
+        throw UsageError("the schema refers to itself at " + diag::quoted(n->location) +
                          " without descending into the data, so no value could ever be checked; "
                          "break the cycle of $ref, allOf, anyOf, oneOf, not or if");
       }
@@ -242,7 +238,7 @@ class Compiler {
 
   [[noreturn]] void bad(const std::string& location, const std::string& what) {
     std::string msg = "invalid schema at ";
-    msg += sq(location);
+    msg += diag::quoted(location);
     msg += ": ";
     msg += what;
     throw UsageError(msg);
@@ -275,7 +271,7 @@ class Compiler {
     o.set_max_mem(64 << 20);
     auto re = std::make_unique<re2::RE2>(re2::StringPiece(pattern.data(), pattern.size()), o);
     if (!re->ok()) {
-      bad(loc, "the pattern " + sq(pattern) + " cannot be compiled: " + re->error() +
+      bad(loc, "the pattern " + diag::quoted(pattern) + " cannot be compiled: " + re->error() +
                    " (patterns run on RE2, which has no lookaround or backreferences, so that "
                    "matching time stays linear; rewrite the pattern without them)");
     }
@@ -361,7 +357,7 @@ class Compiler {
           else if (t == "object")
             n.types |= kObject;
           else
-            bad(n.location, "unknown type " + sq(t));
+            bad(n.location, "unknown type " + diag::quoted(t));
         };
         if (!val.get_string().get(sv)) {
           add(sv);
@@ -544,7 +540,7 @@ class Compiler {
     if (auto it = by_uri_.find(key); it != by_uri_.end()) return it->second;
     if (auto it = by_uri_.find(uri); it != by_uri_.end()) return it->second;
     if (!fragment.empty() && fragment[0] != '/') {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " at " + sq(from) +
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " at " + diag::quoted(from) +
                        ": no subschema has that $id");
     }
     // A document: one already read, a subschema with that $id, or one to load.
@@ -563,8 +559,8 @@ class Compiler {
     if (pointer.empty()) {
       target = d->root;
     } else if (d->root.at_pointer(pointer).get(target)) {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " at " + sq(from) + ": " + sq(doc_name) +
-                       " has nothing at " + sq(pointer));
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " at " + diag::quoted(from) +
+                       ": " + diag::quoted(doc_name) + " has nothing at " + diag::quoted(pointer));
     }
     const Node* n = compile(target, doc_uri, d->uri, pointer);
     by_uri_.emplace(key, n);
@@ -593,15 +589,16 @@ class Compiler {
     } else if (!id_base_.empty() && doc_uri.rfind(id_base_, 0) == 0 && !root_file_dir_.empty()) {
       path = root_file_dir_ + percent_decode(doc_uri.substr(id_base_.size()));
     } else {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " at " + sq(from) +
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " at " + diag::quoted(from) +
                        ": cdn validate follows references inside the schema, to files next to "
                        "it and to the draft meta-schemas, never over the network; save the "
                        "schema next to this one and refer to it by file name");
     }
     simdjson::padded_string text;
     if (auto err = simdjson::padded_string::load(path).get(text)) {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " at " + sq(from) + ": cannot read " +
-                       sq(path) + " (" + simdjson::error_message(err) + ")");
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " at " + diag::quoted(from) +
+                       ": cannot read " + diag::quoted(path) + " (" + simdjson::error_message(err) +
+                       ")");
     }
     auto& d = add_document(doc_uri, std::move(text));
     compile_document(d);
@@ -1185,7 +1182,7 @@ class Checker {
         if (!matched && n.additional_properties && !done(ok)) {
           if (n.additional_properties->kind == Node::Kind::always_false) {
             ok = fail("additionalProperties",
-                      [&] { return "the property " + sq(k) + " is not allowed"; });
+                      [&] { return "the property " + diag::quoted(k) + " is not allowed"; });
           } else {
             ok = check(*n.additional_properties, e) && ok;
           }
@@ -1194,7 +1191,8 @@ class Checker {
         if (done(ok)) return false;
         if (n.property_names && !check_name(*n.property_names, k)) {
           ok = fail("propertyNames", [&] {
-            return "the property name " + sq(k) + " does not match the schema of propertyNames";
+            return "the property name " + diag::quoted(k) +
+                   " does not match the schema of propertyNames";
           });
           if (done(ok)) return false;
         }
@@ -1204,7 +1202,7 @@ class Checker {
       if (!seen(r)) {
         ok = fail(
             "required",
-            [&] { return "the required property " + sq(n.keys[r].name) + " is missing"; },
+            [&] { return "the required property " + diag::quoted(n.keys[r].name) + " is missing"; },
             n.keys[r].name);
         if (done(ok)) return false;
       }
@@ -1216,8 +1214,8 @@ class Checker {
           ok = fail(
               "dependencies",
               [&] {
-                return "the property " + sq(n.keys[d.key].name) + " requires the property " +
-                       sq(n.keys[r].name);
+                return "the property " + diag::quoted(n.keys[d.key].name) +
+                       " requires the property " + diag::quoted(n.keys[r].name);
               },
               n.keys[r].name);
           if (done(ok)) return false;
@@ -1345,8 +1343,8 @@ std::unique_ptr<Validator> Validator::from_text(std::string_view text, const std
   if (base_uri.rfind("file://", 0) == 0) dir = directory_of(percent_decode(base_uri.substr(7)));
   Compiler c(*v, dir);
   auto& doc = c.add_document(split_fragment(base_uri).first, simdjson::padded_string(text));
-  c.draft = draft_of(doc.root, sq(base_uri));
-  if (check_meta) check_against_meta(c.draft, doc.root, sq(base_uri));
+  c.draft = draft_of(doc.root, diag::quoted(base_uri));
+  if (check_meta) check_against_meta(c.draft, doc.root, diag::quoted(base_uri));
   v->draft_ = c.draft;
   v->root_ = c.compile_document(doc);
   c.resolve_all();
@@ -1362,8 +1360,8 @@ std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
   std::unique_ptr<Validator> v(new Validator());
   Compiler c(*v, directory_of(abs));
   auto& doc = c.add_document("file://" + abs, std::move(text), path);
-  c.draft = draft_of(doc.root, sq(path));
-  check_against_meta(c.draft, doc.root, sq(path));
+  c.draft = draft_of(doc.root, diag::quoted(path));
+  check_against_meta(c.draft, doc.root, diag::quoted(path));
   v->draft_ = c.draft;
   v->root_ = c.compile_document(doc);
   c.resolve_all();

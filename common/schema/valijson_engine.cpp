@@ -78,10 +78,6 @@ using valijson::constraints::PropertiesConstraint;
 // Nothing here puts a std::regex in it.
 using RegexCache = std::unordered_map<std::string, std::regex>;
 
-std::string sq(std::string_view s) {
-  return diag::quoted(std::string(s));
-}
-
 // --- Patterns --------------------------------------------------------------------------------
 
 using PatternMap = std::unordered_map<std::string, std::unique_ptr<re2::RE2>>;
@@ -118,7 +114,7 @@ const re2::RE2& pattern_regex(const std::string& pattern) {
   if (auto it = lazy.find(pattern); it != lazy.end()) return *it->second;
   auto re = compile_pattern(pattern);
   if (!re->ok()) {
-    valijson::throwRuntimeError("the pattern " + sq(pattern) +
+    valijson::throwRuntimeError("the pattern " + diag::quoted(pattern) +
                                 " cannot be compiled by RE2: " + re->error());
   }
   return *lazy.emplace(pattern, std::move(re)).first->second;
@@ -428,7 +424,8 @@ class PatternCollector {
     auto re = compile_pattern(pattern);
     if (!re->ok()) {
       throw UsageError("the schema " + where_ + " has a pattern RE2 cannot compile at " +
-                       sq(at.empty() ? "/" : at) + ": " + sq(pattern) + ": " + re->error() +
+                       diag::quoted(at.empty() ? "/" : at) + ": " + diag::quoted(pattern) + ": " +
+                       re->error() +
                        " (patterns run on RE2, which has no lookaround or backreferences, so "
                        "that matching time stays linear; rewrite the pattern without them)");
     }
@@ -480,10 +477,10 @@ class RefChecker {
     if (root_.get_object().get(obj) || obj["$ref"].get_string().get(ref)) return;
     std::string_view doc = ref.substr(0, std::min(ref.find('#'), ref.size()));
     if (!doc.empty() && !is_absolute(doc)) {
-      throw UsageError("the schema " + where_ + " is a $ref to " + sq(ref) +
+      throw UsageError("the schema " + where_ + " is a $ref to " + diag::quoted(ref) +
                        ", which valijson 1.0 misreads at the root of a schema (as a reference "
                        "into the schema itself); wrap it: {\"allOf\": [{\"$ref\": " +
-                       sq(ref) + "}]}");
+                       diag::quoted(ref) + "}]}");
     }
   }
 
@@ -526,7 +523,7 @@ class RefChecker {
         throw UsageError("the schema " + where_ +
                          " has references that only lead to each "
                          "other (through " +
-                         sq("#" + pointer) +
+                         diag::quoted("#" + pointer) +
                          "), which would make valijson "
                          "recurse without end");
       }
@@ -596,7 +593,7 @@ valijson::SchemaParser::Version parser_version(simdjson::dom::element root,
       uri.find("draft-07/schema") != std::string_view::npos) {
     return valijson::SchemaParser::kDraft7;
   }
-  throw UsageError("the schema " + where + " declares $schema " + sq(uri) +
+  throw UsageError("the schema " + where + " declares $schema " + diag::quoted(uri) +
                    "; the valijson engine supports drafts 4, 6 and 7 "
                    "(http://json-schema.org/draft-07/schema#)");
 }
@@ -720,11 +717,11 @@ void load(ValijsonEngine::State& state, int& draft, std::string_view text, const
     } else if (uri.find("://") == std::string::npos && uri.rfind("urn:", 0) != 0) {
       path = !uri.empty() && uri[0] == '/' ? uri : dir + uri;
     } else {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " in the schema " + where +
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " in the schema " + where +
                        ": the valijson engine follows references inside the schema, to files "
                        "next to it and to the draft meta-schemas, never over the network");
     }
-    std::string shown = "the schema " + sq(path) + " (a $ref of " + where + ")";
+    std::string shown = "the schema " + diag::quoted(path) + " (a $ref of " + where + ")";
     auto doc = parse_document(read_file(path, shown), shown);
     PatternCollector(state.patterns, shown).schema(doc->root(), "");
     RefChecker(doc->root(), shown).check(false);
@@ -749,15 +746,16 @@ std::unique_ptr<ValijsonEngine> ValijsonEngine::from_text(std::string_view text,
   std::string base = base_path_or_uri;
   if (base.rfind("file://", 0) == 0) base = base.substr(7);
   std::unique_ptr<ValijsonEngine> e(new ValijsonEngine());
-  std::string where = sq(base_path_or_uri.empty() ? std::string("(text)") : base_path_or_uri);
+  std::string where =
+      diag::quoted(base_path_or_uri.empty() ? std::string("(text)") : base_path_or_uri);
   load(*e->state_, e->draft_, text, directory_of(base), where);
   return e;
 }
 
 std::unique_ptr<ValijsonEngine> ValijsonEngine::from_file(const std::string& path) {
-  std::string text = read_file(path, "the schema " + sq(path));
+  std::string text = read_file(path, "the schema " + diag::quoted(path));
   std::unique_ptr<ValijsonEngine> e(new ValijsonEngine());
-  load(*e->state_, e->draft_, text, directory_of(path), sq(path));
+  load(*e->state_, e->draft_, text, directory_of(path), diag::quoted(path));
   return e;
 }
 
