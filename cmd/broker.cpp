@@ -34,7 +34,7 @@ bool write_line(const std::string& text) {
 
 // The listeners in front of the mock follow `down` and `up`, so clients are refused as by
 // a broker that is down. `line` is a command the cluster has carried out.
-std::string reach(kafka::TxnProxy& proxy, std::string_view line) {
+std::string set_listeners_down_or_up(kafka::TxnProxy& proxy, std::string_view line) {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
   bool down = line.rfind("down", 0) == 0;
   if (!down && line.rfind("up", 0) != 0) return "ok";
@@ -91,7 +91,7 @@ void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
       std::string_view line = std::string_view(pending).substr(start, nl - start);
       std::string answer = cluster.execute(line);
       if (answer.empty()) continue;
-      if (answer == "ok") answer = reach(proxy, line);
+      if (answer == "ok") answer = set_listeners_down_or_up(proxy, line);
       if (answer.rfind("error", 0) == 0) diag::debug("command failed: " + answer);
       if (!write_line(answer)) diag::debug("cannot answer on stdout: " + errno_text(errno));
     }

@@ -1,4 +1,4 @@
-// cdn gen: synthesize realistic CDN telemetry (the model lives in common/gen/model.cpp).
+// cdn gen: synthesize realistic CDN telemetry (the generator lives in common/gen/).
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -9,7 +9,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
-#include "common/gen/model.hpp"
+#include "common/gen/generator.hpp"
 #include "common/io/signals.hpp"
 #include "common/record/timestamp.hpp"
 

@@ -39,8 +39,8 @@ void add_rejects_option(CLI::App& app, IoOptions& opts);
 // kafka::settings(). Adding them twice is harmless. Without CDN_WITH_KAFKA this adds nothing.
 void add_kafka_options(CLI::App& app, bool consumer);
 
-// The inputs of a run: an io::InputSet over opts.inputs, read one after the other (each opened
-// when the one before ends), CSV typed by --schema. Tied to ctx: what a Kafka input read is
+// The inputs of a run: an endpoint::InputSet over opts.inputs, read one after the other (each
+// opened when the one before ends), CSV typed by --schema. Tied to ctx: what a Kafka input read is
 // acknowledged after each ctx.commit(), and whenever an input waits for data the output and
 // rejects sinks are flushed, so a live stream is not held in a buffer.
 class Inputs {

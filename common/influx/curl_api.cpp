@@ -1,13 +1,13 @@
 #include "common/influx/curl_api.hpp"
 
-#include "common/diag/library.hpp"
+#include "common/diag/dlopen.hpp"
 
 namespace cdn::influx {
 
 const CurlApi& libcurl() {
   // A failed load throws out of the initializer, and the next call tries again.
   static const CurlApi table = [] {
-    static diag::Library lib("libcurl.so.4", "libcurl4");
+    static diag::DlopenLibrary lib("libcurl.so.4", "libcurl4");
     CurlApi a{};
 #define CDN_CURL_LOAD(name) diag::load_symbol(lib, a.name, "curl_" #name);
     CDN_CURL_FUNCTIONS(CDN_CURL_LOAD)

@@ -1,5 +1,5 @@
-// libcurl's functions, loaded on first use (see diag::Library): `libcurl().easy_init()` calls
-// curl_easy_init. The fields drop the curl_ prefix, since curl.h makes some of the names
+// libcurl's functions, loaded on first use (see diag::DlopenLibrary): `libcurl().easy_init()`
+// calls curl_easy_init. The fields drop the curl_ prefix, since curl.h makes some of the names
 // macros; the prototypes are curl.h's.
 #pragma once
 

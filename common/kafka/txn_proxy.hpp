@@ -13,6 +13,8 @@
 //     for a partition, so a new owner does not start before them (KIP-447);
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
+// txn_proxy.cpp holds the connections, txn_rewrite.hpp what is read and rewritten on the way,
+// txn_markers.cpp the writing of markers, frame_io.hpp the sockets.
 #pragma once
 
 #include <atomic>
@@ -30,6 +32,8 @@
 #include "common/kafka/txn_log.hpp"
 
 namespace cdn::kafka {
+
+struct PendingAnswer;
 
 class TxnProxy {
  public:
@@ -49,7 +53,6 @@ class TxnProxy {
   void set_down(int32_t id, bool down);
 
   struct Conn;
-  struct Pending;
 
  private:
   void accept_loop(size_t broker);
@@ -57,7 +60,7 @@ class TxnProxy {
   void responses(const std::shared_ptr<Conn>& c);
   // Follows the transactions in a request, and notes how to treat its answer.
   void note_request(Conn& c, const std::string& frame);
-  bool needs_rewrite(const Pending& p);
+  bool needs_rewrite(const PendingAnswer& p);
   void reaper();
   // Writes the markers of `txn` and keeps its offsets when committed; false when a marker
   // could not be written (the transaction stays open, to be ended again).
@@ -69,7 +72,7 @@ class TxnProxy {
   // One request and its answer on the marker connection to mock broker `broker` (0-based).
   bool exchange(size_t broker, const std::string& request, std::string& response);
   bool write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch, bool commit);
-  std::string rewrite(const Pending& p, std::string frame);
+  std::string rewrite(const PendingAnswer& p, std::string frame);
 
   std::vector<int> upstream_;
   std::mutex listen_mu_;  // guards listen_fd_ and ports_ after start

@@ -1,4 +1,4 @@
-// XGBoost's C API, loaded on first use (see diag::Library): `api().XGBoosterCreate(...)`
+// XGBoost's C API, loaded on first use (see diag::DlopenLibrary): `api().XGBoosterCreate(...)`
 // calls XGBoosterCreate. The prototypes are those of xgboost/c_api.h.
 #pragma once
 

@@ -5,6 +5,8 @@
 // the document, to files next to it, and to the draft meta-schemas (which are built in).
 // Patterns run on RE2, whose matching time is linear in the input, and formats on
 // hand-written scanners, so no instance can make a check backtrack or recurse without bound.
+// compiler.cpp reads and compiles schemas (resolving references with uri.hpp), checker.cpp
+// checks values, find_schema.cpp finds cdn's own schema files.
 #pragma once
 
 #include <simdjson.h>

@@ -38,6 +38,7 @@
 #include "common/diag/log.hpp"
 #include "common/schema/formats.hpp"
 #include "common/schema/valijson_adapter.hpp"
+#include "common/schema/valijson_messages.hpp"
 
 // ---------------------------------------------------------------------------------------------
 // The specializations, declared before any use of the visitor.
@@ -79,10 +80,6 @@ using valijson::constraints::PropertiesConstraint;
 // Nothing here puts a std::regex in it.
 using RegexCache = std::unordered_map<std::string, std::regex>;
 
-std::string sq(std::string_view s) {
-  return diag::quoted(std::string(s));
-}
-
 // --- Patterns --------------------------------------------------------------------------------
 
 using PatternMap = std::unordered_map<std::string, std::unique_ptr<re2::RE2>>;
@@ -119,7 +116,7 @@ const re2::RE2& pattern_regex(const std::string& pattern) {
   if (auto it = lazy.find(pattern); it != lazy.end()) return *it->second;
   auto re = compile_pattern(pattern);
   if (!re->ok()) {
-    valijson::throwRuntimeError("the pattern " + sq(pattern) +
+    valijson::throwRuntimeError("the pattern " + diag::quoted(pattern) +
                                 " cannot be compiled by RE2: " + re->error());
   }
   return *lazy.emplace(pattern, std::move(re)).first->second;
@@ -429,7 +426,8 @@ class PatternCollector {
     auto re = compile_pattern(pattern);
     if (!re->ok()) {
       throw UsageError("the schema " + where_ + " has a pattern RE2 cannot compile at " +
-                       sq(at.empty() ? "/" : at) + ": " + sq(pattern) + ": " + re->error() +
+                       diag::quoted(at.empty() ? "/" : at) + ": " + diag::quoted(pattern) + ": " +
+                       re->error() +
                        " (patterns run on RE2, which has no lookaround or backreferences, so "
                        "that matching time stays linear; rewrite the pattern without them)");
     }
@@ -473,10 +471,10 @@ class RefChecker {
     if (root_.get_object().get(obj) || obj["$ref"].get_string().get(ref)) return;
     std::string_view doc = ref.substr(0, std::min(ref.find('#'), ref.size()));
     if (!doc.empty() && !is_absolute(doc)) {
-      throw UsageError("the schema " + where_ + " is a $ref to " + sq(ref) +
+      throw UsageError("the schema " + where_ + " is a $ref to " + diag::quoted(ref) +
                        ", which valijson 1.0 misreads at the root of a schema (as a reference "
                        "into the schema itself); wrap it: {\"allOf\": [{\"$ref\": " +
-                       sq(ref) + "}]}");
+                       diag::quoted(ref) + "}]}");
     }
   }
 
@@ -519,7 +517,7 @@ class RefChecker {
         throw UsageError("the schema " + where_ +
                          " has references that only lead to each "
                          "other (through " +
-                         sq("#" + pointer) +
+                         diag::quoted("#" + pointer) +
                          "), which would make valijson "
                          "recurse without end");
       }
@@ -589,93 +587,12 @@ valijson::SchemaParser::Version parser_version(simdjson::dom::element root,
       uri.find("draft-07/schema") != std::string_view::npos) {
     return valijson::SchemaParser::kDraft7;
   }
-  throw UsageError("the schema " + where + " declares $schema " + sq(uri) +
+  throw UsageError("the schema " + where + " declares $schema " + diag::quoted(uri) +
                    "; the valijson engine supports drafts 4, 6 and 7 "
                    "(http://json-schema.org/draft-07/schema#)");
 }
 
-// The keyword a valijson message is about, from its wording (valijson 1.0's messages, and the
-// ones above); "" when the message does not say. `property` gets the missing property of
-// required and dependencies.
-std::string keyword_of(const std::string& m, int draft, std::string& property) {
-  auto starts = [&](std::string_view p) { return m.rfind(p, 0) == 0; };
-  auto quoted_name = [&]() {
-    size_t a = m.find('\'');
-    size_t b = m.rfind('\'');
-    return a != std::string::npos && b > a ? m.substr(a + 1, b - a - 1) : std::string();
-  };
-  if (starts("Value type not permitted")) return "type";
-  if (starts("Missing required property '")) {
-    property = quoted_name();
-    return "required";
-  }
-  if (starts("Missing dependency '")) {
-    property = quoted_name();
-    return "dependencies";
-  }
-  if (starts("Failed to match against any enum")) return "enum";
-  if (starts("Failed to match expected value set by 'const'")) return "const";
-  if (starts("Expected number less than or equal to")) return "maximum";
-  if (starts("Expected number less than")) return draft == 4 ? "maximum" : "exclusiveMaximum";
-  if (starts("Expected number greater than or equal to")) return "minimum";
-  if (starts("Expected number greater than")) return draft == 4 ? "minimum" : "exclusiveMinimum";
-  if (starts("Array should contain no more than")) return "maxItems";
-  if (starts("Array should contain no fewer than")) return "minItems";
-  if (starts("String should be no more than")) return "maxLength";
-  if (starts("String should be no fewer than")) return "minLength";
-  if (starts("Object should have no more than")) return "maxProperties";
-  if (starts("Object should have no fewer than")) return "minProperties";
-  if (starts("Value should be a multiple of") || starts("Value could not be converted")) {
-    return "multipleOf";
-  }
-  if (starts("Target should not validate against schema specified in 'not'")) return "not";
-  if (m.find("oneOf constraint") != std::string::npos ||
-      starts("Failed to validate against exactly one")) {
-    return "oneOf";
-  }
-  if (m.find("anyOf constraint") != std::string::npos) return "anyOf";
-  if (m.find("if-then-else") != std::string::npos) return "if";
-  if (m.find("'contains' constraint") != std::string::npos) return "contains";
-  if (starts("Failed to match regex specified by 'pattern'")) return "pattern";
-  if (starts("String should be a valid")) return "format";
-  if (starts("Object contains a property that could not be validated")) {
-    return "additionalProperties";
-  }
-  if (starts("Array contains more items than allowed") || starts("Cannot validate item #")) {
-    return "additionalItems";
-  }
-  if (m.find("violate uniqueness constraint") != std::string::npos) return "uniqueItems";
-  return "";
-}
-
-// Messages valijson adds on the way out of a subschema that failed, after the errors that say
-// why: dropped, unless nothing else was said.
-bool propagation_only(const std::string& m) {
-  for (std::string_view p :
-       {"Failed to validate against schema associated with property name '",
-        "Failed to validate against schema associated with pattern '",
-        "Failed to validate against additional properties schema", "Failed to validate item #",
-        "Failed to validate against child schema #",
-        "Failed to validate against dependent schema"}) {
-    if (m.rfind(p, 0) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
-
-std::string valijson_context_pointer(const std::vector<std::string>& context) {
-  std::string out;
-  for (size_t i = 0; i < context.size(); ++i) {
-    std::string_view tok = context[i];
-    if (i == 0 && tok == "<root>") continue;
-    if (tok.size() >= 2 && tok.front() == '[' && tok.back() == ']') {
-      tok = tok.substr(1, tok.size() - 2);
-    }
-    base::append_pointer_token(out, tok);
-  }
-  return out;
-}
 
 ValijsonEngine::ValijsonEngine() : state_(std::make_unique<State>()) {}
 ValijsonEngine::~ValijsonEngine() = default;
@@ -704,11 +621,11 @@ void load(ValijsonEngine::State& state, int& draft, std::string_view text, const
     } else if (uri.find("://") == std::string::npos && uri.rfind("urn:", 0) != 0) {
       path = !uri.empty() && uri[0] == '/' ? uri : dir + uri;
     } else {
-      throw UsageError("cannot resolve $ref " + sq(uri) + " in the schema " + where +
+      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " in the schema " + where +
                        ": the valijson engine follows references inside the schema, to files "
                        "next to it and to the draft meta-schemas, never over the network");
     }
-    std::string shown = "the schema " + sq(path) + " (a $ref of " + where + ")";
+    std::string shown = "the schema " + diag::quoted(path) + " (a $ref of " + where + ")";
     auto doc = parse_document(read_file(path, shown), shown);
     PatternCollector(state.patterns, shown).schema(doc->root(), "");
     RefChecker(doc->root(), shown).check(false);
@@ -733,15 +650,16 @@ std::unique_ptr<ValijsonEngine> ValijsonEngine::from_text(std::string_view text,
   std::string base = base_path_or_uri;
   if (base.rfind("file://", 0) == 0) base = base.substr(7);
   std::unique_ptr<ValijsonEngine> e(new ValijsonEngine());
-  std::string where = sq(base_path_or_uri.empty() ? std::string("(text)") : base_path_or_uri);
+  std::string where =
+      diag::quoted(base_path_or_uri.empty() ? std::string("(text)") : base_path_or_uri);
   load(*e->state_, e->draft_, text, directory_of(base), where);
   return e;
 }
 
 std::unique_ptr<ValijsonEngine> ValijsonEngine::from_file(const std::string& path) {
-  std::string text = read_file(path, "the schema " + sq(path));
+  std::string text = read_file(path, "the schema " + diag::quoted(path));
   std::unique_ptr<ValijsonEngine> e(new ValijsonEngine());
-  load(*e->state_, e->draft_, text, directory_of(path), sq(path));
+  load(*e->state_, e->draft_, text, directory_of(path), diag::quoted(path));
   return e;
 }
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "common/gen/model.hpp"
+#include "common/gen/rng.hpp"
 
 using cdn::gen::Rng;
 

@@ -1,4 +1,4 @@
-#include "common/diag/library.hpp"
+#include "common/diag/dlopen.hpp"
 
 #include <dlfcn.h>
 
@@ -7,13 +7,13 @@
 
 namespace cdn::diag {
 
-Library::Library(std::string soname, std::string package)
+DlopenLibrary::DlopenLibrary(std::string soname, std::string package)
     : soname_(std::move(soname)), package_(std::move(package)) {}
 
 // Kept open for the life of the process: functions of it may run until exit.
-Library::~Library() = default;
+DlopenLibrary::~DlopenLibrary() = default;
 
-void* Library::symbol(const char* name) {
+void* DlopenLibrary::symbol(const char* name) {
   if (!handle_) {
     handle_ = ::dlopen(soname_.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_) {

@@ -1,16 +1,19 @@
-// The model behind `cdn gen`: a fixed synthetic CDN (PoPs, the networks they serve), clients
-// drawn from a seed, a diurnal load curve, incident windows, per-request physics (cache, status,
-// rtt, ttfb, adaptive bitrate, bytes, throughput) and a logistic label. docs/gen.md documents
-// it. Everything is drawn from one portable PRNG, so a seed and the options fix the output.
+// The random numbers of `cdn gen`: one portable PRNG, so that a seed and the options fix the
+// output on every machine.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
 
 namespace cdn::gen {
+
+// splitmix64: the next value of the sequence whose state is `x` (advanced).
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 // xoshiro256** seeded through splitmix64, with its own samplers: std:: distributions differ
 // between standard libraries, these do not.
@@ -48,48 +51,41 @@ class Rng {
   bool has_spare_ = false;
 };
 
+// The samplers are defined here, inline: they run several times for each generated record.
+inline double Rng::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  double u, v, s;
+  do {
+    u = 2 * uniform() - 1;
+    v = 2 * uniform() - 1;
+    s = u * u + v * v;
+  } while (s >= 1 || s == 0);
+  const double m = std::sqrt(-2 * std::log(s) / s);
+  spare_ = v * m;
+  has_spare_ = true;
+  return u * m;
+}
+
+inline double Rng::lognormal(double median, double sigma) {
+  return median * std::exp(sigma * normal());
+}
+
+inline double Rng::exponential(double mean) {
+  return -mean * std::log(1 - uniform());
+}
+
+inline double Rng::pareto(double scale, double alpha) {
+  return scale * std::pow(1 - uniform(), -1 / alpha);
+}
+
 // A distinct, decorrelated stream for each purpose, so that e.g. --dirty does not change the
 // clean records and --late only reorders them.
 uint64_t stream_seed(uint64_t seed, uint64_t stream);
 
-enum class Format { ndjson, csv };
-
-struct Options {
-  uint64_t rows = 1000;
-  uint64_t seed = 1;
-  Format format = Format::ndjson;
-  int64_t start_ms = 0;  // milliseconds since the epoch, UTC
-  double rate = 20;      // mean records per second of event time
-  double late = 0.01;    // fraction emitted 1-30 s after later records
-  double dirty = 0;      // fraction replaced by bad lines
-  bool label = true;     // write qoe_bad
-};
-
-// What one run produced, for the summary line.
-struct Stats {
-  uint64_t late = 0;
-  uint64_t dirty = 0;
-  uint64_t qoe_bad = 0;
-  uint64_t in_incident = 0;
-};
-
-class Generator {
- public:
-  explicit Generator(const Options& opts);
-  ~Generator();
-  Generator(const Generator&) = delete;
-  Generator& operator=(const Generator&) = delete;
-
-  // The next output line (no newline) in `line`, which is reused; false after the last row.
-  bool next(std::string& line);
-  const Stats& stats() const;
-
-  // The CSV header row for these options (no newline).
-  static std::string csv_header(bool label);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The streams of one run.
+enum Stream : uint64_t { kClients = 1, kRequests = 2, kIncidents = 3, kLate = 4, kDirty = 5 };
 
 }  // namespace cdn::gen

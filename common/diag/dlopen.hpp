@@ -7,14 +7,14 @@
 
 namespace cdn::diag {
 
-class Library {
+class DlopenLibrary {
  public:
   // `soname`: the file to open ("libxgboost.so.0"); `package`: the Debian package that
   // holds it, named in the error when it cannot be opened.
-  Library(std::string soname, std::string package);
-  ~Library();
-  Library(const Library&) = delete;
-  Library& operator=(const Library&) = delete;
+  DlopenLibrary(std::string soname, std::string package);
+  ~DlopenLibrary();
+  DlopenLibrary(const DlopenLibrary&) = delete;
+  DlopenLibrary& operator=(const DlopenLibrary&) = delete;
 
   // The address of `name`; throws RuntimeError when the library cannot be opened or does not
   // have it.
@@ -28,7 +28,7 @@ class Library {
 // Sets one function pointer of an API table to the library's function `name`; throws as
 // symbol() does.
 template <typename Fn>
-void load_symbol(Library& lib, Fn& fn, const char* name) {
+void load_symbol(DlopenLibrary& lib, Fn& fn, const char* name) {
   fn = reinterpret_cast<Fn>(lib.symbol(name));
 }
 

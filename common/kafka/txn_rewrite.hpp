@@ -1,0 +1,111 @@
+// How `cdn broker`'s proxy (txn_proxy.hpp) reads requests and rewrites answers, as pure
+// transforms of message bytes (a Kafka message without its size prefix): no sockets, no locks.
+// What a transform consults or updates of the transactions is passed in (a TxnLog, or a
+// function for the one answer that can be large).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/kafka/txn_log.hpp"
+
+namespace cdn::kafka {
+
+// Kafka API keys and error codes the proxy reads or writes.
+enum Api : int16_t {
+  kProduce = 0,
+  kFetch = 1,
+  kListOffsets = 2,
+  kMetadata = 3,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
+  kFindCoordinator = 10,
+  kInitProducerId = 22,
+  kAddPartitionsToTxn = 24,
+  kEndTxn = 26,
+  kTxnOffsetCommit = 28,
+};
+inline constexpr int16_t kNotLeader = 6;
+inline constexpr int16_t kCoordinatorLoadInProgress = 14;
+inline constexpr int16_t kInvalidProducerEpoch = 47;
+inline constexpr int16_t kUnstableOffsetCommit = 88;
+
+// Whether a request of this API is read on its way (see note_request).
+bool inspected(int16_t api);
+
+// What the answer to a request needs of it.
+struct PendingAnswer {
+  int16_t api = -1;
+  int16_t version = 0;
+  std::string group;
+  std::string tid;
+  int64_t pid = -1;
+  int16_t epoch = 0;
+  bool commit = false;
+  int32_t max_wait = 0;
+  // What the request asked of each partition: the fetch offset of a read_committed Fetch,
+  // the timestamp of a read_committed ListOffsets.
+  std::map<TopicPartition, int64_t> asked;
+  std::vector<std::pair<TopicPartition, int64_t>> produced;  // transactional Produce: pids
+};
+
+// What the proxy notes of a request as it passes.
+struct RequestNote {
+  int32_t correlation_id = 0;
+  // The answer is rewritten or followed: `pending` waits for it.
+  bool answer = false;
+  PendingAnswer pending;
+  // A transaction event for the log, with pending.tid (and .pid, .epoch, .group as below).
+  enum class Txn {
+    none,
+    init_producer_id,  // a new instance of pending.tid, its transactions timing out at `timeout`
+    add_partitions,    // pending.tid (pending.pid, pending.epoch) adds `partitions`
+    offsets,           // pending.tid commits `offsets` of pending.group
+  };
+  Txn txn = Txn::none;
+  int32_t timeout_ms = 0;
+  std::vector<TopicPartition> partitions;
+  std::vector<std::pair<TopicPartition, int64_t>> offsets;
+};
+
+// Reads a request whose API is inspected(). Throws wire::ParseError on one it cannot read.
+RequestNote read_request(std::string_view frame);
+
+// --- answers, each to the request `p` was noted from ---
+
+// Metadata: the brokers 1..N named as the listeners in front of them, 127.0.0.1:ports[i - 1].
+std::string metadata_answer(const PendingAnswer& p, std::string frame,
+                            const std::vector<int>& ports);
+// FindCoordinator: the same for the coordinator.
+std::string find_coordinator_answer(const PendingAnswer& p, std::string frame,
+                                    const std::vector<int>& ports);
+
+// What a read_committed reader fetching `tp` from `fetch_offset` may see of `records`, with
+// high watermark `hwm` (TxnLog::committed_view).
+using CommittedViewOf = std::function<CommittedView(const TopicPartition& tp, int64_t fetch_offset,
+                                                    int64_t hwm, std::string_view records)>;
+// read_committed Fetch: each partition cut to what `view_of` says, with its last stable offset
+// and aborted transactions. `only_open`: the answer holds nothing but an open transaction's
+// data, which a broker would hold back.
+std::string fetch_answer(const PendingAnswer& p, std::string_view frame,
+                         const CommittedViewOf& view_of, bool& only_open);
+
+// OffsetFetch: the offsets committed by transactions, or UNSTABLE_OFFSET_COMMIT where an open
+// transaction holds offsets.
+std::string offset_fetch_answer(const PendingAnswer& p, std::string frame, const TxnLog& log);
+// read_committed ListOffsets for the end (-1): the last stable offset.
+std::string list_offsets_answer(const PendingAnswer& p, std::string frame, const TxnLog& log);
+// Transactional Produce: unchanged; the offsets written are noted in `log`.
+std::string produce_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
+// OffsetCommit: unchanged; where it succeeded, `log` forgets the offsets of transactions.
+std::string offset_commit_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
+// EndTxn: an answer without an error gets the one `outcome` returns (0 for none), which is
+// called only then.
+std::string end_txn_answer(std::string frame, const std::function<int16_t()>& outcome);
+
+}  // namespace cdn::kafka
