@@ -3,13 +3,24 @@
 # each one, or the ones named, for a while, one after the other (never two at once).
 # Each target starts from its committed corpus tests/fuzz/corpus/TARGET (read only) and
 # keeps what it finds in build/fuzz/corpus/TARGET, which later runs start from too.
+# Open-ended by default: a new random seed each run (libFuzzer's; printed in the log), so
+# that every run tries new inputs. With --seed (and --runs) a run is reproducible instead:
+# the same inputs each time, from the committed corpus alone (CI runs it so, in
+# tests/cli/fuzz.bats: a failure there is a regression anyone can replay).
 # An input that crashes, trips a sanitizer, breaks an invariant (the harnesses trap) or
 # runs past --timeout is written to the crash directory, and the script exits 1.
 # Installs clang and libFuzzer (Debian packages) when they are missing.
 #
-# Usage: scripts/fuzz.sh [--time SECONDS] [--jobs N] [--timeout SECONDS] [--crashes DIR]
-#                        [--minimize] [--no-build] [TARGET...]
-#   --time SECONDS     how long each target runs (default 60)
+# Usage: scripts/fuzz.sh [--time SECONDS] [--seed N] [--runs N] [--jobs N]
+#                        [--timeout SECONDS] [--crashes DIR] [--minimize] [--no-build]
+#                        [TARGET...]
+#   --time SECONDS     how long each target runs (default 60; with --runs, no limit unless
+#                      given)
+#   --seed N           libFuzzer's -seed=N for every target (default: a random one each
+#                      run); the run starts from the committed corpus alone, and what it
+#                      finds goes to a temporary directory, so that it can be replayed
+#   --runs N           stop each target after its corpus and N inputs more (libFuzzer
+#                      -runs), rather than after --time
 #   --jobs N           parallel jobs of the build (default 2); the fuzzers run one at a time
 #   --timeout SECONDS  one input running longer than this is a failure (default 2)
 #   --crashes DIR      where failing inputs go (default build/fuzz/crashes), one
@@ -37,6 +48,9 @@ die() {
 }
 
 time_s=60
+time_given=0
+seed=
+more_runs=
 jobs=2
 timeout_s=2
 crashes=
@@ -45,16 +59,20 @@ build=1
 targets=()
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --time | --jobs | --timeout | --crashes)
+    --time | --seed | --runs | --jobs | --timeout | --crashes)
       [[ $# -ge 2 ]] || die "$1 needs a value; see 'scripts/fuzz.sh --help'"
       case $1 in
-        --time) time_s=$2 ;;
+        --time) time_s=$2; time_given=1 ;;
+        --seed) seed=$2 ;;
+        --runs) more_runs=$2 ;;
         --jobs) jobs=$2 ;;
         --timeout) timeout_s=$2 ;;
         --crashes) crashes=$2 ;;
       esac
       shift 2 ;;
-    --time=*) time_s=${1#*=}; shift ;;
+    --time=*) time_s=${1#*=}; time_given=1; shift ;;
+    --seed=*) seed=${1#*=}; shift ;;
+    --runs=*) more_runs=${1#*=}; shift ;;
     --jobs=*) jobs=${1#*=}; shift ;;
     --timeout=*) timeout_s=${1#*=}; shift ;;
     --crashes=*) crashes=${1#*=}; shift ;;
@@ -72,6 +90,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ $time_s =~ ^[1-9][0-9]*$ ]] || die "bad --time '$time_s': a whole number of seconds, at least 1"
+[[ -z $seed || $seed =~ ^[1-9][0-9]{0,8}$ ]] || die "bad --seed '$seed': a whole number, 1 to 999999999"
+[[ -z $more_runs || $more_runs =~ ^[1-9][0-9]*$ ]] ||
+  die "bad --runs '$more_runs': a whole number, at least 1"
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "bad --jobs '$jobs'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "bad --timeout '$timeout_s': whole seconds, at least 1"
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
@@ -110,6 +131,16 @@ if [[ $build -eq 1 ]]; then
   cmake --build --preset fuzz -j "$jobs"
 fi
 
+# A seeded run neither reads nor grows the working corpus: what it starts from is committed.
+scratch=
+if [[ -n $seed ]]; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+fi
+limits=()
+[[ -n $seed ]] && limits+=(-seed="$seed")
+[[ -z $more_runs || $time_given -eq 1 ]] && limits+=(-max_total_time="$time_s")
+
 status=0
 summary=()
 for t in "${targets[@]}"; do
@@ -117,16 +148,21 @@ for t in "${targets[@]}"; do
   [[ -x $bin ]] || { echo "fuzz.sh: no $bin; build it first (without --no-build)" >&2; exit 3; }
   seeds=tests/fuzz/corpus/$t
   work=build/fuzz/corpus/$t
+  [[ -n $scratch ]] && work=$scratch/$t
   out=$crashes/$t
   log=build/fuzz/logs/$t.log
   mkdir -p "$work" "$out" build/fuzz/logs
   [[ -d $seeds ]] || { echo "fuzz.sh: no seed corpus $seeds" >&2; exit 3; }
   before=$(find "$out" -type f | wc -l)
-  echo "== $t: fuzzing for ${time_s}s (log: $log)" >&2
+  run_limits=("${limits[@]}")
+  # -runs counts the corpus too: N more than the committed inputs
+  [[ -n $more_runs ]] && run_limits+=(-runs="$(($(find "$seeds" -type f | wc -l) + more_runs))")
+  echo "== $t: fuzzing ${run_limits[*]} (log: $log)" >&2
   start=$(date +%s)
   rc=0
-  "$bin" -max_total_time="$time_s" -timeout="$timeout_s" -rss_limit_mb=2048 \
+  "$bin" "${run_limits[@]}" -timeout="$timeout_s" -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$out/" "$work" "$seeds" >"$log" 2>&1 || rc=$?
+  used_seed=$(sed -n 's/^INFO: Seed: *//p' "$log" | head -n 1)
   end=$(date +%s)
   after=$(find "$out" -type f | wc -l)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -135,7 +171,8 @@ for t in "${targets[@]}"; do
   failed=$((after - before))
   if [[ $rc -ne 0 || $failed -gt 0 ]]; then
     status=1
-    echo "fuzz.sh: $t failed (exit $rc); the input is in $out, the report in $log:" >&2
+    echo "fuzz.sh: $t failed (exit $rc, seed ${used_seed:-?}); the input is in $out," \
+      "the report in $log:" >&2
     grep -E 'ERROR|invariant broken|SUMMARY|Test unit written' "$log" | head -n 10 >&2 || true
   fi
   line=$(printf '%-17s %5ss %10s runs %7s exec/s  corpus %5s files  failures %s' \
@@ -158,6 +195,10 @@ for t in "${targets[@]}"; do
   fi
 done
 
-echo "== fuzz summary (${time_s}s per target)"
+if [[ -n $more_runs && $time_given -eq 0 ]]; then
+  echo "== fuzz summary (the corpus and $more_runs runs more per target, seed ${seed:-random})"
+else
+  echo "== fuzz summary (${time_s}s per target, seed ${seed:-random})"
+fi
 printf '%s\n' "${summary[@]}"
 exit $status

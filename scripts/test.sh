@@ -2,9 +2,9 @@
 # The whole test suite, from a fresh clone: installs what is missing (scripts/setup.sh),
 # builds with warnings as errors (the ci preset, build/ci/cdn) and the libFuzzer targets (the
 # fuzz preset, build/fuzz), runs the unit tests and the replay of every fuzz corpus (ctest)
-# and every CLI test (tests/cli/*.bats, among them fuzz.bats, which fuzzes each target for
-# 5 seconds) against that binary, and exits non-zero when anything failed. Needs no
-# standard input.
+# and every CLI test (tests/cli/*.bats, among them fuzz.bats, which fuzzes each target
+# briefly from a fixed seed) against that binary, and exits non-zero when anything failed.
+# Needs no standard input.
 #
 # --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Every sanitizer report

@@ -47,6 +47,41 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+size_t invalid_utf8_at(std::string_view s) {
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The length of the sequence, and the range of its second byte (RFC 3629, table 3-7).
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned char x = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 void append_int(std::string& out, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -66,6 +101,12 @@ void append_double(std::string& out, double v) {
   }
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
+  // The shortest text of a large whole number may be plain digits (333333333333333311488):
+  // JSON readers take those for an integer, and refuse one past 64 bits.
+  if (std::fabs(v) >= 0x1p63 &&
+      !json_number_fits(std::string_view(buf, static_cast<size_t>(r.ptr - buf)))) {
+    r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  }
   out.append(buf, r.ptr);
 }
 

@@ -11,9 +11,16 @@ namespace cdn::base {
 // unchanged; control characters are escaped.
 void append_json_string(std::string& out, std::string_view s);
 
+// The offset of the first byte of `s` that is not well-formed UTF-8 (an overlong form, a
+// surrogate, past U+10FFFF, a sequence cut short), or std::string_view::npos when it is all
+// well-formed: JSON text must be, and append_json_string does not check.
+size_t invalid_utf8_at(std::string_view s);
+
 void append_int(std::string& out, int64_t v);
 void append_uint(std::string& out, uint64_t v);
 // Shortest text that reads back as the same double; non-finite values are written as null.
+// A whole number beyond 64-bit integers gets an exponent (1e+20, not 100000000000000000000),
+// so that it reads back as a double rather than as an integer that does not fit.
 void append_double(std::string& out, double v);
 
 // True when `s` is exactly a JSON number (RFC 8259 grammar).

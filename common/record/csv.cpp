@@ -16,6 +16,20 @@ bool ends_inside_quotes(std::string_view s) {
   }
   return in;
 }
+
+// Appends cell `v` of column `name` as a JSON string, or returns false with `error` set when
+// it is not valid UTF-8 (which JSON text must be).
+bool append_utf8_string(std::string& out, const std::string& v, const std::string& name,
+                        std::string& error) {
+  size_t bad = base::invalid_utf8_at(v);
+  if (bad != std::string_view::npos) {
+    error =
+        "column '" + name + "': the cell is not valid UTF-8 (byte " + std::to_string(bad + 1) + ")";
+    return false;
+  }
+  base::append_json_string(out, v);
+  return true;
+}
 }  // namespace
 
 bool CsvReader::next(Row& row) {
@@ -97,6 +111,7 @@ CsvToJson::CsvToJson(std::vector<std::string> header, const record::PropertyType
     base::append_json_string(k, h);
     k += ':';
     keys_.push_back(std::move(k));
+    bad_names_.push_back(base::invalid_utf8_at(h));
   }
 }
 
@@ -112,6 +127,12 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
   for (size_t c = 0; c < fields.size(); ++c) {
     const std::string& v = fields[c];
     if (v.empty()) continue;  // an empty cell leaves the field out
+    if (bad_names_[c] != std::string_view::npos) {
+      error = "column " + std::to_string(c + 1) +
+              ": its name in the header is not valid UTF-8 (byte " +
+              std::to_string(bad_names_[c] + 1) + ")";
+      return false;
+    }
     if (!first) out += ',';
     first = false;
     out += keys_[c];
@@ -159,15 +180,15 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
         break;
       }
       case record::ValueType::string:
-        base::append_json_string(out, v);
+        if (!append_utf8_string(out, v, header_[c], error)) return false;
         break;
       case record::ValueType::any:
         // A number that would not read back (beyond 64-bit integers or a double's range)
         // stays the text it is.
         if (base::is_json_number(v) && base::json_number_fits(v)) {
           out += v;
-        } else {
-          base::append_json_string(out, v);
+        } else if (!append_utf8_string(out, v, header_[c], error)) {
+          return false;
         }
         break;
     }

@@ -43,8 +43,9 @@ class CsvToJson {
  public:
   CsvToJson(std::vector<std::string> header, const record::PropertyTypes* types);
 
-  // Appends the object to `out`; on a cell that does not fit its type returns false with
-  // `error` set.
+  // Appends the object to `out`; on a cell that does not fit its type, or that is not valid
+  // UTF-8 (or whose column's name is not), returns false with `error` set: whatever the
+  // bytes, what it appends is valid JSON.
   bool convert(const std::vector<std::string>& fields, std::string& out, std::string& error) const;
 
   const std::vector<std::string>& header() const { return header_; }
@@ -53,6 +54,7 @@ class CsvToJson {
   std::vector<std::string> header_;
   std::vector<record::ValueType> types_;
   std::vector<std::string> keys_;  // header names already JSON-escaped with quotes and ':'
+  std::vector<size_t> bad_names_;  // per column: where its name is not UTF-8, or npos
 };
 
 }  // namespace cdn::record

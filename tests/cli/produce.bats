@@ -303,7 +303,9 @@ consume() {
     >"$T/span.ndjson"
   "$CDN" produce -t t "$T/span.ndjson" --replay 2>"$T/err" &
   pid=$!
-  sleep 0.5
+  # the first record sent: produce now waits an hour for the second, however slow its start
+  deadline=$((SECONDS + 30))
+  until (($(consume t | wc -l) >= 1)) || ((SECONDS > deadline)); do sleep 0.1; done
   start=$(date +%s)
   kill -INT "$pid"
   status=0

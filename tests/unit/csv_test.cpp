@@ -1,15 +1,19 @@
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/pipeline/context.hpp"
 #include "common/record/csv.hpp"
 #include "common/record/source.hpp"
 #include "common/schema/types.hpp"
+#include "common/base/json_text.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
+using namespace std::string_literals;
 
 namespace {
 test::Read read_csv(const test::ScratchDir& dir, const std::string& content,
@@ -97,6 +101,112 @@ TEST(CsvReader, NumbersThatWouldNotReadBackStayTextOrAreRejected) {
   EXPECT_EQ(typed.texts[0], R"({"n":1e+20})");
   EXPECT_EQ(typed.counts.rejected, 1u);
   EXPECT_NE(typed.rejects.find("'1e999' is not a number"), std::string::npos);
+}
+
+// Found by tests/fuzz/csv_fuzz.cpp (corpus/csv/regression-csv-invalid-json): a cell typed
+// number holding a whole number past 64 bits was written as the double's plain digits
+// (333333333333333311488), which JSON readers take for an integer and refuse.
+TEST(CsvReader, WholeNumbersPastSixtyFourBitsAreWrittenAsDoublesThatReadBack) {
+  test::ScratchDir dir;
+  record::PropertyTypes types;
+  types.by_name = {{"n", record::ValueType::number}};
+  auto r = read_csv(dir, "n\n333333333333333333333\n-12345678901234567890\n12345678901234567890\n",
+                    &types);
+  ASSERT_EQ(r.texts.size(), 3u);
+  EXPECT_EQ(r.texts[0], R"({"n":3.333333333333333e+20})");
+  EXPECT_EQ(r.texts[1], R"({"n":-1.2345678901234567e+19})");
+  EXPECT_EQ(r.texts[2], R"({"n":12345678901234567890})");  // fits in 64 bits: as it is
+  simdjson::dom::parser parser;
+  const double want[] = {333333333333333333333.0, -12345678901234567890.0};
+  for (size_t i = 0; i < 2; ++i) {
+    double d = 0;
+    EXPECT_EQ(parser.parse(r.texts[i])["n"].get_double().get(d), simdjson::SUCCESS) << r.texts[i];
+    EXPECT_EQ(d, want[i]);
+  }
+}
+
+TEST(JsonText, DoublesAlwaysReadBackAsJsonNumbers) {
+  simdjson::dom::parser parser;
+  for (double v : {0x1p63, -0x1p63, 0x1p64, -0x1p64, 1e20, 123456789012345678901.0, 1.5e300,
+                   -1.5e300, 5e-324, 0.1, 12.0, -0.0}) {
+    std::string s;
+    base::append_double(s, v);
+    double d = 0;
+    EXPECT_EQ(parser.parse(s).get_double().get(d), simdjson::SUCCESS) << s;
+    EXPECT_EQ(d, v) << s;
+  }
+  std::string s;
+  base::append_double(s, 12.0);
+  EXPECT_EQ(s, "12");  // small whole numbers stay as they were written
+}
+
+TEST(JsonText, InvalidUtf8At) {
+  EXPECT_EQ(base::invalid_utf8_at(""), std::string_view::npos);
+  EXPECT_EQ(base::invalid_utf8_at("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBB\xBF"),
+            std::string_view::npos);
+  EXPECT_EQ(base::invalid_utf8_at("\0\x01\x7f"s), std::string_view::npos);
+  EXPECT_EQ(base::invalid_utf8_at("ab\xFF"), 2u);            // not a lead byte
+  EXPECT_EQ(base::invalid_utf8_at("a\xC0\x80"), 1u);         // overlong NUL
+  EXPECT_EQ(base::invalid_utf8_at("\xE0\x80\xAF"), 0u);      // overlong
+  EXPECT_EQ(base::invalid_utf8_at("x\xED\xA0\x80"), 1u);     // a surrogate
+  EXPECT_EQ(base::invalid_utf8_at("\xF4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(base::invalid_utf8_at("\xF5\x80\x80\x80"), 0u);
+  EXPECT_EQ(base::invalid_utf8_at("ok\xE2\x82"), 2u);  // cut short
+  EXPECT_EQ(base::invalid_utf8_at("\xC3("), 0u);       // a bad continuation
+}
+
+// Whatever the bytes of a cell, the record is JSON, or the row is rejected with a reason:
+// cells that are not UTF-8 are rejected (JSON text must be UTF-8, and simdjson refuses
+// anything else); NUL and other control characters are escaped; a BOM past the start of
+// the file and quotes are kept as they are.
+TEST(CsvReader, EveryRecordIsJsonWhateverTheBytes) {
+  test::ScratchDir dir;
+  record::PropertyTypes types;
+  types.by_name = {{"s", record::ValueType::string}};
+  const std::string csv =
+      "s,a\n"
+      "ok,\xC3\xA9\n"          // 2: valid UTF-8
+      "\xFF,x\n"               // 3: not UTF-8, a string column
+      "x,\xC0\x80\n"           // 4: an overlong NUL, an untyped column
+      "x,\xED\xA0\x80\n"       // 5: a surrogate
+      "x,\xE2\x82\n"           // 6: cut short
+      "\0nul\x01\x1f,\x7f\n"s  // 7: control characters
+      "\xEF\xBB\xBF"
+      "bom,\"say \"\"hi\"\"\"\n"  // 8: a BOM mid-file, quotes
+      "\xF4\x90\x80\x80,\n";      // 9: past U+10FFFF
+  for (const record::PropertyTypes* t : {static_cast<const record::PropertyTypes*>(nullptr),
+                                         static_cast<const record::PropertyTypes*>(&types)}) {
+    auto r = read_csv(dir, csv, t);
+    EXPECT_EQ(r.counts.in, 8u);
+    EXPECT_EQ(r.counts.rejected, 5u);
+    ASSERT_EQ(r.lines, (std::vector<uint64_t>{2, 7, 8}));
+    EXPECT_EQ(r.texts[0], "{\"s\":\"ok\",\"a\":\"\xC3\xA9\"}");
+    EXPECT_EQ(r.texts[1], R"({"s":"\u0000nul\u0001\u001f","a":")"
+                          "\x7f"
+                          R"("})");
+    EXPECT_EQ(r.texts[2],
+              "{\"s\":\"\xEF\xBB\xBF"
+              R"(bom","a":"say \"hi\""})");
+    simdjson::dom::parser parser;
+    for (const auto& text : r.texts) {
+      EXPECT_EQ(parser.parse(text).error(), simdjson::SUCCESS) << text;
+    }
+    EXPECT_NE(r.rejects.find("column 's': the cell is not valid UTF-8 (byte 1)"), std::string::npos)
+        << r.rejects;
+    EXPECT_NE(r.rejects.find("column 'a': the cell is not valid UTF-8 (byte 1)"),
+              std::string::npos);
+    EXPECT_NE(r.rejects.find("\"line\":9"), std::string::npos);
+  }
+}
+
+TEST(CsvReader, ColumnNameThatIsNotUtf8RejectsTheRowsThatFillIt) {
+  test::ScratchDir dir;
+  auto r = read_csv(dir, "a,b\xFF\n1,2\n3,\n");
+  ASSERT_EQ(r.texts.size(), 1u);
+  EXPECT_EQ(r.texts[0], R"({"a":3})");
+  EXPECT_EQ(r.counts.rejected, 1u);
+  EXPECT_NE(r.rejects.find("column 2: its name in the header is not valid UTF-8 (byte 2)"),
+            std::string::npos);
 }
 
 TEST(CsvReader, SchemaFileGivesTheTypes) {
