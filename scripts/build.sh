@@ -2,11 +2,12 @@
 # Configures and builds cdn with a preset from CMakePresets.json:
 #   release  optimized (build/release/cdn), the default
 #   ci       release with warnings as errors (build/ci/cdn)
+#   minimal  ci without the Kafka, XGBoost and InfluxDB parts (build/minimal/cdn)
 #   debug    debug with AddressSanitizer and UndefinedBehaviorSanitizer (build/debug/cdn)
 #   sanitize optimized with debug information, AddressSanitizer and UndefinedBehaviorSanitizer
 #            (build/sanitize/cdn): what `scripts/test.sh --sanitize` runs the suite against
 #
-# Usage: scripts/build.sh [--preset release|ci|debug|sanitize] [-j N]
+# Usage: scripts/build.sh [--preset release|ci|minimal|debug|sanitize] [-j N]
 set -euo pipefail
 
 usage() {
@@ -28,8 +29,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 case $preset in
-  release | ci | debug | sanitize) ;;
-  *) echo "build.sh: unknown preset '$preset'; pick release, ci, debug or sanitize" >&2; exit 2 ;;
+  release | ci | minimal | debug | sanitize) ;;
+  *) echo "build.sh: unknown preset '$preset'; pick release, ci, minimal, debug or sanitize" >&2; exit 2 ;;
 esac
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "build.sh: bad job count '$jobs'" >&2; exit 2; }
 

@@ -3,8 +3,10 @@
 # builds with warnings as errors (the ci preset, build/ci/cdn) and the libFuzzer targets (the
 # fuzz preset, build/fuzz), runs the unit tests and the replay of every fuzz corpus (ctest)
 # and every CLI test (tests/cli/*.bats, among them fuzz.bats, which fuzzes each target
-# briefly from a fixed seed) against that binary, and exits non-zero when anything failed.
-# Needs no standard input.
+# briefly from a fixed seed) against that binary. Then the minimal preset (build/minimal/cdn:
+# no Kafka, XGBoost or InfluxDB part) is built, its unit tests run, and the CLI tests that need
+# none of those parts (bats tags kafka, xgboost, influx mark the others) run against it.
+# Exits non-zero when anything failed. Needs no standard input.
 #
 # --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Every sanitizer report
@@ -71,6 +73,23 @@ else
   bats --formatter tap "${bats_files[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
 fi
 
+
+# The build without the optional parts: it must build with warnings as errors and pass what
+# does not need them (never a skip in the full build above: the tags only filter here).
+minimal_status=0
+if [[ $preset == ci ]]; then
+  echo "== minimal build (no Kafka, XGBoost, InfluxDB: build/minimal)"
+  if bash scripts/build.sh --preset minimal; then
+    ctest --test-dir build/minimal --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
+      2>&1 | tee "$logs/ctest-minimal" || minimal_status=$?
+    CDN_BIN="$root/build/minimal/cdn" bats --formatter tap \
+      --filter-tags '!kafka,!xgboost,!influx' "${bats_files[@]}" 2>&1 |
+      tee "$logs/bats-minimal" || minimal_status=$?
+  else
+    minimal_status=1
+  fi
+fi
+
 # One closing line over both suites.
 unit_total=$(sed -n 's/.*tests passed, [0-9]* tests\{0,1\} failed out of \([0-9]*\).*/\1/p' \
   "$logs/ctest" | tail -n 1)
@@ -87,6 +106,14 @@ cli_failed=${cli_failed:-0}
 
 unit_passed=$((unit_total > unit_failed ? unit_total - unit_failed : 0))
 echo "== unit: $unit_passed passed, $unit_failed failed; CLI: $cli_passed passed, $cli_failed failed"
+if [[ $preset == ci ]]; then
+  min_unit=$(sed -n 's/.*tests passed, [0-9]* tests\{0,1\} failed out of \([0-9]*\).*/\1/p' \
+    "$logs/ctest-minimal" 2>/dev/null | tail -n 1)
+  min_passed=$(grep -c '^ok ' "$logs/bats-minimal" 2>/dev/null || true)
+  min_failed=$(grep -c '^not ok ' "$logs/bats-minimal" 2>/dev/null || true)
+  echo "== minimal: ${min_unit:-0} unit tests, CLI: ${min_passed:-0} passed, ${min_failed:-0} failed" \
+    "(status $minimal_status)"
+fi
 echo "$((unit_passed + cli_passed)) passed, $((unit_failed + cli_failed)) failed"
 sanitizer_status=0
 if [[ -n $reports ]]; then
@@ -104,4 +131,4 @@ if [[ -n $reports ]]; then
     echo "== sanitizers: no report"
   fi
 fi
-[[ $unit_status -eq 0 && $cli_status -eq 0 && $sanitizer_status -eq 0 ]]
+[[ $unit_status -eq 0 && $cli_status -eq 0 && $minimal_status -eq 0 && $sanitizer_status -eq 0 ]]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # cdn broker: a local mock Kafka cluster, reached with kcat, with faults injected on stdin.
 
+# bats file_tags=kafka
+
 load test_helper
 load broker_helper
 

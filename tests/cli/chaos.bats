@@ -275,6 +275,7 @@ joined() {
 
 # --- kill -9 of Kafka stages
 
+# bats test_tags=kafka
 @test "produce killed with SIGKILL mid-stream and run again on the same input: every sampleID is in the topic" {
   start_broker --topic t:4
   tagged 4000 33 >"$T/in.ndjson"
@@ -296,6 +297,7 @@ joined() {
   (($(wc -l <"$T/got") >= 4000))
 }
 
+# bats test_tags=kafka
 @test "consume -G to stdout killed with SIGKILL mid-stream and restarted: every record written at least once" {
   start_broker --topic t:4
   tagged 4000 34 >"$T/in.ndjson"
@@ -328,6 +330,7 @@ joined() {
   same_ids "$T/want" "$T/got"
 }
 
+# bats test_tags=kafka
 @test "consume -G -o FILE killed with SIGKILL commits nothing: no file, and the restart writes every record once" {
   start_broker --topic t:4
   tagged 3000 35 >"$T/in.ndjson"
@@ -347,6 +350,7 @@ joined() {
   no_repeats "$T/got"
 }
 
+# bats test_tags=kafka
 @test "consume -G with --rejects FILE killed with SIGKILL and restarted: every message is in the output or the rejects" {
   start_broker --topic t:2
   # every fifth message spans two lines, so it goes to the rejects
@@ -369,6 +373,7 @@ joined() {
   same_ids "$T/want" "$T/got"
 }
 
+# bats test_tags=kafka,xgboost
 @test "predict from a Kafka group with --rejects FILE, killed with SIGKILL and restarted: every record is predicted or rejected" {
   "$CDN" gen -q --rows 3000 --seed 40 -f csv -o "$T/train.csv"
   "$CDN" train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 5 "$T/train.csv" -o "$T/m"
@@ -395,6 +400,7 @@ joined() {
 
 # --- the broker down
 
+# bats test_tags=kafka
 @test "the brokers down for three seconds while produce and consume -G run: every record is delivered once and read" {
   start_broker --topic t:4
   tagged 3000 36 >"$T/in.ndjson"
@@ -458,6 +464,7 @@ restart_influxd() {
   done
 }
 
+# bats test_tags=kafka,influx
 @test "load-influx from a Kafka group with --rejects FILE, killed with SIGKILL and restarted: every record is in InfluxDB or the rejects" {
   start_influxd
   start_broker --topic raw:4
@@ -482,6 +489,7 @@ restart_influxd() {
   same_ids "$T/want" "$T/got"
 }
 
+# bats test_tags=influx
 @test "influxd stopped with SIGSTOP, then killed and restarted on the same port mid-load: load-influx waits, retries, and every record arrives once" {
   start_influxd
   tagged 20000 43 >"$T/in.ndjson"
@@ -507,6 +515,7 @@ restart_influxd() {
   assert_equal "$(count d 'SELECT count(distinct(sampleID)) FROM cdn')" 20000
 }
 
+# bats test_tags=influx
 @test "influxd gone for longer than --retry-timeout mid-load: exit 3, and the records it says it wrote are in InfluxDB" {
   start_influxd
   tagged 20000 44 >"$T/in.ndjson"
@@ -538,6 +547,7 @@ restart_influxd() {
   ((have >= written && have <= in)) || fail "InfluxDB has $have points"
 }
 
+# bats test_tags=influx
 @test "influxd stopped (SIGSTOP) for longer than --retry-timeout mid-load: exit 3 soon after, and the records it says it wrote are in InfluxDB" {
   start_influxd
   tagged 20000 48 >"$T/in.ndjson"

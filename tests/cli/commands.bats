@@ -107,6 +107,7 @@ man_text() {
   [[ ${#bad[@]} -eq 0 ]] || fail "missing from completions/: ${bad[*]}"
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "the committed completion scripts are the ones cdn completion writes" {
   local bad=() shell file
   for shell in bash zsh fish; do

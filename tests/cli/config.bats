@@ -94,6 +94,7 @@ setup() {
   assert_failure 2
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "the deployment's config file deploy/cdn.toml is accepted by every command it configures" {
   export CDN_CONFIG="$REPO_ROOT/deploy/cdn.toml"
   run bash -c "'$CDN' -q gen --rows 50 | '$CDN' -q sort | '$CDN' -q tag"
@@ -102,6 +103,7 @@ setup() {
   assert_line --index 49 --partial '"sampleID":50}'
 }
 
+# bats test_tags=kafka
 @test "librdkafka properties (-X) and brokers can come from a config section" {
   printf '%s\n' '[sort]' 'brokers = "127.0.0.1:1"' 'X = ["no.such.property=1"]' >kafka.toml
   run cdn --config kafka.toml sort kafka:t -e
@@ -109,6 +111,7 @@ setup() {
   assert_output --partial "unknown Kafka property 'no.such.property' (-X)"
 }
 
+# bats test_tags=influx
 @test "an option's environment variable wins over the config file, the command line over both" {
   printf '[load-influx]\nurl = "http://127.0.0.1:9"\n[produce]\nbrokers = "127.0.0.1:9"\n' \
     >"$BATS_TEST_TMPDIR/c.toml"

@@ -2,6 +2,8 @@
 # cdn consume and kafka:TOPIC inputs: read Kafka topics, checked against a local
 # `cdn broker` on 127.0.0.1 and messages written by kcat.
 
+# bats file_tags=kafka
+
 load test_helper
 load broker_helper
 

@@ -166,6 +166,7 @@ for f in sys.argv[1:]:
   assert_output --partial 'deploy/k8s/cdn.toml differs from deploy/cdn.toml'
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "every cdn command line of the compose file and the manifests is a valid invocation" {
   run "${CHECK[@]}" commands "$REPO_ROOT"
   assert_success
@@ -184,6 +185,7 @@ for f in sys.argv[1:]:
   done
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "the command-line check catches an unknown option, a bad value, a topic not created" {
   run "${CHECK[@]}" check-argv "$CDN" "$REPO_ROOT/deploy/cdn.toml" \
     '["cdn","predict","-m","/models/current","kafka:cdndata","--no-such-option"]'
@@ -280,6 +282,7 @@ for f in sys.argv[1:]:
 # cdn.toml's addresses pointed at a local cdn broker and influxd, fill reject (the provider's
 # validate stage and loader-rejects) and kafka_consumer (the predictor's statistics through
 # deploy/kafka-lag.jq).
+# bats test_tags=kafka,xgboost,influx
 @test "the compose services' command lines run the pipeline natively: data, model, provider, predictor, loaders" {
   start_backends
   mkdir -p "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/models"
@@ -324,6 +327,7 @@ for f in sys.argv[1:]:
 # prediction; the deployment's own command lines, run natively with cdn.toml's addresses
 # pointed at a local cdn broker and influxd, fill reject (the provider's validate stage and
 # loader-rejects) and kafka_consumer (the predictor's statistics through kafka-lag.jq).
+# bats test_tags=kafka,xgboost,influx
 @test "every query of every dashboard returns data from a pipeline run and the deployment's services" {
   start_backends
   local out=$BATS_TEST_TMPDIR/out

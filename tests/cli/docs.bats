@@ -10,6 +10,7 @@ teardown() {
   stop_influxd || true
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "docs/config.md's key tables are what scripts/gen-config-doc.sh writes from cdn --help" {
   mkdir -p "$BATS_TEST_TMPDIR/repo/scripts" "$BATS_TEST_TMPDIR/repo/docs"
   cp "$REPO_ROOT/scripts/gen-config-doc.sh" "$BATS_TEST_TMPDIR/repo/scripts/"
@@ -30,6 +31,7 @@ teardown() {
   done
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "the example file of docs/config.md is accepted by cdn, and the command line wins over it" {
   sed -n '/^```toml$/,/^```$/p' "$REPO_ROOT/docs/config.md" | sed '1d;$d' >"$BATS_TEST_TMPDIR/c.toml"
   [[ -s $BATS_TEST_TMPDIR/c.toml ]]
@@ -43,6 +45,7 @@ teardown() {
   assert_line --index 0 --partial '"asn":1'
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "every sh block of docs/tour.md runs, in order, in one shell, as written" {
   start_influxd
   local dir="$BATS_TEST_TMPDIR/tour"

@@ -8,11 +8,9 @@
 # The brief run builds the fuzz preset when it is not built (scripts/test.sh builds it
 # first); without clang and libFuzzer, and no way to install them, it fails: it never skips.
 
-bats_require_minimum_version 1.5.0
+load test_helper
 
-setup() {
-  load test_helper
-}
+bats_require_minimum_version 1.5.0
 
 @test "fuzz.sh --help names its options and the targets" {
   run bash "$REPO_ROOT/scripts/fuzz.sh" --help

@@ -3,6 +3,8 @@
 # (Debian's 1.x, started on 127.0.0.1 with a temporary directory) and, for the answers a
 # healthy server does not give (503, 413, 429, 401, 2.x), a stub write endpoint.
 
+# bats file_tags=influx
+
 load test_helper
 load influx_helper
 load broker_helper

@@ -74,6 +74,7 @@ package_of() {
   assert_line --regexp '^ cdn is one program'
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "Depends names the Debian package of every library the binary links, each installed here" {
   local depends libs lib path pkg missing=()
   depends=$(dpkg-deb -f "$DEB" Depends)
@@ -148,6 +149,7 @@ package_of() {
   [[ $stderr == *'"reason":"'*'/timestamp format'* ]]
 }
 
+# bats test_tags=xgboost
 @test "the installed cdn train derives its features from the schema next to the binary" {
   # A copy of the installed tree whose cdn-data.json lacks rtt_ms: the model's features come
   # from that file, not from the source tree the binary was built in.
@@ -166,6 +168,7 @@ package_of() {
   assert_output '["ttfb_ms"]'
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "a man page for cdn and for every command, compressed, that man renders" {
   local dir="$PKGROOT/usr/share/man/man1" c bad=()
   for c in cdn $(commands | sed 's/^/cdn-/'); do

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # cdn predict: a model bundle applied to a stream of records.
 
+# bats file_tags=xgboost,kafka
+
 load test_helper
 load broker_helper
 

@@ -2,6 +2,8 @@
 # cdn produce: publishes every record to every named Kafka topic, checked with kcat against
 # a local `cdn broker` on 127.0.0.1.
 
+# bats file_tags=kafka
+
 load test_helper
 load broker_helper
 

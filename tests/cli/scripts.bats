@@ -72,6 +72,7 @@ bats_require_minimum_version 1.5.0
   [[ ! -e $out ]]
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "pipeline.sh runs every stage, from training to InfluxDB, on a local broker and influxd" {
   unset CDN_BROKERS INFLUX_URL
   run --separate-stderr env CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" \
@@ -92,6 +93,7 @@ bats_require_minimum_version 1.5.0
   assert_failure
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "pipeline.sh takes the addresses from --config when neither flags nor environment give them" {
   unset CDN_BROKERS INFLUX_URL
   load broker_helper
@@ -112,6 +114,7 @@ bats_require_minimum_version 1.5.0
   assert_line --partial "influxdb: $url, database cdn: 500 records, 500 predictions"
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "pipeline.sh --follow keeps a live stream flowing into InfluxDB until Ctrl-C, then stops it all" {
   unset CDN_BROKERS INFLUX_URL
   local out="$BATS_TEST_TMPDIR/follow"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # cdn train: CSV files into an XGBoost model bundle.
 
+# bats file_tags=xgboost
+
 load test_helper
 
 bats_require_minimum_version 1.5.0

@@ -463,6 +463,7 @@ expect() {
   diff "$T/cdn-invalid" "$T/py-invalid"
 }
 
+# bats test_tags=kafka
 @test "a live Kafka topic is validated as records arrive, rejects going to a topic" {
   load broker_helper
   start_broker --topic in:2 --topic bad:1
