@@ -19,7 +19,7 @@
 #include "common/io/line_reader.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
-#include "common/pipeline/worker_pool.hpp"
+#include "common/pipeline/ordered_batches.hpp"
 
 namespace cdn::pipeline {
 
@@ -280,11 +280,22 @@ struct ExternalSorter::Batch {
   record::LineChunk chunk;
   uint64_t chunk_lines = 0;
   std::deque<std::string> tails;  // padded copies of lines too near the end of the mapping
-};
 
-struct ExternalSorter::Pending {
-  std::unique_ptr<Batch> batch;
-  std::future<void> done;
+  void clear() {
+    source.clear();
+    first_seq = 0;
+    bytes = 0;
+    texts.clear();
+    lines.clear();
+    entries.clear();
+    failures.clear();
+    key_strings.clear();
+    string_spans.clear();
+    is_chunk = false;
+    chunk = {};
+    chunk_lines = 0;
+    tails.clear();
+  }
 };
 
 // Arena memory straight from mmap: returned to the system as soon as a run spills.
@@ -444,16 +455,21 @@ void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
 }  // namespace
 
 ExternalSorter::ExternalSorter(const SortOptions& opts, RunContext& ctx)
-    : opts_(opts),
-      ctx_(ctx),
-      keyer_(opts),
-      pool_(std::make_unique<WorkerPool>(std::max(1u, std::thread::hardware_concurrency()))) {}
+    : opts_(opts), ctx_(ctx), keyer_(opts) {
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  // Back-pressure: a few batches per worker in flight, fewer when the budget is small, so
+  // the budget is checked on time.
+  const size_t max_in_flight = std::clamp<size_t>(
+      opts_.buffer_bytes / (kBatchRecords * sizeof(Entry) * 4), 1, 4 * size_t{threads});
+  const Keyer* k = &keyer_;
+  batches_ = std::make_unique<OrderedBatches<Batch>>(
+      threads, [k](Batch& b) { extract_batch(*k, b); },
+      [this](std::unique_ptr<Batch>& b) { collect(b); }, max_in_flight);
+}
 
+// Lets running jobs finish before the arena their batches point into goes away.
 ExternalSorter::~ExternalSorter() {
-  // Let running jobs finish before their batches go away.
-  for (size_t i = pending_head_; i < pending_.size(); ++i) {
-    if (pending_[i]->done.valid()) pending_[i]->done.wait();
-  }
+  batches_.reset();
 }
 
 // Every record is followed by kPadding readable bytes in its block (simdjson reads past the
@@ -489,29 +505,30 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
     ctx_.rejects().reject(source, line, "record longer than 4 GiB; split it", text.substr(0, 1024));
     return;
   }
-  if (current_ && current_->source != source) submit_batch();
-  if (!current_) {
-    if (chunk_bound_ > 0) collect(true);  // seq_ must count the chunks' records first
-    current_ = std::make_unique<Batch>();
-    current_->source.assign(source);
-    current_->first_seq = seq_;
-    current_->texts.reserve(kBatchRecords);
-    current_->lines.reserve(kBatchRecords);
+  Batch* b = batches_->current();
+  if (b && b->source != source) submit_batch();
+  if (!batches_->current()) {
+    if (chunk_bound_ > 0) batches_->drain();  // seq_ must count the chunks' records first
+    b = &batches_->open();
+    b->source.assign(source);
+    b->first_seq = seq_;
+    b->texts.reserve(kBatchRecords);
+    b->lines.reserve(kBatchRecords);
   }
   if (stable) {
-    current_->texts.push_back(text);
+    b->texts.push_back(text);
     mapped_bytes_ += text.size() + 1;  // resident until the end, so it counts against -S
   } else {
     // A newline after each record lets a batch parse as one stream (extract_stream).
     char* t = arena_alloc(text.size() + 1);
     std::memcpy(t, text.data(), text.size());
     t[text.size()] = '\n';
-    current_->texts.emplace_back(t, text.size());
+    b->texts.emplace_back(t, text.size());
   }
-  current_->lines.push_back(line);
-  current_->bytes += text.size();
+  b->lines.push_back(line);
+  b->bytes += text.size();
   ++seq_;
-  if (current_->texts.size() >= kBatchRecords || current_->bytes >= kBatchBytes) submit_batch();
+  if (b->texts.size() >= kBatchRecords || b->bytes >= kBatchBytes) submit_batch();
   check_budget();
 }
 
@@ -519,21 +536,21 @@ void ExternalSorter::add_chunk(const record::LineChunk& chunk, std::string_view 
   submit_batch();
   if (chunk.starts_source) {
     // Line numbers of chunks count on from the previous chunk: start again at a new source.
-    collect(true);
+    batches_->drain();
     chunk_line_ = 0;
   }
   uint64_t bound = chunk.bytes.size() / 2 + 1;  // a record takes two bytes at least
   if (seq_ + chunk_bound_ + bound >= kSeqMask) {
-    collect(true);
+    batches_->drain();
     if (seq_ + bound >= kSeqMask && !entries_.empty()) spill();
   }
-  auto b = std::make_unique<Batch>();
-  b->source.assign(source);
-  b->is_chunk = true;
-  b->chunk = chunk;
+  Batch& b = batches_->open();
+  b.source.assign(source);
+  b.is_chunk = true;
+  b.chunk = chunk;
   mapped_bytes_ += chunk.bytes.size();
   chunk_bound_ += bound;
-  submit(std::move(b));
+  batches_->submit();
   check_budget();
 }
 
@@ -544,88 +561,59 @@ void ExternalSorter::check_budget() {
   size_t entry_bytes = std::max<size_t>(entries_.capacity(), records) * sizeof(Entry);
   if (mapped_bytes_ + arena_bytes_ + entry_bytes > opts_.buffer_bytes || seq_ >= kSeqMask) {
     submit_batch();
-    collect(true);
+    batches_->drain();
     if (!entries_.empty()) spill();
   }
 }
 
 void ExternalSorter::submit_batch() {
-  if (!current_) return;
+  if (!batches_->current()) return;
   block_used_ += io::LineReader::kPadding;  // room checked by arena_alloc
-  submit(std::move(current_));
+  batches_->submit();
 }
 
-void ExternalSorter::submit(std::unique_ptr<Batch> batch) {
-  auto p = std::make_unique<Pending>();
-  p->batch = std::move(batch);
-  Batch* b = p->batch.get();
-  const Keyer* k = &keyer_;
-  p->done = pool_->submit([k, b] { extract_batch(*k, *b); });
-  pending_.push_back(std::move(p));
-  collect(false);
-  // Back-pressure: a few batches per worker in flight, fewer when the budget is small, so
-  // the budget is checked on time.
-  const size_t max_in_flight = std::clamp<size_t>(
-      opts_.buffer_bytes / (kBatchRecords * sizeof(Entry) * 4), 1, 4 * pool_->size());
-  while (pending_.size() - pending_head_ > max_in_flight) {
-    pending_[pending_head_]->done.wait();
-    collect(false);
+// A batch back from the workers, in input order: its entries join the in-memory run and its
+// failures go to rejects. Kept when entries point into it; otherwise it is reused.
+void ExternalSorter::collect(std::unique_ptr<Batch>& batch) {
+  Batch& b = *batch;
+  if (b.is_chunk) {
+    b.first_seq = seq_;
+    seq_ += b.texts.size();
+    chunk_bound_ -= b.chunk.bytes.size() / 2 + 1;
+    ctx_.counts().in += b.texts.size();
+    for (uint64_t& line : b.lines) line += chunk_line_;
+    chunk_line_ += b.chunk_lines;
+    if (b.chunk.starts_source && !b.texts.empty()) {
+      // Room for the records of the whole mapped file at the first chunk's bytes per
+      // record, rather than growing (copying, zeroing) the entries as they come.
+      double per_record = static_cast<double>(b.chunk.bytes.size()) / b.texts.size();
+      auto expected =
+          static_cast<size_t>(static_cast<double>(b.chunk.readable) / per_record * 1.05);
+      size_t want = entries_.size() + expected;
+      if (want * sizeof(Entry) + mapped_bytes_ + arena_bytes_ <= opts_.buffer_bytes)
+        entries_.reserve(want);
+    }
   }
-}
-
-void ExternalSorter::collect(bool wait_all) {
-  while (pending_head_ < pending_.size()) {
-    Pending& p = *pending_[pending_head_];
-    if (!wait_all && p.done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      break;
-    }
-    p.done.get();  // rethrows a worker's exception
-    Batch& b = *p.batch;
-    if (b.is_chunk) {
-      b.first_seq = seq_;
-      seq_ += b.texts.size();
-      chunk_bound_ -= b.chunk.bytes.size() / 2 + 1;
-      ctx_.counts().in += b.texts.size();
-      for (uint64_t& line : b.lines) line += chunk_line_;
-      chunk_line_ += b.chunk_lines;
-      if (b.chunk.starts_source && !b.texts.empty()) {
-        // Room for the records of the whole mapped file at the first chunk's bytes per
-        // record, rather than growing (copying, zeroing) the entries as they come.
-        double per_record = static_cast<double>(b.chunk.bytes.size()) / b.texts.size();
-        auto expected =
-            static_cast<size_t>(static_cast<double>(b.chunk.readable) / per_record * 1.05);
-        size_t want = entries_.size() + expected;
-        if (want * sizeof(Entry) + mapped_bytes_ + arena_bytes_ <= opts_.buffer_bytes)
-          entries_.reserve(want);
-      }
-    }
-    if (b.first_seq != 0) {
-      for (Entry& e : b.entries) e.tag += static_cast<uint32_t>(b.first_seq);
-    }
-    for (auto& [i, reason] : b.failures)
-      ctx_.rejects().reject(b.source, b.lines[i], reason, b.texts[i]);
-    if (!b.string_spans.empty()) {
-      uint64_t base = strings_.size();
-      for (auto [offset, len] : b.string_spans)
-        strings_.emplace_back(b.key_strings.data() + offset, len);
-      for (Entry& e : b.entries) {
-        if (kind_of(e) == static_cast<unsigned>(KeyKind::string)) e.b += base;
-      }
-    }
-    entries_.insert(entries_.end(), b.entries.begin(), b.entries.end());
-    if (!b.key_strings.empty() || !b.tails.empty()) {
-      b.entries = {};
-      b.texts = {};
-      b.lines = {};
-      b.string_spans = {};
-      kept_.push_back(std::move(p.batch));
-    }
-    pending_[pending_head_].reset();
-    ++pending_head_;
+  if (b.first_seq != 0) {
+    for (Entry& e : b.entries) e.tag += static_cast<uint32_t>(b.first_seq);
   }
-  if (pending_head_ == pending_.size()) {
-    pending_.clear();
-    pending_head_ = 0;
+  for (auto& [i, reason] : b.failures)
+    ctx_.rejects().reject(b.source, b.lines[i], reason, b.texts[i]);
+  if (!b.string_spans.empty()) {
+    uint64_t base = strings_.size();
+    for (auto [offset, len] : b.string_spans)
+      strings_.emplace_back(b.key_strings.data() + offset, len);
+    for (Entry& e : b.entries) {
+      if (kind_of(e) == static_cast<unsigned>(KeyKind::string)) e.b += base;
+    }
+  }
+  entries_.insert(entries_.end(), b.entries.begin(), b.entries.end());
+  if (!b.key_strings.empty() || !b.tails.empty()) {
+    b.entries = {};
+    b.texts = {};
+    b.lines = {};
+    b.string_spans = {};
+    kept_.push_back(std::move(batch));
   }
 }
 
@@ -661,13 +649,13 @@ void ExternalSorter::sort_memory() {
   auto less = [this](const Entry& x, const Entry& y) { return entry_before(x, y); };
   // Two halves sorted side by side; emit_sorted merges them.
   sorted_split_ = entries_.size() / 2;
-  if (entries_.size() < 65536 || pool_->size() < 2) {
+  if (entries_.size() < 65536 || batches_->pool().size() < 2) {
     std::sort(entries_.begin(), entries_.end(), less);
     sorted_split_ = entries_.size();
     return;
   }
   auto mid = entries_.begin() + static_cast<std::ptrdiff_t>(sorted_split_);
-  std::future<void> half = pool_->submit([&] { std::sort(entries_.begin(), mid, less); });
+  std::future<void> half = batches_->pool().submit([&] { std::sort(entries_.begin(), mid, less); });
   std::sort(mid, entries_.end(), less);
   half.get();
 }
@@ -697,13 +685,13 @@ bool ExternalSorter::sort_compact() {
     ranks_[i] = Rank{opts_.reverse ? ~key : key, static_cast<uint32_t>(i)};
   }
   sorted_split_ = ranks_.size() / 2;
-  if (ranks_.size() < 65536 || pool_->size() < 2) {
+  if (ranks_.size() < 65536 || batches_->pool().size() < 2) {
     sort_ranks(ranks_.data(), ranks_.data() + ranks_.size());
     sorted_split_ = ranks_.size();
     return true;
   }
   Rank* mid = ranks_.data() + sorted_split_;
-  std::future<void> half = pool_->submit([&] { sort_ranks(ranks_.data(), mid); });
+  std::future<void> half = batches_->pool().submit([&] { sort_ranks(ranks_.data(), mid); });
   sort_ranks(mid, ranks_.data() + ranks_.size());
   half.get();
   return true;
@@ -830,7 +818,7 @@ void ExternalSorter::finish() {
   };
   auto t0 = Clock::now();
   submit_batch();
-  collect(true);
+  batches_->drain();
   io::throw_if_stopped();  // input ended because of a stop: no partial sorted output
   auto t1 = Clock::now();
   sort_memory();
