@@ -5,7 +5,6 @@
 #include <cmath>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -15,7 +14,7 @@
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
-#include "common/kafka/producer.hpp"
+#include "common/kafka/fan_out.hpp"
 
 namespace cdn::cmd {
 
@@ -24,7 +23,7 @@ struct ProduceArgs {
   cli::IoOptions io;
   std::vector<std::string> topics;
   std::string key_field;
-  int32_t partition = RD_KAFKA_PARTITION_UA;
+  int32_t partition = kafka::kAnyPartition;
   std::vector<std::string> headers;
   std::string timestamp_field;
   std::string compression = "none";
@@ -32,21 +31,6 @@ struct ProduceArgs {
   std::string replay;  // SPEED; "1" when --replay has no value
   bool replay_given = false;
 };
-
-kafka::Headers parse_headers(const std::vector<std::string>& specs) {
-  if (specs.empty()) return nullptr;
-  kafka::Headers h(rd_kafka_headers_new(specs.size()));
-  for (const auto& s : specs) {
-    auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw UsageError("bad --header " + diag::quoted(s) + "; write --header key=value");
-    }
-    kafka::check(rd_kafka_header_add(h.get(), s.data(), static_cast<ssize_t>(eq), s.data() + eq + 1,
-                                     static_cast<ssize_t>(s.size() - eq - 1)),
-                 "cannot add --header " + diag::quoted(s));
-  }
-  return h;
-}
 
 double parse_speed(const std::string& text) {
   char* end = nullptr;
@@ -63,7 +47,7 @@ void check_args(const ProduceArgs& a) {
   for (const auto& t : a.topics) {
     if (t.empty()) throw UsageError("-t/--topic is empty; name a Kafka topic");
   }
-  if (a.partition < 0 && a.partition != RD_KAFKA_PARTITION_UA) {
+  if (a.partition < 0 && a.partition != kafka::kAnyPartition) {
     throw UsageError("--partition " + std::to_string(a.partition) +
                      " is negative; partitions count from 0");
   }
@@ -77,7 +61,7 @@ void check_args(const ProduceArgs& a) {
 
 int run_produce(const ProduceArgs& a) {
   check_args(a);
-  kafka::Headers headers = parse_headers(a.headers);
+  kafka::Headers headers = kafka::parse_headers(a.headers);
   double speed = a.replay_given ? parse_speed(a.replay.empty() ? "1" : a.replay) : 0;
   const std::string& time_field =
       !a.timestamp_field.empty() ? a.timestamp_field : std::string("timestamp");
@@ -87,24 +71,13 @@ int run_produce(const ProduceArgs& a) {
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"compression.codec", a.compression}};
   kafka::Producer producer(overrides);
-  std::vector<size_t> topics;
-  for (const auto& t : a.topics) topics.push_back(producer.add_topic(t));
+  kafka::FanOut fan_out(producer, a.topics, std::move(headers), a.partition);
 
   pipeline::RunContext ctx("produce", endpoint::open_output("-"),
                            endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
 
-  // A message's tag says where its record came from: the source's index and the line.
-  constexpr int kLineBits = 44;
-  std::vector<std::string> sources;
-  std::set<uint64_t> refused;  // tags already rejected (a record goes to several topics)
-  producer.on_refusal([&](const kafka::Refusal& r) {
-    if (!refused.insert(r.tag).second) return;
-    uint64_t line = r.tag & ((uint64_t{1} << kLineBits) - 1);
-    const std::string& source = sources[r.tag >> kLineBits];
-    ctx.rejects().reject(source, line, kafka::Producer::refusal_reason(r.err), r.payload);
-    --ctx.counts().out;
-  });
+  fan_out.account(ctx.counts(), ctx.rejects());
 
   std::optional<kafka::RecordFields> fields;
   if (need_parse) fields.emplace(a.key_field, need_time ? time_field : std::string());
@@ -112,40 +85,22 @@ int run_produce(const ProduceArgs& a) {
   std::optional<kafka::Pacer> pacer;
   if (a.rate > 0) pacer = kafka::Pacer::rate(a.rate);
   if (a.replay_given) pacer = kafka::Pacer::replay(speed);
-  uint64_t n = 0;
 
   record::Record rec;
   auto& in = inputs.records();
   while (in.next(rec)) {
-    if (sources.empty() || sources.back() != in.name()) sources.push_back(in.name());
-    kafka::OutMessage m;
-    m.payload = rec.text;
-    m.partition = a.partition;
-    m.headers = headers.get();
-    m.tag = (uint64_t{sources.size() - 1} << kLineBits) | rec.line;
-    int64_t event_ms = 0;
+    const std::string_view* key = nullptr;
+    int64_t event_ms = 0, timestamp_ms = 0;
     if (fields) {
       if (auto why = fields->read(rec.text, key_view, event_ms)) {
         ctx.rejects().reject(in.name(), rec.line, *why, rec.text);
         continue;
       }
-      if (!a.key_field.empty()) m.key = &key_view;
-      if (!a.timestamp_field.empty()) m.timestamp_ms = event_ms;
+      if (!a.key_field.empty()) key = &key_view;
+      if (!a.timestamp_field.empty()) timestamp_ms = event_ms;
     }
     if (pacer) pacer->wait(producer, event_ms);
-    bool all = true;
-    for (size_t t : topics) {
-      rd_kafka_resp_err_t err = producer.produce(t, m);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (refused.insert(m.tag).second) {
-          ctx.rejects().reject(in.name(), rec.line, kafka::Producer::refusal_reason(err), rec.text);
-        }
-        all = false;
-        break;
-      }
-    }
-    if (all) ++ctx.counts().out;
-    if ((++n & 255) == 0) producer.poll(0);
+    fan_out.publish(rec.text, in.name(), rec.line, key, timestamp_ms);
   }
   producer.flush();
 

@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "cmd/commands.hpp"
-#include "common/base/json_text.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -84,11 +83,7 @@ int run_tag(const TagArgs& a) {
   opts.prefix = a.prefix;
   opts.hash_fields = a.hash_fields;
   record::IdWriter ids(std::move(opts));
-  std::string head;  // `,"FIELD":`
-  head += ',';
-  base::append_json_string(head, a.field);
-  head += ':';
-  const std::string_view member = head, first_member = std::string_view(head).substr(1);
+  record::IdSplicer splicer(a.field);
 
   // Numbers are reserved in the state file before they go out, so that a run killed on the
   // way (kill -9, a crash) never lets a later run hand them out again; the reserved numbers
@@ -128,34 +123,21 @@ int run_tag(const TagArgs& a) {
         ctx.emit(text);
         continue;
       }
-      std::optional<record::MemberSpan> span;
-      if (has && !(span = record::find_member(text, a.field))) {
+      line.clear();
+      auto tail = splicer.head(text, has, line);
+      if (!tail) {
         ctx.rejects().reject(in.name(), rec.line,
                              "the field " + diag::quoted(a.field) +
                                  " is written with escapes, so it cannot be replaced in place",
                              text);
         continue;
       }
-      line.clear();
-      if (span) {
-        line.append(text.substr(0, span->value_begin));
-        reserve();
-        if (!ids.append(text, line, reason)) {
-          ctx.rejects().reject(in.name(), rec.line, reason, text);
-          continue;
-        }
-        line.append(text.substr(span->value_end));
-      } else {
-        auto end = record::object_end(text);  // a parsed object: always found
-        line.append(text.substr(0, end->close));
-        line.append(end->empty ? first_member : member);
-        reserve();
-        if (!ids.append(text, line, reason)) {
-          ctx.rejects().reject(in.name(), rec.line, reason, text);
-          continue;
-        }
-        line.append(text.substr(end->close));
+      reserve();
+      if (!ids.append(text, line, reason)) {
+        ctx.rejects().reject(in.name(), rec.line, reason, text);
+        continue;
       }
+      line.append(text.substr(*tail));
       ++tagged;
       ctx.emit(line);
     }

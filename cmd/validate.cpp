@@ -1,12 +1,7 @@
 // cdn validate: check every record against a JSON Schema (drafts 4, 6 and 7). Valid records
 // go to the output byte for byte; invalid ones to the rejects sink with every error. Records
 // are checked in batches on every core, and written in input order.
-#include <simdjson.h>
-
-#include <deque>
-#include <future>
 #include <memory>
-#include <thread>
 
 #include "cmd/commands.hpp"
 #include "common/base/fd.hpp"
@@ -16,8 +11,8 @@
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/sink.hpp"
-#include "common/pipeline/worker_pool.hpp"
-#include "common/schema/record_check.hpp"
+#include "common/pipeline/ordered_batches.hpp"
+#include "common/schema/check_batch.hpp"
 
 namespace cdn::cmd {
 
@@ -34,165 +29,27 @@ struct ValidateArgs {
   std::string engine = "compiled";
 };
 
-// Records read but not yet written. The text of a memory-mapped file stays where it is (the
-// input stays open until the output is committed); other text is copied, so that the reader
-// can go on.
-struct Batch {
-  struct Item {
-    const char* data;  // null until the copied text stops moving (see seal)
-    size_t offset, size;
-    uint64_t line;
-    uint32_t source;
-    std::string_view text() const { return {data, size}; }
-  };
-  std::string text;
-  std::vector<Item> items;
-  std::vector<std::string> sources;
-  std::vector<schema::CheckResult> results;
-  schema::FailureTable failures;
-
-  void add(std::string_view rec, uint64_t line, const std::string& source, bool stable) {
-    if (sources.empty() || sources.back() != source) sources.push_back(source);
-    auto src = static_cast<uint32_t>(sources.size() - 1);
-    if (stable) {
-      items.push_back({rec.data(), 0, rec.size(), line, src});
-      bytes += rec.size();
-    } else {
-      items.push_back({nullptr, text.size(), rec.size(), line, src});
-      text.append(rec);
-      text += '\n';
-    }
-  }
-  // The copied text is complete: padding for simdjson, and every item's pointer.
-  void seal() {
-    text.append(simdjson::SIMDJSON_PADDING, '\0');
-    for (auto& it : items) {
-      if (!it.data) it.data = text.data() + it.offset;
-    }
-  }
-  size_t size_bytes() const { return text.size() + bytes; }
-
-  size_t bytes = 0;  // of the records not copied
-};
-
 constexpr size_t kBatchRecords = 2048;
 constexpr size_t kBatchBytes = 1 << 20;
 
-class Run {
- public:
-  Run(const ValidateArgs& a, const schema::Validator& v, const schema::ValijsonEngine* valijson,
-      pipeline::RunContext& ctx)
-      : a_(a), v_(v), valijson_(valijson), ctx_(ctx), pool_(a.threads) {
-    opts_.max_errors = a.max_errors;
-    opts_.coerce = a.coerce;
-    opts_.coerce_opts.drop_unknown = a.drop_unknown;
-    opts_.keep_changes = a.report_changes;
+// Each change --coerce made, on stderr.
+void report(const schema::CheckResult& r, const std::string& source, uint64_t line) {
+  for (const auto& c : r.changes) {
+    std::string m = source;
+    m += ':';
+    m += std::to_string(line);
+    m += ": ";
+    m += c.pointer.empty() ? std::string("(the record)") : c.pointer;
+    m += ": ";
+    m += c.kind;
+    m += ": ";
+    m += c.from.empty() ? std::string("(missing)") : c.from;
+    m += " -> ";
+    m += c.to.empty() ? std::string("(removed)") : c.to;
+    m += '\n';
+    base::try_write_all(2, m.data(), m.size());
   }
-
-  void add(std::string_view rec, uint64_t line, const std::string& source, bool stable) {
-    if (!current_) current_ = std::make_shared<Batch>();
-    current_->add(rec, line, source, stable);
-    if (current_->items.size() >= kBatchRecords || current_->size_bytes() >= kBatchBytes) {
-      submit();
-    }
-  }
-
-  // Everything read so far checked and written.
-  void drain() {
-    submit();
-    while (!pending_.empty()) write_oldest();
-  }
-
-  uint64_t coerced() const { return coerced_; }
-  const schema::FailureTable& failures() const { return failures_; }
-
- private:
-  void submit() {
-    if (!current_ || current_->items.empty()) return;
-    auto b = std::move(current_);
-    current_.reset();
-    b->seal();
-    // The job holds the batch (the pool may outlive pending_ on the way out of an error);
-    // the future stays out of the batch, or batch and job would hold each other forever.
-    std::future<void> done = pool_.submit([this, b] { check(*b); });
-    pending_.push_back({std::move(b), std::move(done)});
-    while (pending_.size() > 2 * pool_.size()) write_oldest();
-  }
-
-  void check(Batch& b) {
-    thread_local std::unique_ptr<schema::RecordChecker> checker;
-    thread_local const Run* owner = nullptr;
-    if (owner != this) {
-      checker = std::make_unique<schema::RecordChecker>(v_, opts_, valijson_);
-      owner = this;
-    }
-    b.results.resize(b.items.size());
-    for (size_t i = 0; i < b.items.size(); ++i) {
-      const auto& it = b.items[i];
-      checker->check(it.text(), b.results[i], a_.summary ? &b.failures : nullptr);
-    }
-  }
-
-  void write_oldest() {
-    Pending p = std::move(pending_.front());
-    pending_.pop_front();
-    p.done.get();  // a worker's exception surfaces here
-    const std::shared_ptr<Batch>& b = p.batch;
-    for (size_t i = 0; i < b->items.size(); ++i) {
-      const auto& it = b->items[i];
-      std::string_view raw = it.text();
-      auto& r = b->results[i];
-      switch (r.kind) {
-        case schema::CheckResult::Kind::valid:
-          ctx_.emit(raw);
-          break;
-        case schema::CheckResult::Kind::coerced:
-          ++coerced_;
-          report(r, b->sources[it.source], it.line);
-          ctx_.emit(r.text);
-          break;
-        case schema::CheckResult::Kind::invalid:
-          report(r, b->sources[it.source], it.line);
-          ctx_.rejects().reject(b->sources[it.source], it.line, r.reason, raw, r.members);
-          break;
-      }
-    }
-    if (a_.summary) failures_.merge(b->failures);
-  }
-
-  void report(const schema::CheckResult& r, const std::string& source, uint64_t line) {
-    for (const auto& c : r.changes) {
-      std::string m = source;
-      m += ':';
-      m += std::to_string(line);
-      m += ": ";
-      m += c.pointer.empty() ? std::string("(the record)") : c.pointer;
-      m += ": ";
-      m += c.kind;
-      m += ": ";
-      m += c.from.empty() ? std::string("(missing)") : c.from;
-      m += " -> ";
-      m += c.to.empty() ? std::string("(removed)") : c.to;
-      m += '\n';
-      base::try_write_all(2, m.data(), m.size());
-    }
-  }
-
-  const ValidateArgs& a_;
-  const schema::Validator& v_;
-  const schema::ValijsonEngine* valijson_;
-  pipeline::RunContext& ctx_;
-  schema::CheckOptions opts_;
-  pipeline::WorkerPool pool_;
-  std::shared_ptr<Batch> current_;
-  struct Pending {
-    std::shared_ptr<Batch> batch;
-    std::future<void> done;
-  };
-  std::deque<Pending> pending_;
-  schema::FailureTable failures_;
-  uint64_t coerced_ = 0;
-};
+}
 
 int run_validate(ValidateArgs& a) {
   if (a.drop_unknown && !a.coerce) {
@@ -211,25 +68,70 @@ int run_validate(ValidateArgs& a) {
   // Regular NDJSON files are mapped, not read: their records are checked where they are.
   cli::Inputs inputs(a.io, ctx, size_t{1} << 40);
   auto& in = inputs.records();
-  Run run(a, *validator, valijson.get(), ctx);
+
+  schema::CheckOptions opts;
+  opts.max_errors = a.max_errors;
+  opts.coerce = a.coerce;
+  opts.coerce_opts.drop_unknown = a.drop_unknown;
+  opts.keep_changes = a.report_changes;
+  schema::FailureTable failures;
+  uint64_t coerced = 0;
+  auto check = [&](schema::CheckBatch& b) {
+    // One checker per worker thread (it owns its parsers), for this run's options.
+    thread_local std::unique_ptr<schema::RecordChecker> checker;
+    thread_local const schema::CheckOptions* owner = nullptr;
+    if (owner != &opts) {
+      checker = std::make_unique<schema::RecordChecker>(*validator, opts, valijson.get());
+      owner = &opts;
+    }
+    b.check(*checker, a.summary);
+  };
+  auto write = [&](std::unique_ptr<schema::CheckBatch>& spent) {
+    const schema::CheckBatch& b = *spent;
+    for (size_t i = 0; i < b.items.size(); ++i) {
+      const auto& it = b.items[i];
+      const auto& r = b.results[i];
+      const std::string& source = b.sources[it.source];
+      switch (r.kind) {
+        case schema::CheckResult::Kind::valid:
+          ctx.emit(it.text());
+          break;
+        case schema::CheckResult::Kind::coerced:
+          ++coerced;
+          report(r, source, it.line);
+          ctx.emit(r.text);
+          break;
+        case schema::CheckResult::Kind::invalid:
+          report(r, source, it.line);
+          ctx.rejects().reject(source, it.line, r.reason, it.text(), r.members);
+          break;
+      }
+    }
+    if (a.summary) failures.merge(b.failures);
+  };
+  pipeline::OrderedBatches<schema::CheckBatch> batches(a.threads, check, write);
   // A live stream (a Kafka topic) is written out whenever the input waits for more.
   in.on_idle([&] {
-    run.drain();
+    batches.drain();
     ctx.out().flush();
     ctx.rejects().sink().flush();
   });
   record::Record rec;
-  while (in.next(rec)) run.add(rec.text, rec.line, in.name(), in.stable());
-  run.drain();
+  while (in.next(rec)) {
+    auto& b = batches.open();
+    b.add(rec.text, rec.line, in.name(), in.stable());
+    if (b.items.size() >= kBatchRecords || b.size_bytes() >= kBatchBytes) batches.submit();
+  }
+  batches.drain();
 
   if (a.summary) {
     // Asked for, so written whatever -q says.
-    std::string t = run.failures().empty() ? std::string("cdn validate: no record failed\n")
-                                           : run.failures().table();
+    std::string t =
+        failures.empty() ? std::string("cdn validate: no record failed\n") : failures.table();
     base::try_write_all(2, t.data(), t.size());
   }
   std::string extra;
-  if (a.coerce) extra = std::to_string(run.coerced()) + " coerced";
+  if (a.coerce) extra = std::to_string(coerced) + " coerced";
   extra += extra.empty() ? "" : ", ";
   extra += "schema ";
   extra += diag::quoted(a.io.schema);

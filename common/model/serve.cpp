@@ -2,107 +2,43 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
-#include <future>
 #include <memory>
+#include <string>
 
 #include "common/io/signals.hpp"
-#include "common/pipeline/worker_pool.hpp"
+#include "common/pipeline/ordered_batches.hpp"
 
 namespace cdn::model {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 
-class Pipeline {
- public:
-  Pipeline(const Scorer& scorer, pipeline::RunContext& ctx, const ServeOptions& o)
-      : scorer_(scorer), ctx_(ctx), o_(o), unknown_(scorer.features(), 0), pool_(o.threads) {
-    max_in_flight_ = pool_.size() * 2;
-  }
-
-  Batch& current() {
-    if (!current_) {
-      if (spare_.empty()) {
-        current_ = std::make_unique<Batch>();
-      } else {
-        current_ = std::move(spare_.back());
-        spare_.pop_back();
-      }
-      opened_ = Clock::now();
-    }
-    return *current_;
-  }
-
-  // The open batch's first record has waited --linger-ms.
-  bool lingered() const {
-    return current_ && current_->size() > 0 &&
-           Clock::now() - opened_ >= std::chrono::milliseconds(o_.linger_ms);
-  }
-
-  // Hands the open batch to a worker; waits for the oldest while too many are in flight.
-  void submit() {
-    if (!current_ || current_->size() == 0) return;
-    Batch* b = current_.get();
-    auto done = pool_.submit([this, b] { scorer_.score(*b); });
-    in_flight_.push_back({std::move(current_), std::move(done)});
-    while (in_flight_.size() >= max_in_flight_) write_oldest();
-    while (!in_flight_.empty() &&
-           in_flight_.front().done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
-      write_oldest();
-    }
-  }
-
-  // Everything submitted is written.
-  void drain() {
-    submit();
-    while (!in_flight_.empty()) write_oldest();
-  }
-
-  std::vector<std::string> names;  // source names, indexed by Batch::sources
-  const std::vector<uint64_t>& unknown() const { return unknown_; }
-
- private:
-  struct InFlight {
-    std::unique_ptr<Batch> batch;
-    std::future<void> done;
-  };
-
-  void write_oldest() {
-    InFlight f = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    f.done.get();  // a failure in the worker is thrown here
-    Batch& b = *f.batch;
-    ctx_.out().write_lines(b.out);
-    ctx_.counts().out += b.out_count;
-    for (const auto& r : b.rejects) {
-      ctx_.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason,
-                            b.record(r.index));
-    }
-    for (size_t k = 0; k < b.unknown.size() && k < unknown_.size(); ++k)
-      unknown_[k] += b.unknown[k];
-    b.clear();
-    spare_.push_back(std::move(f.batch));
-  }
-
-  const Scorer& scorer_;
-  pipeline::RunContext& ctx_;
-  const ServeOptions& o_;
-  size_t max_in_flight_ = 2;
-  std::unique_ptr<Batch> current_;
-  Clock::time_point opened_;
-  std::deque<InFlight> in_flight_;
-  std::vector<std::unique_ptr<Batch>> spare_;
-  std::vector<uint64_t> unknown_;
-  // Last, so that it is destroyed first: its workers finish before the batches they score
-  // are freed (when an error unwinds the loop).
-  pipeline::WorkerPool pool_;
-};
+// One entry per source: a Kafka input switches between its partitions all the time.
+uint32_t source_index(std::vector<std::string>& names, uint32_t last, const std::string& name) {
+  if (!names.empty() && names[last] == name) return last;
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) it = names.insert(names.end(), name);
+  return static_cast<uint32_t>(it - names.begin());
+}
 }  // namespace
 
 std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& o) {
-  Pipeline p(scorer, ctx, o);
+  std::vector<std::string> names;  // source names, indexed by Batch::sources
+  std::vector<uint64_t> unknown(scorer.features(), 0);
+  auto write = [&](std::unique_ptr<Batch>& spent) {
+    const Batch& b = *spent;
+    ctx.out().write_lines(b.out);
+    ctx.counts().out += b.out_count;
+    for (const auto& r : b.rejects) {
+      ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason,
+                           b.record(r.index));
+    }
+    for (size_t k = 0; k < b.unknown.size() && k < unknown.size(); ++k) unknown[k] += b.unknown[k];
+  };
+  pipeline::OrderedBatches<Batch> batches(
+      o.threads, [&scorer](Batch& b) { scorer.score(b); }, write);
+  Clock::time_point opened;  // when the open batch got its first record
   Clock::time_point last_commit = Clock::now();
   auto commit = [&] {
     ctx.commit();
@@ -110,7 +46,7 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
   };
   // Waiting for records: what was read goes out now, and is committed.
   in.on_idle([&] {
-    p.drain();
+    batches.drain();
     ctx.out().flush();
     ctx.rejects().sink().flush();
     if (o.periodic_commit) commit();
@@ -119,31 +55,28 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
   uint64_t n = 0;
   uint32_t source = 0;
   while (in.next(rec)) {
-    // One entry per source: a Kafka input switches between its partitions all the time.
-    if (p.names.empty() || p.names[source] != in.name()) {
-      auto it = std::find(p.names.begin(), p.names.end(), in.name());
-      if (it == p.names.end()) it = p.names.insert(p.names.end(), in.name());
-      source = static_cast<uint32_t>(it - p.names.begin());
-    }
-    p.current().add(rec.text, rec.line, source);
-    if (p.current().size() >= o.batch_size) {
-      p.submit();
-    } else if (p.lingered()) {
-      // A slow stream: the batch has waited long enough, its predictions go out now.
-      p.drain();
+    source = source_index(names, source, in.name());
+    if (!batches.current()) opened = Clock::now();
+    Batch& b = batches.open();
+    b.add(rec.text, rec.line, source);
+    if (b.size() >= o.batch_size) {
+      batches.submit();
+    } else if (Clock::now() - opened >= std::chrono::milliseconds(o.linger_ms)) {
+      // A slow stream: the batch has waited --linger-ms, its predictions go out now.
+      batches.drain();
       ctx.out().flush();
       ctx.rejects().sink().flush();
     }
     if ((++n & 15) == 0) {
       if (o.periodic_commit &&
           Clock::now() - last_commit >= std::chrono::milliseconds(o.commit_ms)) {
-        p.drain();
+        batches.drain();
         commit();
       }
     }
   }
-  p.drain();
-  return p.unknown();
+  batches.drain();
+  return unknown;
 }
 
 }  // namespace cdn::model

@@ -61,7 +61,8 @@ class Keyer {
   bool strict_json_;
 };
 
-class WorkerPool;
+template <class Batch>
+class OrderedBatches;
 
 class ExternalSorter {
  public:
@@ -103,9 +104,8 @@ class ExternalSorter {
  private:
   char* arena_alloc(size_t n);
   void submit_batch();
-  void submit(std::unique_ptr<Batch> batch);
   void check_budget();
-  void collect(bool wait_all);
+  void collect(std::unique_ptr<Batch>& batch);
   void sort_memory();
   bool sort_compact();
   void apply_ranks();
@@ -117,11 +117,8 @@ class ExternalSorter {
   SortOptions opts_;
   RunContext& ctx_;
   Keyer keyer_;
-  std::unique_ptr<WorkerPool> pool_;
-  std::unique_ptr<Batch> current_;
-  struct Pending;
-  std::vector<std::unique_ptr<Pending>> pending_;  // submitted batches, in input order
-  size_t pending_head_ = 0;
+  // Batches keyed on worker threads and collected in input order (see collect).
+  std::unique_ptr<OrderedBatches<Batch>> batches_;
   std::vector<std::unique_ptr<Batch>> kept_;  // batches whose key buffers entries point into
   std::vector<Entry> entries_;
   std::vector<std::string_view> strings_;  // string keys of entries_

@@ -278,6 +278,25 @@ bool IdWriter::hash_of(std::string_view text, uint64_t& h, std::string& reason) 
   return true;
 }
 
+IdSplicer::IdSplicer(std::string_view field) : field_(field) {
+  member_ += ',';
+  base::append_json_string(member_, field_);
+  member_ += ':';
+}
+
+std::optional<size_t> IdSplicer::head(std::string_view text, bool present, std::string& out) const {
+  if (present) {
+    auto span = find_member(text, field_);
+    if (!span) return std::nullopt;
+    out.append(text.substr(0, span->value_begin));
+    return span->value_end;
+  }
+  auto end = object_end(text);  // a parsed object: always found
+  out.append(text.substr(0, end->close));
+  out.append(end->empty ? std::string_view(member_).substr(1) : std::string_view(member_));
+  return end->close;
+}
+
 // ---- the sequence state file --------------------------------------------------------------
 
 std::string format_state(uint64_t next) {

@@ -98,6 +98,23 @@ class IdWriter {
   std::string scratch_;
 };
 
+// Sets a record's ID member in its text: the member's value is replaced where it stands, or
+// the member is added at the end of the object; every other byte of the line is kept.
+class IdSplicer {
+ public:
+  // `field`: a plain member name (no quote, backslash or control character).
+  explicit IdSplicer(std::string_view field);
+  // Appends to `out` the text that comes before the ID in `text` (a JSON object that
+  // parsed; `present`: it has the member), with the member's name when the member is added.
+  // Returns the offset in `text` where the line goes on after the ID; nothing when the
+  // member is written with escapes, so that it cannot be found in the text.
+  std::optional<size_t> head(std::string_view text, bool present, std::string& out) const;
+
+ private:
+  std::string field_;
+  std::string member_;  // `,"FIELD":`
+};
+
 // ---- the sequence state file --------------------------------------------------------------
 
 // The next sequence number kept in a file between runs, so IDs never repeat. The file holds

@@ -359,3 +359,52 @@ TEST(SequenceState, ASecondRunWaitsForTheFirstAndSeesItsState) {
   ::waitpid(child, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
+
+// ---- IdSplicer ------------------------------------------------------------------------------
+
+namespace {
+
+// The line `tag` writes for `text`: the ID from a sequence that starts at 7.
+std::string spliced(std::string_view text, bool present, std::string_view field = "sampleID") {
+  IdSplicer splicer(field);
+  IdOptions opts;
+  opts.start = 7;
+  IdWriter ids(std::move(opts));
+  std::string out, reason;
+  auto tail = splicer.head(text, present, out);
+  if (!tail) return "(escaped)";
+  EXPECT_TRUE(ids.append(text, out, reason)) << reason;
+  out.append(text.substr(*tail));
+  return out;
+}
+
+}  // namespace
+
+TEST(IdSplicer, AddsTheMemberToAnEmptyObjectWithoutAComma) {
+  EXPECT_EQ(spliced("{}", false), R"({"sampleID":7})");
+  EXPECT_EQ(spliced("{ }", false), R"({ "sampleID":7})");
+  EXPECT_EQ(spliced(" {\t\n} ", false), " {\t\n\"sampleID\":7} ");
+}
+
+TEST(IdSplicer, AddsTheMemberAfterTheLastOneKeepingWhitespace) {
+  EXPECT_EQ(spliced(R"({"a":1})", false), R"({"a":1,"sampleID":7})");
+  EXPECT_EQ(spliced(R"({ "a" : 1 , "b" : [1, 2] })", false),
+            R"({ "a" : 1 , "b" : [1, 2] ,"sampleID":7})");
+  EXPECT_EQ(spliced(R"({"a":{"sampleID":1}})", false), R"({"a":{"sampleID":1},"sampleID":7})");
+}
+
+TEST(IdSplicer, OverwritesAnExistingValueInPlace) {
+  EXPECT_EQ(spliced(R"({"sampleID":"old","a":1})", true), R"({"sampleID":7,"a":1})");
+  EXPECT_EQ(spliced(R"({"a":1, "sampleID" :  {"x":[1]} ,"b":2})", true),
+            R"({"a":1, "sampleID" :  7 ,"b":2})");
+  EXPECT_EQ(spliced(R"({"a":"sampleID","sampleID":null})", true),
+            R"({"a":"sampleID","sampleID":7})");
+}
+
+TEST(IdSplicer, FindsNoMemberWrittenWithEscapes) {
+  EXPECT_EQ(spliced(R"({"sample\u0049D":1})", true), "(escaped)");
+}
+
+TEST(IdSplicer, WritesTheFieldNameAsAJsonString) {
+  EXPECT_EQ(spliced("{}", false, "id"), R"({"id":7})");
+}
