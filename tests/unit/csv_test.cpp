@@ -5,11 +5,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/json_text.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/csv.hpp"
 #include "common/record/source.hpp"
 #include "common/schema/types.hpp"
-#include "common/base/json_text.hpp"
 #include "test_files.hpp"
 
 using namespace cdn;
