@@ -179,17 +179,24 @@ TEST(TxnRewrite, FindCoordinatorNamesTheListener) {
   EXPECT_EQ(find_coordinator_answer(p, answer(-1, "", -1), {5001, 5002}), answer(-1, "", -1));
 }
 
+// The head of an answer about topic "t" that names `partitions` partitions, up to the error
+// code of partition 0: correlation id, throttle time, one topic.
+wire::Writer answer_head(int32_t correlation, int32_t partitions) {
+  wire::Writer w;
+  w.i32(correlation);
+  w.i32(0);  // throttle time
+  w.i32(1);
+  w.str("t");
+  w.i32(partitions);
+  w.i32(0);
+  w.i16(0);
+  return w;
+}
+
 // A Fetch v4 answer for partitions 0 and 1 of "t".
 std::string fetch_v4(int64_t last_stable0, const std::vector<std::pair<int64_t, int64_t>>& aborted0,
                      std::string_view records0, int16_t error1) {
-  wire::Writer w;
-  w.i32(11);  // correlation id
-  w.i32(0);   // throttle time
-  w.i32(1);
-  w.str("t");
-  w.i32(2);
-  w.i32(0);
-  w.i16(0);
+  wire::Writer w = answer_head(11, 2);
   w.i64(100);  // high watermark
   w.i64(last_stable0);
   w.i32(static_cast<int32_t>(aborted0.size()));
@@ -300,14 +307,7 @@ std::string produce_v3(int16_t error, int64_t base_offset) {
 }
 
 std::string list_offsets_v2(int64_t offset) {
-  wire::Writer w;
-  w.i32(15);  // correlation id
-  w.i32(0);   // throttle time
-  w.i32(1);
-  w.str("t");
-  w.i32(1);
-  w.i32(0);
-  w.i16(0);
+  wire::Writer w = answer_head(15, 1);
   w.i64(-1);  // timestamp
   w.i64(offset);
   return std::move(w.str());
