@@ -179,24 +179,24 @@ TEST(TxnRewrite, FindCoordinatorNamesTheListener) {
   EXPECT_EQ(find_coordinator_answer(p, answer(-1, "", -1), {5001, 5002}), answer(-1, "", -1));
 }
 
-// The head of an answer about topic "t" that names `partitions` partitions, up to the error
-// code of partition 0: correlation id, throttle time, one topic.
-wire::Writer answer_head(int32_t correlation, int32_t partitions) {
+// The head of an answer about topic "t" that names `partitions` partitions, up to the index
+// of partition 0: correlation id, the throttle time where the version has it first, one topic.
+wire::Writer answer_head(int32_t correlation, bool throttle, int32_t partitions) {
   wire::Writer w;
   w.i32(correlation);
-  w.i32(0);  // throttle time
+  if (throttle) w.i32(0);
   w.i32(1);
   w.str("t");
   w.i32(partitions);
   w.i32(0);
-  w.i16(0);
   return w;
 }
 
 // A Fetch v4 answer for partitions 0 and 1 of "t".
 std::string fetch_v4(int64_t last_stable0, const std::vector<std::pair<int64_t, int64_t>>& aborted0,
                      std::string_view records0, int16_t error1) {
-  wire::Writer w = answer_head(11, 2);
+  wire::Writer w = answer_head(11, true, 2);
+  w.i16(0);
   w.i64(100);  // high watermark
   w.i64(last_stable0);
   w.i32(static_cast<int32_t>(aborted0.size()));
@@ -250,12 +250,7 @@ TEST(TxnRewrite, FetchCutsEachPartitionToItsCommittedView) {
 
 // An OffsetFetch v1 answer for partition 0 of "t".
 std::string offset_fetch_v1(int64_t offset, int16_t error) {
-  wire::Writer w;
-  w.i32(12);  // correlation id
-  w.i32(1);
-  w.str("t");
-  w.i32(1);
-  w.i32(0);
+  wire::Writer w = answer_head(12, false, 1);
   w.i64(offset);
   w.str("");  // metadata
   w.i16(error);
@@ -293,12 +288,7 @@ TEST(TxnRewrite, OffsetFetchAnswersWhatTransactionsCommitted) {
 
 // A Produce v3 answer for partition 0 of "t", or a ListOffsets v2 answer.
 std::string produce_v3(int16_t error, int64_t base_offset) {
-  wire::Writer w;
-  w.i32(14);  // correlation id
-  w.i32(1);
-  w.str("t");
-  w.i32(1);
-  w.i32(0);
+  wire::Writer w = answer_head(14, false, 1);
   w.i16(error);
   w.i64(base_offset);
   w.i64(-1);  // log append time
@@ -307,7 +297,8 @@ std::string produce_v3(int16_t error, int64_t base_offset) {
 }
 
 std::string list_offsets_v2(int64_t offset) {
-  wire::Writer w = answer_head(15, 1);
+  wire::Writer w = answer_head(15, true, 1);
+  w.i16(0);
   w.i64(-1);  // timestamp
   w.i64(offset);
   return std::move(w.str());
