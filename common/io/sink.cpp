@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <climits>
 #include <optional>
+#include <stdexcept>
 
 #include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/std_fds.hpp"
 #include "common/io/temp_file.hpp"
 
 namespace cdn::io {
@@ -166,14 +168,35 @@ class FileSink : public Sink {
   int fd_ = -1;
 };
 
+// For commands that write no records (their output goes elsewhere, or nowhere): nothing may
+// be written to it.
+class NoSink : public Sink {
+ public:
+  NoSink() : Sink("<none>") {}
+
+ protected:
+  void write_out(const char*, size_t) override {
+    throw std::logic_error("internal error: a command without an output wrote records");
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role) {
   if (spec == "-" || spec.empty()) {
-    if (role == SinkRole::output) return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
+    if (role == SinkRole::output) {
+      require_stdout("records", "name a file with -o or redirect stdout (> FILE)");
+      return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
+    }
+    // A stderr closed at the start is /dev/null now: rejects sent there are dropped, as
+    // with 2>/dev/null, and the exit status still says there were some.
     return std::make_unique<FdSink>(STDERR_FILENO, "<stderr>", false);
   }
   return std::make_unique<FileSink>(spec);
+}
+
+std::unique_ptr<Sink> no_output() {
+  return std::make_unique<NoSink>();
 }
 
 }  // namespace cdn::io

@@ -67,8 +67,13 @@ class Sink {
 enum class SinkRole { output, rejects };
 
 // "-" is stdout for outputs and stderr for rejects; anything else is a path (endpoint/ opens
-// kafka:TOPIC). Throws UsageError / RuntimeError.
+// kafka:TOPIC). Throws UsageError / RuntimeError, also for an output to a stdout that was
+// closed at the start (see std_fds.hpp).
 std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role);
+
+// The output of a command that writes no records (they go to Kafka or InfluxDB, or there
+// are none): it takes none of stdout, and nothing may be written to it.
+std::unique_ptr<Sink> no_output();
 
 // Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
 // broken_pipe_is_quiet, RuntimeError otherwise (saying what to do when the disk is full).
