@@ -16,8 +16,15 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
       start_(std::chrono::steady_clock::now()) {}
 
 void RunContext::commit() {
+  // Both written out, then the rejects put in place before the output: a run whose rejects
+  // cannot be written (a full disk) leaves no output file, and an output file never stands
+  // without the rejects of its records. (Streams show what they are given at once; the
+  // output is written out first so that stdout and stderr interleave as they did.)
+  io::Sink& rejects = rejects_.sink();
+  out_->flush();
+  rejects.flush();
+  rejects.commit();
   out_->commit();
-  rejects_.sink().commit();
   if (!undelivered_) {
     for (auto& f : after_commit_) f();
   }

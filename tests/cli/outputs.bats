@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# What every command promises about its output and rejects files: the rejects are written
+# before the output appears, so a run whose rejects fail leaves no output; the output and the
+# rejects never share one file; a replaced file keeps its permissions.
+
+load test_helper
+
+bats_require_minimum_version 1.5.0
+
+# The commands that write records to -o and rejects to --rejects.
+COMMANDS=(sort tag validate)
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+  mkdir "$T/work" "$T/work/sub"
+  W="$T/work"
+  printf '%s\n' '{"type":"object","required":["timestamp"]}' >"$T/schema.json"
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:01.000Z","n":1}' 'not json' \
+    '{"timestamp":"2026-11-22T10:00:00.000Z","n":0}' >"$T/in.ndjson"
+}
+
+args_of() {
+  case $1 in
+    validate) echo "--schema $T/schema.json" ;;
+    *) echo "" ;;
+  esac
+}
+
+@test "rejects that cannot be written (/dev/full): exit 3, and no output under the -o name" {
+  for cmd in "${COMMANDS[@]}"; do
+    run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o "$W/out" --rejects /dev/full
+    assert_failure 3
+    assert_equal "$stderr" "cdn $cmd: cannot write '/dev/full': No space left on device; free space on its file system or write to another one"
+    assert_equal "$(cd "$W" && echo $(ls -A))" "sub"
+  done
+}
+
+@test "rejects that cannot be written leave an existing -o file as it was" {
+  for cmd in "${COMMANDS[@]}"; do
+    echo before >"$W/out"
+    run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o "$W/out" --rejects /dev/full
+    assert_failure 3
+    assert_equal "$(cat "$W/out")" before
+  done
+}
