@@ -110,7 +110,8 @@ class FileSink : public Sink {
  public:
   explicit FileSink(const std::string& path) : Sink(path), path_(path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool exists = ::stat(path.c_str(), &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
       if (S_ISDIR(st.st_mode)) {
         throw UsageError("cannot write " + diag::quoted(path) + ": it is a directory; name a file");
       }
@@ -124,7 +125,8 @@ class FileSink : public Sink {
     prefix.append(base_of(path)).append(".tmp.");
     temp_.emplace(dir_of(path), prefix);
     fd_ = temp_->fd();
-    ::fchmod(fd_, 0666 & ~current_umask());
+    // A file replaced keeps its permissions; a new one gets those the umask leaves.
+    ::fchmod(fd_, exists ? st.st_mode & 07777 : 0666 & ~current_umask());
   }
   ~FileSink() override {
     if (!temp_ && fd_ >= 0) {

@@ -43,3 +43,29 @@ args_of() {
     assert_equal "$(cat "$W/out")" before
   done
 }
+
+@test "replacing an existing -o or --rejects file keeps its permissions" {
+  for cmd in "${COMMANDS[@]}" gen; do
+    local input="$T/in.ndjson"
+    [[ $cmd == gen ]] && input="-n3"
+    for mode in 600 640 604; do
+      echo old >"$W/out"
+      echo old >"$W/rej"
+      chmod "$mode" "$W/out" "$W/rej"
+      run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$input" -o "$W/out" --rejects "$W/rej"
+      [[ $status -le 1 ]] || fail "$cmd: status $status: $stderr"
+      assert_equal "$(stat -c %a "$W/out")" "$mode"
+      assert_equal "$(stat -c %a "$W/rej")" "$mode"
+      [[ $(cat "$W/out") != old ]] || fail "$cmd: the output was not replaced"
+    done
+  done
+}
+
+@test "a new -o file gets the permissions of the umask" {
+  for cmd in "${COMMANDS[@]}"; do
+    rm -f "$W/out"
+    run bash -c "umask 027 && '$CDN' -q $cmd $(args_of "$cmd") '$T/in.ndjson' -o '$W/out' --rejects /dev/null"
+    assert_failure 1
+    assert_equal "$(stat -c %a "$W/out")" 640
+  done
+}
