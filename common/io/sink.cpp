@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 
@@ -79,6 +80,14 @@ void writev_all(int fd, iovec* iov, size_t n, const std::string& name, bool brok
   }
 }
 
+// The file a descriptor or path names now: its device and inode when it is a regular file.
+std::optional<FileId> regular_file(int fd, const std::string& path) {
+  struct stat st {};
+  int r = fd >= 0 ? ::fstat(fd, &st) : ::stat(path.c_str(), &st);
+  if (r != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino, {}, fd >= 0};
+}
+
 class FdSink : public Sink {
  public:
   FdSink(int fd, std::string name, bool quiet_epipe)
@@ -89,6 +98,7 @@ class FdSink : public Sink {
     } catch (...) {
     }
   }
+  std::optional<FileId> file_id() const override { return regular_file(fd_, {}); }
 
  protected:
   void write_out(const char* data, size_t n) override {
@@ -127,6 +137,8 @@ class FileSink : public Sink {
     fd_ = temp_->fd();
     // A file replaced keeps its permissions; a new one gets those the umask leaves.
     ::fchmod(fd_, exists ? st.st_mode & 07777 : 0666 & ~current_umask());
+    id_ = regular_file(-1, path);
+    if (!id_) id_ = FileId{0, 0, resolved_path(path), false};
   }
   ~FileSink() override {
     if (!temp_ && fd_ >= 0) {
@@ -139,6 +151,7 @@ class FileSink : public Sink {
     // An uncommitted temporary file is removed by ~TempFile.
   }
   bool holds_until_commit() const override { return temp_.has_value(); }
+  std::optional<FileId> file_id() const override { return id_; }
   void commit() override {
     flush();
     if (temp_) {
@@ -165,8 +178,18 @@ class FileSink : public Sink {
     ::umask(m);
     return m;
   }
+  // The absolute path without symbolic links of a file that does not exist yet: its
+  // directory resolved, then its name.
+  static std::string resolved_path(const std::string& path) {
+    char* dir = ::realpath(dir_of(path).c_str(), nullptr);
+    if (dir == nullptr) return path;
+    std::string resolved = dir;
+    ::free(dir);
+    return resolved + "/" + base_of(path);
+  }
   std::string path_;
   std::optional<TempFile> temp_;
+  std::optional<FileId> id_;  // none for special files: /dev/null may take any number of sinks
   int fd_ = -1;
 };
 
@@ -199,6 +222,13 @@ std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role) {
 
 std::unique_ptr<Sink> no_output() {
   return std::make_unique<NoSink>();
+}
+
+bool same_file(const Sink& a, const Sink& b) {
+  std::optional<FileId> x = a.file_id(), y = b.file_id();
+  // Two standard streams on one file (>log 2>&1) interleave and lose nothing.
+  if (!x || !y || (x->stream && y->stream)) return false;
+  return x->dev == y->dev && x->ino == y->ino && x->path == y->path;
 }
 
 }  // namespace cdn::io

@@ -44,6 +44,50 @@ args_of() {
   done
 }
 
+@test "-o and --rejects naming one file is a usage error, however the path is written" {
+  for cmd in "${COMMANDS[@]}" gen; do
+    local input="$T/in.ndjson"
+    [[ $cmd == gen ]] && input="-n3"
+    # A new file, and then an existing one (which is left as it was).
+    for existing in no yes; do
+      rm -f "$W/x"
+      [[ $existing == yes ]] && echo before >"$W/x"
+      for pair in "$W/x $W/x" "$W/x $W/./x" "$W/sub/../x $W/x"; do
+        read -r o r <<<"$pair"
+        run --separate-stderr cdn "$cmd" $(args_of "$cmd") "$input" -o "$o" --rejects "$r"
+        assert_failure 2
+        assert_equal "$stderr" "cdn $cmd: cannot write rejects to '$r': it is the same file as the output '$o'; name another file with --rejects or -o"
+      done
+      (cd "$W" && run --separate-stderr cdn "$cmd" $(args_of "$cmd") "$input" -o ./x --rejects x &&
+        assert_failure 2)
+      if [[ $existing == yes ]]; then
+        assert_equal "$(cat "$W/x")" before
+        assert_equal "$(cd "$W" && echo $(ls -A))" "sub x"
+      else
+        assert_equal "$(cd "$W" && echo $(ls -A))" "sub"
+      fi
+    done
+  done
+}
+
+@test "--rejects naming the file stdout is redirected to is a usage error" {
+  for cmd in "${COMMANDS[@]}"; do
+    run --separate-stderr bash -c "'$CDN' $cmd $(args_of "$cmd") '$T/in.ndjson' --rejects '$W/x' >'$W/x'"
+    assert_failure 2
+    assert_equal "$stderr" "cdn $cmd: cannot write rejects to '$W/x': it is the same file as the output '<stdout>'; name another file with --rejects or -o"
+  done
+}
+
+@test "-o and --rejects may both be /dev/null, and stdout and stderr may share a file" {
+  for cmd in "${COMMANDS[@]}"; do
+    run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o /dev/null --rejects /dev/null
+    assert_failure 1
+    run bash -c "'$CDN' -q $cmd $(args_of "$cmd") '$T/in.ndjson' >'$W/log' 2>&1"
+    assert_failure 1
+    assert_equal "$(wc -l <"$W/log")" 3
+  done
+}
+
 @test "replacing an existing -o or --rejects file keeps its permissions" {
   for cmd in "${COMMANDS[@]}" gen; do
     local input="$T/in.ndjson"
