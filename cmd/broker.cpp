@@ -15,6 +15,7 @@
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
+#include "common/io/std_fds.hpp"
 #include "common/kafka/mock_cluster.hpp"
 #include "common/kafka/txn_proxy.hpp"
 
@@ -105,6 +106,8 @@ void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
 }
 
 int run_broker(const BrokerArgs& a) {
+  // Without the BROKERS line nobody can find the cluster.
+  io::require_stdout("the BROKERS line", "redirect stdout to a file or a pipe");
   std::vector<kafka::TopicSpec> topics;
   for (const auto& t : a.topics) {
     topics.push_back(kafka::parse_topic_spec(t, "--topic"));

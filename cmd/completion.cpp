@@ -8,6 +8,7 @@
 #include "common/cli/completion.hpp"
 #include "common/diag/errors.hpp"
 #include "common/io/sink.hpp"
+#include "common/io/std_fds.hpp"
 
 namespace cdn::cmd {
 
@@ -32,6 +33,7 @@ Runner setup_completion(CLI::App& app) {
       app.get_footer());
   const CLI::App* root = app.get_parent();
   return [a, root] {
+    io::require_stdout("the completion script", "redirect stdout to a file (> FILE)");
     std::string script = cli::completion_script(*root, a->shell);
     io::write_all(STDOUT_FILENO, script.data(), script.size(), "stdout", true);
     return kExitOk;

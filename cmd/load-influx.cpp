@@ -12,6 +12,7 @@
 #include "common/diag/log.hpp"
 #include "common/influx/loader.hpp"
 #include "common/influx/writer.hpp"
+#include "common/io/sink.hpp"
 #include "common/io/whole_file.hpp"
 #ifdef CDN_WITH_KAFKA
 #include "common/endpoint/endpoint.hpp"
@@ -176,7 +177,8 @@ int run_load_influx(LoadInfluxArgs& a) {
     if (a.create_db) writer->create_database();
   }
 
-  pipeline::RunContext ctx("load-influx", endpoint::open_output(a.dry_run ? a.io.output : "-"),
+  pipeline::RunContext ctx("load-influx",
+                           a.dry_run ? endpoint::open_output(a.io.output) : io::no_output(),
                            endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   influx::Loader loader(ctx, inputs.records(), encoder, writer.get(), lo);

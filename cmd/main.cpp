@@ -2,6 +2,7 @@
 // outcome into an exit status.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
+#include "common/io/std_fds.hpp"
 
 namespace {
 
@@ -97,6 +99,13 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
 
 int main(int argc, char** argv) {
   using namespace cdn;
+  // Before anything opens a file, so that none takes the number of a closed stdin, stdout or
+  // stderr.
+  if (!io::open_standard_fds()) {
+    diag::error("cannot open '/dev/null' in place of a closed stdin, stdout or stderr: " +
+                errno_text(errno) + "; start cdn with descriptors 0, 1 and 2 open");
+    return kExitFailure;
+  }
   CLI::App app{
       "cdn: composable commands for a streaming machine-learning pipeline over CDN "
       "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",

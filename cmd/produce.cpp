@@ -14,6 +14,7 @@
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
+#include "common/io/sink.hpp"
 #include "common/kafka/fan_out.hpp"
 
 namespace cdn::cmd {
@@ -73,8 +74,7 @@ int run_produce(const ProduceArgs& a) {
   kafka::Producer producer(overrides);
   kafka::FanOut fan_out(producer, a.topics, std::move(headers), a.partition);
 
-  pipeline::RunContext ctx("produce", endpoint::open_output("-"),
-                           endpoint::open_rejects(a.io.rejects));
+  pipeline::RunContext ctx("produce", io::no_output(), endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
 
   fan_out.account(ctx.counts(), ctx.rejects());

@@ -7,6 +7,7 @@
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
+#include "common/io/sink.hpp"
 #include "common/pipeline/external_sort.hpp"
 
 namespace cdn::cmd {
@@ -43,7 +44,7 @@ int run_sort(const SortArgs& a) {
   }
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
-  pipeline::RunContext ctx("sort", endpoint::open_output(a.check ? "-" : a.io.output),
+  pipeline::RunContext ctx("sort", a.check ? io::no_output() : endpoint::open_output(a.io.output),
                            endpoint::open_rejects(a.io.rejects));
   // Files that fit in half the budget are mapped rather than copied (not for --check and
   // --merge, which stream each record once).

@@ -12,6 +12,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
+#include "common/io/sink.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/dataset.hpp"
 #include "common/model/report.hpp"
@@ -76,8 +77,7 @@ int run_train(TrainArgs& a) {
     if (kv.first == "num_class") contract.num_class = std::atoi(kv.second.c_str());
   }
   model::check_parameters(contract, a.train);
-  pipeline::RunContext ctx("train", endpoint::open_output("-"),
-                           endpoint::open_rejects(a.io.rejects));
+  pipeline::RunContext ctx("train", io::no_output(), endpoint::open_rejects(a.io.rejects));
   std::optional<record::Instant> after;
   if (!a.valid_after.empty()) {
     after = record::parse_rfc3339(a.valid_after);

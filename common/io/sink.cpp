@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <optional>
+#include <stdexcept>
 
 #include "common/base/fd.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/std_fds.hpp"
 #include "common/io/temp_file.hpp"
 
 namespace cdn::io {
@@ -77,6 +80,14 @@ void writev_all(int fd, iovec* iov, size_t n, const std::string& name, bool brok
   }
 }
 
+// The file a descriptor or path names now: its device and inode when it is a regular file.
+std::optional<FileId> regular_file(int fd, const std::string& path) {
+  struct stat st {};
+  int r = fd >= 0 ? ::fstat(fd, &st) : ::stat(path.c_str(), &st);
+  if (r != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino, {}, fd >= 0};
+}
+
 class FdSink : public Sink {
  public:
   FdSink(int fd, std::string name, bool quiet_epipe)
@@ -87,6 +98,7 @@ class FdSink : public Sink {
     } catch (...) {
     }
   }
+  std::optional<FileId> file_id() const override { return regular_file(fd_, {}); }
 
  protected:
   void write_out(const char* data, size_t n) override {
@@ -108,7 +120,8 @@ class FileSink : public Sink {
  public:
   explicit FileSink(const std::string& path) : Sink(path), path_(path) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool exists = ::stat(path.c_str(), &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
       if (S_ISDIR(st.st_mode)) {
         throw UsageError("cannot write " + diag::quoted(path) + ": it is a directory; name a file");
       }
@@ -122,7 +135,10 @@ class FileSink : public Sink {
     prefix.append(base_of(path)).append(".tmp.");
     temp_.emplace(dir_of(path), prefix);
     fd_ = temp_->fd();
-    ::fchmod(fd_, 0666 & ~current_umask());
+    // A file replaced keeps its permissions; a new one gets those the umask leaves.
+    ::fchmod(fd_, exists ? st.st_mode & 07777 : 0666 & ~current_umask());
+    id_ = regular_file(-1, path);
+    if (!id_) id_ = FileId{0, 0, resolved_path(path), false};
   }
   ~FileSink() override {
     if (!temp_ && fd_ >= 0) {
@@ -135,6 +151,7 @@ class FileSink : public Sink {
     // An uncommitted temporary file is removed by ~TempFile.
   }
   bool holds_until_commit() const override { return temp_.has_value(); }
+  std::optional<FileId> file_id() const override { return id_; }
   void commit() override {
     flush();
     if (temp_) {
@@ -161,19 +178,57 @@ class FileSink : public Sink {
     ::umask(m);
     return m;
   }
+  // The absolute path without symbolic links of a file that does not exist yet: its
+  // directory resolved, then its name.
+  static std::string resolved_path(const std::string& path) {
+    char* dir = ::realpath(dir_of(path).c_str(), nullptr);
+    if (dir == nullptr) return path;
+    std::string resolved = dir;
+    ::free(dir);
+    return resolved + "/" + base_of(path);
+  }
   std::string path_;
   std::optional<TempFile> temp_;
+  std::optional<FileId> id_;  // none for special files: /dev/null may take any number of sinks
   int fd_ = -1;
+};
+
+// For commands that write no records (their output goes elsewhere, or nowhere): nothing may
+// be written to it.
+class NoSink : public Sink {
+ public:
+  NoSink() : Sink("<none>") {}
+
+ protected:
+  void write_out(const char*, size_t) override {
+    throw std::logic_error("internal error: a command without an output wrote records");
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role) {
   if (spec == "-" || spec.empty()) {
-    if (role == SinkRole::output) return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
+    if (role == SinkRole::output) {
+      require_stdout("records", "name a file with -o or redirect stdout (> FILE)");
+      return std::make_unique<FdSink>(STDOUT_FILENO, "<stdout>", true);
+    }
+    // A stderr closed at the start is /dev/null now: rejects sent there are dropped, as
+    // with 2>/dev/null, and the exit status still says there were some.
     return std::make_unique<FdSink>(STDERR_FILENO, "<stderr>", false);
   }
   return std::make_unique<FileSink>(spec);
+}
+
+std::unique_ptr<Sink> no_output() {
+  return std::make_unique<NoSink>();
+}
+
+bool same_file(const Sink& a, const Sink& b) {
+  std::optional<FileId> x = a.file_id(), y = b.file_id();
+  // Two standard streams on one file (>log 2>&1) interleave and lose nothing.
+  if (!x || !y || (x->stream && y->stream)) return false;
+  return x->dev == y->dev && x->ino == y->ino && x->path == y->path;
 }
 
 }  // namespace cdn::io

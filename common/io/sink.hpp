@@ -2,13 +2,24 @@
 // into place by commit(), so a failed run never leaves a half-written file behind.
 #pragma once
 
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace cdn::io {
+
+// The file a sink writes, to find two sinks that would write one file: the device and inode
+// of an existing regular file, or else the resolved path the file is to have.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string path;
+  bool stream = false;  // a standard stream (stdout, stderr) redirected to the file
+};
 
 class Sink {
  public:
@@ -40,6 +51,8 @@ class Sink {
   // temporary name), and commit() ends the writing: a Kafka input must not commit its
   // offsets before then, or a crash would lose those records.
   virtual bool holds_until_commit() const { return false; }
+  // The regular file written, if any: none for a terminal, a pipe, /dev/null or Kafka.
+  virtual std::optional<FileId> file_id() const { return std::nullopt; }
 
   const std::string& name() const { return name_; }
 
@@ -67,8 +80,17 @@ class Sink {
 enum class SinkRole { output, rejects };
 
 // "-" is stdout for outputs and stderr for rejects; anything else is a path (endpoint/ opens
-// kafka:TOPIC). Throws UsageError / RuntimeError.
+// kafka:TOPIC). Throws UsageError / RuntimeError, also for an output to a stdout that was
+// closed at the start (see std_fds.hpp).
 std::unique_ptr<Sink> open_file_sink(const std::string& spec, SinkRole role);
+
+// The output of a command that writes no records (they go to Kafka or InfluxDB, or there
+// are none): it takes none of stdout, and nothing may be written to it.
+std::unique_ptr<Sink> no_output();
+
+// True when a and b would write one regular file (the second commit would replace the first);
+// two standard streams redirected to one file (>log 2>&1) are not counted.
+bool same_file(const Sink& a, const Sink& b);
 
 // Writes all of data to fd, retrying on EINTR. Throws BrokenPipe on EPIPE when
 // broken_pipe_is_quiet, RuntimeError otherwise (saying what to do when the disk is full).

@@ -13,11 +13,25 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
     : command_(std::move(command)),
       out_(std::move(output)),
       rejects_(command_, std::move(rejects), counts_),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()) {
+  // The output, renamed into place at the end, would replace the rejects, or the other way.
+  if (io::same_file(*out_, rejects_.sink())) {
+    throw UsageError("cannot write rejects to " + diag::quoted(rejects_.sink().name()) +
+                     ": it is the same file as the output " + diag::quoted(out_->name()) +
+                     "; name another file with --rejects or -o");
+  }
+}
 
 void RunContext::commit() {
+  // Both written out, then the rejects put in place before the output: a run whose rejects
+  // cannot be written (a full disk) leaves no output file, and an output file never stands
+  // without the rejects of its records. (Streams show what they are given at once; the
+  // output is written out first so that stdout and stderr interleave as they did.)
+  io::Sink& rejects = rejects_.sink();
+  out_->flush();
+  rejects.flush();
+  rejects.commit();
   out_->commit();
-  rejects_.sink().commit();
   if (!undelivered_) {
     for (auto& f : after_commit_) f();
   }

@@ -279,3 +279,9 @@ print("status=%d stderr=%r" % (p.returncode, p.stderr.decode()))
 ' "$CDN"
   assert_output "status=0 stderr=''"
 }
+
+@test "with stdout closed it fails at once with exit 3: nobody could learn its address" {
+  run bash -c "'$CDN' broker 2>&1 >&-"
+  assert_failure 3
+  assert_output "cdn broker: cannot write the BROKERS line to stdout: it is closed; redirect stdout to a file or a pipe"
+}
