@@ -28,7 +28,7 @@ for b in "$before" "$after"; do
 done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ -n $dir ]] || dir="$(mktemp -d)"
-mkdir -p "$dir"
+mkdir -p "$dir/sort-tag" "$dir/validate" "$dir/train-predict"
 
 run() {  # run LABEL CDN SCRIPT ARGS...
   local label=$1 bin=$2 script=$3
