@@ -593,6 +593,7 @@ restart_influxd() {
   assert_equal "$(cd "$T" && ls -A | grep out || true)" ""
 }
 
+# bats test_tags=influx
 @test "an output past the file-size limit: a clear error naming it, exit 3, nothing under its name and no temporary file" {
   tagged 20000 46 >"$T/in.ndjson"
   for cmd in sort tag validate "load-influx --dry-run"; do
