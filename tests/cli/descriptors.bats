@@ -75,6 +75,20 @@ nothing_left() {
   assert_equal "$(cd "$W" && echo $(ls -A))" "$*"
 }
 
+# each_to_its_file FD: every record command with descriptor FD closed, -o and --rejects
+# files: each file holds its own stream, and the summary counts every record.
+each_to_its_file() {
+  for cmd in "${RECORD_COMMANDS[@]}"; do
+    run --separate-stderr closed "$1" "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o "$W/out" --rejects "$W/rej"
+    assert_failure 1
+    [[ $stderr =~ ^"cdn $cmd: 15003 in, 3 out, 15000 rejected in " ]] || fail "$cmd: $stderr"
+    records_only "$W/out" "$cmd"
+    rejects_only "$W/rej"
+    nothing_left out rej
+    rm "$W/out" "$W/rej"
+  done
+}
+
 @test "stdout closed: a command whose records go to stdout fails with exit 3 before it reads, and writes no file" {
   for cmd in "${RECORD_COMMANDS[@]}"; do
     run --separate-stderr closed 1 "$cmd" $(args_of "$cmd") "$T/in.ndjson" --rejects "$W/rej"
@@ -89,15 +103,7 @@ nothing_left() {
 }
 
 @test "stdout closed: with -o FILE and --rejects FILE each file gets its own stream, and the summary counts every record" {
-  for cmd in "${RECORD_COMMANDS[@]}"; do
-    run --separate-stderr closed 1 "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o "$W/out" --rejects "$W/rej"
-    assert_failure 1
-    [[ $stderr =~ ^"cdn $cmd: 15003 in, 3 out, 15000 rejected in " ]] || fail "$cmd: $stderr"
-    records_only "$W/out" "$cmd"
-    rejects_only "$W/rej"
-    nothing_left out rej
-    rm "$W/out" "$W/rej"
-  done
+  each_to_its_file 1
   run --separate-stderr closed 1 gen -n 5 -o "$W/out"
   assert_success
   [[ $stderr =~ ^"cdn gen: 5 in, 5 out, 0 rejected in " ]] || fail "$stderr"
@@ -154,15 +160,7 @@ nothing_left() {
 }
 
 @test "stdin closed: named inputs, -o and --rejects files are read and written as usual" {
-  for cmd in "${RECORD_COMMANDS[@]}"; do
-    run --separate-stderr closed 0 "$cmd" $(args_of "$cmd") "$T/in.ndjson" -o "$W/out" --rejects "$W/rej"
-    assert_failure 1
-    [[ $stderr =~ ^"cdn $cmd: 15003 in, 3 out, 15000 rejected in " ]] || fail "$cmd: $stderr"
-    records_only "$W/out" "$cmd"
-    rejects_only "$W/rej"
-    nothing_left out rej
-    rm "$W/out" "$W/rej"
-  done
+  each_to_its_file 0
   run --separate-stderr closed 0 gen -n 5
   assert_success
   assert_equal "${#lines[@]}" 5
