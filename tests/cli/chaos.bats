@@ -273,6 +273,75 @@ joined() {
   no_repeats "$T/got"
 }
 
+# --- commit order and closed descriptors, for every command that writes -o and --rejects
+
+# with_rejects N SEED: N tagged records with a line that is not JSON after every 9th: the
+# output of every record command is the records, its rejects those lines.
+with_rejects() {
+  tagged "$1" "$2" | awk '{ print } NR % 9 == 0 { printf "not json %d\n", NR }'
+}
+
+@test "sort, tag and validate with -o and --rejects killed with SIGKILL at random points: the output never appears without the whole rejects file" {
+  printf '%s\n' '{"type":"object","required":["timestamp"]}' >"$T/schema.json"
+  with_rejects 60000 48 >"$T/in.ndjson"
+  want_rejects=$(grep -c '^not json' "$T/in.ndjson")
+  want_out=$(grep -c '^{' "$T/in.ndjson")
+  for cmd in sort tag validate; do
+    args=()
+    [[ $cmd == validate ]] && args=(--schema "$T/schema.json")
+    start=$(date +%s%N)
+    run cdn -q "$cmd" "${args[@]}" "$T/in.ndjson" -o "$T/ref.out" --rejects "$T/ref.rej"
+    assert_failure 1
+    full_ms=$((($(date +%s%N) - start) / 1000000))
+    for round in 1 2 3 4 5 6; do
+      rm -f "$T/out" "$T/rej"
+      # from the start of a run to a little past its end: kills before, between and after
+      # the two renames
+      delay=$((full_ms * $(rand 0 120) / 100))
+      "$CDN" -q "$cmd" "${args[@]}" "$T/in.ndjson" -o "$T/out" --rejects "$T/rej" &
+      pid=$!
+      sleep_ms "$delay"
+      kill_or_done "$pid" 1
+      echo "# $cmd round $round: $ENDED after $delay ms of a $full_ms ms run; out $([[ -e $T/out ]] && echo present || echo absent), rejects $([[ -e $T/rej ]] && echo present || echo absent)"
+      # a file under either name is whole; the output is never there without the rejects
+      if [[ -e $T/rej ]]; then
+        assert_equal "$(wc -l <"$T/rej")" "$want_rejects"
+        cmp "$T/rej" "$T/ref.rej" || fail "$cmd: a rejects file other than the uninterrupted run's"
+      fi
+      if [[ -e $T/out ]]; then
+        [[ -e $T/rej ]] || fail "$cmd: the output is in place and the rejects are not"
+        assert_equal "$(wc -l <"$T/out")" "$want_out"
+        cmp "$T/out" "$T/ref.out" || fail "$cmd: an output other than the uninterrupted run's"
+      fi
+      [[ $ENDED == killed ]] || { [[ -e $T/out && -e $T/rej ]] || fail "$cmd: a run that ended left no output"; }
+    done
+  done
+}
+
+@test "every combination of closed descriptors 0, 1 and 2 under sort, tag and validate: each stream in its own file, no record lost" {
+  printf '%s\n' '{"type":"object","required":["timestamp"]}' >"$T/schema.json"
+  with_rejects 3000 49 >"$T/in.ndjson"
+  for cmd in sort tag validate; do
+    args=()
+    [[ $cmd == validate ]] && args=(--schema "$T/schema.json")
+    run cdn -q "$cmd" "${args[@]}" "$T/in.ndjson" -o "$T/ref.out" --rejects "$T/ref.rej"
+    assert_failure 1
+    for closed in 0 1 2 01 02 12 012; do
+      rm -rf "$T/w" && mkdir "$T/w"
+      redir=""
+      [[ $closed == *0* ]] && redir+=" <&-"
+      [[ $closed == *1* ]] && redir+=" >&-"
+      [[ $closed == *2* ]] && redir+=" 2>&-"
+      status=0
+      eval '"$CDN" -q "$cmd" "${args[@]}" "$T/in.ndjson" -o "$T/w/out" --rejects "$T/w/rej"'"$redir" || status=$?
+      ((status == 1)) || fail "$cmd with $closed closed: status $status"
+      cmp "$T/w/out" "$T/ref.out" || fail "$cmd with $closed closed: the output differs"
+      cmp "$T/w/rej" "$T/ref.rej" || fail "$cmd with $closed closed: the rejects differ"
+      assert_equal "$(cd "$T/w" && echo $(ls -A))" "out rej"
+    done
+  done
+}
+
 # --- kill -9 of Kafka stages
 
 # bats test_tags=kafka
