@@ -40,8 +40,10 @@ packages=(
   # the Debian package (cpack -G DEB): its Depends from dpkg-shlibdeps; package.bats reads
   # the binary's libraries with readelf (binutils) and renders the man pages with man-db
   dpkg-dev binutils man-db
-  # the PowerShell grammar check of scripts/pipeline.ps1 in scripts.bats: node runs
-  # tree-sitter-powershell, which npm installs from tests/cli/ps/package-lock.json
+  # node and npm: the PowerShell grammar check of scripts/pipeline.ps1 in scripts.bats runs
+  # tree-sitter-powershell (npm installs it from tests/cli/ps/package-lock.json), and
+  # interop.bats runs kafkajs against cdn broker (from tests/interop/package-lock.json); each
+  # .bats file installs its packages when they are missing
   nodejs npm
   # the fuzz targets (scripts/fuzz.sh, tests/cli/fuzz.bats): clang, libFuzzer's runtime
   clang libclang-rt-dev
