@@ -11,7 +11,8 @@
 //   - OffsetFetch answers carry the offsets committed by transactions, and answer
 //     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
 //     for a partition, so a new owner does not start before them (KIP-447);
-//   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
+//   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers,
+//     and a broker listed as the controller instead of the mock's 0.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
 // txn_proxy.cpp holds the connections, txn_rewrite.hpp what is read and rewritten on the way,
 // txn_markers.cpp the writing of markers, frame_io.hpp the sockets.

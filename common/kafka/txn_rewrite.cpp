@@ -1,5 +1,6 @@
 #include "common/kafka/txn_rewrite.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/kafka/wire.hpp"
@@ -176,8 +177,10 @@ std::string metadata_answer(const PendingAnswer& p, std::string frame,
   if (v >= 3) w.i32(r.i32());  // throttle time
   int32_t n = r.count();
   w.i32(n);
+  std::vector<int32_t> nodes;
   for (int32_t i = 0; i < n; ++i) {
     int32_t node = r.i32();
+    nodes.push_back(node);
     w.i32(node);
     std::string_view host = r.str();
     int32_t port = r.i32();
@@ -189,6 +192,17 @@ std::string metadata_answer(const PendingAnswer& p, std::string frame,
       w.i32(port);
     }
     if (v >= 1) copy_nullable(r, w);  // rack
+  }
+  if (v >= 2) copy_nullable(r, w);  // cluster id
+  if (v >= 1) {
+    // The mock names controller 0, which is no broker: clients that look the controller up
+    // among the brokers (kafkajs, for every idempotent producer) would fail. A broker listed
+    // stands in for it.
+    int32_t controller = r.i32();
+    if (!nodes.empty() && std::find(nodes.begin(), nodes.end(), controller) == nodes.end()) {
+      controller = *std::min_element(nodes.begin(), nodes.end());
+    }
+    w.i32(controller);
   }
   w.raw(r.rest());
   return std::move(w.str());

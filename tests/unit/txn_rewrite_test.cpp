@@ -154,11 +154,38 @@ TEST(TxnRewrite, MetadataNamesTheListenersOfKnownBrokers) {
     w.str("elsewhere");
     w.i32(9003);
     w.str("rack-b");
+    w.i32(1);  // controller id
     w.raw("the rest");
     return std::move(w.str());
   };
   EXPECT_EQ(metadata_answer(pending(kMetadata, 1), answer(9001, "mock"), {5001, 5002}),
             answer(5001, "127.0.0.1"));
+}
+
+TEST(TxnRewrite, MetadataNamesAListedBrokerAsTheController) {
+  // The mock names controller 0, no broker: kafkajs then fails every idempotent producer
+  // with "Broker 0 not found".
+  for (int16_t version : {1, 2, 8}) {
+    auto answer = [&](int32_t controller) {
+      wire::Writer w;
+      w.i32(9);                    // correlation id
+      if (version >= 3) w.i32(0);  // throttle time
+      w.i32(2);
+      for (int32_t node : {2, 1}) {
+        w.i32(node);
+        w.str("127.0.0.1");
+        w.i32(5000 + node);
+        w.null_str();  // rack
+      }
+      if (version >= 2) w.str("cluster");
+      w.i32(controller);
+      w.raw("the rest");
+      return std::move(w.str());
+    };
+    const PendingAnswer p = pending(kMetadata, version);
+    EXPECT_EQ(metadata_answer(p, answer(0), {5001, 5002}), answer(1)) << version;
+    EXPECT_EQ(metadata_answer(p, answer(2), {5001, 5002}), answer(2)) << version;
+  }
 }
 
 TEST(TxnRewrite, FindCoordinatorNamesTheListener) {
