@@ -84,6 +84,15 @@ std::optional<OpenTxn> TxnLog::take_fenced(std::string_view tid) {
   return take_from(fenced_, tid);
 }
 
+void TxnLog::set_producer(std::string_view tid, int64_t pid, int16_t epoch) {
+  producers_.insert_or_assign(std::string(tid), std::make_pair(pid, epoch));
+}
+
+bool TxnLog::superseded(std::string_view tid, int64_t pid, int16_t epoch) const {
+  auto it = producers_.find(tid);
+  return it != producers_.end() && it->second != std::make_pair(pid, epoch);
+}
+
 std::vector<std::string> TxnLog::expired(std::chrono::steady_clock::time_point now) const {
   std::vector<std::string> out;
   for (const auto& [tid, t] : open_) {

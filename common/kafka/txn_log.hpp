@@ -61,6 +61,10 @@ class TxnLog {
   void fence(std::string_view tid, OpenTxn txn);
   bool fenced(std::string_view tid, int64_t pid, int16_t epoch) const;
   std::optional<OpenTxn> take_fenced(std::string_view tid);
+  // InitProducerId gave the newest instance of `tid` producer id `pid` and epoch `epoch`:
+  // every other instance is fenced (superseded), as a transaction coordinator fences it.
+  void set_producer(std::string_view tid, int64_t pid, int16_t epoch);
+  bool superseded(std::string_view tid, int64_t pid, int16_t epoch) const;
   // The transactional ids whose transactions have been open longer than their timeout.
   std::vector<std::string> expired(std::chrono::steady_clock::time_point now) const;
 
@@ -97,6 +101,7 @@ class TxnLog {
   OpenTxn& open(std::string_view tid);
   std::map<std::string, OpenTxn, std::less<>> open_;
   std::map<std::string, OpenTxn, std::less<>> fenced_;
+  std::map<std::string, std::pair<int64_t, int16_t>, std::less<>> producers_;
   std::set<TopicPartition> touched_;
   std::map<TopicPartition, std::map<int64_t, int64_t>> open_first_;  // by producer
   std::map<std::string, std::chrono::milliseconds, std::less<>> timeouts_;

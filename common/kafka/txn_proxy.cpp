@@ -186,10 +186,25 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   c->shut();
 }
 
-void TxnProxy::note_request(Conn& c, const std::string& frame) {
+void TxnProxy::note_request(Conn& c, std::string& frame) {
   try {
     RequestNote note = read_request(frame);
-    const PendingAnswer& p = note.pending;
+    PendingAnswer& p = note.pending;
+    if (note.as_producer) {
+      std::unique_lock lock(txn_mu_);
+      if (log_.superseded(p.tid, p.pid, p.epoch)) {
+        lock.unlock();
+        // A newer instance has started: this one is fenced, and what it sends is refused
+        // before it reaches the log.
+        diag::debug("refusing a request of a fenced instance of transactional id " +
+                    diag::quoted(p.tid));
+        p.own = refusal(frame, kInvalidProducerEpoch);
+        frame = stand_in(note.correlation_id);
+        std::lock_guard conn_lock(c.mu);
+        c.pending[note.correlation_id] = std::move(p);
+        return;
+      }
+    }
     switch (note.txn) {
       case RequestNote::Txn::init_producer_id: {
         std::lock_guard lock(txn_mu_);
@@ -255,7 +270,7 @@ void TxnProxy::responses(const std::shared_ptr<Conn>& c) {
 }
 
 bool TxnProxy::needs_rewrite(const PendingAnswer& p) {
-  if (p.api != kFetch) return true;
+  if (p.api != kFetch || !p.own.empty()) return true;
   // A partition no transaction has added holds no transactional batch: the cluster's own
   // answer (last stable offset = high watermark, nothing aborted) is right.
   std::lock_guard lock(txn_mu_);
@@ -264,7 +279,12 @@ bool TxnProxy::needs_rewrite(const PendingAnswer& p) {
 }
 
 std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
+  if (!p.own.empty()) return p.own;
   switch (p.api) {
+    case kInitProducerId: {
+      std::lock_guard lock(txn_mu_);
+      return init_producer_id_answer(p, std::move(frame), log_);
+    }
     case kMetadata:
       return metadata_answer(p, std::move(frame), ports_);
     case kFindCoordinator:

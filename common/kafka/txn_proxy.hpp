@@ -11,6 +11,10 @@
 //   - OffsetFetch answers carry the offsets committed by transactions, and answer
 //     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
 //     for a partition, so a new owner does not start before them (KIP-447);
+//   - the newest instance of each transactional id is known from InitProducerId answers: the
+//     Produce, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn requests of an
+//     older one (fenced) are answered INVALID_PRODUCER_EPOCH by the proxy itself, and never
+//     reach the mock;
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers,
 //     and a broker listed as the controller instead of the mock's 0.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
@@ -59,8 +63,9 @@ class TxnProxy {
   void accept_loop(size_t broker);
   void requests(const std::shared_ptr<Conn>& c);
   void responses(const std::shared_ptr<Conn>& c);
-  // Follows the transactions in a request, and notes how to treat its answer.
-  void note_request(Conn& c, const std::string& frame);
+  // Follows the transactions in a request, and notes how to treat its answer. A request the
+  // proxy answers itself (one from a fenced producer) is replaced in `frame` by a stand-in.
+  void note_request(Conn& c, std::string& frame);
   bool needs_rewrite(const PendingAnswer& p);
   void reaper();
   // Writes the markers of `txn` and keeps its offsets when committed; false when a marker

@@ -51,6 +51,7 @@ bool inspected(int16_t api) {
     case kFindCoordinator:
     case kInitProducerId:
     case kAddPartitionsToTxn:
+    case kAddOffsetsToTxn:
     case kEndTxn:
     case kTxnOffsetCommit:
       return true;
@@ -96,16 +97,21 @@ RequestNote read_request(std::string_view frame) {
       break;
     case kProduce: {
       if (v < 3 || v > 7) break;
-      if (r.str().empty()) break;  // no transactional id
-      if (r.i16() == 0) break;     // acks 0: no answer
-      r.skip(4);                   // timeout
+      std::string tid(r.str());
+      if (tid.empty()) break;   // no transactional id
+      if (r.i16() == 0) break;  // acks 0: no answer
+      r.skip(4);                // timeout
       each_partition(r, [&](TopicPartition tp) {
         auto bs = wire::batches(r.bytes());
         if (!bs.empty() && bs[0].transactional()) {
           p.produced.emplace_back(std::move(tp), bs[0].producer_id);
+          p.pid = bs[0].producer_id;
+          p.epoch = bs[0].producer_epoch;
         }
       });
       answer = !p.produced.empty();
+      if (answer) p.tid = std::move(tid);
+      note.as_producer = answer;
       break;
     }
     case kMetadata:
@@ -129,6 +135,7 @@ RequestNote read_request(std::string_view frame) {
       p.tid = std::move(tid);
       note.timeout_ms = timeout;
       note.txn = RequestNote::Txn::init_producer_id;
+      answer = true;
       break;
     }
     case kAddPartitionsToTxn: {
@@ -138,13 +145,22 @@ RequestNote read_request(std::string_view frame) {
       p.epoch = r.i16();
       each_partition(r, [&](TopicPartition tp) { note.partitions.push_back(std::move(tp)); });
       note.txn = RequestNote::Txn::add_partitions;
+      note.as_producer = true;
       break;
     }
+    case kAddOffsetsToTxn:
+      if (v > 1) break;
+      p.tid = std::string(r.str());
+      p.pid = r.i64();
+      p.epoch = r.i16();
+      note.as_producer = true;
+      break;
     case kTxnOffsetCommit: {
       if (v > 2) break;
       p.tid = std::string(r.str());
       p.group = std::string(r.str());
-      r.skip(10);  // producer id and epoch
+      p.pid = r.i64();
+      p.epoch = r.i16();
       each_partition(r, [&](TopicPartition tp) {
         int64_t offset = r.i64();
         if (v >= 2) r.skip(4);  // leader epoch
@@ -152,6 +168,7 @@ RequestNote read_request(std::string_view frame) {
         note.offsets.emplace_back(std::move(tp), offset);
       });
       note.txn = RequestNote::Txn::offsets;
+      note.as_producer = true;
       break;
     }
     case kEndTxn:
@@ -161,11 +178,103 @@ RequestNote read_request(std::string_view frame) {
       p.epoch = r.i16();
       p.commit = r.i8() != 0;
       answer = true;
+      note.as_producer = true;
       break;
     default:
       break;
   }
   return note;
+}
+
+std::string refusal(std::string_view request, int16_t error) {
+  wire::Reader r(request);
+  const int16_t api = r.i16();
+  const int16_t v = r.i16();
+  wire::Writer w;
+  w.i32(r.i32());  // correlation id
+  r.str();         // client id
+  // Each partition of the request's topics, answered with `error` and `fields` after it.
+  auto partitions = [&](auto skip, auto fields) {
+    int32_t topics = r.count();
+    w.i32(topics);
+    for (int32_t t = 0; t < topics; ++t) {
+      w.str(r.str());
+      int32_t n = r.count();
+      w.i32(n);
+      for (int32_t i = 0; i < n; ++i) {
+        w.i32(r.i32());
+        skip();
+        w.i16(error);
+        fields();
+      }
+    }
+  };
+  switch (api) {
+    case kProduce:
+      if (v < 3 || v > 7) break;
+      r.str();  // transactional id
+      if (r.i16() == 0) throw wire::ParseError("acks 0: no answer");
+      r.skip(4);  // timeout
+      partitions([&] { r.bytes(); },
+                 [&] {
+                   w.i64(-1);              // base offset
+                   w.i64(-1);              // log append time
+                   if (v >= 5) w.i64(-1);  // log start offset
+                 });
+      w.i32(0);  // throttle time
+      return std::move(w.str());
+    case kAddPartitionsToTxn:
+      if (v > 1) break;
+      r.str();
+      r.skip(10);  // producer id and epoch
+      w.i32(0);    // throttle time
+      partitions([] {}, [] {});
+      return std::move(w.str());
+    case kTxnOffsetCommit:
+      if (v > 2) break;
+      r.str();
+      r.str();     // group
+      r.skip(10);  // producer id and epoch
+      w.i32(0);    // throttle time
+      partitions(
+          [&] {
+            r.skip(v >= 2 ? 12 : 8);  // offset, leader epoch
+            r.str();                  // metadata
+          },
+          [] {});
+      return std::move(w.str());
+    case kAddOffsetsToTxn:
+    case kEndTxn:
+      if (v > 1) break;
+      w.i32(0);  // throttle time
+      w.i16(error);
+      return std::move(w.str());
+    default:
+      break;
+  }
+  throw wire::ParseError("no refusal for API " + std::to_string(api) + " version " +
+                         std::to_string(v));
+}
+
+std::string stand_in(int32_t correlation_id) {
+  wire::Writer w;
+  w.i16(kApiVersions);
+  w.i16(0);
+  w.i32(correlation_id);
+  w.str("cdn-broker");
+  return std::move(w.str());
+}
+
+std::string init_producer_id_answer(const PendingAnswer& p, std::string frame, TxnLog& log) {
+  wire::Reader r(frame);
+  r.i32();                            // correlation id
+  if (p.version >= 2) r.skip_tags();  // a flexible answer's header
+  r.skip(4);                          // throttle time
+  if (r.i16() != 0) return frame;
+  int64_t pid = r.i64();
+  int16_t epoch = r.i16();
+  log.set_producer(p.tid, pid, epoch);
+  return frame;
 }
 
 std::string metadata_answer(const PendingAnswer& p, std::string frame,

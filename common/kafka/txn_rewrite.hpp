@@ -25,8 +25,10 @@ enum Api : int16_t {
   kOffsetCommit = 8,
   kOffsetFetch = 9,
   kFindCoordinator = 10,
+  kApiVersions = 18,
   kInitProducerId = 22,
   kAddPartitionsToTxn = 24,
+  kAddOffsetsToTxn = 25,
   kEndTxn = 26,
   kTxnOffsetCommit = 28,
 };
@@ -52,6 +54,8 @@ struct PendingAnswer {
   // the timestamp of a read_committed ListOffsets.
   std::map<TopicPartition, int64_t> asked;
   std::vector<std::pair<TopicPartition, int64_t>> produced;  // transactional Produce: pids
+  // The proxy's own answer, sent in place of the cluster's (see stand_in).
+  std::string own;
 };
 
 // What the proxy notes of a request as it passes.
@@ -71,12 +75,30 @@ struct RequestNote {
   int32_t timeout_ms = 0;
   std::vector<TopicPartition> partitions;
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  // The request speaks for the producer instance pending.tid, .pid, .epoch (a transactional
+  // Produce, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn): refused when
+  // that instance is fenced.
+  bool as_producer = false;
 };
 
 // Reads a request whose API is inspected(). Throws wire::ParseError on one it cannot read.
 RequestNote read_request(std::string_view frame);
 
+// The answer a broker gives a request (transactional Produce, AddPartitionsToTxn,
+// AddOffsetsToTxn, TxnOffsetCommit, EndTxn) that it refuses whole: `error` for each partition.
+// Kafka answers these versions with INVALID_PRODUCER_EPOCH (PRODUCER_FENCED only from later
+// versions). Throws wire::ParseError on another request, or one it cannot read.
+std::string refusal(std::string_view request, int16_t error);
+
+// A request the proxy sends upstream in place of one it answers itself, so that the
+// connection's answers keep their order: ApiVersions v0 with `correlation_id`.
+std::string stand_in(int32_t correlation_id);
+
 // --- answers, each to the request `p` was noted from ---
+
+// InitProducerId: unchanged; the producer id and epoch given to pending.tid are noted in
+// `log`, which fences the instances before.
+std::string init_producer_id_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
 
 // Metadata: the brokers 1..N named as the listeners in front of them, 127.0.0.1:ports[i - 1].
 std::string metadata_answer(const PendingAnswer& p, std::string frame,

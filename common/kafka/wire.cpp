@@ -144,6 +144,7 @@ std::vector<Batch> batches(std::string_view records) {
       b.last_offset = b.base_offset + r.i32();
       r.skip(16);  // timestamps
       b.producer_id = r.i64();
+      b.producer_epoch = r.i16();
     }
     out.push_back(b);
     at = b.end;

@@ -88,6 +88,7 @@ struct Batch {
   int8_t magic = 0;
   int16_t attributes = 0;  // magic 2 only; 0 otherwise
   int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
   size_t begin = 0;  // where the batch starts in the RECORDS field
   size_t end = 0;    // one past its last byte
   bool transactional() const { return (attributes & kTransactional) != 0; }

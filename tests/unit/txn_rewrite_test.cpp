@@ -37,7 +37,7 @@ const TopicPartition kT1{"t", 1};
 TEST(TxnRewrite, InspectsOnlyTheApisItFollows) {
   for (int16_t api :
        {kFetch, kListOffsets, kMetadata, kOffsetCommit, kOffsetFetch, kFindCoordinator,
-        kInitProducerId, kAddPartitionsToTxn, kEndTxn, kTxnOffsetCommit}) {
+        kInitProducerId, kAddPartitionsToTxn, kAddOffsetsToTxn, kEndTxn, kTxnOffsetCommit}) {
     EXPECT_TRUE(inspected(api)) << api;
   }
   EXPECT_FALSE(inspected(kProduce));  // only transactional ones, which takes reading more
@@ -82,7 +82,7 @@ TEST(TxnRewrite, ReadsTheTransactionEventsOfRequests) {
   EXPECT_EQ(n.txn, RequestNote::Txn::init_producer_id);
   EXPECT_EQ(n.pending.tid, "tx");
   EXPECT_EQ(n.timeout_ms, 30000);
-  EXPECT_FALSE(n.answer);
+  EXPECT_TRUE(n.answer) << "the producer id and epoch given are noted";
 
   wire::Writer idempotent = request(kInitProducerId, 1, 2);
   idempotent.null_str();  // no transactional id
@@ -367,6 +367,133 @@ TEST(TxnRewrite, EndTxnTakesTheOutcomeOfEndingTheTransaction) {
   EXPECT_EQ(end_txn_answer(end_txn_v1(0), [] { return int16_t{0}; }), end_txn_v1(0));
   EXPECT_EQ(end_txn_answer(end_txn_v1(51), fenced), end_txn_v1(51));
   EXPECT_EQ(calls, 1) << "an answer with an error ends nothing";
+}
+
+// An InitProducerId v1 answer, or a flexible v2 one, giving `pid` and `epoch`.
+std::string init_producer_id(int16_t version, int16_t error, int64_t pid, int16_t epoch) {
+  wire::Writer w;
+  w.i32(17);                  // correlation id
+  if (version >= 2) w.i8(0);  // no tagged fields
+  w.i32(0);                   // throttle time
+  w.i16(error);
+  w.i64(pid);
+  w.i16(epoch);
+  if (version >= 2) w.i8(0);
+  return std::move(w.str());
+}
+
+TEST(TxnRewrite, InitProducerIdFencesTheInstancesBefore) {
+  for (int16_t version : {1, 2}) {
+    TxnLog log;
+    PendingAnswer p = pending(kInitProducerId, version);
+    p.tid = "tx";
+    EXPECT_FALSE(log.superseded("tx", 5, 0)) << "an id never seen fences nothing";
+    std::string first = init_producer_id(version, 0, 5, 0);
+    EXPECT_EQ(init_producer_id_answer(p, first, log), first);
+    EXPECT_FALSE(log.superseded("tx", 5, 0));
+    init_producer_id_answer(p, init_producer_id(version, 0, 6, 0), log);
+    EXPECT_TRUE(log.superseded("tx", 5, 0)) << "the mock hands the new instance a new id";
+    EXPECT_FALSE(log.superseded("tx", 6, 0));
+    init_producer_id_answer(p, init_producer_id(version, 0, 6, 1), log);
+    EXPECT_TRUE(log.superseded("tx", 6, 0)) << "a bumped epoch fences as well";
+    init_producer_id_answer(p, init_producer_id(version, 51, 7, 0), log);
+    EXPECT_FALSE(log.superseded("tx", 6, 1)) << "a failed InitProducerId fences nothing";
+    EXPECT_FALSE(log.superseded("other", 5, 0));
+  }
+}
+
+TEST(TxnRewrite, AFencedProducersRequestsAreRefusedWhole) {
+  // A transactional Produce v3 of producer 5, epoch 2, to partitions 0 and 1 of "t".
+  wire::Writer produce = request(kProduce, 3, 21);
+  produce.str("tx");
+  produce.i16(-1);    // acks
+  produce.i32(1000);  // timeout
+  produce.i32(1);
+  produce.str("t");
+  produce.i32(2);
+  for (int32_t partition : {0, 1}) {
+    produce.i32(partition);
+    produce.bytes(wire::marker_batch(5, 2, true, 0));
+  }
+  RequestNote n = read_request(produce.str());
+  EXPECT_TRUE(n.as_producer);
+  EXPECT_EQ(n.pending.tid, "tx");
+  EXPECT_EQ(n.pending.pid, 5);
+  EXPECT_EQ(n.pending.epoch, 2);
+  wire::Writer refused = answer_head(21, false, 2);
+  for (int32_t partition : {0, 1}) {
+    if (partition == 1) refused.i32(1);
+    refused.i16(kInvalidProducerEpoch);
+    refused.i64(-1);  // base offset
+    refused.i64(-1);  // log append time
+  }
+  refused.i32(0);  // throttle time
+  EXPECT_EQ(refusal(produce.str(), kInvalidProducerEpoch), refused.str());
+
+  wire::Writer add = request(kAddPartitionsToTxn, 1, 22);
+  add.str("tx");
+  add.i64(5);
+  add.i16(2);
+  add.i32(1);
+  add.str("t");
+  add.i32(1);
+  add.i32(0);
+  EXPECT_TRUE(read_request(add.str()).as_producer);
+  wire::Writer add_refused = answer_head(22, true, 1);
+  add_refused.i16(kInvalidProducerEpoch);
+  EXPECT_EQ(refusal(add.str(), kInvalidProducerEpoch), add_refused.str());
+
+  wire::Writer offsets = request(kTxnOffsetCommit, 2, 23);
+  offsets.str("tx");
+  offsets.str("group");
+  offsets.i64(5);
+  offsets.i16(2);
+  offsets.i32(1);
+  offsets.str("t");
+  offsets.i32(1);
+  offsets.i32(0);
+  offsets.i64(42);
+  offsets.i32(-1);  // leader epoch
+  offsets.null_str();
+  n = read_request(offsets.str());
+  EXPECT_TRUE(n.as_producer);
+  EXPECT_EQ(n.pending.pid, 5);
+  EXPECT_EQ(n.pending.epoch, 2);
+  wire::Writer offsets_refused = answer_head(23, true, 1);
+  offsets_refused.i16(kInvalidProducerEpoch);
+  EXPECT_EQ(refusal(offsets.str(), kInvalidProducerEpoch), offsets_refused.str());
+
+  wire::Writer end = request(kEndTxn, 1, 16);
+  end.str("tx");
+  end.i64(5);
+  end.i16(2);
+  end.i8(1);
+  EXPECT_TRUE(read_request(end.str()).as_producer);
+  EXPECT_EQ(refusal(end.str(), kInvalidProducerEpoch), end_txn_v1(kInvalidProducerEpoch));
+
+  EXPECT_THROW(refusal(request(kFetch, 4, 1).str(), kInvalidProducerEpoch), wire::ParseError);
+  wire::Writer stand;  // ApiVersions v0 with the correlation id
+  stand.i16(kApiVersions);
+  stand.i16(0);
+  stand.i32(99);
+  stand.str("cdn-broker");
+  EXPECT_EQ(stand_in(99), stand.str());
+}
+
+TEST(TxnRewrite, AddOffsetsToTxnOfAFencedProducerIsRefused) {
+  wire::Writer w = request(kAddOffsetsToTxn, 1, 32);
+  w.str("tx");
+  w.i64(5);
+  w.i16(2);
+  w.str("group");
+  RequestNote n = read_request(w.str());
+  EXPECT_TRUE(n.as_producer);
+  EXPECT_EQ(n.pending.pid, 5);
+  wire::Writer refused;
+  refused.i32(32);
+  refused.i32(0);  // throttle time
+  refused.i16(kInvalidProducerEpoch);
+  EXPECT_EQ(refusal(w.str(), kInvalidProducerEpoch), refused.str());
 }
 
 }  // namespace
