@@ -102,6 +102,8 @@ TEST(TxnLog, ReadCommittedStopsAtTheFirstOpenTransaction) {
   std::string records = data_batch(0, 3, -1, false) + data_batch(3, 2, 7, true) +
                         with_base(wire::marker_batch(7, 0, true, 0), 5) +
                         data_batch(6, 2, 8, true) + data_batch(8, 1, -1, false);
+  log.note_written(tp, 7, 3);
+  log.note_written(tp, 8, 6);
   log.add_marker(tp, 7, 5, true);
   CommittedView v = log.committed_view(tp, 0, 9, records);
   EXPECT_TRUE(v.cut);
@@ -115,20 +117,60 @@ TEST(TxnLog, ReadCommittedStopsAtTheFirstOpenTransaction) {
   EXPECT_EQ(v.last_stable, 10);
   EXPECT_EQ(v.keep, records.size());
   ASSERT_EQ(v.aborted.size(), 1u);
-  EXPECT_EQ(v.aborted[0], std::make_pair(int64_t{8}, int64_t{0}));
+  EXPECT_EQ(v.aborted[0], std::make_pair(int64_t{8}, int64_t{6}));
   // a reader past the abort marker is not told of it again
   EXPECT_TRUE(log.committed_view(tp, 10, 10, "").aborted.empty());
 }
 
-TEST(TxnLog, AnAbortedTransactionStartsAfterItsProducersPreviousMarker) {
+TEST(TxnLog, AnAbortedTransactionIsListedFromItsFirstBatchInTheAnswer) {
   TxnLog log;
   TopicPartition tp{"t", 0};
   log.add_marker(tp, 7, 4, true);
+  log.add_marker(tp, 7, 5, false);  // a transaction that wrote nothing here is not listed
   log.add_marker(tp, 7, 8, false);
-  std::string records = data_batch(5, 3, 7, true);
+  std::string records = data_batch(6, 2, 7, true);
   CommittedView v = log.committed_view(tp, 5, 9, records);
   ASSERT_EQ(v.aborted.size(), 1u);
-  EXPECT_EQ(v.aborted[0], std::make_pair(int64_t{7}, int64_t{5}));
+  EXPECT_EQ(v.aborted[0], std::make_pair(int64_t{7}, int64_t{6}));
+}
+
+TEST(TxnLog, InterleavedAbortedTransactionsAreListedInTheOrderTheReaderMeetsThem) {
+  // Producers 7 and 8 write in turn (0, 1, 2, 3) and both abort (markers 4 and 5): each is
+  // listed where it starts, not both at 0, or kafkajs (which takes one listed transaction per
+  // record it reads) passes on what 8 wrote at 1.
+  TxnLog log;
+  TopicPartition tp{"t", 0};
+  std::vector<std::string> batches;
+  for (int64_t offset : {0, 1, 2, 3}) {
+    int64_t pid = offset % 2 == 0 ? 7 : 8;
+    log.note_written(tp, pid, offset);
+    batches.push_back(data_batch(offset, 1, pid, true));
+  }
+  log.add_marker(tp, 7, 4, false);
+  log.add_marker(tp, 8, 5, false);
+  batches.push_back(with_base(wire::marker_batch(7, 0, false, 0), 4));
+  batches.push_back(with_base(wire::marker_batch(8, 0, false, 0), 5));
+  std::string records;
+  for (const auto& b : batches) records += b;
+  CommittedView v = log.committed_view(tp, 0, 6, records);
+  EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{7, 0}, {8, 1}}));
+  EXPECT_EQ(v.last_stable, 6);
+  // From the middle (the mock answers one batch at a time): 8 first, then 7, from where the
+  // answer has their batches, though 7's transaction started before.
+  v = log.committed_view(tp, 1, 6, batches[1]);
+  EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{8, 1}}));
+  v = log.committed_view(tp, 1, 6, batches[1] + batches[2] + batches[3]);
+  EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{8, 1}, {7, 2}}));
+  // a transaction of 7 that timed out, then one of 8 aborted after it
+  log.note_written(tp, 7, 6);
+  log.add_marker(tp, 7, 7, false);
+  log.note_written(tp, 8, 8);
+  log.add_marker(tp, 8, 9, false);
+  v = log.committed_view(
+      tp, 6, 10,
+      data_batch(6, 1, 7, true) + with_base(wire::marker_batch(7, 0, false, 0), 7) +
+          data_batch(8, 1, 8, true) + with_base(wire::marker_batch(8, 0, false, 0), 9));
+  EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{7, 6}, {8, 8}}));
 }
 
 TEST(TxnLog, AnOpenTransactionStartsAtItsFirstWriteUntilItsMarker) {
