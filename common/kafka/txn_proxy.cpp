@@ -205,6 +205,10 @@ void TxnProxy::note_request(Conn& c, std::string& frame) {
         return;
       }
     }
+    if (!note.assignments.empty()) {
+      std::lock_guard lock(txn_mu_);
+      rounds_.assigned(p.group, p.generation, std::move(note.assignments));
+    }
     switch (note.txn) {
       case RequestNote::Txn::init_producer_id: {
         std::lock_guard lock(txn_mu_);
@@ -289,6 +293,10 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
       return metadata_answer(p, std::move(frame), ports_);
     case kFindCoordinator:
       return find_coordinator_answer(p, std::move(frame), ports_);
+    case kSyncGroup: {
+      std::lock_guard lock(txn_mu_);
+      return sync_group_answer(p, std::move(frame), rounds_);
+    }
     case kFetch: {
       uint64_t seen = 0;  // markers written before this answer was read
       {

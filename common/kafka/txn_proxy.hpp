@@ -15,6 +15,8 @@
 //     Produce, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit and EndTxn requests of an
 //     older one (fenced) are answered INVALID_PRODUCER_EPOCH by the proxy itself, and never
 //     reach the mock;
+//   - a member whose SyncGroup comes after its group's leader's, which the mock refuses with
+//     INVALID_REQUEST, is answered its assignment from the leader's SyncGroup, as by a broker;
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers,
 //     and a broker listed as the controller instead of the mock's 0.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
@@ -35,10 +37,9 @@
 #include <vector>
 
 #include "common/kafka/txn_log.hpp"
+#include "common/kafka/txn_rewrite.hpp"
 
 namespace cdn::kafka {
-
-struct PendingAnswer;
 
 class TxnProxy {
  public:
@@ -91,10 +92,11 @@ class TxnProxy {
   std::mutex conns_mu_;
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
 
-  std::mutex txn_mu_;  // guards log_ and markers_written_, and orders marker writes
+  std::mutex txn_mu_;  // guards log_, rounds_ and markers_written_, and orders marker writes
   std::condition_variable markers_cv_;  // a marker was written
   uint64_t markers_written_ = 0;
   TxnLog log_;
+  SyncRounds rounds_;
   std::vector<int> marker_fd_;  // one connection to each mock broker, for markers
   std::map<TopicPartition, size_t> leader_;
   int32_t marker_corr_ = 0;

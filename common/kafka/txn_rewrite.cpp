@@ -54,6 +54,7 @@ bool inspected(int16_t api) {
     case kAddOffsetsToTxn:
     case kEndTxn:
     case kTxnOffsetCommit:
+    case kSyncGroup:
       return true;
     default:
       return false;
@@ -154,6 +155,18 @@ RequestNote read_request(std::string_view frame) {
       p.pid = r.i64();
       p.epoch = r.i16();
       note.as_producer = true;
+      break;
+    case kSyncGroup:
+      if (v > 3) break;
+      p.group = std::string(r.str());
+      p.generation = r.i32();
+      p.member = std::string(r.str());
+      if (v >= 3) r.str();  // group instance id
+      for (int32_t n = r.count(); n > 0; --n) {
+        std::string member(r.str());
+        note.assignments[std::move(member)] = std::string(r.bytes());
+      }
+      answer = true;
       break;
     case kTxnOffsetCommit: {
       if (v > 2) break;
@@ -435,6 +448,37 @@ std::string list_offsets_answer(const PendingAnswer& p, std::string frame, const
     }
   });
   return frame;
+}
+
+void SyncRounds::assigned(std::string_view group, int32_t generation,
+                          std::map<std::string, std::string> assignments) {
+  Round& r = rounds_[std::string(group)];
+  r.generation = generation;
+  r.assignments.clear();
+  for (auto& [member, a] : assignments) r.assignments.emplace(member, std::move(a));
+}
+
+const std::string* SyncRounds::assignment(std::string_view group, int32_t generation,
+                                          std::string_view member) const {
+  auto g = rounds_.find(group);
+  if (g == rounds_.end() || g->second.generation != generation) return nullptr;
+  auto m = g->second.assignments.find(member);
+  return m == g->second.assignments.end() ? nullptr : &m->second;
+}
+
+std::string sync_group_answer(const PendingAnswer& p, std::string frame, const SyncRounds& rounds) {
+  wire::Reader r(frame);
+  wire::Writer w;
+  w.i32(r.i32());                      // correlation id
+  if (p.version >= 1) w.i32(r.i32());  // throttle time
+  if (r.i16() != kInvalidRequest) return frame;
+  // Refused because the round ended before this member synced: the mock's group is up in
+  // this generation (an older one would be ILLEGAL_GENERATION), with the leader's assignments.
+  const std::string* a = rounds.assignment(p.group, p.generation, p.member);
+  if (a == nullptr) return frame;
+  w.i16(0);
+  w.bytes(*a);
+  return std::move(w.str());
 }
 
 std::string produce_answer(const PendingAnswer& p, std::string frame, TxnLog& log) {

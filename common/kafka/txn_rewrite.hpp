@@ -25,6 +25,7 @@ enum Api : int16_t {
   kOffsetCommit = 8,
   kOffsetFetch = 9,
   kFindCoordinator = 10,
+  kSyncGroup = 14,
   kApiVersions = 18,
   kInitProducerId = 22,
   kAddPartitionsToTxn = 24,
@@ -34,6 +35,7 @@ enum Api : int16_t {
 };
 inline constexpr int16_t kNotLeader = 6;
 inline constexpr int16_t kCoordinatorLoadInProgress = 14;
+inline constexpr int16_t kInvalidRequest = 42;
 inline constexpr int16_t kInvalidProducerEpoch = 47;
 inline constexpr int16_t kUnstableOffsetCommit = 88;
 
@@ -56,6 +58,29 @@ struct PendingAnswer {
   std::vector<std::pair<TopicPartition, int64_t>> produced;  // transactional Produce: pids
   // The proxy's own answer, sent in place of the cluster's (see stand_in).
   std::string own;
+  // SyncGroup: the member and generation (pending.group is the group).
+  std::string member;
+  int32_t generation = -1;
+};
+
+// The assignments of the last sync round of each consumer group, as its leader's SyncGroup
+// request gives them. The mock ends a round as soon as the leader's assignments arrive, and
+// then refuses a member that syncs later with INVALID_REQUEST: a broker answers it with its
+// assignment, which is kept here for that.
+class SyncRounds {
+ public:
+  void assigned(std::string_view group, int32_t generation,
+                std::map<std::string, std::string> assignments);
+  // The assignment of `member` in round `generation` of `group`, if that is the last round.
+  const std::string* assignment(std::string_view group, int32_t generation,
+                                std::string_view member) const;
+
+ private:
+  struct Round {
+    int32_t generation = -1;
+    std::map<std::string, std::string, std::less<>> assignments;
+  };
+  std::map<std::string, Round, std::less<>> rounds_;
 };
 
 // What the proxy notes of a request as it passes.
@@ -75,6 +100,8 @@ struct RequestNote {
   int32_t timeout_ms = 0;
   std::vector<TopicPartition> partitions;
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
+  // A leader's SyncGroup: the assignment of each member of pending.group, by member id.
+  std::map<std::string, std::string> assignments;
   // The request speaks for the producer instance pending.tid, .pid, .epoch (a transactional
   // Produce, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn): refused when
   // that instance is fenced.
@@ -122,6 +149,8 @@ std::string fetch_answer(const PendingAnswer& p, std::string_view frame,
 std::string offset_fetch_answer(const PendingAnswer& p, std::string frame, const TxnLog& log);
 // read_committed ListOffsets for the end (-1): the last stable offset.
 std::string list_offsets_answer(const PendingAnswer& p, std::string frame, const TxnLog& log);
+// SyncGroup: a late member's INVALID_REQUEST becomes its assignment from `rounds`.
+std::string sync_group_answer(const PendingAnswer& p, std::string frame, const SyncRounds& rounds);
 // Transactional Produce: unchanged; the offsets written are noted in `log`.
 std::string produce_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
 // OffsetCommit: unchanged; where it succeeded, `log` forgets the offsets of transactions.

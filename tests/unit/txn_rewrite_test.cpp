@@ -35,9 +35,9 @@ const TopicPartition kT0{"t", 0};
 const TopicPartition kT1{"t", 1};
 
 TEST(TxnRewrite, InspectsOnlyTheApisItFollows) {
-  for (int16_t api :
-       {kFetch, kListOffsets, kMetadata, kOffsetCommit, kOffsetFetch, kFindCoordinator,
-        kInitProducerId, kAddPartitionsToTxn, kAddOffsetsToTxn, kEndTxn, kTxnOffsetCommit}) {
+  for (int16_t api : {kFetch, kListOffsets, kMetadata, kOffsetCommit, kOffsetFetch,
+                      kFindCoordinator, kInitProducerId, kAddPartitionsToTxn, kAddOffsetsToTxn,
+                      kEndTxn, kTxnOffsetCommit, kSyncGroup}) {
     EXPECT_TRUE(inspected(api)) << api;
   }
   EXPECT_FALSE(inspected(kProduce));  // only transactional ones, which takes reading more
@@ -478,6 +478,61 @@ TEST(TxnRewrite, AFencedProducersRequestsAreRefusedWhole) {
   stand.i32(99);
   stand.str("cdn-broker");
   EXPECT_EQ(stand_in(99), stand.str());
+}
+
+// A SyncGroup v3 request of `member` in generation 4 of group "g", with `assignments` when
+// it is the leader's.
+std::string sync_group_v3(const std::string& member,
+                          const std::map<std::string, std::string>& assignments) {
+  wire::Writer w = request(kSyncGroup, 3, 31);
+  w.str("g");
+  w.i32(4);
+  w.str(member);
+  w.null_str();  // group instance id
+  w.i32(static_cast<int32_t>(assignments.size()));
+  for (const auto& [m, a] : assignments) {
+    w.str(m);
+    w.bytes(a);
+  }
+  return std::move(w.str());
+}
+
+std::string sync_answer_v3(int16_t error, std::string_view assignment) {
+  wire::Writer w;
+  w.i32(31);  // correlation id
+  w.i32(0);   // throttle time
+  w.i16(error);
+  w.bytes(assignment);
+  return std::move(w.str());
+}
+
+TEST(TxnRewrite, ALateMemberOfASyncRoundGetsTheAssignmentItsLeaderSent) {
+  RequestNote leader = read_request(sync_group_v3("m1", {{"m1", "parts-1"}, {"m2", "parts-2"}}));
+  EXPECT_TRUE(leader.answer);
+  EXPECT_EQ(leader.pending.group, "g");
+  EXPECT_EQ(leader.pending.generation, 4);
+  EXPECT_EQ(leader.pending.member, "m1");
+  EXPECT_EQ(leader.assignments.size(), 2u);
+  SyncRounds rounds;
+  rounds.assigned("g", 4, leader.assignments);
+
+  RequestNote late = read_request(sync_group_v3("m2", {}));
+  EXPECT_TRUE(late.assignments.empty());
+  EXPECT_EQ(sync_group_answer(late.pending, sync_answer_v3(kInvalidRequest, ""), rounds),
+            sync_answer_v3(0, "parts-2"));
+  EXPECT_EQ(sync_group_answer(late.pending, sync_answer_v3(0, "own"), rounds),
+            sync_answer_v3(0, "own"))
+      << "a member in time gets the mock's answer";
+  EXPECT_EQ(sync_group_answer(late.pending, sync_answer_v3(27, ""), rounds), sync_answer_v3(27, ""))
+      << "another error is passed as it is";
+  RequestNote stranger = read_request(sync_group_v3("m3", {}));
+  EXPECT_EQ(sync_group_answer(stranger.pending, sync_answer_v3(kInvalidRequest, ""), rounds),
+            sync_answer_v3(kInvalidRequest, ""))
+      << "a member the leader did not assign";
+  rounds.assigned("g", 5, {{"m1", "new"}});
+  EXPECT_EQ(sync_group_answer(late.pending, sync_answer_v3(kInvalidRequest, ""), rounds),
+            sync_answer_v3(kInvalidRequest, ""))
+      << "a round that is over";
 }
 
 TEST(TxnRewrite, AddOffsetsToTxnOfAFencedProducerIsRefused) {
