@@ -165,11 +165,17 @@ CommittedView TxnLog::committed_view(const TopicPartition& tp, int64_t fetch_off
         v.cut = true;
         break;
       }
-      if (!marker->second && listed.emplace(b.producer_id, marker->first).second) {
+      // A marker before the fetch offset is one the reader has passed (a batch the answer
+      // starts before it)
+      if (!marker->second && marker->first >= fetch_offset &&
+          listed.emplace(b.producer_id, marker->first).second) {
         v.aborted.emplace_back(b.producer_id, b.base_offset);
       }
     }
   }
+  // in offset order, which the batches of a partition are in already
+  std::stable_sort(v.aborted.begin(), v.aborted.end(),
+                   [](const auto& a, const auto& b) { return a.second < b.second; });
   return v;
 }
 

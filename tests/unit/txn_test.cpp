@@ -161,6 +161,11 @@ TEST(TxnLog, InterleavedAbortedTransactionsAreListedInTheOrderTheReaderMeetsThem
   EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{8, 1}}));
   v = log.committed_view(tp, 1, 6, batches[1] + batches[2] + batches[3]);
   EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{8, 1}, {7, 2}}));
+  // a batch the answer starts with, whose abort marker the reader has passed, is not listed
+  v = log.committed_view(tp, 5, 6, batches[3] + batches[5]);
+  EXPECT_EQ(v.aborted, (std::vector<std::pair<int64_t, int64_t>>{{8, 3}}));
+  v = log.committed_view(tp, 6, 6, batches[3]);
+  EXPECT_TRUE(v.aborted.empty());
   // a transaction of 7 that timed out, then one of 8 aborted after it
   log.note_written(tp, 7, 6);
   log.add_marker(tp, 7, 7, false);
