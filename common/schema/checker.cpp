@@ -4,10 +4,13 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <type_traits>
+#include <unordered_map>
 
 #include "common/base/json_pointer.hpp"
 #include "common/base/json_text.hpp"
 #include "common/diag/log.hpp"
+#include "common/schema/json_compare.hpp"
 #include "common/schema/uri.hpp"
 #include "common/schema/validator.hpp"
 
@@ -24,11 +27,52 @@ struct Segment {
   bool is_index = false;
 };
 
+// Where a value is in its document: its index on simdjson's tape, which simdjson keeps private
+// in the element (beside a pointer to the document). The element is a trivially copyable
+// pair of the two, so the index is read from a copy of its bytes.
+size_t tape_index(element v) {
+  struct Raw {
+    const void* doc;
+    size_t index;
+  };
+  static_assert(sizeof(element) == sizeof(Raw) && std::is_trivially_copyable_v<element>);
+  Raw raw;
+  std::memcpy(&raw, &v, sizeof raw);
+  return raw.index;
+}
+
+// Results of (subschema, value) pairs already checked in this walk. A subschema's verdict on
+// a value does not depend on how the walk got there, so a pair met again (anyOf of two
+// schemas that each recurse into the items, say) is answered at once: checking takes at most
+// one visit per pair, not one per path to it. Kept only for nodes more than one edge leads
+// to (Node::shared), only once a walk has taken kMemoAfter steps (the common case, a record
+// checked in a few hundred steps, pays nothing), and for kMaxEntries pairs at most (a few
+// megabytes); past them, the step budget bounds the walk.
+struct Memo {
+  static constexpr uint64_t kMemoAfter = 4096;
+  static constexpr size_t kMaxEntries = size_t{1} << 18;
+  struct Entry {
+    bool ok = false;
+    bool reported = false;  // its errors are already in the walk's list
+  };
+  struct Hash {
+    size_t operator()(const std::pair<const Node*, size_t>& k) const {
+      return std::hash<const void*>{}(k.first) * 31 + k.second;
+    }
+  };
+  std::unordered_map<std::pair<const Node*, size_t>, Entry, Hash> entries;
+  bool on = false;
+  unsigned off = 0;  // > 0 while checking a value of another document (propertyNames)
+};
+
 struct Walk {
+  explicit Walk(uint64_t max_steps) : budget(max_steps) {}
   std::vector<ValidationError>* errors = nullptr;  // null: stop at the first failure
   size_t max_errors = 0;
   std::vector<Segment> path;
   unsigned depth = 0;
+  StepBudget budget;
+  Memo memo;
 
   bool full() const { return errors && max_errors && errors->size() >= max_errors; }
 };
@@ -86,16 +130,6 @@ std::string describe(element v) {
   return "a value";
 }
 
-std::string num(double d) {
-  std::string s;
-  if (d == std::floor(d) && std::fabs(d) < 9e15) {
-    base::append_int(s, static_cast<int64_t>(d));
-  } else {
-    base::append_double(s, d);
-  }
-  return s;
-}
-
 std::string type_names(uint8_t types) {
   static const std::pair<uint8_t, const char*> kNames[] = {
       {kNull, "null"},     {kBoolean, "boolean"}, {kObject, "object"},  {kArray, "array"},
@@ -137,77 +171,10 @@ uint8_t type_bits(element v) {
   return 0;
 }
 
-double as_double(element v) {
-  switch (v.type()) {
-    case element_type::INT64:
-      return static_cast<double>(v.get_int64().value_unsafe());
-    case element_type::UINT64:
-      return static_cast<double>(v.get_uint64().value_unsafe());
-    default:
-      return v.get_double().value_unsafe();
-  }
-}
-
 uint64_t code_points(std::string_view s) {
   uint64_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-bool numbers_equal(element a, element b) {
-  element_type ta = a.type(), tb = b.type();
-  if (ta == element_type::INT64 && tb == element_type::INT64) {
-    return a.get_int64().value_unsafe() == b.get_int64().value_unsafe();
-  }
-  if (ta == element_type::UINT64 && tb == element_type::UINT64) {
-    return a.get_uint64().value_unsafe() == b.get_uint64().value_unsafe();
-  }
-  return as_double(a) == as_double(b);
-}
-
-bool is_number(element_type t) {
-  return t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE;
-}
-
-uint64_t json_hash(element v) {
-  auto mix = [](uint64_t h, uint64_t x) {
-    x *= 0x9E3779B97F4A7C15ull;
-    return (h ^ (x >> 29) ^ x) * 0xBF58476D1CE4E5B9ull;
-  };
-  switch (v.type()) {
-    case element_type::NULL_VALUE:
-      return 1;
-    case element_type::BOOL:
-      return v.get_bool().value_unsafe() ? 2 : 3;
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE: {
-      double d = as_double(v);
-      if (d == 0) d = 0;  // -0 equals 0
-      uint64_t bits;
-      std::memcpy(&bits, &d, sizeof bits);
-      return mix(4, bits);
-    }
-    case element_type::STRING: {
-      std::string_view s = v.get_string().value_unsafe();
-      return mix(5, std::hash<std::string_view>{}(s));
-    }
-    case element_type::ARRAY: {
-      uint64_t h = 6;
-      simdjson::dom::array arr = v.get_array().value_unsafe();
-      for (element e : arr) h = mix(h, json_hash(e));
-      return h;
-    }
-    case element_type::OBJECT: {
-      uint64_t h = 7;  // order-independent: a sum of member hashes
-      simdjson::dom::object obj = v.get_object().value_unsafe();
-      for (auto [k, e] : obj) {
-        h += mix(std::hash<std::string_view>{}(k), json_hash(e));
-      }
-      return h;
-    }
-  }
-  return 0;
 }
 
 class Checker {
@@ -215,12 +182,35 @@ class Checker {
   explicit Checker(Walk& w) : w_(w) {}
 
   bool check(const Node& n, element v) {
+    w_.budget.step();
+    Memo& memo = w_.memo;
+    if (!memo.on && w_.budget.steps() >= Memo::kMemoAfter) memo.on = true;
+    Memo::Entry* entry = nullptr;
+    if (n.shared && memo.on && !memo.off) {
+      bool added = false;
+      if (memo.entries.size() < Memo::kMaxEntries) {
+        auto r = memo.entries.try_emplace({&n, tape_index(v)});
+        entry = &r.first->second;
+        added = r.second;
+      } else if (auto it = memo.entries.find({&n, tape_index(v)}); it != memo.entries.end()) {
+        entry = &it->second;
+      }
+      // Known, and nothing to add to the list: a valid pair has no errors, an invalid one
+      // has given its errors already (or no list is kept).
+      if (entry && !added && (entry->ok || !w_.errors || entry->reported || w_.full())) {
+        return entry->ok;
+      }
+    }
     if (++w_.depth > kMaxDepth) {
       --w_.depth;
       return fail("$ref", [] { return std::string("the schema nests too deep for this value"); });
     }
     bool ok = check_node(n, v);
     --w_.depth;
+    if (entry) {  // (an unordered_map's entries stay where they are as it grows)
+      entry->ok = ok;
+      entry->reported = entry->reported || w_.errors;
+    }
     return ok;
   }
 
@@ -369,50 +359,37 @@ class Checker {
     return ok;
   }
 
+  // Bounds compare exact values: an integer is never rounded to a double on either side.
   bool check_number(const Node& n, element v) {
     bool ok = true;
-    double d = as_double(v);
-    if (n.minimum && d < *n.minimum) {
+    const Number d = Number::of(v);
+    if (n.minimum && compare(d, *n.minimum) < 0) {
       ok = fail("minimum",
-                [&] { return describe(v) + " is less than the minimum " + num(*n.minimum); });
+                [&] { return describe(v) + " is less than the minimum " + n.minimum->text(); });
       if (done(ok)) return false;
     }
-    if (n.maximum && d > *n.maximum) {
+    if (n.maximum && compare(d, *n.maximum) > 0) {
       ok = fail("maximum",
-                [&] { return describe(v) + " is greater than the maximum " + num(*n.maximum); });
+                [&] { return describe(v) + " is greater than the maximum " + n.maximum->text(); });
       if (done(ok)) return false;
     }
-    if (n.exclusive_minimum && d <= *n.exclusive_minimum) {
+    if (n.exclusive_minimum && compare(d, *n.exclusive_minimum) <= 0) {
       ok = fail("exclusiveMinimum", [&] {
         return describe(v) + " is not greater than the exclusive minimum " +
-               num(*n.exclusive_minimum);
+               n.exclusive_minimum->text();
       });
       if (done(ok)) return false;
     }
-    if (n.exclusive_maximum && d >= *n.exclusive_maximum) {
+    if (n.exclusive_maximum && compare(d, *n.exclusive_maximum) >= 0) {
       ok = fail("exclusiveMaximum", [&] {
-        return describe(v) + " is not less than the exclusive maximum " + num(*n.exclusive_maximum);
+        return describe(v) + " is not less than the exclusive maximum " +
+               n.exclusive_maximum->text();
       });
       if (done(ok)) return false;
     }
-    if (n.multiple_of) {
-      double m = *n.multiple_of;
-      bool multiple;
-      if (v.type() != element_type::DOUBLE && m == std::floor(m) && m < 9e15) {
-        auto im = static_cast<int64_t>(m);
-        multiple = v.type() == element_type::INT64
-                       ? v.get_int64().value_unsafe() % im == 0
-                       : v.get_uint64().value_unsafe() % static_cast<uint64_t>(im) == 0;
-      } else {
-        // Decimal fractions are not exact in binary (19.99 / 0.01 = 1998.9999999999998), so
-        // a quotient within a relative 1e-9 of an integer counts as one.
-        double q = d / m;
-        multiple = std::isfinite(q) &&
-                   std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
-      }
-      if (!multiple) {
-        ok = fail("multipleOf", [&] { return describe(v) + " is not a multiple of " + num(m); });
-      }
+    if (n.multiple_of && !is_multiple(d, *n.multiple_of)) {
+      ok = fail("multipleOf",
+                [&] { return describe(v) + " is not a multiple of " + n.multiple_of->text(); });
     }
     return ok;
   }
@@ -434,6 +411,7 @@ class Checker {
         if (done(ok)) return false;
       }
     }
+    if (n.pattern || n.format != Format::none) w_.budget.step(s.size() >> 6);
     if (n.pattern && !RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *n.pattern)) {
       ok = fail("pattern", [&] {
         return describe(v) + " does not match the pattern " + n.pattern->pattern();
@@ -496,25 +474,11 @@ class Checker {
       }
     }
     if (n.unique_items && size > 1) {
-      std::vector<std::pair<uint64_t, size_t>> hashes;
-      std::vector<element> items;
-      hashes.reserve(size);
-      items.reserve(size);
-      for (element e : a) {
-        hashes.push_back({json_hash(e), items.size()});
-        items.push_back(e);
-      }
-      std::sort(hashes.begin(), hashes.end());
-      for (size_t i = 0; i + 1 < hashes.size(); ++i) {
-        for (size_t j = i + 1; j < hashes.size() && hashes[j].first == hashes[i].first; ++j) {
-          if (json_equal(items[hashes[i].second], items[hashes[j].second])) {
-            size_t x = std::min(hashes[i].second, hashes[j].second);
-            size_t y = std::max(hashes[i].second, hashes[j].second);
-            return fail("uniqueItems", [&] {
-              return "items " + std::to_string(x) + " and " + std::to_string(y) + " are equal";
-            });
-          }
-        }
+      if (auto dup = find_duplicate(a, w_.budget)) {
+        return fail("uniqueItems", [&] {
+          return "items " + std::to_string(dup->first) + " and " + std::to_string(dup->second) +
+                 " are equal";
+        });
       }
     }
     return ok;
@@ -634,13 +598,16 @@ class Checker {
     base::append_json_string(text, name);
     element e;
     if (parser.parse(text).get(e)) return false;
-    return quietly([&] {
+    ++w_.memo.off;  // `e` is in another document: its tape index is no key
+    bool ok = quietly([&] {
       std::vector<Segment> saved;
       saved.swap(w_.path);
       bool ok = check(s, e);
       saved.swap(w_.path);
       return ok;
     });
+    --w_.memo.off;
+    return ok;
   }
 
   Walk& w_;
@@ -648,48 +615,15 @@ class Checker {
 
 }  // namespace
 
-bool json_equal(element a, element b) {
-  element_type ta = a.type(), tb = b.type();
-  if (is_number(ta) && is_number(tb)) return numbers_equal(a, b);
-  if (ta != tb) return false;
-  switch (ta) {
-    case element_type::NULL_VALUE:
-      return true;
-    case element_type::BOOL:
-      return a.get_bool().value_unsafe() == b.get_bool().value_unsafe();
-    case element_type::STRING:
-      return a.get_string().value_unsafe() == b.get_string().value_unsafe();
-    case element_type::ARRAY: {
-      auto x = a.get_array().value_unsafe(), y = b.get_array().value_unsafe();
-      if (x.size() != y.size()) return false;
-      auto i = x.begin(), j = y.begin();
-      for (; i != x.end(); ++i, ++j) {
-        if (!json_equal(*i, *j)) return false;
-      }
-      return true;
-    }
-    case element_type::OBJECT: {
-      auto x = a.get_object().value_unsafe(), y = b.get_object().value_unsafe();
-      if (x.size() != y.size()) return false;
-      for (auto [k, e] : x) {
-        element other;
-        if (y.at_key(k).get(other) || !json_equal(e, other)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-bool Validator::valid(element v) const {
-  Walk w;
+bool Validator::valid(element v, uint64_t max_steps) const {
+  Walk w(max_steps);
   Checker c(w);
   return c.check(*root_, v);
 }
 
-bool Validator::validate(element v, std::vector<ValidationError>& errors, size_t max_errors) const {
-  Walk w;
+bool Validator::validate(element v, std::vector<ValidationError>& errors, size_t max_errors,
+                         uint64_t max_steps) const {
+  Walk w(max_steps);
   w.errors = &errors;
   w.max_errors = max_errors;
   Checker c(w);

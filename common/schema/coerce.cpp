@@ -1,5 +1,6 @@
 #include "common/schema/coerce.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -15,11 +16,13 @@ using simdjson::dom::element_type;
 
 namespace {
 
-// The nodes that apply to one value: the node itself (through $ref) and its allOf members.
+// The nodes that apply to one value: the node itself (through $ref) and its allOf members,
+// each once (allOf lists naming the same schemas again and again would otherwise multiply).
 void gather(const Node* n, std::vector<const Node*>& out, int depth = 0) {
   if (!n || depth > 32) return;
   while (n->ref && depth++ < 32) n = n->ref;
   if (n->kind != Node::Kind::schema) return;
+  if (std::find(out.begin(), out.end(), n) != out.end()) return;
   out.push_back(n);
   for (const Node* s : n->all_of) gather(s, out, depth + 1);
 }

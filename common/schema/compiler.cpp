@@ -75,8 +75,9 @@ class Compiler {
     simdjson::dom::object obj;
     std::string base = d.uri;
     if (!d.root.get_object().get(obj)) {
-      std::string_view id;
-      if (!obj[id_keyword()].get_string().get(id) && !id.empty() && id[0] != '#') {
+      std::string_view id, ref;
+      if (obj["$ref"].get_string().get(ref) && !obj[id_keyword()].get_string().get(id) &&
+          !id.empty() && id[0] != '#') {
         std::string alias = split_fragment(resolve_uri(d.uri, std::string(id))).first;
         docs_by_uri_[alias] = &d;
         if (id_base_.empty() && &d == v_.docs_.front().get()) {
@@ -93,6 +94,34 @@ class Compiler {
       Node* n = pending_.back();
       pending_.pop_back();
       n->ref = lookup(n->ref_uri, n->location);
+    }
+  }
+
+  // Marks the nodes that more than one edge leads to (the root has one from outside).
+  void mark_shared(const Node* root) {
+    std::unordered_map<const Node*, unsigned> in;
+    in[root] = 1;
+    auto edge = [&](const Node* n) {
+      if (n && ++in[n] > 1) const_cast<Node*>(n)->shared = true;
+    };
+    for (const Node& n : v_.nodes_) {
+      edge(n.ref);
+      edge(n.items);
+      for (const Node* s : n.tuple) edge(s);
+      edge(n.additional_items);
+      edge(n.contains);
+      for (const auto& k : n.keys) edge(k.schema);
+      for (const auto& p : n.pattern_properties) edge(p.schema);
+      edge(n.additional_properties);
+      for (const auto& d : n.dependencies) edge(d.schema);
+      edge(n.property_names);
+      for (const Node* s : n.all_of) edge(s);
+      for (const Node* s : n.any_of) edge(s);
+      for (const Node* s : n.one_of) edge(s);
+      edge(n.not_schema);
+      edge(n.if_schema);
+      edge(n.then_schema);
+      edge(n.else_schema);
     }
   }
 
@@ -146,13 +175,8 @@ class Compiler {
     bad(loc, std::string(kw) + " must be a non-negative integer");
   }
 
-  std::optional<double> number(element e, const std::string& loc, const char* kw) {
-    double d;
-    if (!e.get_double().get(d)) return d;
-    int64_t i;
-    if (!e.get_int64().get(i)) return static_cast<double>(i);
-    uint64_t u;
-    if (!e.get_uint64().get(u)) return static_cast<double>(u);
+  std::optional<Number> number(element e, const std::string& loc, const char* kw) {
+    if (e.is_number()) return Number::of(e);
     bad(loc, std::string(kw) + " must be a number");
   }
 
@@ -210,7 +234,10 @@ class Compiler {
     if (s.get_object().get(obj)) bad(n.location, "a schema must be an object or a boolean");
 
     std::string_view sv;
-    if (!obj[id_keyword()].get_string().get(sv)) {
+    // In drafts 4 to 7 every keyword beside $ref is ignored, $id (id in draft 4) included: it
+    // neither names this schema nor changes the base the $ref resolves against.
+    const bool has_ref = !obj["$ref"].get_string().get(sv);
+    if (!has_ref && !obj[id_keyword()].get_string().get(sv)) {
       std::string id(sv);
       std::string resolved = resolve_uri(base, id);
       if (!id.empty() && id[0] == '#') {
@@ -288,7 +315,8 @@ class Compiler {
             val, n.location, kw == "exclusiveMinimum" ? "exclusiveMinimum" : "exclusiveMaximum");
       } else if (kw == "multipleOf") {
         n.multiple_of = number(val, n.location, "multipleOf");
-        if (*n.multiple_of <= 0) bad(n.location, "multipleOf must be greater than 0");
+        if (compare(*n.multiple_of, Number{}) <= 0)
+          bad(n.location, "multipleOf must be greater than 0");
       } else if (kw == "minLength") {
         n.min_length = count(val, n.location, "minLength");
       } else if (kw == "maxLength") {
@@ -572,6 +600,7 @@ std::unique_ptr<Validator> Validator::from_text(std::string_view text, const std
   v->root_ = c.compile_document(doc);
   c.resolve_all();
   c.check_cycles(v->root_);
+  c.mark_shared(v->root_);
   return v;
 }
 
@@ -589,6 +618,7 @@ std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
   v->root_ = c.compile_document(doc);
   c.resolve_all();
   c.check_cycles(v->root_);
+  c.mark_shared(v->root_);
   return v;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/schema/formats.hpp"
+#include "common/schema/json_compare.hpp"
 
 namespace cdn::schema {
 
@@ -30,6 +31,9 @@ struct Node {
   enum class Kind : uint8_t { schema, always_true, always_false };
   Kind kind = Kind::schema;
   std::string location;  // where it is in its document: "#/properties/asn"
+  // Reached by more than one edge of the graph ($ref, applicators, items, properties...):
+  // the only nodes a walk can meet twice on one value, so the only ones worth memoizing.
+  bool shared = false;
 
   // $ref: in drafts 4 to 7 the only keyword that applies when present.
   const Node* ref = nullptr;
@@ -43,8 +47,8 @@ struct Node {
   bool enum_all_strings = false;
   std::optional<simdjson::dom::element> const_value;
 
-  // numbers
-  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  // numbers, as written (an integer bound stays an exact integer)
+  std::optional<Number> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
   // strings
   std::optional<uint64_t> min_length, max_length;
   std::unique_ptr<re2::RE2> pattern;

@@ -4,6 +4,7 @@
 
 #include "common/base/json_pointer.hpp"
 #include "common/base/json_text.hpp"
+#include "common/diag/errors.hpp"
 #include "common/record/json_syntax.hpp"
 
 namespace cdn::schema {
@@ -57,13 +58,32 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
       return;
     }
   }
-  if (valijson_ ? valijson_->valid(doc) : v_.valid(doc)) return;
-
+  const uint64_t limit = step_limit(text.size());
   errors_.clear();
-  if (valijson_) {
-    valijson_->validate(doc, errors_, opts_.max_errors);
-  } else {
-    v_.validate(doc, errors_, opts_.max_errors);
+  try {
+    if (valijson_ ? valijson_->valid(doc, limit) : v_.valid(doc, limit)) return;
+    if (valijson_) {
+      valijson_->validate(doc, errors_, opts_.max_errors, limit);
+    } else {
+      v_.validate(doc, errors_, opts_.max_errors, limit);
+    }
+  } catch (const StepLimitExceeded& e) {
+    r.kind = CheckResult::Kind::invalid;
+    r.reason = "checking this record took more than " + std::to_string(e.limit) + " steps (" +
+               std::to_string(kStepsPerRecord) + " and " + std::to_string(kStepsPerByte) +
+               " a byte of the record), so it was stopped: the schema applies its subschemas "
+               "to these values too many times over; simplify the schema, or split the record";
+    r.members.clear();
+    if (failures) failures->add("(step limit)", "");
+    return;
+  } catch (const Interrupted& e) {
+    // The record is not dropped: it goes to the rejects, whose reason says it was not checked.
+    r.kind = CheckResult::Kind::invalid;
+    r.reason = std::string("not checked: the run was stopped by ") +
+               (e.signal == 2 ? "SIGINT" : "SIGTERM") + " while this record was being checked";
+    r.members.clear();
+    if (failures) failures->add("(interrupted)", "");
+    return;
   }
   r.kind = CheckResult::Kind::invalid;
   r.reason.clear();

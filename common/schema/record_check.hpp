@@ -33,6 +33,15 @@ struct CheckResult {
   std::vector<Change> changes;
 };
 
+// The steps (see StepBudget) checking one record may take: kStepsPerRecord, and
+// kStepsPerByte more for each byte of its text. A record past them is rejected with a reason
+// that says so; no schema that visits each value a few times comes near.
+constexpr uint64_t kStepsPerRecord = 1000000;
+constexpr uint64_t kStepsPerByte = 1000;
+inline uint64_t step_limit(size_t bytes) {
+  return kStepsPerRecord + kStepsPerByte * static_cast<uint64_t>(bytes);
+}
+
 // How often which keyword failed at which instance location.
 class FailureTable {
  public:

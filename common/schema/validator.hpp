@@ -48,10 +48,16 @@ class Validator {
   const Node& root() const { return *root_; }
 
   // True when `v` satisfies the schema. Thread-safe.
-  bool valid(simdjson::dom::element v) const;
+  //
+  // Checking takes at most one visit per (subschema, value) pair however the combinators
+  // reach it, and at most `max_steps` steps (0: no limit; see StepBudget in
+  // json_compare.hpp): past them it throws StepLimitExceeded. A stop request (SIGINT,
+  // SIGTERM) ends it within about a thousand steps with cdn::Interrupted.
+  bool valid(simdjson::dom::element v, uint64_t max_steps = 0) const;
   // Collects up to max_errors errors (0 = all) in document order; true when there were none.
+  // Limits and throws as valid() does.
   bool validate(simdjson::dom::element v, std::vector<ValidationError>& errors,
-                size_t max_errors = 0) const;
+                size_t max_errors = 0, uint64_t max_steps = 0) const;
 
   struct Document;  // a schema document with its parser (schema values point into it)
 
@@ -65,8 +71,8 @@ class Validator {
   std::vector<std::unique_ptr<Document>> docs_;
 };
 
-// JSON equality as JSON Schema defines it: numbers by value (1 equals 1.0), objects whatever
-// the order of their members.
+// JSON equality as JSON Schema defines it: numbers by exact value (1 equals 1.0), objects
+// whatever the order of their members (json_compare.hpp).
 bool json_equal(simdjson::dom::element a, simdjson::dom::element b);
 
 // The built-in meta-schema of draft 4, 6 or 7 (schemas/meta/draft-0N.json).

@@ -42,6 +42,7 @@ namespace cdn::schema {
 
 class SimdjsonAdapter;
 class SimdjsonArrayValueIterator;
+class StepBudget;
 class SimdjsonObjectMemberIterator;
 
 using SimdjsonObjectMember = std::pair<std::string, SimdjsonAdapter>;
@@ -69,6 +70,12 @@ inline simdjson::dom::element empty_object() {
   static const simdjson::dom::document doc = constant_document("{}");
   return doc.root();
 }
+
+// The work budget of the check running on this thread (set by ValijsonEngine while it
+// validates; null otherwise), charged a step for each subschema valijson applies to a value
+// (valijson_visits.cpp). Past its limit, or on a stop request, it throws out of valijson (see
+// StepBudget).
+inline thread_local StepBudget* t_budget = nullptr;
 
 }  // namespace detail
 
@@ -237,12 +244,18 @@ class SimdjsonAdapter
                                               SimdjsonObject, SimdjsonValue> {
  public:
   // The empty object.
-  SimdjsonAdapter() : BasicAdapter() {}
+  SimdjsonAdapter() : BasicAdapter(), m_element(detail::empty_object()) {}
   SimdjsonAdapter(simdjson::dom::element value)  // NOLINT: implicit, as valijson's adapters
-      : BasicAdapter(SimdjsonValue(value)) {}
+      : BasicAdapter(SimdjsonValue(value)), m_element(value) {}
   // The root of a document (valijson's DocumentType for this adapter, see AdapterTraits below).
   SimdjsonAdapter(const simdjson::dom::document& doc)  // NOLINT: implicit, as valijson wants
-      : BasicAdapter(SimdjsonValue(doc.root())) {}
+      : BasicAdapter(SimdjsonValue(doc.root())), m_element(doc.root()) {}
+
+  // The value itself (BasicAdapter keeps its copy private).
+  simdjson::dom::element element() const { return m_element; }
+
+ private:
+  simdjson::dom::element m_element;
 };
 
 // Iterates over the values of an array. simdjson's iterator only goes forward; stepping back

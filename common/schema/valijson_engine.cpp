@@ -37,35 +37,12 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/schema/formats.hpp"
+#include "common/schema/json_compare.hpp"
 #include "common/schema/valijson_adapter.hpp"
 #include "common/schema/valijson_messages.hpp"
 
-// ---------------------------------------------------------------------------------------------
 // The specializations, declared before any use of the visitor.
-
-namespace valijson {
-
-template <>
-bool ValidationVisitor<cdn::schema::SimdjsonAdapter>::visit(
-    const constraints::PatternConstraint& constraint);
-template <>
-bool ValidationVisitor<cdn::schema::SimdjsonAdapter>::visit(
-    const constraints::PropertiesConstraint& constraint);
-template <>
-bool ValidationVisitor<cdn::schema::SimdjsonAdapter>::visit(
-    const constraints::FormatConstraint& constraint);
-
-template <>
-bool ValidationVisitor<adapters::StdStringAdapter>::visit(
-    const constraints::PatternConstraint& constraint);
-template <>
-bool ValidationVisitor<adapters::StdStringAdapter>::visit(
-    const constraints::PropertiesConstraint& constraint);
-template <>
-bool ValidationVisitor<adapters::StdStringAdapter>::visit(
-    const constraints::FormatConstraint& constraint);
-
-}  // namespace valijson
+#include "common/schema/valijson_visits.hpp"
 
 namespace cdn::schema {
 namespace {
@@ -663,24 +640,48 @@ std::unique_ptr<ValijsonEngine> ValijsonEngine::from_file(const std::string& pat
   return e;
 }
 
-bool ValijsonEngine::valid(simdjson::dom::element v) const {
+namespace {
+
+// The budget of a check on this thread, for as long as it runs.
+class BudgetScope {
+ public:
+  explicit BudgetScope(StepBudget& b) : saved_(detail::t_budget) { detail::t_budget = &b; }
+  ~BudgetScope() { detail::t_budget = saved_; }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+
+ private:
+  StepBudget* saved_;
+};
+
+}  // namespace
+
+bool ValijsonEngine::valid(simdjson::dom::element v, uint64_t max_steps) const {
   PatternScope scope(state_->patterns);
+  StepBudget budget(max_steps);
+  BudgetScope budget_scope(budget);
   valijson::Validator validator(valijson::Validator::kStrongTypes);
   try {
     return validator.validate(state_->schema, SimdjsonAdapter(v), nullptr);
+  } catch (const Interrupted&) {
+    throw;
   } catch (const std::exception&) {
     return false;  // valijson could not read the value (see validate() for the reason)
   }
 }
 
 bool ValijsonEngine::validate(simdjson::dom::element v, std::vector<ValidationError>& errors,
-                              size_t max_errors) const {
+                              size_t max_errors, uint64_t max_steps) const {
   PatternScope scope(state_->patterns);
+  StepBudget budget(max_steps);
+  BudgetScope budget_scope(budget);
   valijson::Validator validator(valijson::Validator::kStrongTypes);
   ValidationResults results;
   bool ok;
   try {
     ok = validator.validate(state_->schema, SimdjsonAdapter(v), &results);
+  } catch (const Interrupted&) {
+    throw;
   } catch (const std::exception& e) {
     errors.push_back({"", "", std::string("valijson failed on this value: ") + e.what(), ""});
     return false;

@@ -48,12 +48,16 @@ class ValijsonEngine {
 
   // True when `v` satisfies the schema. Thread-safe: the schema and the compiled patterns are
   // only read, and each call has its own valijson validator.
-  bool valid(simdjson::dom::element v) const;
+  //
+  // Each type query valijson makes of a value costs a step of a StepBudget of `max_steps`
+  // (0: no limit): past them this throws StepLimitExceeded, and a stop request (SIGINT,
+  // SIGTERM) throws cdn::Interrupted, so that no value keeps valijson busy for long.
+  bool valid(simdjson::dom::element v, uint64_t max_steps = 0) const;
   // Collects up to max_errors errors (0 = all), innermost first as valijson reports them; true
   // when there were none. pointer is the instance location as a JSON Pointer; keyword is the
   // keyword when valijson's message names it (else ""); message is valijson's description.
   bool validate(simdjson::dom::element v, std::vector<ValidationError>& errors,
-                size_t max_errors = 0) const;
+                size_t max_errors = 0, uint64_t max_steps = 0) const;
 
   struct State;  // valijson's schema and the compiled patterns
 

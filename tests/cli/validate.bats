@@ -474,7 +474,7 @@ expect() {
   wait_lines "$T/out.ndjson" 200 30 "$VALIDATE_PID"
   printf '%s\n' '{"asn":0}' | kcat -P -b "$CDN_BROKERS" -t in
   # The reject, read from its topic as soon as it is there (-c 1 waits for one message).
-  run --separate-stderr timeout 30 "$CDN" consume -t bad -q -c 1
+  run --separate-stderr timeout -s KILL 30 "$CDN" consume -t bad -q -c 1
   assert_success
   # SIGTERM stops the live validate: 128 + 15.
   kill -TERM "$VALIDATE_PID"
@@ -527,4 +527,178 @@ expect() {
   run --separate-stderr cdn validate -q --coerce --schema "$T/s.json" "$T/in.ndjson"
   assert_success
   assert_output '{"n":5,"x":3.0,"y":2.5,"z":"4.0"}'
+}
+
+# Schemas whose combinators apply the whole schema to each item twice: checked naively, a
+# record n deep takes 2^n steps (40 deep: days).
+DOUBLING_SCHEMAS=(
+  '{"anyOf":[{"type":"array","items":{"$ref":"#"}},{"type":"array","items":{"$ref":"#"}}]}'
+  '{"oneOf":[{"items":{"$ref":"#"}},{"not":{"items":{"$ref":"#"}}}]}'
+  '{"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]}'
+  '{"not":{"not":{"allOf":[{"items":{"$ref":"#"}},{"items":{"$ref":"#"}}]}}}'
+  '{"if":{"items":{"$ref":"#"}},"then":{"items":{"$ref":"#"}},"else":{"items":{"$ref":"#"}}}'
+  '{"items":{"$ref":"#"},"anyOf":[{"maxItems":0},{"contains":{"$ref":"#"}}]}'
+  '{"items":{"$ref":"#/definitions/o"},"definitions":{"o":{"properties":{"a":{"$ref":"#"}},"dependencies":{"a":{"properties":{"a":{"$ref":"#"}}}}}}}'
+)
+
+@test "combinators that apply the schema to each item twice check a record 40 deep at once" {
+  local schema deep bad
+  deep=$(printf '[%.0s' {1..40})$(printf ']%.0s' {1..40})
+  bad=$(printf '[%.0s' {1..40})'"x"'$(printf ']%.0s' {1..40})
+  for schema in "${DOUBLING_SCHEMAS[@]}"; do
+    printf '%s\n' "$schema" >"$T/s.json"
+    if [[ $schema == *dependencies* ]]; then
+      deep=$(printf '[{"a":%.0s' {1..40})'[]'$(printf '}]%.0s' {1..40})
+      bad=$(printf '[{"a":%.0s' {1..40})'[{"b":1,"a":"x"}]'$(printf '}]%.0s' {1..40})
+    fi
+    printf '%s\n%s\n' "$deep" "$bad" >"$T/in.ndjson"
+    # the check finishes (timeout would end it with 124), and finds what a naive one would
+    run --separate-stderr timeout -s KILL 20 "$CDN" validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+    [[ $status -le 1 ]] || fail "status $status on $schema"
+    # a reject, if any, is the bad line, for a keyword of the schema (no step limit reached)
+    run jq -r '.line' "$T/rej"
+    [[ -z $output || $output == 2 ]] || fail "lines rejected by $schema: $output"
+    ! grep -q 'steps' "$T/rej" || fail "the step limit stopped $schema: $(cat "$T/rej")"
+  done
+  # the one of the issue, 83 bytes 40 deep, valid and invalid
+  printf '%s\n' "${DOUBLING_SCHEMAS[0]}" >"$T/s.json"
+  deep=$(printf '[%.0s' {1..40})$(printf ']%.0s' {1..40})
+  bad=$(printf '[%.0s' {1..40})1$(printf ']%.0s' {1..40})
+  printf '%s\n%s\n' "$deep" "$bad" >"$T/in.ndjson"
+  run --separate-stderr timeout -s KILL 20 "$CDN" validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  assert_output "$deep"
+  run jq -r '[.line, .errors[0].keyword] | @tsv' "$T/rej"
+  assert_output "$(printf '2\tanyOf')"
+}
+
+@test "a record whose check would take more than the step limit is rejected with a reason that says so" {
+  # 4,000 subschemas on each of 1,000 items: 4 million steps, over 1,000,000 + 1,000 a byte
+  {
+    printf '{"items":{"allOf":['
+    for i in $(seq 3999); do printf '{"minimum":0},'; done
+    printf '{"minimum":0}]}}\n'
+  } >"$T/s.json"
+  printf '[%s0]\n' "$(printf '0,%.0s' {1..999})" >"$T/in.ndjson"
+  printf '[0]\n' >>"$T/in.ndjson"
+  local engine
+  for engine in compiled valijson; do
+    run --separate-stderr timeout -s KILL 60 "$CDN" validate --engine "$engine" --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+    assert_failure 1
+    assert_output '[0]'
+    [[ $stderr == *"2 in, 1 out, 1 rejected"* ]] || fail "$stderr"
+    run jq -r '[.line, .reason] | @tsv' "$T/rej"
+    assert_output --regexp "^1	checking this record took more than 3001000 steps \(1000000 and 1000 a byte of the record\), so it was stopped: .*simplify the schema"
+  done
+}
+
+@test "uniqueItems over 100,000 objects takes seconds in both engines, objects equal whatever their member order" {
+  awk 'BEGIN { printf "["; for (i = 0; i < 100000; i++) printf "%s{\"id\":%d,\"k\":\"x\"}", (i ? "," : ""), i; print "]" }' >"$T/in.ndjson"
+  awk 'BEGIN { printf "["; for (i = 0; i < 100000; i++) printf "{\"id\":%d,\"k\":\"x\"},", i; print "{\"k\":\"x\",\"id\":5.0}]" }' >>"$T/in.ndjson"
+  printf '%s\n' '{"uniqueItems":true}' >"$T/s.json"
+  local engine
+  for engine in compiled valijson; do
+    run --separate-stderr timeout -s KILL 60 "$CDN" validate -q --engine "$engine" --schema "$T/s.json" --rejects "$T/rej" -o "$T/out" "$T/in.ndjson"
+    assert_failure 1
+    cmp "$T/out" <(head -n 1 "$T/in.ndjson")
+    run jq -r '[.line, .errors[0].keyword] | @tsv' "$T/rej"
+    assert_output "$(printf '2\tuniqueItems')"
+  done
+  run jq -r '.errors[0].message' "$T/rej"
+  assert_output 'Elements at indexes #5 and #100000 violate uniqueness constraint.'
+}
+
+@test "maximum, minimum and the exclusive bounds compare integers beyond 2^53 exactly" {
+  expect '{"maximum":9007199254740992}' invalid maximum '9007199254740993'
+  expect '{"maximum":9007199254740992}' valid "" '9007199254740992'
+  expect '{"minimum":9007199254740993}' invalid minimum '9007199254740992'
+  expect '{"exclusiveMaximum":9007199254740993}' valid "" '9007199254740992.0'
+  expect '{"exclusiveMinimum":9007199254740992}' invalid exclusiveMinimum '9007199254740992.0'
+  expect '{"maximum":9223372036854775807}' invalid maximum '9223372036854775808'
+  expect '{"minimum":-9223372036854775807}' invalid minimum '-9223372036854775808'
+  expect '{"maximum":18446744073709551615}' valid "" '18446744073709551615'
+  expect '{"exclusiveMaximum":9223372036854775808.0}' invalid exclusiveMaximum '9223372036854775808'
+  expect '{"multipleOf":1152921504606846976}' invalid multipleOf '1152921504606846977'
+  expect '{"const":9223372036854775807}' invalid const '9223372036854775808'
+  printf '%s\n' '{"maximum":9007199254740992}' >"$T/s.json"
+  printf '%s\n' 9007199254740993 >"$T/in.ndjson"
+  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
+  assert_failure 1
+  run jq -r '.reason' "$T/rej"
+  assert_output 'maximum: 9007199254740993 is greater than the maximum 9007199254740992'
+}
+
+@test "a \$ref beside an \$id resolves as if the \$id were not there, in drafts 4, 6 and 7" {
+  # JSON-Schema-Test-Suite: "$ref prevents a sibling $id from changing the base uri"
+  # (draft 4's meta-schema wants an absolute id: base_foo's is written out in full there)
+  local draft id base_foo schema
+  for draft in 04 06 07; do
+    id='$id' base_foo=foo.json
+    [[ $draft == 04 ]] && id=id base_foo=http://localhost:1234/sibling_id/base/foo.json
+    schema='{"$schema":"http://json-schema.org/draft-'$draft'/schema#",
+      "'$id'":"http://localhost:1234/sibling_id/base/",
+      "definitions":{
+        "foo":{"'$id'":"http://localhost:1234/sibling_id/foo.json","type":"string"},
+        "base_foo":{"'$id'":"'$base_foo'","type":"number"}},
+      "allOf":[{"'$id'":"http://localhost:1234/sibling_id/","$ref":"foo.json"}]}'
+    expect "$schema" invalid type '"a"'
+    expect "$schema" valid "" '1'
+  done
+  # a sibling $id that would send the $ref out of the document: the $ref stays in it
+  expect '{"definitions":{"a":{"type":"integer"}},"properties":{"x":{"$id":"http://elsewhere.example/o.json","$ref":"#/definitions/a"}}}' \
+    invalid type '{"x":"1"}'
+  # and the $id names nothing: a $ref to it does not resolve
+  printf '%s\n' '{"definitions":{"a":{"$id":"#named","$ref":"#/definitions/b"},"b":{}},"$ref":"#named"}' >"$T/s.json"
+  run --separate-stderr cdn validate --schema "$T/s.json" /dev/null
+  assert_failure 2
+  [[ $stderr == *"cannot resolve \$ref"*"#named"*"no subschema has that \$id"* ]] || fail "$stderr"
+}
+
+@test "SIGTERM while a record takes minutes to check: validate ends within seconds, the record rejected as not checked" {
+  # 3 million items, 8,000 subschemas each: minutes of checking, under the step limit for long
+  {
+    printf '{"items":{"allOf":['
+    for i in $(seq 7999); do printf '{"minimum":0},'; done
+    printf '{"minimum":0}]}}\n'
+  } >"$T/s.json"
+  awk 'BEGIN { printf "["; for (i = 0; i < 3000000; i++) printf "0,"; print "0]" }' >"$T/in.ndjson"
+  local size engine st start elapsed rchar
+  size=$(stat -c %s "$T/in.ndjson")
+  for engine in compiled valijson; do
+    # through a pipe, so that /proc/PID/io says when the record has been read whole: from
+    # then on it is being checked, to the end (before this fix) or until the signal
+    "$CDN" validate --engine "$engine" --threads 1 --schema "$T/s.json" --rejects "$T/rej" \
+      -o "$T/out" <"$T/in.ndjson" 2>"$T/err" &
+    VALIDATE_PID=$!
+    start=$(date +%s%N)
+    while :; do
+      rchar=$(awk '/^rchar:/ { print $2 }' "/proc/$VALIDATE_PID/io" 2>/dev/null || echo 0)
+      ((${rchar:-0} >= size)) && break
+      pid_alive "$VALIDATE_PID" || fail "validate ended before reading the record: $(cat "$T/err")"
+      (((($(date +%s%N) - start) / 1000000) < 30000)) || fail "the record was not read in 30 s"
+      sleep 0.05
+    done
+    start=$(date +%s%N)
+    kill -TERM "$VALIDATE_PID"
+    while pid_alive "$VALIDATE_PID" && (((($(date +%s%N) - start) / 1000000) < 10000)); do
+      sleep 0.02
+    done
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    pid_alive "$VALIDATE_PID" && kill -KILL "$VALIDATE_PID"
+    st=0
+    wait "$VALIDATE_PID" || st=$?
+    VALIDATE_PID=""
+    # the check stops within milliseconds; writing the 6 MB record to the rejects, committing
+    # and freeing take about half a second more (on a loaded machine, two): 5 s is generous,
+    # and a check that went on would take minutes
+    ((elapsed < 5000)) || fail "validate --engine $engine took $elapsed ms to end after SIGTERM"
+    echo "# --engine $engine ended $elapsed ms after SIGTERM" >&3
+    assert_equal "$st" 143
+    run cat "$T/err"
+    assert_output --partial "1 in, 0 out, 1 rejected in"
+    assert_output --partial "(interrupted by SIGTERM)"
+    run jq -r '[.line, .reason] | @tsv' "$T/rej"
+    assert_output "$(printf '1\tnot checked: the run was stopped by SIGTERM while this record was being checked')"
+    [[ ! -s $T/out ]] || fail "output: $(head -c 200 "$T/out")"
+  done
 }
