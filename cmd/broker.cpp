@@ -24,6 +24,7 @@ namespace cdn::cmd {
 namespace {
 struct BrokerArgs {
   int brokers = 3;
+  size_t max_connections = 512;
   std::vector<std::string> topics;
 };
 
@@ -121,7 +122,7 @@ int run_broker(const BrokerArgs& a) {
   kafka::MockCluster cluster(a.brokers);
   for (const auto& t : topics) cluster.create_topic(t);
   // Clients talk to the mock through the proxy, which adds what transactions need.
-  kafka::TxnProxy proxy(cluster.ports());
+  kafka::TxnProxy proxy(cluster.ports(), a.max_connections);
   std::string bootstraps = proxy.bootstraps();
   if (!write_line("BROKERS=" + bootstraps)) {
     if (errno == EPIPE) throw BrokenPipe();
@@ -140,6 +141,12 @@ Runner setup_broker(CLI::App& app) {
   app.add_option("--brokers", a->brokers, "Number of mock brokers, ids 1 to N")
       ->type_name("N")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--max-connections", a->max_connections,
+                 "Client connections served at once (each holds two threads); more are closed "
+                 "as they come, with one warning")
+      ->type_name("N")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("-t,--topic", a->topics,
                  "Create a topic up front (repeatable). Topics not named here are created "
@@ -163,7 +170,10 @@ Runner setup_broker(CLI::App& app) {
       "Limits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops\n"
       "older message sets while still acknowledging them; nothing is durable (all is lost at\n"
       "exit); keyless messages go to one partition per 10 ms window. Keep test volumes small,\n"
-      "or use many partitions and keys, or read while writing.");
+      "or use many partitions and keys, or read while writing.\n"
+      "\n"
+      "Limits of the listeners: a request over 100 MiB (Kafka's socket.request.max.bytes)\n"
+      "closes its connection; at most --max-connections client connections at once.");
   return [a] { return run_broker(*a); };
 }
 

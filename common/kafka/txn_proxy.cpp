@@ -24,6 +24,9 @@ namespace cdn::kafka {
 
 namespace {
 
+// The mock's answers are trusted: a Fetch answer may be as large as a client asks.
+constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
+
 int16_t be16(const std::string& s) {
   return static_cast<int16_t>((static_cast<unsigned char>(s[0]) << 8) |
                               static_cast<unsigned char>(s[1]));
@@ -66,8 +69,10 @@ struct TxnProxy::Conn {
   }
 };
 
-TxnProxy::TxnProxy(std::vector<int> upstream_ports)
-    : upstream_(std::move(upstream_ports)), marker_fd_(upstream_.size(), -1) {
+TxnProxy::TxnProxy(std::vector<int> upstream_ports, size_t max_connections)
+    : upstream_(std::move(upstream_ports)),
+      max_connections_(max_connections),
+      marker_fd_(upstream_.size(), -1) {
   try {
     for (size_t i = 0; i < upstream_.size(); ++i) {
       int port = 0;
@@ -149,6 +154,24 @@ void TxnProxy::accept_loop(size_t broker) {
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_shared<Conn>();
     c->client = client;
+    std::lock_guard lock(conns_mu_);
+    conns_.remove_if([](auto& e) {
+      if (!e.first.expired()) return false;
+      for (auto& t : e.second) t.join();
+      return true;
+    });
+    if (conns_.size() >= max_connections_) {
+      // Each connection holds two threads: past the cap the client sees its connection
+      // closed, as by a broker out of file descriptors, and retries.
+      if (!at_cap_) {
+        diag::warning("closing new client connections: " + std::to_string(conns_.size()) +
+                      " are open, the most --max-connections allows");
+      }
+      at_cap_ = true;
+      continue;
+    }
+    if (at_cap_) diag::info("accepting client connections again");
+    at_cap_ = false;
     c->upstream = connect_local(upstream_[broker]);
     if (c->upstream < 0) {
       // The mock broker is down: the client sees its connection closed, as with the broker.
@@ -156,12 +179,6 @@ void TxnProxy::accept_loop(size_t broker) {
                   errno_text(errno) + "); closing the client's");
       continue;
     }
-    std::lock_guard lock(conns_mu_);
-    conns_.remove_if([](auto& e) {
-      if (!e.first.expired()) return false;
-      for (auto& t : e.second) t.join();
-      return true;
-    });
     std::vector<std::thread> threads;
     threads.emplace_back([this, c] { requests(c); });
     threads.emplace_back([this, c] { responses(c); });
@@ -182,6 +199,11 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
     if (!read_rest(c->client, size, frame)) break;
     note_request(*c, frame);
     if (!write_frame(c->upstream, frame)) break;
+  }
+  if (size > kMaxFrameBytes) {
+    diag::warning("closing a client connection that announced a request of " +
+                  std::to_string(size) + " bytes, over the limit of " +
+                  std::to_string(kMaxFrameBytes) + " (Kafka's socket.request.max.bytes)");
   }
   c->shut();
 }
@@ -228,7 +250,7 @@ void TxnProxy::responses(const std::shared_ptr<Conn>& c) {
   std::string frame;
   std::vector<char> buf(kPieceBytes);
   size_t size = 0;
-  while (read_head(c->upstream, size, frame, 4)) {
+  while (read_head(c->upstream, size, frame, 4, kMaxAnswerBytes)) {
     std::optional<PendingAnswer> p;
     if (frame.size() == 4) {
       int32_t corr = wire::Reader(frame).i32();

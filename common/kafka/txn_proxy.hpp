@@ -12,6 +12,8 @@
 //     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
 //     for a partition, so a new owner does not start before them (KIP-447);
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
+// A request larger than Kafka's socket.request.max.bytes (100 MiB) closes its connection, and
+// at most --max-connections client connections are served at once.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
 // txn_proxy.cpp holds the connections, txn_rewrite.hpp what is read and rewritten on the way,
 // txn_markers.cpp the writing of markers, frame_io.hpp the sockets.
@@ -37,9 +39,10 @@ struct PendingAnswer;
 
 class TxnProxy {
  public:
-  // `upstream_ports`: the ports of mock brokers 1..N on 127.0.0.1. Throws RuntimeError when
-  // it cannot listen.
-  explicit TxnProxy(std::vector<int> upstream_ports);
+  // `upstream_ports`: the ports of mock brokers 1..N on 127.0.0.1. At most `max_connections`
+  // client connections are open at once (each holds two threads); more are closed at once.
+  // Throws RuntimeError when it cannot listen.
+  TxnProxy(std::vector<int> upstream_ports, size_t max_connections);
   ~TxnProxy();
   TxnProxy(const TxnProxy&) = delete;
   TxnProxy& operator=(const TxnProxy&) = delete;
@@ -82,8 +85,10 @@ class TxnProxy {
   std::vector<std::thread> acceptors_;
   std::thread reaper_;
 
-  std::mutex conns_mu_;
+  std::mutex conns_mu_;  // guards conns_ and at_cap_
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
+  size_t max_connections_;
+  bool at_cap_ = false;  // connections are being refused
 
   std::mutex txn_mu_;  // guards log_ and markers_written_, and orders marker writes
   std::condition_variable markers_cv_;  // a marker was written
