@@ -224,11 +224,6 @@ void TxnProxy::note_request(Conn& c, const std::string& frame) {
         }
         break;
       }
-      case RequestNote::Txn::add_partitions: {
-        std::lock_guard lock(txn_mu_);
-        log_.add_partitions(p.tid, p.pid, p.epoch, note.partitions);
-        break;
-      }
       case RequestNote::Txn::offsets: {
         std::lock_guard lock(txn_mu_);
         for (const auto& [tp, offset] : note.offsets) log_.add_offsets(p.tid, p.group, tp, offset);
@@ -330,6 +325,10 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
     case kOffsetCommit: {
       std::lock_guard lock(txn_mu_);
       return offset_commit_answer(p, std::move(frame), log_);
+    }
+    case kAddPartitionsToTxn: {
+      std::lock_guard lock(txn_mu_);
+      return add_partitions_answer(p, std::move(frame), log_);
     }
     case kEndTxn:
       return end_txn_answer(std::move(frame), [&]() -> int16_t {

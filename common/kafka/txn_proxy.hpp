@@ -1,9 +1,9 @@
 // The front of `cdn broker`: one listener on 127.0.0.1 for each mock broker, passing the Kafka
 // protocol through and adding what the mock lacks for transactions (see txn_log.hpp):
-//   - AddPartitionsToTxn, TxnOffsetCommit, EndTxn and InitProducerId are followed; at EndTxn
-//     (or when InitProducerId fences a transaction left open, or one outlives its timeout)
-//     a COMMIT or ABORT marker is written to each of its partitions, and committed consumer
-//     offsets are kept;
+//   - AddPartitionsToTxn (the partitions its answer added), TxnOffsetCommit, EndTxn and
+//     InitProducerId are followed; at EndTxn (or when InitProducerId fences a transaction
+//     left open, or one outlives its timeout) a COMMIT or ABORT marker is written to each of
+//     its partitions, and committed consumer offsets are kept;
 //   - read_committed Fetch answers stop at the first open transaction (last stable offset)
 //     and list the aborted transactions, so readers skip them; read_committed ListOffsets
 //     answers for the end give the last stable offset, known from transactional Produce

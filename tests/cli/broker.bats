@@ -366,3 +366,18 @@ sys.stdin.read()
   assert_success
   assert_output --partial " 1 brokers:"
 }
+
+@test "partitions a refused AddPartitionsToTxn named join no transaction: no marker, no retry" {
+  start_broker --brokers 1 -t t:2
+  broker_ctl error AddPartitionsToTxn TOPIC_AUTHORIZATION_FAILED
+  # "bad" is refused t/0 (the injected error) and nope/0 (no such topic); "good" adds t/1.
+  # Both time out after 500 ms: the broker aborts "good" with a marker in t/1, and "bad",
+  # which began first, has nothing to abort.
+  run timeout 60 python3 "$REPO_ROOT/tests/cli/py/txn_probe.py" "${CDN_BROKERS##*:}" 500 \
+    init:bad add:bad:t:0 add:bad:nope:0 init:good add:good:t:1 end:t:1:1 end:t:0
+  assert_success
+  assert_output "$(printf '%s\n' 'init bad 0' 'add bad t/0 29' 'add bad nope/0 3' 'init good 0' \
+    'add good t/1 0' 'end t/1 1' 'end t/0 0')"
+  run cat "$BROKER_ERR"
+  refute_output --partial "transaction marker"
+}
