@@ -32,25 +32,39 @@ int16_t be16(const std::string& s) {
                               static_cast<unsigned char>(s[1]));
 }
 
-// Whether a Produce request carries a transactional id (then it is read whole and followed).
-// Reads as much of its head as that takes; false also when the connection fails, which the
-// caller then sees on its next read.
-bool transactional(int fd, size_t size, std::string& frame) {
+// What the proxy needs of a Produce request's head.
+struct ProduceHead {
+  bool read = false;  // false: the request could not be read (nor the rest, then)
+  int16_t version = 0;
+  int32_t correlation_id = 0;
+  bool transactional = false;  // then it is read whole and followed
+  int16_t acks = 0;            // 0: no answer comes
+};
+
+// Reads as much of a Produce request's head as that takes.
+ProduceHead produce_head(int fd, size_t size, std::string& frame) {
   for (size_t want : {size_t{512}, size}) {
-    if (!read_more(fd, size, frame, want)) return false;
+    if (!read_more(fd, size, frame, want)) return {};
     try {
       wire::Reader r(frame);
+      ProduceHead h;
       r.skip(2);
-      int16_t version = r.i16();
-      r.skip(4);
+      h.version = r.i16();
+      h.correlation_id = r.i32();
       r.str();  // client id
-      return version >= 3 && !r.str().empty();
+      if (h.version >= 3) h.transactional = !r.str().empty();
+      h.acks = r.i16();
+      h.read = true;
+      return h;
     } catch (const wire::ParseError&) {
-      if (frame.size() == size) return false;
+      if (frame.size() == size) return {};
     }
   }
-  return false;
+  return {};
 }
+
+// How often, at most, the drops of one partition are reported.
+constexpr auto kDropReportEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -191,8 +205,21 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   std::vector<char> buf(kPieceBytes);
   size_t size = 0;
   while (read_head(c->client, size, frame, 2)) {
-    if (frame.size() < 2 || !(inspected(be16(frame)) ||
-                              (be16(frame) == kProduce && transactional(c->client, size, frame)))) {
+    int16_t api = frame.size() < 2 ? -1 : be16(frame);
+    bool whole = inspected(api);
+    if (api == kProduce) {
+      ProduceHead h = produce_head(c->client, size, frame);
+      whole = h.transactional;
+      if (h.read && !h.transactional && h.acks != 0 && h.version >= kProduceLogStartVersion) {
+        // Its answer tells where the log starts now (what the mock dropped).
+        PendingAnswer p;
+        p.api = kProduce;
+        p.version = h.version;
+        std::lock_guard lock(c->mu);
+        c->pending[h.correlation_id] = std::move(p);
+      }
+    }
+    if (!whole) {
       if (!pass_through(c->client, c->upstream, size, frame, buf)) break;
       continue;
     }
@@ -315,6 +342,13 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
       return offset_fetch_answer(p, std::move(frame), log_);
     }
     case kProduce: {
+      auto starts = produce_log_starts(p.version, frame);
+      if (!starts.empty()) {
+        std::lock_guard lock(drops_mu_);
+        for (const auto& [tp, start] : starts) drops_.note(tp, start);
+        report_drops_locked(kDropReportEvery);
+      }
+      if (p.produced.empty()) return frame;
       std::lock_guard lock(txn_mu_);
       return produce_answer(p, std::move(frame), log_);
     }
@@ -344,6 +378,32 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
     default:
       return frame;
   }
+}
+
+void TxnProxy::report_drops_locked(std::chrono::milliseconds every) {
+  for (const auto& d : drops_.due(std::chrono::steady_clock::now(), every)) {
+    diag::warning("the mock dropped " + std::to_string(d.to - d.from) +
+                  " acknowledged messages of " + diag::quoted(d.tp.topic) + "/" +
+                  std::to_string(d.tp.partition) + " (offsets " + std::to_string(d.from) + " to " +
+                  std::to_string(d.to - 1) + "; " + std::to_string(d.total) +
+                  " in all): it keeps about 5 MiB or 100000 message sets a partition; use "
+                  "more partitions, or read while writing");
+  }
+}
+
+bool TxnProxy::report_drops() {
+  std::lock_guard lock(drops_mu_);
+  report_drops_locked(std::chrono::milliseconds(0));
+  return drops_.total() > 0;
+}
+
+std::string TxnProxy::dropped_answer() {
+  std::lock_guard lock(drops_mu_);
+  std::string s = "ok " + std::to_string(drops_.total());
+  for (const auto& [tp, n] : drops_.by_partition()) {
+    s += ' ' + tp.topic + '/' + std::to_string(tp.partition) + '=' + std::to_string(n);
+  }
+  return s;
 }
 
 }  // namespace cdn::kafka

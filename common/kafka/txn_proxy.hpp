@@ -11,7 +11,9 @@
 //   - OffsetFetch answers carry the offsets committed by transactions, and answer
 //     UNSTABLE_OFFSET_COMMIT (which clients retry) while an open transaction holds offsets
 //     for a partition, so a new owner does not start before them (KIP-447);
-//   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers.
+//   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers;
+//   - Produce answers tell where each partition's log starts: what the mock dropped, which is
+//     reported (log_drops.hpp).
 // A request larger than Kafka's socket.request.max.bytes (100 MiB) closes its connection, and
 // at most --max-connections client connections are served at once.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
@@ -31,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/kafka/log_drops.hpp"
 #include "common/kafka/txn_log.hpp"
 
 namespace cdn::kafka {
@@ -54,6 +57,12 @@ class TxnProxy {
   // a broker that is down, or listens again on the same port. Throws RuntimeError when the
   // port cannot be had again.
   void set_down(int32_t id, bool down);
+
+  // What the mock has dropped (log_drops.hpp): "ok TOTAL" and each partition that lost
+  // messages as TOPIC/PARTITION=N, for the `dropped` command.
+  std::string dropped_answer();
+  // Warns of the drops not reported yet; false when there were none at all.
+  bool report_drops();
 
   struct Conn;
 
@@ -89,6 +98,11 @@ class TxnProxy {
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
   size_t max_connections_;
   bool at_cap_ = false;  // connections are being refused
+
+  std::mutex drops_mu_;  // guards drops_
+  LogDrops drops_;
+  // Warns of drops not reported, in partitions not reported for `every`.
+  void report_drops_locked(std::chrono::milliseconds every);
 
   std::mutex txn_mu_;  // guards log_ and markers_written_, and orders marker writes
   std::condition_variable markers_cv_;  // a marker was written

@@ -381,3 +381,30 @@ sys.stdin.read()
   run cat "$BROKER_ERR"
   refute_output --partial "transaction marker"
 }
+
+@test "messages the mock drops past 5 MiB a partition are reported by topic, partition and count" {
+  start_broker --brokers 1 -t big:1 -t small:1
+  python3 -c 'import json
+for i in range(8192): print(json.dumps({"n": i, "pad": "x" * 1000}))' >"$T/8mib.ndjson"
+  run cdn produce -q -t big "$T/8mib.ndjson"
+  assert_success
+  echo '{"n":1}' | cdn produce -q -t small
+  run broker_ctl dropped
+  assert_success
+  [[ $output =~ ^ok\ ([0-9]+)\ big/0=([0-9]+)$ ]]
+  local dropped=${BASH_REMATCH[1]}
+  assert_equal "${BASH_REMATCH[2]}" "$dropped"
+  ((dropped > 0))
+  # what is left to read and what was dropped make up what was acknowledged
+  assert_equal "$(cdn consume -q -t big -e | wc -l)" $((8192 - dropped))
+  stop_broker
+  # the warnings on the way, each naming the partition, add up to the count
+  run grep -c "the mock dropped [0-9]* acknowledged messages of 'big'/0 (offsets [0-9]* to [0-9]*; [0-9]* in all): it keeps about 5 MiB" "$BROKER_ERR"
+  ((output >= 1))
+  assert_equal "$(sed -n "s/.*the mock dropped \([0-9]*\) acknowledged messages of 'big'.*/\1/p" "$BROKER_ERR" |
+    awk '{ s += $1 } END { print s }')" "$dropped"
+  run grep -c "'small'" "$BROKER_ERR"
+  assert_output 0
+  run grep "while it ran" "$BROKER_ERR"
+  assert_output --partial "the mock dropped $dropped acknowledged messages while it ran (big/0=$dropped)"
+}
