@@ -24,6 +24,7 @@ namespace cdn::cmd {
 namespace {
 struct BrokerArgs {
   int brokers = 3;
+  size_t max_connections = 512;
   std::vector<std::string> topics;
 };
 
@@ -34,9 +35,11 @@ bool write_line(const std::string& text) {
 }
 
 // The listeners in front of the mock follow `down` and `up`, so clients are refused as by
-// a broker that is down. `line` is a command the cluster has carried out.
-std::string set_listeners_down_or_up(kafka::TxnProxy& proxy, std::string_view line) {
+// a broker that is down, and count what the mock dropped for `dropped`. `line` is a command
+// the cluster has carried out.
+std::string proxy_part(kafka::TxnProxy& proxy, std::string_view line) {
   while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  if (line.rfind("dropped", 0) == 0) return proxy.dropped_answer();
   bool down = line.rfind("down", 0) == 0;
   if (!down && line.rfind("up", 0) != 0) return "ok";
   std::string id(line.substr(down ? 4 : 2));
@@ -92,7 +95,7 @@ void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
       std::string_view line = std::string_view(pending).substr(start, nl - start);
       std::string answer = cluster.execute(line);
       if (answer.empty()) continue;
-      if (answer == "ok") answer = set_listeners_down_or_up(proxy, line);
+      if (answer == "ok") answer = proxy_part(proxy, line);
       if (answer.rfind("error", 0) == 0) diag::debug("command failed: " + answer);
       if (!write_line(answer)) diag::debug("cannot answer on stdout: " + errno_text(errno));
     }
@@ -121,7 +124,7 @@ int run_broker(const BrokerArgs& a) {
   kafka::MockCluster cluster(a.brokers);
   for (const auto& t : topics) cluster.create_topic(t);
   // Clients talk to the mock through the proxy, which adds what transactions need.
-  kafka::TxnProxy proxy(cluster.ports());
+  kafka::TxnProxy proxy(cluster.ports(), a.max_connections);
   std::string bootstraps = proxy.bootstraps();
   if (!write_line("BROKERS=" + bootstraps)) {
     if (errno == EPIPE) throw BrokenPipe();
@@ -131,6 +134,12 @@ int run_broker(const BrokerArgs& a) {
              "; stop with SIGINT or SIGTERM");
   serve(cluster, proxy);
   diag::info(std::string("stopping on ") + (io::stop_signal() == SIGINT ? "SIGINT" : "SIGTERM"));
+  if (proxy.report_drops()) {
+    std::string counts = proxy.dropped_answer().substr(3);  // TOTAL TOPIC/PARTITION=N ...
+    size_t space = counts.find(' ');
+    diag::warning("the mock dropped " + counts.substr(0, space) +
+                  " acknowledged messages while it ran (" + counts.substr(space + 1) + ")");
+  }
   return kExitOk;
 }
 }  // namespace
@@ -140,6 +149,12 @@ Runner setup_broker(CLI::App& app) {
   app.add_option("--brokers", a->brokers, "Number of mock brokers, ids 1 to N")
       ->type_name("N")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--max-connections", a->max_connections,
+                 "Client connections served at once (each holds two threads); more are closed "
+                 "as they come, with one warning")
+      ->type_name("N")
+      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("-t,--topic", a->topics,
                  "Create a topic up front (repeatable). Topics not named here are created "
@@ -160,10 +175,15 @@ Runner setup_broker(CLI::App& app) {
       "markers, keeps the consumer offsets of committed transactions, and answers\n"
       "read_committed readers up to the last stable offset, which the mock alone does not.\n"
       "\n"
-      "Limits of librdkafka's mock cluster: each partition keeps only about 5 MiB and drops\n"
-      "older message sets while still acknowledging them; nothing is durable (all is lost at\n"
-      "exit); keyless messages go to one partition per 10 ms window. Keep test volumes small,\n"
-      "or use many partitions and keys, or read while writing.");
+      "Limits of librdkafka's mock cluster: each partition keeps only about 5 MiB (and at\n"
+      "most 100000 message sets) and drops older message sets while still acknowledging\n"
+      "them, which is reported on stderr (topic, partition, count; at most once a second a\n"
+      "partition) and counted by the dropped command and at exit; nothing is durable (all is\n"
+      "lost at exit); keyless messages go to one partition per 10 ms window. Keep test\n"
+      "volumes small, or use many partitions and keys, or read while writing.\n"
+      "\n"
+      "Limits of the listeners: a request over 100 MiB (Kafka's socket.request.max.bytes)\n"
+      "closes its connection; at most --max-connections client connections at once.");
   return [a] { return run_broker(*a); };
 }
 

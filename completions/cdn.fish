@@ -230,6 +230,7 @@ complete -c cdn -n '__fish_seen_subcommand_from load-influx' -F
 # cdn broker
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -l max-connections -x -d 'Client connections served at once (each holds two threads); more are closed as they come, with one warning'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
 
 # cdn gen

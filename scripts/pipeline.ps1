@@ -221,16 +221,21 @@ try {
   Invoke-Stage 'validate' 'validate' @('--schema', (Join-Path $Root 'schemas/cdn-data.json'),
     '-o', $Out, $Tagged)
 
-  # 3. Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
-  # mock keeps about 5 MiB a partition). Its first line says where it listens; it keeps
-  # serving after its standard input (an empty file) ends.
+  # 3. Kafka: the given brokers, or a local cdn broker for this run. The mock keeps about 5 MiB
+  # a partition and drops older messages past that (cdn broker warns when it does), so each
+  # topic gets partitions enough for what this run sends at under 4 MiB a partition (8192
+  # records of up to 512 bytes): the batch run's records, and with -Follow a minute of the
+  # live stream. At least 16. Its first line says where it listens; it keeps serving after
+  # its standard input (an empty file) ends.
+  $Live = if ($Follow) { 60 * $Rate } else { 0 }
+  $Partitions = [math]::Max(16, [math]::Ceiling(($Rows + $Live) / 8192))
   if (-not $env:CDN_BROKERS) {
     $BrokerIn = Join-Path $Logs 'broker.in'
     $BrokerOut = Join-Path $Logs 'broker.out'
     $BrokerLog = Join-Path $Logs 'broker'
     New-Item -ItemType File -Path $BrokerIn | Out-Null
     $Broker = Start-Process -FilePath $Cdn -PassThru -NoNewWindow `
-      -ArgumentList @('broker', '--topic', 'cdndata:16', '--topic', 'cdnraw:16', '--topic', 'cdnresult:16') `
+      -ArgumentList @('broker', '--topic', "cdndata:$Partitions", '--topic', "cdnraw:$Partitions", '--topic', "cdnresult:$Partitions") `
       -RedirectStandardInput $BrokerIn -RedirectStandardOutput $BrokerOut -RedirectStandardError $BrokerLog
     $Brokers = $null
     for ($i = 0; $i -lt 100 -and -not $Brokers; $i++) {

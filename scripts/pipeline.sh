@@ -196,11 +196,17 @@ for i in "${!status[@]}"; do
   fi
 done
 
-# 3. Kafka: the given brokers, or a local cdn broker for this run (16 partitions a topic: the
-# mock keeps about 5 MiB a partition).
+# 3. Kafka: the given brokers, or a local cdn broker for this run. The mock keeps about 5 MiB
+# a partition and drops older messages past that (cdn broker warns when it does), so each
+# topic gets partitions enough for what this run sends at under 4 MiB a partition (8192
+# records of up to 512 bytes, a record of cdn gen being about 350 with Kafka's framing): the
+# batch run's records, and with --follow a minute of the live stream, so that a reader up to a
+# minute behind loses nothing. At least 16, to spread the work of a consumer group.
+partitions=$(( (rows + follow * 60 * rate + 8191) / 8192 ))
+((partitions >= 16)) || partitions=16
 if [[ -z ${CDN_BROKERS:-} ]]; then
   mkfifo "$logs/broker.ctl"
-  "$cdn" broker --topic cdndata:16 --topic cdnraw:16 --topic cdnresult:16 \
+  "$cdn" broker --topic "cdndata:$partitions" --topic "cdnraw:$partitions" --topic "cdnresult:$partitions" \
     <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &
   pids+=($!)
   exec 9>"$logs/broker.ctl" # keeps the broker's stdin open
@@ -210,7 +216,7 @@ if [[ -z ${CDN_BROKERS:-} ]]; then
   done
   CDN_BROKERS=$(sed -n 's/^BROKERS=//p' "$logs/broker.out")
   [[ -n $CDN_BROKERS ]] || die "cdn broker did not start: $(cat "$logs/broker")" 3
-  echo "pipeline.sh: started a local cdn broker at $CDN_BROKERS" >&2
+  echo "pipeline.sh: started a local cdn broker at $CDN_BROKERS ($partitions partitions a topic)" >&2
 fi
 export CDN_BROKERS
 run_stage produce produce -t cdndata -t cdnraw --key-field sampleID \

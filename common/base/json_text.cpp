@@ -47,6 +47,30 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void append_json_base64(std::string& out, std::string_view bytes) {
+  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out.reserve(out.size() + 2 + (bytes.size() + 2) / 3 * 4);
+  out += '"';
+  size_t i = 0;
+  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out += digits[(v >> 18) & 63];
+    out += digits[(v >> 12) & 63];
+    out += digits[(v >> 6) & 63];
+    out += digits[v & 63];
+  }
+  if (size_t left = bytes.size() - i; left > 0) {
+    uint32_t v = at(i) << 16;
+    if (left == 2) v |= at(i + 1) << 8;
+    out += digits[(v >> 18) & 63];
+    out += digits[(v >> 12) & 63];
+    out += left == 2 ? digits[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  out += '"';
+}
+
 size_t invalid_utf8_at(std::string_view s) {
   const size_t n = s.size();
   size_t i = 0;

@@ -16,6 +16,10 @@ void append_json_string(std::string& out, std::string_view s);
 // well-formed: JSON text must be, and append_json_string does not check.
 size_t invalid_utf8_at(std::string_view s);
 
+// Appends `bytes` in base64 (RFC 4648, with padding) as a JSON string literal: how bytes that
+// are not UTF-8 go into JSON text.
+void append_json_base64(std::string& out, std::string_view bytes);
+
 void append_int(std::string& out, int64_t v);
 void append_uint(std::string& out, uint64_t v);
 // Shortest text that reads back as the same double; non-finite values are written as null.

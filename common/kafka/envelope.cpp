@@ -27,10 +27,11 @@ const std::string& Envelope::line(const rd_kafka_message_t* m) {
   s += ",\"key\":";
   if (m->key == nullptr) {
     s += "null";
-  } else {
-    base::append_json_string(s, {static_cast<const char*>(m->key), m->key_len});
+  } else if (append_text(s, {static_cast<const char*>(m->key), m->key_len})) {
+    s += ",\"key_encoding\":\"base64\"";
   }
   s += ",\"headers\":{";
+  encodings_.clear();
   rd_kafka_headers_t* hdrs = nullptr;
   if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name;
@@ -38,19 +39,53 @@ const std::string& Envelope::line(const rd_kafka_message_t* m) {
     size_t size;
     for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i) {
       if (i > 0) s += ',';
-      base::append_json_string(s, name);
+      std::string_view n(name);
+      std::string_view v(static_cast<const char*>(value), value == nullptr ? 0 : size);
+      const char* encoding = nullptr;
+      size_t at = s.size();
+      bool name_bytes = base::invalid_utf8_at(n) != std::string_view::npos;
+      if (name_bytes) {
+        base::append_json_base64(s, n);
+      } else {
+        base::append_json_string(s, n);
+      }
+      size_t name_end = s.size();
       s += ':';
       if (value == nullptr) {
         s += "null";
-      } else {
-        base::append_json_string(s, {static_cast<const char*>(value), size});
+      } else if (name_bytes) {
+        base::append_json_base64(s, v);
+      } else if (append_text(s, v)) {
+        encoding = "base64";
       }
+      if (name_bytes) encoding = "base64-name";  // the name and the value in base64
+      if (encoding == nullptr) continue;
+      encodings_ += encodings_.empty() ? '{' : ',';
+      encodings_.append(s, at, name_end - at);  // the name as written
+      encodings_ += ":\"";
+      encodings_ += encoding;
+      encodings_ += '"';
     }
   }
-  s += "},\"payload\":";
+  s += '}';
+  if (!encodings_.empty()) {
+    s += ",\"headers_encoding\":";
+    s += encodings_;
+    s += '}';
+  }
+  s += ",\"payload\":";
   append_payload(m);
   s += '}';
   return s;
+}
+
+bool Envelope::append_text(std::string& out, std::string_view bytes) {
+  if (base::invalid_utf8_at(bytes) == std::string_view::npos) {
+    base::append_json_string(out, bytes);
+    return false;
+  }
+  base::append_json_base64(out, bytes);
+  return true;
 }
 
 void Envelope::append_payload(const rd_kafka_message_t* m) {
@@ -59,6 +94,11 @@ void Envelope::append_payload(const rd_kafka_message_t* m) {
     return;
   }
   std::string_view text(static_cast<const char*>(m->payload), m->len);
+  if (base::invalid_utf8_at(text) != std::string_view::npos) {
+    base::append_json_base64(line_, text);
+    line_ += ",\"payload_encoding\":\"base64\"";
+    return;
+  }
   padded_.assign(text);
   padded_.append(io::LineReader::kPadding, ' ');
   simdjson::dom::element root;

@@ -1,7 +1,7 @@
 // What `cdn consume` makes of Kafka messages: each one a line (the payload as it is, or with
 // --envelope an object that also carries the message's topic, partition, offset, timestamp,
-// key and headers), or a reason to reject it; and the timing of its offset commits, which
-// come only once the lines are written.
+// key and headers, with what is not UTF-8 in base64 and marked so), or a reason to reject
+// it; and the timing of its offset commits, which come only once the lines are written.
 #pragma once
 
 #include <simdjson.h>
@@ -21,10 +21,14 @@ class Envelope {
   const std::string& line(const rd_kafka_message_t* m);
 
  private:
-  // The payload as JSON when it parses (made one line if it spans several), else a string.
+  // The payload as JSON when it parses (made one line if it spans several), else a string,
+  // or base64 with "payload_encoding":"base64" after it when it is not UTF-8.
   void append_payload(const rd_kafka_message_t* m);
+  // `bytes` as a JSON string; in base64 when they are not UTF-8 (then true).
+  static bool append_text(std::string& out, std::string_view bytes);
 
   std::string line_;
+  std::string encodings_;  // "headers_encoding": the headers written in base64
   std::string padded_;
   simdjson::dom::parser parser_;
 };

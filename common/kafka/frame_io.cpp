@@ -18,8 +18,6 @@ namespace cdn::kafka {
 
 namespace {
 
-constexpr size_t kMaxFrame = size_t{1} << 30;
-
 bool read_exact(int fd, char* p, size_t n) {
   while (n > 0) {
     ssize_t r = ::recv(fd, p, n, 0);
@@ -27,6 +25,27 @@ bool read_exact(int fd, char* p, size_t n) {
     if (r <= 0) return false;
     p += r;
     n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// Reads into `frame` until it holds `want` bytes, growing it by at most what it holds (and
+// 64 KiB at first) before each read, so that its size follows the bytes received.
+bool read_growing(int fd, std::string& frame, size_t want) {
+  constexpr size_t kFirst = 64 * 1024;
+  size_t have = frame.size();
+  while (have < want) {
+    size_t room = std::min(want - have, std::max(have, kFirst));
+    frame.resize(have + room);
+    ssize_t r = ::recv(fd, frame.data() + have, room, 0);
+    if (r < 0 && errno == EINTR)
+      r = 0;
+    else if (r <= 0) {
+      frame.resize(have);
+      return false;
+    }
+    have += static_cast<size_t>(r);
+    frame.resize(have);
   }
   return true;
 }
@@ -85,26 +104,21 @@ int connect_local(int port) {
   return fd;
 }
 
-bool read_head(int fd, size_t& size, std::string& head, size_t peek) {
+bool read_head(int fd, size_t& size, std::string& head, size_t peek, size_t limit) {
   unsigned char s[4];
   if (!read_exact(fd, reinterpret_cast<char*>(s), 4)) return false;
   size = (size_t{s[0]} << 24) | (size_t{s[1]} << 16) | (size_t{s[2]} << 8) | s[3];
-  if (size > kMaxFrame) return false;
+  if (size > limit) return false;
   head.resize(std::min(size, peek));
   return read_exact(fd, head.data(), head.size());
 }
 
 bool read_rest(int fd, size_t size, std::string& frame) {
-  size_t have = frame.size();
-  frame.resize(size);
-  return read_exact(fd, frame.data() + have, size - have);
+  return read_growing(fd, frame, size);
 }
 
 bool read_more(int fd, size_t size, std::string& frame, size_t want) {
-  size_t have = frame.size();
-  want = std::min(size, std::max(want, have));
-  frame.resize(want);
-  return read_exact(fd, frame.data() + have, want - have);
+  return read_growing(fd, frame, std::min(size, std::max(want, frame.size())));
 }
 
 bool read_frame(int fd, std::string& frame) {

@@ -9,6 +9,9 @@
 namespace cdn::kafka {
 
 inline constexpr size_t kPieceBytes = 256 * 1024;  // messages larger than this are spliced
+// The largest message read, as Kafka's socket.request.max.bytes (100 MiB): a connection that
+// declares a larger one is closed.
+inline constexpr size_t kMaxFrameBytes = 100 * 1024 * 1024;
 
 // Closes `fd` when open, and marks it closed (-1).
 void close_fd(int& fd);
@@ -21,10 +24,13 @@ int listen_local(int& port);
 int connect_local(int port);
 
 // The size of the next size-prefixed Kafka message, and its first `peek` bytes (fewer when it
-// is shorter) in `head`. False at the end of the connection, or on a size out of range.
-bool read_head(int fd, size_t& size, std::string& head, size_t peek);
+// is shorter) in `head`. False at the end of the connection, or on a size over `limit` (then
+// `size` is that size).
+bool read_head(int fd, size_t& size, std::string& head, size_t peek, size_t limit = kMaxFrameBytes);
 
-// The rest of a message of `size` bytes whose head is in `frame`.
+// The rest of a message of `size` bytes whose head is in `frame`. `frame` grows with the
+// bytes that arrive, not by the size declared, so a peer that declares much and sends little
+// holds little memory.
 bool read_rest(int fd, size_t size, std::string& frame);
 
 // Reads more of a message of `size` bytes, up to `want` bytes of it in all.

@@ -31,6 +31,7 @@ constexpr CommandDoc kCommands[] = {
     {"topic-error TOPIC ERROR", "answer metadata for TOPIC with ERROR; NO_ERROR ends it"},
     {"leader TOPIC PARTITION ID", "move a partition's leader to broker ID"},
     {"create NAME:PARTITIONS", "create a topic"},
+    {"dropped", "count what the mock dropped: ok TOTAL [TOPIC/PARTITION=N ...]"},
     {"help", "list the commands on one line"},
 };
 
@@ -291,6 +292,8 @@ std::string MockCluster::execute(std::string_view line) {
     } else if (cmd == "create") {
       argc(1, 1, "create NAME:PARTITIONS");
       create_topic(parse_topic_spec(w[1], "create"));
+    } else if (cmd == "dropped") {
+      argc(0, 0, "dropped");  // answered by the proxy in front, which sees the drops
     } else if (cmd == "help") {
       std::string one;
       for (const auto& c : kCommands) {

@@ -312,6 +312,26 @@ std::optional<std::string> key_from(simdjson::dom::element v, std::string& key,
   }
 }
 
+namespace {
+
+// Kafka keeps a message time of 1 ms after the epoch or later: CreateTime must not be
+// negative, and librdkafka reads 0 as "now". An earlier time cannot be kept, so the record is
+// rejected rather than sent with another time.
+std::optional<std::string> too_early(int64_t ms, const std::string& field, std::string_view raw) {
+  if (ms >= 1) return std::nullopt;
+  return "the time field " + diag::quoted(field) + " holds " + diag::quoted(raw) +
+         ", before 1970-01-01T00:00:00.001Z, which a Kafka message time cannot be";
+}
+
+// Epoch seconds, or milliseconds from 10^11 on, in milliseconds (truncated).
+bool epoch_ms(double d, int64_t& ms) {
+  if (!(d > -1e15 && d < 1e15)) return false;
+  ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
+  return true;
+}
+
+}  // namespace
+
 // An event time in milliseconds since the epoch: an RFC 3339 string, or a number of seconds
 // (milliseconds when above 10^11, i.e. after 1973 in milliseconds).
 std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
@@ -321,7 +341,7 @@ std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
     std::string_view s = v.get_string().value_unsafe();
     if (auto t = record::parse_rfc3339(s)) {
       ms = t->seconds * 1000 + t->nanos / 1000000;
-      return std::nullopt;
+      return too_early(ms, field, s);
     }
     return "the time field " + diag::quoted(field) + " holds " + diag::quoted(s) +
            ", not an RFC 3339 time";
@@ -330,10 +350,7 @@ std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
     double d = v.get_double().value_unsafe();
     if (v.type() == T::INT64) d = static_cast<double>(v.get_int64().value_unsafe());
     if (v.type() == T::UINT64) d = static_cast<double>(v.get_uint64().value_unsafe());
-    if (d > 0 && d < 1e15) {
-      ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
-      return std::nullopt;
-    }
+    if (epoch_ms(d, ms)) return too_early(ms, field, simdjson::to_string(v));
   }
   return "the time field " + diag::quoted(field) + " is not an RFC 3339 string or epoch number";
 }
@@ -400,11 +417,11 @@ bool RecordFields::fast(std::string_view text, int64_t& event_ms) {
       event_ms = t->seconds * 1000 + t->nanos / 1000000;
     } else if (type == od::json_type::number) {
       double d;
-      if (v.get_double().get(d) || !(d > 0 && d < 1e15)) return false;
-      event_ms = static_cast<int64_t>(d >= 1e11 ? d : d * 1000);
+      if (v.get_double().get(d) || !epoch_ms(d, event_ms)) return false;
     } else {
       return false;
     }
+    if (event_ms < 1) return false;  // the slow way says why
   }
   return true;
 }

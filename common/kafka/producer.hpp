@@ -131,7 +131,8 @@ std::optional<std::string> key_from(simdjson::dom::element v, std::string& key,
 
 // A record field's value as an event time in milliseconds since the epoch: an RFC 3339
 // string, or a number of seconds (of milliseconds when it is 10^11 or more). Returns the reason
-// when it is neither.
+// when it is neither, or when it is before 1970-01-01T00:00:00.001Z, which a Kafka message
+// time cannot be (0 means "now" to librdkafka; a negative one is not allowed).
 std::optional<std::string> time_from(simdjson::dom::element v, int64_t& ms,
                                      const std::string& field);
 

@@ -113,6 +113,12 @@ bool TxnProxy::write_marker(const TopicPartition& tp, int64_t pid, int16_t epoch
       int16_t error = r.i16();
       int64_t offset = r.i64();
       if (error == kNotLeader) continue;
+      if (error == kUnknownTopicOrPartition) {
+        // Nothing was written there, and nothing ever will be: no marker is needed.
+        diag::warning("no transaction marker written to " + diag::quoted(tp.topic) + "/" +
+                      std::to_string(tp.partition) + ": the partition does not exist");
+        return true;
+      }
       if (error != 0) {
         diag::warning("broker " + std::to_string(b + 1) + " refused a transaction marker for " +
                       tp.topic + "/" + std::to_string(tp.partition) + ": Kafka error " +

@@ -24,30 +24,47 @@ namespace cdn::kafka {
 
 namespace {
 
+// The mock's answers are trusted: a Fetch answer may be as large as a client asks.
+constexpr size_t kMaxAnswerBytes = size_t{1} << 30;
+
 int16_t be16(const std::string& s) {
   return static_cast<int16_t>((static_cast<unsigned char>(s[0]) << 8) |
                               static_cast<unsigned char>(s[1]));
 }
 
-// Whether a Produce request carries a transactional id (then it is read whole and followed).
-// Reads as much of its head as that takes; false also when the connection fails, which the
-// caller then sees on its next read.
-bool transactional(int fd, size_t size, std::string& frame) {
+// What the proxy needs of a Produce request's head.
+struct ProduceHead {
+  bool read = false;  // false: the request could not be read (nor the rest, then)
+  int16_t version = 0;
+  int32_t correlation_id = 0;
+  bool transactional = false;  // then it is read whole and followed
+  int16_t acks = 0;            // 0: no answer comes
+};
+
+// Reads as much of a Produce request's head as that takes.
+ProduceHead produce_head(int fd, size_t size, std::string& frame) {
   for (size_t want : {size_t{512}, size}) {
-    if (!read_more(fd, size, frame, want)) return false;
+    if (!read_more(fd, size, frame, want)) return {};
     try {
       wire::Reader r(frame);
+      ProduceHead h;
       r.skip(2);
-      int16_t version = r.i16();
-      r.skip(4);
+      h.version = r.i16();
+      h.correlation_id = r.i32();
       r.str();  // client id
-      return version >= 3 && !r.str().empty();
+      if (h.version >= 3) h.transactional = !r.str().empty();
+      h.acks = r.i16();
+      h.read = true;
+      return h;
     } catch (const wire::ParseError&) {
-      if (frame.size() == size) return false;
+      if (frame.size() == size) return {};
     }
   }
-  return false;
+  return {};
 }
+
+// How often, at most, the drops of one partition are reported.
+constexpr auto kDropReportEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -66,8 +83,10 @@ struct TxnProxy::Conn {
   }
 };
 
-TxnProxy::TxnProxy(std::vector<int> upstream_ports)
-    : upstream_(std::move(upstream_ports)), marker_fd_(upstream_.size(), -1) {
+TxnProxy::TxnProxy(std::vector<int> upstream_ports, size_t max_connections)
+    : upstream_(std::move(upstream_ports)),
+      max_connections_(max_connections),
+      marker_fd_(upstream_.size(), -1) {
   try {
     for (size_t i = 0; i < upstream_.size(); ++i) {
       int port = 0;
@@ -149,6 +168,24 @@ void TxnProxy::accept_loop(size_t broker) {
     ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto c = std::make_shared<Conn>();
     c->client = client;
+    std::lock_guard lock(conns_mu_);
+    conns_.remove_if([](auto& e) {
+      if (!e.first.expired()) return false;
+      for (auto& t : e.second) t.join();
+      return true;
+    });
+    if (conns_.size() >= max_connections_) {
+      // Each connection holds two threads: past the cap the client sees its connection
+      // closed, as by a broker out of file descriptors, and retries.
+      if (!at_cap_) {
+        diag::warning("closing new client connections: " + std::to_string(conns_.size()) +
+                      " are open, the most --max-connections allows");
+      }
+      at_cap_ = true;
+      continue;
+    }
+    if (at_cap_) diag::info("accepting client connections again");
+    at_cap_ = false;
     c->upstream = connect_local(upstream_[broker]);
     if (c->upstream < 0) {
       // The mock broker is down: the client sees its connection closed, as with the broker.
@@ -156,12 +193,6 @@ void TxnProxy::accept_loop(size_t broker) {
                   errno_text(errno) + "); closing the client's");
       continue;
     }
-    std::lock_guard lock(conns_mu_);
-    conns_.remove_if([](auto& e) {
-      if (!e.first.expired()) return false;
-      for (auto& t : e.second) t.join();
-      return true;
-    });
     std::vector<std::thread> threads;
     threads.emplace_back([this, c] { requests(c); });
     threads.emplace_back([this, c] { responses(c); });
@@ -174,14 +205,32 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   std::vector<char> buf(kPieceBytes);
   size_t size = 0;
   while (read_head(c->client, size, frame, 2)) {
-    if (frame.size() < 2 || !(inspected(be16(frame)) ||
-                              (be16(frame) == kProduce && transactional(c->client, size, frame)))) {
+    int16_t api = frame.size() < 2 ? -1 : be16(frame);
+    bool whole = inspected(api);
+    if (api == kProduce) {
+      ProduceHead h = produce_head(c->client, size, frame);
+      whole = h.transactional;
+      if (h.read && !h.transactional && h.acks != 0 && h.version >= kProduceLogStartVersion) {
+        // Its answer tells where the log starts now (what the mock dropped).
+        PendingAnswer p;
+        p.api = kProduce;
+        p.version = h.version;
+        std::lock_guard lock(c->mu);
+        c->pending[h.correlation_id] = std::move(p);
+      }
+    }
+    if (!whole) {
       if (!pass_through(c->client, c->upstream, size, frame, buf)) break;
       continue;
     }
     if (!read_rest(c->client, size, frame)) break;
     note_request(*c, frame);
     if (!write_frame(c->upstream, frame)) break;
+  }
+  if (size > kMaxFrameBytes) {
+    diag::warning("closing a client connection that announced a request of " +
+                  std::to_string(size) + " bytes, over the limit of " +
+                  std::to_string(kMaxFrameBytes) + " (Kafka's socket.request.max.bytes)");
   }
   c->shut();
 }
@@ -221,11 +270,6 @@ void TxnProxy::note_request(Conn& c, std::string& frame) {
         }
         break;
       }
-      case RequestNote::Txn::add_partitions: {
-        std::lock_guard lock(txn_mu_);
-        log_.add_partitions(p.tid, p.pid, p.epoch, note.partitions);
-        break;
-      }
       case RequestNote::Txn::offsets: {
         std::lock_guard lock(txn_mu_);
         for (const auto& [tp, offset] : note.offsets) log_.add_offsets(p.tid, p.group, tp, offset);
@@ -247,7 +291,7 @@ void TxnProxy::responses(const std::shared_ptr<Conn>& c) {
   std::string frame;
   std::vector<char> buf(kPieceBytes);
   size_t size = 0;
-  while (read_head(c->upstream, size, frame, 4)) {
+  while (read_head(c->upstream, size, frame, 4, kMaxAnswerBytes)) {
     std::optional<PendingAnswer> p;
     if (frame.size() == 4) {
       int32_t corr = wire::Reader(frame).i32();
@@ -326,6 +370,13 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
       return offset_fetch_answer(p, std::move(frame), log_);
     }
     case kProduce: {
+      auto starts = produce_log_starts(p.version, frame);
+      if (!starts.empty()) {
+        std::lock_guard lock(drops_mu_);
+        for (const auto& [tp, start] : starts) drops_.note(tp, start);
+        report_drops_locked(kDropReportEvery);
+      }
+      if (p.produced.empty()) return frame;
       std::lock_guard lock(txn_mu_);
       return produce_answer(p, std::move(frame), log_);
     }
@@ -336,6 +387,10 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
     case kOffsetCommit: {
       std::lock_guard lock(txn_mu_);
       return offset_commit_answer(p, std::move(frame), log_);
+    }
+    case kAddPartitionsToTxn: {
+      std::lock_guard lock(txn_mu_);
+      return add_partitions_answer(p, std::move(frame), log_);
     }
     case kEndTxn:
       return end_txn_answer(std::move(frame), [&]() -> int16_t {
@@ -351,6 +406,32 @@ std::string TxnProxy::rewrite(const PendingAnswer& p, std::string frame) {
     default:
       return frame;
   }
+}
+
+void TxnProxy::report_drops_locked(std::chrono::milliseconds every) {
+  for (const auto& d : drops_.due(std::chrono::steady_clock::now(), every)) {
+    diag::warning("the mock dropped " + std::to_string(d.to - d.from) +
+                  " acknowledged messages of " + diag::quoted(d.tp.topic) + "/" +
+                  std::to_string(d.tp.partition) + " (offsets " + std::to_string(d.from) + " to " +
+                  std::to_string(d.to - 1) + "; " + std::to_string(d.total) +
+                  " in all): it keeps about 5 MiB or 100000 message sets a partition; use "
+                  "more partitions, or read while writing");
+  }
+}
+
+bool TxnProxy::report_drops() {
+  std::lock_guard lock(drops_mu_);
+  report_drops_locked(std::chrono::milliseconds(0));
+  return drops_.total() > 0;
+}
+
+std::string TxnProxy::dropped_answer() {
+  std::lock_guard lock(drops_mu_);
+  std::string s = "ok " + std::to_string(drops_.total());
+  for (const auto& [tp, n] : drops_.by_partition()) {
+    s += ' ' + tp.topic + '/' + std::to_string(tp.partition) + '=' + std::to_string(n);
+  }
+  return s;
 }
 
 }  // namespace cdn::kafka

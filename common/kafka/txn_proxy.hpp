@@ -1,9 +1,9 @@
 // The front of `cdn broker`: one listener on 127.0.0.1 for each mock broker, passing the Kafka
 // protocol through and adding what the mock lacks for transactions (see txn_log.hpp):
-//   - AddPartitionsToTxn, TxnOffsetCommit, EndTxn and InitProducerId are followed; at EndTxn
-//     (or when InitProducerId fences a transaction left open, or one outlives its timeout)
-//     a COMMIT or ABORT marker is written to each of its partitions, and committed consumer
-//     offsets are kept;
+//   - AddPartitionsToTxn (the partitions its answer added), TxnOffsetCommit, EndTxn and
+//     InitProducerId are followed; at EndTxn (or when InitProducerId fences a transaction
+//     left open, or one outlives its timeout) a COMMIT or ABORT marker is written to each of
+//     its partitions, and committed consumer offsets are kept;
 //   - read_committed Fetch answers stop at the first open transaction (last stable offset)
 //     and list the aborted transactions, so readers skip them; read_committed ListOffsets
 //     answers for the end give the last stable offset, known from transactional Produce
@@ -18,7 +18,11 @@
 //   - a member whose SyncGroup comes after its group's leader's, which the mock refuses with
 //     INVALID_REQUEST, is answered its assignment from the leader's SyncGroup, as by a broker;
 //   - Metadata and FindCoordinator answers name the listeners instead of the mock brokers,
-//     and a broker listed as the controller instead of the mock's 0.
+//     and a broker listed as the controller instead of the mock's 0;
+//   - Produce answers tell where each partition's log starts: what the mock dropped, which is
+//     reported (log_drops.hpp).
+// A request larger than Kafka's socket.request.max.bytes (100 MiB) closes its connection, and
+// at most --max-connections client connections are served at once.
 // Everything else passes unchanged, so fault injection on the mock still reaches clients.
 // txn_proxy.cpp holds the connections, txn_rewrite.hpp what is read and rewritten on the way,
 // txn_markers.cpp the writing of markers, frame_io.hpp the sockets.
@@ -36,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/kafka/log_drops.hpp"
 #include "common/kafka/txn_log.hpp"
 #include "common/kafka/txn_rewrite.hpp"
 
@@ -43,9 +48,10 @@ namespace cdn::kafka {
 
 class TxnProxy {
  public:
-  // `upstream_ports`: the ports of mock brokers 1..N on 127.0.0.1. Throws RuntimeError when
-  // it cannot listen.
-  explicit TxnProxy(std::vector<int> upstream_ports);
+  // `upstream_ports`: the ports of mock brokers 1..N on 127.0.0.1. At most `max_connections`
+  // client connections are open at once (each holds two threads); more are closed at once.
+  // Throws RuntimeError when it cannot listen.
+  TxnProxy(std::vector<int> upstream_ports, size_t max_connections);
   ~TxnProxy();
   TxnProxy(const TxnProxy&) = delete;
   TxnProxy& operator=(const TxnProxy&) = delete;
@@ -57,6 +63,12 @@ class TxnProxy {
   // a broker that is down, or listens again on the same port. Throws RuntimeError when the
   // port cannot be had again.
   void set_down(int32_t id, bool down);
+
+  // What the mock has dropped (log_drops.hpp): "ok TOTAL" and each partition that lost
+  // messages as TOPIC/PARTITION=N, for the `dropped` command.
+  std::string dropped_answer();
+  // Warns of the drops not reported yet; false when there were none at all.
+  bool report_drops();
 
   struct Conn;
 
@@ -89,8 +101,15 @@ class TxnProxy {
   std::vector<std::thread> acceptors_;
   std::thread reaper_;
 
-  std::mutex conns_mu_;
+  std::mutex conns_mu_;  // guards conns_ and at_cap_
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
+  size_t max_connections_;
+  bool at_cap_ = false;  // connections are being refused
+
+  std::mutex drops_mu_;  // guards drops_
+  LogDrops drops_;
+  // Warns of drops not reported, in partitions not reported for `every`.
+  void report_drops_locked(std::chrono::milliseconds every);
 
   std::mutex txn_mu_;  // guards log_, rounds_ and markers_written_, and orders marker writes
   std::condition_variable markers_cv_;  // a marker was written

@@ -139,16 +139,15 @@ RequestNote read_request(std::string_view frame) {
       answer = true;
       break;
     }
-    case kAddPartitionsToTxn: {
+    case kAddPartitionsToTxn:
+      // The partitions join the transaction as the answer says (add_partitions_answer).
       if (v > 1) break;
       p.tid = std::string(r.str());
       p.pid = r.i64();
       p.epoch = r.i16();
-      each_partition(r, [&](TopicPartition tp) { note.partitions.push_back(std::move(tp)); });
-      note.txn = RequestNote::Txn::add_partitions;
       note.as_producer = true;
+      answer = true;
       break;
-    }
     case kAddOffsetsToTxn:
       if (v > 1) break;
       p.tid = std::string(r.str());
@@ -494,6 +493,18 @@ std::string produce_answer(const PendingAnswer& p, std::string frame, TxnLog& lo
       if (ptp == tp) log.note_written(tp, pid, offset);
     }
   });
+  return frame;
+}
+
+std::string add_partitions_answer(const PendingAnswer& p, std::string frame, TxnLog& log) {
+  wire::Reader r(frame);
+  r.i32();    // correlation id
+  r.skip(4);  // throttle time
+  std::vector<TopicPartition> added;
+  each_partition(r, [&](TopicPartition tp) {
+    if (r.i16() == 0) added.push_back(std::move(tp));
+  });
+  if (!added.empty()) log.add_partitions(p.tid, p.pid, p.epoch, added);
   return frame;
 }
 

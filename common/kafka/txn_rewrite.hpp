@@ -33,6 +33,7 @@ enum Api : int16_t {
   kEndTxn = 26,
   kTxnOffsetCommit = 28,
 };
+inline constexpr int16_t kUnknownTopicOrPartition = 3;
 inline constexpr int16_t kNotLeader = 6;
 inline constexpr int16_t kCoordinatorLoadInProgress = 14;
 inline constexpr int16_t kInvalidRequest = 42;
@@ -93,12 +94,10 @@ struct RequestNote {
   enum class Txn {
     none,
     init_producer_id,  // a new instance of pending.tid, its transactions timing out at `timeout`
-    add_partitions,    // pending.tid (pending.pid, pending.epoch) adds `partitions`
     offsets,           // pending.tid commits `offsets` of pending.group
   };
   Txn txn = Txn::none;
   int32_t timeout_ms = 0;
-  std::vector<TopicPartition> partitions;
   std::vector<std::pair<TopicPartition, int64_t>> offsets;
   // A leader's SyncGroup: the assignment of each member of pending.group, by member id.
   std::map<std::string, std::string> assignments;
@@ -153,6 +152,9 @@ std::string list_offsets_answer(const PendingAnswer& p, std::string frame, const
 std::string sync_group_answer(const PendingAnswer& p, std::string frame, const SyncRounds& rounds);
 // Transactional Produce: unchanged; the offsets written are noted in `log`.
 std::string produce_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
+// AddPartitionsToTxn: unchanged; the partitions it added without an error join the open
+// transaction of pending.tid in `log` (a refused one holds nothing to end).
+std::string add_partitions_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
 // OffsetCommit: unchanged; where it succeeded, `log` forgets the offsets of transactions.
 std::string offset_commit_answer(const PendingAnswer& p, std::string frame, TxnLog& log);
 // EndTxn: an answer without an error gets the one `outcome` returns (0 for none), which is

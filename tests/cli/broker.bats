@@ -285,3 +285,126 @@ print("status=%d stderr=%r" % (p.returncode, p.stderr.decode()))
   assert_failure 3
   assert_output "cdn broker: cannot write the BROKERS line to stdout: it is closed; redirect stdout to a file or a pipe"
 }
+
+# rss PID: the resident memory of a process, in kB.
+rss() {
+  awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+# hold_frames PORT N SIZE API SEND: opens N connections to PORT, on each announces a request
+# of SIZE bytes of API and sends SEND bytes of it, prints "closed" or "open" for each (closed:
+# the broker ended the connection within 3 s), then "held" and keeps the open ones until its
+# standard input ends.
+hold_frames() {
+  python3 -c '
+import select, socket, struct, sys, time
+port, n, size, api, send = (int(a) for a in sys.argv[1:])
+conns = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(struct.pack(">iHH", size, api, 0) + b"\0" * max(0, send - 4))
+    conns.append(s)
+closed = set()
+deadline = time.monotonic() + 3
+while len(closed) < n and time.monotonic() < deadline:
+    ready, _, _ = select.select([s for s in conns if s not in closed], [], [], 0.1)
+    for s in ready:
+        try:
+            if s.recv(1) == b"":
+                closed.add(s)
+        except ConnectionResetError:
+            closed.add(s)
+for s in conns:
+    print("closed" if s in closed else "open", flush=True)
+print("held", flush=True)
+sys.stdin.read()
+' "$@"
+}
+
+@test "a request announced larger than 100 MiB closes its connection, with a warning" {
+  start_broker --brokers 1
+  run hold_frames "${CDN_BROKERS##*:}" 1 $((100 * 1024 * 1024 + 1)) 3 0 </dev/null
+  assert_success
+  assert_output $'closed\nheld'
+  run cat "$BROKER_ERR"
+  assert_output --partial "closing a client connection that announced a request of 104857601 bytes, over the limit of 104857600 (Kafka's socket.request.max.bytes)"
+  run metadata
+  assert_success
+}
+
+@test "requests announced large but sent slowly hold only what has arrived, and it still serves" {
+  start_broker --brokers 1 -t t:1
+  local idle
+  idle=$(rss "$BROKER_PID")
+  exec {held}> >(hold_frames "${CDN_BROKERS##*:}" 10 $((1 << 30)) 3 4096 >"$T/big" 2>&1 3>&-)
+  wait_lines "$T/big" 11 30
+  exec {slow}> >(hold_frames "${CDN_BROKERS##*:}" 10 $((100 * 1024 * 1024)) 1 $((1 << 20)) >"$T/slow" 2>&1 3>&-)
+  wait_lines "$T/slow" 11 30
+  assert_equal "$(grep -c closed "$T/big")" 10
+  assert_equal "$(grep -c open "$T/slow")" 10
+  local now
+  now=$(rss "$BROKER_PID")
+  ((now < idle + 100 * 1024))
+  echo '{"n":1}' | cdn produce -q -t t
+  run cdn consume -q -t t -e
+  assert_success
+  assert_output '{"n":1}'
+  exec {held}>&- {slow}>&-
+}
+
+@test "past --max-connections new connections are closed with one warning, and served again after" {
+  start_broker --brokers 1 --max-connections 2
+  exec {two}> >(hold_frames "${CDN_BROKERS##*:}" 2 100 18 4 >"$T/two" 2>&1 3>&-)
+  wait_lines "$T/two" 3 30
+  assert_equal "$(cat "$T/two")" $'open\nopen\nheld'
+  run hold_frames "${CDN_BROKERS##*:}" 2 100 18 4 </dev/null
+  assert_output $'closed\nclosed\nheld'
+  run grep -c "closing new client connections: 2 are open, the most --max-connections allows" "$BROKER_ERR"
+  assert_output 1
+  exec {two}>&-
+  run metadata
+  assert_success
+  assert_output --partial " 1 brokers:"
+}
+
+@test "partitions a refused AddPartitionsToTxn named join no transaction: no marker, no retry" {
+  start_broker --brokers 1 -t t:2
+  broker_ctl error AddPartitionsToTxn TOPIC_AUTHORIZATION_FAILED
+  # "bad" is refused t/0 (the injected error) and nope/0 (no such topic); "good" adds t/1.
+  # Both time out after 500 ms: the broker aborts "good" with a marker in t/1, and "bad",
+  # which began first, has nothing to abort.
+  run timeout 60 python3 "$REPO_ROOT/tests/cli/py/txn_probe.py" "${CDN_BROKERS##*:}" 500 \
+    init:bad add:bad:t:0 add:bad:nope:0 init:good add:good:t:1 end:t:1:1 end:t:0
+  assert_success
+  assert_output "$(printf '%s\n' 'init bad 0' 'add bad t/0 29' 'add bad nope/0 3' 'init good 0' \
+    'add good t/1 0' 'end t/1 1' 'end t/0 0')"
+  run cat "$BROKER_ERR"
+  refute_output --partial "transaction marker"
+}
+
+@test "messages the mock drops past 5 MiB a partition are reported by topic, partition and count" {
+  start_broker --brokers 1 -t big:1 -t small:1
+  python3 -c 'import json
+for i in range(8192): print(json.dumps({"n": i, "pad": "x" * 1000}))' >"$T/8mib.ndjson"
+  run cdn produce -q -t big "$T/8mib.ndjson"
+  assert_success
+  echo '{"n":1}' | cdn produce -q -t small
+  run broker_ctl dropped
+  assert_success
+  [[ $output =~ ^ok\ ([0-9]+)\ big/0=([0-9]+)$ ]]
+  local dropped=${BASH_REMATCH[1]}
+  assert_equal "${BASH_REMATCH[2]}" "$dropped"
+  ((dropped > 0))
+  # what is left to read and what was dropped make up what was acknowledged
+  assert_equal "$(cdn consume -q -t big -e | wc -l)" $((8192 - dropped))
+  stop_broker
+  # the warnings on the way, each naming the partition, add up to the count
+  run grep -c "the mock dropped [0-9]* acknowledged messages of 'big'/0 (offsets [0-9]* to [0-9]*; [0-9]* in all): it keeps about 5 MiB" "$BROKER_ERR"
+  ((output >= 1))
+  assert_equal "$(sed -n "s/.*the mock dropped \([0-9]*\) acknowledged messages of 'big'.*/\1/p" "$BROKER_ERR" |
+    awk '{ s += $1 } END { print s }')" "$dropped"
+  run grep -c "'small'" "$BROKER_ERR"
+  assert_output 0
+  run grep "while it ran" "$BROKER_ERR"
+  assert_output --partial "the mock dropped $dropped acknowledged messages while it ran (big/0=$dropped)"
+}

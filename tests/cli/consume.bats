@@ -70,6 +70,51 @@ numbered() {
   ((ts > now - 60000 && ts <= now))
 }
 
+@test "--envelope writes keys, header values and payloads that are not UTF-8 in base64, marked" {
+  start_broker --topic one:1
+  printf 'k\xff1:ab\xffcd\n' | kp one -K: -H "$(printf 'h=v\xfe')" -H plain=ok
+  printf 'k2:{"a":"\xc3\xa9"}\n' | kp one -K:
+  printf 'ab\xffcd\n' | cdn produce -q -t one
+  run --separate-stderr cdn consume -t one -e --envelope
+  assert_success
+  assert_equal "${#lines[@]}" 3
+  printf '%s\n' "${lines[@]}" >"$T/env.ndjson"
+  run python3 - "$T/env.ndjson" <<'PY'
+import base64, json, sys
+def back(obj, field, enc):
+    v = obj[field]
+    if v is None: return None
+    return base64.b64decode(v) if enc == "base64" else v.encode()
+for raw in open(sys.argv[1], "rb"):
+    m = json.loads(raw.decode("utf-8"))  # strict: the line is UTF-8 and JSON
+    key = back(m, "key", m.get("key_encoding"))
+    enc = m.get("headers_encoding", {})
+    hdrs = {k: (base64.b64decode(v) if enc.get(k) == "base64" else v.encode())
+            for k, v in m["headers"].items()}
+    p = m["payload"]
+    if m.get("payload_encoding") == "base64": p = base64.b64decode(p)
+    elif not isinstance(p, str): p = json.dumps(p, ensure_ascii=False, separators=(",", ":")).encode()
+    else: p = p.encode()
+    print(repr(key), repr(sorted(hdrs.items())), repr(p))
+PY
+  assert_success
+  assert_line --index 0 "b'k\\xff1' [('h', b'v\\xfe'), ('plain', b'ok')] b'ab\\xffcd'"
+  assert_line --index 1 "b'k2' [] b'{\"a\":\"\\xc3\\xa9\"}'"
+  assert_line --index 2 "None [] b'ab\\xffcd'"
+  # the markers are there only for what is encoded
+  run jq -c '[.key_encoding, .headers_encoding, .payload_encoding]' "$T/env.ndjson"
+  assert_line --index 0 '["base64",{"h":"base64"},"base64"]'
+  assert_line --index 1 '[null,null,null]'
+  assert_line --index 2 '[null,null,"base64"]'
+}
+
+@test "without --envelope a payload that is not UTF-8 is written byte for byte, as any payload" {
+  start_broker --topic one:1
+  printf 'ab\xffcd\n' | cdn produce -q -t one
+  cdn consume -q -t one -e >"$T/out"
+  cmp "$T/out" <(printf 'ab\xffcd\n')
+}
+
 @test "--envelope makes a multi-line JSON payload one line; a keyless message has key null" {
   start_broker --topic one:1
   printf '{\n  "a": [1,\n 2]\n}' >"$T/pretty.json"

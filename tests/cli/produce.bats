@@ -117,6 +117,26 @@ consume() {
   assert_equal "$(consume t)" '{"ts":"2026-11-22T10:00:00Z"}'
 }
 
+@test "--timestamp-field rejects times before 1 ms after the epoch, strings and numbers alike" {
+  start_broker --topic t:1
+  printf '%s\n' '{"ts":0,"n":1}' '{"ts":0.0004,"n":2}' '{"ts":"1970-01-01T00:00:00Z","n":3}' \
+    '{"ts":"1969-12-31T23:59:59Z","n":4}' '{"ts":-5,"n":5}' '{"ts":0.001,"n":6}' \
+    '{"ts":"1970-01-01T00:00:00.001Z","n":7}' '{"ts":"2026-11-22T10:00:00Z","n":8}' >"$T/ts.ndjson"
+  run --separate-stderr cdn produce -t t --timestamp-field ts "$T/ts.ndjson"
+  assert_failure 1
+  local why="before 1970-01-01T00:00:00.001Z, which a Kafka message time cannot be"
+  [[ "$stderr" == *'"line":1,"reason":"the time field '\''ts'\'' holds '\''0'\'', '"$why"* ]]
+  [[ "$stderr" == *'"line":2,"reason":"the time field '\''ts'\'' holds '\''0.0004'\'', '"$why"* ]]
+  [[ "$stderr" == *'"line":3,"reason":"the time field '\''ts'\'' holds '\''1970-01-01T00:00:00Z'\'', '"$why"* ]]
+  [[ "$stderr" == *'"line":4,"reason":"the time field '\''ts'\'' holds '\''1969-12-31T23:59:59Z'\'', '"$why"* ]]
+  [[ "$stderr" == *'"line":5,"reason":"the time field '\''ts'\'' holds '\''-5'\'', '"$why"* ]]
+  [[ "$stderr" == *"8 in, 3 out, 5 rejected"* ]]
+  run cdn consume -q -t t -e --envelope
+  assert_success
+  assert_equal "$(jq -c '[.payload.n, .timestamp]' <<<"$output")" \
+    "$(printf '%s\n' '[6,1]' '[7,1]' '[8,1795341600000]')"
+}
+
 @test "--replay 60 sends records spanning two minutes in about two seconds" {
   start_broker --topic t:1
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","n":1}' '{"timestamp":"2026-11-22T10:01:00Z","n":2}' \

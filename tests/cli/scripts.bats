@@ -222,13 +222,16 @@ sh_stages() {
 @test "pipeline.ps1 starts cdn broker and influxd as pipeline.sh does, and stops them in a finally block" {
   local ps sh_broker ps_broker
   ps=$(ps1 commands "$REPO_ROOT/scripts/pipeline.ps1")
-  # The same topics and partitions as pipeline.sh's broker.
-  sh_broker=$(grep -oE '"\$cdn" broker( --topic [a-z]+:[0-9]+)+' "$REPO_ROOT/scripts/pipeline.sh" |
-    sed 's/^"$cdn" //')
+  # The same topics and partitions as pipeline.sh's broker (its count in a variable, named
+  # alike, worked out alike).
+  sh_broker=$(grep -oE '"\$cdn" broker( --topic "[a-z]+:\$partitions")+' "$REPO_ROOT/scripts/pipeline.sh" |
+    sed 's/^"$cdn" //; s/"//g')
   [[ -n $sh_broker ]]
   ps_broker=$(awk '$2 == "Start-Process" && /-FilePath \$Cdn/ && /-ArgumentList @\(.broker./' <<<"$ps" |
-    sed -E "s/.*-ArgumentList @\(([^)]*)\).*/\1/; s/[',]//g")
+    sed -E "s/.*-ArgumentList @\(([^)]*)\).*/\1/; s/[',\"]//g; s/\\\$Partitions/\$partitions/g")
   assert_equal "$ps_broker" "$sh_broker"
+  grep -qxF 'partitions=$(( (rows + follow * 60 * rate + 8191) / 8192 ))' "$REPO_ROOT/scripts/pipeline.sh"
+  grep -qxF '  $Partitions = [math]::Max(16, [math]::Ceiling(($Rows + $Live) / 8192))' "$REPO_ROOT/scripts/pipeline.ps1"
   # The broker, influxd, and with -Follow the three services.
   run grep -c -- '^- Start-Process ' <<<"$ps"
   assert_output 3

@@ -155,6 +155,24 @@ TEST(JsonText, InvalidUtf8At) {
   EXPECT_EQ(base::invalid_utf8_at("\xC3("), 0u);       // a bad continuation
 }
 
+TEST(JsonText, Base64IsRfc4648WithPaddingInQuotes) {
+  auto base64 = [](std::string_view bytes) {
+    std::string out;
+    base::append_json_base64(out, bytes);
+    return out;
+  };
+  // the test vectors of RFC 4648, section 10
+  EXPECT_EQ(base64(""), R"("")");
+  EXPECT_EQ(base64("f"), R"("Zg==")");
+  EXPECT_EQ(base64("fo"), R"("Zm8=")");
+  EXPECT_EQ(base64("foo"), R"("Zm9v")");
+  EXPECT_EQ(base64("foob"), R"("Zm9vYg==")");
+  EXPECT_EQ(base64("fooba"), R"("Zm9vYmE=")");
+  EXPECT_EQ(base64("foobar"), R"("Zm9vYmFy")");
+  EXPECT_EQ(base64("\xff\xfe\x00\x80"s), R"("//4AgA==")");
+  EXPECT_EQ(base64("\xfb\xff\xbf"), R"("+/+/")");
+}
+
 // Whatever the bytes of a cell, the record is JSON, or the row is rejected with a reason:
 // cells that are not UTF-8 are rejected (JSON text must be UTF-8, and simdjson refuses
 // anything else); NUL and other control characters are escaped; a BOM past the start of

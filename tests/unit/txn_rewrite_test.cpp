@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,11 +100,11 @@ TEST(TxnRewrite, ReadsTheTransactionEventsOfRequests) {
   add.i32(0);
   add.i32(1);
   n = read_request(add.str());
-  EXPECT_EQ(n.txn, RequestNote::Txn::add_partitions);
+  EXPECT_EQ(n.txn, RequestNote::Txn::none) << "the answer says what was added";
+  EXPECT_TRUE(n.answer);
   EXPECT_EQ(n.pending.tid, "tx");
   EXPECT_EQ(n.pending.pid, 5);
   EXPECT_EQ(n.pending.epoch, 2);
-  EXPECT_EQ(n.partitions, (std::vector<TopicPartition>{kT0, kT1}));
 
   wire::Writer offsets = request(kTxnOffsetCommit, 0, 4);
   offsets.str("tx");
@@ -347,6 +348,41 @@ TEST(TxnRewrite, ProduceNotesWhereATransactionStartsAndListOffsetsEndsThere) {
   PendingAnswer earliest = pending(kListOffsets, 2);
   earliest.asked = {{kT0, -2}};
   EXPECT_EQ(list_offsets_answer(earliest, list_offsets_v2(50), log), list_offsets_v2(50));
+}
+
+// An AddPartitionsToTxn v1 answer: each partition of "t" with its error.
+std::string add_partitions_v1(const std::vector<std::pair<int32_t, int16_t>>& results) {
+  wire::Writer w;
+  w.i32(3);  // correlation id
+  w.i32(0);  // throttle time
+  w.i32(1);
+  w.str("t");
+  w.i32(static_cast<int32_t>(results.size()));
+  for (auto [partition, error] : results) {
+    w.i32(partition);
+    w.i16(error);
+  }
+  return std::move(w.str());
+}
+
+TEST(TxnRewrite, OnlyThePartitionsAnAddPartitionsAnswerAddedJoinTheTransaction) {
+  TxnLog log;
+  PendingAnswer p = pending(kAddPartitionsToTxn, 1);
+  p.tid = "tx";
+  p.pid = 5;
+  p.epoch = 2;
+  const std::string refused = add_partitions_v1({{0, 53}, {1, 53}});  // authorization failed
+  EXPECT_EQ(add_partitions_answer(p, refused, log), refused);
+  EXPECT_EQ(log.find("tx"), nullptr) << "a refused request opens no transaction";
+  EXPECT_FALSE(log.touched(kT0));
+
+  const std::string half = add_partitions_v1({{0, 0}, {1, kUnknownTopicOrPartition}});
+  EXPECT_EQ(add_partitions_answer(p, half, log), half);
+  ASSERT_NE(log.find("tx"), nullptr);
+  EXPECT_EQ(log.find("tx")->partitions, (std::set<TopicPartition>{kT0}));
+  EXPECT_EQ(log.find("tx")->pid, 5);
+  EXPECT_EQ(log.find("tx")->epoch, 2);
+  EXPECT_FALSE(log.touched(kT1));
 }
 
 std::string end_txn_v1(int16_t error) {

@@ -321,7 +321,7 @@ class ThroughProxy : public ::testing::TestWithParam<int> {
     cluster_ = std::make_unique<MockCluster>(GetParam());
     cluster_->create_topic({"out", 1});
     cluster_->create_topic({"in", 1});
-    proxy_ = std::make_unique<TxnProxy>(cluster_->ports());
+    proxy_ = std::make_unique<TxnProxy>(cluster_->ports(), 512);
     brokers_ = proxy_->bootstraps();
   }
   Rk txn_producer(const std::string& tid) {
