@@ -201,6 +201,13 @@ cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': H
 
 # --- without a server
 
+# bats test_tags=kafka
+@test "--dry-run -o kafka:TOPIC whose brokers do not answer fails within --timeout, and counts nothing out" {
+  numbered 3 >"$T/in.ndjson"
+  dead_output_run load-influx --dry-run -o kafka:t "$T/in.ndjson"
+  [[ "$stderr" =~ "cdn load-influx: 3 in, 0 out, 0 rejected, 3 not delivered in " ]] || fail "$stderr"
+}
+
 @test "--dry-run writes the line protocol to the output" {
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.5Z","pop":"FRA1","n":1,"x":1.5,"s":"a b","ok":true}' \
     >"$T/in.ndjson"
