@@ -83,8 +83,25 @@ void Loader::on_idle() {
   ctx_.rejects().sink().flush();
 }
 
+bool Loader::read(record::Record& rec) {
+  try {
+    return in_.next(rec);
+  } catch (const RuntimeError&) {
+    if (idle_failed_) throw;  // InfluxDB's, raised while the input waited
+    input_error_ = std::current_exception();
+    return false;
+  }
+}
+
 void Loader::load() {
-  in_.on_idle([this] { on_idle(); });
+  in_.on_idle([this] {
+    try {
+      on_idle();
+    } catch (...) {
+      idle_failed_ = true;
+      throw;
+    }
+  });
   last_ack_ = Clock::now();
   const int64_t ups = units_per_second(encoder_.options().precision);
   const bool stamp = encoder_.options().time_field.empty();
@@ -93,7 +110,7 @@ void Loader::load() {
   PointKey key;
   record::Record rec;
   uint64_t n = 0;
-  while (in_.next(rec)) {
+  while (read(rec)) {
     simdjson::dom::element root;
     if (auto err = parser.parse(rec.text.data(), rec.text.size(), false).get(root)) {
       ctx_.rejects().reject(in_.name(), rec.line,
@@ -378,6 +395,9 @@ int Loader::run() {
   try {
     load();
   } catch (const RuntimeError& e) {
+    // --dry-run: the output, not committed, is discarded (a file) or cut (a stream), as for
+    // every other command; there are no points written to count.
+    if (writer_ == nullptr) throw;
     auto& c = ctx_.counts();
     uint64_t lost = c.in - c.out - c.rejected;
     ctx_.mark_undelivered();  // Kafka inputs keep their offsets
@@ -386,14 +406,22 @@ int Loader::run() {
     } catch (const std::exception& e2) {
       diag::error(e2.what());
     }
-    // --dry-run: what failed is the output, which is discarded (a file) or cut (a stream),
-    // as for every other command; there are no points written to count.
-    if (writer_ == nullptr) throw;
     diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
                   std::to_string(c.rejected) + " rejected, " + std::to_string(lost) +
                   " not written");
     throw RuntimeError(std::string(e.what()) + "; " + std::to_string(lost) +
                        (lost == 1 ? " record" : " records") + " not written");
+  }
+  if (input_error_) {
+    if (writer_ == nullptr) std::rethrow_exception(input_error_);
+    // What was read before the input failed is written: say so, keep the rejects of it, and
+    // fail with the input's error. A Kafka input keeps its offsets.
+    ctx_.mark_undelivered();
+    ctx_.commit();
+    auto& c = ctx_.counts();
+    diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
+                  std::to_string(c.rejected) + " rejected, then an input failed");
+    std::rethrow_exception(input_error_);
   }
   return ctx_.finish(extra());
 }

@@ -199,7 +199,47 @@ EOF
 cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': HTTP 404: database not found: \"nosuchdb\"; check --db and --url, or create the database with --create-db; 3 records not written"
 }
 
+@test "an input that fails mid-way: what was read before it is written and counted, then exit 3" {
+  numbered 3 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db "$T/in.ndjson" "$T/missing.ndjson"
+  assert_failure 3
+  assert_equal "$stderr" "cdn load-influx: 3 in, 3 written, 0 rejected, then an input failed
+cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 3
+}
+
 # --- without a server
+
+@test "--dry-run -o FILE whose input fails (a missing file, a truncated .gz) leaves no file, and an existing one as it was" {
+  numbered 3 >"$T/in.ndjson"
+  numbered 2000 | gzip >"$T/full.ndjson.gz"
+  head -c 2000 "$T/full.ndjson.gz" >"$T/cut.ndjson.gz"
+  for bad in "$T/missing.ndjson" "$T/cut.ndjson.gz"; do
+    rm -f "$T/out.lp"
+    run --separate-stderr cdn load-influx --dry-run -o "$T/out.lp" "$T/in.ndjson" "$bad"
+    assert_failure 3
+    assert_equal "$(wc -l <<<"$stderr")" 1
+    [[ "$stderr" == "cdn load-influx: "*"'$bad'"* ]] || fail "$stderr"
+    [ ! -e "$T/out.lp" ] || fail "$bad: a failed run left '$T/out.lp'"
+    echo before >"$T/out.lp"
+    run --separate-stderr cdn load-influx --dry-run -o "$T/out.lp" "$T/in.ndjson" "$bad"
+    assert_failure 3
+    assert_equal "$(cat "$T/out.lp")" before
+  done
+}
+
+@test "--dry-run to a full disk (/dev/full) says so once, exit 3" {
+  # Enough lines to fill the output buffer: the write fails while records are still read.
+  cdn gen -q -n 8000 --seed 1 >"$T/in.ndjson"
+  for o in /dev/full -; do
+    run --separate-stderr bash -c "'$CDN' load-influx -q --dry-run -o $o '$T/in.ndjson' >/dev/full"
+    assert_failure 3
+    assert_equal "$(wc -l <<<"$stderr")" 1
+  done
+  run --separate-stderr cdn load-influx --dry-run -o /dev/full "$T/in.ndjson"
+  assert_failure 3
+  assert_equal "$stderr" "cdn load-influx: cannot write '/dev/full': No space left on device; free space on its file system or write to another one"
+}
 
 # bats test_tags=kafka
 @test "--dry-run -o kafka:TOPIC whose brokers do not answer fails within --timeout, and counts nothing out" {
