@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <unordered_map>
 
 #include "common/diag/errors.hpp"
@@ -149,7 +150,12 @@ void Loader::load() {
       continue;
     }
     if (opts_.on_duplicate == OnDuplicate::nudge) {
-      count_nudge(duplicates_.nudge(key));
+      int64_t moved = duplicates_.nudge(key);
+      count_nudge(moved);
+      if (auto why = nudged_out_of_range(moved, key.time)) {
+        ctx_.rejects().reject(in_.name(), rec.line, *why, rec.text);
+        continue;
+      }
     } else if (duplicates_.seen(key)) {
       ++collided_;
       if (opts_.on_duplicate == OnDuplicate::warn && collided_ <= 10) {
@@ -318,7 +324,7 @@ void Loader::resolve_pending() {
   for (auto& p : pending_) {
     PointKey k = p.key;
     bool again = false;
-    for (;; ++k.time) {
+    for (; k.time < std::numeric_limits<int64_t>::max(); ++k.time) {
       if (duplicates_.contains(k)) continue;
       auto it = existing.find(k);
       if (it == existing.end()) break;
@@ -334,6 +340,10 @@ void Loader::resolve_pending() {
     } else {
       count_nudge(k.time - p.key.time);
     }
+    if (auto why = nudged_out_of_range(k.time - p.key.time, k.time)) {
+      ctx_.rejects().reject(sources_[p.source], p.line_no, *why, p.raw);
+      continue;
+    }
     add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
   }
   pending_.clear();
@@ -345,6 +355,15 @@ void Loader::resolve_pending() {
                   std::to_string(queries_) + " queries");
     }
   }
+}
+
+// A point nudged past the end of InfluxDB's range is refused, in --dry-run as in a write.
+std::optional<std::string> Loader::nudged_out_of_range(int64_t moved, int64_t time) const {
+  if (moved <= 0) return std::nullopt;
+  Precision p = encoder_.options().precision;
+  return time_out_of_range(time, p,
+                           "nudged past the points of its series at the same time, the time " +
+                               std::to_string(time) + " " + precision_name(p));
 }
 
 // A point moved a thousand units or more past its own time means one series gets more points

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,7 @@ class Loader {
   uint64_t collided_ = 0;
   bool warned_drift_ = false;
   void count_nudge(int64_t moved);
+  std::optional<std::string> nudged_out_of_range(int64_t moved, int64_t time) const;
 
   // Records waiting for their time while --check-written looks at what InfluxDB holds.
   struct Pending {

@@ -199,6 +199,74 @@ EOF
 cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': HTTP 404: database not found: \"nosuchdb\"; check --db and --url, or create the database with --create-db; 3 records not written"
 }
 
+# edges PRECISION: records at the ends of InfluxDB's time range at PRECISION, as RFC 3339 times
+# (tag k=t) and as numbers (k=n): "v" is even inside the range and odd outside (v 9 is year 9999).
+edges() {
+  local max min
+  case $1 in
+    ns) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854775806Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.854775807Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224194Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224193Z","v":3}'
+      max=9223372036854775806 min=-9223372036854775806 ;;
+    us) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854775Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.854776Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.145225Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224Z","v":3}'
+      max=9223372036854775 min=-9223372036854775 ;;
+    ms) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.855Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.146Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145Z","v":3}'
+      max=9223372036854 min=-9223372036854 ;;
+    s) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:17Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:44Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43Z","v":3}'
+      max=9223372036 min=-9223372036 ;;
+  esac
+  printf '{"timestamp":%s,"v":4,"k":"n"}\n{"timestamp":%s,"v":5,"k":"n"}\n' "$max" "$((max + 1))"
+  printf '{"timestamp":%s,"v":6,"k":"n"}\n{"timestamp":%s,"v":7,"k":"n"}\n' "$min" "$((min - 1))"
+  printf '{"timestamp":"9999-12-31T23:59:59Z","v":9}\n'
+}
+
+@test "times at the ends of InfluxDB's range: inside are written, outside rejected with one reason, in a real write and --dry-run alike" {
+  for p in ns us ms s; do
+    edges "$p" >"$T/$p.ndjson"
+    run --separate-stderr cdn load-influx --dry-run --precision "$p" --tag k \
+      --rejects "$T/dry-$p.rej" "$T/$p.ndjson"
+    assert_failure 1
+    assert_equal "$(cut -d' ' -f2 <<<"$output" | tr '\n' ' ')" "v=0i v=2i v=4i v=6i "
+    run --separate-stderr cdn load-influx --db "$DB" --create-db --precision "$p" --tag k \
+      --measurement "m_$p" --rejects "$T/real-$p.rej" "$T/$p.ndjson"
+    assert_failure 1
+    [[ "$stderr" == *"9 in, 4 out, 5 rejected"* ]] || fail "$p: $stderr"
+    # The same records rejected, for the same reasons, whichever way they were to go.
+    assert_equal "$(jq -c '[.line, .reason]' "$T/real-$p.rej")" "$(jq -c '[.line, .reason]' "$T/dry-$p.rej")"
+    assert_equal "$(jq -r .line "$T/dry-$p.rej" | tr '\n' ' ')" "2 4 6 8 9 "
+    run jq -r .reason "$T/dry-$p.rej"
+    assert_line --index 0 "the time '$(jq -r 'select(.v == 1) | .timestamp' "$T/$p.ndjson")' is outside the times InfluxDB stores, 1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z (-9223372036854775806 to 9223372036854775806 ns)"
+    assert_line --index 4 --partial "the time '9999-12-31T23:59:59Z' is outside the times InfluxDB stores"
+    [[ "$(sed -n 3p <<<"$output")" == "the time "*" $p (field 'timestamp') is outside the times InfluxDB stores"* ]] || fail "$p: $output"
+    assert_equal "$(count "$DB" "SELECT count(v) FROM m_$p")" 4
+  done
+}
+
+@test "a point nudged past the end of InfluxDB's range is rejected, in a real write and --dry-run alike" {
+  printf '%s\n' '{"timestamp":9223372036854775806,"v":0}' '{"timestamp":9223372036854775806,"v":1}' \
+    '{"timestamp":9223372036854775806,"v":2}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --rejects "$T/dry.rej" "$T/in.ndjson"
+  assert_failure 1
+  assert_output 'cdn v=0i 9223372036854775806'
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --rejects "$T/real.rej" "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *"3 in, 1 out, 2 rejected"* ]] || fail "$stderr"
+  assert_equal "$(jq -c '[.line, .reason]' "$T/real.rej")" "$(jq -c '[.line, .reason]' "$T/dry.rej")"
+  run jq -r .reason "$T/dry.rej"
+  assert_line --index 0 "nudged past the points of its series at the same time, the time 9223372036854775807 ns is outside the times InfluxDB stores, 1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z (-9223372036854775806 to 9223372036854775806 ns)"
+  assert_equal "$(count "$DB" 'SELECT count(v) FROM cdn')" 1
+}
+
 @test "an input that fails mid-way: what was read before it is written and counted, then exit 3" {
   numbered 3 >"$T/in.ndjson"
   run --separate-stderr cdn load-influx --db "$DB" --create-db "$T/in.ndjson" "$T/missing.ndjson"
