@@ -428,6 +428,7 @@ int Loader::run() {
     diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
                   std::to_string(c.rejected) + " rejected, " + std::to_string(lost) +
                   " not written");
+    ctx_.summarized();
     throw RuntimeError(std::string(e.what()) + "; " + std::to_string(lost) +
                        (lost == 1 ? " record" : " records") + " not written");
   }
@@ -440,6 +441,7 @@ int Loader::run() {
     auto& c = ctx_.counts();
     diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
                   std::to_string(c.rejected) + " rejected, then an input failed");
+    ctx_.summarized();
     std::rethrow_exception(input_error_);
   }
   return ctx_.finish(extra());

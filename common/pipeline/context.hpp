@@ -50,6 +50,9 @@ class RunContext {
   // summary counts every record read but neither out nor rejected as not delivered (records
   // in = out + rejected + not delivered), and finish() returns kExitFailure.
   void mark_undelivered(uint64_t records = 0);
+  // The command printed its own summary of a failed run (load-influx: points written and not
+  // written): the destructor prints none.
+  void summarized() { finished_ = true; }
 
  private:
   std::string command_;

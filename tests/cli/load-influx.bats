@@ -276,6 +276,16 @@ cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
   assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 3
 }
 
+# bats test_tags=kafka
+@test "a write that fails while its Kafka rejects sink does not answer prints one summary" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","v":1}' 'not json' >"$T/in.ndjson"
+  run --separate-stderr timeout 120 "$CDN" load-influx --db nosuchdb --rejects kafka:r \
+    -b 127.0.0.1:1 --timeout 2000 "$T/in.ndjson"
+  assert_failure 3
+  assert_equal "$(grep -c '^cdn load-influx: [0-9]* in, ' <<<"$stderr")" 1
+  [[ "$stderr" == *"cdn load-influx: 2 in, 0 written, 1 rejected, 1 not written"* ]] || fail "$stderr"
+}
+
 # --- without a server
 
 @test "--dry-run -o FILE whose input fails (a missing file, a truncated .gz) leaves no file, and an existing one as it was" {
