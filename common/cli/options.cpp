@@ -50,6 +50,12 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                    "Where --stats-interval writes, one JSON object a line ('-' is stderr)")
         ->type_name("PATH")
         ->capture_default_str();
+    app.add_option("--timeout", k.timeout_ms,
+                   "How long the Kafka brokers may stay unreachable, at the start or during "
+                   "the run, before the command fails (ms); for an output, what waits then is "
+                   "counted as not delivered")
+        ->type_name("MS")
+        ->capture_default_str();
   }
   if (consumer && app.get_option_no_throw("--group") == nullptr) {
     app.add_option("-G,--group", k.group,
@@ -62,11 +68,6 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
         ->capture_default_str();
     app.add_flag("-e,--exit-at-end", k.exit_at_end,
                  "Stop once every partition of the Kafka inputs is read to its end");
-    app.add_option("--timeout", k.timeout_ms,
-                   "How long the Kafka brokers may stay unreachable, at the start or during "
-                   "the run, before the command fails (ms)")
-        ->type_name("MS")
-        ->capture_default_str();
   }
 #endif
 }
@@ -84,6 +85,7 @@ void add_rejects_option(CLI::App& app, IoOptions& opts) {
                  "Where rejected records go, one NDJSON line each ('-' is stderr)")
       ->type_name("PATH")
       ->capture_default_str();
+  add_kafka_options(app, false);  // --rejects kafka:TOPIC
 }
 
 Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limit) {

@@ -31,11 +31,12 @@ struct IoOptions {
 // add_kafka_options), so kafka:TOPIC works wherever a path does.
 void add_input_options(CLI::App& app, IoOptions& opts);
 void add_output_options(CLI::App& app, IoOptions& opts);
-// --rejects alone (add_output_options includes it), for commands whose output is not a path.
+// --rejects alone (add_output_options includes it), for commands whose output is not a path;
+// with the Kafka client options, since it may name kafka:TOPIC.
 void add_rejects_option(CLI::App& app, IoOptions& opts);
 
-// -b/--brokers (env CDN_BROKERS), -X key=value, --stats-interval and --stats-file; with
-// `consumer` also -G/--group, --offset, -e/--exit-at-end and --timeout. They fill
+// -b/--brokers (env CDN_BROKERS), -X key=value, --stats-interval, --stats-file and --timeout;
+// with `consumer` also -G/--group, --offset and -e/--exit-at-end. They fill
 // kafka::settings(). Adding them twice is harmless. Without CDN_WITH_KAFKA this adds nothing.
 void add_kafka_options(CLI::App& app, bool consumer);
 

@@ -1,5 +1,7 @@
 #include "common/influx/duplicates.hpp"
 
+#include <limits>
+
 #include <cstring>
 #include <new>
 
@@ -80,7 +82,9 @@ bool Duplicates::seen(const PointKey& key) {
 int64_t Duplicates::nudge(PointKey& key) {
   int64_t moved = 0;
   uint64_t h;
-  while (contains(h = hash(key))) {
+  // Never past the last time an int64_t holds (beyond InfluxDB's range: the caller's
+  // range check rejects the point).
+  while (contains(h = hash(key)) && key.time < std::numeric_limits<int64_t>::max()) {
     ++key.time;
     ++moved;
   }

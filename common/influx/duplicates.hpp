@@ -28,8 +28,8 @@ class Duplicates {
 
   // True when a point with this series and time was seen; records it either way.
   bool seen(const PointKey& key);
-  // Moves key.time forward by one unit until it names a point not seen, and records it.
-  // Returns how many units it moved.
+  // Moves key.time forward by one unit until it names a point not seen (or the last time an
+  // int64_t holds), and records it. Returns how many units it moved.
   int64_t nudge(PointKey& key);
   // Whether a point with this series and time was recorded; records nothing.
   bool contains(const PointKey& key) const { return contains(hash(key)); }

@@ -170,6 +170,18 @@ void Encoder::append_time(std::string& out, int64_t time) {
   out += '\n';
 }
 
+std::optional<std::string> time_out_of_range(int64_t time, Precision p, const std::string& what) {
+  constexpr int64_t kMaxNs = std::numeric_limits<int64_t>::max() - 1;
+  constexpr int64_t kMinNs = std::numeric_limits<int64_t>::min() + 2;
+  const int64_t unit_ns = 1000000000 / units_per_second(p);
+  // Division truncates toward zero: the bounds in units are the times whose ns are inside.
+  if (time <= kMaxNs / unit_ns && time >= kMinNs / unit_ns) return std::nullopt;
+  return what +
+         " is outside the times InfluxDB stores, 1677-09-21T00:12:43.145224194Z to "
+         "2262-04-11T23:47:16.854775806Z (-9223372036854775806 to 9223372036854775806 "
+         "ns)";
+}
+
 std::optional<std::string> Encoder::encode_time(simdjson::dom::element v, int64_t& time) const {
   const int64_t ups = units_per_second(opts_.precision);
   using simdjson::dom::element_type;
@@ -181,26 +193,38 @@ std::optional<std::string> Encoder::encode_time(simdjson::dom::element v, int64_
         return "the time field " + diag::quoted(opts_.time_field) + " holds " + diag::quoted(s) +
                ", not an RFC 3339 time";
       }
-      const int64_t limit = std::numeric_limits<int64_t>::max() / ups - 1;
-      if (t->seconds > limit || t->seconds < -limit) {
-        return "the time " + diag::quoted(s) + " is beyond what InfluxDB stores";
+      const std::string what = "the time " + diag::quoted(s);
+      // Wide enough for any year: the minimum's seconds times 10^9 alone are below INT64_MIN.
+      const __int128 units = static_cast<__int128>(t->seconds) * ups +
+                             static_cast<int64_t>(t->nanos) / (1000000000 / ups);
+      if (units > std::numeric_limits<int64_t>::max() ||
+          units < std::numeric_limits<int64_t>::min()) {
+        return time_out_of_range(units > 0 ? INT64_MAX : INT64_MIN, opts_.precision, what);
       }
-      time = t->seconds * ups + static_cast<int64_t>(t->nanos) / (1000000000 / ups);
-      return std::nullopt;
+      time = static_cast<int64_t>(units);
+      return time_out_of_range(time, opts_.precision, what);
     }
     case element_type::INT64:
       time = v.get_int64().value_unsafe();
-      return std::nullopt;
+      return time_out_of_range(time, opts_.precision,
+                               "the time " + std::to_string(time) + " " +
+                                   precision_name(opts_.precision) + " (field " +
+                                   diag::quoted(opts_.time_field) + ")");
     case element_type::UINT64:
-      return "the time field " + diag::quoted(opts_.time_field) + " is beyond what InfluxDB stores";
+      return time_out_of_range(INT64_MAX, opts_.precision,
+                               "the time " + std::to_string(v.get_uint64().value_unsafe()) + " " +
+                                   precision_name(opts_.precision) + " (field " +
+                                   diag::quoted(opts_.time_field) + ")");
     case element_type::DOUBLE: {
       double d = std::floor(v.get_double().value_unsafe());
+      std::string what = "the time " + simdjson::to_string(v) + " " +
+                         precision_name(opts_.precision) + " (field " +
+                         diag::quoted(opts_.time_field) + ")";
       if (!(d > -9.2e18 && d < 9.2e18)) {
-        return "the time field " + diag::quoted(opts_.time_field) +
-               " is beyond what InfluxDB stores";
+        return time_out_of_range(d > 0 ? INT64_MAX : INT64_MIN, opts_.precision, what);
       }
       time = static_cast<int64_t>(d);
-      return std::nullopt;
+      return time_out_of_range(time, opts_.precision, what);
     }
     default:
       return "the time field " + diag::quoted(opts_.time_field) + " is " +

@@ -25,6 +25,13 @@ const char* precision_name(Precision p);
 // Units of the precision in one second: 1, 1000, 1e6, 1e9.
 int64_t units_per_second(Precision p);
 
+// InfluxDB stores times from -9223372036854775806 to 9223372036854775806 ns since the epoch
+// (1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z) and refuses a point
+// outside, or one whose time overflows when converted to ns (year 9999 at --precision s).
+// The reason a time in units of `p` is outside, nullopt when InfluxDB takes it: the one test
+// of both --dry-run and a real write. `what` names the time in the reason.
+std::optional<std::string> time_out_of_range(int64_t time, Precision p, const std::string& what);
+
 // The escaping rules, one per place in a line. Each returns false (and leaves `out` as it
 // was) when the text cannot be written there so that it reads back the same: a newline,
 // a backslash at the end or before a character that gets escaped.

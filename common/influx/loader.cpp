@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <unordered_map>
 
 #include "common/diag/errors.hpp"
@@ -83,8 +84,25 @@ void Loader::on_idle() {
   ctx_.rejects().sink().flush();
 }
 
+bool Loader::read(record::Record& rec) {
+  try {
+    return in_.next(rec);
+  } catch (const RuntimeError&) {
+    if (idle_failed_) throw;  // InfluxDB's, raised while the input waited
+    input_error_ = std::current_exception();
+    return false;
+  }
+}
+
 void Loader::load() {
-  in_.on_idle([this] { on_idle(); });
+  in_.on_idle([this] {
+    try {
+      on_idle();
+    } catch (...) {
+      idle_failed_ = true;
+      throw;
+    }
+  });
   last_ack_ = Clock::now();
   const int64_t ups = units_per_second(encoder_.options().precision);
   const bool stamp = encoder_.options().time_field.empty();
@@ -93,7 +111,7 @@ void Loader::load() {
   PointKey key;
   record::Record rec;
   uint64_t n = 0;
-  while (in_.next(rec)) {
+  while (read(rec)) {
     simdjson::dom::element root;
     if (auto err = parser.parse(rec.text.data(), rec.text.size(), false).get(root)) {
       ctx_.rejects().reject(in_.name(), rec.line,
@@ -132,7 +150,12 @@ void Loader::load() {
       continue;
     }
     if (opts_.on_duplicate == OnDuplicate::nudge) {
-      count_nudge(duplicates_.nudge(key));
+      int64_t moved = duplicates_.nudge(key);
+      count_nudge(moved);
+      if (auto why = nudged_out_of_range(moved, key.time)) {
+        ctx_.rejects().reject(in_.name(), rec.line, *why, rec.text);
+        continue;
+      }
     } else if (duplicates_.seen(key)) {
       ++collided_;
       if (opts_.on_duplicate == OnDuplicate::warn && collided_ <= 10) {
@@ -301,7 +324,7 @@ void Loader::resolve_pending() {
   for (auto& p : pending_) {
     PointKey k = p.key;
     bool again = false;
-    for (;; ++k.time) {
+    for (; k.time < std::numeric_limits<int64_t>::max(); ++k.time) {
       if (duplicates_.contains(k)) continue;
       auto it = existing.find(k);
       if (it == existing.end()) break;
@@ -317,6 +340,10 @@ void Loader::resolve_pending() {
     } else {
       count_nudge(k.time - p.key.time);
     }
+    if (auto why = nudged_out_of_range(k.time - p.key.time, k.time)) {
+      ctx_.rejects().reject(sources_[p.source], p.line_no, *why, p.raw);
+      continue;
+    }
     add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
   }
   pending_.clear();
@@ -328,6 +355,15 @@ void Loader::resolve_pending() {
                   std::to_string(queries_) + " queries");
     }
   }
+}
+
+// A point nudged past the end of InfluxDB's range is refused, in --dry-run as in a write.
+std::optional<std::string> Loader::nudged_out_of_range(int64_t moved, int64_t time) const {
+  if (moved <= 0) return std::nullopt;
+  Precision p = encoder_.options().precision;
+  return time_out_of_range(time, p,
+                           "nudged past the points of its series at the same time, the time " +
+                               std::to_string(time) + " " + precision_name(p));
 }
 
 // A point moved a thousand units or more past its own time means one series gets more points
@@ -378,6 +414,9 @@ int Loader::run() {
   try {
     load();
   } catch (const RuntimeError& e) {
+    // --dry-run: the output, not committed, is discarded (a file) or cut (a stream), as for
+    // every other command; there are no points written to count.
+    if (writer_ == nullptr) throw;
     auto& c = ctx_.counts();
     uint64_t lost = c.in - c.out - c.rejected;
     ctx_.mark_undelivered();  // Kafka inputs keep their offsets
@@ -386,14 +425,24 @@ int Loader::run() {
     } catch (const std::exception& e2) {
       diag::error(e2.what());
     }
-    // --dry-run: what failed is the output, which is discarded (a file) or cut (a stream),
-    // as for every other command; there are no points written to count.
-    if (writer_ == nullptr) throw;
     diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
                   std::to_string(c.rejected) + " rejected, " + std::to_string(lost) +
                   " not written");
+    ctx_.summarized();
     throw RuntimeError(std::string(e.what()) + "; " + std::to_string(lost) +
                        (lost == 1 ? " record" : " records") + " not written");
+  }
+  if (input_error_) {
+    if (writer_ == nullptr) std::rethrow_exception(input_error_);
+    // What was read before the input failed is written: say so, keep the rejects of it, and
+    // fail with the input's error. A Kafka input keeps its offsets.
+    ctx_.mark_undelivered();
+    ctx_.commit();
+    auto& c = ctx_.counts();
+    diag::summary(std::to_string(c.in) + " in, " + std::to_string(c.out) + " written, " +
+                  std::to_string(c.rejected) + " rejected, then an input failed");
+    ctx_.summarized();
+    std::rethrow_exception(input_error_);
   }
   return ctx_.finish(extra());
 }

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,7 +50,10 @@ class Loader {
          LoaderOptions opts);
 
   // Reads every record and writes it; returns the exit status (RunContext::finish). Throws
-  // RuntimeError, saying how many records were not written, when InfluxDB fails us.
+  // RuntimeError, saying how many records were not written, when InfluxDB fails us. An input
+  // that fails mid-way (a truncated .gz, a missing file) fails the run too: the records read
+  // before it are written to InfluxDB first and counted in the summary; with --dry-run the
+  // output is not committed, as for every command.
   int run();
 
   // The text of an --id-field value (a string, or a number as written), to compare a record
@@ -57,6 +62,9 @@ class Loader {
 
  private:
   void load();
+  // in_.next(), keeping an input's failure in input_error_ (false then) so that what was read
+  // before it is still written.
+  bool read(record::Record& rec);
   void add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
                  std::string_view raw, bool may_sync);
   void resolve_pending();
@@ -78,10 +86,13 @@ class Loader {
   std::chrono::steady_clock::time_point last_ack_{};
   std::vector<std::string> sources_;
   bool acknowledging_ = false;
+  std::exception_ptr input_error_;
+  bool idle_failed_ = false;  // on_idle() threw: the error is not the input's
   uint64_t nudged_ = 0;
   uint64_t collided_ = 0;
   bool warned_drift_ = false;
   void count_nudge(int64_t moved);
+  std::optional<std::string> nudged_out_of_range(int64_t moved, int64_t time) const;
 
   // Records waiting for their time while --check-written looks at what InfluxDB holds.
   struct Pending {

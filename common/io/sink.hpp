@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,10 @@ class Sink {
   virtual bool holds_until_commit() const { return false; }
   // The regular file written, if any: none for a terminal, a pipe, /dev/null or Kafka.
   virtual std::optional<FileId> file_id() const { return std::nullopt; }
+  // For a sink that can lose lines after taking them (a Kafka topic whose messages were not
+  // delivered): how many lines did reach their destination. nullopt while nothing was lost,
+  // and for every other sink (what it cannot write is an error at once).
+  virtual std::optional<uint64_t> delivered() const { return std::nullopt; }
 
   const std::string& name() const { return name_; }
 

@@ -36,6 +36,13 @@ void FanOut::account(record::Counts& counts, record::Rejects& rejects) {
     rejects_->reject(source, line, Producer::refusal_reason(r.err), r.payload);
     --counts_->out;
   });
+  producer_.on_failure([this](size_t, uint64_t tag) { failed_.insert(tag); });
+}
+
+uint64_t FanOut::undelivered() const {
+  uint64_t n = 0;
+  for (uint64_t tag : failed_) n += refused_.count(tag) == 0 && tag != publishing_ ? 1 : 0;
+  return n;
 }
 
 void FanOut::publish(std::string_view text, const std::string& source, uint64_t line,
@@ -49,6 +56,7 @@ void FanOut::publish(std::string_view text, const std::string& source, uint64_t 
   m.headers = headers_.get();
   m.tag = (uint64_t{sources_.size() - 1} << kLineBits) | line;
   bool all = true;
+  publishing_ = m.tag;
   for (size_t t : topics_) {
     rd_kafka_resp_err_t err = producer_.produce(t, m);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -59,6 +67,7 @@ void FanOut::publish(std::string_view text, const std::string& source, uint64_t 
       break;
     }
   }
+  publishing_.reset();
   if (all) ++counts_->out;
   if ((++published_ & 255) == 0) producer_.poll(0);
 }

@@ -1,10 +1,12 @@
 // Every record to every topic, as `cdn produce` publishes: the same headers on each message,
 // and the accounting of records, not messages: a record counts out once every topic took
 // it, and goes to rejects once when a topic refused it (at once, or later in a delivery
-// report, which takes back the count).
+// report, which takes back the count). A record whose message to some topic was not
+// delivered is counted by undelivered().
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,6 +38,10 @@ class FanOut {
   void publish(std::string_view text, const std::string& source, uint64_t line,
                const std::string_view* key, int64_t timestamp_ms);
 
+  // Records counted out of which a message was not delivered (and none refused): what
+  // RunContext::mark_undelivered takes back.
+  uint64_t undelivered() const;
+
  private:
   // A message's tag says where its record came from: the source's index and the line.
   static constexpr int kLineBits = 44;
@@ -48,6 +54,9 @@ class FanOut {
   record::Rejects* rejects_ = nullptr;
   std::vector<std::string> sources_;
   std::set<uint64_t> refused_;  // tags already rejected (a record goes to several topics)
+  std::set<uint64_t> failed_;   // tags of records with a message not delivered
+  // The tag of a record being published: not counted out yet when produce() throws.
+  std::optional<uint64_t> publishing_;
   uint64_t published_ = 0;
 };
 

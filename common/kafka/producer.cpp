@@ -64,6 +64,8 @@ Producer::Producer(const std::vector<std::pair<std::string, std::string>>& overr
   if (rd_kafka_conf_get(conf.get(), "message.timeout.ms", buf, &n) == RD_KAFKA_CONF_OK) {
     message_timeout_ms_ = std::strtoll(buf, nullptr, 10);
   }
+  timeout_ms_ = settings().timeout_ms;
+  if (timeout_ms_ <= 0) throw UsageError("--timeout must be a positive number of ms");
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
   if (rk == nullptr) {
@@ -101,6 +103,7 @@ size_t Producer::add_topic(const std::string& name) {
 }
 
 rd_kafka_resp_err_t Producer::produce(size_t topic, const OutMessage& m) {
+  if (gave_up_) throw RuntimeError(failure_text());
   rd_kafka_topic_t* rkt = topics_[topic].get();
   void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(m.tag));
   const char* key = m.key ? m.key->data() : nullptr;
@@ -126,6 +129,8 @@ rd_kafka_resp_err_t Producer::produce(size_t topic, const OutMessage& m) {
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++stats_[topic].produced;
       last_produce_ = std::chrono::steady_clock::now();
+      // Nothing was waiting: the brokers' silence counts from now.
+      if (outstanding_++ == 0) last_contact_ = last_produce_;
       return err;
     }
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -151,6 +156,51 @@ rd_kafka_resp_err_t Producer::produce(size_t topic, const OutMessage& m) {
 void Producer::poll(int timeout_ms) {
   rd_kafka_poll(rk_.get(), timeout_ms);
   if (fatal_) throw_if_fatal();
+  watch_brokers();
+}
+
+void Producer::watch_brokers() {
+  using clock = std::chrono::steady_clock;
+  if (outstanding_ == 0 || gave_up_) return;
+  auto now = clock::now();
+  if (heard_) {
+    heard_ = false;
+    last_contact_ = now;
+    return;
+  }
+  auto timeout = std::chrono::milliseconds(timeout_ms_);
+  // A healthy broker acknowledges within linger.ms and a round trip: ask only after a
+  // silence of a second (or half of --timeout), and then at most twice a second.
+  auto quiet = std::min<clock::duration>(std::chrono::seconds(1), timeout / 2);
+  if (now - last_contact_ < quiet) return;
+  if (now - last_probe_ >= std::chrono::milliseconds(500)) {
+    last_probe_ = now;
+    const rd_kafka_metadata_t* md = nullptr;
+    int wait_ms = static_cast<int>(std::min<int64_t>(500, timeout_ms_));
+    if (rd_kafka_metadata(rk_.get(), 0, nullptr, &md, wait_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+      last_contact_ = clock::now();
+      return;
+    }
+  }
+  if (clock::now() - last_contact_ > timeout) give_up();
+}
+
+void Producer::give_up() {
+  gave_up_ = true;
+  purged_ = true;
+  purge_reason_ =
+      "the brokers were unreachable for more than " + std::to_string(timeout_ms_) + " ms";
+  rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(rk_.get(), 1000);  // serves the delivery reports of what was purged
+  rd_kafka_poll(rk_.get(), 0);
+  std::string text = failure_text();
+  if (text.empty()) {
+    text = "the Kafka brokers " + diag::quoted(settings().brokers) +
+           " were unreachable for more than " + std::to_string(timeout_ms_) +
+           " ms; check that they run and are reachable (-b/--brokers), or raise --timeout";
+  }
+  throw RuntimeError(text);
 }
 
 void Producer::flush(int64_t max_wait_ms) {
@@ -173,6 +223,7 @@ void Producer::flush(int64_t max_wait_ms) {
     }
     rd_kafka_flush(rk_.get(), 100);
     if (fatal_) throw_if_fatal();
+    watch_brokers();
   }
   if (max_wait_ms >= 0 && clock::now() >= deadline) {
     purge_reason_ = "still queued after " + std::to_string(max_wait_ms) + " ms";
@@ -219,9 +270,15 @@ std::string Producer::failure_text() const {
   for (const auto& st : stats_) {
     timed_out = timed_out || st.failures.count(rd_kafka_err2str(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT));
   }
-  text += timed_out ? "; check that the brokers (-b/--brokers) are reachable, or raise "
-                      "message.timeout.ms (-X message.timeout.ms=MS)"
-                    : "; the brokers refused them: check the topics and the brokers' logs";
+  std::string brokers = "; check that the brokers " + diag::quoted(settings().brokers) +
+                        " (-b/--brokers) are reachable, or raise ";
+  if (gave_up_) {
+    text += brokers + "--timeout";
+  } else if (timed_out) {
+    text += brokers + "message.timeout.ms (-X message.timeout.ms=MS)";
+  } else {
+    text += "; the brokers refused them: check the topics and the brokers' logs";
+  }
   return text;
 }
 
@@ -232,6 +289,9 @@ void Producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaqu
 void Producer::delivered(const rd_kafka_message_t* m) {
   auto topic = static_cast<size_t>(reinterpret_cast<uintptr_t>(rd_kafka_topic_opaque(m->rkt)));
   TopicStats& s = stats_[topic];
+  if (outstanding_ > 0) --outstanding_;
+  // An acknowledgement, or an error from a broker (librdkafka's own are negative): an answer.
+  if (m->err >= RD_KAFKA_RESP_ERR_NO_ERROR) heard_ = true;
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++s.delivered;
     return;
@@ -246,6 +306,9 @@ void Producer::delivered(const rd_kafka_message_t* m) {
     return;
   }
   ++s.failed;
+  if (on_failure_) {
+    on_failure_(topic, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m->_private)));
+  }
   if (purged_ &&
       (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
     ++s.failures[purge_reason_];
@@ -267,8 +330,11 @@ void Producer::error(rd_kafka_resp_err_t err, const char* reason) {
   // Each kind of error once: librdkafka keeps retrying until message.timeout.ms.
   if (std::find(warned_.begin(), warned_.end(), static_cast<int>(err)) == warned_.end()) {
     warned_.push_back(static_cast<int>(err));
-    diag::warning(std::string(reason) + "; retrying for up to message.timeout.ms (" +
-                  std::to_string(message_timeout_ms_) + " ms)");
+    diag::warning(std::string(reason) + "; retrying for up to " +
+                  (timeout_ms_ < message_timeout_ms_
+                       ? "--timeout (" + std::to_string(timeout_ms_)
+                       : "message.timeout.ms (" + std::to_string(message_timeout_ms_)) +
+                  " ms)");
   } else {
     diag::info(reason);
   }
@@ -482,7 +548,8 @@ class TopicSink : public io::Sink {
     topic_ = producer_.add_topic(topic);
   }
   ~TopicSink() override {
-    if (committed_) return;
+    // Given up on unreachable brokers: said already, and nothing more can go.
+    if (committed_ || producer_.gave_up()) return;
     try {
       // A failed run: send what was written, but do not hold the exit for long.
       flush();
@@ -511,6 +578,11 @@ class TopicSink : public io::Sink {
     }
     text += ")";
     throw RuntimeError(text + "; check the brokers (-b/--brokers) and message.max.bytes");
+  }
+  std::optional<uint64_t> delivered() const override {
+    const TopicStats& s = producer_.stats()[topic_];
+    if (s.failed + s.refused == 0 && !producer_.gave_up()) return std::nullopt;
+    return s.delivered;
   }
 
  protected:

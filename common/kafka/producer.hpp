@@ -1,7 +1,9 @@
 // A Kafka producer over librdkafka: messages are copied into librdkafka's queue, delivery
 // reports are counted per topic, a full local queue is waited out (polling, then retrying),
 // and flush() waits for every message to be delivered or to fail. Idempotence is on by
-// default (enable.idempotence=true, acks=all); -X overrides every default.
+// default (enable.idempotence=true, acks=all); -X overrides every default. While messages
+// wait and no broker answers for longer than --timeout (settings().timeout_ms), the producer
+// gives up: what waits is purged, counted as not delivered, and a RuntimeError says so.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -79,24 +81,35 @@ class Producer {
   // Enqueues a copy of the message, waiting (and serving delivery reports) while the local
   // queue is full. Returns RD_KAFKA_RESP_ERR_NO_ERROR, or an error for which
   // is_record_error() holds (the message was not enqueued; it counts as refused). Throws
-  // cdn::RuntimeError on any other error, and after a fatal producer error.
+  // cdn::RuntimeError on any other error, after a fatal producer error, and once the producer
+  // gave up on unreachable brokers (see gave_up()).
   rd_kafka_resp_err_t produce(size_t topic, const OutMessage& m);
 
-  // Serves delivery reports and errors, waiting up to timeout_ms for the first.
+  // Serves delivery reports and errors, waiting up to timeout_ms for the first. Throws
+  // cdn::RuntimeError (failure_text()) when the brokers have been unreachable for longer than
+  // --timeout while messages wait.
   void poll(int timeout_ms = 0);
 
   // Waits until every message is delivered or has failed: at most message.timeout.ms and a
-  // margin, after which what is left is purged and counted as failed. max_wait_ms >= 0
+  // margin, after which what is left is purged and counted as failed, and no longer than
+  // --timeout while no broker answers (then it throws as poll() does). max_wait_ms >= 0
   // shortens the wait.
   void flush(int64_t max_wait_ms = -1);
 
+  // The brokers were unreachable for longer than --timeout: what waited was purged (counted
+  // in failed()), and produce() throws from now on.
+  bool gave_up() const { return gave_up_; }
+
   // Called from poll() and flush() for each refused delivery report.
   void on_refusal(std::function<void(const Refusal&)> f) { on_refusal_ = std::move(f); }
+  // Called with the topic and the tag of each message that was not delivered (failed, not
+  // refused).
+  void on_failure(std::function<void(size_t, uint64_t)> f) { on_failure_ = std::move(f); }
 
   const std::vector<TopicStats>& stats() const { return stats_; }
   uint64_t failed() const;
-  // "3 of 10 messages were not delivered to 'T' (Local: Message timed out)..." with the last
-  // broker error; empty when nothing failed.
+  // "3 of 10 messages were not delivered; 3 to 'T' (Local: Message timed out)..." with the
+  // last broker error and what to change, naming the brokers; empty when nothing failed.
   std::string failure_text() const;
   // librdkafka's reason for a refusal, with advice.
   static std::string refusal_reason(rd_kafka_resp_err_t err);
@@ -110,11 +123,17 @@ class Producer {
   void delivered(const rd_kafka_message_t* m);
   void error(rd_kafka_resp_err_t err, const char* reason);
   void throw_if_fatal();
+  // Gives up when messages wait and no broker answered for longer than --timeout: a
+  // delivery report or a metadata reply (asked for at most twice a second once the brokers
+  // are silent) is an answer.
+  void watch_brokers();
+  [[noreturn]] void give_up();
 
   Handle rk_;
   std::vector<Topic> topics_;
   std::vector<TopicStats> stats_;
   std::function<void(const Refusal&)> on_refusal_;
+  std::function<void(size_t, uint64_t)> on_failure_;
   std::string last_error_;
   std::vector<int> warned_;  // error codes already reported once
   bool fatal_ = false;
@@ -122,6 +141,13 @@ class Producer {
   std::string purge_reason_;  // why flush() gave up
   std::chrono::steady_clock::time_point last_produce_ = std::chrono::steady_clock::now();
   int64_t message_timeout_ms_ = 300000;
+  // watch_brokers()
+  int64_t timeout_ms_ = 10000;  // --timeout
+  uint64_t outstanding_ = 0;    // produced, no delivery report yet
+  bool heard_ = false;          // a delivery report came since the last watch
+  bool gave_up_ = false;
+  std::chrono::steady_clock::time_point last_contact_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_probe_{};
 };
 
 // A record field's value as a message key: a string's text (unescaped), or the JSON text of

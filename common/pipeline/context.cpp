@@ -1,6 +1,8 @@
 #include "common/pipeline/context.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -13,13 +15,60 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
     : command_(std::move(command)),
       out_(std::move(output)),
       rejects_(command_, std::move(rejects), counts_),
-      start_(std::chrono::steady_clock::now()) {
+      start_(std::chrono::steady_clock::now()),
+      uncaught_(std::uncaught_exceptions()) {
   // The output, renamed into place at the end, would replace the rejects, or the other way.
   if (io::same_file(*out_, rejects_.sink())) {
     throw UsageError("cannot write rejects to " + diag::quoted(rejects_.sink().name()) +
                      ": it is the same file as the output " + diag::quoted(out_->name()) +
                      "; name another file with --rejects or -o");
   }
+}
+
+RunContext::~RunContext() {
+  if (finished_ || std::uncaught_exceptions() <= uncaught_) return;
+  if (!out_->delivered() && !rejects_.sink().delivered()) return;
+  try {
+    count_lost();
+    diag::summary(summary_line({}));
+  } catch (const std::exception&) {  // the error under way is the one to report
+  }
+}
+
+void RunContext::mark_undelivered(uint64_t records) {
+  undelivered_ = true;
+  counts_.out -= std::min(records, counts_.out);
+}
+
+void RunContext::count_lost() {
+  // A sink's lines are the records counted (gen's CSV header aside, hence the min).
+  if (auto d = out_->delivered()) mark_undelivered(counts_.out - std::min(*d, counts_.out));
+  if (auto d = rejects_.sink().delivered()) {
+    undelivered_ = true;
+    rejects_lost_ = counts_.rejected - std::min(*d, counts_.rejected);
+  }
+}
+
+std::string RunContext::summary_line(std::string_view extra) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string line = std::to_string(counts_.in) + " in, " + std::to_string(counts_.out) + " out, " +
+                     std::to_string(counts_.rejected) + " rejected";
+  uint64_t done = counts_.out + counts_.rejected;
+  if (undelivered_ && counts_.in > done) {
+    line += ", " + std::to_string(counts_.in - done) + " not delivered";
+  }
+  if (rejects_lost_ > 0) {
+    line += " (" + std::to_string(rejects_lost_) + " of their reject lines not delivered to " +
+            diag::quoted(rejects_.sink().name()) + ")";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " in %.2f s", secs);
+  line += buf;
+  if (!extra.empty()) {
+    line += ", ";
+    line += extra;
+  }
+  return line;
 }
 
 void RunContext::commit() {
@@ -39,27 +88,20 @@ void RunContext::commit() {
 
 int RunContext::finish(std::string_view extra) {
   commit();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected in %.2f s",
-                static_cast<unsigned long long>(counts_.in),
-                static_cast<unsigned long long>(counts_.out),
-                static_cast<unsigned long long>(counts_.rejected), secs);
-  std::string line = buf;
-  if (!extra.empty()) {
-    line += ", ";
-    line += extra;
-  }
+  finished_ = true;
+  std::string line = summary_line(extra);
   int sig = io::stop_signal();
   if (sig) line += sig == 2 ? " (interrupted by SIGINT)" : " (interrupted by SIGTERM)";
   diag::summary(line);
-  if (counts_.in != counts_.out + counts_.rejected) {
+  uint64_t done = counts_.out + counts_.rejected;
+  if (undelivered_ ? counts_.in < done : counts_.in != done) {
     diag::error("internal error: counts do not balance (" + std::to_string(counts_.in) + " in, " +
                 std::to_string(counts_.out) + " out, " + std::to_string(counts_.rejected) +
                 " rejected); please report this");
     return kExitFailure;
   }
   if (sig) throw Interrupted(sig);
+  if (undelivered_ && counts_.in > done) return kExitFailure;
   return counts_.rejected > 0 ? kExitRejected : kExitOk;
 }
 

@@ -20,6 +20,12 @@ class RunContext {
   // The sinks come opened (endpoint::open_output and open_rejects open what the user wrote).
   RunContext(std::string command, std::unique_ptr<io::Sink> output,
              std::unique_ptr<io::Sink> rejects);
+  // A run that ends in an exception prints no summary, unless its output or rejects sink lost
+  // lines it had taken (a Kafka topic whose messages were not delivered): then the summary
+  // still says what went out and what did not, before the error.
+  ~RunContext();
+  RunContext(const RunContext&) = delete;
+  RunContext& operator=(const RunContext&) = delete;
 
   void emit(std::string_view line) {
     out_->write_line(line);
@@ -39,8 +45,14 @@ class RunContext {
   // input commits its consumer offsets then, never before the records are written.
   void after_commit(std::function<void()> f) { after_commit_.push_back(std::move(f)); }
   // Some output was not delivered (a producer gave up on messages): the after-commit hooks
-  // do not run, so a Kafka input does not commit offsets of records that were lost.
-  void mark_undelivered() { undelivered_ = true; }
+  // do not run, so a Kafka input does not commit offsets of records that were lost. `records`
+  // of those counted out were not delivered: they are taken back from counts().out, and the
+  // summary counts every record read but neither out nor rejected as not delivered (records
+  // in = out + rejected + not delivered), and finish() returns kExitFailure.
+  void mark_undelivered(uint64_t records = 0);
+  // The command printed its own summary of a failed run (load-influx: points written and not
+  // written): the destructor prints none.
+  void summarized() { finished_ = true; }
 
  private:
   std::string command_;
@@ -50,6 +62,12 @@ class RunContext {
   std::chrono::steady_clock::time_point start_;
   std::vector<std::function<void()>> after_commit_;
   bool undelivered_ = false;
+  uint64_t rejects_lost_ = 0;  // rejects counted whose lines the rejects sink lost
+  bool finished_ = false;
+  int uncaught_ = 0;  // std::uncaught_exceptions() when the run began
+  // Takes what the sinks lost back from the counts (see io::Sink::delivered).
+  void count_lost();
+  std::string summary_line(std::string_view extra);
 };
 
 }  // namespace cdn::pipeline

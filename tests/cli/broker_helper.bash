@@ -100,3 +100,25 @@ stop_broker() {
   wait "$pid" 2>/dev/null || status=$?
   return "$status"
 }
+
+# elapsed_since NS: milliseconds since `date +%s%N` said NS.
+elapsed_since() {
+  echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+# dead_output_run CMD ARGS...: runs a command whose Kafka output's brokers are a closed port,
+# with --timeout 2000, and checks that it fails within 30 s (not message.timeout.ms's 300 s),
+# with status 3, naming the brokers and --timeout (the caller checks the summary).
+dead_output_run() {
+  local start
+  start=$(date +%s%N)
+  run --separate-stderr timeout 120 "$CDN" "$@" -b 127.0.0.1:1 --timeout 2000
+  local ms
+  ms=$(elapsed_since "$start")
+  ((ms < 30000)) || fail "cdn $1 took ${ms} ms with --timeout 2000"
+  assert_equal "$status" 3
+  [[ "$stderr" == *"'127.0.0.1:1' (-b/--brokers) are reachable, or raise --timeout"* ]] ||
+    fail "cdn $1: the error does not name the brokers and --timeout: $stderr"
+  [[ "$stderr" == *"the brokers were unreachable for more than 2000 ms"* ]] ||
+    fail "cdn $1: the error does not say the brokers were unreachable: $stderr"
+}

@@ -199,7 +199,132 @@ EOF
 cdn load-influx: cannot write to '$INFLUX_URL/write?db=nosuchdb&precision=ns': HTTP 404: database not found: \"nosuchdb\"; check --db and --url, or create the database with --create-db; 3 records not written"
 }
 
+# edges PRECISION: records at the ends of InfluxDB's time range at PRECISION, as RFC 3339 times
+# (tag k=t) and as numbers (k=n): "v" is even inside the range and odd outside (v 9 is year 9999).
+edges() {
+  local max min
+  case $1 in
+    ns) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854775806Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.854775807Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224194Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224193Z","v":3}'
+      max=9223372036854775806 min=-9223372036854775806 ;;
+    us) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854775Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.854776Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.145225Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145224Z","v":3}'
+      max=9223372036854775 min=-9223372036854775 ;;
+    ms) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16.854Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:16.855Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:43.146Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43.145Z","v":3}'
+      max=9223372036854 min=-9223372036854 ;;
+    s) printf '%s\n' '{"timestamp":"2262-04-11T23:47:16Z","v":0}' \
+      '{"timestamp":"2262-04-11T23:47:17Z","v":1}' \
+      '{"timestamp":"1677-09-21T00:12:44Z","v":2}' \
+      '{"timestamp":"1677-09-21T00:12:43Z","v":3}'
+      max=9223372036 min=-9223372036 ;;
+  esac
+  printf '{"timestamp":%s,"v":4,"k":"n"}\n{"timestamp":%s,"v":5,"k":"n"}\n' "$max" "$((max + 1))"
+  printf '{"timestamp":%s,"v":6,"k":"n"}\n{"timestamp":%s,"v":7,"k":"n"}\n' "$min" "$((min - 1))"
+  printf '{"timestamp":"9999-12-31T23:59:59Z","v":9}\n'
+}
+
+@test "times at the ends of InfluxDB's range: inside are written, outside rejected with one reason, in a real write and --dry-run alike" {
+  for p in ns us ms s; do
+    edges "$p" >"$T/$p.ndjson"
+    run --separate-stderr cdn load-influx --dry-run --precision "$p" --tag k \
+      --rejects "$T/dry-$p.rej" "$T/$p.ndjson"
+    assert_failure 1
+    assert_equal "$(cut -d' ' -f2 <<<"$output" | tr '\n' ' ')" "v=0i v=2i v=4i v=6i "
+    run --separate-stderr cdn load-influx --db "$DB" --create-db --precision "$p" --tag k \
+      --measurement "m_$p" --rejects "$T/real-$p.rej" "$T/$p.ndjson"
+    assert_failure 1
+    [[ "$stderr" == *"9 in, 4 out, 5 rejected"* ]] || fail "$p: $stderr"
+    # The same records rejected, for the same reasons, whichever way they were to go.
+    assert_equal "$(jq -c '[.line, .reason]' "$T/real-$p.rej")" "$(jq -c '[.line, .reason]' "$T/dry-$p.rej")"
+    assert_equal "$(jq -r .line "$T/dry-$p.rej" | tr '\n' ' ')" "2 4 6 8 9 "
+    run jq -r .reason "$T/dry-$p.rej"
+    assert_line --index 0 "the time '$(jq -r 'select(.v == 1) | .timestamp' "$T/$p.ndjson")' is outside the times InfluxDB stores, 1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z (-9223372036854775806 to 9223372036854775806 ns)"
+    assert_line --index 4 --partial "the time '9999-12-31T23:59:59Z' is outside the times InfluxDB stores"
+    [[ "$(sed -n 3p <<<"$output")" == "the time "*" $p (field 'timestamp') is outside the times InfluxDB stores"* ]] || fail "$p: $output"
+    assert_equal "$(count "$DB" "SELECT count(v) FROM m_$p")" 4
+  done
+}
+
+@test "a point nudged past the end of InfluxDB's range is rejected, in a real write and --dry-run alike" {
+  printf '%s\n' '{"timestamp":9223372036854775806,"v":0}' '{"timestamp":9223372036854775806,"v":1}' \
+    '{"timestamp":9223372036854775806,"v":2}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --rejects "$T/dry.rej" "$T/in.ndjson"
+  assert_failure 1
+  assert_output 'cdn v=0i 9223372036854775806'
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --rejects "$T/real.rej" "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *"3 in, 1 out, 2 rejected"* ]] || fail "$stderr"
+  assert_equal "$(jq -c '[.line, .reason]' "$T/real.rej")" "$(jq -c '[.line, .reason]' "$T/dry.rej")"
+  run jq -r .reason "$T/dry.rej"
+  assert_line --index 0 "nudged past the points of its series at the same time, the time 9223372036854775807 ns is outside the times InfluxDB stores, 1677-09-21T00:12:43.145224194Z to 2262-04-11T23:47:16.854775806Z (-9223372036854775806 to 9223372036854775806 ns)"
+  assert_equal "$(count "$DB" 'SELECT count(v) FROM cdn')" 1
+}
+
+@test "an input that fails mid-way: what was read before it is written and counted, then exit 3" {
+  numbered 3 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db "$T/in.ndjson" "$T/missing.ndjson"
+  assert_failure 3
+  assert_equal "$stderr" "cdn load-influx: 3 in, 3 written, 0 rejected, then an input failed
+cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 3
+}
+
+# bats test_tags=kafka
+@test "a write that fails while its Kafka rejects sink does not answer prints one summary" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","v":1}' 'not json' >"$T/in.ndjson"
+  run --separate-stderr timeout 120 "$CDN" load-influx --db nosuchdb --rejects kafka:r \
+    -b 127.0.0.1:1 --timeout 2000 "$T/in.ndjson"
+  assert_failure 3
+  assert_equal "$(grep -c '^cdn load-influx: [0-9]* in, ' <<<"$stderr")" 1
+  [[ "$stderr" == *"cdn load-influx: 2 in, 0 written, 1 rejected, 1 not written"* ]] || fail "$stderr"
+}
+
 # --- without a server
+
+@test "--dry-run -o FILE whose input fails (a missing file, a truncated .gz) leaves no file, and an existing one as it was" {
+  numbered 3 >"$T/in.ndjson"
+  numbered 2000 | gzip >"$T/full.ndjson.gz"
+  head -c 2000 "$T/full.ndjson.gz" >"$T/cut.ndjson.gz"
+  for bad in "$T/missing.ndjson" "$T/cut.ndjson.gz"; do
+    rm -f "$T/out.lp"
+    run --separate-stderr cdn load-influx --dry-run -o "$T/out.lp" "$T/in.ndjson" "$bad"
+    assert_failure 3
+    assert_equal "$(wc -l <<<"$stderr")" 1
+    [[ "$stderr" == "cdn load-influx: "*"'$bad'"* ]] || fail "$stderr"
+    [ ! -e "$T/out.lp" ] || fail "$bad: a failed run left '$T/out.lp'"
+    echo before >"$T/out.lp"
+    run --separate-stderr cdn load-influx --dry-run -o "$T/out.lp" "$T/in.ndjson" "$bad"
+    assert_failure 3
+    assert_equal "$(cat "$T/out.lp")" before
+  done
+}
+
+@test "--dry-run to a full disk (/dev/full) says so once, exit 3" {
+  # Enough lines to fill the output buffer: the write fails while records are still read.
+  cdn gen -q -n 8000 --seed 1 >"$T/in.ndjson"
+  for o in /dev/full -; do
+    run --separate-stderr bash -c "'$CDN' load-influx -q --dry-run -o $o '$T/in.ndjson' >/dev/full"
+    assert_failure 3
+    assert_equal "$(wc -l <<<"$stderr")" 1
+  done
+  run --separate-stderr cdn load-influx --dry-run -o /dev/full "$T/in.ndjson"
+  assert_failure 3
+  assert_equal "$stderr" "cdn load-influx: cannot write '/dev/full': No space left on device; free space on its file system or write to another one"
+}
+
+# bats test_tags=kafka
+@test "--dry-run -o kafka:TOPIC whose brokers do not answer fails within --timeout, and counts nothing out" {
+  numbered 3 >"$T/in.ndjson"
+  dead_output_run load-influx --dry-run -o kafka:t "$T/in.ndjson"
+  [[ "$stderr" =~ "cdn load-influx: 3 in, 0 out, 0 rejected, 3 not delivered in " ]] || fail "$stderr"
+}
 
 @test "--dry-run writes the line protocol to the output" {
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.5Z","pop":"FRA1","n":1,"x":1.5,"s":"a b","ok":true}' \

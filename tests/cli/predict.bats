@@ -420,3 +420,14 @@ in_topic() {
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 6000
   assert_equal "$(wc -l <"$T/out.ndjson")" 6000
 }
+
+@test "a Kafka output whose brokers do not answer fails within --timeout, and no prediction counts out" {
+  head -n 3 "$D/live.ndjson" >"$T/three.ndjson"
+  dead_output_run predict -m "$D/m" -o kafka:t "$T/three.ndjson"
+  [[ "$stderr" =~ "cdn predict: 3 in, 0 out, 0 rejected, 3 not delivered in " ]] || fail "$stderr"
+}
+
+@test "train's Kafka rejects sink takes -b and --timeout, and fails within it when no broker answers" {
+  { head -n 200 "$D/train.csv"; echo "not,a,row"; } >"$T/train.csv"
+  dead_output_run train -q --schema "$SCHEMA" --rounds 2 --rejects kafka:rej "$T/train.csv" -o "$T/m"
+}

@@ -180,7 +180,44 @@ consume() {
   ((elapsed <= 5)) || fail "took ${elapsed} s"
   [[ "$stderr" == *"cdn produce: 3 of 3 messages were not delivered; 3 to 't'"* ]]
   [[ "$stderr" == *"Connection refused"* ]]
-  [[ "$stderr" == *"check that the brokers (-b/--brokers) are reachable"* ]]
+  [[ "$stderr" == *"check that the brokers '127.0.0.1:1' (-b/--brokers) are reachable"* ]]
+  [[ "$stderr" =~ "cdn produce: 3 in, 0 out, 0 rejected, 3 not delivered in "[0-9.]+" s, 0 delivered to 't'" ]]
+}
+
+@test "every command with a Kafka output fails within --timeout when no broker answers, and counts nothing out" {
+  printf '{"type":"object"}\n' >"$T/any.json"
+  local cmds=(
+    "produce -t t $T/three.ndjson"
+    "sort -o kafka:t $T/three.ndjson"
+    "tag -o kafka:t $T/three.ndjson"
+    "validate --schema $T/any.json -o kafka:t $T/three.ndjson"
+    "gen -n 3 --seed 1 -o kafka:t"
+  )
+  for c in "${cmds[@]}"; do
+    read -ra argv <<<"$c"
+    dead_output_run "${argv[@]}"
+    [[ "$stderr" =~ "cdn ${argv[0]}: 3 in, 0 out, 0 rejected, 3 not delivered in " ]] ||
+      fail "cdn ${argv[0]}: the summary claims records out: $stderr"
+  done
+}
+
+@test "a Kafka rejects sink whose brokers do not answer fails within --timeout and says its reject lines were not delivered" {
+  printf '%s\n' '{"a":1}' '[1]' '[2]' >"$T/bad.ndjson"
+  dead_output_run tag -o "$T/out.ndjson" --rejects kafka:rej "$T/bad.ndjson"
+  [[ "$stderr" =~ "cdn tag: 3 in, 1 out, 2 rejected (2 of their reject lines not delivered to 'kafka:rej') in " ]] ||
+    fail "$stderr"
+  [ ! -e "$T/out.ndjson" ]
+}
+
+@test "--timeout in a config file bounds a Kafka output too" {
+  printf '[sort]\ntimeout = 1500\n' >"$T/cdn.toml"
+  start=$(date +%s%N)
+  run --separate-stderr timeout 120 "$CDN" --config "$T/cdn.toml" sort -b 127.0.0.1:1 -o kafka:t \
+    "$T/three.ndjson"
+  ms=$(elapsed_since "$start")
+  ((ms < 30000)) || fail "took ${ms} ms"
+  assert_equal "$status" 3
+  [[ "$stderr" == *"the brokers were unreachable for more than 1500 ms"* ]]
 }
 
 @test "a record over message.max.bytes is rejected and the rest delivered, exit 1" {
@@ -381,7 +418,7 @@ consume() {
   (($(date +%s) - start <= 2))
   run cat "$T/err"
   assert_output --partial "3 of 3 messages were not delivered; 3 to 't' (still queued when a signal stopped the wait)"
-  assert_output --partial "3 in, 3 out, 0 rejected in "
+  assert_output --partial "3 in, 0 out, 0 rejected, 3 not delivered in "
 }
 
 @test "--key-field takes numbers and booleans as written, unescapes strings, and follows dotted paths" {

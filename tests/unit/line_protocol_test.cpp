@@ -11,6 +11,8 @@ using cdn::influx::Encoder;
 using cdn::influx::EncoderOptions;
 using cdn::influx::PointKey;
 using cdn::influx::Precision;
+using cdn::influx::precision_name;
+using cdn::influx::time_out_of_range;
 
 namespace {
 
@@ -144,6 +146,45 @@ TEST(LineProtocolEncoder, EpochTimesAreInPrecisionUnits) {
   EXPECT_EQ(line(enc, R"({"t":1795342530123,"x":1})"), "cdn x=1i 1795342530123\n");
   EXPECT_EQ(line(enc, R"({"t":"2026-11-22T11:15:30.1239+01:00","x":1})"),
             "cdn x=1i 1795342530123\n");
+}
+
+TEST(LineProtocolTimeRange, InfluxDBsRangeHoldsAtEachPrecision) {
+  struct Edge {
+    Precision p;
+    int64_t max, min;
+  };
+  for (Edge e : {Edge{Precision::ns, 9223372036854775806, -9223372036854775806},
+                 Edge{Precision::us, 9223372036854775, -9223372036854775},
+                 Edge{Precision::ms, 9223372036854, -9223372036854},
+                 Edge{Precision::s, 9223372036, -9223372036}}) {
+    SCOPED_TRACE(precision_name(e.p));
+    EXPECT_FALSE(time_out_of_range(e.max, e.p, "t"));
+    EXPECT_FALSE(time_out_of_range(e.min, e.p, "t"));
+    EXPECT_FALSE(time_out_of_range(0, e.p, "t"));
+    EXPECT_EQ(
+        time_out_of_range(e.max + 1, e.p, "t").value_or("").rfind("t is outside the times", 0), 0u);
+    EXPECT_TRUE(time_out_of_range(e.min - 1, e.p, "t"));
+  }
+}
+
+TEST(LineProtocolEncoder, TimesOutsideInfluxDBsRangeAreRejected) {
+  EncoderOptions o;
+  o.precision = Precision::s;
+  Encoder s(o);
+  EXPECT_EQ(line(s, R"({"timestamp":"9999-12-31T23:59:59Z","x":1})")
+                .rfind("REJECT: the time '9999-12-31T23:59:59Z' is outside the times InfluxDB", 0),
+            0u);
+  EXPECT_EQ(line(s, R"({"timestamp":"2262-04-11T23:47:16Z","x":1})"), "cdn x=1i 9223372036\n");
+  o.precision = Precision::ns;
+  Encoder ns(o);
+  EXPECT_EQ(line(ns, R"({"timestamp":"2262-04-11T23:47:16.854775806Z","x":1})"),
+            "cdn x=1i 9223372036854775806\n");
+  EXPECT_EQ(line(ns, R"({"timestamp":"1677-09-21T00:12:43.145224194Z","x":1})"),
+            "cdn x=1i -9223372036854775806\n");
+  EXPECT_NE(line(ns, R"({"timestamp":"1677-09-21T00:12:43.145224193Z","x":1})").find("outside"),
+            std::string::npos);
+  EXPECT_NE(line(ns, R"({"timestamp":9223372036854775807,"x":1})").find("outside"),
+            std::string::npos);
 }
 
 TEST(LineProtocolEncoder, AwkwardNamesAndValuesAreEscaped) {
