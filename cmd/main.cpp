@@ -148,6 +148,14 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const UsageError& e) {
+    // A value the option's validator refuses (cli::whole_number, ...), from the command line
+    // or the config file; or a config file that is not TOML.
+    std::string where = "cdn";
+    for (auto* s : app.get_subcommands()) where += " " + s->get_name();
+    diag::settings().program = where;
+    diag::error(e.what());
+    return kExitUsage;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
