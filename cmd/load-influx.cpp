@@ -72,7 +72,8 @@ std::string secret(const char* env, const std::string& file, const char* option)
     std::string s =
         io::read_whole_file(file, option,
                             "give a readable file with the secret on its first line, or set " +
-                                std::string(env) + " instead");
+                                std::string(env) + " instead",
+                            io::kMaxSecretBytes);
     s = s.substr(0, s.find('\n'));
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;

@@ -420,3 +420,20 @@ in_topic() {
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 6000
   assert_equal "$(wc -l <"$T/out.ndjson")" 6000
 }
+
+@test "a bundle part that is a device, or larger than its cap, is refused before it is read" {
+  cp -r "$D/m" "$T/b"
+  ln -sf /dev/zero "$T/b/model.ubj"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: cannot read the model bundle's model.ubj '$T/b/model.ubj': not a regular file (a device, a pipe or a socket); train the bundle again with cdn train"
+  rm "$T/b/model.ubj"
+  truncate -s $((4 * 1024 * 1024 * 1024 + 1)) "$T/b/model.ubj"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: the model bundle's model.ubj '$T/b/model.ubj' is larger than 4 GiB, the most it may be; train the bundle again with cdn train"
+  truncate -s $((64 * 1024 * 1024 + 1)) "$T/b/contract.json"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: the model bundle's contract.json '$T/b/contract.json' is larger than 64 MiB, the most it may be; train the bundle again with cdn train"
+}

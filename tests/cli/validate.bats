@@ -528,3 +528,15 @@ expect() {
   assert_success
   assert_output '{"n":5,"x":3.0,"y":2.5,"z":"4.0"}'
 }
+
+@test "a schema larger than 64 MiB, or one that never ends like /dev/zero, is refused with either engine" {
+  truncate -s 65M "$T/big.json"
+  local engine schema
+  for engine in compiled valijson; do
+    for schema in "$T/big.json" /dev/zero; do
+      run --separate-stderr cdn validate --engine "$engine" --schema "$schema" </dev/null
+      assert_failure 2
+      assert_equal "$stderr" "cdn validate: the schema '$schema' is larger than 64 MiB, the most it may be; give a JSON Schema file with --schema"
+    done
+  done
+}
