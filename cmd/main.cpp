@@ -214,6 +214,13 @@ int main(int argc, char** argv) {
   ds.format = log_format == "json" ? diag::Format::json : diag::Format::text;
   std::string name = app.get_subcommands().front()->get_name();
   ds.program = "cdn " + name;
+  // Option values end up in JSON text and line protocol: UTF-8 only (paths aside).
+  try {
+    cli::check_utf8_values(app);
+  } catch (const UsageError& e) {
+    diag::error(e.what());
+    return kExitUsage;
+  }
 
   io::install_signal_handlers();
   try {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #ifdef CDN_WITH_KAFKA
@@ -143,6 +144,31 @@ CLI::Validator real_number(const std::string& option, double lo, double hi) {
     return {};
   };
   return CLI::Validator(check, "FLOAT in [" + shown(lo) + " - " + shown(hi) + "]", "real number");
+}
+
+void check_utf8_values(const CLI::App& app) {
+  // The value names of paths (as `cdn completion` reads them): FILE, FILE.html, PATH, DIR,
+  // MODEL_DIR, INPUT, TRAIN.csv.
+  static const char* const kPathTypes[] = {"FILE", "PATH", "DIR", "MODEL_DIR", "INPUT", "TRAIN"};
+  for (const CLI::Option* opt : app.get_options()) {
+    std::string type = opt->get_type_name();
+    type = type.substr(0, type.find(':'));
+    bool path = false;
+    for (const char* t : kPathTypes) path = path || type.rfind(t, 0) == 0;
+    if (path) continue;
+    for (const std::string& v : opt->results()) {
+      size_t bad = base::invalid_utf8_at(v);
+      if (bad == std::string::npos) continue;
+      static const char* hex = "0123456789abcdef";
+      unsigned char b = static_cast<unsigned char>(v[bad]);
+      std::string name = opt->get_name(false, true);
+      for (auto& c : name) c = c == ',' ? '/' : c;
+      throw UsageError("bad value for " + name + ": byte 0x" + hex[b >> 4] + hex[b & 15] +
+                       " at offset " + std::to_string(bad) +
+                       " is not UTF-8; write the value in UTF-8");
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands()) check_utf8_values(*sub);
 }
 
 size_t parse_size(const std::string& text, const std::string& option) {

@@ -83,6 +83,12 @@ CLI::Option* add_whole_number(CLI::App& app, const std::string& names, T& var,
   return app.add_option(names, var, description)->transform(whole_number(shown, lo, hi));
 }
 
+// Refuses (UsageError) a value of any option of `app` or of its parsed subcommands that is not
+// valid UTF-8: such values end up in JSON text (tag's --prefix and --field, predict's --keep,
+// train's --label and --param in the bundle) or in InfluxDB's line protocol, which must be UTF-8.
+// Paths are let through (options whose type is PATH, FILE, DIR, ...): a file name is bytes.
+void check_utf8_values(const CLI::App& app);
+
 // Parses a size: a number with an optional K, M, G or T suffix (powers of 1024; KB and KiB
 // are read as K, and a trailing B alone means bytes) or a '%' of physical memory. Throws
 // UsageError naming `option`.
