@@ -11,6 +11,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/base/fd.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
@@ -146,9 +147,8 @@ int run_broker(const BrokerArgs& a) {
 
 Runner setup_broker(CLI::App& app) {
   auto a = std::make_shared<BrokerArgs>();
-  app.add_option("--brokers", a->brokers, "Number of mock brokers, ids 1 to N")
+  cli::add_whole_number(app, "--brokers", a->brokers, "Number of mock brokers, ids 1 to N", 1, 64)
       ->type_name("N")
-      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--max-connections", a->max_connections,
                  "Client connections served at once (each holds two threads); more are closed "

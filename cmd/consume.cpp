@@ -73,7 +73,7 @@ Runner setup_consume(CLI::App& app) {
   app.add_flag("--envelope", a->envelope,
                "Write each message as an object: topic, partition, offset, timestamp, key, "
                "headers and payload (as JSON when it parses, else a string)");
-  app.add_option("-c,--count", a->count, "Stop after N messages (default: no limit)")
+  cli::add_whole_number(app, "-c,--count", a->count, "Stop after N messages (default: no limit)", 0)
       ->type_name("N");
   cli::add_output_options(app, a->io);
   cli::add_kafka_options(app, true);

@@ -18,8 +18,8 @@ namespace cdn::cmd {
 namespace {
 struct GenArgs {
   cli::IoOptions io;
-  std::string rows = "1000";
-  std::string seed = "1";
+  uint64_t rows = 1000;
+  uint64_t seed = 1;
   std::string format = "ndjson";
   std::string start = "2026-11-22T00:00:00Z";
   std::string rate = "20";
@@ -27,15 +27,6 @@ struct GenArgs {
   std::string dirty = "0";
   bool no_label = false;
 };
-
-uint64_t parse_count(const std::string& text, const char* option, const char* what) {
-  uint64_t v = 0;
-  auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    throw UsageError("bad value " + diag::quoted(text) + " for " + option + "; give " + what);
-  }
-  return v;
-}
 
 double parse_number(const std::string& text, const char* option, double lo, double hi,
                     const char* what) {
@@ -50,8 +41,8 @@ double parse_number(const std::string& text, const char* option, double lo, doub
 
 gen::Options make_options(const GenArgs& a) {
   gen::Options o;
-  o.rows = parse_count(a.rows, "--rows", "a whole number of records, e.g. 1000000");
-  o.seed = parse_count(a.seed, "--seed", "a whole number from 0 to 18446744073709551615");
+  o.rows = a.rows;
+  o.seed = a.seed;
   o.format = a.format == "csv" ? gen::Format::csv : gen::Format::ndjson;
   o.rate = parse_number(a.rate, "--rate", 1e-3, 1e9,
                         "records per second of event time, from 0.001 to 1000000000");
@@ -70,8 +61,8 @@ gen::Options make_options(const GenArgs& a) {
   const double span_s = static_cast<double>(o.rows) / o.rate * 3 + 60;
   constexpr double kYear9999 = 253402300799.0;  // 9999-12-31T23:59:59Z
   if (static_cast<double>(start->seconds) + span_s > kYear9999) {
-    throw UsageError("--rows " + a.rows + " at --rate " + a.rate + " from " + a.start +
-                     " runs past the year 9999; raise --rate or lower --rows");
+    throw UsageError("--rows " + std::to_string(a.rows) + " at --rate " + a.rate + " from " +
+                     a.start + " runs past the year 9999; raise --rate or lower --rows");
   }
   return o;
 }
@@ -106,10 +97,12 @@ Runner setup_gen(CLI::App& app) {
       "diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a "
       "qoe_bad label from a documented logistic model. The same seed and options give the same "
       "bytes. See 'man cdn-gen' and docs/gen.md.");
-  app.add_option("-n,--rows", a->rows, "Number of lines to write (records, dirty lines included)")
+  cli::add_whole_number(app, "-n,--rows", a->rows,
+                        "Number of lines to write (records, dirty lines included)", 0)
       ->type_name("N")
       ->capture_default_str();
-  app.add_option("--seed", a->seed, "Seed of the generator; the same seed gives the same output")
+  cli::add_whole_number(app, "--seed", a->seed,
+                        "Seed of the generator; the same seed gives the same output", 0)
       ->type_name("N")
       ->capture_default_str();
   app.add_option("-f,--format", a->format, "Output format: ndjson, or csv with a header row")

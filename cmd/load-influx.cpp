@@ -72,7 +72,8 @@ std::string secret(const char* env, const std::string& file, const char* option)
     std::string s =
         io::read_whole_file(file, option,
                             "give a readable file with the secret on its first line, or set " +
-                                std::string(env) + " instead");
+                                std::string(env) + " instead",
+                            io::kMaxSecretBytes);
     s = s.substr(0, s.find('\n'));
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
     return s;
@@ -112,8 +113,6 @@ int run_load_influx(LoadInfluxArgs& a) {
         "--token-file and --org are for InfluxDB 2.x (--bucket); 1.x takes --user "
         "and a password (INFLUX_PASSWORD or --password-file)");
   }
-  if (a.batch_size == 0) throw UsageError("--batch-size must be at least 1");
-  if (a.max_in_flight == 0) throw UsageError("--max-in-flight must be at least 1");
 
   influx::EncoderOptions eo;
   eo.measurement = a.measurement;
@@ -133,6 +132,8 @@ int run_load_influx(LoadInfluxArgs& a) {
   influx::LoaderOptions lo;
   lo.batch_size = a.batch_size;
   lo.flush_interval = influx::parse_duration(a.flush_interval, "--flush-interval");
+  // Checked with --dry-run too: a bad value is refused whatever the run.
+  const auto retry_timeout = influx::parse_duration(a.retry_timeout, "--retry-timeout");
   lo.on_duplicate = influx::parse_on_duplicate(a.on_duplicate);
   lo.id_field = a.id_field;
   if (a.id_field.empty()) throw UsageError("--id-field needs a field name, e.g. sampleID");
@@ -172,7 +173,7 @@ int run_load_influx(LoadInfluxArgs& a) {
     if (api == 2) wo.token = secret("INFLUX_TOKEN", a.token_file, "--token-file");
     wo.gzip = a.compression == "gzip";
     wo.max_in_flight = a.max_in_flight;
-    wo.retry_timeout = influx::parse_duration(a.retry_timeout, "--retry-timeout");
+    wo.retry_timeout = retry_timeout;
     writer = std::make_unique<influx::Writer>(wo);
     if (a.create_db) writer->create_database();
   }
@@ -262,16 +263,18 @@ Runner setup_load_influx(CLI::App& app) {
                  "The field that tells records apart, for --check-written")
       ->type_name("FIELD")
       ->capture_default_str();
-  app.add_option("--batch-size", a->batch_size, "Points per write request")
+  cli::add_whole_number(app, "--batch-size", a->batch_size, "Points per write request", 1)
       ->type_name("N")
       ->capture_default_str();
   app.add_option("--flush-interval", a->flush_interval,
                  "Send a batch that is not full once its first point is this old, e.g. 500ms")
       ->type_name("DURATION")
       ->capture_default_str();
-  app.add_option("--max-in-flight", a->max_in_flight,
-                 "Write requests in flight at a time; one more batch is kept ready, and "
-                 "reading waits while more are held (batches waiting to be sent again count)")
+  cli::add_whole_number(
+      app, "--max-in-flight", a->max_in_flight,
+      "Write requests in flight at a time; one more batch is kept ready, and "
+      "reading waits while more are held (batches waiting to be sent again count)",
+      1)
       ->type_name("N")
       ->capture_default_str();
   app.add_option("--retry-timeout", a->retry_timeout,

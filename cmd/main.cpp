@@ -12,6 +12,8 @@
 #include <string_view>
 
 #include "cmd/commands.hpp"
+#include "common/cli/config_toml.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
@@ -54,18 +56,36 @@ std::optional<std::string> first_word(int argc, char** argv) {
   return std::nullopt;
 }
 
-// The TOML config reader, less the keys whose option's environment variable is set: the
-// command line comes first, then the environment, then the config file, then the default,
-// for every option alike.
+// The config file's reader: strict TOML (cli::parse_config_toml: a malformed file is a usage
+// error naming the file and the line), at most cli::kMaxConfigBytes read, less the keys whose
+// option's environment variable is set: the command line comes first, then the environment,
+// then the config file, then the default, for every option alike.
 class EnvironmentFirstConfig : public CLI::ConfigTOML {
  public:
   explicit EnvironmentFirstConfig(const CLI::App& root) : root_(root) {}
 
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::vector<CLI::ConfigItem> items = CLI::ConfigTOML::from_config(input);
+    std::string file = root_.get_config_ptr()->as<std::string>();
+    std::string text(cdn::cli::kMaxConfigBytes + 1, '\0');
+    input.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (input.bad()) {
+      throw cdn::UsageError("cannot read the config file " + cdn::diag::quoted(file) + ": " +
+                            cdn::errno_text(errno) +
+                            "; name a readable file with --config or CDN_CONFIG");
+    }
+    text.resize(static_cast<size_t>(input.gcount()));
+    if (text.size() > cdn::cli::kMaxConfigBytes) {
+      throw cdn::UsageError("the config file " + cdn::diag::quoted(file) + " is larger than " +
+                            std::to_string(cdn::cli::kMaxConfigBytes >> 20) +
+                            " MiB, the most a config file may be; name a config file with --config "
+                            "or CDN_CONFIG");
+    }
     std::vector<CLI::ConfigItem> kept;
-    kept.reserve(items.size());
-    for (auto& item : items) {
+    for (auto& entry : cdn::cli::parse_config_toml(text, file)) {
+      CLI::ConfigItem item;
+      item.parents = std::move(entry.parents);
+      item.name = std::move(entry.key);
+      item.inputs = std::move(entry.values);
       if (!set_in_environment(item)) kept.push_back(std::move(item));
     }
     return kept;
@@ -148,6 +168,14 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const UsageError& e) {
+    // A value the option's validator refuses (cli::whole_number, ...), from the command line
+    // or the config file; or a config file that is not TOML.
+    std::string where = "cdn";
+    for (auto* s : app.get_subcommands()) where += " " + s->get_name();
+    diag::settings().program = where;
+    diag::error(e.what());
+    return kExitUsage;
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -186,6 +214,13 @@ int main(int argc, char** argv) {
   ds.format = log_format == "json" ? diag::Format::json : diag::Format::text;
   std::string name = app.get_subcommands().front()->get_name();
   ds.program = "cdn " + name;
+  // Option values end up in JSON text and line protocol: UTF-8 only (paths aside).
+  try {
+    cli::check_utf8_values(app);
+  } catch (const UsageError& e) {
+    diag::error(e.what());
+    return kExitUsage;
+  }
 
   io::install_signal_handlers();
   try {

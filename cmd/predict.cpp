@@ -120,7 +120,7 @@ Runner setup_predict(CLI::App& app) {
                      "Add a \"label\": 1 when the probability is at least T, else 0 (binary "
                      "classifiers)")
           ->type_name("T")
-          ->check(CLI::Range(0.0, 1.0));
+          ->check(cli::real_number("--threshold", 0, 1));
   app.add_option("--keep", a->keep, "Copy these input fields into each prediction, comma-separated")
       ->type_name("FIELDS")
       ->delimiter(',')
@@ -128,21 +128,20 @@ Runner setup_predict(CLI::App& app) {
   app.add_flag("--explain", a->explain,
                "Add \"contributions\": each feature's SHAP value and the bias, which sum to the "
                "margin");
-  app.add_option("--batch-size", a->serve.batch_size,
-                 "Records scored together; smaller batches lower the latency")
+  cli::add_whole_number(app, "--batch-size", a->serve.batch_size,
+                        "Records scored together; smaller batches lower the latency", 1, 1 << 20)
       ->type_name("N")
-      ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  app.add_option(
-         "--linger-ms", a->serve.linger_ms,
-         "How long a batch waits for more records: a record arriving later than MS after the "
-         "batch's first one closes it and sends what was read")
+  cli::add_whole_number(
+      app, "--linger-ms", a->serve.linger_ms,
+      "How long a batch waits for more records: a record arriving later than MS after the "
+      "batch's first one closes it and sends what was read",
+      0, 3600000)
       ->type_name("MS")
-      ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
-  app.add_option("--threads", a->serve.threads, "Threads scoring batches (0: one per core)")
+  cli::add_whole_number(app, "--threads", a->serve.threads,
+                        "Threads scoring batches (0: one per core)", 0, 1024)
       ->type_name("N")
-      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
 #ifdef CDN_WITH_KAFKA
   app.add_flag("--exactly-once", a->exactly_once,

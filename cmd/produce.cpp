@@ -48,13 +48,6 @@ void check_args(const ProduceArgs& a) {
   for (const auto& t : a.topics) {
     if (t.empty()) throw UsageError("-t/--topic is empty; name a Kafka topic");
   }
-  if (a.partition < 0 && a.partition != kafka::kAnyPartition) {
-    throw UsageError("--partition " + std::to_string(a.partition) +
-                     " is negative; partitions count from 0");
-  }
-  if (a.rate < 0 || !std::isfinite(a.rate)) {
-    throw UsageError("--rate must be a positive number of records per second");
-  }
   if (a.rate > 0 && a.replay_given) {
     throw UsageError("--rate and --replay do not go together; pick one");
   }
@@ -141,9 +134,10 @@ Runner setup_produce(CLI::App& app) {
                  "Message key from this field's value (e.g. sampleID), so that a key's records "
                  "share a partition; records without it are rejected")
       ->type_name("FIELD");
-  app.add_option("--partition", a->partition,
-                 "Send every message to partition N (default: by key, or the partitioner's "
-                 "choice)")
+  cli::add_whole_number(app, "--partition", a->partition,
+                        "Send every message to partition N (default: by key, or the "
+                        "partitioner's choice)",
+                        0)
       ->type_name("N");
   app.add_option("--header", a->headers, "Add a message header KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
@@ -157,7 +151,9 @@ Runner setup_produce(CLI::App& app) {
       ->type_name("CODEC")
       ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}))
       ->capture_default_str();
-  app.add_option("--rate", a->rate, "Send at most N records per second")->type_name("N");
+  app.add_option("--rate", a->rate, "Send at most R records per second (0: no limit)")
+      ->type_name("R")
+      ->check(cli::real_number("--rate", 0, 1e9));
   CLI::Option* replay =
       app.add_option("--replay", a->replay,
                      "Send records with the gaps between their event times (--timestamp-field, "

@@ -178,7 +178,8 @@ Runner setup_tag(CLI::App& app) {
       ->check(CLI::IsMember({"seq", "uuid", "hash"}))
       ->capture_default_str();
   CLI::Option* start =
-      app.add_option("--start", a->start, "First number of the sequence (--mode seq)")
+      cli::add_whole_number(app, "--start", a->start, "First number of the sequence (--mode seq)",
+                            0, std::numeric_limits<uint64_t>::max() - 1)
           ->type_name("N")
           ->capture_default_str();
   app.add_option("--prefix", a->prefix,

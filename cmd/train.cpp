@@ -46,8 +46,9 @@ void check_args(TrainArgs& a) {
         "--valid, --valid-fraction and --valid-after each choose the validation "
         "data; give one");
   }
-  if (a.valid_fraction < 0 || a.valid_fraction >= 1) {
-    throw UsageError("--valid-fraction must be at least 0 and below 1");
+  if (a.valid_fraction >= 1) {
+    throw UsageError("bad value " + std::to_string(a.valid_fraction) +
+                     " for --valid-fraction; give a fraction at least 0 and below 1");
   }
   if (a.train.early_stopping > 0 && splits == 0) {
     throw UsageError(
@@ -170,37 +171,38 @@ Runner setup_train(CLI::App& app) {
                  "XGBoost objective: binary:logistic, reg:squarederror, multi:softprob, ...")
       ->type_name("NAME")
       ->capture_default_str();
-  app.add_option("--rounds", a->train.rounds, "Boosting rounds")
+  cli::add_whole_number(app, "--rounds", a->train.rounds, "Boosting rounds", 1, 1000000)
       ->type_name("N")
-      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  app.add_option("--max-depth", a->train.max_depth, "Maximum depth of a tree")
+  cli::add_whole_number(app, "--max-depth", a->train.max_depth, "Maximum depth of a tree", 0, 64)
       ->type_name("N")
-      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   app.add_option("--eta", a->train.eta, "Learning rate")
       ->type_name("X")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::real_number("--eta", 0, 1))
       ->capture_default_str();
   app.add_option("--subsample", a->train.subsample, "Fraction of rows sampled for each tree")
       ->type_name("X")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::real_number("--subsample", 0, 1))
       ->capture_default_str();
   app.add_option("--colsample", a->train.colsample, "Fraction of features sampled for each tree")
       ->type_name("X")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::real_number("--colsample", 0, 1))
       ->capture_default_str();
   app.add_option("--scale-pos-weight", a->train.scale_pos_weight,
                  "Weight of positive examples (binary objectives)")
       ->type_name("X")
-      ->check(CLI::PositiveNumber)
+      ->check(cli::real_number("--scale-pos-weight", 0, 1e9))
       ->capture_default_str();
-  app.add_option("--seed", a->train.seed, "Random seed (row sampling, --valid-fraction)")
+  // XGBoost reads its seed as a signed 64-bit number.
+  cli::add_whole_number(app, "--seed", a->train.seed,
+                        "Random seed (row sampling, --valid-fraction)", 0,
+                        std::numeric_limits<int64_t>::max())
       ->type_name("N")
       ->capture_default_str();
-  app.add_option("--threads", a->train.threads, "Threads to train with (0: every core)")
+  cli::add_whole_number(app, "--threads", a->train.threads, "Threads to train with (0: every core)",
+                        0, 1024)
       ->type_name("N")
-      ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   app.add_option("--param", a->params,
                  "Any other XGBoost parameter as key=value (repeatable), e.g. "
@@ -214,20 +216,21 @@ Runner setup_train(CLI::App& app) {
       ->allow_extra_args(false);
   app.add_option("--valid-fraction", a->valid_fraction,
                  "Hold out this fraction of the training rows for validation, drawn by --seed")
-      ->type_name("F");
+      ->type_name("F")
+      ->check(cli::real_number("--valid-fraction", 0, 1));
   app.add_option("--valid-after", a->valid_after,
                  "Validate on the rows whose timestamp is at or after TIME (a time split)")
       ->type_name("TIME");
-  app.add_option("--early-stopping", a->train.early_stopping,
-                 "Stop when the last validation metric has not improved for N rounds, and keep "
-                 "the best round")
-      ->type_name("N")
-      ->check(CLI::Range(0, 1000000));
+  cli::add_whole_number(app, "--early-stopping", a->train.early_stopping,
+                        "Stop when the last validation metric has not improved for N rounds, "
+                        "and keep the best round",
+                        0, 1000000)
+      ->type_name("N");
   app.add_option("--threshold", a->train.threshold,
                  "Probability at which a binary prediction counts as positive in the final "
                  "metrics")
       ->type_name("T")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(cli::real_number("--threshold", 0, 1))
       ->capture_default_str();
   app.add_option("--report", a->report,
                  "Also write a self-contained HTML report with charts: learning curves, "

@@ -151,8 +151,8 @@ Runner setup_validate(CLI::App& app) {
       ->description(
           "JSON Schema (draft 4, 6 or 7, by its $schema; 7 when it names none) that records "
           "must satisfy, and that types CSV cells (default: cdn-data.json of cdn's schemas)");
-  app.add_option("--max-errors", a->max_errors,
-                 "Errors listed per rejected record, at most (0: all of them)")
+  cli::add_whole_number(app, "--max-errors", a->max_errors,
+                        "Errors listed per rejected record, at most (0: all of them)", 0)
       ->type_name("N")
       ->capture_default_str();
   app.add_flag("--coerce", a->coerce,
@@ -174,9 +174,9 @@ Runner setup_validate(CLI::App& app) {
       ->type_name("ENGINE")
       ->check(CLI::IsMember({"compiled", "valijson"}))
       ->capture_default_str();
-  app.add_option("--threads", a->threads, "Threads that check records (default: one per core)")
-      ->type_name("N")
-      ->check(CLI::Range(0, 256));
+  cli::add_whole_number(app, "--threads", a->threads,
+                        "Threads that check records (default: one per core)", 0, 256)
+      ->type_name("N");
   return [a] { return run_validate(*a); };
 }
 

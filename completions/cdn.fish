@@ -116,7 +116,7 @@ complete -c cdn -n '__fish_seen_subcommand_from produce' -l partition -x -d 'Sen
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l header -x -d 'Add a message header KEY=VALUE (repeatable)'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l timestamp-field -x -d 'Message timestamp from this field: an RFC 3339 time or epoch seconds or milliseconds (default: the time of producing)'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -s z -l compression -x -a 'none gzip snappy lz4 zstd' -d 'Compression of message batches: none, gzip, snappy, lz4 or zstd'
-complete -c cdn -n '__fish_seen_subcommand_from produce' -l rate -x -d 'Send at most N records per second'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l rate -x -d 'Send at most R records per second (0: no limit)'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l replay -x -d 'Send records with the gaps between their event times (--timestamp-field, else timestamp) divided by SPEED: 1 is real time (default), 60 a minute per second'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -F
 

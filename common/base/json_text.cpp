@@ -48,26 +48,9 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_base64(std::string& out, std::string_view bytes) {
-  static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   out.reserve(out.size() + 2 + (bytes.size() + 2) / 3 * 4);
   out += '"';
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += digits[(v >> 18) & 63];
-    out += digits[(v >> 12) & 63];
-    out += digits[(v >> 6) & 63];
-    out += digits[v & 63];
-  }
-  if (size_t left = bytes.size() - i; left > 0) {
-    uint32_t v = at(i) << 16;
-    if (left == 2) v |= at(i + 1) << 8;
-    out += digits[(v >> 18) & 63];
-    out += digits[(v >> 12) & 63];
-    out += left == 2 ? digits[(v >> 6) & 63] : '=';
-    out += '=';
-  }
+  append_base64(out, bytes);
   out += '"';
 }
 
@@ -104,6 +87,43 @@ size_t invalid_utf8_at(std::string_view s) {
     i += len;
   }
   return std::string_view::npos;
+}
+
+size_t append_utf8_replacing(std::string& out, std::string_view s) {
+  size_t replaced = 0;
+  for (;;) {
+    size_t bad = invalid_utf8_at(s);
+    if (bad == std::string_view::npos) {
+      out.append(s);
+      return replaced;
+    }
+    out.append(s.substr(0, bad));
+    out += "\xEF\xBF\xBD";  // U+FFFD
+    ++replaced;
+    s.remove_prefix(bad + 1);
+  }
+}
+
+void append_base64(std::string& out, std::string_view s) {
+  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= s.size(); i += 3) {
+    uint32_t v = (static_cast<uint32_t>(static_cast<unsigned char>(s[i])) << 16) |
+                 (static_cast<uint32_t>(static_cast<unsigned char>(s[i + 1])) << 8) |
+                 static_cast<unsigned char>(s[i + 2]);
+    out += abc[(v >> 18) & 63];
+    out += abc[(v >> 12) & 63];
+    out += abc[(v >> 6) & 63];
+    out += abc[v & 63];
+  }
+  if (size_t rest = s.size() - i; rest > 0) {
+    uint32_t v = static_cast<uint32_t>(static_cast<unsigned char>(s[i])) << 16;
+    if (rest == 2) v |= static_cast<uint32_t>(static_cast<unsigned char>(s[i + 1])) << 8;
+    out += abc[(v >> 18) & 63];
+    out += abc[(v >> 12) & 63];
+    out += rest == 2 ? abc[(v >> 6) & 63] : '=';
+    out += '=';
+  }
 }
 
 void append_int(std::string& out, int64_t v) {

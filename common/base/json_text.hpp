@@ -16,8 +16,15 @@ void append_json_string(std::string& out, std::string_view s);
 // well-formed: JSON text must be, and append_json_string does not check.
 size_t invalid_utf8_at(std::string_view s);
 
-// Appends `bytes` in base64 (RFC 4648, with padding) as a JSON string literal: how bytes that
-// are not UTF-8 go into JSON text.
+// Appends `s` with each byte that is not part of a well-formed UTF-8 sequence replaced by
+// U+FFFD (the replacement character); returns how many bytes were replaced.
+size_t append_utf8_replacing(std::string& out, std::string_view s);
+
+// Appends `s` in base64 (RFC 4648, with padding).
+void append_base64(std::string& out, std::string_view s);
+
+// Appends `bytes` in base64 as a JSON string literal: how bytes that are not UTF-8 go into
+// JSON text.
 void append_json_base64(std::string& out, std::string_view bytes);
 
 void append_int(std::string& out, int64_t v);

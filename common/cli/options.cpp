@@ -4,7 +4,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <string>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #ifdef CDN_WITH_KAFKA
@@ -41,19 +44,20 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                    "Any librdkafka property as key=value (repeatable), as kcat takes it")
         ->type_name("KEY=VALUE")
         ->allow_extra_args(false);
-    app.add_option("--stats-interval", k.stats_interval_ms,
-                   "Write librdkafka's statistics JSON (queue depths, round trips, consumer "
-                   "lag) every MS milliseconds to --stats-file")
-        ->type_name("MS")
-        ->check(CLI::Range(0, 86400000));
+    add_whole_number(app, "--stats-interval", k.stats_interval_ms,
+                     "Write librdkafka's statistics JSON (queue depths, round trips, consumer "
+                     "lag) every MS milliseconds to --stats-file",
+                     0, 86400000)
+        ->type_name("MS");
     app.add_option("--stats-file", k.stats_file,
                    "Where --stats-interval writes, one JSON object a line ('-' is stderr)")
         ->type_name("PATH")
         ->capture_default_str();
-    app.add_option("--timeout", k.timeout_ms,
-                   "How long the Kafka brokers may stay unreachable, at the start or during "
-                   "the run, before the command fails (ms); for an output, what waits then is "
-                   "counted as not delivered")
+    add_whole_number(app, "--timeout", k.timeout_ms,
+                     "How long the Kafka brokers may stay unreachable, at the start or during "
+                     "the run, before the command fails (ms); for an output, what waits then "
+                     "is counted as not delivered",
+                     1)
         ->type_name("MS")
         ->capture_default_str();
   }
@@ -106,16 +110,79 @@ Inputs::Inputs(const IoOptions& opts, pipeline::RunContext& ctx, size_t map_limi
   });
 }
 
+CLI::Validator whole_number(const std::string& option, uint64_t lo, uint64_t hi) {
+  std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  auto check = [option, range, lo, hi](std::string& text) -> std::string {
+    uint64_t v = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    bool digits = !text.empty() && std::isdigit(static_cast<unsigned char>(text.front()));
+    if (!digits || r.ec != std::errc() || r.ptr != text.data() + text.size() || v < lo || v > hi) {
+      throw UsageError("bad value " + diag::quoted(text) + " for " + option +
+                       "; give a whole number from " + range);
+    }
+    text = std::to_string(v);  // what CLI11 converts next: no leading zero read as octal
+    return {};
+  };
+  return CLI::Validator(check, "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]",
+                        "whole number");
+}
+
+CLI::Validator real_number(const std::string& option, double lo, double hi) {
+  auto shown = [](double x) {
+    std::string s = std::to_string(x);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (s.back() == '.') s.pop_back();
+    return s;
+  };
+  std::string range = shown(lo) + " to " + shown(hi);
+  auto check = [option, range, lo, hi](std::string& text) -> std::string {
+    double v = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() ||
+        !std::isfinite(v) || v < lo || v > hi) {
+      throw UsageError("bad value " + diag::quoted(text) + " for " + option +
+                       "; give a number from " + range);
+    }
+    return {};
+  };
+  return CLI::Validator(check, "FLOAT in [" + shown(lo) + " - " + shown(hi) + "]", "real number");
+}
+
+void check_utf8_values(const CLI::App& app) {
+  // The value names of paths (as `cdn completion` reads them): FILE, FILE.html, PATH, DIR,
+  // MODEL_DIR, INPUT, TRAIN.csv.
+  static const char* const kPathTypes[] = {"FILE", "PATH", "DIR", "MODEL_DIR", "INPUT", "TRAIN"};
+  for (const CLI::Option* opt : app.get_options()) {
+    std::string type = opt->get_type_name();
+    type = type.substr(0, type.find(':'));
+    bool path = false;
+    for (const char* t : kPathTypes) path = path || type.rfind(t, 0) == 0;
+    if (path) continue;
+    for (const std::string& v : opt->results()) {
+      size_t bad = base::invalid_utf8_at(v);
+      if (bad == std::string::npos) continue;
+      static const char* hex = "0123456789abcdef";
+      unsigned char b = static_cast<unsigned char>(v[bad]);
+      std::string name = opt->get_name(false, true);
+      for (auto& c : name) c = c == ',' ? '/' : c;
+      throw UsageError("bad value for " + name + ": byte 0x" + hex[b >> 4] + hex[b & 15] +
+                       " at offset " + std::to_string(bad) +
+                       " is not UTF-8; write the value in UTF-8");
+    }
+  }
+  for (const CLI::App* sub : app.get_subcommands()) check_utf8_values(*sub);
+}
+
 size_t parse_size(const std::string& text, const std::string& option) {
   auto bad = [&]() {
     return UsageError("bad size " + diag::quoted(text) + " for " + option +
-                      "; write a number with an optional K, M or G suffix, or a percentage "
-                      "of memory like 50%");
+                      "; write a number of bytes from 0 to 16E with an optional K, M, G or T "
+                      "suffix, or a percentage of memory like 50%");
   };
   if (text.empty()) throw bad();
   double v;
   auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (r.ec != std::errc() || v < 0) throw bad();
+  if (r.ec != std::errc() || !std::isfinite(v) || v < 0) throw bad();
   std::string suffix(r.ptr, text.data() + text.size());
   for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (suffix == "B") suffix.clear();
@@ -139,7 +206,9 @@ size_t parse_size(const std::string& text, const std::string& option) {
   } else {
     throw bad();
   }
-  return static_cast<size_t>(v * mult);
+  double bytes = v * mult;
+  if (!(bytes < 18446744073709551616.0)) throw bad();  // beyond size_t: no wrap
+  return static_cast<size_t>(bytes);
 }
 
 }  // namespace cdn::cli

@@ -7,9 +7,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/endpoint/endpoint.hpp"
@@ -56,6 +60,35 @@ class Inputs {
   record::SourceOptions source_opts_;
   std::unique_ptr<endpoint::InputSet> set_;
 };
+
+// A whole-number option (a count, a number of bytes or milliseconds, a seed, a port): its value
+// must be decimal digits, within [lo, hi], on the command line and in the config file alike.
+// A sign, a fraction, hex, octal or a number out of range is a usage error (UsageError,
+// thrown while parsing) that names the option, the value and the range: CLI11 alone reads
+// -5 as 18446744073709551611 into an unsigned variable and 010 as 8. --help shows the range.
+CLI::Validator whole_number(const std::string& option, uint64_t lo, uint64_t hi);
+
+// The same for a real number: finite, within [lo, hi].
+CLI::Validator real_number(const std::string& option, double lo, double hi);
+
+// Adds the option `names` for `var` (any integer type) with whole_number(lo, hi), hi capped
+// to what `var` holds.
+template <typename T>
+CLI::Option* add_whole_number(CLI::App& app, const std::string& names, T& var,
+                              const std::string& description, uint64_t lo,
+                              uint64_t hi = std::numeric_limits<uint64_t>::max()) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  hi = std::min<uint64_t>(hi, static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  std::string shown = names;  // "-n,--rows" -> "-n/--rows"
+  for (auto& c : shown) c = c == ',' ? '/' : c;
+  return app.add_option(names, var, description)->transform(whole_number(shown, lo, hi));
+}
+
+// Refuses (UsageError) a value of any option of `app` or of its parsed subcommands that is not
+// valid UTF-8: such values end up in JSON text (tag's --prefix and --field, predict's --keep,
+// train's --label and --param in the bundle) or in InfluxDB's line protocol, which must be UTF-8.
+// Paths are let through (options whose type is PATH, FILE, DIR, ...): a file name is bytes.
+void check_utf8_values(const CLI::App& app);
 
 // Parses a size: a number with an optional K, M, G or T suffix (powers of 1024; KB and KiB
 // are read as K, and a trailing B alone means bytes) or a '%' of physical memory. Throws

@@ -147,6 +147,12 @@ Encoder::Encoder(EncoderOptions opts) : opts_(std::move(opts)) {
                        ": name a field that is not empty, not 'time', and holds no newline");
     }
   }
+  // A field named twice in --field is written once, where it is first named.
+  std::vector<std::string> fields;
+  for (auto& f : opts_.fields) {
+    if (std::find(fields.begin(), fields.end(), f) == fields.end()) fields.push_back(std::move(f));
+  }
+  opts_.fields = std::move(fields);
   // The tags in key order, with "model" (a tag of prediction records) unless it is one anyway.
   all_tags_ = opts_.tags;
   std::sort(all_tags_.begin(), all_tags_.end());
@@ -301,6 +307,15 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
         "a field named 'time' is refused by InfluxDB; leave it out with --field, or make it the "
         "time with --time-field time");
   }
+  // A field name once per point: a nested member flattened to the name of another member (or
+  // of a tag) would make two (InfluxDB keeps one of them, or refuses the line).
+  for (const auto& seen : field_names_) {
+    if (seen == key) {
+      return "the field name " + diag::quoted(key) +
+             " comes twice in the point (a nested member flattened to the name of another, as "
+             "a_b from {\"a\":{\"b\":1}}); name the fields to write with --field";
+    }
+  }
   size_t start = out.size();
   out += any ? ',' : ' ';
   if (!append_key(out, key)) {
@@ -343,6 +358,7 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
     default:
       break;
   }
+  field_names_.push_back(key);
   any = true;
   return std::nullopt;
 }
@@ -382,9 +398,13 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
     size_t t = 0;
     while (t < ntags && !(all_tags_[t].size() == k.size() && all_tags_[t] == k)) ++t;
     if (t < ntags) {
-      if (!tag_found_[t]) tag_values_[t] = val;
+      bool first = !tag_found_[t];
+      if (first) tag_values_[t] = val;
       tag_found_[t] = 1;
-      if (t != model_slot_) continue;  // "model" is a field unless the record is a prediction
+      if (t != model_slot_ || !first) continue;  // "model" is a field unless in a prediction
+    } else if (std::any_of(members_.begin(), members_.end(),
+                           [&](const auto& m) { return m.first == k; })) {
+      continue;  // a member named twice: the first one counts, as for every command
     }
     members_.emplace_back(k, val);
   }
@@ -445,7 +465,11 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
     if (auto why = encode_time(time_v, key.time)) return fail(*why);
   }
 
-  // Fields.
+  // Fields, under names that no tag has.
+  field_names_.clear();
+  for (size_t t = 0; t < ntags; ++t) {
+    if (tag_found_[t] && (t != model_slot_ || prediction)) field_names_.push_back(all_tags_[t]);
+  }
   bool any = false;
   if (!opts_.fields.empty() && !prediction) {
     for (const auto& name : opts_.fields) {

@@ -2,7 +2,8 @@
 // escaped so that every value InfluxDB can hold reads back byte for byte, and typed so that
 // a JSON integer stays an integer (42i), a JSON float a float, a string a string and a
 // boolean a boolean. A value the protocol cannot carry is a reason to reject the record,
-// never a silent change.
+// never a silent change. A member named twice in a record counts once, by its first occurrence
+// (the rule of every cdn command); no point has two fields or tags of one name.
 #pragma once
 
 #include <simdjson.h>
@@ -110,6 +111,7 @@ class Encoder {
   std::vector<simdjson::dom::element> tag_values_;
   std::vector<std::pair<std::string_view, simdjson::dom::element>> members_;
   std::string key_scratch_;
+  std::vector<std::string> field_names_;  // per record: the tag and field names written
   std::string_view last_measurement_;
   uint64_t predictions_ = 0;
 };

@@ -117,7 +117,7 @@ uint64_t splitmix(uint64_t& state) {
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& option) {
   auto bad = [&] {
     return UsageError("bad " + option + " " + diag::quoted(text) +
-                      "; write a duration like 250ms, 30s, 5m or 1h");
+                      "; write a duration from 0 to 1000000000s, like 250ms, 30s, 5m or 1h");
   };
   char* end = nullptr;
   errno = 0;

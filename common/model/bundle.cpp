@@ -11,6 +11,7 @@
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/whole_file.hpp"
 
 namespace cdn::model {
 
@@ -26,16 +27,11 @@ void write_file(const fs::path& path, std::string_view data) {
   }
 }
 
-std::string read_part(const fs::path& dir, const char* name) {
-  fs::path p = dir / name;
-  std::ifstream f(p, std::ios::binary);
-  if (!f) {
-    throw UsageError("the model bundle " + diag::quoted(dir.string()) + " has no readable " + name +
-                     " (" + errno_text(errno) + ")");
-  }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// A part of a bundle: a regular file (not a device such as /dev/zero, nor a pipe) of at most
+// `max_bytes`, so that a broken bundle is refused rather than read without end.
+std::string read_part(const fs::path& dir, const char* name, size_t max_bytes) {
+  return io::read_whole_file((dir / name).string(), std::string("the model bundle's ") + name,
+                             "train the bundle again with cdn train", max_bytes, true);
 }
 }  // namespace
 
@@ -108,9 +104,9 @@ Bundle read_bundle(const std::string& dir) {
     throw UsageError("cannot open the model bundle " + diag::quoted(dir) +
                      ": not a directory (cdn train -o DIR writes one)");
   }
-  std::string manifest = read_part(d, "manifest.json");
-  std::string contract_text = read_part(d, "contract.json");
-  std::string ubj = read_part(d, "model.ubj");
+  std::string manifest = read_part(d, "manifest.json", io::kMaxJsonPartBytes);
+  std::string contract_text = read_part(d, "contract.json", io::kMaxJsonPartBytes);
+  std::string ubj = read_part(d, "model.ubj", io::kMaxModelBytes);
   simdjson::dom::parser parser;
   simdjson::dom::element m;
   std::string_view model_hash, contract_hash;

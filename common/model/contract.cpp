@@ -10,6 +10,7 @@
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/whole_file.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/ids.hpp"
 #include "common/record/timestamp.hpp"
@@ -41,13 +42,8 @@ FeatureKind kind_from(std::string_view s, const std::string& what) {
 }
 
 std::string read_file(const std::string& path, const std::string& role) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    throw UsageError("cannot open " + role + " " + diag::quoted(path) + ": " + errno_text(errno));
-  }
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  return io::read_whole_file(path, "the " + role, "give a JSON Schema file with --schema",
+                             io::kMaxSchemaBytes);
 }
 }  // namespace
 

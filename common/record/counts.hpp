@@ -17,7 +17,10 @@ struct Counts {
   uint64_t rejected = 0;
 };
 
-// One NDJSON line per bad record: {"command","source","line","reason","record"}.
+// One NDJSON line per bad record: {"command","source","line","reason","record"}. Every line is
+// UTF-8, as JSON text must be: a byte of the record (or of the source name, or the reason) that
+// is not part of a well-formed UTF-8 sequence is written as U+FFFD, and a record with such
+// bytes gets "record_base64", its exact bytes, as well.
 class Rejects {
  public:
   Rejects(std::string command, std::unique_ptr<io::Sink> sink, Counts& counts)
@@ -36,6 +39,7 @@ class Rejects {
   std::unique_ptr<io::Sink> sink_;
   Counts& counts_;
   std::string scratch_;
+  std::string tmp_;
 };
 
 }  // namespace cdn::record

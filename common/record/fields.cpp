@@ -1,5 +1,7 @@
 #include "common/record/fields.hpp"
 
+#include <cstdint>
+
 namespace cdn::record {
 
 const char* json_type_name(simdjson::dom::element_type t) {
@@ -93,26 +95,94 @@ size_t skip_value(std::string_view text, size_t i) {
     ++i;
   return i;
 }
+// The text of the JSON string body `k` (between its quotes, valid JSON) with its escapes
+// decoded, as simdjson holds a key.
+std::string unescaped(std::string_view k) {
+  std::string out;
+  auto hex4 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t j = at; j < at + 4 && j < k.size(); ++j) {
+      char c = k[j];
+      v = v * 16 + static_cast<uint32_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+  };
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k[i] != '\\' || i + 1 >= k.size()) {
+      out += k[i];
+      continue;
+    }
+    char e = k[++i];
+    switch (e) {
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'u': {
+        uint32_t cp = hex4(i + 1);
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 6 < k.size() && k[i + 1] == '\\' &&
+            k[i + 2] == 'u') {
+          uint32_t lo = hex4(i + 3);
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          i += 6;
+        }
+        if (cp < 0x80) {
+          out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          out += static_cast<char>(0xC0 | (cp >> 6));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          out += static_cast<char>(0xE0 | (cp >> 12));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          out += static_cast<char>(0xF0 | (cp >> 18));
+          out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        break;
+      }
+      default:
+        out += e;  // \" \\ \/
+    }
+  }
+  return out;
+}
 }  // namespace
 
 std::optional<MemberSpan> find_member(std::string_view text, std::string_view key) {
   size_t i = skip_ws(text, 0);
   if (i >= text.size() || text[i] != '{') return std::nullopt;
-  std::optional<MemberSpan> found;
   ++i;
   for (;;) {
     i = skip_ws(text, i);
-    if (i >= text.size() || text[i] == '}') return found;
-    if (text[i] != '"') return found;
+    if (i >= text.size() || text[i] != '"') return std::nullopt;
     size_t kbegin = i;
     size_t kend = skip_string(text, i);
     std::string_view k = text.substr(kbegin + 1, kend - kbegin - 2);
     i = skip_ws(text, kend);
-    if (i >= text.size() || text[i] != ':') return found;
+    if (i >= text.size() || text[i] != ':') return std::nullopt;
     i = skip_ws(text, i + 1);
     size_t vbegin = i;
     size_t vend = skip_value(text, i);
-    if (k == key) found = MemberSpan{kbegin, vbegin, vend};
+    // The first occurrence, compared unescaped: the member simdjson's at_key finds.
+    if (k == key) return MemberSpan{kbegin, vbegin, vend, false};
+    if (k.find('\\') != std::string_view::npos && unescaped(k) == key) {
+      return MemberSpan{kbegin, vbegin, vend, true};
+    }
     i = skip_ws(text, vend);
     if (i < text.size() && text[i] == ',') ++i;
   }

@@ -27,11 +27,12 @@ struct MemberSpan {
   size_t member_begin;  // the opening quote of the key
   size_t value_begin;
   size_t value_end;  // one past the value
+  bool escaped_key;  // the key is written with escapes (so it differs from `key` as text)
 };
 
 // Finds the top-level member `key` of the object in `text` (which must be valid JSON, e.g.
-// already parsed). Keys are compared after unescaping only when they hold no escapes
-// (a key written with escapes never matches). Returns the last occurrence.
+// already parsed), comparing keys unescaped. Returns the first occurrence: a member named
+// twice counts by its first one, for every command (simdjson's at_key finds the first too).
 std::optional<MemberSpan> find_member(std::string_view text, std::string_view key);
 
 // Offset of the closing '}' of the top-level object and whether it has members.

@@ -287,7 +287,7 @@ IdSplicer::IdSplicer(std::string_view field) : field_(field) {
 std::optional<size_t> IdSplicer::head(std::string_view text, bool present, std::string& out) const {
   if (present) {
     auto span = find_member(text, field_);
-    if (!span) return std::nullopt;
+    if (!span || span->escaped_key) return std::nullopt;
     out.append(text.substr(0, span->value_begin));
     return span->value_end;
   }

@@ -514,12 +514,9 @@ class Compiler {
                        "it and to the draft meta-schemas, never over the network; save the "
                        "schema next to this one and refer to it by file name");
     }
-    simdjson::padded_string text;
-    if (auto err = simdjson::padded_string::load(path).get(text)) {
-      throw UsageError("cannot resolve $ref " + diag::quoted(uri) + " at " + diag::quoted(from) +
-                       ": cannot read " + diag::quoted(path) + " (" + simdjson::error_message(err) +
-                       ")");
-    }
+    simdjson::padded_string text(io::read_whole_file(
+        path, "the schema referred to by $ref " + diag::quoted(uri) + " at " + diag::quoted(from),
+        "refer to a JSON Schema file next to this one", io::kMaxSchemaBytes));
     auto& d = add_document(doc_uri, std::move(text));
     compile_document(d);
     return &d;
@@ -605,8 +602,8 @@ std::unique_ptr<Validator> Validator::from_text(std::string_view text, const std
 }
 
 std::unique_ptr<Validator> Validator::from_file(const std::string& path) {
-  std::string raw =
-      io::read_whole_file(path, "the schema", "give a JSON Schema file with --schema");
+  std::string raw = io::read_whole_file(path, "the schema", "give a JSON Schema file with --schema",
+                                        io::kMaxSchemaBytes);
   simdjson::padded_string text(raw);
   std::string abs = absolute_path(path);
   std::unique_ptr<Validator> v(new Validator());

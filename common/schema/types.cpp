@@ -21,7 +21,7 @@ record::ValueType from_name(std::string_view t) {
 record::PropertyTypes load_property_types(const std::string& path) {
   // Read whole first: --schema may name a pipe, which simdjson's load cannot size.
   const std::string hint = "pass a JSON Schema file with --schema";
-  simdjson::padded_string text(io::read_whole_file(path, "the schema", hint));
+  simdjson::padded_string text(io::read_whole_file(path, "the schema", hint, io::kMaxSchemaBytes));
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (auto err = parser.parse(text).get(doc)) {

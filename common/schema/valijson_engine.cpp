@@ -36,6 +36,7 @@
 #include "common/base/json_pointer.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/whole_file.hpp"
 #include "common/schema/formats.hpp"
 #include "common/schema/json_compare.hpp"
 #include "common/schema/valijson_adapter.hpp"
@@ -522,12 +523,8 @@ std::unique_ptr<simdjson::dom::document> parse_document(std::string_view text,
 }
 
 std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read " + what + ": " + errno_text(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw UsageError("cannot read " + what + ": " + errno_text(errno));
-  return std::move(ss).str();
+  return io::read_whole_file(path, what, "give a JSON Schema file with --schema",
+                             io::kMaxSchemaBytes);
 }
 
 std::string directory_of(const std::string& path) {
@@ -603,7 +600,7 @@ void load(ValijsonEngine::State& state, int& draft, std::string_view text, const
                        "next to it and to the draft meta-schemas, never over the network");
     }
     std::string shown = "the schema " + diag::quoted(path) + " (a $ref of " + where + ")";
-    auto doc = parse_document(read_file(path, shown), shown);
+    auto doc = parse_document(read_file(path, "the schema (a $ref of " + where + ")"), shown);
     PatternCollector(state.patterns, shown).schema(doc->root(), "");
     RefChecker(doc->root(), shown).check(false);
     return doc.release();
@@ -634,7 +631,7 @@ std::unique_ptr<ValijsonEngine> ValijsonEngine::from_text(std::string_view text,
 }
 
 std::unique_ptr<ValijsonEngine> ValijsonEngine::from_file(const std::string& path) {
-  std::string text = read_file(path, "the schema " + diag::quoted(path));
+  std::string text = read_file(path, "the schema");
   std::unique_ptr<ValijsonEngine> e(new ValijsonEngine());
   load(*e->state_, e->draft_, text, directory_of(path), diag::quoted(path));
   return e;

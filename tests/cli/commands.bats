@@ -209,3 +209,76 @@ ld_run() {
   done
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
 }
+
+# The options of `cdn CMD --help` that take a number, one "--long TYPE" a line: those whose
+# type is a number (N, MS, R, T, X, F, FRACTION, SIZE, DURATION) or shows a range ("in [").
+numeric_options() {
+  "$CDN" "$1" --help | awk '/^  +-/ {
+      names = $1; type = $2; sub(/[:=].*/, "", type)
+      if (type ~ /^(N|MS|R|T|X|F|FRACTION|SIZE|DURATION)$/ || $0 ~ / in \[/) {
+        n = split(names, parts, ",")
+        for (i = 1; i <= n; i++) if (parts[i] ~ /^--/) print parts[i], type
+      }
+    }'
+}
+
+# Arguments that get a command past its other checks to the one of the option under test.
+numeric_test_args() {
+  case $1 in
+    predict) echo "-m $BATS_TEST_TMPDIR" ;;
+    produce | consume) echo "-t x" ;;
+    train) echo "-o $BATS_TEST_TMPDIR/model $BATS_TEST_TMPDIR/none.csv" ;;
+    load-influx) echo "--dry-run" ;;
+  esac
+}
+
+# check_numeric_refusal CMD OPTION: the last `run` refused -1 for OPTION of CMD as a usage
+# error naming the option, the value and a range; else adds to `bad`.
+check_numeric_refusal() {
+  if [[ $status -ne 2 || $output != *"'-1'"* || $output != *"$2"* || $output != *" from "* ]]; then
+    bad+=("$1 $2 (status $status: $output)")
+  fi
+}
+
+@test "every numeric option of every command refuses -1 with a usage error naming it and the range" {
+  local bad=() c o type seen=0
+  for c in $(commands); do
+    while read -r o type; do
+      seen=$((seen + 1))
+      # shellcheck disable=SC2046
+      run timeout 20 "$CDN" "$c" $(numeric_test_args "$c") "$o" -1 </dev/null
+      check_numeric_refusal "$c" "$o"
+    done < <(numeric_options "$c")
+  done
+  [[ $seen -gt 10 ]] || fail "only $seen numeric options found in the --help texts"
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "every numeric option of every command refuses -1 from the config file too" {
+  local bad=() c o type
+  for c in $(commands); do
+    while read -r o type; do
+      printf '[%s]\n%s = -1\n' "$c" "${o#--}" >"$BATS_TEST_TMPDIR/c.toml"
+      # shellcheck disable=SC2046
+      run timeout 20 "$CDN" --config "$BATS_TEST_TMPDIR/c.toml" "$c" $(numeric_test_args "$c") \
+        </dev/null
+      check_numeric_refusal "$c" "$o"
+    done < <(numeric_options "$c")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "a whole-number option refuses a value beyond its type, a fraction, hex and a sign" {
+  local v
+  for v in 18446744073709551616 1.5 0x10 +3 ' 3' ''; do
+    run cdn tag --start "$v" </dev/null
+    assert_failure 2
+    assert_output "cdn tag: bad value '$v' for --start; give a whole number from 0 to 18446744073709551614"
+  done
+}
+
+@test "a whole-number option reads leading zeros as decimal, not octal" {
+  run cdn tag --start 010 <<<'{}'
+  assert_success
+  assert_output --partial '{"sampleID":10}'
+}

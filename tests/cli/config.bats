@@ -133,3 +133,73 @@ setup() {
   assert_failure 3
   assert_output --partial "127.0.0.1:9/bootstrap"
 }
+
+# Malformed TOML, one case a line: the file's text (printf format), the line the error names,
+# and what the message says is wrong. Each was once taken as a literal value.
+malformed_configs() {
+  cat <<'TABLE'
+[sort]\nkey = "timestamp\n|2|unterminated string
+[sort]\nkey = """timestamp\n|2|unterminated multi-line string
+[sort]\nkey = '''timestamp\n|2|unterminated multi-line string
+[sort]\nkey = 'timestamp\n|2|unterminated string
+[tag]\nhash-fields = ["a", "b"\n|2|unterminated array
+[tag]\nhash-fields = ["a" "b"]\n|2|unexpected '"' in an array
+[tag]\nprefix = "a\\qb"\n|2|bad escape \q in a string
+[tag]\nprefix = "\\u12"\n|2|bad escape \u (it takes 4 hex digits)
+[sort]\nkey\n|2|key 'key' has no value
+[sort]\nkey =\n|2|key 'key' has no value after '='
+[sort]\nkey = "a"\nkey = "b"\n|3|key 'key' is defined twice (first on line 2)
+[sort]\nkey = "a"\n[sort]\nreverse = true\n|3|table [sort] is defined twice (first on line 1)
+[sort]\nkey = "a" b\n|2|unexpected 'b' after the value
+[sort]\nkey = "a"]\n|2|unexpected ']' after the value
+[sort]\nkey = timestamp\n|2|bad value 'timestamp'
+[sort\nkey = "a"\n|1|unterminated table header
+[[sort]]\nkey = "a"\n|1|an array of tables
+[sort]\nkey = {a = 1}\n|2|an inline table
+[tag]\nstart = 007\n|2|integer '007' has a leading zero
+[sort]\nkey = "a\xffb"\n|2|invalid UTF-8
+= "a"\n|1|a key is missing
+TABLE
+}
+
+@test "a malformed config file is a usage error naming the file, the line and the fault" {
+  local bad=() text line what
+  while IFS='|' read -r text line what; do
+    # shellcheck disable=SC2059
+    printf "$text" >bad.toml
+    run cdn --config bad.toml sort in.ndjson
+    if [[ $status -ne 2 || $output != *"bad config file 'bad.toml', line $line: $what"* ]]; then
+      bad+=("$text: status $status: $output")
+    fi
+  done < <(malformed_configs)
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "config values are read as TOML: escapes, literal and multi-line strings, '#' and ',' in strings" {
+  printf '%s\n' '[tag]' 'prefix = "a#b,c \"q\" \u00e9\t"   # a comment' 'field = '"'"'id'"'"'' \
+    'mode = """seq"""' 'start = 1_000' >t.toml
+  run cdn -q --config t.toml tag <<<'{}'
+  assert_success
+  assert_output '{"id":"a#b,c \"q\" é\t1000"}'
+  printf '%s\n' '[tag]' 'prefix = '"'"'x\y'"'"'' >l.toml
+  run cdn -q --config l.toml tag <<<'{}'
+  assert_success
+  assert_output '{"sampleID":"x\\y1"}'
+}
+
+@test "an array may span lines, with comments and a trailing comma" {
+  printf '%s\n' '[tag]' 'mode = "hash"' 'hash-fields = [' '  "n",  # the number' '  "m",' ']' >a.toml
+  run cdn -q --config a.toml tag in.ndjson
+  assert_success
+  assert_line --index 0 --partial '"sampleID":"'
+}
+
+@test "a config file larger than 1 MiB, or one that never ends like /dev/zero, is refused" {
+  truncate -s 2M big.toml
+  run cdn --config big.toml sort in.ndjson
+  assert_failure 2
+  assert_output "cdn sort: the config file 'big.toml' is larger than 1 MiB, the most a config file may be; name a config file with --config or CDN_CONFIG"
+  run cdn --config /dev/zero sort in.ndjson
+  assert_failure 2
+  assert_output "cdn sort: the config file '/dev/zero' is larger than 1 MiB, the most a config file may be; name a config file with --config or CDN_CONFIG"
+}

@@ -302,10 +302,10 @@ setup() {
 @test "a bad count, seed, rate, start or format is a usage error" {
   run cdn gen --rows -5
   assert_failure 2
-  assert_output --partial "for --rows; give a whole number of records"
+  assert_output --partial "for -n/--rows; give a whole number from 0 to"
   run cdn gen --rows 1e6
   assert_failure 2
-  assert_output --partial "bad value '1e6' for --rows"
+  assert_output --partial "bad value '1e6' for -n/--rows"
   run cdn gen --seed x
   assert_failure 2
   assert_output --partial "bad value 'x' for --seed"

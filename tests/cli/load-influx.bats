@@ -614,3 +614,16 @@ twins() {
   assert_failure 2
   assert_equal "$stderr" "cdn load-influx: cannot read --password-file '$T/none': No such file or directory; give a readable file with the secret on its first line, or set INFLUX_PASSWORD instead"
 }
+
+@test "a --password-file or --token-file larger than 1 MiB, or /dev/zero, is refused" {
+  truncate -s 2M "$T/big"
+  local f
+  for f in "$T/big" /dev/zero; do
+    run --separate-stderr cdn load-influx -q --url http://127.0.0.1:9 --db d --user me --password-file "$f" </dev/null
+    assert_failure 2
+    assert_equal "$stderr" "cdn load-influx: --password-file '$f' is larger than 1 MiB, the most it may be; give a readable file with the secret on its first line, or set INFLUX_PASSWORD instead"
+    run --separate-stderr cdn load-influx -q --url http://127.0.0.1:9 --org o --bucket b --token-file "$f" </dev/null
+    assert_failure 2
+    assert_equal "$stderr" "cdn load-influx: --token-file '$f' is larger than 1 MiB, the most it may be; give a readable file with the secret on its first line, or set INFLUX_TOKEN instead"
+  done
+}

@@ -113,3 +113,73 @@ args_of() {
     assert_equal "$(stat -c %a "$W/out")" 640
   done
 }
+
+# check_rejects_utf8 FILE N: FILE holds N lines, each UTF-8 and one JSON object whose record
+# holds U+FFFD where the input had a bad byte, and whose record_base64 gives the bytes back.
+check_rejects_utf8() {
+  python3 - "$1" "$2" <<'PY'
+import base64, json, sys
+lines = open(sys.argv[1], "rb").read().splitlines()
+assert len(lines) == int(sys.argv[2]), f"{len(lines)} lines, not {sys.argv[2]}: {lines}"
+for raw in lines:
+    o = json.loads(raw.decode("utf-8"))  # raises on a byte that is not UTF-8
+    if "record_base64" in o:
+        exact = base64.b64decode(o["record_base64"])
+        assert b"\xff\xfe" in exact, o
+        assert o["record"] == exact.decode("utf-8", "replace"), o
+        assert "\ufffd\ufffd" in o["record"], o
+PY
+}
+
+@test "a reject line is UTF-8 JSON when the record is not UTF-8: U+FFFD, and the bytes in record_base64" {
+  printf '{"timestamp":"2026-11-22T10:00:00.000Z","a":"\xff\xfe"}\n\xff\xfe\n' >"$T/bad.ndjson"
+  for cmd in "${COMMANDS[@]}"; do
+    run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$T/bad.ndjson" --rejects "$T/rejects"
+    assert_failure 1
+    run check_rejects_utf8 "$T/rejects" 2
+    assert_success
+  done
+}
+
+# bats test_tags=influx
+@test "load-influx's reject lines are UTF-8 JSON when the record is not UTF-8" {
+  printf '{"timestamp":"2026-11-22T10:00:00.000Z","a":"\xff\xfe"}\n\xff\xfe\n' >"$T/bad.ndjson"
+  run --separate-stderr cdn -q load-influx --dry-run "$T/bad.ndjson" --rejects "$T/rejects"
+  assert_failure 1
+  run check_rejects_utf8 "$T/rejects" 2
+  assert_success
+}
+
+# bats test_tags=xgboost
+@test "train's and predict's reject lines are UTF-8 JSON when the record is not UTF-8" {
+  cdn -q gen --rows 200 --seed 5 -f csv -o "$T/train.csv"
+  printf '\xff\xfe,x\n' >>"$T/train.csv"
+  run --separate-stderr cdn -q train --rounds 2 "$T/train.csv" -o "$T/m" --rejects "$T/rejects"
+  assert_failure 1
+  run check_rejects_utf8 "$T/rejects" 1
+  assert_success
+  printf '{"a":"\xff\xfe"}\n\xff\xfe\n' >"$T/bad.ndjson"
+  run --separate-stderr cdn -q predict -m "$T/m" "$T/bad.ndjson" --rejects "$T/rejects"
+  assert_failure 1
+  run check_rejects_utf8 "$T/rejects" 2
+  assert_success
+}
+
+@test "a string option that is not UTF-8 is a usage error: tag --prefix, and any other" {
+  run cdn tag --prefix $'\xff' <<<'{}'
+  assert_failure 2
+  assert_output "cdn tag: bad value for --prefix: byte 0xff at offset 0 is not UTF-8; write the value in UTF-8"
+  run cdn sort -k $'a\xfe' <<<'{}'
+  assert_failure 2
+  assert_output "cdn sort: bad value for -k/--key: byte 0xfe at offset 1 is not UTF-8; write the value in UTF-8"
+}
+
+@test "a file name that is not UTF-8 is a path: read, and written into the reject lines as U+FFFD" {
+  local f="$T/in"$'\xff'".ndjson"
+  printf '%s\n' 'not json' >"$f"
+  run --separate-stderr cdn -q sort "$f" --rejects "$T/rejects"
+  assert_failure 1
+  run python3 -c 'import json, sys; print(json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))["source"])' "$T/rejects"
+  assert_success
+  assert_output "$T/in"$'\xef\xbf\xbd'".ndjson"
+}

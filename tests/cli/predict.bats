@@ -431,3 +431,20 @@ in_topic() {
   { head -n 200 "$D/train.csv"; echo "not,a,row"; } >"$T/train.csv"
   dead_output_run train -q --schema "$SCHEMA" --rounds 2 --rejects kafka:rej "$T/train.csv" -o "$T/m"
 }
+
+@test "a bundle part that is a device, or larger than its cap, is refused before it is read" {
+  cp -r "$D/m" "$T/b"
+  ln -sf /dev/zero "$T/b/model.ubj"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: cannot read the model bundle's model.ubj '$T/b/model.ubj': not a regular file (a device, a pipe or a socket); train the bundle again with cdn train"
+  rm "$T/b/model.ubj"
+  truncate -s $((4 * 1024 * 1024 * 1024 + 1)) "$T/b/model.ubj"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: the model bundle's model.ubj '$T/b/model.ubj' is larger than 4 GiB, the most it may be; train the bundle again with cdn train"
+  truncate -s $((64 * 1024 * 1024 + 1)) "$T/b/contract.json"
+  run --separate-stderr cdn predict -m "$T/b" </dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: the model bundle's contract.json '$T/b/contract.json' is larger than 64 MiB, the most it may be; train the bundle again with cdn train"
+}

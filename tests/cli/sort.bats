@@ -330,3 +330,13 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
     assert_equal "$(jq -r .line "$T/rej.ndjson" | tr '\n' ' ')" "1 3 4 "
   done
 }
+
+@test "a --schema larger than 64 MiB, or /dev/zero, is refused" {
+  truncate -s 65M "$T/big.json"
+  local schema
+  for schema in "$T/big.json" /dev/zero; do
+    run --separate-stderr cdn sort --schema "$schema" </dev/null
+    assert_failure 2
+    assert_equal "$stderr" "cdn sort: the schema '$schema' is larger than 64 MiB, the most it may be; pass a JSON Schema file with --schema"
+  done
+}

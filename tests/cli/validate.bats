@@ -560,7 +560,7 @@ DOUBLING_SCHEMAS=(
     [[ -z $output || $output == 2 ]] || fail "lines rejected by $schema: $output"
     ! grep -q 'steps' "$T/rej" || fail "the step limit stopped $schema: $(cat "$T/rej")"
   done
-  # the one of the issue, 83 bytes 40 deep, valid and invalid
+  # the smallest doubling case: 83 bytes, 40 deep, valid and invalid
   printf '%s\n' "${DOUBLING_SCHEMAS[0]}" >"$T/s.json"
   deep=$(printf '[%.0s' {1..40})$(printf ']%.0s' {1..40})
   bad=$(printf '[%.0s' {1..40})1$(printf ']%.0s' {1..40})
@@ -700,5 +700,17 @@ DOUBLING_SCHEMAS=(
     run jq -r '[.line, .reason] | @tsv' "$T/rej"
     assert_output "$(printf '1\tnot checked: the run was stopped by SIGTERM while this record was being checked')"
     [[ ! -s $T/out ]] || fail "output: $(head -c 200 "$T/out")"
+  done
+}
+
+@test "a schema larger than 64 MiB, or one that never ends like /dev/zero, is refused with either engine" {
+  truncate -s 65M "$T/big.json"
+  local engine schema
+  for engine in compiled valijson; do
+    for schema in "$T/big.json" /dev/zero; do
+      run --separate-stderr cdn validate --engine "$engine" --schema "$schema" </dev/null
+      assert_failure 2
+      assert_equal "$stderr" "cdn validate: the schema '$schema' is larger than 64 MiB, the most it may be; give a JSON Schema file with --schema"
+    done
   done
 }

@@ -11,6 +11,9 @@
 //     same text; they refuse exactly text holding a newline, or a backslash at the end or
 //     before a character of the place or a quote, and then leave the output as it was;
 //     append_string_value always reads back as the same text;
+//   - no point has two fields, two tags, or a field and a tag of one name: a member named
+//     twice counts by its first occurrence, a name given twice to --field once, and a
+//     record whose flattened leaves collide (a_b and {"a":{"b":..}}) is refused;
 //   - a record the encoder accepts gives one line the reader parses, with the expected
 //     measurement, exactly the expected tags (sorted by key, empty ones left out) and
 //     exactly the record's non-null leaves as fields (nested keys joined by '_'), in order,
@@ -407,9 +410,14 @@ void check_encoder(Config& cfg, element record) {
     }
     return prediction && k == "model" && !model_is_tag;
   };
+  // A member named twice counts by its first occurrence; a name given twice to --field once.
   std::vector<Leaf> want;
   if (!o.fields.empty() && !prediction) {
+    std::vector<std::string> names;
     for (const auto& name : o.fields) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    for (const auto& name : names) {
       for (auto [k, c] : obj) {
         if (k == name && !excluded(k)) {
           leaves(name, c, true, want);
@@ -418,10 +426,19 @@ void check_encoder(Config& cfg, element record) {
       }
     }
   } else {
+    std::vector<std::string_view> seen;
     for (auto [k, c] : obj) {
+      if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
+      seen.push_back(k);
       if (!excluded(k)) leaves(std::string(k), c, true, want);
     }
   }
+  // No two fields or tags of a point share a name.
+  std::vector<std::string> names;
+  for (const auto& [k, t] : line->tags) names.push_back(k);
+  for (const auto& [k, f] : line->fields) names.push_back(k);
+  std::sort(names.begin(), names.end());
+  CDN_FUZZ_REQUIRE(std::adjacent_find(names.begin(), names.end()) == names.end());
   CDN_FUZZ_REQUIRE(line->fields.size() == want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     CDN_FUZZ_REQUIRE(line->fields[i].first == want[i].key);

@@ -405,6 +405,14 @@ TEST(IdSplicer, FindsNoMemberWrittenWithEscapes) {
   EXPECT_EQ(spliced(R"({"sample\u0049D":1})", true), "(escaped)");
 }
 
+TEST(IdSplicer, OverwritesTheFirstOfTwoMembersOfTheName) {
+  EXPECT_EQ(spliced(R"({"sampleID":1,"a":0,"sampleID":2})", true),
+            R"({"sampleID":7,"a":0,"sampleID":2})");
+  // The first is written with escapes: what at_key finds cannot be replaced in place, and the
+  // second is not replaced instead.
+  EXPECT_EQ(spliced(R"({"sample\u0049D":1,"sampleID":2})", true), "(escaped)");
+}
+
 TEST(IdSplicer, WritesTheFieldNameAsAJsonString) {
   EXPECT_EQ(spliced("{}", false, "id"), R"({"id":7})");
 }
