@@ -92,6 +92,47 @@ print("\n".join(rows[i] for i in idx))
   assert_output "$(printf '{"a":{"n":-2}}\n{"a":{"n":9.5}}\n{"a":{"n":10}}\n{"a":{"n":100}}')"
 }
 
+# Numbers in ascending order where int64, uint64 and double part ways: near 2^53, -2^63,
+# 2^63 and 2^64 (-9.3e18 and 2^64 are doubles; simdjson refuses integers past 64 bits).
+exact_numbers() {
+  printf '%s\n' -9.3e18 -9223372036854775808 -9223372036854775807 -9007199254740993 \
+    -9007199254740992 0 9007199254740992 9007199254740993 9007199254740994 \
+    9223372036854775807 9223372036854775808 9223372036854775809 18446744073709551614 \
+    18446744073709551615 1.8446744073709551616e19
+}
+
+@test "-k sorts integers exactly near 2^53, -2^63, 2^63 and 2^64, forward and reverse" {
+  exact_numbers | awk '{ print "{\"n\":" $0 "}" }' > "$T/want"
+  tac "$T/want" > "$T/in"
+  run cdn sort -q -k n "$T/in"
+  assert_success
+  assert_output "$(cat "$T/want")"
+  run cdn sort -q -k n -r - < "$T/want"
+  assert_success
+  assert_output "$(cat "$T/in")"
+  # As numeric strings with --key-type number.
+  exact_numbers | awk '{ print "{\"n\":\"" $0 "\"}" }' > "$T/want-s"
+  run cdn sort -q -k n --key-type number < <(tac "$T/want-s")
+  assert_success
+  assert_output "$(cat "$T/want-s")"
+}
+
+@test "-c judges integers exactly near 2^53, -2^63, 2^63 and 2^64" {
+  exact_numbers | awk '{ print "{\"n\":" $0 "}" }' > "$T/sorted"
+  run cdn sort -q -c -k n "$T/sorted"
+  assert_success
+  assert_output ""
+  # Each neighbouring pair swapped is out of order.
+  mapfile -t nums < <(exact_numbers)
+  for ((i = 0; i + 1 < ${#nums[@]}; i++)); do
+    printf '{"n":%s}\n{"n":%s}\n' "${nums[i + 1]}" "${nums[i]}" > "$T/pair"
+    run cdn sort -c -k n "$T/pair"
+    assert_failure 1
+    assert_output --partial "disorder"
+    assert_output --partial ":2:"
+  done
+}
+
 @test "strings compare bytewise and --key-type number reads numeric strings" {
   printf '{"k":"b"}\n{"k":"B"}\n{"k":"a"}\n' > "$T/s.ndjson"
   run cdn sort -q -k k "$T/s.ndjson"
@@ -330,3 +371,4 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
     assert_equal "$(jq -r .line "$T/rej.ndjson" | tr '\n' ' ')" "1 3 4 "
   done
 }
+
