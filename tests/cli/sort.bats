@@ -157,6 +157,24 @@ exact_numbers() {
   assert_line --index 2 "not json"
 }
 
+@test "a leap second sorts as the last nanosecond of 23:59:59 UTC; one at another minute is rejected" {
+  {
+    echo '{"timestamp":"1999-01-01T00:00:00Z","i":1}'
+    echo '{"timestamp":"1998-12-31T23:59:60.5Z","i":2}'
+    echo '{"timestamp":"1998-12-31T23:59:59.999999998Z","i":3}'
+    echo '{"timestamp":"1998-12-31T15:59:60-08:00","i":4}'
+    echo '{"timestamp":"1998-12-31T23:59:60+01:00","i":5}'
+    echo '{"timestamp":"1998-12-31T23:59:59.9999999999Z","i":6}'
+  } > "$T/leap.ndjson"
+  run cdn sort -q --rejects "$T/rej" "$T/leap.ndjson"
+  assert_failure 1
+  # 23:59:59.9999999999 is truncated to the same nanosecond: equal keys, input order.
+  run jq -c .i <<< "$output"
+  assert_output "$(printf '3\n2\n4\n6\n1')"
+  run jq -r '"\(.line) \(.reason)"' "$T/rej"
+  assert_output "5 key 'timestamp' is not an RFC 3339 timestamp: \"1998-12-31T23:59:60+01:00\""
+}
+
 @test "--missing first and last place keyless records instead of rejecting them" {
   printf '{"timestamp":"2026-11-22T10:00:02Z"}\n{"x":1}\n{"timestamp":"2026-11-22T10:00:01Z"}\n' > "$T/m.ndjson"
   run cdn sort -q --missing first "$T/m.ndjson"
