@@ -330,10 +330,15 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
   for (; b != b_end; ++b) emit(*b);
 }
 
-// After a spill: the next run reuses the arena blocks and the entries' room (both within the
-// budget already); finish() gives them back before merging.
+// After a spill: the next run reuses the arena blocks and the entries' room (while it leaves
+// room for records); finish() gives them back before merging.
 void ExternalSorter::reset_memory() {
   entries_.clear();
+  // The entries' room counts against the budget (check_budget): room that alone takes more
+  // than half of it would spill the next run after a record or two, so it is given back.
+  if (entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes / 2) {
+    std::vector<Entry>().swap(entries_);
+  }
   std::vector<Rank>().swap(ranks_);
   strings_.clear();
   seq_ = 0;

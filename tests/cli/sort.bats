@@ -390,3 +390,19 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
   done
 }
 
+# NDJSON lines of one distinct string key each, shuffled with a fixed seed: byte order of the
+# lines is key order, so GNU sort gives the order to expect.
+shuffled_keys() {
+  seq -w 1 "$1" | shuf --random-source=<(yes) | awk '{ print "{\"k\":\"" $1 "\"}" }'
+}
+
+@test "after a spill the next run fills -S again rather than spilling record by record" {
+  mkdir "$T/tmp"
+  shuffled_keys 100000 > "$T/keys.ndjson"
+  run timeout 60 "$CDN" -v sort -k k -S 1M -T "$T/tmp" -o "$T/got" - < "$T/keys.ndjson"
+  assert_success
+  [[ "$output" =~ ([0-9]+)\ runs\ spilled ]]
+  [ "${BASH_REMATCH[1]}" -le 10 ]
+  run bash -c "LC_ALL=C sort '$T/keys.ndjson' | cmp - '$T/got'"
+  assert_success
+}
