@@ -406,3 +406,40 @@ shuffled_keys() {
   run bash -c "LC_ALL=C sort '$T/keys.ndjson' | cmp - '$T/got'"
   assert_success
 }
+
+@test "with ulimit -n 32 a sort of about 50 spilled runs merges in passes, as GNU sort does" {
+  mkdir "$T/tmp" "$T/gnu"
+  shuffled_keys 1100000 > "$T/big.ndjson"
+  run bash -c "ulimit -n 32 && LC_ALL=C sort -S 1M -T '$T/gnu' '$T/big.ndjson' > '$T/want'"
+  assert_success
+  # From stdin, so the records are copied into -S rather than mapped.
+  run bash -c "ulimit -n 32 && exec '$CDN' -v sort -k k -S 1M -T '$T/tmp' -o '$T/got' < '$T/big.ndjson'"
+  assert_success
+  assert_output --regexp '1100000 in, 1100000 out, 0 rejected'
+  [[ "$output" =~ ([0-9]+)\ runs\ spilled ]]
+  [ "${BASH_REMATCH[1]}" -ge 45 ]
+  run cmp "$T/want" "$T/got"
+  assert_success
+  run ls -A "$T/tmp"
+  assert_output ""
+}
+
+@test "with ulimit -n 32 -m merges 50 sorted inputs in passes, ties going to the earlier input" {
+  mkdir "$T/tmp"
+  shuffled_keys 5000 > "$T/keys.ndjson"
+  files=()
+  for i in $(seq -w 1 50); do
+    # Every input holds the key 00000 first: ties must come out in input order.
+    { echo "{\"k\":\"00000\",\"f\":$((10#$i))}"; sed -n "$((10#$i))~50p" "$T/keys.ndjson" | LC_ALL=C sort; } > "$T/in$i.ndjson"
+    files+=("$T/in$i.ndjson")
+  done
+  { for i in $(seq -w 1 50); do echo "{\"k\":\"00000\",\"f\":$((10#$i))}"; done
+    LC_ALL=C sort "$T/keys.ndjson"; } > "$T/want"
+  run bash -c 'ulimit -n 32 && exec "$@"' _ "$CDN" -q sort -m -k k -T "$T/tmp" -o "$T/got" "${files[@]}"
+  assert_success
+  assert_output ""
+  run cmp "$T/want" "$T/got"
+  assert_success
+  run ls -A "$T/tmp"
+  assert_output ""
+}
