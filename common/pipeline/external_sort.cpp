@@ -330,10 +330,15 @@ void ExternalSorter::emit_sorted(Emit&& emit) {
   for (; b != b_end; ++b) emit(*b);
 }
 
-// After a spill: the next run reuses the arena blocks and the entries' room (both within the
-// budget already); finish() gives them back before merging.
+// After a spill: the next run reuses the arena blocks and the entries' room (while it leaves
+// room for records); finish() gives them back before merging.
 void ExternalSorter::reset_memory() {
   entries_.clear();
+  // The entries' room counts against the budget (check_budget): room that alone takes more
+  // than half of it would spill the next run after a record or two, so it is given back.
+  if (entries_.capacity() * sizeof(Entry) > opts_.buffer_bytes / 2) {
+    std::vector<Entry>().swap(entries_);
+  }
   std::vector<Rank>().swap(ranks_);
   strings_.clear();
   seq_ = 0;
@@ -382,25 +387,12 @@ void ExternalSorter::finish() {
   }
   apply_ranks();  // the merge reads entries
   spare_blocks_.clear();
-  // Too many runs for one merge: merge groups into bigger runs first.
-  const size_t fan_in = std::max<size_t>(2, opts_.merge_fan_in);
+  // Too many runs for one merge (--merge fan-in, or the descriptors left): merge groups into
+  // bigger runs first. The last merge also reads the two sorted halves in memory.
+  const size_t fan_in = merge_fan_in(std::max<size_t>(4, opts_.merge_fan_in) - 2);
   size_t per_stream = std::max<size_t>(size_t{64} << 10, opts_.buffer_bytes / (fan_in + 2));
   per_stream = std::min<size_t>(per_stream, size_t{4} << 20);
-  while (runs_.size() + 2 > fan_in) {
-    std::vector<io::TempFile> merged;
-    for (size_t g = 0; g < runs_.size(); g += fan_in) {
-      std::vector<std::unique_ptr<MergeStream>> streams;
-      size_t end = std::min(runs_.size(), g + fan_in);
-      for (size_t i = g; i < end; ++i)
-        streams.push_back(run_stream(runs_[i].path(), keyer_, per_stream));
-      merged.emplace_back(opts_.temp_dir, "cdn-sort-run.");
-      RunWriter w(merged.back());
-      merge_streams(streams, keyer_, [&](std::string_view t) { w.line(t); });
-      w.flush();
-      merged.back().close();
-    }
-    runs_ = std::move(merged);
-  }
+  merge_runs_down(runs_, fan_in, keyer_, opts_.temp_dir, per_stream);
   std::vector<std::unique_ptr<MergeStream>> streams;
   for (auto& r : runs_) streams.push_back(run_stream(r.path(), keyer_, per_stream));
   const Entry* base = entries_.data();

@@ -96,6 +96,16 @@ std::unique_ptr<MergeStream> memory_stream(const ExternalSorter& sorter,
 void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Keyer& keyer,
                    const std::function<void(std::string_view)>& emit);
 
+// How many sorted streams read from files one merge may hold open: at most `wanted`, and no
+// more than the descriptors left (RLIMIT_NOFILE, see base::descriptors_free) less a few for
+// the run a pass writes and for what else opens a file meanwhile. 2 at least.
+size_t merge_fan_in(size_t wanted);
+
+// Merges the runs `runs` in passes, `fan_in` at a time in input order (ties keep going to
+// the earlier run), until at most `fan_in` are left.
+void merge_runs_down(std::vector<io::TempFile>& runs, size_t fan_in, const Keyer& keyer,
+                     const std::string& temp_dir, size_t buffer);
+
 // Buffered writes of lines to a temporary file.
 class RunWriter {
  public:

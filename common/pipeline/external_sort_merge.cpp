@@ -1,5 +1,6 @@
 // Merging sorted streams (the runs a sort spilled, the inputs of `sort --merge`), writing
 // runs, and `sort --check`.
+#include <algorithm>
 #include <cerrno>
 #include <queue>
 
@@ -19,6 +20,9 @@ using record::SortKey;
 namespace {
 
 constexpr size_t kMaxMergeInputs = 512;
+// Descriptors a merge leaves for others: the run a pass writes, a gzip or a log opened on
+// the way, and one more.
+constexpr size_t kSpareDescriptors = 4;
 
 // A spilled run: NDJSON lines already known to be good; keys are extracted again.
 class RunStream : public MergeStream {
@@ -129,6 +133,35 @@ void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Key
   }
 }
 
+size_t merge_fan_in(size_t wanted) {
+  size_t free = base::descriptors_free();
+  size_t room = free > kSpareDescriptors ? free - kSpareDescriptors : 0;
+  return std::max<size_t>(2, std::min(wanted, room));
+}
+
+void merge_runs_down(std::vector<io::TempFile>& runs, size_t fan_in, const Keyer& keyer,
+                     const std::string& temp_dir, size_t buffer) {
+  fan_in = std::max<size_t>(2, fan_in);
+  while (runs.size() > fan_in) {
+    std::vector<io::TempFile> merged;
+    for (size_t g = 0; g < runs.size(); g += fan_in) {
+      std::vector<std::unique_ptr<MergeStream>> streams;
+      size_t end = std::min(runs.size(), g + fan_in);
+      for (size_t i = g; i < end; ++i) streams.push_back(run_stream(runs[i].path(), keyer, buffer));
+      merged.emplace_back(temp_dir, "cdn-sort-run.");
+      RunWriter w(merged.back());
+      merge_streams(streams, keyer, [&](std::string_view t) { w.line(t); });
+      w.flush();
+      merged.back().close();
+      // The runs merged are of no more use: their room on disk goes back now.
+      for (size_t i = g; i < end; ++i) runs[i].remove();
+    }
+    diag::debug("merged " + std::to_string(runs.size()) + " runs into " +
+                std::to_string(merged.size()) + ", " + std::to_string(fan_in) + " at a time");
+    runs = std::move(merged);
+  }
+}
+
 void RunWriter::flush() {
   if (!base::try_write_all(file_.fd(), buf_.data(), buf_.size())) {
     int err = errno;
@@ -147,15 +180,40 @@ void RunWriter::flush() {
 void merge_sorted_inputs(const std::vector<std::string>& specs, const OpenSource& open,
                          const SortOptions& opts, RunContext& ctx) {
   Keyer keyer(opts);
-  std::vector<std::unique_ptr<MergeStream>> streams;
   std::vector<std::string> list = specs.empty() ? std::vector<std::string>{"-"} : specs;
   if (list.size() > kMaxMergeInputs) {
     throw UsageError("too many inputs to merge (" + std::to_string(list.size()) +
                      "); merge at most " + std::to_string(kMaxMergeInputs) + " at a time");
   }
-  for (const auto& s : list) {
-    streams.push_back(std::make_unique<SourceStream>(open(s), keyer, ctx.rejects()));
+  // More inputs than descriptors left: groups of them are merged into runs first, in input
+  // order, so ties still go to the earlier input.
+  const size_t fan_in = merge_fan_in(kMaxMergeInputs);
+  const size_t buffer =
+      std::clamp<size_t>(opts.buffer_bytes / (fan_in + 2), size_t{64} << 10, size_t{4} << 20);
+  auto merge_inputs = [&](size_t first, size_t last,
+                          const std::function<void(std::string_view)>& emit) {
+    std::vector<std::unique_ptr<MergeStream>> streams;
+    for (size_t i = first; i < last; ++i) {
+      streams.push_back(std::make_unique<SourceStream>(open(list[i]), keyer, ctx.rejects()));
+    }
+    merge_streams(streams, keyer, emit);
+    io::throw_if_stopped();
+  };
+  if (list.size() <= fan_in) {
+    merge_inputs(0, list.size(), [&](std::string_view t) { ctx.emit(t); });
+    return;
   }
+  std::vector<io::TempFile> runs;
+  for (size_t g = 0; g < list.size(); g += fan_in) {
+    runs.emplace_back(opts.temp_dir, "cdn-sort-run.");
+    RunWriter w(runs.back());
+    merge_inputs(g, std::min(list.size(), g + fan_in), [&](std::string_view t) { w.line(t); });
+    w.flush();
+    runs.back().close();
+  }
+  merge_runs_down(runs, fan_in, keyer, opts.temp_dir, buffer);
+  std::vector<std::unique_ptr<MergeStream>> streams;
+  for (auto& r : runs) streams.push_back(run_stream(r.path(), keyer, buffer));
   merge_streams(streams, keyer, [&](std::string_view t) { ctx.emit(t); });
   io::throw_if_stopped();
 }

@@ -27,10 +27,34 @@ inline uint64_t ordered_bits(double d) {
   return (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
 }
 
+// Numbers compare exactly whether they came as int64, uint64 or double: `a` orders the
+// largest double not above the value, `b` is what the value exceeds that double by (0 for a
+// double and for an integer a double holds; below 2^11 for any 64-bit integer, whose doubles
+// are 2^11 apart at most). Converting both to double instead would make 2^53 + 1 equal 2^53.
 inline void set_number(SortKey& key, double d) {
   key.kind = static_cast<uint8_t>(KeyKind::number);
   key.a = ordered_bits(d);
   key.b = 0;
+}
+
+constexpr int64_t kExactInDouble = int64_t{1} << 53;
+
+inline void set_number(SortKey& key, int64_t n) {
+  if (n >= -kExactInDouble && n <= kExactInDouble) return set_number(key, static_cast<double>(n));
+  double d = static_cast<double>(n);  // the nearest double: maybe above n, maybe 2^63
+  if (d >= 0x1p63 || static_cast<int64_t>(d) > n) d = std::nextafter(d, -HUGE_VAL);
+  key.kind = static_cast<uint8_t>(KeyKind::number);
+  key.a = ordered_bits(d);
+  key.b = static_cast<uint64_t>(n - static_cast<int64_t>(d));
+}
+
+inline void set_number(SortKey& key, uint64_t n) {
+  if (n <= static_cast<uint64_t>(kExactInDouble)) return set_number(key, static_cast<double>(n));
+  double d = static_cast<double>(n);  // the nearest double: maybe above n, maybe 2^64
+  if (d >= 0x1p64 || static_cast<uint64_t>(d) > n) d = std::nextafter(d, -HUGE_VAL);
+  key.kind = static_cast<uint8_t>(KeyKind::number);
+  key.a = ordered_bits(d);
+  key.b = n - static_cast<uint64_t>(d);
 }
 
 inline void set_time(SortKey& key, const Instant& t) {
@@ -99,6 +123,36 @@ bool is_json_number(std::string_view v) {
   return i == n && !(integer && i - int_begin > 18);
 }
 
+// A number written as text (a JSON number, or a string with --key-type number): an integer
+// that fits 64 bits keeps every digit, as the JSON parser keeps it; anything else is the
+// nearest double.
+bool number_from_text(std::string_view s, SortKey& key) {
+  const char* first = s.data();
+  const char* last = first + s.size();
+  size_t i = !s.empty() && s[0] == '-' ? 1 : 0;
+  bool integer = i < s.size();
+  for (size_t k = i; k < s.size() && integer; ++k) integer = s[k] >= '0' && s[k] <= '9';
+  if (integer) {
+    int64_t n;
+    auto r = std::from_chars(first, last, n);
+    if (r.ec == std::errc() && r.ptr == last) {
+      set_number(key, n);
+      return true;
+    }
+    uint64_t u;
+    r = std::from_chars(first, last, u);
+    if (i == 0 && r.ec == std::errc() && r.ptr == last) {
+      set_number(key, u);
+      return true;
+    }
+  }
+  double d;
+  auto r = std::from_chars(first, last, d);
+  if (r.ec != std::errc() || r.ptr != last || !std::isfinite(d)) return false;
+  set_number(key, d);
+  return true;
+}
+
 }  // namespace
 
 KeyExtractor::KeyExtractor(const std::string& dotted_path, KeyType type)
@@ -122,12 +176,7 @@ KeyExtractor::Result KeyExtractor::from_string(std::string_view s, SortKey& key,
     return Result::ok;
   }
   if (type_ == KeyType::number) {
-    double d;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), d);
-    if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d)) {
-      set_number(key, d);
-      return Result::ok;
-    }
+    if (number_from_text(s, key)) return Result::ok;
     reason = "key '" + dotted_ + "' is not a number: \"" + std::string(s) + "\"";
     return Result::unparsable;
   }
@@ -173,11 +222,7 @@ bool KeyExtractor::extract_fast(std::string_view text, SortKey& key) const {
     return from_string(v, key, reason) == Result::ok;
   }
   if (type_ == KeyType::time || type_ == KeyType::string || !is_json_number(v)) return false;
-  double d;
-  auto r = std::from_chars(v.data(), v.data() + v.size(), d);
-  if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(d)) return false;
-  set_number(key, d);
-  return true;
+  return number_from_text(v, key);
 }
 
 KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::string_view text,
@@ -204,15 +249,13 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::element doc, SortKey& 
     case T::UINT64:
     case T::DOUBLE: {
       if (type_ == KeyType::time || type_ == KeyType::string) break;
-      double d;
       if (t == T::INT64) {
-        d = static_cast<double>(v.get_int64().value_unsafe());
+        set_number(key, v.get_int64().value_unsafe());
       } else if (t == T::UINT64) {
-        d = static_cast<double>(v.get_uint64().value_unsafe());
+        set_number(key, v.get_uint64().value_unsafe());
       } else {
-        d = v.get_double().value_unsafe();
+        set_number(key, v.get_double().value_unsafe());
       }
-      set_number(key, d);
       return Result::ok;
     }
     case T::STRING:

@@ -1,6 +1,7 @@
 // Sort keys: a field of a record turned into something that compares fast and right.
-// Numbers compare numerically, RFC 3339 timestamps as instants (any offset, any fraction),
-// strings bytewise. Across kinds: number < timestamp < string.
+// Numbers compare numerically and exactly (int64, uint64 and double mixed: 2^53 + 1 sorts
+// after 2^53, 2^64 - 1 before the double 2^64), RFC 3339 timestamps as instants (any offset, any
+// fraction), strings bytewise. Across kinds: number < timestamp < string.
 #pragma once
 
 #include <simdjson.h>
@@ -19,7 +20,9 @@ KeyType parse_key_type(const std::string& name);  // throws UsageError
 struct SortKey {
   // 0 = placed first (missing, --missing first), 1 number, 2 time, 3 string, 4 placed last.
   uint8_t kind = 0;
-  uint64_t a = 0, b = 0;  // number: ordered bits; time: biased seconds, nanos
+  // number: the ordered bits of the largest double not above it, and what it exceeds that
+  // double by; time: biased seconds, nanos; string: its first 16 bytes.
+  uint64_t a = 0, b = 0;
   const char* str = nullptr;
   uint32_t len = 0;
 };

@@ -49,35 +49,48 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-std::optional<Instant> parse_rfc3339(std::string_view s) {
-  int year, month, day, hour, minute, second;
-  if (s.size() < 20) return std::nullopt;
-  if (!digits(s, 0, 4, year) || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
-      !digits(s, 8, 2, day))
-    return std::nullopt;
-  char t = s[10];
-  if (t != 'T' && t != 't' && t != ' ') return std::nullopt;
-  if (!digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
-      !digits(s, 17, 2, second))
-    return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > static_cast<int>(month_days(year, month)) ||
-      hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
-  size_t i = 19;
-  uint32_t nanos = 0;
+namespace {
+struct Date {
+  int year, month, day;
+};
+struct Clock {
+  int hour, minute, second;
+  uint32_t nanos;
+  int offset;  // seconds east of UTC
+};
+
+// full-date = date-fullyear "-" date-month "-" date-mday, calendar-checked.
+bool parse_full_date(std::string_view s, Date& d) {
+  if (s.size() != 10 || !digits(s, 0, 4, d.year) || s[4] != '-' || !digits(s, 5, 2, d.month) ||
+      s[7] != '-' || !digits(s, 8, 2, d.day))
+    return false;
+  return d.month >= 1 && d.month <= 12 && d.day >= 1 &&
+         d.day <= static_cast<int>(month_days(d.year, d.month));
+}
+
+// full-time = partial-time time-offset: hh:mm:ss, a fraction of any length (truncated to
+// nanoseconds), then Z (or z) or +hh:mm / -hh:mm. Second 60 only when the time is 23:59 in
+// UTC once the offset is taken away.
+bool parse_full_time(std::string_view s, Clock& c) {
+  if (!digits(s, 0, 2, c.hour) || s.size() < 9 || s[2] != ':' || !digits(s, 3, 2, c.minute) ||
+      s[5] != ':' || !digits(s, 6, 2, c.second))
+    return false;
+  if (c.hour > 23 || c.minute > 59 || c.second > 60) return false;
+  size_t i = 8;
+  c.nanos = 0;
   if (i < s.size() && s[i] == '.') {
     ++i;
     size_t start = i;
     uint32_t scale = 100000000;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      nanos += static_cast<uint32_t>(s[i] - '0') * scale;
+      c.nanos += static_cast<uint32_t>(s[i] - '0') * scale;
       scale /= 10;
       ++i;
     }
-    if (i == start) return std::nullopt;
+    if (i == start) return false;
   }
-  if (i >= s.size()) return std::nullopt;
-  int offset = 0;
+  if (i >= s.size()) return false;
+  c.offset = 0;
   char z = s[i];
   if (z == 'Z' || z == 'z') {
     ++i;
@@ -85,18 +98,48 @@ std::optional<Instant> parse_rfc3339(std::string_view s) {
     int oh, om;
     if (!digits(s, i + 1, 2, oh) || i + 3 >= s.size() || s[i + 3] != ':' ||
         !digits(s, i + 4, 2, om) || oh > 23 || om > 59)
-      return std::nullopt;
-    offset = (oh * 60 + om) * 60 * (z == '-' ? -1 : 1);
+      return false;
+    c.offset = (oh * 60 + om) * 60 * (z == '-' ? -1 : 1);
     i += 6;
   } else {
-    return std::nullopt;
+    return false;
   }
-  if (i != s.size()) return std::nullopt;
-  int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  if (i != s.size()) return false;
+  if (c.second == 60) {
+    int utc_minute = ((c.hour * 60 + c.minute - c.offset / 60) % 1440 + 1440) % 1440;
+    if (utc_minute != 23 * 60 + 59) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<Instant> parse_rfc3339(std::string_view s) {
+  Date d;
+  Clock c;
+  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't') || !parse_full_date(s.substr(0, 10), d) ||
+      !parse_full_time(s.substr(11), c))
+    return std::nullopt;
+  if (c.second == 60) {
+    // The leap second 23:59:60 UTC is the last instant of 23:59:59 UTC (see the header).
+    c.second = 59;
+    c.nanos = 999999999;
+  }
+  int64_t days =
+      days_from_civil(d.year, static_cast<unsigned>(d.month), static_cast<unsigned>(d.day));
   Instant out;
-  out.seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
-  out.nanos = nanos;
+  out.seconds = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second - c.offset;
+  out.nanos = c.nanos;
   return out;
+}
+
+bool is_rfc3339_full_date(std::string_view s) {
+  Date d;
+  return parse_full_date(s, d);
+}
+
+bool is_rfc3339_full_time(std::string_view s) {
+  Clock c;
+  return parse_full_time(s, c);
 }
 
 void append_rfc3339_ms(std::string& out, Instant t) {

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/record/timestamp.hpp"
+
 namespace cdn::schema {
 
 namespace {
@@ -14,78 +16,6 @@ bool alpha(char c) {
 }
 bool hexdig(char c) {
   return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-// Reads exactly n digits at s[i..]; false when they are not there.
-bool digits(std::string_view s, size_t i, size_t n, int& value) {
-  if (i + n > s.size()) return false;
-  value = 0;
-  for (size_t k = 0; k < n; ++k) {
-    if (!digit(s[i + k])) return false;
-    value = value * 10 + (s[i + k] - '0');
-  }
-  return true;
-}
-
-bool leap(int y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-// full-date = YYYY-MM-DD, calendar-checked.
-bool full_date(std::string_view s) {
-  int y, m, d;
-  if (s.size() != 10 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, m) || s[7] != '-' ||
-      !digits(s, 8, 2, d)) {
-    return false;
-  }
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
-  int max = kDays[m - 1] + (m == 2 && leap(y) ? 1 : 0);
-  return d <= max;
-}
-
-// full-time = HH:MM:SS[.frac](Z|+HH:MM|-HH:MM). A leap second is allowed only at 23:59 UTC.
-bool full_time(std::string_view s) {
-  int h, mi, se;
-  if (s.size() < 9 || !digits(s, 0, 2, h) || s[2] != ':' || !digits(s, 3, 2, mi) || s[5] != ':' ||
-      !digits(s, 6, 2, se)) {
-    return false;
-  }
-  if (h > 23 || mi > 59 || se > 60) return false;
-  size_t i = 8;
-  if (i < s.size() && s[i] == '.') {
-    size_t start = ++i;
-    while (i < s.size() && digit(s[i])) ++i;
-    if (i == start) return false;
-  }
-  if (i >= s.size()) return false;
-  int off_h = 0, off_m = 0, sign = 0;
-  if (s[i] == 'Z' || s[i] == 'z') {
-    ++i;
-  } else if (s[i] == '+' || s[i] == '-') {
-    sign = s[i] == '+' ? 1 : -1;
-    if (!digits(s, i + 1, 2, off_h) || i + 3 >= s.size() || s[i + 3] != ':' ||
-        !digits(s, i + 4, 2, off_m)) {
-      return false;
-    }
-    if (off_h > 23 || off_m > 59) return false;
-    i += 6;
-  } else {
-    return false;
-  }
-  if (i != s.size()) return false;
-  if (se == 60) {
-    // The leap second is 23:59:60 in UTC.
-    int minutes = h * 60 + mi - sign * (off_h * 60 + off_m);
-    minutes = ((minutes % 1440) + 1440) % 1440;
-    if (minutes != 23 * 60 + 59) return false;
-  }
-  return true;
-}
-
-bool date_time(std::string_view s) {
-  if (s.size() < 20 || (s[10] != 'T' && s[10] != 't')) return false;
-  return full_date(s.substr(0, 10)) && full_time(s.substr(11));
 }
 
 bool ipv4(std::string_view s) {
@@ -366,12 +296,14 @@ const char* format_name(Format f) {
 
 bool check_format(Format f, std::string_view s) {
   switch (f) {
+    // One grammar for every command: the parser of record/timestamp, which cdn sort,
+    // load-influx, produce, train and predict read timestamps with.
     case Format::date_time:
-      return date_time(s);
+      return record::parse_rfc3339(s).has_value();
     case Format::date:
-      return full_date(s);
+      return record::is_rfc3339_full_date(s);
     case Format::time:
-      return full_time(s);
+      return record::is_rfc3339_full_time(s);
     case Format::ipv4:
       return ipv4(s);
     case Format::ipv6:

@@ -335,6 +335,23 @@ cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
   assert_output 'my\ m,pop=FRA1 n=1i,x=1.5,s="a b",ok=true 1795341600500'
 }
 
+@test "a leap second is written as 23:59:59.999999999 UTC; one at another minute is rejected" {
+  {
+    echo '{"timestamp":"1998-12-31T23:59:60Z","pop":"A","i":1}'
+    echo '{"timestamp":"1998-12-31T15:59:60.5-08:00","pop":"B","i":2}'
+    echo '{"timestamp":"1998-12-31T23:59:60+01:00","pop":"C","i":3}'
+    echo '{"timestamp":"2026-11-22 10:00:00Z","pop":"D","i":4}'
+  } > "$T/leap.ndjson"
+  run --separate-stderr cdn load-influx -q --dry-run --tag pop --rejects "$T/rej" "$T/leap.ndjson"
+  assert_failure 1
+  assert_output "$(printf 'cdn,pop=A i=1i 915148799999999999\ncdn,pop=B i=2i 915148799999999999')"
+  run --separate-stderr cdn load-influx -q --dry-run --tag pop --precision s "$T/leap.ndjson"
+  assert_line --index 0 'cdn,pop=A i=1i 915148799'
+  run jq -r '"\(.line) \(.reason)"' "$T/rej"
+  assert_line --index 0 "3 the time field 'timestamp' holds '1998-12-31T23:59:60+01:00', not an RFC 3339 time"
+  assert_line --index 1 "4 the time field 'timestamp' holds '2026-11-22 10:00:00Z', not an RFC 3339 time"
+}
+
 @test "-o without --dry-run, no destination, or options of the other API version are usage errors" {
   run cdn load-influx -o x.lp </dev/null
   assert_failure 2

@@ -92,6 +92,47 @@ print("\n".join(rows[i] for i in idx))
   assert_output "$(printf '{"a":{"n":-2}}\n{"a":{"n":9.5}}\n{"a":{"n":10}}\n{"a":{"n":100}}')"
 }
 
+# Numbers in ascending order where int64, uint64 and double part ways: near 2^53, -2^63,
+# 2^63 and 2^64 (-9.3e18 and 2^64 are doubles; simdjson refuses integers past 64 bits).
+exact_numbers() {
+  printf '%s\n' -9.3e18 -9223372036854775808 -9223372036854775807 -9007199254740993 \
+    -9007199254740992 0 9007199254740992 9007199254740993 9007199254740994 \
+    9223372036854775807 9223372036854775808 9223372036854775809 18446744073709551614 \
+    18446744073709551615 1.8446744073709551616e19
+}
+
+@test "-k sorts integers exactly near 2^53, -2^63, 2^63 and 2^64, forward and reverse" {
+  exact_numbers | awk '{ print "{\"n\":" $0 "}" }' > "$T/want"
+  tac "$T/want" > "$T/in"
+  run cdn sort -q -k n "$T/in"
+  assert_success
+  assert_output "$(cat "$T/want")"
+  run cdn sort -q -k n -r - < "$T/want"
+  assert_success
+  assert_output "$(cat "$T/in")"
+  # As numeric strings with --key-type number.
+  exact_numbers | awk '{ print "{\"n\":\"" $0 "\"}" }' > "$T/want-s"
+  run cdn sort -q -k n --key-type number < <(tac "$T/want-s")
+  assert_success
+  assert_output "$(cat "$T/want-s")"
+}
+
+@test "-c judges integers exactly near 2^53, -2^63, 2^63 and 2^64" {
+  exact_numbers | awk '{ print "{\"n\":" $0 "}" }' > "$T/sorted"
+  run cdn sort -q -c -k n "$T/sorted"
+  assert_success
+  assert_output ""
+  # Each neighbouring pair swapped is out of order.
+  mapfile -t nums < <(exact_numbers)
+  for ((i = 0; i + 1 < ${#nums[@]}; i++)); do
+    printf '{"n":%s}\n{"n":%s}\n' "${nums[i + 1]}" "${nums[i]}" > "$T/pair"
+    run cdn sort -c -k n "$T/pair"
+    assert_failure 1
+    assert_output --partial "disorder"
+    assert_output --partial ":2:"
+  done
+}
+
 @test "strings compare bytewise and --key-type number reads numeric strings" {
   printf '{"k":"b"}\n{"k":"B"}\n{"k":"a"}\n' > "$T/s.ndjson"
   run cdn sort -q -k k "$T/s.ndjson"
@@ -114,6 +155,24 @@ print("\n".join(rows[i] for i in idx))
   assert_line --index 2 --partial "4	invalid JSON"
   run jq -r '.record' "$T/rejects.ndjson"
   assert_line --index 2 "not json"
+}
+
+@test "a leap second sorts as the last nanosecond of 23:59:59 UTC; one at another minute is rejected" {
+  {
+    echo '{"timestamp":"1999-01-01T00:00:00Z","i":1}'
+    echo '{"timestamp":"1998-12-31T23:59:60.5Z","i":2}'
+    echo '{"timestamp":"1998-12-31T23:59:59.999999998Z","i":3}'
+    echo '{"timestamp":"1998-12-31T15:59:60-08:00","i":4}'
+    echo '{"timestamp":"1998-12-31T23:59:60+01:00","i":5}'
+    echo '{"timestamp":"1998-12-31T23:59:59.9999999999Z","i":6}'
+  } > "$T/leap.ndjson"
+  run cdn sort -q --rejects "$T/rej" "$T/leap.ndjson"
+  assert_failure 1
+  # 23:59:59.9999999999 is truncated to the same nanosecond: equal keys, input order.
+  run jq -c .i <<< "$output"
+  assert_output "$(printf '3\n2\n4\n6\n1')"
+  run jq -r '"\(.line) \(.reason)"' "$T/rej"
+  assert_output "5 key 'timestamp' is not an RFC 3339 timestamp: \"1998-12-31T23:59:60+01:00\""
 }
 
 @test "--missing first and last place keyless records instead of rejecting them" {
@@ -339,4 +398,58 @@ print("\n".join(rows))' "$T/short.ndjson" > "$T/want"
     assert_failure 2
     assert_equal "$stderr" "cdn sort: the schema '$schema' is larger than 64 MiB, the most it may be; pass a JSON Schema file with --schema"
   done
+}
+
+# NDJSON lines of one distinct string key each, shuffled with a fixed seed: byte order of the
+# lines is key order, so GNU sort gives the order to expect.
+shuffled_keys() {
+  seq -w 1 "$1" | shuf --random-source=<(yes) | awk '{ print "{\"k\":\"" $1 "\"}" }'
+}
+
+@test "after a spill the next run fills -S again rather than spilling record by record" {
+  mkdir "$T/tmp"
+  shuffled_keys 100000 > "$T/keys.ndjson"
+  run timeout 60 "$CDN" -v sort -k k -S 1M -T "$T/tmp" -o "$T/got" - < "$T/keys.ndjson"
+  assert_success
+  [[ "$output" =~ ([0-9]+)\ runs\ spilled ]]
+  [ "${BASH_REMATCH[1]}" -le 10 ]
+  run bash -c "LC_ALL=C sort '$T/keys.ndjson' | cmp - '$T/got'"
+  assert_success
+}
+
+@test "with ulimit -n 32 a sort of about 50 spilled runs merges in passes, as GNU sort does" {
+  mkdir "$T/tmp" "$T/gnu"
+  shuffled_keys 1100000 > "$T/big.ndjson"
+  run bash -c "ulimit -n 32 && LC_ALL=C sort -S 1M -T '$T/gnu' '$T/big.ndjson' > '$T/want'"
+  assert_success
+  # From stdin, so the records are copied into -S rather than mapped.
+  run bash -c "ulimit -n 32 && exec '$CDN' -v sort -k k -S 1M -T '$T/tmp' -o '$T/got' < '$T/big.ndjson'"
+  assert_success
+  assert_output --regexp '1100000 in, 1100000 out, 0 rejected'
+  [[ "$output" =~ ([0-9]+)\ runs\ spilled ]]
+  [ "${BASH_REMATCH[1]}" -ge 45 ]
+  run cmp "$T/want" "$T/got"
+  assert_success
+  run ls -A "$T/tmp"
+  assert_output ""
+}
+
+@test "with ulimit -n 32 -m merges 50 sorted inputs in passes, ties going to the earlier input" {
+  mkdir "$T/tmp"
+  shuffled_keys 5000 > "$T/keys.ndjson"
+  files=()
+  for i in $(seq -w 1 50); do
+    # Every input holds the key 00000 first: ties must come out in input order.
+    { echo "{\"k\":\"00000\",\"f\":$((10#$i))}"; sed -n "$((10#$i))~50p" "$T/keys.ndjson" | LC_ALL=C sort; } > "$T/in$i.ndjson"
+    files+=("$T/in$i.ndjson")
+  done
+  { for i in $(seq -w 1 50); do echo "{\"k\":\"00000\",\"f\":$((10#$i))}"; done
+    LC_ALL=C sort "$T/keys.ndjson"; } > "$T/want"
+  run bash -c 'ulimit -n 32 && exec "$@"' _ "$CDN" -q sort -m -k k -T "$T/tmp" -o "$T/got" "${files[@]}"
+  assert_success
+  assert_output ""
+  run cmp "$T/want" "$T/got"
+  assert_success
+  run ls -A "$T/tmp"
+  assert_output ""
 }

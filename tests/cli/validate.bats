@@ -179,6 +179,76 @@ expect() {
   expect '{"format":"ipv4"}' valid "" '12'
 }
 
+# Timestamps and whether RFC 3339 date-time, as JSON Schema reads it, takes them: the one
+# grammar of cdn validate, sort, load-influx, produce, train and predict.
+timestamp_table() {
+  cat <<'TABLE'
+valid 2026-11-22T10:00:00Z
+valid 2026-11-22t10:00:00z
+valid 2026-11-22T10:00:00.5Z
+valid 2026-11-22T10:00:00.123456789123Z
+valid 2026-11-22T11:00:00+01:00
+valid 2026-11-22T04:30:00-05:30
+valid 2026-11-22T10:00:00-00:00
+valid 1998-12-31T23:59:60Z
+valid 1998-12-31T15:59:60.123-08:00
+valid 1999-01-01T00:59:60+01:00
+valid 2024-02-29T00:00:00Z
+invalid 2026-11-22 10:00:00Z
+invalid 2026-11-22_10:00:00Z
+invalid 1998-12-31T23:59:60+01:00
+invalid 1998-12-31T22:59:60Z
+invalid 1998-12-31T23:58:60Z
+invalid 2026-11-22T10:00:61Z
+invalid 2026-11-22T10:00:00
+invalid 2026-11-22T10:00:00.Z
+invalid 2026-11-22T10:00:00+0100
+invalid 2026-11-22T10:00:00+24:00
+invalid 2026-11-22T10:00:00Zjunk
+invalid 2026-02-29T00:00:00Z
+invalid 2026-11-22
+TABLE
+}
+
+# bats test_tags=influx
+@test "validate, sort and load-influx take and refuse the same timestamps, refused ones to rejects" {
+  i=0
+  : > "$T/in.ndjson"
+  : > "$T/want-lines"
+  while read -r want ts; do
+    i=$((i + 1))
+    printf '{"timestamp":"%s","i":%d}\n' "$ts" "$i" >> "$T/in.ndjson"
+    [[ $want == valid ]] && echo "$i" >> "$T/want-lines"
+  done < <(timestamp_table)
+  printf '%s\n' '{"properties":{"timestamp":{"type":"string","format":"date-time"}}}' > "$T/s.json"
+  invalid=$((i - $(wc -l < "$T/want-lines")))
+
+  run cdn validate -q --schema "$T/s.json" --rejects "$T/validate.rej" "$T/in.ndjson" -o "$T/validate.out"
+  assert_failure 1
+  run cdn sort -q --rejects "$T/sort.rej" "$T/in.ndjson" -o "$T/sort.out"
+  assert_failure 1
+  run cdn load-influx -q --dry-run --rejects "$T/influx.rej" "$T/in.ndjson" -o "$T/influx.out"
+  assert_failure 1
+
+  # What each let through, by line, and what each refused, with its reason.
+  run jq -r .i "$T/validate.out"
+  assert_output "$(cat "$T/want-lines")"
+  run bash -c "jq -r .i '$T/sort.out' | sort -n"
+  assert_output "$(cat "$T/want-lines")"
+  run bash -c "grep -o 'i=[0-9]*i' '$T/influx.out' | tr -dc '0-9\n'"
+  assert_output "$(cat "$T/want-lines")"
+  for cmd in validate sort influx; do
+    run jq -r '"\(.line) \(.reason // (.errors | map(.keyword) | join(",")))"' "$T/$cmd.rej"
+    [ "${#lines[@]}" -eq "$invalid" ] || fail "$cmd rejected ${#lines[@]} records, not $invalid: $output"
+  done
+  run jq -r '.errors[0].keyword' "$T/validate.rej"
+  assert_output "$(yes format | head -n "$invalid")"
+  run jq -r .reason "$T/sort.rej"
+  assert_line --index 0 "key 'timestamp' is not an RFC 3339 timestamp: \"2026-11-22 10:00:00Z\""
+  run jq -r .reason "$T/influx.rej"
+  assert_line --index 0 "the time field 'timestamp' holds '2026-11-22 10:00:00Z', not an RFC 3339 time"
+}
+
 @test "boolean schemas: true allows everything, false nothing" {
   expect 'true' valid "" '{"anything":[1]}'
   expect '{"properties":{"gone":false}}' invalid false '{"gone":1}'

@@ -3,8 +3,11 @@
 // at the first '\n' (without one, the second is the first with its last byte dropped).
 // Invariants asserted (a broken one traps):
 //   - parse_rfc3339 accepts exactly what an independent parser built on <chrono>'s calendar
-//     accepts, and to the same instant (offsets, leap years, month lengths, :60, fractions
-//     truncated to nanoseconds);
+//     accepts, and to the same instant (offsets, leap years, month lengths, fractions
+//     truncated to nanoseconds, :60 only at 23:59 UTC and read as 23:59:59.999999999 UTC);
+//   - the date-time, date and time format checks of `cdn validate` (schema::check_format)
+//     agree with the parser: a date-time is valid exactly when it parses, and exactly when
+//     its date and its time are valid with a T or t between them;
 //   - format_rfc3339_ms writes what <chrono>'s calendar says, and for instants in the years
 //     0000..9999 parse -> format -> parse gives the instant truncated to milliseconds, and
 //     formatting that again gives the same text (stable);
@@ -23,6 +26,7 @@
 #include "common/base/json_text.hpp"
 #include "common/record/sort_key.hpp"
 #include "common/record/timestamp.hpp"
+#include "common/schema/formats.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
 using cdn::record::Instant;
@@ -39,14 +43,15 @@ bool num(std::string_view s, size_t pos, size_t n, int& out) {
   return true;
 }
 
-// The reference: the grammar of RFC 3339 section 5.6 (with ' ' allowed for 'T', and lower-case
-// 't' and 'z'), the calendar from <chrono>.
+// The reference: the grammar of RFC 3339 section 5.6 as JSON Schema reads it (lower-case 't'
+// and 'z' allowed, no space for 'T'), the calendar from <chrono>; a leap second is valid
+// when 23:59:59 at its offset is 23:59:59 in UTC, and is the last nanosecond of that second.
 std::optional<Instant> reference_parse(std::string_view s) {
   using namespace std::chrono;
   int Y, M, D, h, m, sec;
   if (!num(s, 0, 4, Y) || s.size() < 20 || s[4] != '-' || !num(s, 5, 2, M) || s[7] != '-' ||
-      !num(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !num(s, 11, 2, h) ||
-      s[13] != ':' || !num(s, 14, 2, m) || s[16] != ':' || !num(s, 17, 2, sec))
+      !num(s, 8, 2, D) || (s[10] != 'T' && s[10] != 't') || !num(s, 11, 2, h) || s[13] != ':' ||
+      !num(s, 14, 2, m) || s[16] != ':' || !num(s, 17, 2, sec))
     return std::nullopt;
   year_month_day ymd{year{Y}, month{static_cast<unsigned>(M)}, day{static_cast<unsigned>(D)}};
   if (!ymd.ok() || h > 23 || m > 59 || sec > 60) return std::nullopt;
@@ -74,6 +79,12 @@ std::optional<Instant> reference_parse(std::string_view s) {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
+  if (sec == 60) {
+    auto t = sys_days(ymd) + hours(h) + minutes(m) + seconds(59) - seconds(offset);
+    hh_mm_ss utc(t - floor<days>(t));
+    if (utc.hours().count() != 23 || utc.minutes().count() != 59) return std::nullopt;
+    return Instant{t.time_since_epoch().count(), 999999999};
+  }
   auto t = sys_days(ymd) + hours(h) + minutes(m) + seconds(sec) - seconds(offset);
   return Instant{t.time_since_epoch().count(), static_cast<uint32_t>(nanos)};
 }
@@ -122,6 +133,14 @@ std::optional<Instant> check_one(std::string_view s) {
   auto t = cdn::record::parse_rfc3339(s);
   auto ref = reference_parse(s);
   CDN_FUZZ_REQUIRE(t.has_value() == ref.has_value());
+  using cdn::schema::check_format;
+  using cdn::schema::Format;
+  CDN_FUZZ_REQUIRE(check_format(Format::date_time, s) == t.has_value());
+  if (s.size() > 11) {
+    bool parts = (s[10] == 'T' || s[10] == 't') && check_format(Format::date, s.substr(0, 10)) &&
+                 check_format(Format::time, s.substr(11));
+    CDN_FUZZ_REQUIRE(parts == t.has_value());
+  }
   if (!t) return t;
   CDN_FUZZ_REQUIRE(*t == *ref);
   CDN_FUZZ_REQUIRE(t->nanos < 1000000000);

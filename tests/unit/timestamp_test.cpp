@@ -36,9 +36,47 @@ TEST(Rfc3339, AnyFractionLength) {
   EXPECT_LT(*parse_rfc3339("2026-11-22T10:15:30.5Z"), *parse_rfc3339("2026-11-22T10:15:30.50001Z"));
 }
 
-TEST(Rfc3339, LowerCaseAndSpaceSeparatorsAccepted) {
+TEST(Rfc3339, LowerCaseAcceptedSpaceSeparatorRejected) {
   EXPECT_TRUE(parse_rfc3339("2026-11-22t10:15:30z"));
-  EXPECT_TRUE(parse_rfc3339("2026-11-22 10:15:30Z"));
+  // RFC 3339 allows a space only "for readability"; JSON Schema's date-time does not.
+  EXPECT_FALSE(parse_rfc3339("2026-11-22 10:15:30Z"));
+  EXPECT_FALSE(parse_rfc3339("2026-11-22_10:15:30Z"));
+}
+
+TEST(Rfc3339, LeapSecondOnlyAt2359Utc) {
+  // As JSON-Schema-Test-Suite's draft2020-12 optional/format/date-time.json has it.
+  for (const char* good : {"1998-12-31T23:59:60Z", "1998-12-31T15:59:60.123-08:00",
+                           "1999-01-01T00:59:60+01:00", "1998-12-31t23:59:60z"}) {
+    EXPECT_TRUE(parse_rfc3339(good)) << good;
+    EXPECT_TRUE(cdn::record::is_rfc3339_full_time(std::string_view(good).substr(11))) << good;
+  }
+  for (const char* bad :
+       {"1998-12-31T23:59:61Z", "1998-12-31T23:58:60Z", "1998-12-31T22:59:60Z",
+        "1998-12-31T23:59:60+01:00", "1998-12-31T15:59:60-07:00", "2026-11-22T10:00:60Z"}) {
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+    EXPECT_FALSE(cdn::record::is_rfc3339_full_time(std::string_view(bad).substr(11))) << bad;
+  }
+}
+
+TEST(Rfc3339, LeapSecondIsTheLastNanosecondOf235959Utc) {
+  auto leap = parse_rfc3339("1998-12-31T23:59:60.5Z");
+  auto before = parse_rfc3339("1998-12-31T23:59:59.999999998Z");
+  auto after = parse_rfc3339("1999-01-01T00:00:00Z");
+  ASSERT_TRUE(leap && before && after);
+  EXPECT_EQ(*leap, (Instant{before->seconds, 999999999}));
+  EXPECT_LT(*before, *leap);
+  EXPECT_LT(*leap, *after);
+  EXPECT_EQ(*parse_rfc3339("1998-12-31T15:59:60-08:00"), *leap);
+  EXPECT_EQ(*parse_rfc3339("1999-01-01T00:59:60+01:00"), *leap);
+  EXPECT_EQ(cdn::record::format_rfc3339_ms(*leap), "1998-12-31T23:59:59.999Z");
+}
+
+TEST(Rfc3339, FullDateAndFullTime) {
+  EXPECT_TRUE(cdn::record::is_rfc3339_full_date("2024-02-29"));
+  EXPECT_FALSE(cdn::record::is_rfc3339_full_date("2026-02-29"));
+  EXPECT_FALSE(cdn::record::is_rfc3339_full_date("2026-2-28"));
+  EXPECT_TRUE(cdn::record::is_rfc3339_full_time("10:15:30.5+01:00"));
+  EXPECT_FALSE(cdn::record::is_rfc3339_full_time("10:15:30"));
 }
 
 TEST(Rfc3339, LeapDayOnlyInLeapYears) {
@@ -49,12 +87,26 @@ TEST(Rfc3339, LeapDayOnlyInLeapYears) {
 }
 
 TEST(Rfc3339, InvalidDatesAndTimesRejected) {
-  for (const char* bad :
-       {"2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z", "2026-04-31T00:00:00Z",
-        "2026-11-22T24:00:00Z", "2026-11-22T10:60:00Z", "2026-11-22T10:15:61Z",
-        "2026-11-22T10:15:30", "2026-11-22T10:15:30.Z", "2026-11-22T10:15:30+0100",
-        "2026-11-22T10:15:30+24:00", "2026-11-22", "yesterday", "", "2026-11-22T10:15:30Zjunk",
-        "2026/11/22T10:15:30Z", "20261122T101530Z"}) {
+  for (const char* bad : {"2026-13-01T00:00:00Z",
+                          "2026-00-10T00:00:00Z",
+                          "2026-04-31T00:00:00Z",
+                          "2026-11-22T24:00:00Z",
+                          "2026-11-22T10:60:00Z",
+                          "2026-11-22T10:15:61Z",
+                          "2026-11-22T10:15:30",
+                          "2026-11-22T10:15:30.Z",
+                          "2026-11-22T10:15:30+0100",
+                          "2026-11-22T10:15:30+24:00",
+                          "2026-11-22",
+                          "yesterday",
+                          "",
+                          "2026-11-22T10:15:30Zjunk",
+                          "2026/11/22T10:15:30Z",
+                          "20261122T101530Z",
+                          "1963-06-19T08:30:06.28123+01:00Z",
+                          "1963-6-19T08:30:06Z",
+                          "1963-06-1T08:30:06Z",
+                          "2013-350T01:01:01"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
   }
 }
