@@ -594,9 +594,18 @@ twins() {
   start_broker --topic raw:2
   numbered 300 | cdn produce -q -t raw
   "$CDN" load-influx -G term "${GROUP_X[@]}" --db "$DB" --create-db --flush-interval 1h \
-    kafka:raw 2>"$T/err" &
+    --stats-interval 100 --stats-file "$T/stats" kafka:raw 2>"$T/err" &
   pid=$!
-  sleep 4
+  # until librdkafka's statistics say all 300 were handed to the loader (app_offset is the
+  # offset after the last message it passed on), however long joining the group takes
+  local i read=0
+  for i in $(seq 600); do
+    read=$(tail -n 1 "$T/stats" 2>/dev/null |
+      jq '[.topics.raw.partitions[]? | select(.partition >= 0) | .app_offset | select(. > 0)] | add // 0' 2>/dev/null || echo 0)
+    [[ ${read:-0} -ge 300 ]] && break
+    sleep 0.1
+  done
+  assert_equal "$read" 300
   assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 0
   kill -TERM "$pid"
   status=0

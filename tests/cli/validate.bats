@@ -326,17 +326,15 @@ TABLE
   cmp "$T/big.ndjson" "$T/out.ndjson"
 }
 
-@test "a pathological pattern on a 100 kB string finishes in well under a second" {
+@test "a pathological pattern on a 100 kB string is checked in linear time, not by backtracking" {
   printf '%s\n' '{"pattern":"^(a+)+$"}' >"$T/s.json"
   /usr/bin/python3 -c 'print("\"" + "a" * 100000 + "!\"")' >"$T/in.ndjson"
-  local start end
-  start=$(date +%s%N)
-  run --separate-stderr cdn validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
-  end=$(date +%s%N)
+  # a backtracking engine takes 2^100000 steps on it: a minute's bound is as good as forever
+  # (timeout would end it with 137), and no machine's load makes RE2's linear scan miss it
+  run --separate-stderr timeout -s KILL 60 "$CDN" validate -q --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
   assert_failure 1
   run jq -r '.errors[0].keyword' "$T/rej"
   assert_output pattern
-  (((end - start) / 1000000 < 500)) || fail "took $(((end - start) / 1000000)) ms"
 }
 
 @test "any JSON value may be a record, not only an object" {
@@ -583,12 +581,11 @@ TABLE
 @test "--engine valijson runs patterns on RE2 too: a pathological pattern on 100 kB is quick" {
   printf '%s\n' '{"properties":{"s":{"pattern":"^(a+)+$"}}}' >"$T/s.json"
   /usr/bin/python3 -c 'print("{\"s\":\"" + "a" * 100000 + "!\"}")' >"$T/in.ndjson"
-  local start end
-  start=$(date +%s%N)
-  run --separate-stderr cdn validate -q --engine valijson --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
-  end=$(date +%s%N)
+  # as above: finishing at all is the point, a backtracking engine would not
+  run --separate-stderr timeout -s KILL 60 "$CDN" validate -q --engine valijson --schema "$T/s.json" --rejects "$T/rej" "$T/in.ndjson"
   assert_failure 1
-  (((end - start) / 1000000 < 500)) || fail "took $(((end - start) / 1000000)) ms"
+  run jq -r '.errors[0].keyword' "$T/rej"
+  assert_output pattern
 }
 
 @test "--coerce keeps floats written with a fraction as floats when it re-serializes a record" {
