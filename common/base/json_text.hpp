@@ -23,6 +23,9 @@ size_t append_utf8_replacing(std::string& out, std::string_view s);
 // Appends `s` in base64 (RFC 4648, with padding).
 void append_base64(std::string& out, std::string_view s);
 
+// Appends the code point `cp` (at most 0x10FFFF) encoded in UTF-8.
+void append_utf8(std::string& out, uint32_t cp);
+
 // Appends `bytes` in base64 as a JSON string literal: how bytes that are not UTF-8 go into
 // JSON text.
 void append_json_base64(std::string& out, std::string_view bytes);

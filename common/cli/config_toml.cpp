@@ -19,24 +19,6 @@ bool is_bare_key_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 std::string shown(char c) {
   if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F || (c & 0x80) != 0) {
     static const char* hex = "0123456789abcdef";
@@ -481,7 +463,7 @@ class Parser {
                "write a code point up to 10FFFF, not a surrogate");
         }
         pos_ += n;
-        append_utf8(out, cp);
+        base::append_utf8(out, cp);
         return;
       }
       default:
