@@ -19,6 +19,7 @@ teardown() {
 }
 
 # The rows: a command line, its input, and the output that reading the first occurrences gives.
+# bats test_tags=influx
 @test "sort, tag and load-influx read the first of two members of one name" {
   local bad=() cmd input want
   while IFS='|' read -r cmd input want; do
@@ -45,6 +46,7 @@ TABLE
   assert_output "{\"k\":1,\"k\":2,\"sampleID\":\"$id\"}"
 }
 
+# bats test_tags=influx
 @test "load-influx refuses a record whose flattened fields would share a name" {
   run --separate-stderr cdn load-influx --dry-run --precision s --rejects "$T/rejects" \
     <<<'{"timestamp":"2026-11-22T10:00:01Z","a_b":1,"a":{"b":2}}'
