@@ -403,7 +403,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
       tag_found_[t] = 1;
       if (t != model_slot_ || !first) continue;  // "model" is a field unless in a prediction
     } else if (std::any_of(members_.begin(), members_.end(),
-                           [&](const auto& m) { return m.first == k; })) {
+                           [name = k](const auto& m) { return m.first == name; })) {
       continue;  // a member named twice: the first one counts, as for every command
     }
     members_.emplace_back(k, val);

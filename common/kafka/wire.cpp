@@ -120,7 +120,6 @@ namespace {
 constexpr size_t kMagicAt = 16;
 constexpr size_t kCrcAt = 17;
 constexpr size_t kAttributesAt = 21;
-constexpr size_t kProducerIdAt = 43;
 constexpr size_t kRecordsAt = 61;
 }  // namespace
 
