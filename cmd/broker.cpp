@@ -150,11 +150,11 @@ Runner setup_broker(CLI::App& app) {
   cli::add_whole_number(app, "--brokers", a->brokers, "Number of mock brokers, ids 1 to N", 1, 64)
       ->type_name("N")
       ->capture_default_str();
-  app.add_option("--max-connections", a->max_connections,
-                 "Client connections served at once (each holds two threads); more are closed "
-                 "as they come, with one warning")
+  cli::add_whole_number(app, "--max-connections", a->max_connections,
+                        "Client connections served at once (each holds two threads); more are "
+                        "closed as they come, with one warning",
+                        1, 100000)
       ->type_name("N")
-      ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("-t,--topic", a->topics,
                  "Create a topic up front (repeatable). Topics not named here are created "
