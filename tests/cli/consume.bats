@@ -185,10 +185,15 @@ PY
   numbered 5 | kp one
   cdn consume -q -t one --offset end -c 2 -o "$T/out" &
   pid=$!
-  sleep 2
-  printf '%s\n' '{"late":1}' '{"late":2}' | kp one
+  # one late record at a time until two were read: whenever the consumer found the end,
+  # it reads late records only, never the five before its start
+  deadline=$((SECONDS + 60))
+  while pid_alive "$pid" && ((SECONDS <= deadline)); do
+    printf '%s\n' '{"late":1}' | kp one
+    sleep 0.5
+  done
   wait "$pid"
-  assert_equal "$(cat "$T/out")" "$(printf '%s\n' '{"late":1}' '{"late":2}')"
+  assert_equal "$(cat "$T/out")" "$(printf '%s\n' '{"late":1}' '{"late":1}')"
 }
 
 @test "a live stream is written as it arrives, not held in a buffer" {
@@ -209,10 +214,16 @@ PY
 @test "in a group, offsets of lines written to stdout are committed while the stream runs" {
   start_broker --topic four:4
   numbered 40 | awk '{print NR ":" $0}' | kp four -K:
-  "$CDN" consume -q -t four -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
+  "$CDN" consume -q -t four -G live "${GROUP_X[@]}" --stats-interval 100 \
+    --stats-file "$T/stats" >"$T/out" 2>"$T/err" &
   pid=$!
   wait_lines "$T/out" 40 30 "$pid"
-  sleep 2
+  # killed once the consumer reports the four partitions committed to their end (40 records)
+  deadline=$((SECONDS + 30))
+  until [[ $(tail -n 1 "$T/stats" 2>/dev/null | jq '[.topics.four.partitions[] | select(.partition >= 0)
+      | .committed_offset | select(. > 0)] | add' 2>/dev/null) == 40 ]] || ((SECONDS > deadline)); do
+    sleep 0.2
+  done
   kill -KILL "$pid"
   wait "$pid" || true
   run timeout 60 "$CDN" consume -q -t four -G live -e "${GROUP_X[@]}"
@@ -327,9 +338,9 @@ PY
 @test "brokers down for longer than --timeout fail the run with exit 3" {
   start_broker --topic one:1
   numbered 5 | kp one
-  timeout 60 "$CDN" consume -t one --timeout 1500 -o "$T/out" 2>"$T/err" &
+  timeout 60 "$CDN" consume -t one --timeout 1500 >"$T/out" 2>"$T/err" &
   pid=$!
-  sleep 1
+  wait_lines "$T/out" 5 30 "$pid"
   broker_ctl down all
   start=$SECONDS
   status=0
@@ -342,9 +353,9 @@ PY
 @test "SIGINT stops consuming, keeps what was read and exits 130" {
   start_broker --topic one:1
   numbered 5 | kp one
-  "$CDN" consume -t one -o "$T/out" 2>"$T/err" &
+  "$CDN" consume -t one >"$T/out" 2>"$T/err" &
   pid=$!
-  sleep 1.5
+  wait_lines "$T/out" 5 30 "$pid"
   kill -INT "$pid"
   status=0
   wait "$pid" || status=$?

@@ -407,9 +407,13 @@ consume() {
 }
 
 @test "a signal while waiting for deliveries stops the wait and counts what was left" {
-  "$CDN" produce -t t -b 127.0.0.1:1 "$T/three.ndjson" 2>"$T/err" &
+  "$CDN" produce -t t -b 127.0.0.1:1 --stats-interval 100 --stats-file "$T/stats" \
+    "$T/three.ndjson" 2>"$T/err" &
   pid=$!
-  sleep 1
+  # the signal comes once all three are queued, however slow the start
+  deadline=$((SECONDS + 30))
+  until [[ $(tail -n 1 "$T/stats" 2>/dev/null | jq .msg_cnt 2>/dev/null) == 3 ]] ||
+    ((SECONDS > deadline)); do sleep 0.1; done
   start=$(date +%s)
   kill -TERM "$pid"
   status=0

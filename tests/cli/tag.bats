@@ -356,11 +356,12 @@ setup() {
 
 @test "SIGTERM inside a line from a pipe leaves that line unread and says so, rejecting nothing" {
   mkfifo "$T/fifo"
-  "$CDN" tag -o "$T/out.ndjson" --rejects "$T/rejects.ndjson" <"$T/fifo" 2>"$T/err" 3>&- &
+  "$CDN" tag --rejects "$T/rejects.ndjson" <"$T/fifo" >"$T/out.ndjson" 2>"$T/err" 3>&- &
   pid=$!
   exec 4>"$T/fifo"
+  # one write: once the two whole lines are out, the partial third was read with them
   printf '{"a":1}\n{"b":2}\n{"c":' >&4
-  sleep 1
+  wait_lines "$T/out.ndjson" 2 30 "$pid"
   kill -TERM "$pid"
   status=0
   wait "$pid" || status=$?
