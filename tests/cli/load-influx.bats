@@ -490,7 +490,9 @@ cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
   start_stub
   {
     numbered 3
-    sleep 1.5
+    # the rest only once the first batch arrived (or 30 s passed): without the flush it never does
+    deadline=$((SECONDS + 30))
+    until [[ -s $STUB_LOG ]] || ((SECONDS > deadline)); do sleep 0.1; done
     numbered 5 | tail -2
   } | cdn load-influx -q --url "$STUB_URL" --db x --flush-interval 200ms
   assert_equal "$(jq -r '.lines | length' "$STUB_LOG" | tr '\n' ' ')" "3 2 "
