@@ -259,7 +259,9 @@ count() {
   curl -sS -G "$INFLUX_URL/query" --data-urlencode "db=cdn" --data-urlencode "q=SELECT count($2) FROM $1" |
     sed -n 's/.*"values":\[\[[^,]*,\([0-9]*\)\]\].*/\1/p'
 }
-echo "influxdb: $INFLUX_URL, database cdn: $(count cdn bytes_sent) records, $(count prediction prediction) predictions"
+records=$(count cdn bytes_sent)
+predictions=$(count prediction prediction)
+echo "influxdb: $INFLUX_URL, database cdn: $records records, $predictions predictions"
 
 # The predictions made (cdnresult) against those InfluxDB holds, and their AUC where the
 # test data carries the label.
@@ -348,7 +350,17 @@ if [[ $follow -eq 1 ]]; then
   live+=($!)
   echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"
   echo "           logs and rejects in $livedir; Ctrl-C stops it all"
-  while sleep 10; do
-    echo "following: InfluxDB holds $(count cdn bytes_sent) records and $(count prediction prediction) predictions"
-  done
+  # What InfluxDB holds, every 10 s, from a process of its own: this shell only waits, in the
+  # wait builtin, where bash acts on Ctrl-C at once. (Bash 5.2 can lose a trapped signal, or
+  # fail parsing its trap, when it arrives while the shell runs command substitutions.)
+  (
+    while sleep 10 >/dev/null 2>&1; do
+      records=$(count cdn bytes_sent)
+      predictions=$(count prediction prediction)
+      echo "following: InfluxDB holds $records records and $predictions predictions"
+    done
+  ) &
+  pids+=($!)
+  wait "$!"
+  die "the status loop of --follow ended on its own" 3
 fi
