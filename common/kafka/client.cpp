@@ -75,6 +75,8 @@ void open_stats_file() {
 
 Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults) {
   Conf conf(rd_kafka_conf_new());
+  set(conf.get(), "reconnect.backoff.ms", "100", "default");
+  set(conf.get(), "reconnect.backoff.max.ms", "1000", "default");
   for (const auto& [k, v] : defaults) set(conf.get(), k, v, "default");
   set(conf.get(), "bootstrap.servers", settings().brokers, "-b/--brokers");
   for (const auto& p : settings().properties) {

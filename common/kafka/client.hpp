@@ -57,9 +57,13 @@ using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, Partition
 using Headers = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
 using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
-// A configuration: `defaults` first, then bootstrap.servers from settings().brokers, then
-// every -X property (so the user has the last word). An unknown property or a bad value is
-// a cdn::UsageError naming it.
+// A configuration: what every client of cdn sets, then `defaults`, then bootstrap.servers
+// from settings().brokers, then every -X property (so the user has the last word). An
+// unknown property or a bad value is a cdn::UsageError naming it.
+//
+// Every client tries a lost broker again at most a second (plus librdkafka's jitter) after
+// its last attempt: librdkafka's own limit, 10 s, is the default --timeout, so a broker back
+// after a short outage could be found only once the command had given up on it.
 Conf make_conf(const std::vector<std::pair<std::string, std::string>>& defaults = {});
 
 // Sets one property; throws cdn::UsageError naming `origin` (e.g. "-X") on failure.

@@ -105,8 +105,6 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", opts_.exit_at_end ? "true" : "false"},
       {"auto.offset.reset", off == "end" ? "latest" : "earliest"},
-      {"reconnect.backoff.ms", "100"},
-      {"reconnect.backoff.max.ms", "1000"},
       // Throughput: prefetch deep (bounded by queued.max.messages.kbytes, 64 MB).
       {"fetch.wait.max.ms", "100"},
       {"queued.min.messages", "1000000"},

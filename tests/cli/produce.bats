@@ -201,6 +201,29 @@ consume() {
   done
 }
 
+# The configuration librdkafka logs at the start (-X debug=conf) of the client cdn CMD ARGS
+# makes, against a port where no broker listens.
+client_conf() {
+  timeout 60 "$CDN" -vv "$@" -b 127.0.0.1:1 --timeout 500 -X debug=conf </dev/null 2>&1 |
+    sed -n 's/.*librdkafka CONF: \[thrd:app\]: *//p'
+}
+
+@test "every Kafka client tries a lost broker again within a second, so a short outage never outlasts --timeout" {
+  # librdkafka's own limit is 10 s, the default --timeout: a broker back after a 3 s outage
+  # could be tried again only after the command had given up on it.
+  local c conf
+  for c in "produce -t t $T/three.ndjson" "consume -t t" "consume -t t -G g" \
+    "tag -o kafka:t $T/three.ndjson" "load-influx --dry-run kafka:t"; do
+    read -ra argv <<<"$c"
+    conf=$(client_conf "${argv[@]}")
+    [[ $conf == *"reconnect.backoff.max.ms = 1000"* ]] ||
+      fail "cdn $c: no reconnect.backoff.max.ms = 1000 in: $conf"
+  done
+  # -X has the last word
+  conf=$(client_conf produce -t t "$T/three.ndjson" -X reconnect.backoff.max.ms=5000)
+  [[ $conf == *"reconnect.backoff.max.ms = 5000"* ]] || fail "-X did not win: $conf"
+}
+
 @test "a Kafka rejects sink whose brokers do not answer fails within --timeout and says its reject lines were not delivered" {
   printf '%s\n' '{"a":1}' '[1]' '[2]' >"$T/bad.ndjson"
   dead_output_run tag -o "$T/out.ndjson" --rejects kafka:rej "$T/bad.ndjson"
