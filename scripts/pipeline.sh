@@ -361,6 +361,6 @@ if [[ $follow -eq 1 ]]; then
     done
   ) &
   pids+=($!)
-  wait "$!"
-  die "the status loop of --follow ended on its own" 3
+  wait "$!" || true
+  die "the status loop of --follow ended on its own (InfluxDB at $INFLUX_URL stopped answering?)" 3
 fi

@@ -101,6 +101,18 @@ stop_broker() {
   return "$status"
 }
 
+# last_stat FILE JQ: JQ over the last statistics line librdkafka wrote to FILE (--stats-file);
+# empty while there is none, or while it is still being written.
+last_stat() {
+  tail -n 1 "$1" 2>/dev/null | jq "$2" 2>/dev/null
+}
+
+# partitions_sum FILE TOPIC FIELD: FIELD of TOPIC's partitions in the last statistics line,
+# summed over those where it is set (above 0); 0 when none is.
+partitions_sum() {
+  last_stat "$1" "[.topics[\"$2\"].partitions[]? | select(.partition >= 0) | .$3 | select(. > 0)] | add // 0"
+}
+
 # elapsed_since NS: milliseconds since `date +%s%N` said NS.
 elapsed_since() {
   echo $((($(date +%s%N) - $1) / 1000000))

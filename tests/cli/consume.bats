@@ -220,8 +220,7 @@ PY
   wait_lines "$T/out" 40 30 "$pid"
   # killed once the consumer reports the four partitions committed to their end (40 records)
   deadline=$((SECONDS + 30))
-  until [[ $(tail -n 1 "$T/stats" 2>/dev/null | jq '[.topics.four.partitions[] | select(.partition >= 0)
-      | .committed_offset | select(. > 0)] | add' 2>/dev/null) == 40 ]] || ((SECONDS > deadline)); do
+  until [[ $(partitions_sum "$T/stats" four committed_offset) == 40 ]] || ((SECONDS > deadline)); do
     sleep 0.2
   done
   kill -KILL "$pid"

@@ -602,8 +602,7 @@ twins() {
   # offset after the last message it passed on), however long joining the group takes
   local i read=0
   for i in $(seq 600); do
-    read=$(tail -n 1 "$T/stats" 2>/dev/null |
-      jq '[.topics.raw.partitions[]? | select(.partition >= 0) | .app_offset | select(. > 0)] | add // 0' 2>/dev/null || echo 0)
+    read=$(partitions_sum "$T/stats" raw app_offset)
     [[ ${read:-0} -ge 300 ]] && break
     sleep 0.1
   done

@@ -435,8 +435,7 @@ client_conf() {
   pid=$!
   # the signal comes once all three are queued, however slow the start
   deadline=$((SECONDS + 30))
-  until [[ $(tail -n 1 "$T/stats" 2>/dev/null | jq .msg_cnt 2>/dev/null) == 3 ]] ||
-    ((SECONDS > deadline)); do sleep 0.1; done
+  until [[ $(last_stat "$T/stats" .msg_cnt) == 3 ]] || ((SECONDS > deadline)); do sleep 0.1; done
   start=$(date +%s)
   kill -TERM "$pid"
   status=0
