@@ -37,6 +37,7 @@ struct LoadInfluxArgs {
   std::string on_duplicate = "nudge";
   std::string check_written = "auto";
   std::string id_field = "sampleID";
+  size_t nudge_memory = size_t{1} << 20;
   size_t batch_size = 5000;
   std::string flush_interval = "1s";
   size_t max_in_flight = 2;
@@ -145,17 +146,14 @@ int run_load_influx(LoadInfluxArgs& a) {
           "of earlier runs from being overwritten); drop one of them");
     }
     lo.check_written = influx::CheckWritten::always;
-  } else if (a.check_written == "auto") {
-    // A consumer group resumes where its offsets were committed: what it reads first may
-    // have been written, and nudged, before a crash.
-    bool group_input = false;
-#ifdef CDN_WITH_KAFKA
-    for (const auto& in : a.io.inputs) {
-      if (endpoint::is_kafka(in) && !kafka::settings().group.empty()) group_input = true;
-    }
-#endif
-    if (group_input) lo.check_written = influx::CheckWritten::until_new;
+  } else if (a.check_written == "auto" && !a.dry_run &&
+             lo.on_duplicate == influx::OnDuplicate::nudge) {
+    // What InfluxDB may hold that this run does not know of: records up to the newest point
+    // a measurement held at the start (a group resuming after a crash, a second loader, a
+    // file loaded again), and records older than the nudge memory.
+    lo.check_written = influx::CheckWritten::older;
   }
+  lo.nudge_memory = a.nudge_memory;
 
   std::unique_ptr<influx::Writer> writer;
   if (!a.dry_run) {
@@ -252,16 +250,25 @@ Runner setup_load_influx(CLI::App& app) {
       ->check(CLI::IsMember({"nudge", "warn", "keep-last"}))
       ->capture_default_str();
   app.add_option("--check-written", a->check_written,
-                 "Before nudging, look in InfluxDB for points written by an earlier run at the "
-                 "records' times, so that a record read again is written where it was and "
-                 "never over its twin: on, off, or auto (on for a Kafka group input, until it "
-                 "reads past what was written before)")
+                 "Before nudging, look in InfluxDB for points written before (by an earlier "
+                 "run, another loader, or this one beyond --nudge-memory) at the records' "
+                 "times, so that a record read again is written where it was and never over "
+                 "its twin: on (every record), off, or auto (records no later than the newest "
+                 "point InfluxDB held at the start, and records older than the nudge memory)")
       ->type_name("WHEN")
       ->check(CLI::IsMember({"auto", "on", "off"}))
       ->capture_default_str();
   app.add_option("--id-field", a->id_field,
                  "The field that tells records apart, for --check-written")
       ->type_name("FIELD")
+      ->capture_default_str();
+  cli::add_whole_number(app, "--nudge-memory", a->nudge_memory,
+                        "Points remembered (at least) to find collisions without asking "
+                        "InfluxDB, 32 bytes each (with up to twice as many read back from "
+                        "InfluxDB, 24 bytes each); an older point is looked up in InfluxDB "
+                        "(--check-written)",
+                        16)
+      ->type_name("N")
       ->capture_default_str();
   cli::add_whole_number(app, "--batch-size", a->batch_size, "Points per write request", 1)
       ->type_name("N")

@@ -1,5 +1,6 @@
 #include "common/influx/duplicates.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <cstring>
@@ -32,6 +33,7 @@ Duplicates::Table::Table(size_t capacity) {
 void Duplicates::Table::clear() {
   std::memset(slots.get(), 0, (mask + 1) * sizeof(uint64_t));
   used = 0;
+  newest = INT64_MIN;
 }
 
 uint64_t Duplicates::hash(const PointKey& key) {
@@ -60,22 +62,25 @@ void Duplicates::Table::insert(uint64_t h) {
   }
 }
 
-void Duplicates::insert(uint64_t h) {
+void Duplicates::insert(uint64_t h, int64_t time) {
   if (!previous_touched_ && current_.used >= memory_ / 16) {
     previous_.clear();
     previous_touched_ = true;
   }
   if (current_.used >= memory_) {
+    // The older generation is dropped: its points are forgotten.
+    forgotten_through_ = std::max(forgotten_through_, previous_.newest);
     std::swap(current_, previous_);
     current_.clear();
   }
   current_.insert(h);
+  current_.newest = std::max(current_.newest, time);
 }
 
 bool Duplicates::seen(const PointKey& key) {
   uint64_t h = hash(key);
   if (contains(h)) return true;
-  insert(h);
+  insert(h, key.time);
   return false;
 }
 
@@ -88,7 +93,7 @@ int64_t Duplicates::nudge(PointKey& key) {
     ++key.time;
     ++moved;
   }
-  insert(h);
+  insert(h, key.time);
   return moved;
 }
 

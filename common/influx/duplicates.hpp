@@ -34,7 +34,11 @@ class Duplicates {
   // Whether a point with this series and time was recorded; records nothing.
   bool contains(const PointKey& key) const { return contains(hash(key)); }
   // Records a point.
-  void add(const PointKey& key) { insert(hash(key)); }
+  void add(const PointKey& key) { insert(hash(key), key.time); }
+  // The newest time among the points forgotten so far (INT64_MIN while none is): a point at
+  // this time or before may collide with one this table no longer knows of, one at a later
+  // time collides with none it forgot.
+  int64_t forgotten_through() const { return forgotten_through_; }
 
  private:
   // An open-addressing set of 64-bit hashes (0 marks an empty slot), of a fixed power-of-two
@@ -46,6 +50,7 @@ class Duplicates {
     std::unique_ptr<uint64_t[], Free> slots;
     size_t mask = 0;
     size_t used = 0;
+    int64_t newest = INT64_MIN;  // the newest time recorded since the last clear()
     explicit Table(size_t capacity);
     bool contains(uint64_t h) const;
     void insert(uint64_t h);
@@ -53,9 +58,10 @@ class Duplicates {
   };
   static uint64_t hash(const PointKey& key);
   bool contains(uint64_t h) const { return current_.contains(h) || previous_.contains(h); }
-  void insert(uint64_t h);
+  void insert(uint64_t h, int64_t time);
 
   size_t memory_;
+  int64_t forgotten_through_ = INT64_MIN;
   Table current_, previous_;
   bool previous_touched_ = false;
 };

@@ -3,10 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <limits>
-#include <unordered_map>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -29,11 +26,19 @@ Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encod
       encoder_(encoder),
       writer_(writer),
       opts_(opts),
+      duplicates_(opts.nudge_memory),
       batch_(std::make_unique<Batch>()) {
   if (opts_.batch_size == 0) opts_.batch_size = 1;
   checking_ = writer_ != nullptr && opts_.on_duplicate == OnDuplicate::nudge &&
               opts_.check_written != CheckWritten::off;
   if (writer_ == nullptr) return;
+  if (checking_) {
+    written_ = std::make_unique<WrittenPoints>(
+        [this](const std::string& q, const std::string& what) {
+          return writer_->query(q, what, true);
+        },
+        opts_.id_field, encoder_.options().precision, 2 * opts_.nudge_memory);
+  }
   Writer::Events events;
   events.written = [this](const Batch&, size_t n) { ctx_.counts().out += n; };
   events.refused = [this](const Batch& b, size_t i, std::string_view reason) {
@@ -130,14 +135,16 @@ void Loader::load() {
       ctx_.rejects().reject(in_.name(), rec.line, *why, rec.text);
       continue;
     }
-    if (checking_) {
+    if (checking_ && needs_check(key)) {
       if (pending_.empty()) pending_started_ = Clock::now();
       Pending& p = pending_.emplace_back();
       p.line = line;
       p.key = key;
       p.measurement = encoder_.measurement();
       simdjson::dom::element id;
-      if (root.at_key(opts_.id_field).get(id) == simdjson::SUCCESS) p.id = id_text(id);
+      if (root.at_key(opts_.id_field).get(id) == simdjson::SUCCESS) {
+        p.id = WrittenPoints::id_hash(id_text(id));
+      }
       p.source = source_index(in_.name());
       p.line_no = rec.line;
       p.raw = rec.text;
@@ -205,86 +212,26 @@ void Loader::add_point(std::string& line, int64_t time, uint32_t source, uint64_
   }
 }
 
-namespace {
-
-struct KeyHash {
-  size_t operator()(const PointKey& k) const {
-    uint64_t z = k.series ^ (static_cast<uint64_t>(k.time) * 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 31)) * 0xBF58476D1CE4E5B9ull;
-    return static_cast<size_t>(z ^ (z >> 29));
+// Whether InfluxDB may hold a point at this record's time that the loader does not know of:
+// always with --check-written on; with auto, when the time is no later than the newest point
+// its measurement held when the loader first met it (an earlier run's, or another loader's),
+// or than the newest point the nudge memory has forgotten.
+// With auto, InfluxDB refusing to be read (credentials that may only write, say) is said once
+// and the load goes on without looking.
+bool Loader::needs_check(const PointKey& key) {
+  if (opts_.check_written == CheckWritten::always) return true;
+  std::optional<int64_t> newest;
+  try {
+    newest = written_->newest(std::string(encoder_.measurement()));
+  } catch (const QueryRefused& e) {
+    checking_ = false;
+    diag::warning(std::string(e.what()) +
+                  "; so points written before (by an earlier run or another loader) are not "
+                  "looked for, and a record at such a time may replace one: give credentials "
+                  "that may read the database, or --check-written off to skip the check");
+    return false;
   }
-};
-struct KeyEq {
-  bool operator()(const PointKey& a, const PointKey& b) const {
-    return a.series == b.series && a.time == b.time;
-  }
-};
-// The points InfluxDB holds in a window: series and time to the value of --id-field.
-using Existing = std::unordered_map<PointKey, std::string, KeyHash, KeyEq>;
-
-// Reads the answer to SELECT "ID" FROM "M" WHERE time ... GROUP BY * into `out`.
-void read_points(const std::string& body, std::string_view measurement, int64_t unit_ns,
-                 Existing& out) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(body).get(root) != simdjson::SUCCESS) {
-    throw RuntimeError("InfluxDB's answer to a query is not JSON: " + body.substr(0, 200));
-  }
-  simdjson::dom::array results;
-  if (root["results"].get(results) != simdjson::SUCCESS) return;
-  for (simdjson::dom::element result : results) {
-    std::string_view err;
-    if (result["error"].get(err) == simdjson::SUCCESS) {
-      throw RuntimeError("InfluxDB could not read back the points already written to " +
-                         diag::quoted(measurement) + ": " + std::string(err) +
-                         "; --check-written off skips this check");
-    }
-    simdjson::dom::array series;
-    if (result["series"].get(series) != simdjson::SUCCESS) continue;
-    for (simdjson::dom::element s : series) {
-      std::vector<std::pair<std::string, std::string>> tags;
-      simdjson::dom::object tag_object;
-      if (s["tags"].get(tag_object) == simdjson::SUCCESS) {
-        for (auto [k, v] : tag_object) {
-          std::string_view text;
-          if (v.get(text) == simdjson::SUCCESS) tags.emplace_back(std::string(k), text);
-        }
-      }
-      std::string_view name = measurement;
-      if (s["name"].get(name) != simdjson::SUCCESS) name = measurement;
-      uint64_t series_key = Encoder::series_of(name, std::move(tags));
-      simdjson::dom::array values;
-      if (s["values"].get(values) != simdjson::SUCCESS) continue;
-      for (simdjson::dom::element row : values) {
-        simdjson::dom::array cells;
-        if (row.get(cells) != simdjson::SUCCESS || cells.size() < 2) continue;
-        int64_t t = 0;
-        if (cells.at(0).get(t) != simdjson::SUCCESS) continue;
-        out[PointKey{series_key, t / unit_ns}] = Loader::id_text(cells.at(1));
-      }
-    }
-  }
-}
-
-}  // namespace
-
-std::string Loader::id_text(simdjson::dom::element v) {
-  std::string_view s;
-  int64_t i = 0;
-  uint64_t u = 0;
-  double d = 0;
-  if (v.get(s) == simdjson::SUCCESS) return std::string(s);
-  if (v.get(i) == simdjson::SUCCESS) return std::to_string(i);
-  if (v.get(u) == simdjson::SUCCESS) return std::to_string(u);
-  if (v.get(d) == simdjson::SUCCESS) {
-    if (std::nearbyint(d) == d && std::fabs(d) < 9e15)
-      return std::to_string(static_cast<int64_t>(d));
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.17g", d);
-    return buf;
-  }
-  if (v.is_bool()) return v.get_bool().value() ? "true" : "false";
-  return "";
+  return key.time <= duplicates_.forgotten_through() || (newest && key.time <= *newest);
 }
 
 // Gives each waiting record its time, looking at the points InfluxDB holds near it: a point
@@ -293,49 +240,45 @@ std::string Loader::id_text(simdjson::dom::element v) {
 // changes nothing. A point of another record is a twin: the record is nudged past it.
 void Loader::resolve_pending() {
   if (pending_.empty()) return;
-  const int64_t ups = units_per_second(encoder_.options().precision);
-  const int64_t unit_ns = 1000000000 / ups;
-  Existing existing;
+  const int64_t forgotten = duplicates_.forgotten_through();
+  if (forgotten != forgotten_seen_) {
+    bool older = std::any_of(pending_.begin(), pending_.end(),
+                             [&](const Pending& p) { return p.key.time <= forgotten; });
+    if (older) {
+      // This run's points at those times are no longer remembered: InfluxDB must hold them
+      // before it is asked, and what was read of those times before is out of date.
+      send();
+      writer_->drain();
+      written_->forget_through(forgotten);
+      forgotten_seen_ = forgotten;
+    }
+  }
   std::vector<std::string> measurements;
   for (const auto& p : pending_) {
     if (std::find(measurements.begin(), measurements.end(), p.measurement) == measurements.end())
       measurements.push_back(p.measurement);
   }
   for (const auto& m : measurements) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    std::vector<int64_t> times;
     for (const auto& p : pending_) {
-      if (p.measurement != m) continue;
-      lo = std::min(lo, p.key.time);
-      hi = std::max(hi, p.key.time);
+      if (p.measurement == m) times.push_back(p.key.time);
     }
-    // Nudged points of earlier runs lie after their records' times, a few units at most.
-    hi += static_cast<int64_t>(pending_.size()) + 1024;
-    std::string q = "SELECT ";
-    append_identifier(q, opts_.id_field);
-    q += " FROM ";
-    append_identifier(q, m);
-    q += " WHERE time >= " + std::to_string(lo * unit_ns) +
-         " AND time <= " + std::to_string(hi * unit_ns) + " GROUP BY *";
-    ++queries_;
-    read_points(writer_->query(q, "read back the points of " + diag::quoted(m), true), m, unit_ns,
-                existing);
+    written_->prefetch(m, std::move(times));
   }
-  bool reread = false;
   for (auto& p : pending_) {
     PointKey k = p.key;
     bool again = false;
     for (; k.time < std::numeric_limits<int64_t>::max(); ++k.time) {
       if (duplicates_.contains(k)) continue;
-      auto it = existing.find(k);
-      if (it == existing.end()) break;
-      if (!p.id.empty() && it->second == p.id) {
+      auto held = written_->at(p.measurement, k);
+      if (!held) break;
+      if (p.id != 0 && *held == p.id) {
         again = true;
         break;
       }
     }
     duplicates_.add(k);
     if (again) {
-      reread = true;
       ++rewritten_;
     } else {
       count_nudge(k.time - p.key.time);
@@ -347,14 +290,6 @@ void Loader::resolve_pending() {
     add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
   }
   pending_.clear();
-  if (opts_.check_written == CheckWritten::until_new) {
-    quiet_windows_ = reread ? 0 : quiet_windows_ + 1;
-    if (quiet_windows_ >= 2) {
-      checking_ = false;
-      diag::debug("--check-written: past the points written before, after " +
-                  std::to_string(queries_) + " queries");
-    }
-  }
 }
 
 // A point nudged past the end of InfluxDB's range is refused, in --dry-run as in a write.

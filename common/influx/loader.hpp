@@ -18,24 +18,29 @@
 #include "common/influx/duplicates.hpp"
 #include "common/influx/line_protocol.hpp"
 #include "common/influx/writer.hpp"
+#include "common/influx/written.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/source.hpp"
 
 namespace cdn::influx {
 
-// When the loader looks in InfluxDB for points an earlier run wrote at the times of the
-// records it reads (--check-written).
+// When the loader looks in InfluxDB for points written before (by an earlier run, another
+// loader or itself beyond its nudge memory) at the times of the records it reads
+// (--check-written).
 enum class CheckWritten {
   off,
-  until_new,  // until two windows of records in a row hold none written before (auto, for
-              // a Kafka group resuming after a crash)
-  always,
+  older,   // records no later than the newest point of their measurement when the loader
+           // first met it, and records older than the nudge memory (auto)
+  always,  // every record
 };
 
 struct LoaderOptions {
   size_t batch_size = 5000;
   std::chrono::milliseconds flush_interval{1000};
   OnDuplicate on_duplicate = OnDuplicate::nudge;
+  // Points the nudge memory keeps at least (Duplicates), and twice this many read back from
+  // InfluxDB at most (WrittenPoints).
+  size_t nudge_memory = size_t{1} << 20;
   // How often a Kafka input commits its offsets (after everything read is written).
   std::chrono::milliseconds commit_interval{1000};
   CheckWritten check_written = CheckWritten::off;
@@ -56,10 +61,6 @@ class Loader {
   // output is not committed, as for every command.
   int run();
 
-  // The text of an --id-field value (a string, or a number as written), to compare a record
-  // with a point read back from InfluxDB.
-  static std::string id_text(simdjson::dom::element v);
-
  private:
   void load();
   // in_.next(), keeping an input's failure in input_error_ (false then) so that what was read
@@ -67,6 +68,7 @@ class Loader {
   bool read(record::Record& rec);
   void add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
                  std::string_view raw, bool may_sync);
+  bool needs_check(const PointKey& key);
   void resolve_pending();
   bool may_acknowledge() const;
   void send();
@@ -98,7 +100,7 @@ class Loader {
   struct Pending {
     std::string line;  // without the time
     PointKey key;
-    std::string id;  // empty: the record has no --id-field
+    uint64_t id = 0;  // WrittenPoints::id_hash of its --id-field value; 0: none
     std::string measurement;
     uint32_t source = 0;
     uint64_t line_no = 0;
@@ -107,9 +109,10 @@ class Loader {
   std::vector<Pending> pending_;
   std::chrono::steady_clock::time_point pending_started_{};
   bool checking_ = false;
-  int quiet_windows_ = 0;
+  std::unique_ptr<WrittenPoints> written_;
+  // duplicates_.forgotten_through() when the points read back last agreed with it.
+  int64_t forgotten_seen_ = INT64_MIN;
   uint64_t rewritten_ = 0;  // written again at the time an earlier run gave them
-  uint64_t queries_ = 0;
 };
 
 }  // namespace cdn::influx

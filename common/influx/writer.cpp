@@ -572,12 +572,12 @@ std::string Writer::query(const std::string& q, const std::string& what, bool in
       }
       why = "HTTP " + std::to_string(status) + ": " + m;
       if (status == 401 || status == 403) {
-        throw RuntimeError("InfluxDB refused the credentials at " + diag::quoted(url) + " (" + why +
+        throw QueryRefused("InfluxDB refused the credentials at " + diag::quoted(url) + " (" + why +
                            (opts_.api == 1 ? "); check --user and the password (INFLUX_PASSWORD or "
                                              "--password-file)"
                                            : "); check the token (INFLUX_TOKEN or --token-file)"));
       }
-      if (status < 500 && status != 429) throw RuntimeError("cannot " + what + ": " + why);
+      if (status < 500 && status != 429) throw QueryRefused("cannot " + what + ": " + why);
     } else if (!retriable(code)) {
       throw RuntimeError("cannot reach " + diag::quoted(url) + ": " +
                          libcurl().easy_strerror(code));

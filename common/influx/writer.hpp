@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/diag/errors.hpp"
 #include "common/influx/curl.hpp"
 #include "common/influx/line_protocol.hpp"
 
@@ -142,6 +143,13 @@ class Writer {
 };
 
 // Appends an InfluxQL identifier in double quotes, escaped.
+// A query InfluxDB answered with a client error (401, 403, 404 and the like): the
+// credentials may write but not read, or the database cannot be queried. Retrying would not
+// help.
+struct QueryRefused : RuntimeError {
+  using RuntimeError::RuntimeError;
+};
+
 void append_identifier(std::string& out, std::string_view name);
 
 // "250ms", "30s", "5m", "1h", or a plain number of seconds ("1.5"). Throws UsageError naming

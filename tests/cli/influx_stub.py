@@ -11,6 +11,9 @@ gzip, the status it answered, the client's port). Binds to 127.0.0.1 only.
 --refuse     answer 400 naming the lines that contain TEXT, as InfluxDB 1.x words a partial
              write ("unable to parse 'LINE': ..."); the other lines count as written
 --retry-after  send Retry-After: S with 429 and 503 answers
+--query-status  the status of every /query answer (default 200: an empty database, as
+             InfluxDB answers a SELECT of a measurement it does not hold); queries are not
+             logged and take no status of --script
 """
 import argparse
 import gzip
@@ -28,6 +31,7 @@ p.add_argument("--max-lines", type=int, default=0)
 p.add_argument("--refuse", default="")
 p.add_argument("--retry-after", default="")
 p.add_argument("--status", type=int, default=204)
+p.add_argument("--query-status", type=int, default=200)
 args = p.parse_args()
 script = [int(s) for s in args.script.split(",") if s]
 log = open(args.log, "a", buffering=1)
@@ -45,6 +49,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
+        if self.path.partition("?")[0] == "/query":
+            return self.answer_query()
         lines = body.decode("utf-8", "replace").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -72,6 +78,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         if status in (429, 503) and args.retry_after:
             self.send_header("Retry-After", args.retry_after)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def answer_query(self):
+        status = args.query_status
+        if status == 200:
+            answer = b'{"results":[{"statement_id":0}]}'
+        else:
+            answer = json.dumps({"error": "stub says %d" % status}).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()

@@ -450,11 +450,32 @@ cdn load-influx: cannot open '$T/missing.ndjson': No such file or directory"
   numbered 120 >"$T/in.ndjson"
   start=$(date +%s)
   run --separate-stderr cdn load-influx --url "http://127.0.0.1:$port" --db x --batch-size 50 \
-    --retry-timeout 2s "$T/in.ndjson"
+    --retry-timeout 2s --check-written off "$T/in.ndjson"
   assert_failure 3
   (($(date +%s) - start >= 2))
   [[ "$stderr" == *"cdn load-influx: cannot write to 'http://127.0.0.1:$port/write?db=x&precision=ns': Couldn't connect to server (retried for 2 s; raise --retry-timeout to wait longer); 120 records not written" ]]
   [[ "$stderr" == *"120 in, 0 written, 0 rejected, 120 not written"* ]]
+  # With --check-written auto the first request is the query for the newest point: it is
+  # retried the same way, and nothing is written.
+  start=$(date +%s)
+  run --separate-stderr cdn load-influx --url "http://127.0.0.1:$port" --db x --batch-size 50 \
+    --retry-timeout 2s "$T/in.ndjson"
+  assert_failure 3
+  (($(date +%s) - start >= 2))
+  [[ "$stderr" == *"cdn load-influx: cannot find the newest point of 'cdn' at 'http://127.0.0.1:$port/query?db=x&epoch=ns': Couldn't connect to server (retried for 2 s; raise --retry-timeout to wait longer); 1 record not written" ]]
+}
+
+@test "credentials that may write but not read: --check-written auto warns once and writes, on fails" {
+  start_stub --query-status 403
+  twins 100 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x "$T/in.ndjson"
+  assert_success
+  assert_equal "$(grep -c 'refused the credentials' <<<"$stderr")" 1
+  [[ "$stderr" == *"(HTTP 403: stub says 403); check --user and the password (INFLUX_PASSWORD or --password-file); so points written before (by an earlier run or another loader) are not looked for, and a record at such a time may replace one: give credentials that may read the database, or --check-written off to skip the check"* ]]
+  assert_equal "$(stub_lines 204 | wc -l)" 100
+  run --separate-stderr cdn load-influx --url "$STUB_URL" --db x --check-written on "$T/in.ndjson"
+  assert_failure 3
+  [[ "$stderr" == *"(HTTP 403: stub says 403)"*"100 records not written" ]]
 }
 
 @test "2.x writes go to /api/v2/write with org, bucket, precision and the token" {
@@ -552,6 +573,45 @@ twins() {
   ((distinct < 400)) || fail "expected an overwritten twin without the check, found all $distinct"
 }
 
+@test "a second load of other records at the same times keeps the first load's points (--check-written auto, a file)" {
+  # Two sets of 2,000 records with the same times, four to a millisecond: the second load
+  # meets the first one's points at every time, and must nudge past each, never overwrite.
+  twins 2000 >"$T/a.ndjson"
+  sed 's/"s-/"t-/' "$T/a.ndjson" >"$T/b.ndjson"
+  cdn load-influx -q --db "$DB" --create-db "$T/a.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" "$T/b.ndjson"
+  assert_success
+  [[ "$stderr" != *"already in InfluxDB"* ]]
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 4000
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 4000
+  # The first file again is found where it was written, and changes nothing.
+  run --separate-stderr cdn load-influx --db "$DB" "$T/a.ndjson"
+  assert_success
+  [[ "$stderr" == *", 2000 already in InfluxDB from an earlier run, written again at the same time"* ]]
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 4000
+  # Records after the newest point are not looked up: one query, for that newest point.
+  numbered 10 | jq -c '.timestamp |= sub("2026-11-22"; "2026-11-23")' >"$T/later.ndjson"
+  run --separate-stderr cdn load-influx -vv --db "$DB" "$T/later.ndjson"
+  assert_success
+  [[ "$stderr" == *"--check-written: the newest point of 'cdn' is at "* ]]
+  [[ "$stderr" != *"--check-written: read back"* ]] || fail "records after the newest point were looked up: $stderr"
+}
+
+@test "a late record older than --nudge-memory is looked up in InfluxDB, not written over a point the loader forgot" {
+  # 4,000 records in time order, then 40 late ones with other ids at the times of the first
+  # 40: the nudge memory (100 points) has long forgotten those times.
+  { twins 4000; twins 40 | sed 's/"s-/"late-/'; } >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db --nudge-memory 100 "$T/in.ndjson"
+  assert_success
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 4040
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 4040
+  # Without the look-up (--check-written off) the late records overwrite 40 points: the
+  # memory, not luck, kept them above.
+  cdn load-influx -q --db "${DB}_off" --create-db --nudge-memory 100 --check-written off \
+    "$T/in.ndjson"
+  assert_equal "$(count "${DB}_off" 'SELECT count(distinct(sampleID)) FROM cdn')" 4000
+}
+
 @test "--check-written and --id-field: bad combinations are usage errors" {
   run cdn load-influx --db x --check-written on --dry-run /dev/null
   assert_failure 2
@@ -590,6 +650,22 @@ twins() {
   ((resumed < 12000)) || fail "the restarted loader read all $resumed records again"
   assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 12000
   assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 12000
+}
+
+@test "a group loader over a measurement another loader wrote keeps its points, though its first batches meet none" {
+  start_broker --topic raw:4
+  # Another loader wrote records "o-…" at the times of the second half; the group reads all
+  # 4,000 "s-…": its first batches meet no point, its last ones a point at every time.
+  twins 4000 >"$T/in.ndjson"
+  tail -n 2000 "$T/in.ndjson" | sed 's/"s-/"o-/' >"$T/other.ndjson"
+  cdn load-influx -q --db "$DB" --create-db "$T/other.ndjson"
+  cdn produce -q -t raw --key-field sampleID "$T/in.ndjson"
+  run --separate-stderr timeout 120 "$CDN" load-influx -G loader "${GROUP_X[@]}" -e --db "$DB" \
+    --batch-size 250 kafka:raw
+  assert_success
+  [[ "$stderr" == "cdn load-influx: 4000 in, 4000 out, 0 rejected"* ]]
+  assert_equal "$(count "$DB" 'SELECT count(distinct(sampleID)) FROM cdn')" 6000
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 6000
 }
 
 @test "SIGTERM sends what was read, waits for InfluxDB, then commits the offsets" {

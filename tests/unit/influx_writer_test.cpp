@@ -5,6 +5,7 @@
 #include "common/diag/errors.hpp"
 #include "common/influx/duplicates.hpp"
 #include "common/influx/writer.hpp"
+#include "common/influx/written.hpp"
 
 using namespace cdn::influx;
 
@@ -119,6 +120,116 @@ TEST(InfluxDuplicates, RemembersAtLeastItsMemoryAcrossGenerations) {
   Duplicates d(1000);
   for (int64_t t = 0; t < 1500; ++t) EXPECT_FALSE(d.seen({1, t}));
   for (int64_t t = 500; t < 1500; ++t) EXPECT_TRUE(d.seen({1, t})) << t;
+}
+
+TEST(InfluxDuplicates, SaysHowFarBackItHasForgotten) {
+  Duplicates d(100);
+  EXPECT_EQ(d.forgotten_through(), INT64_MIN);
+  // Times out of order: the forgotten generation's newest time counts, not its last.
+  for (int64_t t = 0; t < 200; ++t) d.add({1, t % 2 == 0 ? t + 1000 : t});
+  EXPECT_EQ(d.forgotten_through(), INT64_MIN);  // two generations of 100 are still held
+  d.add({1, 5000});
+  EXPECT_EQ(d.forgotten_through(), 1098);  // the newest of the first 100 points
+  for (int64_t t = 0; t < 100; ++t) d.add({1, 6000 + t});
+  EXPECT_EQ(d.forgotten_through(), 1198);
+}
+
+namespace {
+// A fake InfluxDB /query: answers every statement from `points` (series "m" without tags,
+// times in ns) and records the requests.
+struct FakeQuery {
+  std::vector<std::pair<int64_t, std::string>> points;
+  std::vector<std::string> requests;
+  std::string operator()(const std::string& q) {
+    requests.push_back(q);
+    std::string out = "{\"results\":[";
+    size_t statement = 0;
+    for (size_t at = 0; at < q.size();) {
+      size_t end = q.find(';', at);
+      if (end == std::string::npos) end = q.size();
+      std::string s = q.substr(at, end - at);
+      at = end + 1;
+      long long lo = std::stoll(s.substr(s.find("time >= ") + 8));
+      long long hi = std::stoll(s.substr(s.find("time < ") + 7));
+      if (statement > 0) out += ",";
+      out += "{\"statement_id\":" + std::to_string(statement++) +
+             ",\"series\":[{\"name\":\"m\",\"columns\":[\"time\",\"id\"],\"values\":[";
+      bool first = true;
+      for (const auto& [t, id] : points) {
+        if (t < lo || t >= hi) continue;
+        if (!first) out += ",";
+        first = false;
+        out += '[';
+        out += std::to_string(t);
+        out += ",\"";
+        out += id;
+        out += "\"]";
+      }
+      out += "]}]}";
+    }
+    return out + "]}";
+  }
+};
+}  // namespace
+
+TEST(InfluxWrittenPoints, ReadsEachWindowOnceAndTellsRecordsFromTwins) {
+  FakeQuery fake;
+  const int64_t s = 1000000000;  // one second in ns
+  fake.points = {{10 * s, "a"}, {10 * s + 1000, "b"}, {11 * s, "c"}, {500 * s, "d"}};
+  WrittenPoints w([&](const std::string& q, const std::string&) { return fake(q); }, "id",
+                  Precision::us, 1000);
+  uint64_t series = Encoder::series_of("m", {});
+  w.prefetch("m", {10000000, 10000001, 11000000, 500000000});
+  ASSERT_EQ(fake.requests.size(), 1u);
+  EXPECT_EQ(w.at("m", {series, 10000000}), WrittenPoints::id_hash("a"));
+  EXPECT_EQ(w.at("m", {series, 10000001}), WrittenPoints::id_hash("b"));
+  EXPECT_EQ(w.at("m", {series, 10000002}), std::nullopt);
+  EXPECT_EQ(w.at("m", {series + 1, 10000000}), std::nullopt);  // another series
+  EXPECT_EQ(w.at("m", {series, 11000000}), WrittenPoints::id_hash("c"));
+  EXPECT_EQ(w.at("m", {series, 500000000}), WrittenPoints::id_hash("d"));
+  EXPECT_EQ(fake.requests.size(), 1u);  // all held since
+  // A window not read yet is read when looked at.
+  EXPECT_EQ(w.at("m", {series, 12000000}), std::nullopt);
+  EXPECT_EQ(fake.requests.size(), 2u);
+  // Forgotten windows are read again.
+  w.forget_through(10999999);
+  EXPECT_EQ(w.at("m", {series, 10000000}), WrittenPoints::id_hash("a"));
+  EXPECT_EQ(fake.requests.size(), 3u);
+  EXPECT_EQ(w.at("m", {series, 11000000}), WrittenPoints::id_hash("c"));
+  EXPECT_EQ(fake.requests.size(), 3u);
+}
+
+TEST(InfluxWrittenPoints, WindowsFarApartTakeAFewStatementsNotOneEach) {
+  FakeQuery fake;
+  WrittenPoints w([&](const std::string& q, const std::string&) { return fake(q); }, "id",
+                  Precision::s, 1000);
+  std::vector<int64_t> times;
+  for (int64_t i = 0; i < 100; ++i) times.push_back(i * i * 10);
+  w.prefetch("m", times);
+  ASSERT_EQ(fake.requests.size(), 1u);
+  size_t statements = 1;
+  for (char c : fake.requests[0]) statements += c == ';';
+  EXPECT_LE(statements, 8u);
+  // Every time asked for is held: looking at any reads nothing more.
+  for (int64_t t : times) EXPECT_EQ(w.at("m", {1, t}), std::nullopt);
+  EXPECT_EQ(fake.requests.size(), 1u);
+}
+
+TEST(InfluxWrittenPoints, KeepsAtMostItsCapacityDroppingTheLeastRecent) {
+  FakeQuery fake;
+  const int64_t s = 1000000000;
+  for (int64_t i = 0; i < 10; ++i) {
+    for (int64_t j = 0; j < 30; ++j) fake.points.emplace_back(i * s + j, "x");
+  }
+  WrittenPoints w([&](const std::string& q, const std::string&) { return fake(q); }, "id",
+                  Precision::ns, 100);
+  uint64_t series = Encoder::series_of("m", {});
+  for (int64_t i = 0; i < 10; ++i) EXPECT_TRUE(w.at("m", {series, i * s}).has_value());
+  EXPECT_EQ(fake.requests.size(), 10u);
+  EXPECT_TRUE(w.at("m", {series, 9 * s}).has_value());  // the newest are held
+  EXPECT_EQ(fake.requests.size(), 10u);
+  EXPECT_TRUE(w.at("m", {series, 0}).has_value());  // the oldest was dropped: read again
+  EXPECT_EQ(fake.requests.size(), 11u);
 }
 
 TEST(InfluxDuplicates, OnDuplicateModes) {
