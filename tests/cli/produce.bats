@@ -497,3 +497,29 @@ client_conf() {
   assert_success
   assert_equal "$(consume out | wc -l)" 3
 }
+
+@test "messages without a key spread evenly over the partitions however fast they come, for produce and every Kafka output; a key or -X partitioner still decides" {
+  start_broker -t even:16 -t out:16 -t keyed:16 -t chosen:16
+  cdn gen -q --rows 100000 >"$T/in.ndjson"
+  # 100,000 records as fast as they are read: librdkafka's sticky choice put 15,750 in one
+  # partition and 2,900 in another, enough for the broker to drop the oldest of the full one.
+  cdn produce -q -t even "$T/in.ndjson"
+  cdn validate -q -o kafka:out "$T/in.ndjson"
+  for t in even out; do
+    run bash -c "'$CDN' consume -q -t $t -e --envelope | jq -r .partition | sort | uniq -c | awk '{print \$1}' | sort -n"
+    assert_equal "$(wc -l <<<"$output")" 16
+    lowest=$(head -1 <<<"$output") highest=$(tail -1 <<<"$output")
+    ((highest - lowest <= 256)) || fail "$t: partitions hold $lowest to $highest messages"
+  done
+  run broker_ctl dropped
+  assert_output "ok 0"
+  # A key still picks the partition: each key's records share one.
+  cdn produce -q -t keyed --key-field pop "$T/in.ndjson"
+  run bash -c "'$CDN' consume -q -t keyed -e --envelope | jq -r '\"\(.key) \(.partition)\"' | sort -u | cut -d' ' -f1 | uniq -d"
+  assert_output ""
+  # -X partitioner is the user's: "consistent" maps every message without a key to one
+  # partition.
+  head -n 1000 "$T/in.ndjson" | cdn produce -q -t chosen -X partitioner=consistent
+  run bash -c "'$CDN' consume -q -t chosen -e --envelope | jq -r .partition | sort -u | wc -l"
+  assert_output 1
+}
