@@ -5,6 +5,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
@@ -15,6 +16,7 @@ namespace cdn::cmd {
 namespace {
 struct ConsumeArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   std::vector<std::string> topics;
   std::vector<std::string> specs;  // positional kafka:TOPIC
   bool envelope = false;
@@ -22,6 +24,8 @@ struct ConsumeArgs {
 };
 
 int run_consume(ConsumeArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "consume");
   std::vector<std::string> topics = a.topics;
   for (const auto& spec : a.specs) {
     auto t = endpoint::kafka_topic(spec);
@@ -77,6 +81,7 @@ Runner setup_consume(CLI::App& app) {
       ->type_name("N");
   cli::add_output_options(app, a->io);
   cli::add_kafka_options(app, true);
+  cli::add_service_options(app, a->service);
   return [a] { return run_consume(*a); };
 }
 

@@ -8,6 +8,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/influx/loader.hpp"
@@ -24,6 +25,7 @@ namespace cdn::cmd {
 namespace {
 struct LoadInfluxArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   std::string url = "http://localhost:8086";
   std::string db, rp, org, bucket, user;
   std::string password_file, token_file;
@@ -84,6 +86,8 @@ std::string secret(const char* env, const std::string& file, const char* option)
 }
 
 int run_load_influx(LoadInfluxArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "load-influx");
   if (a.output_given && !a.dry_run) {
     throw UsageError(
         "-o/--output is where --dry-run writes the line protocol; add --dry-run or "
@@ -298,6 +302,7 @@ Runner setup_load_influx(CLI::App& app) {
       ->capture_default_str();
   app.add_flag("--dry-run", a->dry_run,
                "Write the line protocol to the output (-o) instead of InfluxDB");
+  cli::add_service_options(app, a->service);
   return [a, output] {
     a->output_given = output->count() > 0;
     return run_load_influx(*a);

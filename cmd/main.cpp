@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   ds.verbosity = verbosity;
   ds.format = log_format == "json" ? diag::Format::json : diag::Format::text;
   std::string name = app.get_subcommands().front()->get_name();
+  cli::settle_kafka_options(*app.get_subcommands().front());
   ds.program = "cdn " + name;
   // Option values end up in JSON text and line protocol: UTF-8 only (paths aside).
   try {

@@ -5,6 +5,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/model/bundle.hpp"
@@ -22,6 +23,7 @@ namespace cdn::cmd {
 namespace {
 struct PredictArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   std::string model;
   double threshold = 0.5;
   bool threshold_given = false;
@@ -78,6 +80,8 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
 #endif
 
 int run_predict(PredictArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "predict");
   model::xgb::route_logs();
   model::Bundle bundle = model::read_bundle(a.model);
   // Each worker predicts its own batch on one thread.
@@ -152,6 +156,7 @@ Runner setup_predict(CLI::App& app) {
                  "instance (default: cdn-predict-GROUP-TOPIC-HOSTNAME)")
       ->type_name("ID");
 #endif
+  cli::add_service_options(app, a->service);
   return [a, threshold] {
     a->threshold_given = threshold->count() > 0;
     return run_predict(*a);

@@ -10,6 +10,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
@@ -22,6 +23,7 @@ namespace cdn::cmd {
 namespace {
 struct ProduceArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   std::vector<std::string> topics;
   std::string key_field;
   int32_t partition = kafka::kAnyPartition;
@@ -54,6 +56,8 @@ void check_args(const ProduceArgs& a) {
 }
 
 int run_produce(const ProduceArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "produce");
   check_args(a);
   kafka::Headers headers = kafka::parse_headers(a.headers);
   double speed = a.replay_given ? parse_speed(a.replay.empty() ? "1" : a.replay) : 0;
@@ -161,6 +165,7 @@ Runner setup_produce(CLI::App& app) {
                      "per second")
           ->type_name("[SPEED]")
           ->expected(0, 1);
+  cli::add_service_options(app, a->service);
   return [a, replay] {
     a->replay_given = replay->count() > 0;
     return run_produce(*a);

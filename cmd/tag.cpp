@@ -9,6 +9,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
@@ -20,6 +21,7 @@ namespace cdn::cmd {
 namespace {
 struct TagArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   std::string field = "sampleID";
   std::string mode = "seq";
   uint64_t start = 1;
@@ -58,6 +60,8 @@ void check_args(const TagArgs& a) {
 }
 
 int run_tag(const TagArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "tag");
   check_args(a);
   std::optional<record::SequenceState> state;
   uint64_t first = a.start;
@@ -198,6 +202,7 @@ Runner setup_tag(CLI::App& app) {
       ->type_name("FILE");
   app.add_flag("--overwrite", a->overwrite,
                "Replace the ID of records that already have the field (default: keep it)");
+  cli::add_service_options(app, a->service);
   return [a, start] {
     a->start_given = start->count() > 0;
     // "a,b" and "--hash-fields a --hash-fields b" both list a and b; split by hand so that

@@ -7,6 +7,7 @@
 #include "common/base/fd.hpp"
 #include "common/base/json_text.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 struct ValidateArgs {
   cli::IoOptions io;
+  cli::ServiceOptions service;
   size_t max_errors = 20;
   bool coerce = false;
   bool drop_unknown = false;
@@ -52,6 +54,8 @@ void report(const schema::CheckResult& r, const std::string& source, uint64_t li
 }
 
 int run_validate(ValidateArgs& a) {
+  // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "validate");
   if (a.drop_unknown && !a.coerce) {
     throw UsageError("--drop-unknown changes records, so it needs --coerce; add --coerce");
   }
@@ -177,6 +181,7 @@ Runner setup_validate(CLI::App& app) {
   cli::add_whole_number(app, "--threads", a->threads,
                         "Threads that check records (default: one per core)", 0, 256)
       ->type_name("N");
+  cli::add_service_options(app, a->service);
   return [a] { return run_validate(*a); };
 }
 

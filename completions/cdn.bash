@@ -18,7 +18,7 @@ _cdn_files() {
 # Succeeds when option $2 of command $1 ('' before the command) takes a value.
 _cdn_takes_value() {
   case $1:$2 in
-    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:--timeout | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:--timeout | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | validate:--input-format | validate:--schema | validate:-b | validate:--brokers | validate:-X | validate:--stats-interval | validate:--stats-file | validate:--timeout | validate:-G | validate:--group | validate:--offset | validate:-o | validate:--output | validate:--rejects | validate:--max-errors | validate:--engine | validate:--threads | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:--timeout | produce:-G | produce:--group | produce:--offset | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:--timeout | consume:-G | consume:--group | consume:--offset | train:-o | train:--output | train:--rejects | train:-b | train:--brokers | train:-X | train:--stats-interval | train:--stats-file | train:--timeout | train:--schema | train:--label | train:--drop | train:--objective | train:--rounds | train:--max-depth | train:--eta | train:--subsample | train:--colsample | train:--scale-pos-weight | train:--seed | train:--threads | train:--param | train:--valid | train:--valid-fraction | train:--valid-after | train:--early-stopping | train:--threshold | train:--report | predict:-m | predict:--model | predict:--input-format | predict:--schema | predict:-b | predict:--brokers | predict:-X | predict:--stats-interval | predict:--stats-file | predict:--timeout | predict:-G | predict:--group | predict:--offset | predict:-o | predict:--output | predict:--rejects | predict:--threshold | predict:--keep | predict:--batch-size | predict:--linger-ms | predict:--threads | predict:--transactional-id | load-influx:--input-format | load-influx:--schema | load-influx:-b | load-influx:--brokers | load-influx:-X | load-influx:--stats-interval | load-influx:--stats-file | load-influx:--timeout | load-influx:-G | load-influx:--group | load-influx:--offset | load-influx:-o | load-influx:--output | load-influx:--rejects | load-influx:--url | load-influx:--db | load-influx:--rp | load-influx:--user | load-influx:--password-file | load-influx:--org | load-influx:--bucket | load-influx:--token-file | load-influx:--measurement | load-influx:--measurement-field | load-influx:--tag | load-influx:--field | load-influx:--time-field | load-influx:--precision | load-influx:--prediction-measurement | load-influx:--on-duplicate | load-influx:--check-written | load-influx:--id-field | load-influx:--nudge-memory | load-influx:--batch-size | load-influx:--flush-interval | load-influx:--max-in-flight | load-influx:--retry-timeout | load-influx:--compression | broker:--brokers | broker:--max-connections | broker:-t | broker:--topic | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file | gen:--timeout) return 0 ;;
+    *:--config | *:--log-format | sort:--input-format | sort:--schema | sort:-b | sort:--brokers | sort:-X | sort:--stats-interval | sort:--stats-file | sort:--timeout | sort:-G | sort:--group | sort:--offset | sort:-o | sort:--output | sort:--rejects | sort:-k | sort:--key | sort:--key-type | sort:--missing | sort:-S | sort:--buffer-size | sort:-T | sort:--temporary-directory | tag:--input-format | tag:--schema | tag:-b | tag:--brokers | tag:-X | tag:--stats-interval | tag:--stats-file | tag:--timeout | tag:-G | tag:--group | tag:--offset | tag:-o | tag:--output | tag:--rejects | tag:--field | tag:--mode | tag:--start | tag:--prefix | tag:--hash-fields | tag:--state | tag:--metrics-addr | tag:--health-timeout | validate:--input-format | validate:--schema | validate:-b | validate:--brokers | validate:-X | validate:--stats-interval | validate:--stats-file | validate:--timeout | validate:-G | validate:--group | validate:--offset | validate:-o | validate:--output | validate:--rejects | validate:--max-errors | validate:--engine | validate:--threads | validate:--metrics-addr | validate:--health-timeout | produce:-t | produce:--topic | produce:--input-format | produce:--schema | produce:-b | produce:--brokers | produce:-X | produce:--stats-interval | produce:--stats-file | produce:--timeout | produce:-G | produce:--group | produce:--offset | produce:--rejects | produce:--key-field | produce:--partition | produce:--header | produce:--timestamp-field | produce:-z | produce:--compression | produce:--rate | produce:--replay | produce:--metrics-addr | produce:--health-timeout | consume:-t | consume:--topic | consume:-c | consume:--count | consume:-o | consume:--output | consume:--rejects | consume:-b | consume:--brokers | consume:-X | consume:--stats-interval | consume:--stats-file | consume:--timeout | consume:-G | consume:--group | consume:--offset | consume:--metrics-addr | consume:--health-timeout | train:-o | train:--output | train:--rejects | train:-b | train:--brokers | train:-X | train:--stats-interval | train:--stats-file | train:--timeout | train:--schema | train:--label | train:--drop | train:--objective | train:--rounds | train:--max-depth | train:--eta | train:--subsample | train:--colsample | train:--scale-pos-weight | train:--seed | train:--threads | train:--param | train:--valid | train:--valid-fraction | train:--valid-after | train:--early-stopping | train:--threshold | train:--report | predict:-m | predict:--model | predict:--input-format | predict:--schema | predict:-b | predict:--brokers | predict:-X | predict:--stats-interval | predict:--stats-file | predict:--timeout | predict:-G | predict:--group | predict:--offset | predict:-o | predict:--output | predict:--rejects | predict:--threshold | predict:--keep | predict:--batch-size | predict:--linger-ms | predict:--threads | predict:--transactional-id | predict:--metrics-addr | predict:--health-timeout | load-influx:--input-format | load-influx:--schema | load-influx:-b | load-influx:--brokers | load-influx:-X | load-influx:--stats-interval | load-influx:--stats-file | load-influx:--timeout | load-influx:-G | load-influx:--group | load-influx:--offset | load-influx:-o | load-influx:--output | load-influx:--rejects | load-influx:--url | load-influx:--db | load-influx:--rp | load-influx:--user | load-influx:--password-file | load-influx:--org | load-influx:--bucket | load-influx:--token-file | load-influx:--measurement | load-influx:--measurement-field | load-influx:--tag | load-influx:--field | load-influx:--time-field | load-influx:--precision | load-influx:--prediction-measurement | load-influx:--on-duplicate | load-influx:--check-written | load-influx:--id-field | load-influx:--nudge-memory | load-influx:--batch-size | load-influx:--flush-interval | load-influx:--max-in-flight | load-influx:--retry-timeout | load-influx:--compression | load-influx:--metrics-addr | load-influx:--health-timeout | broker:--brokers | broker:--max-connections | broker:-t | broker:--topic | gen:-n | gen:--rows | gen:--seed | gen:-f | gen:--format | gen:--start | gen:--rate | gen:--late | gen:--dirty | gen:-o | gen:--output | gen:--rejects | gen:-b | gen:--brokers | gen:-X | gen:--stats-interval | gen:--stats-file | gen:--timeout) return 0 ;;
   esac
   return 1
 }
@@ -93,6 +93,8 @@ _cdn() {
         --prefix) return ;;
         --hash-fields) return ;;
         --state) _cdn_files; return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     validate)
@@ -111,6 +113,8 @@ _cdn() {
         --max-errors) return ;;
         --engine) mapfile -t COMPREPLY < <(compgen -W 'compiled valijson' -- "$cur"); return ;;
         --threads) return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     produce)
@@ -133,6 +137,8 @@ _cdn() {
         -z | --compression) mapfile -t COMPREPLY < <(compgen -W 'none gzip snappy lz4 zstd' -- "$cur"); return ;;
         --rate) return ;;
         --replay) return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     consume)
@@ -148,6 +154,8 @@ _cdn() {
         --timeout) return ;;
         -G | --group) return ;;
         --offset) return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     train)
@@ -200,6 +208,8 @@ _cdn() {
         --linger-ms) return ;;
         --threads) return ;;
         --transactional-id) return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     load-influx)
@@ -239,6 +249,8 @@ _cdn() {
         --max-in-flight) return ;;
         --retry-timeout) return ;;
         --compression) mapfile -t COMPREPLY < <(compgen -W 'gzip none' -- "$cur"); return ;;
+        --metrics-addr) return ;;
+        --health-timeout) return ;;
       esac
       ;;
     broker)
@@ -278,13 +290,13 @@ _cdn() {
     case $cmd in
       '') mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       sort) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects -k --key --key-type --strict-json -r --reverse --missing -S --buffer-size -T --temporary-directory -c --check -m --merge --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      validate) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --max-errors --coerce --drop-unknown --report-changes --summary --engine --threads --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count -o --output --rejects -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      tag) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --field --mode --start --prefix --hash-fields --state --overwrite --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      validate) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --max-errors --coerce --drop-unknown --report-changes --summary --engine --threads --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      produce) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end --rejects --key-field --partition --header --timestamp-field -z --compression --rate --replay --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      consume) mapfile -t COMPREPLY < <(compgen -W '-h --help -t --topic --envelope -c --count -o --output --rejects -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       train) mapfile -t COMPREPLY < <(compgen -W '-h --help -o --output --rejects -b --brokers -X --stats-interval --stats-file --timeout --schema --label --drop --time-features --objective --rounds --max-depth --eta --subsample --colsample --scale-pos-weight --seed --threads --param --valid --valid-fraction --valid-after --early-stopping --threshold --report --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      predict) mapfile -t COMPREPLY < <(compgen -W '-h --help -m --model --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --threshold --keep --explain --batch-size --linger-ms --threads --exactly-once --transactional-id --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
-      load-influx) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --url --db --rp --create-db --user --password-file --org --bucket --token-file --measurement --measurement-field --tag --field --time-field --precision --prediction-measurement --on-duplicate --check-written --id-field --nudge-memory --batch-size --flush-interval --max-in-flight --retry-timeout --compression --dry-run --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      predict) mapfile -t COMPREPLY < <(compgen -W '-h --help -m --model --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --threshold --keep --explain --batch-size --linger-ms --threads --exactly-once --transactional-id --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
+      load-influx) mapfile -t COMPREPLY < <(compgen -W '-h --help --input-format --schema -b --brokers -X --stats-interval --stats-file --timeout -G --group --offset -e --exit-at-end -o --output --rejects --url --db --rp --create-db --user --password-file --org --bucket --token-file --measurement --measurement-field --tag --field --time-field --precision --prediction-measurement --on-duplicate --check-written --id-field --nudge-memory --batch-size --flush-interval --max-in-flight --retry-timeout --compression --dry-run --metrics-addr --health-timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       broker) mapfile -t COMPREPLY < <(compgen -W '-h --help --brokers --max-connections -t --topic --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       gen) mapfile -t COMPREPLY < <(compgen -W '-h --help -n --rows --seed -f --format --start --rate --late --dirty --no-label -o --output --rejects -b --brokers -X --stats-interval --stats-file --timeout --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;
       completion) mapfile -t COMPREPLY < <(compgen -W '-h --help --version --config -v --verbose -q --quiet --log-format' -- "$cur") ;;

@@ -32,6 +32,25 @@ void add_input_options(CLI::App& app, IoOptions& opts) {
   add_kafka_options(app, true);
 }
 
+void settle_kafka_options([[maybe_unused]] const CLI::App& command) {
+#ifdef CDN_WITH_KAFKA
+  auto& k = kafka::settings();
+  k = kafka::Settings{};
+  auto take = [&](const char* name, auto& var) {
+    const CLI::Option* o = command.get_option_no_throw(name);
+    if (o != nullptr && o->count() > 0) var = o->as<std::decay_t<decltype(var)>>();
+  };
+  take("--brokers", k.brokers);
+  take("-X", k.properties);
+  take("--stats-interval", k.stats_interval_ms);
+  take("--stats-file", k.stats_file);
+  take("--timeout", k.timeout_ms);
+  take("--group", k.group);
+  take("--offset", k.offset);
+  take("--exit-at-end", k.exit_at_end);
+#endif
+}
+
 void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool consumer) {
 #ifdef CDN_WITH_KAFKA
   auto& k = kafka::settings();

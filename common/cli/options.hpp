@@ -44,6 +44,12 @@ void add_rejects_option(CLI::App& app, IoOptions& opts);
 // kafka::settings(). Adding them twice is harmless. Without CDN_WITH_KAFKA this adds nothing.
 void add_kafka_options(CLI::App& app, bool consumer);
 
+// Sets kafka::settings() from the Kafka options of `command`, the subcommand that runs, once
+// parsing is done. Every subcommand's options share those settings, and CLI11 gives the
+// subcommands that do not run the values of environment variables too (CDN_BROKERS): left
+// as they were parsed, the last of them won over the command line.
+void settle_kafka_options(const CLI::App& command);
+
 // The inputs of a run: an endpoint::InputSet over opts.inputs, read one after the other (each
 // opened when the one before ends), CSV typed by --schema. Tied to ctx: what a Kafka input read is
 // acknowledged after each ctx.commit(), and whenever an input waits for data the output and

@@ -85,6 +85,11 @@ void summary(std::string_view message) {
   emit("summary", message);
 }
 
+void notice(std::string_view message) {
+  if (settings().quiet) return;
+  emit("info", message);
+}
+
 std::string quoted(std::string_view name) {
   std::string out;
   out.reserve(name.size() + 2);

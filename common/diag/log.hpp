@@ -34,6 +34,9 @@ inline void debug(std::string_view m) {
 
 // The end-of-run summary line; suppressed by -q.
 void summary(std::string_view message);
+// An info line shown without -v (suppressed by -q): what the user needs to act on, such as
+// the address a server took.
+void notice(std::string_view message);
 
 // Quote a name for a message: 'day1.ndjson'.
 std::string quoted(std::string_view name);

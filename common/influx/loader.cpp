@@ -7,6 +7,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/service.hpp"
 #include "common/record/fields.hpp"
 
 namespace cdn::influx {
@@ -32,6 +33,7 @@ Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encod
   checking_ = writer_ != nullptr && opts_.on_duplicate == OnDuplicate::nudge &&
               opts_.check_written != CheckWritten::off;
   if (writer_ == nullptr) return;
+  ready_check_ = diag::Service::get().add_check([w = writer_] { return w->ping(); });
   if (checking_) {
     written_ = std::make_unique<WrittenPoints>(
         [this](const std::string& q, const std::string& what) {

@@ -14,6 +14,7 @@
 
 #include <simdjson.h>
 
+#include "common/diag/service.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/influx/duplicates.hpp"
 #include "common/influx/line_protocol.hpp"
@@ -112,7 +113,8 @@ class Loader {
   std::unique_ptr<WrittenPoints> written_;
   // duplicates_.forgotten_through() when the points read back last agreed with it.
   int64_t forgotten_seen_ = INT64_MIN;
-  uint64_t rewritten_ = 0;  // written again at the time an earlier run gave them
+  diag::Service::Registration ready_check_;  // /readyz: InfluxDB answers /ping
+  uint64_t rewritten_ = 0;                   // written again at the time an earlier run gave them
 };
 
 }  // namespace cdn::influx

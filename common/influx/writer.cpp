@@ -244,6 +244,31 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)), multi_(make_multi()
   rng_ = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
 }
 
+std::optional<std::string> Writer::ping() const {
+  std::string url = opts_.url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/ping";
+  Easy h = make_easy();
+  CURL* e = h.get();
+  std::string response;
+  setopt(e, CURLOPT_URL, url.c_str());
+  setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  setopt(e, CURLOPT_WRITEDATA, &response);
+  setopt(e, CURLOPT_NOSIGNAL, 1L);
+  setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+  CURLcode code = libcurl().easy_perform(e);
+  if (code != CURLE_OK) {
+    return "InfluxDB at " + diag::quoted(url) +
+           " does not answer: " + libcurl().easy_strerror(code);
+  }
+  long status = 0;
+  libcurl().easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 204 && status != 200) {
+    return "InfluxDB at " + diag::quoted(url) + " answers HTTP " + std::to_string(status);
+  }
+  return std::nullopt;
+}
+
 Writer::~Writer() {
   for (auto& r : in_flight_) libcurl().multi_remove_handle(multi_.get(), r->handle.get());
 }

@@ -99,6 +99,9 @@ class Writer {
   // write; an HTTP error throws RuntimeError "cannot WHAT: ..." (errors inside a 200 answer
   // are the caller's to read when `in_db`).
   std::string query(const std::string& q, const std::string& what, bool in_db);
+  // GET /ping once, with a handle of its own and a 2 s limit: nullopt when InfluxDB answers
+  // 204, else why not. Safe from another thread (the /readyz check of --metrics-addr).
+  std::optional<std::string> ping() const;
   int api() const { return opts_.api; }
   const std::string& retention_policy() const { return opts_.rp; }
 

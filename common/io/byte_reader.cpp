@@ -9,6 +9,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
 
 namespace cdn::io {
@@ -73,14 +74,15 @@ size_t ByteReader::read_fd(char* buf, size_t n) {
       eof_ = stopped_ = true;
       return 0;
     }
-    if (idle_) {
-      // Nothing to read yet: let the caller flush, now and while the wait lasts.
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 0) == 0) {
-        idle_();
-        while (::poll(&p, 1, 100) == 0 && !stop_requested()) idle_();
-        if (stop_requested()) continue;
-      }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0) {
+      // Nothing to read yet: waiting for input is alive (/healthz of --metrics-addr), and the
+      // caller may flush, now and every 100 ms while the wait lasts.
+      do {
+        diag::Service::get().tick();
+        if (idle_) idle_();
+      } while (::poll(&p, 1, 100) == 0 && !stop_requested());
+      if (stop_requested()) continue;
     }
     ssize_t r = ::read(fd_, buf, n);
     if (r > 0) return static_cast<size_t>(r);

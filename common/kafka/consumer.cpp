@@ -6,6 +6,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/service.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/io/signals.hpp"
 #include "common/record/source.hpp"
@@ -151,6 +152,11 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
 
   batch_.resize(kBatch);
   last_commit_ = std::chrono::steady_clock::now();
+  ready_check_ = diag::Service::get().add_check([this]() -> std::optional<std::string> {
+    if (assigned_.load(std::memory_order_relaxed)) return std::nullopt;
+    return "waiting for group " + diag::quoted(opts_.group) + " to assign partitions of " +
+           diag::quoted(opts_.topics.front());
+  });
 
   if (opts_.group.empty()) {
     // Without a group, the partitions are read with the simple consumer (as kcat does):
@@ -298,7 +304,7 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
 }
 
 bool Consumer::all_at_end() const {
-  if (!assigned_) return false;
+  if (!assigned_.load(std::memory_order_relaxed)) return false;
   return ends_ == at_end_.size();
 }
 
@@ -335,6 +341,7 @@ const rd_kafka_message_t* Consumer::next() {
       // A short batch means the local queue ran dry: the next poll may wait.
       if (batch_len_ < batch_.size() && idle_) idle_();
       batch_pos_ = batch_len_ = 0;
+      diag::Service::get().tick();  // polling is alive, records or not (/healthz)
       ssize_t got = rd_kafka_consume_batch_queue(queue_, kPollMs, batch_.data(), batch_.size());
       if (got < 0) check(rd_kafka_last_error(), "cannot consume from Kafka");
       batch_len_ = static_cast<size_t>(got);

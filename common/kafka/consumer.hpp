@@ -10,6 +10,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/diag/service.hpp"
 #include "common/kafka/client.hpp"
 
 namespace cdn::kafka {
@@ -106,7 +108,9 @@ class Consumer {
   // -e: the partitions assigned, true once read to their end; ends_ counts the true ones.
   std::unordered_map<uint64_t, bool> at_end_;
   size_t ends_ = 0;
-  bool assigned_ = false;  // an assignment arrived (group) or was made (no group)
+  // An assignment arrived (group) or was made (no group); read by /readyz's check too.
+  std::atomic<bool> assigned_{false};
+  diag::Service::Registration ready_check_;
 
   // Health: since when every broker is down (error callback), and a fatal error.
   bool down_ = false;

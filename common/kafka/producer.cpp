@@ -8,6 +8,7 @@
 #include "common/base/json_pointer.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/record/fields.hpp"
@@ -80,6 +81,15 @@ Producer::Producer(const std::vector<std::pair<std::string, std::string>>& overr
   rk_.reset(rk);
   // Logs come through the main queue, so they are served by poll() on this thread.
   rd_kafka_set_log_queue(rk, nullptr);
+  // /readyz: a broker answers a metadata request (librdkafka handles are thread-safe).
+  ready_check_ = diag::Service::get().add_check([rk]() -> std::optional<std::string> {
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk, 0, nullptr, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+      return std::nullopt;
+    }
+    return "no Kafka broker of " + diag::quoted(settings().brokers) + " answers";
+  });
 }
 
 Producer::~Producer() {

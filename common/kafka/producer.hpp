@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/diag/service.hpp"
 #include "common/kafka/client.hpp"
 
 namespace cdn::kafka {
@@ -148,6 +149,7 @@ class Producer {
   bool gave_up_ = false;
   std::chrono::steady_clock::time_point last_contact_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_probe_{};
+  diag::Service::Registration ready_check_;  // before rk_ goes
 };
 
 // A record field's value as a message key: a string's text (unescaped), or the JSON text of

@@ -23,6 +23,21 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                      ": it is the same file as the output " + diag::quoted(out_->name()) +
                      "; name another file with --rejects or -o");
   }
+  auto& service = diag::Service::get();
+  metrics_ = service.add_metrics([this](std::string& out) {
+    std::string label = "{command=\"" + diag::metric_label(command_) + "\"} ";
+    auto family = [&](const char* name, const char* help, uint64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+             label + std::to_string(v) + "\n";
+    };
+    family("cdn_records_in_total", "Records read from the inputs.", counts_.in);
+    family("cdn_records_out_total", "Records written to the output.", counts_.out);
+    family("cdn_records_rejected_total", "Records sent to the rejects sink with a reason.",
+           counts_.rejected);
+  });
+  progress_ = service.add_progress([this] { return counts_.in + counts_.out + counts_.rejected; });
+  // The command is set up (its model loaded, its inputs about to be read).
+  service.started();
 }
 
 RunContext::~RunContext() {
@@ -37,15 +52,15 @@ RunContext::~RunContext() {
 
 void RunContext::mark_undelivered(uint64_t records) {
   undelivered_ = true;
-  counts_.out -= std::min(records, counts_.out);
+  counts_.out -= std::min(records, counts_.out.get());
 }
 
 void RunContext::count_lost() {
   // A sink's lines are the records counted (gen's CSV header aside, hence the min).
-  if (auto d = out_->delivered()) mark_undelivered(counts_.out - std::min(*d, counts_.out));
+  if (auto d = out_->delivered()) mark_undelivered(counts_.out - std::min(*d, counts_.out.get()));
   if (auto d = rejects_.sink().delivered()) {
     undelivered_ = true;
-    rejects_lost_ = counts_.rejected - std::min(*d, counts_.rejected);
+    rejects_lost_ = counts_.rejected - std::min(*d, counts_.rejected.get());
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/diag/service.hpp"
 #include "common/io/sink.hpp"
 #include "common/record/counts.hpp"
 
@@ -68,6 +69,8 @@ class RunContext {
   // Takes what the sinks lost back from the counts (see io::Sink::delivered).
   void count_lost();
   std::string summary_line(std::string_view extra);
+  // --metrics-addr: the counts as cdn_records_*_total, and as the progress /healthz watches.
+  diag::Service::Registration metrics_, progress_;
 };
 
 }  // namespace cdn::pipeline

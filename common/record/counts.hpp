@@ -2,6 +2,7 @@
 // every bad record goes to, with its reason.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,10 +12,54 @@
 
 namespace cdn::record {
 
+// A count one thread writes and any may read (the --metrics-addr server): relaxed atomic
+// loads and stores, which cost what plain ones do; not for two writers.
+class Tally {
+ public:
+  Tally() = default;
+  Tally(uint64_t v) : v_(v) {}  // NOLINT(google-explicit-constructor): a count as a number
+  Tally(const Tally& o) : v_(o.get()) {}
+  Tally& operator=(const Tally& o) {
+    set(o.get());
+    return *this;
+  }
+  Tally& operator=(uint64_t v) {
+    set(v);
+    return *this;
+  }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+  operator uint64_t() const { return get(); }  // NOLINT(google-explicit-constructor)
+  Tally& operator++() {
+    set(get() + 1);
+    return *this;
+  }
+  uint64_t operator++(int) {
+    uint64_t old = get();
+    set(old + 1);
+    return old;
+  }
+  Tally& operator--() {
+    set(get() - 1);
+    return *this;
+  }
+  Tally& operator+=(uint64_t n) {
+    set(get() + n);
+    return *this;
+  }
+  Tally& operator-=(uint64_t n) {
+    set(get() - n);
+    return *this;
+  }
+
+ private:
+  void set(uint64_t v) { v_.store(v, std::memory_order_relaxed); }
+  std::atomic<uint64_t> v_{0};
+};
+
 struct Counts {
-  uint64_t in = 0;
-  uint64_t out = 0;
-  uint64_t rejected = 0;
+  Tally in = 0;
+  Tally out = 0;
+  Tally rejected = 0;
 };
 
 // One NDJSON line per bad record: {"command","source","line","reason","record"}. Every line is

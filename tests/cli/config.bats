@@ -118,20 +118,29 @@ setup() {
   export CDN_CONFIG="$BATS_TEST_TMPDIR/c.toml"
   run env INFLUX_URL=http://127.0.0.1:7 "$CDN" load-influx --db x --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
   assert_failure 3
-  assert_output --partial "'http://127.0.0.1:7/write?db=x"
+  assert_output --partial "'http://127.0.0.1:7/"
   run env -u INFLUX_URL "$CDN" load-influx --db x --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
   assert_failure 3
-  assert_output --partial "'http://127.0.0.1:9/write?db=x"
+  assert_output --partial "'http://127.0.0.1:9/"
   run env INFLUX_URL=http://127.0.0.1:7 "$CDN" load-influx --url http://127.0.0.1:8 --db x \
     --retry-timeout 1s <<<'{"a":1,"timestamp":1}'
   assert_failure 3
-  assert_output --partial "'http://127.0.0.1:8/write?db=x"
+  assert_output --partial "'http://127.0.0.1:8/"
   run env CDN_BROKERS=127.0.0.1:7 "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
   assert_failure 3
   assert_output --partial "127.0.0.1:7/bootstrap"
   run env -u CDN_BROKERS "$CDN" produce -t x -X message.timeout.ms=1000 <<<'{}'
   assert_failure 3
   assert_output --partial "127.0.0.1:9/bootstrap"
+  # -b beats CDN_BROKERS, for every command with Kafka options (each shares the settings)
+  run env CDN_BROKERS=127.0.0.1:7 "$CDN" produce -t x -b 127.0.0.1:8 -X message.timeout.ms=1000 <<<'{}'
+  assert_failure 3
+  assert_output --partial "127.0.0.1:8/bootstrap"
+  refute_output --partial "127.0.0.1:7"
+  run env CDN_BROKERS=127.0.0.1:7 "$CDN" consume -t x -b 127.0.0.1:8 --timeout 1000
+  assert_failure 3
+  assert_output --partial "127.0.0.1:8"
+  refute_output --partial "127.0.0.1:7"
 }
 
 # Malformed TOML, one case a line: the file's text (printf format), the line the error names,

@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# --metrics-addr: /metrics in the Prometheus text format, /healthz and /readyz, served by the
+# long-running commands while they run.
+
+load test_helper
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+  T="$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  [[ -n ${WRITER_PID:-} ]] && kill "$WRITER_PID" 2>/dev/null
+  [[ -n ${HOLE_PID:-} ]] && kill "$HOLE_PID" 2>/dev/null
+  # KILL: a loader asked to stop (TERM) waits for its writes, here for ever
+  [[ -n ${BG_PID:-} ]] && kill -KILL "$BG_PID" 2>/dev/null
+  [[ -n ${FEED_FD:-} ]] && exec {FEED_FD}>&-
+  true
+}
+
+# served ERRFILE: the HOST:PORT the command said it serves on (waits up to 10 s).
+served() {
+  local i addr
+  for i in $(seq 100); do
+    addr=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on //p' "$1")
+    [[ -n $addr ]] && { echo "$addr"; return 0; }
+    sleep 0.1
+  done
+  echo "no 'serving' line in $1: $(cat "$1")" >&2
+  return 1
+}
+
+# get ADDR PATH: "STATUS BODY" of a GET.
+get() {
+  curl -s -m 10 -w '\n%{http_code}' "http://$1$2" | { body=$(cat); echo "${body##*$'\n'} ${body%$'\n'*}"; }
+}
+
+# metric ADDR NAME: the value of the sample NAME (with its labels) on /metrics.
+metric() {
+  curl -s -m 10 "http://$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+@test "--metrics-addr serves validate's counts while it runs; /healthz and /readyz answer 200" {
+  cdn gen -q --rows 300 --dirty 0.1 --seed 4 >"$T/in.ndjson"
+  mkfifo "$T/feed"
+  "$CDN" validate --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson" --rejects "$T/rej.ndjson" \
+    "$T/feed" 2>"$T/err" &
+  BG_PID=$!
+  exec {FEED_FD}>"$T/feed"
+  addr=$(served "$T/err")
+  [[ $addr == 127.0.0.1:* ]]
+  cat "$T/in.ndjson" >&"$FEED_FD"
+  for i in $(seq 100); do
+    [[ $(metric "$addr" 'cdn_records_in_total{command="validate"}') == 300 ]] && break
+    sleep 0.1
+  done
+  run get "$addr" /metrics
+  [[ $output == "200 "* ]]
+  [[ $output == *'# TYPE cdn_records_in_total counter'* ]]
+  [[ $output == *'cdn_build_info{version="'*'",command="validate"'*'} 1'* ]]
+  in=$(metric "$addr" 'cdn_records_in_total{command="validate"}')
+  out=$(metric "$addr" 'cdn_records_out_total{command="validate"}')
+  rejected=$(metric "$addr" 'cdn_records_rejected_total{command="validate"}')
+  assert_equal "$in" 300
+  ((rejected > 0)) || fail "no rejects counted of 10% dirty lines"
+  assert_equal $((out + rejected)) 300
+  run get "$addr" /healthz
+  [[ $output == '200 {"healthy":true,'* ]]
+  run get "$addr" /readyz
+  assert_output '200 {"ready":true}'
+  run get "$addr" /nothing
+  [[ $output == "404 "* ]]
+  run curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "http://$addr/metrics"
+  assert_output 405
+  exec {FEED_FD}>&-
+  FEED_FD=
+  wait "$BG_PID" || true
+  BG_PID=
+  # the counts at the end are those of the summary line
+  [[ "$(cat "$T/err")" == *"cdn validate: 300 in, $out out, $rejected rejected"* ]]
+}
+
+@test "/healthz stays 200 while a command waits for input, past --health-timeout" {
+  mkfifo "$T/feed"
+  "$CDN" tag --metrics-addr 127.0.0.1:0 --health-timeout 1s "$T/feed" >/dev/null 2>"$T/err" &
+  BG_PID=$!
+  exec {FEED_FD}>"$T/feed"
+  addr=$(served "$T/err")
+  sleep 2.5
+  run get "$addr" /healthz
+  [[ $output == '200 {"healthy":true,'* ]]
+}
+
+# bats test_tags=influx
+@test "/healthz turns 503 when the loop is stuck: load-influx waiting on a server that never answers" {
+  # A server that accepts connections and never answers: every write waits.
+  port_file="$T/port"
+  /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$port_file" &
+  HOLE_PID=$!
+  for i in $(seq 50); do [[ -s $port_file ]] && break; sleep 0.1; done
+  cdn gen -q --rows 50 >"$T/in.ndjson"
+  mkfifo "$T/feed"
+  "$CDN" load-influx --url "http://127.0.0.1:$(cat "$port_file")" --db x --check-written off \
+    --retry-timeout 1h --flush-interval 100ms --metrics-addr 127.0.0.1:0 --health-timeout 1s \
+    "$T/feed" 2>"$T/err" &
+  BG_PID=$!
+  exec {FEED_FD}>"$T/feed"
+  addr=$(served "$T/err")
+  # waiting for input: alive
+  sleep 1.5
+  run get "$addr" /healthz
+  [[ $output == '200 '* ]]
+  # InfluxDB not answering /ping: not ready, and it says why
+  run get "$addr" /readyz
+  [[ $output == '503 {"ready":false,"reason":"InfluxDB at '*'/ping'"'"' does not answer: '* ]]
+  # records in, and the write that never returns: the loop is stuck once its batches are
+  # held (--max-in-flight 2, one ready) and it stops reading
+  # (from a process of its own: the pipe fills once the loader stops reading)
+  for i in $(seq 20); do cat "$T/in.ndjson"; sleep 0.05; done >&"$FEED_FD" &
+  WRITER_PID=$!
+  for i in $(seq 100); do
+    run get "$addr" /healthz
+    [[ $output == '503 {"healthy":false,'* ]] && break
+    sleep 0.1
+  done
+  [[ $output == '503 {"healthy":false,"seconds_since_progress":'* ]]
+}
+
+@test "--metrics-addr: a bad address is a usage error, a port in use a runtime failure, each saying what to change" {
+  run --separate-stderr cdn validate --metrics-addr nonsense /dev/null
+  assert_failure 2
+  [[ $stderr == *"bad --metrics-addr 'nonsense': write HOST:PORT, e.g. 127.0.0.1:9464"* ]]
+  run --separate-stderr cdn validate --metrics-addr 127.0.0.1:99999 /dev/null
+  assert_failure 2
+  [[ $stderr == *"the port '99999' is not a number from 0 to 65535"* ]]
+  run --separate-stderr cdn validate --health-timeout soon /dev/null
+  assert_failure 2
+  [[ $stderr == *"bad --health-timeout 'soon'; write a duration from 1ms to 1000000000s"* ]]
+  mkfifo "$T/feed"
+  "$CDN" validate --metrics-addr 127.0.0.1:0 "$T/feed" >/dev/null 2>"$T/err" &
+  BG_PID=$!
+  exec {FEED_FD}>"$T/feed"
+  addr=$(served "$T/err")
+  run --separate-stderr cdn validate --metrics-addr "$addr" /dev/null
+  assert_failure 3
+  [[ $stderr == *"cannot serve metrics on '$addr': "*"; choose another --metrics-addr"* ]]
+  # CDN_METRICS_ADDR does the same as the option
+  CDN_METRICS_ADDR=nonsense run --separate-stderr cdn tag /dev/null
+  assert_failure 2
+  [[ $stderr == *"bad --metrics-addr 'nonsense'"* ]]
+}
