@@ -34,6 +34,9 @@ packages=(
   json-schema-test-suite
   # InfluxDB 1.x server that the load-influx tests start on 127.0.0.1
   influxdb
+  # Prometheus: promtool checks the commands' /metrics, and service.bats starts a server on
+  # 127.0.0.1 that scrapes them (--metrics-addr)
+  prometheus
   # checks of deploy/ (tests/cli/deploy.bats): YAML parsing and lint, and docker-compose 1.x
   # to validate the compose file (`docker-compose config` needs no Docker engine)
   python3-yaml yamllint docker-compose

@@ -152,6 +152,7 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
 
   batch_.resize(kBatch);
   last_commit_ = std::chrono::steady_clock::now();
+  lag_metrics_ = diag::Service::get().add_metrics([this](std::string& out) { write_lag(out); });
   ready_check_ = diag::Service::get().add_check([this]() -> std::optional<std::string> {
     if (assigned_.load(std::memory_order_relaxed)) return std::nullopt;
     return "waiting for group " + diag::quoted(opts_.group) + " to assign partitions of " +
@@ -215,6 +216,9 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
 }
 
 Consumer::~Consumer() {
+  // First: the --metrics-addr server's thread no longer reaches this consumer.
+  lag_metrics_ = {};
+  ready_check_ = {};
   for (size_t i = batch_pos_; i < batch_len_; ++i) rd_kafka_message_destroy(batch_[i]);
   if (current_) rd_kafka_message_destroy(current_);
   for (const auto& [rkt, p] : started_) rd_kafka_consume_stop(rkt, p);
@@ -228,6 +232,43 @@ Consumer::~Consumer() {
   if (rk_ && (failing || down_)) {
     rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
+}
+
+void Consumer::write_lag(std::string& out) const {
+  rd_kafka_t* rk = rk_.get();
+  if (rk == nullptr) return;
+  PartitionList list(nullptr);
+  if (opts_.group.empty()) {
+    // started_ is filled before the consumer reads and not changed after.
+    list.reset(rd_kafka_topic_partition_list_new(static_cast<int>(started_.size())));
+    for (const auto& [rkt, p] : started_) {
+      rd_kafka_topic_partition_list_add(list.get(), rd_kafka_topic_name(rkt), p);
+    }
+  } else {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    list.reset(assigned);
+  }
+  if (rd_kafka_position(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  std::string samples;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    int64_t lo = 0, hi = 0;
+    if (tp.offset < 0 ||
+        rd_kafka_get_watermark_offsets(rk, tp.topic, tp.partition, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0) {
+      continue;
+    }
+    samples += "cdn_kafka_consumer_lag_messages{topic=\"" + diag::metric_label(tp.topic) +
+               "\",partition=\"" + std::to_string(tp.partition) + "\"} " +
+               std::to_string(hi > tp.offset ? hi - tp.offset : 0) + "\n";
+  }
+  out +=
+      "# HELP cdn_kafka_consumer_lag_messages Messages of a partition after those the command "
+      "has read: the high watermark librdkafka last saw minus the position.\n"
+      "# TYPE cdn_kafka_consumer_lag_messages gauge\n" +
+      samples;
 }
 
 size_t Consumer::topic_index(const char* name) const {

@@ -111,6 +111,10 @@ class Consumer {
   // An assignment arrived (group) or was made (no group); read by /readyz's check too.
   std::atomic<bool> assigned_{false};
   diag::Service::Registration ready_check_;
+  diag::Service::Registration lag_metrics_;
+  // cdn_kafka_consumer_lag_messages, on the --metrics-addr server's thread: librdkafka's own
+  // thread-safe calls only (assignment, position, cached watermarks).
+  void write_lag(std::string& out) const;
 
   // Health: since when every broker is down (error callback), and a fatal error.
   bool down_ = false;

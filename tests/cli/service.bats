@@ -3,6 +3,8 @@
 # long-running commands while they run.
 
 load test_helper
+load broker_helper
+load influx_helper
 
 bats_require_minimum_version 1.5.0
 
@@ -11,6 +13,13 @@ setup() {
 }
 
 teardown() {
+  [[ -n ${READER_PID:-} ]] && kill "$READER_PID" 2>/dev/null
+  [[ -n ${HOLD_FD:-} ]] && exec {HOLD_FD}>&-
+  [[ -n ${PROM_PID:-} ]] && kill "$PROM_PID" 2>/dev/null
+  [[ -n ${PRED_PID:-} ]] && kill -KILL "$PRED_PID" 2>/dev/null
+  [[ -n ${LOAD_PID:-} ]] && kill -KILL "$LOAD_PID" 2>/dev/null
+  stop_broker
+  stop_influxd
   [[ -n ${WRITER_PID:-} ]] && kill "$WRITER_PID" 2>/dev/null
   [[ -n ${HOLE_PID:-} ]] && kill "$HOLE_PID" 2>/dev/null
   # KILL: a loader asked to stop (TERM) waits for its writes, here for ever
@@ -157,4 +166,98 @@ while True:
   CDN_METRICS_ADDR=nonsense run --separate-stderr cdn tag /dev/null
   assert_failure 2
   [[ $stderr == *"bad --metrics-addr 'nonsense'"* ]]
+}
+
+# bats test_tags=kafka
+@test "a group consumer: /readyz 503 until its partitions are assigned; cdn_kafka_consumer_lag_messages counts what it has not read, 0 once read" {
+  start_broker -t big:2
+  cdn gen -q --rows 20000 | cdn produce -q -t big
+  mkfifo "$T/out"
+  # Its output is a pipe nobody reads yet (held open here, read and write, so that opening
+  # it does not wait): the consumer stops once the pipe is full.
+  exec {HOLD_FD}<>"$T/out"
+  "$CDN" consume -t big -G lagging -X session.timeout.ms=6000 --metrics-addr 127.0.0.1:0 \
+    -o "$T/out" 2>"$T/err" &
+  BG_PID=$!
+  addr=$(served "$T/err")
+  run get "$addr" /readyz
+  [[ $output == "503 {\"ready\":false,\"reason\":\"waiting for group 'lagging' to assign partitions of 'big'\"}" ||
+    $output == '200 {"ready":true}' ]]
+  for i in $(seq 100); do
+    run get "$addr" /readyz
+    [[ $output == '200 {"ready":true}' ]] && break
+    sleep 0.1
+  done
+  assert_output '200 {"ready":true}'
+  lag() { curl -s -m 10 "http://$addr/metrics" | awk '$1 ~ /^cdn_kafka_consumer_lag_messages\{topic="big"/ { s += $2; n++ } END { print n + 0, s + 0 }'; }
+  for i in $(seq 100); do
+    read -r n total <<<"$(lag)"
+    ((n >= 1 && total > 0)) && break
+    sleep 0.1
+  done
+  # (a partition the consumer has read nothing of yet has no position, so no sample)
+  ((n >= 1 && total > 0 && total < 20000)) || fail "lag over $n partitions: $total"
+  curl -s -m 10 "http://$addr/metrics" | promtool check metrics
+  # Reading the pipe lets it through everything: the lag goes to 0.
+  cat <&"$HOLD_FD" >/dev/null &
+  READER_PID=$!
+  for i in $(seq 200); do
+    read -r n total <<<"$(lag)"
+    ((n == 2 && total == 0)) && break
+    sleep 0.1
+  done
+  ((n == 2 && total == 0)) || fail "lag over $n partitions after reading all: $total"
+}
+
+# bats test_tags=kafka,xgboost,influx
+@test "Prometheus scraping predict and load-influx from Kafka: records out equal the records, and the lag returns to 0" {
+  start_broker -t in:4 -t out:4
+  start_influxd
+  cdn gen -q --rows 3000 --seed 5 -f csv -o "$T/train.csv"
+  cdn train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 5 "$T/train.csv" -o "$T/m"
+  "$CDN" predict -m "$T/m" kafka:in -G predictors -X session.timeout.ms=6000 -o kafka:out \
+    --metrics-addr 127.0.0.1:0 2>"$T/pred.err" &
+  PRED_PID=$!
+  "$CDN" load-influx kafka:out -G loaders -X session.timeout.ms=6000 --db svc --create-db \
+    --precision us --metrics-addr 127.0.0.1:0 2>"$T/load.err" &
+  LOAD_PID=$!
+  pred=$(served "$T/pred.err")
+  load=$(served "$T/load.err")
+  prom_port=$(_free_port)
+  cat >"$T/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: cdn
+    static_configs:
+      - targets: ['$pred', '$load']
+YML
+  promtool check config "$T/prometheus.yml" >/dev/null
+  prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$T/prom.log" 2>&1 &
+  PROM_PID=$!
+  # both ready (partitions assigned, the broker and InfluxDB answering) before the records go
+  for addr in "$pred" "$load"; do
+    for i in $(seq 300); do
+      [[ $(get "$addr" /readyz) == '200 {"ready":true}' ]] && break
+      sleep 0.1
+    done
+    assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
+  done
+  cdn gen -q --rows 2000 --seed 6 --no-label | cdn tag -q | cdn produce -q -t in --key-field sampleID
+  query() {
+    curl -s -m 10 -G "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1" |
+      jq -r '.data.result[0].value[1] // "none"'
+  }
+  local want='2000 2000 0'
+  for i in $(seq 120); do
+    got="$(query 'cdn_records_out_total{command="predict"}') $(query 'cdn_records_out_total{command="load-influx"}') $(query "sum(cdn_kafka_consumer_lag_messages{instance=\"$load\"})")"
+    [[ $got == "$want" ]] && break
+    sleep 0.5
+  done
+  assert_equal "$got" "$want"
+  # what Prometheus says is what happened
+  assert_equal "$(influx_query svc 'SELECT count(prediction) FROM prediction' | jq '.results[0].series[0].values[0][1]')" 2000
+  assert_equal "$(query 'sum(cdn_records_rejected_total)')" 0
+  assert_equal "$(query 'count(cdn_build_info)')" 2
 }
