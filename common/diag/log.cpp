@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "common/base/fd.hpp"
@@ -44,16 +46,38 @@ void write_stderr(const std::string& line) {
   base::try_write_all(STDERR_FILENO, line.data(), line.size());  // nowhere left to report to
 }
 
-void emit(std::string_view level, std::string_view message) {
+// RFC 3339 UTC with milliseconds: 2026-12-06T22:30:01.123Z.
+std::string now_text() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(ts.tv_nsec / 1000000) % 1000);
+  return buf;
+}
+
+void emit(std::string_view level, std::string_view message, const std::vector<Field>& fields = {}) {
   const Settings& s = settings();
   std::string line;
   if (s.format == Format::json) {
-    line = "{\"level\":";
+    // {"ts","level","command","msg"} and the line's numbers as fields of their own.
+    std::string_view command = s.program;
+    if (command.rfind("cdn ", 0) == 0) command.remove_prefix(4);
+    line = "{\"ts\":\"" + now_text() + "\",\"level\":";
     base::append_json_string(line, level);
-    line += ",\"program\":";
-    base::append_json_string(line, s.program);
-    line += ",\"message\":";
+    line += ",\"command\":";
+    base::append_json_string(line, command);
+    line += ",\"msg\":";
     base::append_json_string(line, message);
+    for (const auto& f : fields) {
+      line += ',';
+      base::append_json_string(line, f.name);
+      line += ':';
+      line += f.value;
+    }
     line += "}\n";
   } else {
     line.reserve(s.program.size() + message.size() + 16);
@@ -80,9 +104,9 @@ void log(Level level, std::string_view message) {
   }
 }
 
-void summary(std::string_view message) {
+void summary(std::string_view message, const std::vector<Field>& fields) {
   if (settings().quiet) return;
-  emit("summary", message);
+  emit("summary", message, fields);
 }
 
 void notice(std::string_view message) {

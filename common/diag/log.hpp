@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cdn::diag {
 
@@ -32,8 +33,16 @@ inline void debug(std::string_view m) {
   log(Level::debug, m);
 }
 
-// The end-of-run summary line; suppressed by -q.
-void summary(std::string_view message);
+// A number a line carries as a field of its own with --log-format json ("in": 120); `value`
+// is JSON number text.
+struct Field {
+  std::string name;
+  std::string value;
+};
+
+// The end-of-run summary line; suppressed by -q. With --log-format json the `fields` follow
+// the message.
+void summary(std::string_view message, const std::vector<Field>& fields = {});
 // An info line shown without -v (suppressed by -q): what the user needs to act on, such as
 // the address a server took.
 void notice(std::string_view message);

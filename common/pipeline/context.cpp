@@ -45,7 +45,7 @@ RunContext::~RunContext() {
   if (!out_->delivered() && !rejects_.sink().delivered()) return;
   try {
     count_lost();
-    diag::summary(summary_line({}));
+    diag::summary(summary_line({}), summary_fields());
   } catch (const std::exception&) {  // the error under way is the one to report
   }
 }
@@ -62,6 +62,22 @@ void RunContext::count_lost() {
     undelivered_ = true;
     rejects_lost_ = counts_.rejected - std::min(*d, counts_.rejected.get());
   }
+}
+
+std::vector<diag::Field> RunContext::summary_fields() const {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", secs);
+  std::vector<diag::Field> f = {{"in", std::to_string(counts_.in)},
+                                {"out", std::to_string(counts_.out)},
+                                {"rejected", std::to_string(counts_.rejected)}};
+  uint64_t done = counts_.out + counts_.rejected;
+  if (undelivered_ && counts_.in > done) {
+    f.push_back({"not_delivered", std::to_string(counts_.in - done)});
+  }
+  if (rejects_lost_ > 0) f.push_back({"rejects_not_delivered", std::to_string(rejects_lost_)});
+  f.push_back({"seconds", buf});
+  return f;
 }
 
 std::string RunContext::summary_line(std::string_view extra) {
@@ -107,7 +123,7 @@ int RunContext::finish(std::string_view extra) {
   std::string line = summary_line(extra);
   int sig = io::stop_signal();
   if (sig) line += sig == 2 ? " (interrupted by SIGINT)" : " (interrupted by SIGTERM)";
-  diag::summary(line);
+  diag::summary(line, summary_fields());
   uint64_t done = counts_.out + counts_.rejected;
   if (undelivered_ ? counts_.in < done : counts_.in != done) {
     diag::error("internal error: counts do not balance (" + std::to_string(counts_.in) + " in, " +

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/diag/log.hpp"
 #include "common/diag/service.hpp"
 #include "common/io/sink.hpp"
 #include "common/record/counts.hpp"
@@ -69,6 +70,8 @@ class RunContext {
   // Takes what the sinks lost back from the counts (see io::Sink::delivered).
   void count_lost();
   std::string summary_line(std::string_view extra);
+  // The summary's numbers, as fields of a --log-format json line.
+  std::vector<diag::Field> summary_fields() const;
   // --metrics-addr: the counts as cdn_records_*_total, and as the progress /healthz watches.
   diag::Service::Registration metrics_, progress_;
 };

@@ -305,7 +305,12 @@ exact_numbers() {
 @test "--log-format json writes diagnostics as JSON lines" {
   run cdn --log-format json sort "$T/in.ndjson" -o "$T/out"
   assert_success
-  echo "$output" | jq -e '.level == "summary" and .program == "cdn sort"'
+  echo "$output" | jq -e '.level == "summary" and .command == "sort" and .in == 30000 and .out == 30000
+    and .rejected == 0 and (.seconds | type) == "number" and (.msg | startswith("30000 in, 30000 out"))
+    and (.ts | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$"))'
+  run cdn --log-format json sort --key '' "$T/in.ndjson"
+  assert_failure 2
+  echo "$output" | jq -e '.level == "error" and .command == "sort"'
 }
 
 @test "a file (memory-mapped) and the same bytes on stdin (streamed) sort the same" {
