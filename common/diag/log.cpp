@@ -10,6 +10,7 @@
 #include "common/base/fd.hpp"
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
+#include "common/diag/status_line.hpp"
 
 namespace cdn {
 
@@ -43,7 +44,7 @@ const char* level_name(Level level) {
 }
 
 void write_stderr(const std::string& line) {
-  base::try_write_all(STDERR_FILENO, line.data(), line.size());  // nowhere left to report to
+  write_diagnostic(line);  // nowhere left to report a failure to
 }
 
 // RFC 3339 UTC with milliseconds: 2026-12-06T22:30:01.123Z.

@@ -38,9 +38,26 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
   progress_ = service.add_progress([this] { return counts_.in + counts_.out + counts_.rejected; });
   // The command is set up (its model loaded, its inputs about to be read).
   service.started();
+  if (diag::StatusLine::wanted()) {
+    status_ = std::make_unique<diag::StatusLine>([this] { return status_text(); });
+  }
+}
+
+std::string RunContext::status_text() const {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  uint64_t in = counts_.in;
+  char buf[160];
+  auto whole = static_cast<long long>(secs);
+  std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected, %.0f/s, %lld:%02lld",
+                static_cast<unsigned long long>(in),
+                static_cast<unsigned long long>(counts_.out.get()),
+                static_cast<unsigned long long>(counts_.rejected.get()),
+                secs > 0 ? static_cast<double>(in) / secs : 0.0, whole / 60, whole % 60);
+  return diag::settings().program + ": " + buf;
 }
 
 RunContext::~RunContext() {
+  status_.reset();
   if (finished_ || std::uncaught_exceptions() <= uncaught_) return;
   if (!out_->delivered() && !rejects_.sink().delivered()) return;
   try {
@@ -118,6 +135,7 @@ void RunContext::commit() {
 }
 
 int RunContext::finish(std::string_view extra) {
+  status_.reset();
   commit();
   finished_ = true;
   std::string line = summary_line(extra);

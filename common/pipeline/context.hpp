@@ -12,6 +12,7 @@
 
 #include "common/diag/log.hpp"
 #include "common/diag/service.hpp"
+#include "common/diag/status_line.hpp"
 #include "common/io/sink.hpp"
 #include "common/record/counts.hpp"
 
@@ -74,6 +75,9 @@ class RunContext {
   std::vector<diag::Field> summary_fields() const;
   // --metrics-addr: the counts as cdn_records_*_total, and as the progress /healthz watches.
   diag::Service::Registration metrics_, progress_;
+  // On a terminal: the counts, the rate and the time so far, until the summary.
+  std::unique_ptr<diag::StatusLine> status_;
+  std::string status_text() const;
 };
 
 }  // namespace cdn::pipeline

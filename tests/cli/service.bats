@@ -261,3 +261,42 @@ YML
   assert_equal "$(query 'sum(cdn_records_rejected_total)')" 0
   assert_equal "$(query 'count(cdn_build_info)')" 2
 }
+
+# draws FILE: the status lines drawn in a terminal's typescript, one a line (each drawn after
+# a clear, \r ESC [K, and not ended by a new line as a diagnostic is).
+draws() {
+  /usr/bin/python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+for part in data.split("\r\x1b[K")[1:]:
+    if part and "\n" not in part:
+        print(part)
+' "$1"
+}
+
+@test "on a terminal a status line shows the counts, the rate and the time, never wider than the terminal; not when piped, with -q or JSON logs" {
+  cdn gen -q --rows 2000 >"$T/in.ndjson"
+  feed="for i in 1 2 3 4; do cat '$T/in.ndjson'; sleep 1; done"
+  for cols in 80 40; do
+    script -qfec "stty cols $cols; ($feed) | '$CDN' validate -o /dev/null" /dev/null >"$T/tty$cols"
+    run draws "$T/tty$cols"
+    [[ ${#lines[@]} -ge 4 ]] || fail "at $cols columns only ${#lines[@]} status lines: $output"
+    local l
+    for l in "${lines[@]}"; do
+      ((${#l} <= cols - 1)) || fail "a status line of ${#l} columns at $cols: $l"
+    done
+  done
+  # at 80 columns the whole line fits
+  [[ $(draws "$T/tty80" | tail -1) =~ ^"cdn validate: "[0-9]+" in, "[0-9]+" out, 0 rejected, "[0-9]+"/s, 0:0"[2-4]$ ]]
+  # the summary follows on a clean line
+  grep -a -q $'\r\e\\[Kcdn validate: 8000 in, 8000 out, 0 rejected in ' "$T/tty80"
+  # not a terminal: no status line
+  run --separate-stderr bash -c "($feed) | '$CDN' validate -o /dev/null"
+  [[ $stderr != *$'\r'* ]]
+  [[ $stderr == "cdn validate: 8000 in, 8000 out, 0 rejected in "* ]]
+  # -q and --log-format json: none either
+  script -qfec "($feed) | '$CDN' -q validate -o /dev/null" /dev/null >"$T/quiet"
+  assert_equal "$(draws "$T/quiet" | wc -l)" 0
+  script -qfec "($feed) | '$CDN' --log-format json validate -o /dev/null" /dev/null >"$T/json"
+  assert_equal "$(draws "$T/json" | wc -l)" 0
+}
