@@ -16,7 +16,8 @@ setup() {
 
 # compose_script SERVICE: the service's command as one bash script (a `bash -c` script as it
 # is, with Compose's $$ unescaped; an argv quoted), its container paths made this machine's:
-# /data and /models under $BATS_TEST_TMPDIR, what the image installs from the repository.
+# /data and /models under $BATS_TEST_TMPDIR, what the image installs from the repository, and
+# the container's --metrics-addr on every interface a free port of 127.0.0.1.
 compose_script() {
   /usr/bin/python3 -c '
 import shlex, sys, yaml
@@ -25,7 +26,8 @@ print(c[-1].replace("$$", "$") if c[0] == "bash" else shlex.join(c))' \
     "$REPO_ROOT/deploy/docker-compose.yml" "$1" |
     sed -e "s|/data/|$BATS_TEST_TMPDIR/data/|g" -e "s|/models/|$BATS_TEST_TMPDIR/models/|g" \
       -e "s|/usr/share/cdn/schemas/|$REPO_ROOT/schemas/|g" \
-      -e "s|/usr/share/cdn/kafka-lag.jq|$REPO_ROOT/deploy/kafka-lag.jq|g"
+      -e "s|/usr/share/cdn/kafka-lag.jq|$REPO_ROOT/deploy/kafka-lag.jq|g" \
+      -e "s|0\.0\.0\.0:9464|127.0.0.1:0|g"
 }
 
 # start_backends: a local cdn broker with cdn.toml's topics and a local influxd, then
@@ -306,7 +308,7 @@ for f in sys.argv[1:]:
   for s in predictor loader-records loader-predictions; do
     local script
     script=$(compose_script "$s" | sed -e 's/exec cdn predict /exec cdn predict -e /' \
-      -e 's/exec cdn load-influx kafka:/exec cdn load-influx -e kafka:/' \
+      -e 's/exec cdn load-influx /exec cdn load-influx -e /' \
       -e 's/--stats-interval 10000/--stats-interval 500/')
     [[ $script == *"exec cdn "*" -e "* ]]
     run --separate-stderr run_service "$script"
