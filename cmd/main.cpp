@@ -166,6 +166,14 @@ int main(int argc, char** argv) {
     subs[std::string(c.name)] = sub;
   }
 
+  // --log-format json is known before parsing, so that the errors parsing finds are JSON too.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--log-format=json" ||
+        (a == "--log-format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
+      diag::settings().format = diag::Format::json;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const UsageError& e) {

@@ -303,8 +303,8 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
       if (e) fatal_ = std::string("cannot take the assigned partitions: ") + rd_kafka_err2str(e);
     }
     assigned_ = true;
-    diag::debug("assigned " + std::to_string(parts->cnt) + " partitions in group " +
-                diag::quoted(opts_.group));
+    diag::info("assigned " + std::to_string(parts->cnt) + " partitions in group " +
+               diag::quoted(opts_.group));
     return;
   }
   // Revoked (or lost): commit what was written from these partitions, then let them go.

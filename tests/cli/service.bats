@@ -300,3 +300,16 @@ for part in data.split("\r\x1b[K")[1:]:
   script -qfec "($feed) | '$CDN' --log-format json validate -o /dev/null" /dev/null >"$T/json"
   assert_equal "$(draws "$T/json" | wc -l)" 0
 }
+
+# bats test_tags=kafka
+@test "-v says when a group assigns partitions; without it, only the summary" {
+  start_broker -t v:3
+  echo '{"a":1}' | cdn produce -q -t v
+  run --separate-stderr timeout 60 "$CDN" -v consume -t v -G verbose -X session.timeout.ms=6000 -e
+  assert_success
+  [[ $stderr == *"cdn consume: assigned 3 partitions in group 'verbose'"* ]]
+  run --separate-stderr timeout 60 "$CDN" consume -t v -G quiet-one -X session.timeout.ms=6000 -e
+  assert_success
+  [[ $stderr != *"assigned"* ]]
+  [[ $stderr == "cdn consume: 1 in, 1 out, 0 rejected in "* ]]
+}

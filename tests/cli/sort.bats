@@ -311,6 +311,10 @@ exact_numbers() {
   run cdn --log-format json sort --key '' "$T/in.ndjson"
   assert_failure 2
   echo "$output" | jq -e '.level == "error" and .command == "sort"'
+  # errors of the command line itself too
+  run cdn --log-format json sort --bogus "$T/in.ndjson"
+  assert_failure 2
+  echo "$output" | jq -e '.level == "error" and .command == "sort" and (.msg | startswith("unknown option '"'"'--bogus'"'"'"))'
 }
 
 @test "a file (memory-mapped) and the same bytes on stdin (streamed) sort the same" {
