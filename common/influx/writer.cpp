@@ -213,6 +213,7 @@ Refusals parse_refusals(const Batch& batch, const std::string& message) {
 // ---- Writer
 
 struct Writer::Request {
+  Clock::time_point started = Clock::now();
   Easy handle;
   std::unique_ptr<Batch> batch;
   std::string wire;  // the gzipped body
@@ -242,6 +243,46 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)), multi_(make_multi()
   if (opts_.gzip) append_header(headers_, "Content-Encoding: gzip");
   if (!opts_.token.empty()) append_header(headers_, "Authorization: Token " + opts_.token);
   rng_ = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  metrics_registration_ =
+      diag::Service::get().add_metrics([this](std::string& out) { metrics_.write(out); });
+}
+
+void Writer::Metrics::observe(double seconds) {
+  for (size_t i = 0; i < std::size(kBuckets); ++i) {
+    if (seconds <= kBuckets[i]) ++buckets[i];
+  }
+  ++seconds_count;
+  seconds_sum_us += static_cast<uint64_t>(seconds * 1e6);
+}
+
+void Writer::Metrics::write(std::string& out) const {
+  static const char* const kClasses[] = {"2xx", "4xx", "5xx", "none"};
+  out +=
+      "# HELP cdn_influx_requests_total Write requests to InfluxDB by answer (none: no answer, "
+      "a connection error or a timeout).\n# TYPE cdn_influx_requests_total counter\n";
+  for (size_t i = 0; i < 4; ++i) {
+    out += std::string("cdn_influx_requests_total{status=\"") + kClasses[i] + "\"} " +
+           std::to_string(by_class[i]) + "\n";
+  }
+  out +=
+      "# HELP cdn_influx_points_written_total Points InfluxDB took.\n"
+      "# TYPE cdn_influx_points_written_total counter\ncdn_influx_points_written_total " +
+      std::to_string(points) + "\n";
+  out +=
+      "# HELP cdn_influx_request_seconds Time from sending a write request to its answer.\n"
+      "# TYPE cdn_influx_request_seconds histogram\n";
+  for (size_t i = 0; i < std::size(kBuckets); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kBuckets[i]);
+    out += std::string("cdn_influx_request_seconds_bucket{le=\"") + le + "\"} " +
+           std::to_string(buckets[i]) + "\n";
+  }
+  uint64_t n = seconds_count;
+  char sum[40];
+  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(seconds_sum_us.get()) / 1e6);
+  out += "cdn_influx_request_seconds_bucket{le=\"+Inf\"} " + std::to_string(n) +
+         "\ncdn_influx_request_seconds_sum " + sum + "\ncdn_influx_request_seconds_count " +
+         std::to_string(n) + "\n";
 }
 
 std::optional<std::string> Writer::ping() const {
@@ -399,7 +440,9 @@ std::string Writer::describe(long status, const std::string& body) const {
 
 void Writer::finish(Request& r, CURLcode code) {
   std::unique_ptr<Batch> batch = std::move(r.batch);
+  metrics_.observe(std::chrono::duration<double>(Clock::now() - r.started).count());
   if (code != CURLE_OK) {
+    ++metrics_.by_class[3];
     std::string why = libcurl().easy_strerror(code);
     if (retriable(code)) return retry_later(std::move(batch), why, -1);
     throw RuntimeError("cannot write to " + diag::quoted(endpoint_) + ": " + why);
@@ -407,9 +450,11 @@ void Writer::finish(Request& r, CURLcode code) {
   long status = 0;
   check(libcurl().easy_getinfo(r.handle.get(), CURLINFO_RESPONSE_CODE, &status),
         "cannot read the HTTP status");
+  ++metrics_.by_class[status >= 200 && status < 300 ? 0 : status >= 500 ? 2 : 1];
   if (status >= 200 && status < 300) {
     if (failing_) diag::info("InfluxDB takes writes again");
     failing_ = false;
+    metrics_.points += batch->size();
     events_.written(*batch, batch->size());
     return;
   }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +27,10 @@
 #include <vector>
 
 #include "common/diag/errors.hpp"
+#include "common/diag/service.hpp"
 #include "common/influx/curl.hpp"
 #include "common/influx/line_protocol.hpp"
+#include "common/record/counts.hpp"
 
 namespace cdn::influx {
 
@@ -139,9 +142,23 @@ class Writer {
   std::vector<Easy> idle_handles_;
   std::vector<std::unique_ptr<Request>> in_flight_;
   std::deque<std::unique_ptr<Batch>> waiting_;
-  uint64_t retries_ = 0;
+  record::Tally retries_ = 0;
   bool failing_ = false;  // the last answer asked for a retry
-  uint64_t requests_ = 0;
+  record::Tally requests_ = 0;
+  // --metrics-addr: requests by answer, points written, request times (written here, read by
+  // the server's thread).
+  struct Metrics {
+    static constexpr double kBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    record::Tally by_class[4];  // 2xx, 4xx, 5xx, no answer
+    record::Tally points;
+    record::Tally buckets[std::size(kBuckets)];
+    record::Tally seconds_count;
+    record::Tally seconds_sum_us;
+    void observe(double seconds);
+    void write(std::string& out) const;
+  };
+  Metrics metrics_;
+  diag::Service::Registration metrics_registration_;
   uint64_t rng_;
 };
 

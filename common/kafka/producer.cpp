@@ -90,6 +90,33 @@ Producer::Producer(const std::vector<std::pair<std::string, std::string>>& overr
     }
     return "no Kafka broker of " + diag::quoted(settings().brokers) + " answers";
   });
+  metrics_ = diag::Service::get().add_metrics([this](std::string& out) { write_metrics(out); });
+}
+
+void Producer::write_metrics(std::string& out) const {
+  out +=
+      "# HELP cdn_kafka_producer_queue_messages Messages handed to librdkafka and not yet "
+      "delivered or failed.\n# TYPE cdn_kafka_producer_queue_messages gauge\n"
+      "cdn_kafka_producer_queue_messages " +
+      std::to_string(rd_kafka_outq_len(rk_.get())) + "\n";
+  std::string delivered, failed;
+  {
+    std::lock_guard lock(stats_mutex_);
+    for (const auto& t : stats_) {
+      std::string label = "{topic=\"" + diag::metric_label(t.name) + "\"} ";
+      delivered +=
+          "cdn_kafka_messages_delivered_total" + label + std::to_string(t.delivered) + "\n";
+      failed +=
+          "cdn_kafka_messages_failed_total" + label + std::to_string(t.failed + t.refused) + "\n";
+    }
+  }
+  out +=
+      "# HELP cdn_kafka_messages_delivered_total Messages the brokers acknowledged.\n"
+      "# TYPE cdn_kafka_messages_delivered_total counter\n" +
+      delivered +
+      "# HELP cdn_kafka_messages_failed_total Messages not delivered: refused, timed out or "
+      "purged.\n# TYPE cdn_kafka_messages_failed_total counter\n" +
+      failed;
 }
 
 Producer::~Producer() {
@@ -145,6 +172,7 @@ size_t Producer::add_topic(const std::string& name) {
                      rd_kafka_err2str(rd_kafka_last_error()));
   }
   topics_.emplace_back(t);
+  std::lock_guard lock(stats_mutex_);
   stats_.emplace_back();
   stats_.back().name = name;
   return stats_.size() - 1;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 
 #include "common/diag/service.hpp"
 #include "common/kafka/client.hpp"
+#include "common/record/counts.hpp"
 
 namespace cdn::kafka {
 
@@ -41,10 +43,11 @@ bool is_record_error(rd_kafka_resp_err_t err);
 // What became of the messages for one topic.
 struct TopicStats {
   std::string name;
-  uint64_t produced = 0;   // handed to librdkafka
-  uint64_t delivered = 0;  // acknowledged by the broker
-  uint64_t refused = 0;    // refused for the message's own fault (see is_record_error)
-  uint64_t failed = 0;     // not delivered: timed out, broker gone, purged
+  // Tallies: the --metrics-addr server's thread reads them.
+  record::Tally produced = 0;   // handed to librdkafka
+  record::Tally delivered = 0;  // acknowledged by the broker
+  record::Tally refused = 0;    // refused for the message's own fault (see is_record_error)
+  record::Tally failed = 0;     // not delivered: timed out, broker gone, purged
   std::map<std::string, uint64_t> failures;  // reason -> count of failed
   std::map<std::string, uint64_t> refusals;  // reason -> count of refused
 };
@@ -150,6 +153,11 @@ class Producer {
   std::chrono::steady_clock::time_point last_contact_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_probe_{};
   diag::Service::Registration ready_check_;  // before rk_ goes
+  // cdn_kafka_producer_*: the queue (librdkafka's, thread-safe) and stats_ (its size guarded
+  // by stats_mutex_, as add_topic may grow it).
+  mutable std::mutex stats_mutex_;
+  diag::Service::Registration metrics_;
+  void write_metrics(std::string& out) const;
 };
 
 // A record field's value as a message key: a string's text (unescaped), or the JSON text of

@@ -260,6 +260,19 @@ YML
   assert_equal "$(influx_query svc 'SELECT count(prediction) FROM prediction' | jq '.results[0].series[0].values[0][1]')" 2000
   assert_equal "$(query 'sum(cdn_records_rejected_total)')" 0
   assert_equal "$(query 'count(cdn_build_info)')" 2
+  # the Kafka output of predict and the InfluxDB writes of load-influx
+  assert_equal "$(query 'cdn_kafka_messages_delivered_total{topic="out"}')" 2000
+  assert_equal "$(query 'cdn_kafka_messages_failed_total{topic="out"}')" 0
+  assert_equal "$(query 'cdn_influx_points_written_total')" 2000
+  assert_equal "$(query 'sum(cdn_influx_requests_total{status!="2xx"})')" 0
+  local requests
+  requests=$(query 'cdn_influx_requests_total{status="2xx"}')
+  ((requests >= 1))
+  assert_equal "$(query 'cdn_influx_request_seconds_count')" "$requests"
+  # both pass promtool's lint
+  for addr in "$pred" "$load"; do
+    curl -s -m 10 "http://$addr/metrics" | promtool check metrics
+  done
 }
 
 # draws FILE: the status lines drawn in a terminal's typescript, one a line (each drawn after
