@@ -40,6 +40,16 @@ served() {
   return 1
 }
 
+# serve_fifo ARGS...: runs "$CDN" ARGS with the named pipe $T/feed as its input, in the
+# background (BG_PID), the pipe held open for writing on FEED_FD; sets addr to where it serves.
+serve_fifo() {
+  mkfifo "$T/feed"
+  "$CDN" "$@" "$T/feed" 2>"$T/err" &
+  BG_PID=$!
+  exec {FEED_FD}>"$T/feed"
+  addr=$(served "$T/err")
+}
+
 # get ADDR PATH: "STATUS BODY" of a GET.
 get() {
   curl -s -m 10 -w '\n%{http_code}' "http://$1$2" | { body=$(cat); echo "${body##*$'\n'} ${body%$'\n'*}"; }
@@ -52,12 +62,7 @@ metric() {
 
 @test "--metrics-addr serves validate's counts while it runs; /healthz and /readyz answer 200" {
   cdn gen -q --rows 300 --dirty 0.1 --seed 4 >"$T/in.ndjson"
-  mkfifo "$T/feed"
-  "$CDN" validate --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson" --rejects "$T/rej.ndjson" \
-    "$T/feed" 2>"$T/err" &
-  BG_PID=$!
-  exec {FEED_FD}>"$T/feed"
-  addr=$(served "$T/err")
+  serve_fifo validate --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson" --rejects "$T/rej.ndjson"
   [[ $addr == 127.0.0.1:* ]]
   cat "$T/in.ndjson" >&"$FEED_FD"
   for i in $(seq 100); do
@@ -91,12 +96,8 @@ metric() {
 }
 
 @test "/healthz stays 200 while a command waits for input, past --health-timeout" {
-  mkfifo "$T/feed"
-  "$CDN" tag --metrics-addr 127.0.0.1:0 --health-timeout 1s "$T/feed" >/dev/null 2>"$T/err" &
-  BG_PID=$!
-  exec {FEED_FD}>"$T/feed"
-  addr=$(served "$T/err")
-  sleep 2.5
+  serve_fifo tag --metrics-addr 127.0.0.1:0 --health-timeout 2s -o /dev/null
+  sleep 4.5
   run get "$addr" /healthz
   [[ $output == '200 {"healthy":true,'* ]]
 }
@@ -117,15 +118,11 @@ while True:
   HOLE_PID=$!
   for i in $(seq 50); do [[ -s $port_file ]] && break; sleep 0.1; done
   cdn gen -q --rows 50 >"$T/in.ndjson"
-  mkfifo "$T/feed"
-  "$CDN" load-influx --url "http://127.0.0.1:$(cat "$port_file")" --db x --check-written off \
-    --retry-timeout 1h --flush-interval 100ms --metrics-addr 127.0.0.1:0 --health-timeout 1s \
-    "$T/feed" 2>"$T/err" &
-  BG_PID=$!
-  exec {FEED_FD}>"$T/feed"
-  addr=$(served "$T/err")
+  serve_fifo load-influx --url "http://127.0.0.1:$(cat "$port_file")" --db x \
+    --check-written off --retry-timeout 1h --flush-interval 100ms --metrics-addr 127.0.0.1:0 \
+    --health-timeout 2s
   # waiting for input: alive
-  sleep 1.5
+  sleep 1
   run get "$addr" /healthz
   [[ $output == '200 '* ]]
   # InfluxDB not answering /ping: not ready, and it says why
@@ -136,7 +133,7 @@ while True:
   # (from a process of its own: the pipe fills once the loader stops reading)
   for i in $(seq 20); do cat "$T/in.ndjson"; sleep 0.05; done >&"$FEED_FD" &
   WRITER_PID=$!
-  for i in $(seq 100); do
+  for i in $(seq 200); do
     run get "$addr" /healthz
     [[ $output == '503 {"healthy":false,'* ]] && break
     sleep 0.1
@@ -154,11 +151,7 @@ while True:
   run --separate-stderr cdn validate --health-timeout soon /dev/null
   assert_failure 2
   [[ $stderr == *"bad --health-timeout 'soon'; write a duration from 1ms to 1000000000s"* ]]
-  mkfifo "$T/feed"
-  "$CDN" validate --metrics-addr 127.0.0.1:0 "$T/feed" >/dev/null 2>"$T/err" &
-  BG_PID=$!
-  exec {FEED_FD}>"$T/feed"
-  addr=$(served "$T/err")
+  serve_fifo validate --metrics-addr 127.0.0.1:0 -o /dev/null
   run --separate-stderr cdn validate --metrics-addr "$addr" /dev/null
   assert_failure 3
   [[ $stderr == *"cannot serve metrics on '$addr': "*"; choose another --metrics-addr"* ]]
