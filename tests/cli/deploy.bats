@@ -115,6 +115,23 @@ for f in sys.argv[1:]:
   assert_output ''
 }
 
+@test "the compose file's Prometheus configuration passes promtool and scrapes every cdn service that serves --metrics-addr" {
+  run promtool check config "$REPO_ROOT/deploy/prometheus/prometheus.yml"
+  assert_success
+  # every compose service whose command serves metrics is among the names Prometheus resolves
+  run /usr/bin/python3 -c '
+import sys, yaml
+services = yaml.safe_load(open(sys.argv[1]))["services"]
+serving = sorted(n for n, s in services.items() if "--metrics-addr" in str(s.get("command", "")))
+prom = yaml.safe_load(open(sys.argv[2]))
+names = sorted(n for job in prom["scrape_configs"] for sd in job.get("dns_sd_configs", []) for n in sd["names"])
+print(" ".join(serving))
+assert serving == names, (serving, names)
+' "$REPO_ROOT/deploy/docker-compose.yml" "$REPO_ROOT/deploy/prometheus/prometheus.yml"
+  assert_success
+  assert_output "loader-predictions loader-records loader-rejects predictor"
+}
+
 @test "docker-compose accepts the compose file (its schema, interpolation, dependencies)" {
   cd "$REPO_ROOT"
   run docker-compose -f deploy/docker-compose.yml config -q
