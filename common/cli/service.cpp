@@ -1,7 +1,9 @@
 #include "common/cli/service.hpp"
 
-#include <cstdlib>
+#include <cstdio>
 
+#include "common/base/duration.hpp"
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/diag/service.hpp"
@@ -13,39 +15,14 @@ namespace cdn::cli {
 
 namespace {
 
-// "30s", "500ms", "2m", "1h", or a plain number of seconds; from 1 ms to 10^9 s.
+// base::parse_duration, at least 1 ms.
 std::chrono::milliseconds parse_timeout(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  std::string unit = text.substr(digits);
-  long long n = digits == 0 || digits > 10 ? -1 : std::stoll(text.substr(0, digits));
-  std::chrono::milliseconds ms{-1};
-  if (n >= 0) {
-    if (unit == "ms") ms = std::chrono::milliseconds(n);
-    if (unit == "s" || unit.empty()) ms = std::chrono::seconds(n);
-    if (unit == "m") ms = std::chrono::minutes(n);
-    if (unit == "h") ms = std::chrono::hours(n);
-  }
-  if (ms.count() < 1 || ms > std::chrono::seconds(1000000000)) {
+  auto ms = base::parse_duration(text);
+  if (!ms || ms->count() < 1) {
     throw UsageError("bad --health-timeout " + diag::quoted(text) +
                      "; write a duration from 1ms to 1000000000s, like 250ms, 30s, 5m or 1h");
   }
-  return ms;
-}
-
-std::string json_text(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  return *ms;
 }
 
 }  // namespace
@@ -91,7 +68,9 @@ std::unique_ptr<io::HttpServer> start_service(const ServiceOptions& opts,
     if (path == "/readyz") {
       auto why = s.not_ready();
       if (!why) return {200, "application/json", "{\"ready\":true}\n"};
-      return {503, "application/json", "{\"ready\":false,\"reason\":" + json_text(*why) + "}\n"};
+      std::string body = "{\"ready\":false,\"reason\":";
+      base::append_json_string(body, *why);
+      return {503, "application/json", body + "}\n"};
     }
     return {404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n"};
   };

@@ -222,18 +222,21 @@ void Loader::add_point(std::string& line, int64_t time, uint32_t source, uint64_
 // and the load goes on without looking.
 bool Loader::needs_check(const PointKey& key) {
   if (opts_.check_written == CheckWritten::always) return true;
-  std::optional<int64_t> newest;
-  try {
-    newest = written_->newest(std::string(encoder_.measurement()));
-  } catch (const QueryRefused& e) {
-    checking_ = false;
-    diag::warning(std::string(e.what()) +
-                  "; so points written before (by an earlier run or another loader) are not "
-                  "looked for, and a record at such a time may replace one: give credentials "
-                  "that may read the database, or --check-written off to skip the check");
-    return false;
+  // Asked of WrittenPoints once per measurement met in a row: no string built per record.
+  if (encoder_.measurement() != newest_of_) {
+    try {
+      newest_ = written_->newest(std::string(encoder_.measurement()));
+      newest_of_ = encoder_.measurement();
+    } catch (const QueryRefused& e) {
+      checking_ = false;
+      diag::warning(std::string(e.what()) +
+                    "; so points written before (by an earlier run or another loader) are not "
+                    "looked for, and a record at such a time may replace one: give credentials "
+                    "that may read the database, or --check-written off to skip the check");
+      return false;
+    }
   }
-  return key.time <= duplicates_.forgotten_through() || (newest && key.time <= *newest);
+  return key.time <= duplicates_.forgotten_through() || (newest_ && key.time <= *newest_);
 }
 
 // Gives each waiting record its time, looking at the points InfluxDB holds near it: a point

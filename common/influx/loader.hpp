@@ -111,6 +111,9 @@ class Loader {
   std::chrono::steady_clock::time_point pending_started_{};
   bool checking_ = false;
   std::unique_ptr<WrittenPoints> written_;
+  // The newest time InfluxDB held for newest_of_, the measurement needs_check() saw last.
+  std::string newest_of_;
+  std::optional<int64_t> newest_;
   // duplicates_.forgotten_through() when the points read back last agreed with it.
   int64_t forgotten_seen_ = INT64_MIN;
   diag::Service::Registration ready_check_;  // /readyz: InfluxDB answers /ping

@@ -4,11 +4,11 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
 #include <thread>
 #include <unordered_map>
 
+#include "common/base/duration.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 
@@ -115,28 +115,9 @@ uint64_t splitmix(uint64_t& state) {
 }  // namespace
 
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& option) {
-  auto bad = [&] {
-    return UsageError("bad " + option + " " + diag::quoted(text) +
-                      "; write a duration from 0 to 1000000000s, like 250ms, 30s, 5m or 1h");
-  };
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end == text.c_str() || errno != 0 || !(v >= 0) || v > 1e9) throw bad();
-  std::string unit(end);
-  double ms;
-  if (unit.empty() || unit == "s") {
-    ms = v * 1000;
-  } else if (unit == "ms") {
-    ms = v;
-  } else if (unit == "m") {
-    ms = v * 60000;
-  } else if (unit == "h") {
-    ms = v * 3600000;
-  } else {
-    throw bad();
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  if (auto d = base::parse_duration(text)) return *d;
+  throw UsageError("bad " + option + " " + diag::quoted(text) +
+                   "; write a duration from 0 to 1000000000s, like 250ms, 30s, 5m or 1h");
 }
 
 void gzip(std::string_view in, std::string& out, int level) {
