@@ -8,6 +8,8 @@
 #include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/metric.hpp"
+#include "common/diag/service.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/scorer.hpp"
 #include "common/model/serve.hpp"
@@ -72,6 +74,7 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   auto source = std::make_unique<kafka::ConsumerSource>(std::move(opts), pending);
   auto sink = std::make_unique<kafka::TransactionalSink>(*out, source->consumer(), id);
   pipeline::RunContext ctx("predict", std::move(sink), endpoint::open_rejects(a.io.rejects));
+  ctx.set_time_field(bundle.contract.time_field);
   source->count_into(ctx.counts());
   a.serve.periodic_commit = true;
   auto unknown = model::serve(scorer, *source, ctx, a.serve);
@@ -90,16 +93,27 @@ int run_predict(PredictArgs& a) {
   if (a.threshold_given) so.threshold = a.threshold;
   so.keep = a.keep;
   so.explain = a.explain;
+  so.measure = diag::Service::get().serving();
   for (const auto& k : so.keep) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
   }
   model::Scorer scorer(bundle, so);
+  auto info = diag::Service::get().add_metrics([&a, &bundle](std::string& out) {
+    diag::metric_header(out, "cdn_model_info",
+                        "The model bundle predict scores with: its directory, objective and "
+                        "contract hash; always 1.",
+                        "gauge");
+    out += "cdn_model_info{model=\"" + diag::metric_label(a.model) + "\",objective=\"" +
+           diag::metric_label(bundle.contract.objective) + "\",contract_hash=\"" +
+           diag::metric_label(bundle.contract_hash) + "\"} 1\n";
+  });
 #ifdef CDN_WITH_KAFKA
   if (a.exactly_once) return run_exactly_once(a, bundle, scorer);
 #endif
 
   pipeline::RunContext ctx("predict", endpoint::open_output(a.io.output),
                            endpoint::open_rejects(a.io.rejects));
+  ctx.set_time_field(bundle.contract.time_field);
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
   // A file output or rejects file is renamed into place at the end, so only streams can be

@@ -75,6 +75,7 @@ std::unique_ptr<io::HttpServer> start_service(const ServiceOptions& opts,
     return {404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz or /readyz\n"};
   };
   auto server = std::make_unique<io::HttpServer>(opts.metrics_addr, std::move(handler));
+  diag::Service::get().serve();
   diag::notice("serving /metrics, /healthz and /readyz on " + server->address());
   return server;
 }

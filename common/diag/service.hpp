@@ -51,6 +51,14 @@ class Service {
   void started() { started_.store(true, std::memory_order_relaxed); }
   // The loop is alive while it waits (an input with nothing new, every 100 ms).
   void tick() { ticks_.fetch_add(1, std::memory_order_relaxed); }
+  // --metrics-addr was given: parts that measure at a cost (the sampled ages of records,
+  // predictions by label) do so only then.
+  void serve() { serving_.store(true, std::memory_order_relaxed); }
+  bool serving() const { return serving_.load(std::memory_order_relaxed); }
+  // The Kafka timestamp (ms since the epoch) of the message read last, for the age of
+  // records at the output; 0 while none carried one.
+  void message_time(int64_t ms) { message_ms_.store(ms, std::memory_order_relaxed); }
+  int64_t message_time() const { return message_ms_.load(std::memory_order_relaxed); }
 
   // The text of /metrics: every registered family, then the process's own.
   std::string metrics();
@@ -74,6 +82,8 @@ class Service {
   uint64_t next_id_ = 1;
   std::atomic<bool> started_{false};
   std::atomic<uint64_t> ticks_{0};
+  std::atomic<bool> serving_{false};
+  std::atomic<int64_t> message_ms_{0};
   uint64_t last_progress_ = 0;
   std::chrono::steady_clock::time_point last_change_ = std::chrono::steady_clock::now();
 };

@@ -42,7 +42,12 @@ Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encod
         opts_.id_field, encoder_.options().precision, 2 * opts_.nudge_memory);
   }
   Writer::Events events;
-  events.written = [this](const Batch&, size_t n) { ctx_.counts().out += n; };
+  ctx_.set_time_field(encoder_.options().time_field);
+  events.written = [this](const Batch& b, size_t n) {
+    ctx_.counts().out += n;
+    // --metrics-addr: the age of what reached InfluxDB, one record of each request.
+    if (ctx_.measuring() && !b.empty()) ctx_.sample_output(b.record(0));
+  };
   events.refused = [this](const Batch& b, size_t i, std::string_view reason) {
     ctx_.rejects().reject(sources_[b.origins[i].source], b.origins[i].line, reason, b.record(i));
   };

@@ -428,6 +428,13 @@ const rd_kafka_message_t* Consumer::next() {
     }
     *last_ = m->offset + 1;
     current_ = m;
+    if (serving_) {
+      rd_kafka_timestamp_type_t type;
+      int64_t ts = rd_kafka_message_timestamp(m, &type);
+      if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) {
+        diag::Service::get().message_time(ts);
+      }
+    }
     return m;
   }
 }

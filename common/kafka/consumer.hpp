@@ -118,6 +118,7 @@ class Consumer {
 
   // Health: since when every broker is down (error callback), and a fatal error.
   bool down_ = false;
+  bool serving_ = diag::Service::get().serving();  // --metrics-addr: note message times
   std::chrono::steady_clock::time_point down_since_{};
   std::chrono::steady_clock::time_point last_probe_{};
   std::string fatal_;

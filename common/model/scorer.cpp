@@ -31,6 +31,10 @@ void Batch::clear() {
   out_count = 0;
   rejects.clear();
   unknown.clear();
+  by_label.clear();
+  std::fill(std::begin(scores), std::end(scores), 0);
+  score_sum = 0;
+  seconds = 0;
 }
 
 Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
@@ -53,6 +57,13 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
   }
   contribution_keys_.emplace_back("\"bias\":");
   compile_forest();
+  if (c.multiclass()) {
+    labels_ = static_cast<size_t>(std::max(c.num_class, 0));
+  } else if (opts_.threshold) {
+    labels_ = 2;
+  }
+  probability_ = c.objective == "binary:logistic" || c.objective == "multi:softprob" ||
+                 c.objective == "reg:logistic" || c.objective == "binary:hinge";
   for (const auto& f : opts_.keep) {
     std::string k = ",";
     base::append_json_string(k, f);
@@ -251,6 +262,32 @@ void Scorer::score(Batch& b) const {
     o += "}\n";
   }
   b.out_count = n;
+  if (opts_.measure) {
+    b.by_label.assign(labels_ + 1, 0);
+    for (size_t r = 0; r < n; ++r) count(b, s.pred.data() + r * per, per);
+  }
+}
+
+void Scorer::count(Batch& b, const float* p, size_t per) const {
+  float score = p[0];
+  size_t label = labels_;  // none
+  if (per > 1) {
+    label = static_cast<size_t>(std::max_element(p, p + per) - p);
+    score = p[label];
+  } else if (opts_.threshold) {
+    label = p[0] >= *opts_.threshold ? 1 : 0;
+  } else if (bundle_.contract.objective == "multi:softmax" && p[0] >= 0 &&
+             p[0] < static_cast<float>(labels_)) {
+    label = static_cast<size_t>(p[0]);
+  }
+  ++b.by_label[std::min(label, labels_)];
+  if (!probability_) return;
+  // Buckets of tenths, as diag::Histogram::tenths() bounds them (le="0.1" holds 0.1).
+  double v = score;
+  size_t i = v <= 0 ? 0 : static_cast<size_t>(std::ceil(v * 10)) - 1;
+  if (!(v <= 1)) i = Batch::kScoreBuckets - 1;
+  ++b.scores[std::min(i, Batch::kScoreBuckets - 1)];
+  b.score_sum += v;
 }
 
 }  // namespace cdn::model

@@ -22,6 +22,7 @@ struct ScoreOptions {
   std::optional<double> threshold;  // binary: add "label"
   std::vector<std::string> keep;    // input fields copied to the output
   bool explain = false;             // add "contributions" (SHAP values)
+  bool measure = false;             // count Batch::by_label and Batch::scores (--metrics-addr)
 };
 
 // Records in, prediction lines and rejects out, in input order.
@@ -39,6 +40,13 @@ struct Batch {
   };
   std::vector<Reject> rejects;
   std::vector<uint64_t> unknown;  // per feature: values outside the vocabulary
+  // With ScoreOptions::measure: predictions by the label written (index: the label, the last
+  // one: no label written), and probabilities by tenth (kScoreBuckets, the last +Inf).
+  static constexpr size_t kScoreBuckets = 11;
+  std::vector<uint64_t> by_label;
+  uint64_t scores[kScoreBuckets] = {};
+  double score_sum = 0;
+  double seconds = 0;  // time spent scoring it
 
   size_t size() const { return spans.size(); }
   void add(std::string_view record, uint64_t line, uint32_t source);
@@ -54,6 +62,10 @@ class Scorer {
   Scorer(const Bundle& bundle, ScoreOptions opts);
   void score(Batch& b) const;
   size_t features() const { return builder_.width(); }
+  // The labels a prediction may carry (Batch::by_label holds one more: none), and whether
+  // its score is a probability (Batch::scores is counted).
+  size_t labels() const { return labels_; }
+  bool probability() const { return probability_; }
 
  private:
   void compile_forest();
@@ -65,6 +77,9 @@ class Scorer {
   std::vector<std::string> contribution_keys_;  // `"name":` per feature, then the bias
   std::vector<std::string> keep_keys_;          // `,"field":`
   std::unique_ptr<Forest> forest_;  // the trees laid out for speed; null: XGBoost predicts
+  size_t labels_ = 0;
+  bool probability_ = false;
+  void count(Batch& b, const float* p, size_t per) const;
 };
 
 }  // namespace cdn::model

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "common/diag/metric.hpp"
+#include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
 #include "common/pipeline/ordered_batches.hpp"
 
@@ -20,24 +22,77 @@ uint32_t source_index(std::vector<std::string>& names, uint32_t last, const std:
   if (it == names.end()) it = names.insert(names.end(), name);
   return static_cast<uint32_t>(it - names.begin());
 }
+
+// --metrics-addr: predictions by label and the probabilities they carry.
+class PredictionMetrics {
+ public:
+  explicit PredictionMetrics(const Scorer& scorer)
+      : by_label_(scorer.labels() + 1), probability_(scorer.probability()) {
+    registration_ = diag::Service::get().add_metrics([this](std::string& out) { write(out); });
+  }
+  void add(const Batch& b) {
+    for (size_t k = 0; k < b.by_label.size() && k < by_label_.size(); ++k) {
+      if (b.by_label[k]) by_label_[k] += b.by_label[k];
+    }
+    if (probability_) scores_.merge(b.scores, b.score_sum);
+  }
+
+ private:
+  void write(std::string& out) const {
+    diag::metric_header(out, "cdn_predictions_total",
+                        "Predictions written, by the label they carry (none: no label, a "
+                        "regression or a binary model without --threshold).",
+                        "counter");
+    for (size_t k = 0; k < by_label_.size(); ++k) {
+      out += "cdn_predictions_total{label=\"";
+      out += k + 1 == by_label_.size() ? "none" : std::to_string(k);
+      out += "\"} " + std::to_string(by_label_[k]) + "\n";
+    }
+    if (!probability_) return;
+    diag::metric_header(out, "cdn_prediction_score",
+                        "The probability each prediction gives (the most likely class's for a "
+                        "multi-class model).",
+                        "histogram");
+    scores_.write(out, "cdn_prediction_score", "");
+  }
+  std::vector<record::Tally> by_label_;
+  bool probability_;
+  diag::Histogram scores_{diag::Histogram::tenths()};
+  diag::Service::Registration registration_;
+};
 }  // namespace
 
 std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
                             const ServeOptions& o) {
   std::vector<std::string> names;  // source names, indexed by Batch::sources
   std::vector<uint64_t> unknown(scorer.features(), 0);
+  std::unique_ptr<PredictionMetrics> metrics;
+  if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer);
   auto write = [&](std::unique_ptr<Batch>& spent) {
     const Batch& b = *spent;
     ctx.out().write_lines(b.out);
     ctx.counts().out += b.out_count;
+    if (metrics) {
+      metrics->add(b);
+      ctx.batch_done(b.seconds);
+      if (!b.out.empty()) ctx.sample_output(std::string_view(b.out).substr(0, b.out.find('\n')));
+    }
     for (const auto& r : b.rejects) {
       ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason,
                            b.record(r.index));
     }
     for (size_t k = 0; k < b.unknown.size() && k < unknown.size(); ++k) unknown[k] += b.unknown[k];
   };
+  bool timed = ctx.measuring();
   pipeline::OrderedBatches<Batch> batches(
-      o.threads, [&scorer](Batch& b) { scorer.score(b); }, write);
+      o.threads,
+      [&scorer, timed](Batch& b) {
+        if (!timed) return scorer.score(b);
+        auto t0 = Clock::now();
+        scorer.score(b);
+        b.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      },
+      write);
   Clock::time_point opened;  // when the open batch got its first record
   Clock::time_point last_commit = Clock::now();
   auto commit = [&] {

@@ -3,12 +3,48 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
+#include "common/record/timestamp.hpp"
 
 namespace cdn::pipeline {
+
+namespace {
+constexpr uint32_t kSampleEvery = 64;
+
+double now_unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The string after `"key"` and a colon in a JSON record, without parsing the record.
+std::optional<std::string_view> string_member(std::string_view rec, std::string_view key) {
+  size_t at = rec.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t i = at + key.size();
+  auto skip = [&] {
+    while (i < rec.size() && (rec[i] == ' ' || rec[i] == '\t')) ++i;
+  };
+  skip();
+  if (i >= rec.size() || rec[i] != ':') return std::nullopt;
+  ++i;
+  skip();
+  if (i >= rec.size() || rec[i] != '"') return std::nullopt;
+  size_t end = rec.find('"', ++i);
+  if (end == std::string_view::npos) return std::nullopt;
+  return rec.substr(i, end - i);
+}
+}  // namespace
+
+struct RunContext::Measures {
+  diag::LabeledCounter by_reason;
+  diag::Histogram batch{diag::Histogram::seconds()};
+  diag::Histogram event_age{diag::Histogram::age_seconds()};
+  diag::Histogram message_age{diag::Histogram::age_seconds()};
+};
 
 RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                        std::unique_ptr<io::Sink> rejects)
@@ -24,8 +60,14 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                      "; name another file with --rejects or -o");
   }
   auto& service = diag::Service::get();
+  if (service.serving()) {
+    measures_ = std::make_unique<Measures>();
+    rejects_.count_reasons(&measures_->by_reason);
+    until_sample_ = 1;
+  }
   metrics_ = service.add_metrics([this](std::string& out) {
-    std::string label = "{command=\"" + diag::metric_label(command_) + "\"} ";
+    std::string labels = "command=\"" + diag::metric_label(command_) + "\"";
+    std::string label = "{" + labels + "} ";
     auto family = [&](const char* name, const char* help, uint64_t v) {
       out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
              label + std::to_string(v) + "\n";
@@ -34,6 +76,27 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
     family("cdn_records_out_total", "Records written to the output.", counts_.out);
     family("cdn_records_rejected_total", "Records sent to the rejects sink with a reason.",
            counts_.rejected);
+    if (!measures_) return;
+    const Measures& m = *measures_;
+    diag::metric_header(out, "cdn_rejects_total",
+                        "Records rejected, by the first clause of their reason (quoted values "
+                        "and numbers left out; past 32 reasons, \"other\").",
+                        "counter");
+    m.by_reason.write(out, "cdn_rejects_total", labels, "reason");
+    diag::metric_header(out, "cdn_batch_seconds",
+                        "Time a batch of records took to process (predict: to score).",
+                        "histogram");
+    m.batch.write(out, "cdn_batch_seconds", labels);
+    diag::metric_header(out, "cdn_output_event_age_seconds",
+                        "Now minus the event time of records at the output (sampled: one "
+                        "record in 64, or one a batch).",
+                        "histogram");
+    m.event_age.write(out, "cdn_output_event_age_seconds", labels);
+    diag::metric_header(out, "cdn_output_message_age_seconds",
+                        "Now minus the Kafka timestamp of the message read last, when a "
+                        "sampled record goes out (Kafka inputs).",
+                        "histogram");
+    m.message_age.write(out, "cdn_output_message_age_seconds", labels);
   });
   progress_ = service.add_progress([this] { return counts_.in + counts_.out + counts_.rejected; });
   // The command is set up (its model loaded, its inputs about to be read).
@@ -41,6 +104,30 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
   if (diag::StatusLine::wanted()) {
     status_ = std::make_unique<diag::StatusLine>([this] { return status_text(); });
   }
+}
+
+void RunContext::sample_output(std::string_view record) {
+  if (!measures_) return;
+  until_sample_ = kSampleEvery;
+  double now = now_unix_seconds();
+  if (auto ts = string_member(record, time_field_)) {
+    if (auto t = record::parse_rfc3339(*ts)) {
+      measures_->event_age.observe(
+          now - (static_cast<double>(t->seconds) + static_cast<double>(t->nanos) / 1e9));
+    }
+  }
+  if (int64_t ms = diag::Service::get().message_time(); ms > 0) {
+    measures_->message_age.observe(now - static_cast<double>(ms) / 1e3);
+  }
+}
+
+void RunContext::set_time_field(std::string_view name) {
+  time_field_.clear();
+  base::append_json_string(time_field_, name);
+}
+
+void RunContext::batch_done(double seconds) {
+  if (measures_) measures_->batch.observe(seconds);
 }
 
 std::string RunContext::status_text() const {

@@ -33,7 +33,19 @@ class RunContext {
   void emit(std::string_view line) {
     out_->write_line(line);
     ++counts_.out;
+    if (until_sample_ != 0 && --until_sample_ == 0) sample_output(line);
   }
+  // --metrics-addr was given: the run measures what costs a little (ages, batch times).
+  bool measuring() const { return measures_ != nullptr; }
+  // A record at the output (one in every 64 through emit(); a writer of whole batches gives
+  // one of each batch), for the ages of records: now minus its time field (a JSON record's
+  // RFC 3339 string), and minus the Kafka timestamp of the message read last. Only while
+  // measuring().
+  void sample_output(std::string_view record);
+  // The field sample_output reads the event time from (default "timestamp").
+  void set_time_field(std::string_view name);
+  // A batch of records went through the command's processing in `seconds` (while measuring).
+  void batch_done(double seconds);
   io::Sink& out() { return *out_; }
   record::Rejects& rejects() { return rejects_; }
   record::Counts& counts() { return counts_; }
@@ -75,6 +87,11 @@ class RunContext {
   std::vector<diag::Field> summary_fields() const;
   // --metrics-addr: the counts as cdn_records_*_total, and as the progress /healthz watches.
   diag::Service::Registration metrics_, progress_;
+  // Only with --metrics-addr: rejects by reason, batch times, ages at the output.
+  struct Measures;
+  std::unique_ptr<Measures> measures_;
+  uint32_t until_sample_ = 0;  // records to the next sample; 0: not measuring
+  std::string time_field_ = "\"timestamp\"";
   // On a terminal: the counts, the rate and the time so far, until the summary.
   std::unique_ptr<diag::StatusLine> status_;
   std::string status_text() const;

@@ -47,6 +47,7 @@ void Rejects::reject(std::string_view source, uint64_t line, std::string_view re
   s += '}';
   sink_->write_line(s);
   ++counts_.rejected;
+  if (by_reason_) by_reason_->add(diag::reason_label(reason));
 }
 
 }  // namespace cdn::record

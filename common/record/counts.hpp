@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/diag/metric.hpp"
 #include "common/io/sink.hpp"
 
 namespace cdn::record {
@@ -78,6 +79,8 @@ class Rejects {
   void reject(std::string_view source, uint64_t line, std::string_view reason, std::string_view raw,
               std::string_view members);
   io::Sink& sink() { return *sink_; }
+  // Counts each reject by diag::reason_label of its reason too (--metrics-addr).
+  void count_reasons(diag::LabeledCounter* by_reason) { by_reason_ = by_reason; }
 
  private:
   std::string command_;
@@ -85,6 +88,7 @@ class Rejects {
   Counts& counts_;
   std::string scratch_;
   std::string tmp_;
+  diag::LabeledCounter* by_reason_ = nullptr;
 };
 
 }  // namespace cdn::record

@@ -202,6 +202,62 @@ while True:
   ((n == 2 && total == 0)) || fail "lag over $n partitions after reading all: $total"
 }
 
+# sample ADDR NAME: every sample of the metric NAME on /metrics, "name{labels} value" a line.
+samples() {
+  curl -s -m 10 "http://$1/metrics" | awk -v n="$2" 'index($1, n "{") == 1 || $1 == n'
+}
+
+# bats test_tags=xgboost
+@test "predict's /metrics: the model in use, predictions by label, the scores, rejects by reason, batch times and record ages" {
+  cdn gen -q --rows 3000 --seed 5 -f csv -o "$T/train.csv"
+  cdn train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 5 "$T/train.csv" -o "$T/m"
+  cdn gen -q --rows 2000 --seed 4 | cdn tag -q >"$T/in.ndjson"
+  # bad records of two kinds, three of each: not JSON, and a feature of the wrong type
+  for i in 1 2 3; do
+    echo "{\"sampleID\":\"x$i\",\"timestamp\":"
+    head -1 "$T/in.ndjson" | jq -c ".rtt_ms = \"slow $i\""
+  done >>"$T/in.ndjson"
+  serve_fifo predict -m "$T/m" --threshold 0.3 --metrics-addr 127.0.0.1:0 \
+    -o "$T/out.ndjson" --rejects "$T/rej.ndjson"
+  cat "$T/in.ndjson" >&"$FEED_FD"
+  lines=$(wc -l <"$T/in.ndjson")
+  for i in $(seq 100); do
+    out=$(metric "$addr" 'cdn_records_out_total{command="predict"}')
+    rejected=$(metric "$addr" 'cdn_records_rejected_total{command="predict"}')
+    ((out + rejected == lines)) && break
+    sleep 0.1
+  done
+  assert_equal "$out $rejected" "2000 6"
+  curl -s -m 10 "http://$addr/metrics" >"$T/metrics.txt"
+  promtool check metrics <"$T/metrics.txt"
+  hash=$(jq -r .contract_hash "$T/m/manifest.json")
+  run samples "$addr" cdn_model_info
+  assert_output "cdn_model_info{model=\"$T/m\",objective=\"binary:logistic\",contract_hash=\"$hash\"} 1"
+  # every prediction counted once, by the label it carries (--threshold 0.3), and its score
+  ones=$(metric "$addr" 'cdn_predictions_total{label="1"}')
+  zeros=$(metric "$addr" 'cdn_predictions_total{label="0"}')
+  assert_equal "$(metric "$addr" 'cdn_predictions_total{label="none"}')" 0
+  assert_equal $((ones + zeros)) "$out"
+  assert_equal "$(metric "$addr" cdn_prediction_score_count)" "$out"
+  below=$(metric "$addr" 'cdn_prediction_score_bucket{le="0.3"}')
+  # rejects by reason add up to the rejects, with few distinct reasons
+  run samples "$addr" cdn_rejects_total
+  assert_equal "$(awk '{ n += $NF } END { print n }' <<<"$output")" "$rejected"
+  assert_equal "${#lines[@]}" 2
+  [[ $output == *'reason="invalid JSON"} 3'* ]]
+  # batches scored, and the age of what went out (the records' event time is in the past)
+  (($(metric "$addr" 'cdn_batch_seconds_count{command="predict"}') >= 1))
+  (($(metric "$addr" 'cdn_output_event_age_seconds_count{command="predict"}') >= 1))
+  assert_equal "$(metric "$addr" 'cdn_output_event_age_seconds_bucket{command="predict",le="0.01"}')" 0
+  exec {FEED_FD}>&-
+  wait "$BG_PID" || true
+  BG_PID=
+  # what the metrics said is what was written
+  assert_equal "$(jq -s 'map(select(.label == 1)) | length' "$T/out.ndjson")" "$ones"
+  assert_equal "$(jq -s 'map(select(.prediction <= 0.3)) | length' "$T/out.ndjson")" "$below"
+  assert_equal "$(wc -l <"$T/rej.ndjson")" "$rejected"
+}
+
 # bats test_tags=kafka,xgboost,influx
 @test "Prometheus scraping predict and load-influx from Kafka: records out equal the records, and the lag returns to 0" {
   start_broker -t in:4 -t out:4
@@ -262,6 +318,15 @@ YML
   requests=$(query 'cdn_influx_requests_total{status="2xx"}')
   ((requests >= 1))
   assert_equal "$(query 'cdn_influx_request_seconds_count')" "$requests"
+  # predictions by label, and the age of records at each output, by event and Kafka time
+  assert_equal "$(query 'sum(cdn_predictions_total)')" 2000
+  for c in predict load-influx; do
+    (($(query "cdn_output_event_age_seconds_count{command=\"$c\"}") >= 1))
+    (($(query "cdn_output_message_age_seconds_count{command=\"$c\"}") >= 1))
+    # produced just now: the Kafka timestamps are minutes old at most
+    assert_equal "$(query "cdn_output_message_age_seconds_bucket{command=\"$c\",le=\"300\"}")" \
+      "$(query "cdn_output_message_age_seconds_count{command=\"$c\"}")"
+  done
   # both pass promtool's lint
   for addr in "$pred" "$load"; do
     curl -s -m 10 "http://$addr/metrics" | promtool check metrics
