@@ -12,8 +12,10 @@
 #include "cmd/commands.hpp"
 #include "common/base/fd.hpp"
 #include "common/cli/options.hpp"
+#include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/io/std_fds.hpp"
@@ -24,6 +26,7 @@ namespace cdn::cmd {
 
 namespace {
 struct BrokerArgs {
+  cli::ServiceOptions service;
   int brokers = 3;
   size_t max_connections = 512;
   std::vector<std::string> topics;
@@ -61,6 +64,7 @@ void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
   std::string pending;
   char buf[4096];
   while (!io::stop_requested()) {
+    diag::Service::get().tick();  // the loop is alive (/healthz)
     pollfd pfd{STDIN_FILENO, POLLIN, 0};
     int r = ::poll(&pfd, input_open ? 1 : 0, 500);
     if (r < 0) {
@@ -112,6 +116,8 @@ void serve(kafka::MockCluster& cluster, kafka::TxnProxy& proxy) {
 int run_broker(const BrokerArgs& a) {
   // Without the BROKERS line nobody can find the cluster.
   io::require_stdout("the BROKERS line", "redirect stdout to a file or a pipe");
+  // --metrics-addr: up before the cluster, so /readyz says "starting" meanwhile.
+  auto server = cli::start_service(a.service, "broker");
   std::vector<kafka::TopicSpec> topics;
   for (const auto& t : a.topics) {
     topics.push_back(kafka::parse_topic_spec(t, "--topic"));
@@ -133,6 +139,9 @@ int run_broker(const BrokerArgs& a) {
   }
   diag::info(std::to_string(a.brokers) + " mock brokers on " + bootstraps +
              "; stop with SIGINT or SIGTERM");
+  auto metrics =
+      diag::Service::get().add_metrics([&proxy](std::string& out) { proxy.write_metrics(out); });
+  diag::Service::get().started();
   serve(cluster, proxy);
   diag::info(std::string("stopping on ") + (io::stop_signal() == SIGINT ? "SIGINT" : "SIGTERM"));
   if (proxy.report_drops()) {
@@ -162,6 +171,7 @@ Runner setup_broker(CLI::App& app) {
                      std::to_string(kafka::kMockAutoCreatePartitions) +
                      " partitions when a client first asks for them")
       ->type_name("NAME:PARTITIONS");
+  cli::add_service_options(app, a->service);
   app.footer(
       "Prints BROKERS=127.0.0.1:PORT,... on stdout first, then runs until SIGINT or SIGTERM\n"
       "and exits 0. The brokers listen on 127.0.0.1 only, on ephemeral ports: librdkafka\n"

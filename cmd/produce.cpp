@@ -85,6 +85,8 @@ int run_produce(const ProduceArgs& a) {
 
   record::Record rec;
   auto& in = inputs.records();
+  // Waiting for input: delivery reports are served meanwhile (counts, failures, metrics).
+  in.on_idle([&producer] { producer.poll(0); });
   // Brokers unreachable past --timeout end the run early (the producer gives up on them); the
   // summary still says what was delivered and what was not.
   try {
@@ -101,6 +103,7 @@ int run_produce(const ProduceArgs& a) {
       }
       if (pacer) pacer->wait(producer, event_ms);
       fan_out.publish(rec.text, in.name(), rec.line, key, timestamp_ms);
+      ctx.went_out(rec.text);
     }
     producer.flush();
   } catch (const RuntimeError&) {

@@ -250,6 +250,8 @@ complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print t
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l max-connections -x -d 'Client connections served at once (each holds two threads); more are closed as they come, with one warning'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 
 # cdn gen
 complete -c cdn -n '__fish_seen_subcommand_from gen' -s h -l help -d 'Print this help message and exit'

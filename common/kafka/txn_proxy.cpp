@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <unordered_map>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/metric.hpp"
 #include "common/kafka/frame_io.hpp"
 #include "common/kafka/txn_rewrite.hpp"
 #include "common/kafka/wire.hpp"
@@ -182,6 +184,7 @@ void TxnProxy::accept_loop(size_t broker) {
                       " are open, the most --max-connections allows");
       }
       at_cap_ = true;
+      refused_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     if (at_cap_) diag::info("accepting client connections again");
@@ -206,6 +209,9 @@ void TxnProxy::requests(const std::shared_ptr<Conn>& c) {
   size_t size = 0;
   while (read_head(c->client, size, frame, 2)) {
     int16_t api = frame.size() < 2 ? -1 : be16(frame);
+    if (api >= 0 && static_cast<size_t>(api) < kApiKeys) {
+      requests_[api].fetch_add(1, std::memory_order_relaxed);
+    }
     bool whole = inspected(api);
     if (api == kProduce) {
       ProduceHead h = produce_head(c->client, size, frame);
@@ -432,6 +438,50 @@ std::string TxnProxy::dropped_answer() {
     s += ' ' + tp.topic + '/' + std::to_string(tp.partition) + '=' + std::to_string(n);
   }
   return s;
+}
+
+void TxnProxy::write_metrics(std::string& out) {
+  // The request types a Kafka client sends most, by name; others by their API key.
+  static const std::map<int, const char*> kNames = {
+      {0, "Produce"},          {1, "Fetch"},           {2, "ListOffsets"},
+      {3, "Metadata"},         {8, "OffsetCommit"},    {9, "OffsetFetch"},
+      {10, "FindCoordinator"}, {11, "JoinGroup"},      {12, "Heartbeat"},
+      {13, "LeaveGroup"},      {14, "SyncGroup"},      {18, "ApiVersions"},
+      {19, "CreateTopics"},    {22, "InitProducerId"}, {24, "AddPartitionsToTxn"},
+      {25, "AddOffsetsToTxn"}, {26, "EndTxn"},         {28, "TxnOffsetCommit"}};
+  diag::metric_header(out, "cdn_broker_up", "1 while the broker listens, 0 while it is down.",
+                      "gauge");
+  {
+    std::lock_guard lock(listen_mu_);
+    for (size_t i = 0; i < listen_fd_.size(); ++i) {
+      out += "cdn_broker_up{broker=\"" + std::to_string(i + 1) + "\"} " +
+             (listen_fd_[i] >= 0 ? "1" : "0") + "\n";
+    }
+  }
+  size_t open = 0;
+  {
+    std::lock_guard lock(conns_mu_);
+    for (const auto& e : conns_) open += e.first.expired() ? 0 : 1;
+  }
+  diag::metric_header(out, "cdn_broker_connections", "Client connections open.", "gauge");
+  out += "cdn_broker_connections " + std::to_string(open) + "\n";
+  diag::metric_header(out, "cdn_broker_connections_refused_total",
+                      "Client connections closed at once: --max-connections were open.", "counter");
+  out += "cdn_broker_connections_refused_total " +
+         std::to_string(refused_.load(std::memory_order_relaxed)) + "\n";
+  diag::metric_header(out, "cdn_broker_requests_total", "Client requests by Kafka API.", "counter");
+  for (size_t k = 0; k < kApiKeys; ++k) {
+    uint64_t n = requests_[k].load(std::memory_order_relaxed);
+    auto it = kNames.find(static_cast<int>(k));
+    if (n == 0 && it == kNames.end()) continue;
+    out += "cdn_broker_requests_total{api=\"" +
+           (it != kNames.end() ? std::string(it->second) : std::to_string(k)) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  diag::metric_header(out, "cdn_broker_dropped_messages_total",
+                      "Acknowledged messages the mock dropped from its bounded logs.", "counter");
+  std::lock_guard lock(drops_mu_);
+  out += "cdn_broker_dropped_messages_total " + std::to_string(drops_.total()) + "\n";
 }
 
 }  // namespace cdn::kafka

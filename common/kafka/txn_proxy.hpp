@@ -69,6 +69,9 @@ class TxnProxy {
   std::string dropped_answer();
   // Warns of the drops not reported yet; false when there were none at all.
   bool report_drops();
+  // For --metrics-addr: brokers listening, client connections open and refused, requests by
+  // API, messages the mock dropped (Prometheus text format; safe from any thread).
+  void write_metrics(std::string& out);
 
   struct Conn;
 
@@ -104,7 +107,10 @@ class TxnProxy {
   std::mutex conns_mu_;  // guards conns_ and at_cap_
   std::list<std::pair<std::weak_ptr<Conn>, std::vector<std::thread>>> conns_;
   size_t max_connections_;
-  bool at_cap_ = false;  // connections are being refused
+  bool at_cap_ = false;               // connections are being refused
+  std::atomic<uint64_t> refused_{0};  // connections closed at the cap
+  static constexpr size_t kApiKeys = 128;
+  std::atomic<uint64_t> requests_[kApiKeys] = {};  // client requests by API key
 
   std::mutex drops_mu_;  // guards drops_
   LogDrops drops_;

@@ -83,10 +83,12 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                         "and numbers left out; past 32 reasons, \"other\").",
                         "counter");
     m.by_reason.write(out, "cdn_rejects_total", labels, "reason");
-    diag::metric_header(out, "cdn_batch_seconds",
-                        "Time a batch of records took to process (predict: to score).",
-                        "histogram");
-    m.batch.write(out, "cdn_batch_seconds", labels);
+    if (m.batch.count() > 0) {  // commands that work in batches (predict)
+      diag::metric_header(out, "cdn_batch_seconds",
+                          "Time a batch of records took to process (predict: to score).",
+                          "histogram");
+      m.batch.write(out, "cdn_batch_seconds", labels);
+    }
     diag::metric_header(out, "cdn_output_event_age_seconds",
                         "Now minus the event time of records at the output (sampled: one "
                         "record in 64, or one a batch).",

@@ -33,7 +33,11 @@ class RunContext {
   void emit(std::string_view line) {
     out_->write_line(line);
     ++counts_.out;
-    if (until_sample_ != 0 && --until_sample_ == 0) sample_output(line);
+    went_out(line);
+  }
+  // A record went out by another way than emit() (a Kafka producer's), for the sampled ages.
+  void went_out(std::string_view record) {
+    if (until_sample_ != 0 && --until_sample_ == 0) sample_output(record);
   }
   // --metrics-addr was given: the run measures what costs a little (ages, batch times).
   bool measuring() const { return measures_ != nullptr; }

@@ -202,6 +202,39 @@ while True:
   ((n == 2 && total == 0)) || fail "lag over $n partitions after reading all: $total"
 }
 
+# bats test_tags=kafka
+@test "produce: /readyz 503 while no broker answers, 200 once one does; cdn broker serves its own metrics" {
+  start_broker -t in:2 --metrics-addr 127.0.0.1:0
+  broker=$(served "$BROKER_ERR")
+  broker_ctl down all
+  run samples "$broker" cdn_broker_up
+  assert_output $'cdn_broker_up{broker="1"} 0\ncdn_broker_up{broker="2"} 0\ncdn_broker_up{broker="3"} 0'
+  serve_fifo produce -t in --timeout 60000 --metrics-addr 127.0.0.1:0
+  for i in $(seq 50); do
+    run get "$addr" /readyz
+    [[ $output == '503 {"ready":false,"reason":"no Kafka broker of '* ]] && break
+    sleep 0.1
+  done
+  assert_output --partial '503 {"ready":false,"reason":"no Kafka broker of '
+  broker_ctl up all
+  for i in $(seq 150); do
+    [[ $(get "$addr" /readyz) == '200 {"ready":true}' ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
+  cdn gen -q --rows 500 --seed 3 >&"$FEED_FD"
+  for i in $(seq 100); do
+    [[ $(metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}') == 500 ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}')" 500
+  # the broker counted the produce requests, and is up again
+  (($(metric "$broker" 'cdn_broker_requests_total{api="Produce"}') >= 1))
+  assert_equal "$(samples "$broker" cdn_broker_up | awk '{ n += $2 } END { print n }')" 3
+  curl -s -m 10 "http://$broker/metrics" | promtool check metrics
+  assert_equal "$(get "$broker" /readyz)" '200 {"ready":true}'
+}
+
 # sample ADDR NAME: every sample of the metric NAME on /metrics, "name{labels} value" a line.
 samples() {
   curl -s -m 10 "http://$1/metrics" | awk -v n="$2" 'index($1, n "{") == 1 || $1 == n'
