@@ -39,13 +39,26 @@ void Service::remove(uint64_t id) {
 }
 
 Service::Registration Service::add_metrics(Metrics m) {
-  return add({0, std::move(m), {}, {}});
+  return add({0, std::move(m), {}, {}, {}});
 }
 Service::Registration Service::add_check(Check c) {
-  return add({0, {}, std::move(c), {}});
+  return add({0, {}, std::move(c), {}, {}});
 }
 Service::Registration Service::add_progress(Progress p) {
-  return add({0, {}, {}, std::move(p)});
+  return add({0, {}, {}, std::move(p), {}});
+}
+Service::Registration Service::add_lag(Lag l) {
+  return add({0, {}, {}, {}, std::move(l)});
+}
+
+std::optional<uint64_t> Service::lag() {
+  std::lock_guard lock(mutex_);
+  std::optional<uint64_t> total;
+  for (const auto& e : entries_) {
+    if (!e.lag) continue;
+    if (auto n = e.lag()) total = total.value_or(0) + *n;
+  }
+  return total;
 }
 
 std::string Service::metrics() {

@@ -25,6 +25,8 @@ class Service {
   // A number that grows while the command's loop moves (records counted, ticks while it
   // waits for input).
   using Progress = std::function<uint64_t()>;
+  // Messages of a Kafka input not read yet (nullopt: not known yet).
+  using Lag = std::function<std::optional<uint64_t>()>;
 
   static Service& get();
 
@@ -45,6 +47,7 @@ class Service {
   [[nodiscard]] Registration add_metrics(Metrics m);
   [[nodiscard]] Registration add_check(Check c);
   [[nodiscard]] Registration add_progress(Progress p);
+  [[nodiscard]] Registration add_lag(Lag l);
 
   // The command's loop has started (its inputs open, its model loaded): until then /readyz
   // answers "starting".
@@ -66,6 +69,8 @@ class Service {
   std::optional<std::string> not_ready();
   // Whether the loop's progress moved within `limit` (seen by the calls to this function).
   bool healthy(std::chrono::milliseconds limit, double& idle_seconds);
+  // The lag of every Kafka input, summed; nullopt when there is none or none known.
+  std::optional<uint64_t> lag();
 
  private:
   struct Entry {
@@ -73,6 +78,7 @@ class Service {
     Metrics metrics;
     Check check;
     Progress progress;
+    Lag lag;
   };
   Registration add(Entry e);
   void remove(uint64_t id);

@@ -153,6 +153,11 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
   batch_.resize(kBatch);
   last_commit_ = std::chrono::steady_clock::now();
   lag_metrics_ = diag::Service::get().add_metrics([this](std::string& out) { write_lag(out); });
+  lag_total_ = diag::Service::get().add_lag([this]() -> std::optional<uint64_t> {
+    std::optional<uint64_t> total;
+    each_lag([&total](const char*, int32_t, uint64_t lag) { total = total.value_or(0) + lag; });
+    return total;
+  });
   ready_check_ = diag::Service::get().add_check([this]() -> std::optional<std::string> {
     if (assigned_.load(std::memory_order_relaxed)) return std::nullopt;
     return "waiting for group " + diag::quoted(opts_.group) + " to assign partitions of " +
@@ -218,6 +223,7 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
 Consumer::~Consumer() {
   // First: the --metrics-addr server's thread no longer reaches this consumer.
   lag_metrics_ = {};
+  lag_total_ = {};
   ready_check_ = {};
   for (size_t i = batch_pos_; i < batch_len_; ++i) rd_kafka_message_destroy(batch_[i]);
   if (current_) rd_kafka_message_destroy(current_);
@@ -234,7 +240,8 @@ Consumer::~Consumer() {
   }
 }
 
-void Consumer::write_lag(std::string& out) const {
+void Consumer::each_lag(
+    const std::function<void(const char* topic, int32_t partition, uint64_t lag)>& f) const {
   rd_kafka_t* rk = rk_.get();
   if (rk == nullptr) return;
   PartitionList list(nullptr);
@@ -250,7 +257,6 @@ void Consumer::write_lag(std::string& out) const {
     list.reset(assigned);
   }
   if (rd_kafka_position(rk, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-  std::string samples;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& tp = list->elems[i];
     int64_t lo = 0, hi = 0;
@@ -260,10 +266,16 @@ void Consumer::write_lag(std::string& out) const {
         hi < 0) {
       continue;
     }
-    samples += "cdn_kafka_consumer_lag_messages{topic=\"" + diag::metric_label(tp.topic) +
-               "\",partition=\"" + std::to_string(tp.partition) + "\"} " +
-               std::to_string(hi > tp.offset ? hi - tp.offset : 0) + "\n";
+    f(tp.topic, tp.partition, static_cast<uint64_t>(hi > tp.offset ? hi - tp.offset : 0));
   }
+}
+
+void Consumer::write_lag(std::string& out) const {
+  std::string samples;
+  each_lag([&samples](const char* topic, int32_t partition, uint64_t lag) {
+    samples += "cdn_kafka_consumer_lag_messages{topic=\"" + diag::metric_label(topic) +
+               "\",partition=\"" + std::to_string(partition) + "\"} " + std::to_string(lag) + "\n";
+  });
   out +=
       "# HELP cdn_kafka_consumer_lag_messages Messages of a partition after those the command "
       "has read: the high watermark librdkafka last saw minus the position.\n"

@@ -111,10 +111,13 @@ class Consumer {
   // An assignment arrived (group) or was made (no group); read by /readyz's check too.
   std::atomic<bool> assigned_{false};
   diag::Service::Registration ready_check_;
-  diag::Service::Registration lag_metrics_;
+  diag::Service::Registration lag_metrics_, lag_total_;
   // cdn_kafka_consumer_lag_messages, on the --metrics-addr server's thread: librdkafka's own
   // thread-safe calls only (assignment, position, cached watermarks).
   void write_lag(std::string& out) const;
+  // Each partition read (assigned, in a group) whose position and high watermark are known.
+  void each_lag(
+      const std::function<void(const char* topic, int32_t partition, uint64_t lag)>& f) const;
 
   // Health: since when every broker is down (error callback), and a fatal error.
   bool down_ = false;

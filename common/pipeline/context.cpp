@@ -137,12 +137,16 @@ std::string RunContext::status_text() const {
   uint64_t in = counts_.in;
   char buf[160];
   auto whole = static_cast<long long>(secs);
-  std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected, %.0f/s, %lld:%02lld",
+  std::snprintf(buf, sizeof buf, "%llu in, %llu out, %llu rejected, %.0f/s",
                 static_cast<unsigned long long>(in),
                 static_cast<unsigned long long>(counts_.out.get()),
                 static_cast<unsigned long long>(counts_.rejected.get()),
-                secs > 0 ? static_cast<double>(in) / secs : 0.0, whole / 60, whole % 60);
-  return diag::settings().program + ": " + buf;
+                secs > 0 ? static_cast<double>(in) / secs : 0.0);
+  std::string text = diag::settings().program + ": " + buf;
+  // A Kafka input: the messages not read yet.
+  if (auto lag = diag::Service::get().lag()) text += ", lag " + std::to_string(*lag);
+  std::snprintf(buf, sizeof buf, ", %lld:%02lld", whole / 60, whole % 60);
+  return text + buf;
 }
 
 RunContext::~RunContext() {

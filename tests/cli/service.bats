@@ -406,6 +406,18 @@ for part in data.split("\r\x1b[K")[1:]:
 }
 
 # bats test_tags=kafka
+# bats test_tags=kafka
+@test "on a terminal the status line of a Kafka input shows its lag, down to 0 once all is read" {
+  start_broker -t in:2
+  cdn gen -q --rows 3000 --seed 2 | cdn produce -q -t in
+  script -qfec "stty cols 100; timeout -s INT 5 '$CDN' consume -t in -o /dev/null" /dev/null \
+    >"$T/tty" || true
+  run draws "$T/tty"
+  [[ ${#lines[@]} -ge 2 ]] || fail "only ${#lines[@]} status lines: $output"
+  [[ ${lines[-1]} =~ ^"cdn consume: 3000 in, 3000 out, 0 rejected, "[0-9]+"/s, lag 0, 0:0"[3-5]$ ]] ||
+    fail "last status line: ${lines[-1]}"
+}
+
 @test "-v says when a group assigns partitions; without it, only the summary" {
   start_broker -t v:3
   echo '{"a":1}' | cdn produce -q -t v
