@@ -18,13 +18,13 @@ bool g_shown = false;
 
 constexpr const char* kClear = "\r\033[K";
 
+}  // namespace
+
 size_t terminal_width() {
   winsize w{};
   if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col > 0) return w.ws_col;
   return 80;
 }
-
-}  // namespace
 
 void write_diagnostic(const std::string& line) {
   std::lock_guard lock(g_stderr);

@@ -33,6 +33,9 @@ class StatusLine {
   std::thread thread_;
 };
 
+// The columns of the terminal on stderr (80 when it does not say).
+size_t terminal_width();
+
 // Writes a line to stderr, clearing a status line first (used by diag::log).
 void write_diagnostic(const std::string& line);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,7 @@
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/status_line.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/model/round_metrics.hpp"
@@ -123,13 +125,50 @@ void check_parameters(const Contract& contract, const TrainOptions& o) {
 
 namespace {
 
-void progress(int round, int total, const std::string& line) {
-  int width = 30;
-  int done = total > 0 ? width * round / total : width;
-  std::string bar = "\rcdn train: [";
+std::string clock_text(double seconds) {
+  auto s = static_cast<long long>(seconds);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+// Metrics for the bar, last column first: XGBoost lists the validation set's after the
+// training set's, and early stopping watches the last ("valid-logloss:0.23 valid-auc:0.91
+// train-logloss:0.19 train-auc:0.95"), so what matters survives the cut to the width.
+std::string bar_metrics(const std::vector<std::string>& cols, const std::vector<double>& values) {
+  std::string out;
+  for (size_t k = std::min(cols.size(), values.size()); k-- > 0;) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", values[k]);
+    if (!out.empty()) out += ' ';
+    out += cols[k] + ":" + buf;
+  }
+  return out;
+}
+
+// The bar on a terminal: "cdn train: [####      ] 40/100 0:12 ETA 0:18 valid-auc:0.91",
+// cut to the terminal's width less one column (so it never wraps). `tail` replaces the ETA.
+void progress(int round, int total, double elapsed, const std::string& metrics,
+              const std::string& tail = {}) {
+  constexpr int kBar = 20;
+  int done = total > 0 ? std::min(kBar, kBar * round / total) : kBar;
+  std::string bar = "cdn train: [";
   bar.append(static_cast<size_t>(done), '#');
-  bar.append(static_cast<size_t>(width - done), ' ');
-  bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + line + "\x1b[K";
+  bar.append(static_cast<size_t>(kBar - done), ' ');
+  bar += "] " + std::to_string(round) + "/" + std::to_string(total) + " " + clock_text(elapsed);
+  if (!tail.empty()) {
+    bar += " " + tail;
+  } else if (round > 0 && round < total) {
+    bar += " ETA " + clock_text(elapsed / round * (total - round));
+  }
+  if (!metrics.empty()) bar += " " + metrics;
+  size_t width = diag::terminal_width();
+  if (width > 1 && bar.size() > width - 1) bar.resize(width - 1);
+  bar = "\r\x1b[K" + bar;  // cleared first, as diag::StatusLine draws
   base::try_write_all(2, bar.data(), bar.size());
 }
 }  // namespace
@@ -137,6 +176,10 @@ void progress(int round, int total, const std::string& line) {
 TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
                   const TrainOptions& o) {
   TrainResult r;
+  auto started = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   int threads = o.threads > 0 ? o.threads : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   xgb::DMatrix dtrain = to_matrix(train, contract, threads);
   xgb::DMatrix dvalid;
@@ -216,7 +259,7 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
     }
     if (!o.quiet) {
       if (o.progress_bar) {
-        progress(it + 1, o.rounds, shown);
+        progress(it + 1, o.rounds, seconds_since(started), bar_metrics(cols, values));
       } else {
         diag::summary("[" + std::to_string(it) + "] " + shown);
       }
@@ -236,7 +279,19 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
       }
     }
   }
-  if (!o.quiet && o.progress_bar) base::try_write_all(2, "\n", 1);
+  if (!o.quiet && o.progress_bar) {
+    // The bar ends where the model does: at the best round when early stopping kept it.
+    if (o.early_stopping > 0 && r.best_iteration >= 0 && r.best_iteration + 1 < r.rounds_run) {
+      int best = r.best_iteration + 1;
+      std::string shown = bar_metrics(r.columns, r.history[r.best_iteration]);
+      progress(best, o.rounds, seconds_since(started), shown,
+               "best: round " + std::to_string(r.best_iteration) + ", stopped after " +
+                   std::to_string(r.rounds_run));
+    } else {
+      progress(r.rounds_run, o.rounds, seconds_since(started), {}, "done");
+    }
+    base::try_write_all(2, "\n", 1);
+  }
   if (o.early_stopping > 0 && r.best_iteration >= 0) {
     if (!o.quiet) {
       diag::summary("early stopping: best round " + std::to_string(r.best_iteration) + " by " +

@@ -366,18 +366,6 @@ YML
   done
 }
 
-# draws FILE: the status lines drawn in a terminal's typescript, one a line (each drawn after
-# a clear, \r ESC [K, and not ended by a new line as a diagnostic is).
-draws() {
-  /usr/bin/python3 -c '
-import sys
-data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
-for part in data.split("\r\x1b[K")[1:]:
-    if part and "\n" not in part:
-        print(part)
-' "$1"
-}
-
 @test "on a terminal a status line shows the counts, the rate and the time, never wider than the terminal; not when piped, with -q or JSON logs" {
   cdn gen -q --rows 2000 >"$T/in.ndjson"
   feed="for i in 1 2 3 4; do cat '$T/in.ndjson'; sleep 1; done"

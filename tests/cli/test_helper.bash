@@ -99,3 +99,15 @@ pid_alive() {
   state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
   [[ -n $state && $state != Z && $state != X ]]
 }
+
+# draws FILE: the status lines drawn in a terminal's typescript, one a line (each drawn after
+# a clear, \r ESC [K, and not ended by a new line as a diagnostic is).
+draws() {
+  /usr/bin/python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+for part in data.split("\r\x1b[K")[1:]:
+    if part and "\n" not in part:
+        print(part)
+' "$1"
+}

@@ -355,3 +355,39 @@ PY
   "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/pr" "$D/train.csv" "$D/valid.csv" >"$T/pr.json"
   same_history "$T/pr" "$T/pr.json"
 }
+
+# bars FILE: what the progress bar drew in a terminal's typescript, one draw a line (each
+# after a clear, \r ESC [K; the last one ends with the new line that keeps it).
+bars() {
+  /usr/bin/python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+for part in data.split("\r\x1b[K")[1:]:
+    if part.startswith("cdn train: ["):
+        print(part.split("\r")[0].split("\n")[0])
+' "$1"
+}
+
+@test "on a terminal the bar fits 80 columns with the time and an ETA, and ends at the best round; piped, there is none" {
+  script -qfec "stty cols 80; '$CDN' train --schema '$SCHEMA' --rounds 300 --valid-fraction 0.3 --early-stopping 5 '$D/train.csv' -o '$T/m'" \
+    /dev/null >"$T/tty"
+  run bars "$T/tty"
+  ((${#lines[@]} >= 3)) || fail "only ${#lines[@]} bars: $output"
+  local l
+  for l in "${lines[@]}"; do
+    ((${#l} <= 79)) || fail "a bar of ${#l} columns at 80: $l"
+  done
+  # while it runs: rounds done of all, the time, the ETA, the watched metric first
+  [[ ${lines[1]} =~ ^"cdn train: ["[#\ ]{20}"] 2/300 "[0-9]+:[0-9]{2}" ETA "[0-9]+:[0-9]{2}" valid-logloss:" ]] ||
+    fail "second bar: ${lines[1]}"
+  # early stopping: the last bar is the best round, as the summary says
+  best=$(grep -a -o 'early stopping: best round [0-9]*' "$T/tty" | grep -o '[0-9]*$')
+  [[ ${lines[-1]} =~ ^"cdn train: ["[#\ ]{20}"] $((best + 1))/300 "[0-9]+:[0-9]{2}" best: round $best, stopped after "[0-9]+ ]] ||
+    fail "last bar: ${lines[-1]} (best round $best)"
+  ((${#lines[@]} > best + 1)) || fail "stopped at the best round itself?"
+  # piped: one line per round instead, no bar
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 "$D/train.csv" -o "$T/m2"
+  assert_success
+  [[ $stderr != *$'\r'* ]]
+  [[ $stderr == *'[2] '* ]]
+}
