@@ -291,7 +291,11 @@ assert serving == names, (serving, names)
   for f in "$REPO_ROOT"/deploy/grafana/dashboards/*.json; do
     run jq -e '.uid and .title and (.panels | length >= 5)
       and all(.panels[]; (.description | length > 40) and (.targets | length >= 1)
-        and all(.targets[]; .rawQuery == true and (.query | test("\\$timeFilter"))))' "$f"
+        and all(.targets[]; if .datasource.type == "prometheus" then (.expr | length > 0)
+          else .rawQuery == true and (.query | test("\\$timeFilter")) end))' "$f"
+    assert_success
+    # panels from both datasources: InfluxDB (the records) and Prometheus (the services)
+    run jq -e '[.panels[].datasource.type] | (index("influxdb") != null) and (index("prometheus") != null)' "$f"
     assert_success
   done
 }

@@ -11,6 +11,8 @@ Usage: deploy_check.py COMMAND ARGS (REPO is the repository root)
   dashboard-queries URL DB FILE...  runs every InfluxQL query of the dashboards, with Grafana's
                                 macros replaced, over the time its measurement spans; each must
                                 return a series with a value
+  dashboard-promql URL FILE...  runs every PromQL query of the dashboards against the
+                                Prometheus at URL; each must return at least one sample
 Prints what is wrong on stderr and exits 1 when anything is.
 """
 import json
@@ -294,18 +296,28 @@ def check_compose(repo, version):
         bad(f"compose: the dashboards are not mounted at {path}, where the provider reads them")
     if "./grafana/provisioning:/etc/grafana/provisioning:ro" not in gvols:
         bad("compose: the provisioning is not mounted at /etc/grafana/provisioning")
-    ds = yaml.safe_load(next((deploy / "grafana/provisioning/datasources").glob("*.yml")).read_text())
-    src = ds["datasources"][0]
+    sources = {}
+    for f in sorted((deploy / "grafana/provisioning/datasources").glob("*.yml")):
+        for src in yaml.safe_load(f.read_text())["datasources"]:
+            sources[src["uid"]] = src
+    influxes = [s for s in sources.values() if s["type"] == "influxdb"]
+    proms = [s for s in sources.values() if s["type"] == "prometheus"]
     toml = load_toml(repo)["load-influx"]
-    if src["url"] != toml["url"] or src["jsonData"]["dbName"] != toml["db"]:
-        bad("grafana datasource: not the InfluxDB URL and database of cdn.toml [load-influx]")
+    if len(influxes) != 1 or influxes[0]["url"] != toml["url"] or influxes[0]["jsonData"]["dbName"] != toml["db"]:
+        bad("grafana datasource: not one InfluxDB datasource at the URL and database of cdn.toml [load-influx]")
+    prom_port = services.get("prometheus", {}).get("ports", ["::9090"])[0].rsplit(":", 1)[-1]
+    if len(proms) != 1 or proms[0]["url"] != f"http://prometheus:{prom_port}":
+        bad("grafana datasource: not one Prometheus datasource at the compose service prometheus")
     for dash in (deploy / "grafana/dashboards").glob("*.json"):
         d = json.loads(dash.read_text())
         for p in d["panels"]:
             for t in p.get("targets", []):
-                uid = (t.get("datasource") or p.get("datasource") or {}).get("uid")
-                if uid != src["uid"]:
-                    bad(f"{dash.name}: panel {p['title']!r} uses datasource {uid!r}, not {src['uid']!r}")
+                ds = t.get("datasource") or p.get("datasource") or {}
+                uid = ds.get("uid")
+                if uid not in sources or sources[uid]["type"] != ds.get("type"):
+                    bad(f"{dash.name}: panel {p['title']!r} uses datasource {uid!r}, not one provisioned")
+                elif ds.get("type") == "prometheus" and not t.get("expr"):
+                    bad(f"{dash.name}: panel {p['title']!r} query {t.get('refId')} has no PromQL expr")
 
 
 # ---------------------------------------------------------------- k8s
@@ -446,6 +458,8 @@ def dashboard_queries(url, db, files):
         d = json.loads(Path(f).read_text())
         for p in d["panels"]:
             for t in p.get("targets", []):
+                if (t.get("datasource") or p.get("datasource") or {}).get("type") == "prometheus":
+                    continue  # dashboard-promql
                 q = t.get("query")
                 where = f"{Path(f).name}: panel {p['title']!r} query {t.get('refId')}"
                 if not t.get("rawQuery") or not q:
@@ -490,6 +504,35 @@ def dashboard_queries(url, db, files):
         bad("no dashboard queries")
 
 
+def dashboard_promql(url, files):
+    n = 0
+    for f in files:
+        d = json.loads(Path(f).read_text())
+        for p in d["panels"]:
+            for t in p.get("targets", []):
+                if (t.get("datasource") or p.get("datasource") or {}).get("type") != "prometheus":
+                    continue
+                where = f"{Path(f).name}: panel {p['title']!r} query {t.get('refId')}"
+                q = t.get("expr", "")
+                if "$" in q:
+                    bad(f"{where}: a Grafana macro this check does not know: {q}")
+                    continue
+                n += 1
+                qs = urllib.parse.urlencode({"query": q})
+                with urllib.request.urlopen(f"{url}/api/v1/query?{qs}", timeout=30) as r:
+                    answer = json.load(r)
+                if answer.get("status") != "success":
+                    bad(f"{where}: Prometheus says {answer.get('error')}: {q}")
+                    continue
+                result = answer["data"]["result"]
+                if not result:
+                    bad(f"{where}: no data: {q}")
+                    continue
+                print(f"{where}: {len(result)} series")
+    if n == 0:
+        bad("no PromQL queries in the dashboards")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "compose":
@@ -515,6 +558,8 @@ def main():
         print("\n".join(setup_build_packages(args[0])))
     elif cmd == "dashboard-queries":
         dashboard_queries(args[0], args[1], args[2:])
+    elif cmd == "dashboard-promql":
+        dashboard_promql(args[0], args[1:])
     else:
         bad(f"unknown command {cmd}")
     finish()

@@ -360,6 +360,24 @@ YML
     assert_equal "$(query "cdn_output_message_age_seconds_bucket{command=\"$c\",le=\"300\"}")" \
       "$(query "cdn_output_message_age_seconds_count{command=\"$c\"}")"
   done
+  # records predict rejects, then every PromQL query of the Grafana dashboard has data
+  printf 'not json %s\n' 1 2 3 | cdn produce -q -t in
+  for i in $(seq 120); do
+    [[ $(query 'sum(cdn_rejects_total{command="predict"})') == 3 ]] && break
+    sleep 0.5
+  done
+  assert_equal "$(query 'cdn_rejects_total{command="predict",reason="invalid JSON"}')" 3
+  # a rate needs two scrapes of the new series
+  for i in $(seq 60); do
+    (($(query 'min(count_over_time(cdn_rejects_total[1m]))' | cut -d. -f1) >= 2)) && break
+    sleep 0.5
+  done
+  run /usr/bin/python3 "$BATS_TEST_DIRNAME/deploy_check.py" dashboard-promql \
+    "http://127.0.0.1:$prom_port" "$REPO_ROOT"/deploy/grafana/dashboards/*.json
+  [[ $status -eq 0 ]] || echo "$output" >&2
+  assert_success
+  assert_output --partial "panel 'Freshness at the output (Prometheus)' query B: 2 series"
+  refute_output --partial 'no data'
   # both pass promtool's lint
   for addr in "$pred" "$load"; do
     curl -s -m 10 "http://$addr/metrics" | promtool check metrics
