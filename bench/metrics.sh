@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What --metrics-addr costs the data path: cdn predict (file to /dev/null) and cdn load-influx
 # (a file into a local influxd) timed without and with --metrics-addr, alternating, while a
-# scraper (one Python process) asks for /metrics every second (Prometheus's default is every
-# 15 s). Prints the best wall time of each side and the ratio.
+# scraper (one Python process, run on both sides) asks for /metrics every second
+# (Prometheus's default is every 15 s). Prints the best wall time of each side and the ratio.
 #
 #   bench/metrics.sh [--rows N] [--repeat N] [--dir DIR]
 #
@@ -43,17 +43,17 @@ head -n $((rows / 5)) "$dir/live.ndjson" >"$dir/load.ndjson"
 read -r ipid url <<<"$(bash "$root/scripts/local-influxd.sh" "$dir/influxd")"
 pids+=("$ipid")
 
-# timed SIDE CMD...: runs CMD (with --metrics-addr and a scraper when SIDE is "with"),
-# prints its wall seconds.
+# timed SIDE CMD...: runs CMD (with --metrics-addr when SIDE is "with"), prints its wall
+# seconds. Both sides run the same scraper, started half a second before the clock: on the
+# "with" side it gets /metrics every second, on the "without" side its connections are refused
+# (nothing listens on its port), so the interpreter's start and its loop cost both sides alike.
 timed() {
   local side=$1
   shift
-  local extra=() scraper=""
-  if [[ $side == with ]]; then
-    local port
-    port=$(free_port)
-    extra=(--metrics-addr "127.0.0.1:$port")
-    /usr/bin/python3 -c '
+  local extra=() port
+  port=$(free_port)
+  [[ $side == with ]] && extra=(--metrics-addr "127.0.0.1:$port")
+  /usr/bin/python3 -c '
 import sys, time, urllib.request
 url = "http://127.0.0.1:%s/metrics" % sys.argv[1]
 while True:
@@ -63,13 +63,14 @@ while True:
     except OSError:
         pass
 ' "$port" &
-    scraper=$!
-  fi
+  local scraper=$!
+  sleep 0.5
   local t0 t1
   t0=$(now)
   "$@" "${extra[@]}" 2>/dev/null >/dev/null || true
   t1=$(now)
-  [[ -n $scraper ]] && { kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true; }
+  kill "$scraper" 2>/dev/null
+  wait "$scraper" 2>/dev/null || true
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
@@ -78,12 +79,13 @@ for ((r = 1; r <= repeat; r++)); do
   for side in without with; do
     s=$(timed "$side" "$cdn" predict -q -m "$dir/model" "$dir/live.ndjson" -o /dev/null)
     k="predict $side"
+    p=$s
     [[ -z ${best[$k]:-} ]] || (($(awk -v a="$s" -v b="${best[$k]}" 'BEGIN { print (a < b) }'))) && best[$k]=$s
     curl -s -XPOST "$url/query" --data-urlencode "q=DROP DATABASE bench" >/dev/null
     s=$(timed "$side" "$cdn" load-influx -q --url "$url" --db bench --create-db --precision us "$dir/load.ndjson")
     k="load-influx $side"
     [[ -z ${best[$k]:-} ]] || (($(awk -v a="$s" -v b="${best[$k]}" 'BEGIN { print (a < b) }'))) && best[$k]=$s
-    echo "round $r, $side: predict ${best["predict $side"]} s best so far, load-influx ${best["load-influx $side"]} s" >&2
+    echo "round $r, $side: predict $p s, load-influx $s s (best so far ${best["predict $side"]} and ${best["load-influx $side"]})" >&2
   done
 done
 

@@ -224,8 +224,13 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)), multi_(make_multi()
   if (opts_.gzip) append_header(headers_, "Content-Encoding: gzip");
   if (!opts_.token.empty()) append_header(headers_, "Authorization: Token " + opts_.token);
   rng_ = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
-  metrics_registration_ =
-      diag::Service::get().add_metrics([this](std::string& out) { metrics_.write(out); });
+  metrics_registration_ = diag::Service::get().add_metrics([this](std::string& out) {
+    metrics_.write(out);
+    out +=
+        "# HELP cdn_influx_retries_total Write requests sent again after a 5xx answer or "
+        "none.\n# TYPE cdn_influx_retries_total counter\ncdn_influx_retries_total " +
+        std::to_string(retries_) + "\n";
+  });
 }
 
 void Writer::Metrics::observe(double seconds) {

@@ -235,6 +235,33 @@ while True:
   assert_equal "$(get "$broker" /readyz)" '200 {"ready":true}'
 }
 
+# bats test_tags=influx
+@test "load-influx: /readyz 503 while InfluxDB does not answer (stopped), 200 when it is back, and nothing lost" {
+  start_influxd
+  serve_fifo load-influx --db back --create-db --precision us --metrics-addr 127.0.0.1:0
+  for i in $(seq 100); do
+    [[ $(get "$addr" /readyz) == '200 {"ready":true}' ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
+  kill -STOP "$INFLUXD_PID"
+  run get "$addr" /readyz
+  assert_output --partial '503 {"ready":false,"reason":"InfluxDB at '
+  assert_output --partial 'does not answer'
+  cdn gen -q --rows 300 --seed 8 | cdn tag -q >&"$FEED_FD"
+  sleep 1
+  kill -CONT "$INFLUXD_PID"
+  for i in $(seq 150); do
+    [[ $(get "$addr" /readyz) == '200 {"ready":true}' ]] &&
+      [[ $(metric "$addr" cdn_influx_points_written_total) == 300 ]] && break
+    sleep 0.2
+  done
+  assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
+  assert_equal "$(metric "$addr" cdn_influx_points_written_total)" 300
+  [[ -n $(metric "$addr" cdn_influx_retries_total) ]]
+  assert_equal "$(influx_query back 'SELECT count(bytes_sent) FROM cdn' | jq '.results[0].series[0].values[0][1]')" 300
+}
+
 # sample ADDR NAME: every sample of the metric NAME on /metrics, "name{labels} value" a line.
 samples() {
   curl -s -m 10 "http://$1/metrics" | awk -v n="$2" 'index($1, n "{") == 1 || $1 == n'
