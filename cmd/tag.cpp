@@ -124,7 +124,7 @@ int run_tag(const TagArgs& a) {
       bool has = obj.at_key(a.field).error() == simdjson::SUCCESS;
       if (has && !a.overwrite) {
         ++kept;
-        ctx.emit(text);
+        ctx.emit(text, rec.key);
         continue;
       }
       line.clear();
@@ -143,7 +143,7 @@ int run_tag(const TagArgs& a) {
       }
       line.append(text.substr(*tail));
       ++tagged;
-      ctx.emit(line);
+      ctx.emit(line, rec.key);
     }
   } catch (...) {
     // IDs may have gone out already: record them so that no later run hands them out again.

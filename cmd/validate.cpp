@@ -98,12 +98,12 @@ int run_validate(ValidateArgs& a) {
       const std::string& source = b.sources[it.source];
       switch (r.kind) {
         case schema::CheckResult::Kind::valid:
-          ctx.emit(it.text());
+          ctx.emit(it.text(), b.keys.get(i));
           break;
         case schema::CheckResult::Kind::coerced:
           ++coerced;
           report(r, source, it.line);
-          ctx.emit(r.text);
+          ctx.emit(r.text, b.keys.get(i));
           break;
         case schema::CheckResult::Kind::invalid:
           report(r, source, it.line);
@@ -124,6 +124,7 @@ int run_validate(ValidateArgs& a) {
   while (in.next(rec)) {
     auto& b = batches.open();
     b.add(rec.text, rec.line, in.name(), in.stable());
+    b.keys.set(b.items.size() - 1, rec.key);
     if (b.items.size() >= kBatchRecords || b.size_bytes() >= kBatchBytes) batches.submit();
   }
   batches.drain();

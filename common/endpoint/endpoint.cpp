@@ -99,6 +99,7 @@ bool InputSet::next(record::Record& rec) {
 
 bool InputSet::next_in_current(record::Record& rec) {
   if (!current_) return false;
+  rec.key.reset();  // only a Kafka source sets one
   if (current_->next(rec)) return true;
   if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
   current_.reset();

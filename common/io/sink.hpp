@@ -44,6 +44,13 @@ class Sink {
   // '\n'): a sink on a file descriptor writes them from there with writev, without copying
   // them into its buffer first. `iov` may be changed.
   void write_spans(iovec* iov, size_t n);
+  // A sink whose lines are messages with keys (a Kafka topic): write_keyed keeps each line's
+  // key. Others ignore keys, and write_keyed is write_line.
+  virtual bool takes_keys() const { return false; }
+  virtual void write_keyed(std::string_view line, std::optional<std::string_view> key) {
+    (void)key;
+    write_line(line);
+  }
   // Writes everything buffered.
   void flush() { flush_buffer(); }
   // Flushes and makes the output final (renames a file into place). Throws on failure.

@@ -518,6 +518,9 @@ class TopicSource : public record::Source {
     buf_.append(io::LineReader::kPadding, ' ');
     rec.text = std::string_view(buf_.data(), len);
     rec.line = static_cast<uint64_t>(m->offset);
+    rec.key = m->key ? std::optional<std::string_view>(std::in_place,
+                                                       static_cast<const char*>(m->key), m->key_len)
+                     : std::nullopt;
     return true;
   }
   const std::string& name() const override { return name_; }

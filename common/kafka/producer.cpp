@@ -660,6 +660,15 @@ class TopicSink : public io::Sink {
     if (s.failed + s.refused == 0 && !producer_.gave_up()) return std::nullopt;
     return s.delivered;
   }
+  bool takes_keys() const override { return true; }
+  void write_keyed(std::string_view line, std::optional<std::string_view> key) override {
+    flush();  // what was written before goes first
+    OutMessage m;
+    m.payload = line;
+    if (key) m.key = &*key;
+    producer_.produce(topic_, m);
+    if ((++keyed_ & 255) == 0) producer_.poll(0);
+  }
 
  protected:
   void write_out(const char* data, size_t n) override {
@@ -679,6 +688,7 @@ class TopicSink : public io::Sink {
   Producer producer_;
   size_t topic_ = 0;
   bool committed_ = false;
+  uint64_t keyed_ = 0;
 };
 
 }  // namespace

@@ -30,6 +30,9 @@ bool ConsumerSource::next(record::Record& rec) {
   buf_.append(io::LineReader::kPadding, ' ');
   rec.text = std::string_view(buf_.data(), len);
   rec.line = static_cast<uint64_t>(m->offset);
+  rec.key = m->key ? std::optional<std::string_view>(std::in_place,
+                                                     static_cast<const char*>(m->key), m->key_len)
+                   : std::nullopt;
   return true;
 }
 
@@ -68,6 +71,15 @@ void TransactionalSink::write_out(const char* data, size_t n) {
     rest.remove_prefix(std::min(nl + 1, rest.size()));
   }
   producer_.poll(0);
+}
+
+void TransactionalSink::write_keyed(std::string_view line, std::optional<std::string_view> key) {
+  flush();  // what was written before goes first
+  OutMessage m;
+  m.payload = line;
+  if (key) m.key = &*key;
+  producer_.produce(topic_, m);
+  written_ = true;
 }
 
 void TransactionalSink::commit() {

@@ -52,6 +52,8 @@ class TransactionalSink : public io::Sink {
                     const std::string& transactional_id);
   ~TransactionalSink() override;
   void commit() override;
+  bool takes_keys() const override { return true; }
+  void write_keyed(std::string_view line, std::optional<std::string_view> key) override;
 
  protected:
   void write_out(const char* data, size_t n) override;

@@ -27,8 +27,10 @@ void Batch::clear() {
   spans.clear();
   lines.clear();
   sources.clear();
+  keys.clear();
   out.clear();
   out_count = 0;
+  out_records.clear();
   rejects.clear();
   unknown.clear();
   by_label.clear();
@@ -262,6 +264,7 @@ void Scorer::score(Batch& b) const {
     o += "}\n";
   }
   b.out_count = n;
+  if (!b.keys.empty()) b.out_records.assign(s.accepted.begin(), s.accepted.begin() + n);
   if (opts_.measure) {
     b.by_label.assign(labels_ + 1, 0);
     for (size_t r = 0; r < n; ++r) count(b, s.pred.data() + r * per, per);

@@ -15,6 +15,7 @@
 
 #include "common/model/bundle.hpp"
 #include "common/model/forest.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::model {
 
@@ -31,9 +32,11 @@ struct Batch {
   std::vector<std::pair<size_t, size_t>> spans;  // offset and length in text
   std::vector<uint64_t> lines;                   // line (or offset) in its source
   std::vector<uint32_t> sources;                 // index of its source's name
+  record::Keys keys;                             // their Kafka message keys, if any
   // Results.
   std::string out;  // prediction lines, each ending in '\n'
   uint64_t out_count = 0;
+  std::vector<size_t> out_records;  // with keys: the record of each prediction line
   struct Reject {
     size_t index;
     std::string reason;

@@ -68,9 +68,20 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
   std::vector<uint64_t> unknown(scorer.features(), 0);
   std::unique_ptr<PredictionMetrics> metrics;
   if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer);
+  bool keyed = ctx.out().takes_keys();
   auto write = [&](std::unique_ptr<Batch>& spent) {
     const Batch& b = *spent;
-    ctx.out().write_lines(b.out);
+    if (keyed && !b.keys.empty()) {
+      // A Kafka output: each prediction keeps the key of its record's message.
+      std::string_view rest = b.out;
+      for (size_t j = 0; !rest.empty(); ++j) {
+        size_t nl = rest.find('\n');
+        ctx.out().write_keyed(rest.substr(0, nl), b.keys.get(b.out_records[j]));
+        rest.remove_prefix(nl + 1);
+      }
+    } else {
+      ctx.out().write_lines(b.out);
+    }
     ctx.counts().out += b.out_count;
     if (metrics) {
       metrics->add(b);
@@ -114,6 +125,7 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
     if (!batches.current()) opened = Clock::now();
     Batch& b = batches.open();
     b.add(rec.text, rec.line, source);
+    b.keys.set(b.size() - 1, rec.key);
     if (b.size() >= o.batch_size) {
       batches.submit();
     } else if (Clock::now() - opened >= std::chrono::milliseconds(o.linger_ms)) {

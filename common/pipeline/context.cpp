@@ -50,6 +50,7 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                        std::unique_ptr<io::Sink> rejects)
     : command_(std::move(command)),
       out_(std::move(output)),
+      keyed_out_(out_->takes_keys()),
       rejects_(command_, std::move(rejects), counts_),
       start_(std::chrono::steady_clock::now()),
       uncaught_(std::uncaught_exceptions()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,16 @@ class RunContext {
 
   void emit(std::string_view line) {
     out_->write_line(line);
+    ++counts_.out;
+    went_out(line);
+  }
+  // The same, keeping the key of the record's Kafka message when the output is a topic.
+  void emit(std::string_view line, std::optional<std::string_view> key) {
+    if (key && keyed_out_) {
+      out_->write_keyed(line, key);
+    } else {
+      out_->write_line(line);
+    }
     ++counts_.out;
     went_out(line);
   }
@@ -77,6 +88,7 @@ class RunContext {
   std::string command_;
   record::Counts counts_;
   std::unique_ptr<io::Sink> out_;
+  bool keyed_out_ = false;  // out_ takes keys
   record::Rejects rejects_;
   std::chrono::steady_clock::time_point start_;
   std::vector<std::function<void()>> after_commit_;

@@ -28,6 +28,36 @@ struct Record {
   // The record's JSON text; at least kPadding readable bytes follow it (simdjson-ready).
   std::string_view text;
   uint64_t line = 0;  // line number where it starts in its source
+  // The Kafka message key it came with (valid until the next record), for outputs that keep
+  // it; nullopt for a message without one and for every other source.
+  std::optional<std::string_view> key;
+};
+
+// The keys of the records of a batch, by the record's index in it, kept only once one
+// record has a key (so a batch from a file costs nothing).
+class Keys {
+ public:
+  void set(size_t index, std::optional<std::string_view> key) {
+    if (!key && spans_.size() <= index) return;  // none is what get() says past the end
+    if (spans_.size() <= index) spans_.resize(index + 1, {0, -1});
+    auto begin = static_cast<uint32_t>(bytes_.size());
+    if (key) bytes_.append(*key);
+    spans_[index] = {begin, key ? static_cast<int64_t>(key->size()) : -1};
+  }
+  std::optional<std::string_view> get(size_t index) const {
+    if (index >= spans_.size() || spans_[index].second < 0) return std::nullopt;
+    return std::string_view(bytes_).substr(spans_[index].first,
+                                           static_cast<size_t>(spans_[index].second));
+  }
+  bool empty() const { return spans_.empty(); }
+  void clear() {
+    bytes_.clear();
+    spans_.clear();
+  }
+
+ private:
+  std::string bytes_;
+  std::vector<std::pair<uint32_t, int64_t>> spans_;  // offset in bytes_, length (-1: none)
 };
 
 // A run of whole lines of a memory-mapped NDJSON file, for a caller that splits lines itself

@@ -38,6 +38,7 @@ void CheckBatch::clear() {
   text.clear();
   items.clear();
   sources.clear();
+  keys.clear();
   failures = FailureTable();
   bytes = 0;
 }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/record/source.hpp"
 #include "common/schema/record_check.hpp"
 
 namespace cdn::schema {
@@ -25,6 +26,7 @@ struct CheckBatch {
   std::string text;
   std::vector<Item> items;
   std::vector<std::string> sources;
+  record::Keys keys;                 // the Kafka message keys of the items, if any
   std::vector<CheckResult> results;  // one per item, once checked
   FailureTable failures;             // of this batch, when the checker is given a table
 

@@ -448,3 +448,31 @@ in_topic() {
   assert_failure 2
   assert_equal "$stderr" "cdn predict: the model bundle's contract.json '$T/b/contract.json' is larger than 64 MiB, the most it may be; train the bundle again with cdn train"
 }
+
+# keys OUT_TOPIC: "same N partitions P" when every message of the topic has its payload's
+# sampleID as its key (N messages over P partitions).
+keys_follow_ids() {
+  "$CDN" consume -q -t "$1" -e --envelope |
+    jq -rs '[.[] | select(.key != (.payload.sampleID | tostring))] as $bad
+      | "\(if ($bad | length) == 0 then "same" else "different: \($bad[0])" end) \(length) partitions \(map(.partition) | unique | length)"'
+}
+
+@test "predictions keep their record's message key, also with --exactly-once; so do validate and tag" {
+  start_broker -t in:4 -t out:8 -t eo:8 -t valid:8 -t raw:4 -t tagged:8
+  head -2000 "$D/live.ndjson" | cdn produce -q -t in --key-field sampleID
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:in -o kafka:out -G keys -e "${GROUP_X[@]}"
+  assert_success
+  assert_equal "$(keys_follow_ids out)" "same 2000 partitions 8"
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:in -o kafka:eo -G keys-eo --exactly-once -e "${GROUP_X[@]}"
+  assert_success
+  assert_equal "$(keys_follow_ids eo)" "same 2000 partitions 8"
+  run --separate-stderr timeout 60 "$CDN" validate kafka:in -o kafka:valid -e
+  assert_success
+  assert_equal "$(keys_follow_ids valid)" "same 2000 partitions 8"
+  # tag gives records their IDs: the key stays the message's (here the client IP)
+  head -2000 "$D/live.ndjson" | jq -c 'del(.sampleID)' | cdn produce -q -t raw --key-field client_ip
+  run --separate-stderr timeout 60 "$CDN" tag kafka:raw -o kafka:tagged -e
+  assert_success
+  run "$CDN" consume -q -t tagged -e --envelope
+  assert_equal "$(jq -rs '[length, (map(select(.key != .payload.client_ip or .payload.sampleID == null)) | length)] | @tsv' <<<"$output")" $'2000\t0'
+}
