@@ -86,6 +86,7 @@ int run_predict(PredictArgs& a) {
   // --metrics-addr: up before the setup, so /readyz says "starting" meanwhile.
   auto server = cli::start_service(a.service, "predict");
   model::xgb::route_logs();
+  if (server) diag::Service::get().build_label("xgboost", model::xgb::version());
   model::Bundle bundle = model::read_bundle(a.model);
   // Each worker predicts its own batch on one thread.
   model::xgb::set_param(bundle.booster, "nthread", "1");

@@ -1,6 +1,7 @@
 // cdn validate: check every record against a JSON Schema (drafts 4, 6 and 7). Valid records
 // go to the output byte for byte; invalid ones to the rejects sink with every error. Records
 // are checked in batches on every core, and written in input order.
+#include <chrono>
 #include <memory>
 
 #include "cmd/commands.hpp"
@@ -80,6 +81,7 @@ int run_validate(ValidateArgs& a) {
   opts.keep_changes = a.report_changes;
   schema::FailureTable failures;
   uint64_t coerced = 0;
+  bool timed = ctx.measuring();  // --metrics-addr: cdn_batch_seconds
   auto check = [&](schema::CheckBatch& b) {
     // One checker per worker thread (it owns its parsers), for this run's options.
     thread_local std::unique_ptr<schema::RecordChecker> checker;
@@ -88,10 +90,14 @@ int run_validate(ValidateArgs& a) {
       checker = std::make_unique<schema::RecordChecker>(*validator, opts, valijson.get());
       owner = &opts;
     }
+    if (!timed) return b.check(*checker, a.summary);
+    auto t0 = std::chrono::steady_clock::now();
     b.check(*checker, a.summary);
+    b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   auto write = [&](std::unique_ptr<schema::CheckBatch>& spent) {
     const schema::CheckBatch& b = *spent;
+    if (timed) ctx.batch_done(b.seconds);
     for (size_t i = 0; i < b.items.size(); ++i) {
       const auto& it = b.items[i];
       const auto& r = b.results[i];

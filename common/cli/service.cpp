@@ -52,9 +52,10 @@ std::unique_ptr<io::HttpServer> start_service(const ServiceOptions& opts,
     auto& s = diag::Service::get();
     if (path == "/metrics") {
       std::string body =
-          "# HELP cdn_build_info The cdn build and the libraries it runs with; always 1.\n"
+          "# HELP cdn_build_info The cdn build and the libraries it runs with (librdkafka; "
+          "XGBoost once predict has loaded it); always 1.\n"
           "# TYPE cdn_build_info gauge\ncdn_build_info{" +
-          info + "} 1\n" + s.metrics();
+          info + s.build_labels() + "} 1\n" + s.metrics();
       return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
     }
     if (path == "/healthz") {

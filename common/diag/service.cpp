@@ -85,6 +85,16 @@ std::string Service::metrics() {
   return out;
 }
 
+void Service::build_label(const std::string& key, const std::string& value) {
+  std::lock_guard lock(mutex_);
+  build_labels_ += "," + key + "=\"" + metric_label(value) + "\"";
+}
+
+std::string Service::build_labels() {
+  std::lock_guard lock(mutex_);
+  return build_labels_;
+}
+
 std::optional<std::string> Service::not_ready() {
   if (!started_.load(std::memory_order_relaxed)) return "starting";
   std::lock_guard lock(mutex_);

@@ -63,6 +63,11 @@ class Service {
   void message_time(int64_t ms) { message_ms_.store(ms, std::memory_order_relaxed); }
   int64_t message_time() const { return message_ms_.load(std::memory_order_relaxed); }
 
+  // A label of cdn_build_info known only once a library is loaded (predict: "xgboost").
+  void build_label(const std::string& key, const std::string& value);
+  // `key="value",...` of those labels, each after a comma.
+  std::string build_labels();
+
   // The text of /metrics: every registered family, then the process's own.
   std::string metrics();
   // Why the command is not ready (nullopt: ready).
@@ -88,6 +93,7 @@ class Service {
   uint64_t next_id_ = 1;
   std::atomic<bool> started_{false};
   std::atomic<uint64_t> ticks_{0};
+  std::string build_labels_;  // guarded by mutex_
   std::atomic<bool> serving_{false};
   std::atomic<int64_t> message_ms_{0};
   uint64_t last_progress_ = 0;

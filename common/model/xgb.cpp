@@ -44,6 +44,12 @@ void route_logs() {
   api().XGBRegisterLogCallback(&on_log);
 }
 
+std::string version() {
+  int major = 0, minor = 0, patch = 0;
+  api().XGBoostVersion(&major, &minor, &patch);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
 std::string last_error() {
   const char* e = api().XGBGetLastError();
   return message_of(e != nullptr && *e != '\0' ? e : "XGBoost failed without saying why");

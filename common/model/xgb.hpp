@@ -17,6 +17,8 @@ void route_logs();
 
 // XGBoost's last error: the message's first line, without time, source file and stack.
 std::string last_error();
+// The version of the libxgboost in use, "2.0.3".
+std::string version();
 // Throws RuntimeError("WHAT: <XGBoost's last error>") when rc != 0.
 void check(int rc, const std::string& what);
 

@@ -7,6 +7,7 @@
 namespace cdn::model::xgb {
 
 #define CDN_XGB_FUNCTIONS(X)      \
+  X(XGBoostVersion)               \
   X(XGBGetLastError)              \
   X(XGBRegisterLogCallback)       \
   X(XGDMatrixCreateFromDense)     \

@@ -85,9 +85,11 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                         "counter");
     m.by_reason.write(out, "cdn_rejects_total", labels, "reason");
     if (m.batch.count() > 0) {  // commands that work in batches (predict)
-      diag::metric_header(out, "cdn_batch_seconds",
-                          "Time a batch of records took to process (predict: to score).",
-                          "histogram");
+      diag::metric_header(
+          out, "cdn_batch_seconds",
+          "Time a batch of records took to process (predict: to score it, validate: to "
+          "check it).",
+          "histogram");
       m.batch.write(out, "cdn_batch_seconds", labels);
     }
     diag::metric_header(out, "cdn_output_event_age_seconds",

@@ -39,6 +39,7 @@ void CheckBatch::clear() {
   items.clear();
   sources.clear();
   keys.clear();
+  seconds = 0;
   failures = FailureTable();
   bytes = 0;
 }

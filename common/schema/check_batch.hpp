@@ -29,6 +29,7 @@ struct CheckBatch {
   record::Keys keys;                 // the Kafka message keys of the items, if any
   std::vector<CheckResult> results;  // one per item, once checked
   FailureTable failures;             // of this batch, when the checker is given a table
+  double seconds = 0;                // time spent checking it (--metrics-addr)
 
   // `stable`: the text stays valid, with its padding, until the batch is written.
   void add(std::string_view rec, uint64_t line, const std::string& source, bool stable);

@@ -78,6 +78,7 @@ metric() {
   rejected=$(metric "$addr" 'cdn_records_rejected_total{command="validate"}')
   assert_equal "$in" 300
   ((rejected > 0)) || fail "no rejects counted of 10% dirty lines"
+  (($(metric "$addr" 'cdn_batch_seconds_count{command="validate"}') >= 1))
   assert_equal $((out + rejected)) 300
   run get "$addr" /healthz
   [[ $output == '200 {"healthy":true,'* ]]
@@ -291,6 +292,10 @@ samples() {
   curl -s -m 10 "http://$addr/metrics" >"$T/metrics.txt"
   promtool check metrics <"$T/metrics.txt"
   hash=$(jq -r .contract_hash "$T/m/manifest.json")
+  xgb=$(/usr/bin/python3 -c 'import xgboost; print(xgboost.__version__)')
+  run samples "$addr" cdn_build_info
+  [[ $output == 'cdn_build_info{version="'*'",command="predict",'*'xgboost="'"$xgb"'"} 1' ]] ||
+    fail "no XGBoost $xgb in $output"
   run samples "$addr" cdn_model_info
   assert_output "cdn_model_info{model=\"$T/m\",objective=\"binary:logistic\",contract_hash=\"$hash\"} 1"
   # every prediction counted once, by the label it carries (--threshold 0.3), and its score
