@@ -72,7 +72,7 @@ complete -c cdn -n '__fish_seen_subcommand_from tag' -l prefix -x -d 'Write IDs 
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l hash-fields -x -d 'Hash these fields\' values instead of the whole record (--mode hash); records without one are rejected'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the sequence in FILE across runs, so IDs never repeat: it is read at the start (and then wins over --start), reserves numbers before they go out (a killed run skips the rest) and is written at the end; concurrent runs take turns (--mode seq)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l overwrite -d 'Replace the ID of records that already have the field (default: keep it)'
-complete -c cdn -n '__fish_seen_subcommand_from tag' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -F
 
@@ -97,7 +97,7 @@ complete -c cdn -n '__fish_seen_subcommand_from validate' -l report-changes -d '
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l summary -d 'At the end, a table on stderr of how often which keyword failed at which path'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l engine -x -a 'compiled valijson' -d 'What checks records: compiled (the schema compiled once into cdn\'s checker, the default) or valijson (the valijson library over the same parsed records, a reference: slower, and strict about integer types)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l threads -x -d 'Threads that check records (default: one per core)'
-complete -c cdn -n '__fish_seen_subcommand_from validate' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from validate' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -F
 
@@ -122,7 +122,7 @@ complete -c cdn -n '__fish_seen_subcommand_from produce' -l timestamp-field -x -
 complete -c cdn -n '__fish_seen_subcommand_from produce' -s z -l compression -x -a 'none gzip snappy lz4 zstd' -d 'Compression of message batches: none, gzip, snappy, lz4 or zstd'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l rate -x -d 'Send at most R records per second (0: no limit)'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l replay -x -d 'Send records with the gaps between their event times (--timestamp-field, else timestamp) divided by SPEED: 1 is real time (default), 60 a minute per second'
-complete -c cdn -n '__fish_seen_subcommand_from produce' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from produce' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from produce' -F
 
@@ -141,7 +141,7 @@ complete -c cdn -n '__fish_seen_subcommand_from consume' -l timeout -x -d 'How l
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
-complete -c cdn -n '__fish_seen_subcommand_from consume' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 
 # cdn train
@@ -197,7 +197,7 @@ complete -c cdn -n '__fish_seen_subcommand_from predict' -l linger-ms -x -d 'How
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l threads -x -d 'Threads scoring batches (0: one per core)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l exactly-once -d 'Kafka in and out: commit the predictions and the input offsets in one transaction, so read_committed readers see each prediction once, crash or not'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l transactional-id -x -d 'Transactional id of --exactly-once, stable across restarts and unique per instance (default: cdn-predict-GROUP-TOPIC-HOSTNAME)'
-complete -c cdn -n '__fish_seen_subcommand_from predict' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -F
 
@@ -241,7 +241,7 @@ complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l max-in-flight -x
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l retry-timeout -x -d 'How long a batch is sent again after 429, 5xx or connection errors before the command fails, e.g. 30s or 5m'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l compression -x -a 'gzip none' -d 'Request bodies: none, or gzip (for a server across a slow link: on one machine it costs InfluxDB more time to unzip than it saves)'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l dry-run -d 'Write the line protocol to the output (-o) instead of InfluxDB'
-complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -F
 
@@ -250,7 +250,7 @@ complete -c cdn -n '__fish_seen_subcommand_from broker' -s h -l help -d 'Print t
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l brokers -x -d 'Number of mock brokers, ids 1 to N'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l max-connections -x -d 'Client connections served at once (each holds two threads); more are closed as they come, with one warning'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -s t -l topic -x -d 'Create a topic up front (repeatable). Topics not named here are created with 4 partitions when a client first asks for them'
-complete -c cdn -n '__fish_seen_subcommand_from broker' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one, said on stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from broker' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from broker' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 
 # cdn gen

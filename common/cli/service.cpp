@@ -30,7 +30,8 @@ std::chrono::milliseconds parse_timeout(const std::string& text) {
 void add_service_options(CLI::App& app, ServiceOptions& opts) {
   app.add_option("--metrics-addr", opts.metrics_addr,
                  "Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. "
-                 "127.0.0.1:9464 (port 0 picks a free one, said on stderr)")
+                 "127.0.0.1:9464 (a PORT alone is 127.0.0.1's; 0.0.0.0 is every interface; "
+                 "port 0 picks a free one, said on stderr)")
       ->envname("CDN_METRICS_ADDR")
       ->type_name("HOST:PORT");
   app.add_option("--health-timeout", opts.health_timeout,

@@ -75,7 +75,16 @@ struct Client {
 
 }  // namespace
 
-HttpServer::HttpServer(const std::string& address, Handler handler) : handler_(std::move(handler)) {
+HttpServer::HttpServer(const std::string& given, Handler handler) : handler_(std::move(handler)) {
+  // A port alone, or ":PORT", listens on 127.0.0.1 only: another interface is asked for by
+  // its address (0.0.0.0 or * for all).
+  std::string address = given;
+  if (!address.empty() && address.find(':') == std::string::npos &&
+      address.find_first_not_of("0123456789") == std::string::npos) {
+    address = "127.0.0.1:" + address;
+  } else if (!address.empty() && address.front() == ':') {
+    address = "127.0.0.1" + address;
+  }
   size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size()) {
     throw UsageError("bad --metrics-addr " + diag::quoted(address) +

@@ -156,6 +156,12 @@ while True:
   run --separate-stderr cdn validate --metrics-addr "$addr" /dev/null
   assert_failure 3
   [[ $stderr == *"cannot serve metrics on '$addr': "*"; choose another --metrics-addr"* ]]
+  # a port alone, or :PORT, listens on 127.0.0.1 only
+  for a in 0 :0; do
+    run --separate-stderr cdn validate --metrics-addr "$a" /dev/null
+    assert_success
+    [[ $stderr == *"serving /metrics, /healthz and /readyz on 127.0.0.1:"* ]] || fail "$a: $stderr"
+  done
   # CDN_METRICS_ADDR does the same as the option
   CDN_METRICS_ADDR=nonsense run --separate-stderr cdn tag /dev/null
   assert_failure 2
