@@ -106,19 +106,20 @@ int run_tag(const TagArgs& a) {
     simdjson::dom::parser parser;
     record::Record rec;
     auto& in = inputs.records();
+    // The record at hand to the rejects, with its message's key.
+    auto reject = [&](const std::string& why) {
+      ctx.rejects().reject(in.name(), rec.line, why, rec.text, {}, rec.key);
+    };
     while (in.next(rec)) {
       std::string_view text = rec.text;
       simdjson::dom::element root;
       if (auto err = parser.parse(text.data(), text.size(), false).get(root)) {
-        ctx.rejects().reject(in.name(), rec.line,
-                             std::string("invalid JSON: ") + simdjson::error_message(err), text);
+        reject(std::string("invalid JSON: ") + simdjson::error_message(err));
         continue;
       }
       simdjson::dom::object obj;
       if (root.get_object().get(obj)) {
-        ctx.rejects().reject(
-            in.name(), rec.line,
-            std::string("not a JSON object but ") + record::json_type_name(root.type()), text);
+        reject(std::string("not a JSON object but ") + record::json_type_name(root.type()));
         continue;
       }
       bool has = obj.at_key(a.field).error() == simdjson::SUCCESS;
@@ -130,15 +131,13 @@ int run_tag(const TagArgs& a) {
       line.clear();
       auto tail = splicer.head(text, has, line);
       if (!tail) {
-        ctx.rejects().reject(in.name(), rec.line,
-                             "the field " + diag::quoted(a.field) +
-                                 " is written with escapes, so it cannot be replaced in place",
-                             text);
+        reject("the field " + diag::quoted(a.field) +
+               " is written with escapes, so it cannot be replaced in place");
         continue;
       }
       reserve();
       if (!ids.append(text, line, reason)) {
-        ctx.rejects().reject(in.name(), rec.line, reason, text);
+        reject(reason);
         continue;
       }
       line.append(text.substr(*tail));

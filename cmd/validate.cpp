@@ -113,7 +113,7 @@ int run_validate(ValidateArgs& a) {
           break;
         case schema::CheckResult::Kind::invalid:
           report(r, source, it.line);
-          ctx.rejects().reject(source, it.line, r.reason, it.text(), r.members);
+          ctx.rejects().reject(source, it.line, r.reason, it.text(), r.members, b.keys.get(i));
           break;
       }
     }

@@ -89,8 +89,8 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
       if (!b.out.empty()) ctx.sample_output(std::string_view(b.out).substr(0, b.out.find('\n')));
     }
     for (const auto& r : b.rejects) {
-      ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason,
-                           b.record(r.index));
+      ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason, b.record(r.index),
+                           {}, b.keys.get(r.index));
     }
     for (size_t k = 0; k < b.unknown.size() && k < unknown.size(); ++k) unknown[k] += b.unknown[k];
   };

@@ -21,7 +21,8 @@ std::string_view utf8(std::string_view text, std::string& tmp) {
 }  // namespace
 
 void Rejects::reject(std::string_view source, uint64_t line, std::string_view reason,
-                     std::string_view raw, std::string_view members) {
+                     std::string_view raw, std::string_view members,
+                     std::optional<std::string_view> key) {
   // A reject line is JSON text, so UTF-8 whatever it quotes: a record that is not UTF-8 is
   // written with U+FFFD for each bad byte, and its exact bytes follow in record_base64.
   std::string& s = scratch_;
@@ -45,7 +46,11 @@ void Rejects::reject(std::string_view source, uint64_t line, std::string_view re
   }
   s += utf8(members, tmp);
   s += '}';
-  sink_->write_line(s);
+  if (key && sink_->takes_keys()) {
+    sink_->write_keyed(s, key);
+  } else {
+    sink_->write_line(s);
+  }
   ++counts_.rejected;
   if (by_reason_) by_reason_->add(diag::reason_label(reason));
 }

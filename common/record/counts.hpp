@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,10 +75,11 @@ class Rejects {
 
   void reject(std::string_view source, uint64_t line, std::string_view reason,
               std::string_view raw);
-  // The same with more members after "record": `members` is JSON text that starts with a
+  // The same with more members after "record" (`key`: the Kafka message key of the record,
+  // kept on a rejects topic): `members` is JSON text that starts with a
   // comma, e.g. `,"errors":[...]` (schemas/reject.json lists the members allowed).
   void reject(std::string_view source, uint64_t line, std::string_view reason, std::string_view raw,
-              std::string_view members);
+              std::string_view members, std::optional<std::string_view> key = std::nullopt);
   io::Sink& sink() { return *sink_; }
   // Counts each reject by diag::reason_label of its reason too (--metrics-addr).
   void count_reasons(diag::LabeledCounter* by_reason) { by_reason_ = by_reason; }

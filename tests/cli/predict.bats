@@ -457,7 +457,7 @@ keys_follow_ids() {
       | "\(if ($bad | length) == 0 then "same" else "different: \($bad[0])" end) \(length) partitions \(map(.partition) | unique | length)"'
 }
 
-@test "predictions keep their record's message key, also with --exactly-once; so do validate and tag" {
+@test "predictions keep their record's message key, also with --exactly-once; so do validate, tag and their rejects" {
   start_broker -t in:4 -t out:8 -t eo:8 -t valid:8 -t raw:4 -t tagged:8
   head -2000 "$D/live.ndjson" | cdn produce -q -t in --key-field sampleID
   run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:in -o kafka:out -G keys -e "${GROUP_X[@]}"
@@ -475,4 +475,15 @@ keys_follow_ids() {
   assert_success
   run "$CDN" consume -q -t tagged -e --envelope
   assert_equal "$(jq -rs '[length, (map(select(.key != .payload.client_ip or .payload.sampleID == null)) | length)] | @tsv' <<<"$output")" $'2000\t0'
+  # rejects on a topic keep their record's key too
+  printf '%s\n' '{"sampleID":"r1","timestamp":5}' '{"sampleID":"r2","timestamp":6}' |
+    cdn produce -q -t bad --key-field sampleID
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:bad -o kafka:out2 --rejects kafka:prej -G kb -e "${GROUP_X[@]}"
+  assert_failure 1
+  run --separate-stderr timeout 60 "$CDN" validate kafka:bad -o kafka:out2 --rejects kafka:vrej -e
+  assert_failure 1
+  for t in prej vrej; do
+    run "$CDN" consume -q -t "$t" -e --envelope
+    assert_equal "$(jq -rs 'map("\(.key)=\(.payload.record | fromjson | .sampleID)") | sort | join(" ")' <<<"$output")" "r1=r1 r2=r2"
+  done
 }
