@@ -452,83 +452,83 @@ def influx(url, db, q):
         return json.load(r)
 
 
-def dashboard_queries(url, db, files):
-    n = 0
+def dashboard_targets(files, prometheus):
+    """Each query of the dashboards as (where, target): those of the Prometheus datasource
+    when `prometheus`, else the others (InfluxDB)."""
     for f in files:
         d = json.loads(Path(f).read_text())
         for p in d["panels"]:
             for t in p.get("targets", []):
-                if (t.get("datasource") or p.get("datasource") or {}).get("type") == "prometheus":
-                    continue  # dashboard-promql
-                q = t.get("query")
-                where = f"{Path(f).name}: panel {p['title']!r} query {t.get('refId')}"
-                if not t.get("rawQuery") or not q:
-                    bad(f"{where}: not a raw InfluxQL query")
-                    continue
-                n += 1
-                ms = set(re.findall(r'FROM\s+"?([A-Za-z_][\w]*)"?', q))
-                if not ms:
-                    bad(f"{where}: names no measurement")
-                    continue
-                lo, hi = None, None
-                for m in ms:
-                    for order in ("ASC", "DESC"):
-                        r = influx(url, db, f'SELECT * FROM "{m}" ORDER BY time {order} LIMIT 1')
-                        s = r["results"][0].get("series")
-                        if s:
-                            tm = s[0]["values"][0][0]
-                            lo = tm if lo is None else min(lo, tm)
-                            hi = tm if hi is None else max(hi, tm)
-                if lo is None:
-                    bad(f"{where}: the measurements {sorted(ms)} hold no points")
-                    continue
-                hi += 1
-                interval = max(1000, (hi - lo) // 100)
-                sq = (q.replace("$timeFilter", f"time >= {lo}ms and time <= {hi}ms")
-                      .replace("$__interval_ms", str(interval))
-                      .replace("$__interval", f"{interval}ms"))
-                if "$" in sq:
-                    bad(f"{where}: a Grafana macro this check does not know: {sq}")
-                    continue
-                r = influx(url, db, sq)["results"][0]
-                if "error" in r:
-                    bad(f"{where}: InfluxDB says {r['error']}: {sq}")
-                    continue
-                series = r.get("series") or []
-                values = [v for s in series for row in s["values"] for v in row[1:] if v is not None]
-                if not values:
-                    bad(f"{where}: no data: {sq}")
-                    continue
-                print(f"{where}: {len(series)} series, {len(values)} values")
+                ds = t.get("datasource") or p.get("datasource") or {}
+                if (ds.get("type") == "prometheus") == prometheus:
+                    yield f"{Path(f).name}: panel {p['title']!r} query {t.get('refId')}", t
+
+
+def dashboard_queries(url, db, files):
+    n = 0
+    for where, t in dashboard_targets(files, False):
+        q = t.get("query")
+        if not t.get("rawQuery") or not q:
+            bad(f"{where}: not a raw InfluxQL query")
+            continue
+        n += 1
+        ms = set(re.findall(r'FROM\s+"?([A-Za-z_][\w]*)"?', q))
+        if not ms:
+            bad(f"{where}: names no measurement")
+            continue
+        lo, hi = None, None
+        for m in ms:
+            for order in ("ASC", "DESC"):
+                r = influx(url, db, f'SELECT * FROM "{m}" ORDER BY time {order} LIMIT 1')
+                s = r["results"][0].get("series")
+                if s:
+                    tm = s[0]["values"][0][0]
+                    lo = tm if lo is None else min(lo, tm)
+                    hi = tm if hi is None else max(hi, tm)
+        if lo is None:
+            bad(f"{where}: the measurements {sorted(ms)} hold no points")
+            continue
+        hi += 1
+        interval = max(1000, (hi - lo) // 100)
+        sq = (q.replace("$timeFilter", f"time >= {lo}ms and time <= {hi}ms")
+              .replace("$__interval_ms", str(interval))
+              .replace("$__interval", f"{interval}ms"))
+        if "$" in sq:
+            bad(f"{where}: a Grafana macro this check does not know: {sq}")
+            continue
+        r = influx(url, db, sq)["results"][0]
+        if "error" in r:
+            bad(f"{where}: InfluxDB says {r['error']}: {sq}")
+            continue
+        series = r.get("series") or []
+        values = [v for s in series for row in s["values"] for v in row[1:] if v is not None]
+        if not values:
+            bad(f"{where}: no data: {sq}")
+            continue
+        print(f"{where}: {len(series)} series, {len(values)} values")
     if n == 0:
         bad("no dashboard queries")
 
 
 def dashboard_promql(url, files):
     n = 0
-    for f in files:
-        d = json.loads(Path(f).read_text())
-        for p in d["panels"]:
-            for t in p.get("targets", []):
-                if (t.get("datasource") or p.get("datasource") or {}).get("type") != "prometheus":
-                    continue
-                where = f"{Path(f).name}: panel {p['title']!r} query {t.get('refId')}"
-                q = t.get("expr", "")
-                if "$" in q:
-                    bad(f"{where}: a Grafana macro this check does not know: {q}")
-                    continue
-                n += 1
-                qs = urllib.parse.urlencode({"query": q})
-                with urllib.request.urlopen(f"{url}/api/v1/query?{qs}", timeout=30) as r:
-                    answer = json.load(r)
-                if answer.get("status") != "success":
-                    bad(f"{where}: Prometheus says {answer.get('error')}: {q}")
-                    continue
-                result = answer["data"]["result"]
-                if not result:
-                    bad(f"{where}: no data: {q}")
-                    continue
-                print(f"{where}: {len(result)} series")
+    for where, t in dashboard_targets(files, True):
+        q = t.get("expr", "")
+        if "$" in q:
+            bad(f"{where}: a Grafana macro this check does not know: {q}")
+            continue
+        n += 1
+        qs = urllib.parse.urlencode({"query": q})
+        with urllib.request.urlopen(f"{url}/api/v1/query?{qs}", timeout=30) as r:
+            answer = json.load(r)
+        if answer.get("status") != "success":
+            bad(f"{where}: Prometheus says {answer.get('error')}: {q}")
+            continue
+        result = answer["data"]["result"]
+        if not result:
+            bad(f"{where}: no data: {q}")
+            continue
+        print(f"{where}: {len(result)} series")
     if n == 0:
         bad("no PromQL queries in the dashboards")
 
