@@ -79,6 +79,7 @@ metric() {
   assert_equal "$in" 300
   ((rejected > 0)) || fail "no rejects counted of 10% dirty lines"
   (($(metric "$addr" 'cdn_batch_seconds_count{command="validate"}') >= 1))
+  curl -s -m 10 "http://$addr/metrics" | promtool check metrics
   assert_equal $((out + rejected)) 300
   run get "$addr" /healthz
   [[ $output == '200 {"healthy":true,'* ]]
@@ -94,6 +95,17 @@ metric() {
   BG_PID=
   # the counts at the end are those of the summary line
   [[ "$(cat "$T/err")" == *"cdn validate: 300 in, $out out, $rejected rejected"* ]]
+}
+
+@test "tag's /metrics passes promtool, and counts what it tagged" {
+  serve_fifo tag --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson"
+  cdn gen -q --rows 200 --seed 3 >&"$FEED_FD"
+  for i in $(seq 100); do
+    [[ $(metric "$addr" 'cdn_records_out_total{command="tag"}') == 200 ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(metric "$addr" 'cdn_records_out_total{command="tag"}')" 200
+  curl -s -m 10 "http://$addr/metrics" | promtool check metrics
 }
 
 @test "/healthz stays 200 while a command waits for input, past --health-timeout" {
@@ -235,6 +247,7 @@ while True:
     sleep 0.1
   done
   assert_equal "$(metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}')" 500
+  curl -s -m 10 "http://$addr/metrics" | promtool check metrics
   # the broker counted the produce requests, and is up again
   (($(metric "$broker" 'cdn_broker_requests_total{api="Produce"}') >= 1))
   assert_equal "$(samples "$broker" cdn_broker_up | awk '{ n += $2 } END { print n }')" 3
