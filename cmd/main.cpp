@@ -2,6 +2,7 @@
 // outcome into an exit status.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <map>
@@ -10,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cmd/commands.hpp"
 #include "common/cli/config_toml.hpp"
@@ -41,6 +43,47 @@ std::string version_text() {
 #endif
   if (!missing.empty()) v += "\nnot built in:" + missing;
   return v;
+}
+
+// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// " (did you mean 'X'?)" for the choice nearest `word` (a third of its length wrong at most,
+// at least one edit), else "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices) {
+  size_t limit = std::max<size_t>(1, word.size() / 3), best = limit + 1;
+  std::string found;
+  for (const auto& c : choices) {
+    size_t d = edit_distance(word, c);
+    if (d < best) {
+      best = d;
+      found = c;
+    }
+  }
+  return found.empty() ? "" : " (did you mean " + cdn::diag::quoted(found) + "?)";
+}
+
+// The long options of `app` ("--name"), the choices for a mistyped option.
+std::vector<std::string> long_options(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* o : app.get_options()) {
+    for (const auto& n : o->get_lnames()) out.push_back("--" + n);
+  }
+  return out;
 }
 
 // The first argument that is not an option or an option's value: the command word.
@@ -204,12 +247,38 @@ int main(int argc, char** argv) {
       // CLI11 reports a missing required argument before words it did not expect; the
       // unexpected word is usually the cause, so name it.
       const std::string& x = extra.front();
-      msg = (x.size() > 1 && x[0] == '-' ? "unknown option " : "unexpected argument ") +
-            diag::quoted(x);
+      bool option = x.size() > 1 && x[0] == '-';
+      msg = (option ? "unknown option " : "unexpected argument ") + diag::quoted(x);
+      if (option) {
+        std::string name = x.substr(0, x.find('='));
+        // The command's options, and the global ones it also takes (fallthrough).
+        std::vector<std::string> choices = long_options(*app.get_subcommands().front());
+        for (auto& g : long_options(app)) choices.push_back(std::move(g));
+        msg += did_you_mean(name, choices);
+      }
     } else if (app.get_subcommands().empty()) {
+      std::vector<std::string> names;
+      for (const auto& [n, sub] : subs) names.push_back(n);
       if (auto word = first_word(argc, argv)) {
-        msg = "unknown command " + diag::quoted(*word);
-        where = "cdn";
+        msg = "unknown command " + diag::quoted(*word) + did_you_mean(*word, names);
+      } else if (auto extra = app.remaining(true); !extra.empty()) {
+        msg = "unknown option " + diag::quoted(extra.front()) +
+              did_you_mean(extra.front().substr(0, extra.front().find('=')), long_options(app));
+      } else {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        msg = "no command given; name one of " + list;
+      }
+      where = "cdn";
+    } else if (const auto* req = dynamic_cast<const CLI::RequiredError*>(&e)) {
+      // "inputs is required": say what is missing in the command's own words.
+      (void)req;
+      const CLI::App* sub = app.get_subcommands().front();
+      std::string name = msg.substr(0, msg.find(' '));
+      if (const CLI::Option* o = sub->get_option_no_throw(name); o != nullptr) {
+        std::string what =
+            o->get_lnames().empty() ? o->get_type_name() : "--" + o->get_lnames().front();
+        msg = "missing " + what + ": " + o->get_description();
       }
     }
     diag::error(msg + "; see '" + where + " --help'");

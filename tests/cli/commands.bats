@@ -5,6 +5,8 @@
 
 load test_helper
 
+bats_require_minimum_version 1.5.0
+
 # The commands under "Subcommands:" in `cdn --help`, one a line.
 commands() {
   "$CDN" --help | awk '/^Subcommands:/ { on = 1; next }
@@ -191,6 +193,42 @@ ld_run() {
   run cdn no-such-command
   assert_failure 2
   assert_output --partial 'no-such-command'
+}
+
+@test "a mistyped command or option is named with the nearest one: did you mean" {
+  run --separate-stderr cdn srot x
+  assert_failure 2
+  assert_equal "$stderr" "cdn: unknown command 'srot' (did you mean 'sort'?); see 'cdn --help'"
+  run --separate-stderr cdn valdate
+  [[ $stderr == *"(did you mean 'validate'?)"* ]]
+  run --separate-stderr cdn sort --chek /dev/null
+  assert_failure 2
+  assert_equal "$stderr" "cdn sort: unknown option '--chek' (did you mean '--check'?); see 'cdn sort --help'"
+  run --separate-stderr cdn sort --buffer-sise=4M /dev/null
+  [[ $stderr == *"unknown option '--buffer-sise=4M' (did you mean '--buffer-size'?)"* ]]
+  run --separate-stderr cdn --verbos sort /dev/null
+  [[ $stderr == *"unknown option '--verbos' (did you mean '--verbose'?)"* ]]
+  # nothing near: no guess
+  run --separate-stderr cdn xyzzy
+  assert_equal "$stderr" "cdn: unknown command 'xyzzy'; see 'cdn --help'"
+  run --separate-stderr cdn sort --frobnicate /dev/null
+  [[ $stderr != *"did you mean"* ]]
+}
+
+@test "no command, an unknown global option, a missing argument: each said in cdn's words" {
+  run --separate-stderr cdn
+  assert_failure 2
+  [[ $stderr == "cdn: no command given; name one of "*"predict, produce, sort, tag, train, validate; see 'cdn --help'" ]]
+  run --separate-stderr cdn --bogus
+  assert_failure 2
+  assert_equal "$stderr" "cdn: unknown option '--bogus'; see 'cdn --help'"
+  run --separate-stderr cdn train
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: missing TRAIN.csv: Training data: CSV files with a header row (gzip allowed); see 'cdn train --help'"
+  run --separate-stderr cdn predict /dev/null
+  assert_failure 2
+  [[ $stderr == "cdn predict: missing --model: Model bundle directory written by cdn train; see 'cdn predict --help'" ]]
+  [[ $stderr != *"is required"* ]]
 }
 
 @test "an unknown global option is a usage error that names it" {

@@ -325,7 +325,7 @@ client_conf() {
 @test "usage errors exit 2: no topic, a bad -X property, a bad header, a bad speed" {
   run cdn produce "$T/three.ndjson"
   assert_failure 2
-  assert_output --partial "--topic is required"
+  assert_output --partial "missing --topic: Kafka topic to publish every record to"
   run cdn produce -t t -X no.such.property=1 "$T/three.ndjson"
   assert_failure 2
   assert_output --partial "unknown Kafka property 'no.such.property' (-X)"
