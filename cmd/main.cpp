@@ -62,11 +62,10 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-// " (did you mean 'X'?)" for the choice nearest `word` (a third of its length wrong at most,
-// at least one edit), else "".
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices) {
+// The choice nearest `word`: a third of its length wrong at most, at least one edit.
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& choices) {
   size_t limit = std::max<size_t>(1, word.size() / 3), best = limit + 1;
-  std::string found;
+  std::optional<std::string> found;
   for (const auto& c : choices) {
     size_t d = edit_distance(word, c);
     if (d < best) {
@@ -74,7 +73,13 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
       found = c;
     }
   }
-  return found.empty() ? "" : " (did you mean " + cdn::diag::quoted(found) + "?)";
+  return found;
+}
+
+// " (did you mean 'X'?)" for the nearest choice, else "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices) {
+  auto n = nearest(word, choices);
+  return n ? " (did you mean " + cdn::diag::quoted(*n) + "?)" : "";
 }
 
 // The long options of `app` ("--name"), the choices for a mistyped option.
@@ -125,6 +130,7 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
     }
     std::vector<CLI::ConfigItem> kept;
     for (auto& entry : cdn::cli::parse_config_toml(text, file)) {
+      check_names(entry, file);
       CLI::ConfigItem item;
       item.parents = std::move(entry.parents);
       item.name = std::move(entry.key);
@@ -135,6 +141,44 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
   }
 
  private:
+  // A section that names no command, or a key no option of its command has, is a usage error
+  // naming the file, the line and the nearest name.
+  void check_names(const cdn::cli::ConfigEntry& entry, const std::string& file) const {
+    std::string where = "bad config file " + cdn::diag::quoted(file) + ", line " +
+                        std::to_string(entry.line) + ": ";
+    const CLI::App* app = &root_;
+    std::string section;
+    for (const auto& name : entry.parents) {
+      if (name == "default" && app == &root_) continue;
+      const CLI::App* sub = nullptr;
+      std::vector<std::string> names;
+      for (const CLI::App* c : app->get_subcommands([](const CLI::App*) { return true; })) {
+        if (c->get_name() == name) sub = c;
+        names.push_back(c->get_name());
+      }
+      if (sub == nullptr) {
+        auto near = nearest(name, names);
+        std::string hint = near ? " (did you mean [" + *near + "]?)" : "";
+        throw cdn::UsageError(where + "unknown section [" + name + "]" + hint +
+                              "; each [section] names a command");
+      }
+      app = sub;
+      section = name;
+    }
+    std::string flag = (entry.key.size() == 1 ? "-" : "--") + entry.key;
+    if (app->get_option_no_throw(flag) != nullptr ||
+        app->get_option_no_throw(entry.key) != nullptr) {
+      return;
+    }
+    std::vector<std::string> keys;
+    for (const auto& o : long_options(*app)) keys.push_back(o.substr(2));
+    throw cdn::UsageError(
+        where + "unknown key " + cdn::diag::quoted(entry.key) +
+        (section.empty() ? "" : " in [" + section + "]") + did_you_mean(entry.key, keys) +
+        "; each key is one of the long options of " +
+        (section.empty() ? std::string("cdn") : "cdn " + section) + ", without its dashes");
+  }
+
   bool set_in_environment(const CLI::ConfigItem& item) const {
     const CLI::App* app = &root_;
     for (const auto& section : item.parents) {

@@ -85,7 +85,23 @@ setup() {
   printf '%s\n' '[sort]' 'key = "n"' 'no-such-option = 1' >unknown.toml
   run cdn --config unknown.toml sort in.ndjson
   assert_failure 2
-  assert_output --partial 'no-such-option'
+  assert_output --partial "bad config file 'unknown.toml', line 3: unknown key 'no-such-option' in [sort]"
+}
+
+@test "a mistyped section or key in the config file: the file, the line and the nearest name" {
+  printf '%s\n' '[srot]' 'key = "n"' >section.toml
+  run cdn --config section.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial "bad config file 'section.toml', line 2: unknown section [srot] (did you mean [sort]?)"
+  printf '%s\n' 'verbose = 1' '' '[sort]' 'bufer-size = "1M"' >key.toml
+  run cdn --config key.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial "bad config file 'key.toml', line 4: unknown key 'bufer-size' in [sort] (did you mean 'buffer-size'?)"
+  refute_output --partial 'INI'
+  printf '%s\n' 'verbos = 1' >global.toml
+  run cdn --config global.toml sort in.ndjson
+  assert_failure 2
+  assert_output --partial "line 1: unknown key 'verbos' (did you mean 'verbose'?); each key is one of the long options of cdn, without its dashes"
 }
 
 @test "a config file that is not TOML is a usage error" {
