@@ -1,5 +1,6 @@
 // cdn: one binary, one subcommand per pipeline stage. This is the only place that turns an
 // outcome into an exit status.
+#include <simdjson.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -20,11 +21,50 @@
 #include "common/diag/log.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/std_fds.hpp"
+#ifdef CDN_WITH_KAFKA
+#include <librdkafka/rdkafka.h>
+#endif
+#ifdef CDN_WITH_XGBOOST
+#include "common/model/xgb.hpp"
+#endif
+#ifdef CDN_WITH_INFLUX
+#include "common/influx/curl_api.hpp"
+#endif
 
 namespace {
 
+// The libraries in use, with their versions: those linked report theirs; XGBoost and libcurl
+// are opened when first used, so here too (or said missing); RE2's is the one built against.
+#define CDN_STRING(x) #x
+#define CDN_EXPANDED_STRING(x) CDN_STRING(x)
+std::string libraries_text() {
+  std::string v =
+      "libraries: simdjson " CDN_EXPANDED_STRING(SIMDJSON_VERSION) ", RE2 " CDN_RE2_VERSION;
+#ifdef CDN_WITH_KAFKA
+  v += std::string(", librdkafka ") + rd_kafka_version_str();
+#endif
+#ifdef CDN_WITH_XGBOOST
+  try {
+    v += ", XGBoost " + cdn::model::xgb::version();
+  } catch (const std::exception&) {
+    v += ", XGBoost (not installed: libxgboost0)";
+  }
+#endif
+#ifdef CDN_WITH_INFLUX
+  try {
+    std::string curl = cdn::influx::libcurl().version();  // "libcurl/7.88.1 OpenSSL/..."
+    curl = curl.substr(0, curl.find(' '));
+    v += ", libcurl " + curl.substr(curl.find('/') + 1);
+  } catch (const std::exception&) {
+    v += ", libcurl (not installed: libcurl4)";
+  }
+#endif
+  return v;
+}
+
 std::string version_text() {
-  std::string v = "cdn " CDN_VERSION "\nparts: ndjson csv gzip json-schema(valijson, re2)";
+  std::string v = "cdn " CDN_VERSION " (commit " CDN_COMMIT
+                  ")\nparts: ndjson csv gzip json-schema(valijson, re2)";
   std::string missing;
 #ifdef CDN_WITH_KAFKA
   v += " kafka";
@@ -42,7 +82,7 @@ std::string version_text() {
   missing += " influx";
 #endif
   if (!missing.empty()) v += "\nnot built in:" + missing;
-  return v;
+  return v + "\n" + libraries_text();
 }
 
 // Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
@@ -217,7 +257,9 @@ int main(int argc, char** argv) {
       "cdn: composable commands for a streaming machine-learning pipeline over CDN "
       "telemetry. Each reads and writes NDJSON on stdin/stdout or files.",
       "cdn"};
-  app.set_version_flag("--version", version_text(), "Print the version and the parts built in");
+  // A function: the libraries it names are opened only when --version is asked for.
+  app.set_version_flag("--version", std::function<std::string()>(version_text),
+                       "Print the version, the commit, the parts built in and the libraries");
   // CDN_CONFIG names the config file when --config is not given; a named file must exist.
   const char* env_config = std::getenv("CDN_CONFIG");
   bool has_env_config = env_config != nullptr && *env_config != '\0';

@@ -20,7 +20,7 @@ complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce co
 
 # Global options.
 complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -s h -l help -d 'Print this help message and exit'
-complete -c cdn -l version -d 'Print the version and the parts built in'
+complete -c cdn -l version -d 'Print the version, the commit, the parts built in and the libraries'
 complete -c cdn -l config -r -F -d 'Read long options from a TOML file, one [section] per command (default: $CDN_CONFIG)'
 complete -c cdn -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
 complete -c cdn -s q -l quiet -d 'Errors only: no summary line, no warnings'

@@ -8,6 +8,7 @@
 namespace cdn::influx {
 
 #define CDN_CURL_FUNCTIONS(X) \
+  X(version)                  \
   X(global_init)              \
   X(easy_init)                \
   X(easy_cleanup)             \
