@@ -21,6 +21,12 @@ constexpr size_t kGzipChunk = 1 << 18;
 ByteReader::ByteReader(const std::string& path) : name_(path == "-" ? "<stdin>" : path) {
   if (path == "-") {
     fd_ = STDIN_FILENO;
+    // A filter started without input waits on the terminal: say so once, as a hint.
+    if (::isatty(fd_) == 1) {
+      diag::notice(
+          "reading records from the terminal (standard input); end with Ctrl-D, or name a "
+          "file");
+    }
   } else {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) {

@@ -337,3 +337,17 @@ check_numeric_refusal() {
   assert_success
   assert_output --partial '{"sampleID":10}'
 }
+
+@test "a filter reading a terminal says so once; not when its input is a pipe or a file, nor with -q" {
+  local cmd
+  for cmd in validate tag sort; do
+    script -qfec "timeout -s INT 2 '$CDN' $cmd" /dev/null >"$BATS_TEST_TMPDIR/tty" || true
+    grep -a -q "cdn $cmd: reading records from the terminal (standard input); end with Ctrl-D, or name a file" \
+      "$BATS_TEST_TMPDIR/tty" || fail "$cmd: $(cat -v "$BATS_TEST_TMPDIR/tty")"
+  done
+  script -qfec "timeout -s INT 2 '$CDN' -q validate" /dev/null >"$BATS_TEST_TMPDIR/quiet" || true
+  run grep -a -c 'reading records from the terminal' "$BATS_TEST_TMPDIR/quiet"
+  assert_output 0
+  run --separate-stderr bash -c "echo '{}' | '$CDN' tag"
+  [[ $stderr != *"from the terminal"* ]]
+}
