@@ -22,7 +22,7 @@
 #include "common/io/signals.hpp"
 #include "common/io/std_fds.hpp"
 #ifdef CDN_WITH_KAFKA
-#include <librdkafka/rdkafka.h>
+#include "common/kafka/client.hpp"
 #endif
 #ifdef CDN_WITH_XGBOOST
 #include "common/model/xgb.hpp"
@@ -41,7 +41,7 @@ std::string libraries_text() {
   std::string v =
       "libraries: simdjson " CDN_EXPANDED_STRING(SIMDJSON_VERSION) ", RE2 " CDN_RE2_VERSION;
 #ifdef CDN_WITH_KAFKA
-  v += std::string(", librdkafka ") + rd_kafka_version_str();
+  v += ", librdkafka " + cdn::kafka::library_version();
 #endif
 #ifdef CDN_WITH_XGBOOST
   try {
@@ -52,9 +52,7 @@ std::string libraries_text() {
 #endif
 #ifdef CDN_WITH_INFLUX
   try {
-    std::string curl = cdn::influx::libcurl().version();  // "libcurl/7.88.1 OpenSSL/..."
-    curl = curl.substr(0, curl.find(' '));
-    v += ", libcurl " + curl.substr(curl.find('/') + 1);
+    v += ", libcurl " + cdn::influx::libcurl_version();
   } catch (const std::exception&) {
     v += ", libcurl (not installed: libcurl4)";
   }

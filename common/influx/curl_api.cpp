@@ -17,4 +17,10 @@ const CurlApi& libcurl() {
   return table;
 }
 
+std::string libcurl_version() {
+  std::string v = libcurl().version();  // "libcurl/7.88.1 OpenSSL/3.0.15 ..."
+  v = v.substr(0, v.find(' '));
+  return v.substr(v.find('/') + 1);
+}
+
 }  // namespace cdn::influx

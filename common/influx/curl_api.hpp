@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include <string>
+
 namespace cdn::influx {
 
 #define CDN_CURL_FUNCTIONS(X) \
@@ -36,5 +38,7 @@ struct CurlApi {
 // The functions of libcurl, which is opened the first time; throws RuntimeError (naming the
 // library and the Debian package to install) when it cannot be.
 const CurlApi& libcurl();
+// The version of the libcurl in use, "7.88.1" (opens it; throws as libcurl() does).
+std::string libcurl_version();
 
 }  // namespace cdn::influx

@@ -13,6 +13,10 @@
 
 namespace cdn::kafka {
 
+std::string library_version() {
+  return rd_kafka_version_str();
+}
+
 Settings& settings() {
   static Settings s;
   return s;

@@ -33,6 +33,8 @@ struct Settings {
   std::string stats_file = "-";         // --stats-file: where they go, one JSON a line
 };
 Settings& settings();
+// The version of the librdkafka in use, "2.0.2".
+std::string library_version();
 
 struct HandleDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
