@@ -61,8 +61,9 @@ std::string libraries_text() {
 }
 
 std::string version_text() {
-  std::string v = "cdn " CDN_VERSION " (commit " CDN_COMMIT
-                  ")\nparts: ndjson csv gzip json-schema(valijson, re2)";
+  // The first line is "cdn VERSION" alone: packaging and scripts read it.
+  std::string v = "cdn " CDN_VERSION "\ncommit: " CDN_COMMIT
+                  "\nparts: ndjson csv gzip json-schema(valijson, re2)";
   std::string missing;
 #ifdef CDN_WITH_KAFKA
   v += " kafka";

@@ -147,7 +147,8 @@ man_text() {
     fi
   done
   # the commit, and the libraries in use with their versions (XGBoost and libcurl opened to ask)
-  assert_line --regexp '^cdn [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{12}|unknown)\)$'
+  assert_line --index 0 --regexp '^cdn [0-9]+\.[0-9]+\.[0-9]+$'
+  assert_line --regexp '^commit: ([0-9a-f]{12}|unknown)$'
   local libs
   libs=$(grep '^libraries: ' <<<"$output")
   [[ $libs =~ ^"libraries: simdjson "[0-9.]+", RE2 "[0-9]{8} ]] || fail "$libs"
