@@ -169,7 +169,7 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
     }
     std::vector<CLI::ConfigItem> kept;
     for (auto& entry : cdn::cli::parse_config_toml(text, file)) {
-      check_names(entry, file);
+      if (!check_names(entry, file)) continue;
       CLI::ConfigItem item;
       item.parents = std::move(entry.parents);
       item.name = std::move(entry.key);
@@ -181,8 +181,12 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
 
  private:
   // A section that names no command, or a key no option of its command has, is a usage error
-  // naming the file, the line and the nearest name.
-  void check_names(const cdn::cli::ConfigEntry& entry, const std::string& file) const {
+  // naming the file, the line and the nearest name. False for an entry of a command this build
+  // leaves out (a config file written for a full build): it is passed over.
+  bool check_names(const cdn::cli::ConfigEntry& entry, const std::string& file) const {
+    static const std::vector<std::string> kAllCommands = {
+        "broker", "consume", "gen",   "load-influx", "predict",   "produce",
+        "sort",   "tag",     "train", "validate",    "completion"};
     std::string where = "bad config file " + cdn::diag::quoted(file) + ", line " +
                         std::to_string(entry.line) + ": ";
     const CLI::App* app = &root_;
@@ -196,6 +200,10 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
         names.push_back(c->get_name());
       }
       if (sub == nullptr) {
+        if (app == &root_ &&
+            std::find(kAllCommands.begin(), kAllCommands.end(), name) != kAllCommands.end()) {
+          return false;  // not built in
+        }
         auto near = nearest(name, names);
         std::string hint = near ? " (did you mean [" + *near + "]?)" : "";
         throw cdn::UsageError(where + "unknown section [" + name + "]" + hint +
@@ -207,7 +215,7 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
     std::string flag = (entry.key.size() == 1 ? "-" : "--") + entry.key;
     if (app->get_option_no_throw(flag) != nullptr ||
         app->get_option_no_throw(entry.key) != nullptr) {
-      return;
+      return true;
     }
     std::vector<std::string> keys;
     for (const auto& o : long_options(*app)) keys.push_back(o.substr(2));

@@ -98,6 +98,12 @@ setup() {
   assert_failure 2
   assert_output --partial "bad config file 'key.toml', line 4: unknown key 'bufer-size' in [sort] (did you mean 'buffer-size'?)"
   refute_output --partial 'INI'
+  # the sections of every cdn command are taken, also by a build without some of them (a
+  # config file written for a full build is passed over there, not refused)
+  printf '%s\n' '[load-influx]' 'url = "http://127.0.0.1:9"' '[predict]' 'threshold = 0.4' \
+    '[sort]' 'key = "n"' >full.toml
+  run cdn --config full.toml sort in.ndjson
+  assert_success
   printf '%s\n' 'verbos = 1' >global.toml
   run cdn --config global.toml sort in.ndjson
   assert_failure 2
