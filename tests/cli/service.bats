@@ -463,7 +463,6 @@ YML
 }
 
 # bats test_tags=kafka
-# bats test_tags=kafka
 @test "on a terminal the status line of a Kafka input shows its lag, down to 0 once all is read" {
   start_broker -t in:2
   cdn gen -q --rows 3000 --seed 2 | cdn produce -q -t in
@@ -475,6 +474,7 @@ YML
     fail "last status line: ${lines[-1]}"
 }
 
+# bats test_tags=kafka
 @test "-v says when a group assigns partitions; without it, only the summary" {
   start_broker -t v:3
   echo '{"a":1}' | cdn produce -q -t v
