@@ -233,14 +233,6 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)), multi_(make_multi()
   });
 }
 
-void Writer::Metrics::observe(double seconds) {
-  for (size_t i = 0; i < std::size(kBuckets); ++i) {
-    if (seconds <= kBuckets[i]) ++buckets[i];
-  }
-  ++seconds_count;
-  seconds_sum_us += static_cast<uint64_t>(seconds * 1e6);
-}
-
 void Writer::Metrics::write(std::string& out) const {
   static const char* const kClasses[] = {"2xx", "4xx", "5xx", "none"};
   out +=
@@ -254,21 +246,9 @@ void Writer::Metrics::write(std::string& out) const {
       "# HELP cdn_influx_points_written_total Points InfluxDB took.\n"
       "# TYPE cdn_influx_points_written_total counter\ncdn_influx_points_written_total " +
       std::to_string(points) + "\n";
-  out +=
-      "# HELP cdn_influx_request_seconds Time from sending a write request to its answer.\n"
-      "# TYPE cdn_influx_request_seconds histogram\n";
-  for (size_t i = 0; i < std::size(kBuckets); ++i) {
-    char le[32];
-    std::snprintf(le, sizeof le, "%g", kBuckets[i]);
-    out += std::string("cdn_influx_request_seconds_bucket{le=\"") + le + "\"} " +
-           std::to_string(buckets[i]) + "\n";
-  }
-  uint64_t n = seconds_count;
-  char sum[40];
-  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(seconds_sum_us.get()) / 1e6);
-  out += "cdn_influx_request_seconds_bucket{le=\"+Inf\"} " + std::to_string(n) +
-         "\ncdn_influx_request_seconds_sum " + sum + "\ncdn_influx_request_seconds_count " +
-         std::to_string(n) + "\n";
+  diag::metric_header(out, "cdn_influx_request_seconds",
+                      "Time from sending a write request to its answer.", "histogram");
+  seconds.write(out, "cdn_influx_request_seconds", "");
 }
 
 std::optional<std::string> Writer::ping() const {
@@ -426,7 +406,7 @@ std::string Writer::describe(long status, const std::string& body) const {
 
 void Writer::finish(Request& r, CURLcode code) {
   std::unique_ptr<Batch> batch = std::move(r.batch);
-  metrics_.observe(std::chrono::duration<double>(Clock::now() - r.started).count());
+  metrics_.seconds.observe(std::chrono::duration<double>(Clock::now() - r.started).count());
   if (code != CURLE_OK) {
     ++metrics_.by_class[3];
     std::string why = libcurl().easy_strerror(code);

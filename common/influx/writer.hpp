@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/diag/errors.hpp"
+#include "common/diag/metric.hpp"
 #include "common/diag/service.hpp"
 #include "common/influx/curl.hpp"
 #include "common/influx/line_protocol.hpp"
@@ -148,13 +149,9 @@ class Writer {
   // --metrics-addr: requests by answer, points written, request times (written here, read by
   // the server's thread).
   struct Metrics {
-    static constexpr double kBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     record::Tally by_class[4];  // 2xx, 4xx, 5xx, no answer
     record::Tally points;
-    record::Tally buckets[std::size(kBuckets)];
-    record::Tally seconds_count;
-    record::Tally seconds_sum_us;
-    void observe(double seconds);
+    diag::Histogram seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
     void write(std::string& out) const;
   };
   Metrics metrics_;

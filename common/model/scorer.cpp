@@ -9,6 +9,7 @@
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/diag/metric.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/record/fields.hpp"
 
@@ -271,6 +272,10 @@ void Scorer::score(Batch& b) const {
   }
 }
 
+namespace {
+const std::vector<double> kTenths = diag::Histogram::tenths();
+}  // namespace
+
 void Scorer::count(Batch& b, const float* p, size_t per) const {
   float score = p[0];
   size_t label = labels_;  // none
@@ -285,12 +290,11 @@ void Scorer::count(Batch& b, const float* p, size_t per) const {
   }
   ++b.by_label[std::min(label, labels_)];
   if (!probability_) return;
-  // Buckets of tenths, as diag::Histogram::tenths() bounds them (le="0.1" holds 0.1).
-  double v = score;
-  size_t i = v <= 0 ? 0 : static_cast<size_t>(std::ceil(v * 10)) - 1;
-  if (!(v <= 1)) i = Batch::kScoreBuckets - 1;
-  ++b.scores[std::min(i, Batch::kScoreBuckets - 1)];
-  b.score_sum += v;
+  // The bucket of the histogram the batch is merged into (diag::Histogram::tenths()).
+  auto i = static_cast<size_t>(std::lower_bound(kTenths.begin(), kTenths.end(), score) -
+                               kTenths.begin());
+  ++b.scores[i];
+  b.score_sum += score;
 }
 
 }  // namespace cdn::model

@@ -45,7 +45,7 @@ struct Batch {
   std::vector<uint64_t> unknown;  // per feature: values outside the vocabulary
   // With ScoreOptions::measure: predictions by the label written (index: the label, the last
   // one: no label written), and probabilities by tenth (kScoreBuckets, the last +Inf).
-  static constexpr size_t kScoreBuckets = 11;
+  static constexpr size_t kScoreBuckets = 11;  // diag::Histogram::tenths() and +Inf
   std::vector<uint64_t> by_label;
   uint64_t scores[kScoreBuckets] = {};
   double score_sum = 0;
