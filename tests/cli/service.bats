@@ -60,6 +60,17 @@ metric() {
   curl -s -m 10 "http://$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
 }
 
+# wait_metric ADDR NAME VALUE: waits (at most 10 s) until the sample NAME on /metrics is
+# VALUE, then asserts it.
+wait_metric() {
+  local i
+  for i in $(seq 100); do
+    [[ $(metric "$1" "$2") == "$3" ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(metric "$1" "$2")" "$3"
+}
+
 @test "--metrics-addr serves validate's counts while it runs; /healthz and /readyz answer 200" {
   cdn gen -q --rows 300 --dirty 0.1 --seed 4 >"$T/in.ndjson"
   serve_fifo validate --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson" --rejects "$T/rej.ndjson"
@@ -100,11 +111,7 @@ metric() {
 @test "tag's /metrics passes promtool, and counts what it tagged" {
   serve_fifo tag --metrics-addr 127.0.0.1:0 -o "$T/out.ndjson"
   cdn gen -q --rows 200 --seed 3 >&"$FEED_FD"
-  for i in $(seq 100); do
-    [[ $(metric "$addr" 'cdn_records_out_total{command="tag"}') == 200 ]] && break
-    sleep 0.1
-  done
-  assert_equal "$(metric "$addr" 'cdn_records_out_total{command="tag"}')" 200
+  wait_metric "$addr" 'cdn_records_out_total{command="tag"}' 200
   curl -s -m 10 "http://$addr/metrics" | promtool check metrics
 }
 
@@ -242,11 +249,7 @@ while True:
   done
   assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
   cdn gen -q --rows 500 --seed 3 >&"$FEED_FD"
-  for i in $(seq 100); do
-    [[ $(metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}') == 500 ]] && break
-    sleep 0.1
-  done
-  assert_equal "$(metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}')" 500
+  wait_metric "$addr" 'cdn_kafka_messages_delivered_total{topic="in"}' 500
   curl -s -m 10 "http://$addr/metrics" | promtool check metrics
   # the broker counted the produce requests, and is up again
   (($(metric "$broker" 'cdn_broker_requests_total{api="Produce"}') >= 1))
