@@ -345,11 +345,16 @@ check_numeric_refusal() {
 @test "a filter reading a terminal says so once; not when its input is a pipe or a file, nor with -q" {
   local cmd
   for cmd in validate tag sort; do
-    script -qfec "timeout -s INT 2 '$CDN' $cmd" /dev/null >"$BATS_TEST_TMPDIR/tty" || true
-    grep -a -q "cdn $cmd: reading records from the terminal (standard input); end with Ctrl-D, or name a file" \
-      "$BATS_TEST_TMPDIR/tty" || fail "$cmd: $(cat -v "$BATS_TEST_TMPDIR/tty")"
+    on_tty --eof-when 'name a file' --timeout 30 -- "$CDN" $cmd >"$BATS_TEST_TMPDIR/tty" ||
+      fail "$cmd did not end at Ctrl-D: $(cat -v "$BATS_TEST_TMPDIR/tty")"
+    run grep -a -c "cdn $cmd: reading records from the terminal (standard input); end with Ctrl-D, or name a file" \
+      "$BATS_TEST_TMPDIR/tty"
+    [[ $output == 1 ]] || fail "$cmd: $(cat -v "$BATS_TEST_TMPDIR/tty")"
   done
-  script -qfec "timeout -s INT 2 '$CDN' -q validate" /dev/null >"$BATS_TEST_TMPDIR/quiet" || true
+  # Ctrl-C while it waits on the terminal ends it too
+  run on_tty --interrupt-after 1 --timeout 30 -- "$CDN" validate
+  [[ $status -ne 124 ]] || fail "validate still waiting after Ctrl-C: $output"
+  on_tty --interrupt-after 1 --timeout 30 -- "$CDN" -q validate >"$BATS_TEST_TMPDIR/quiet" || true
   run grep -a -c 'reading records from the terminal' "$BATS_TEST_TMPDIR/quiet"
   assert_output 0
   run --separate-stderr bash -c "echo '{}' | '$CDN' tag"

@@ -100,6 +100,14 @@ pid_alive() {
   [[ -n $state && $state != Z && $state != X ]]
 }
 
+# on_tty [--cols N] [--eof-when TEXT] [--interrupt-after S] [--timeout S] -- CMD...: run CMD on a
+# pseudo-terminal of its own, in the terminal's foreground process group, and print what it
+# drew there. Ctrl-D and Ctrl-C are typed as a user would; it does not depend on $SHELL or on
+# the test's own standard input (see tests/cli/py/on_tty.py).
+on_tty() {
+  /usr/bin/python3 "$REPO_ROOT/tests/cli/py/on_tty.py" "$@" </dev/null
+}
+
 # draws FILE: the status lines drawn in a terminal's typescript, one a line (each drawn after
 # a clear, \r ESC [K, and not ended by a new line as a diagnostic is).
 draws() {

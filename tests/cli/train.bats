@@ -369,8 +369,8 @@ for part in data.split("\r\x1b[K")[1:]:
 }
 
 @test "on a terminal the bar fits 80 columns with the time and an ETA, and ends at the best round; piped, there is none" {
-  script -qfec "stty cols 80; '$CDN' train --schema '$SCHEMA' --rounds 300 --valid-fraction 0.3 --early-stopping 5 '$D/train.csv' -o '$T/m'" \
-    /dev/null >"$T/tty"
+  on_tty --cols 80 --timeout 300 -- "$CDN" train --schema "$SCHEMA" --rounds 300 --valid-fraction 0.3 \
+    --early-stopping 5 "$D/train.csv" -o "$T/m" >"$T/tty"
   run bars "$T/tty"
   ((${#lines[@]} >= 3)) || fail "only ${#lines[@]} bars: $output"
   local l
