@@ -31,24 +31,11 @@ struct PredictArgs {
   bool threshold_given = false;
   std::vector<std::string> keep;
   bool explain = false;
+  bool allow_missing = false;
   model::ServeOptions serve;
   bool exactly_once = false;
   std::string transactional_id;
 };
-
-std::string unknown_text(const model::Contract& c, const std::vector<uint64_t>& unknown) {
-  uint64_t total = 0;
-  std::string per;
-  for (size_t f = 0; f < unknown.size(); ++f) {
-    if (unknown[f] == 0) continue;
-    total += unknown[f];
-    if (!per.empty()) per += ", ";
-    per += c.features[f].name + " " + std::to_string(unknown[f]);
-  }
-  std::string extra = std::to_string(total) + " unknown categories";
-  if (total > 0) extra += " (" + per + ") counted as missing";
-  return extra;
-}
 
 #ifdef CDN_WITH_KAFKA
 // Consume, predict, produce and the input offsets in one Kafka transaction per commit.
@@ -77,8 +64,8 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   ctx.set_time_field(bundle.contract.time_field);
   source->count_into(ctx.counts());
   a.serve.periodic_commit = true;
-  auto unknown = model::serve(scorer, *source, ctx, a.serve);
-  return ctx.finish(unknown_text(bundle.contract, unknown) + ", exactly once");
+  auto tally = model::serve(scorer, *source, ctx, a.serve);
+  return ctx.finish(model::tally_text(bundle.contract, tally) + ", exactly once");
 }
 #endif
 
@@ -95,6 +82,7 @@ int run_predict(PredictArgs& a) {
   so.keep = a.keep;
   so.explain = a.explain;
   so.measure = diag::Service::get().serving();
+  so.allow_missing = a.allow_missing;
   for (const auto& k : so.keep) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
   }
@@ -121,9 +109,8 @@ int run_predict(PredictArgs& a) {
   // committed on the way (and with them the offsets of a Kafka input in a group).
   a.serve.periodic_commit =
       !ctx.out().holds_until_commit() && !ctx.rejects().sink().holds_until_commit();
-  auto unknown = model::serve(scorer, in, ctx, a.serve);
-
-  return ctx.finish(unknown_text(bundle.contract, unknown));
+  auto tally = model::serve(scorer, in, ctx, a.serve);
+  return ctx.finish(model::tally_text(bundle.contract, tally));
 }
 }  // namespace
 
@@ -147,6 +134,9 @@ Runner setup_predict(CLI::App& app) {
   app.add_flag("--explain", a->explain,
                "Add \"contributions\": each feature's SHAP value and the bias, which sum to the "
                "margin");
+  app.add_flag("--allow-missing", a->allow_missing,
+               "Score a record missing a feature the schema requires or training never saw "
+               "missing (as XGBoost's missing value), instead of rejecting it");
   cli::add_whole_number(app, "--batch-size", a->serve.batch_size,
                         "Records scored together; smaller batches lower the latency", 1, 1 << 20)
       ->type_name("N")

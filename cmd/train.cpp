@@ -111,6 +111,11 @@ int run_train(TrainArgs& a) {
     for (float v : train.y) hi = std::max(hi, v);
     contract.num_class = std::max(2, static_cast<int>(hi) + 1);
   }
+  // The bundle says which features training saw missing: predict refuses a record missing
+  // one that never was.
+  for (size_t f = 0; f < contract.features.size(); ++f) {
+    contract.features[f].missing = static_cast<int64_t>(loader.missing()[f]);
+  }
   for (size_t f = 0; f < contract.features.size(); ++f) {
     if (loader.unknown()[f] > 0) {
       diag::warning(std::to_string(loader.unknown()[f]) + " validation values of " +

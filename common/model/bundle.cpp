@@ -129,6 +129,7 @@ Bundle read_bundle(const std::string& dir) {
                  std::string(contract_hash));
   }
   Bundle b;
+  b.dir = dir;
   b.contract = Contract::from_json(contract_text, diag::quoted((d / "contract.json").string()));
   b.booster = xgb::load(std::vector<char>(ubj.begin(), ubj.end()), diag::quoted(dir));
   std::string in_model = xgb::get_attr(b.booster, "cdn_contract_hash");

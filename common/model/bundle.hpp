@@ -33,6 +33,7 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
                   const BundleFiles& files);
 
 struct Bundle {
+  std::string dir;  // where it was read from
   Contract contract;
   xgb::Booster booster;
   std::string contract_hash;

@@ -47,6 +47,52 @@ std::string read_file(const std::string& path, const std::string& role) {
 }
 }  // namespace
 
+namespace {
+// The range a schema states for a number: minimum and maximum, and exclusiveMinimum and
+// exclusiveMaximum as numbers (draft 6 on) or as flags on the bounds (draft 4).
+void read_bounds(simdjson::dom::element field, Feature& f) {
+  double d;
+  bool flag = false;
+  if (!field["minimum"].get_double().get(d)) {
+    if (!field["exclusiveMinimum"].get_bool().get(flag) && flag) {
+      f.exclusive_minimum = d;
+    } else {
+      f.minimum = d;
+    }
+  }
+  if (!field["maximum"].get_double().get(d)) {
+    if (!field["exclusiveMaximum"].get_bool().get(flag) && flag) {
+      f.exclusive_maximum = d;
+    } else {
+      f.maximum = d;
+    }
+  }
+  if (!field["exclusiveMinimum"].get_double().get(d)) f.exclusive_minimum = d;
+  if (!field["exclusiveMaximum"].get_double().get(d)) f.exclusive_maximum = d;
+}
+
+std::string number_text(double d) {
+  std::string s;
+  base::append_double(s, d);
+  return s;
+}
+}  // namespace
+
+std::string misfit(const Feature& f, double d, bool boolean) {
+  if (f.type == "boolean") return boolean ? "" : "not a boolean";
+  if (boolean && (f.type == "number" || f.type == "integer")) return "a boolean, not a number";
+  if (f.type == "integer" && d != std::trunc(d)) return "not an integer";
+  if (f.minimum && d < *f.minimum) return "below the minimum " + number_text(*f.minimum);
+  if (f.maximum && d > *f.maximum) return "above the maximum " + number_text(*f.maximum);
+  if (f.exclusive_minimum && d <= *f.exclusive_minimum) {
+    return "not above the exclusive minimum " + number_text(*f.exclusive_minimum);
+  }
+  if (f.exclusive_maximum && d >= *f.exclusive_maximum) {
+    return "not below the exclusive maximum " + number_text(*f.exclusive_maximum);
+  }
+  return "";
+}
+
 std::string default_schema_path() {
   try {
     return schema::find_schema("cdn-data.json");
@@ -93,6 +139,26 @@ std::string Contract::to_json() const {
         base::append_json_string(s, f.categories[c]);
       }
       s += ']';
+    }
+    if (!f.type.empty()) {
+      s += ",\"type\":";
+      base::append_json_string(s, f.type);
+    }
+    auto bound = [&s](const char* key, const std::optional<double>& v) {
+      if (!v) return;
+      s += ",\"";
+      s += key;
+      s += "\":";
+      base::append_double(s, *v);
+    };
+    bound("minimum", f.minimum);
+    bound("maximum", f.maximum);
+    bound("exclusiveMinimum", f.exclusive_minimum);
+    bound("exclusiveMaximum", f.exclusive_maximum);
+    if (f.required) s += ",\"required\":true";
+    if (f.missing >= 0) {
+      s += ",\"missing\":";
+      base::append_int(s, f.missing);
     }
     s += '}';
   }
@@ -144,6 +210,22 @@ Contract Contract::from_json(std::string_view text, const std::string& what) {
         f.categories.emplace_back(v);
       }
     }
+    // What the schema states, and how often training missed the feature: older bundles
+    // do not say, and keep the rules they were made with.
+    std::string_view type;
+    if (!fe["type"].get_string().get(type)) f.type = type;
+    auto bound = [&](const char* key, std::optional<double>& into) {
+      double d;
+      if (!fe[key].get_double().get(d)) into = d;
+    };
+    bound("minimum", f.minimum);
+    bound("maximum", f.maximum);
+    bound("exclusiveMinimum", f.exclusive_minimum);
+    bound("exclusiveMaximum", f.exclusive_maximum);
+    bool required = false;
+    if (!fe["required"].get_bool().get(required)) f.required = required;
+    int64_t missing = -1;
+    if (!fe["missing"].get_int64().get(missing) && missing >= 0) f.missing = missing;
     c.features.push_back(std::move(f));
   }
   if (c.features.empty()) throw bad("no features");
@@ -187,6 +269,17 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
                        diag::quoted(schema_path) + " does not have");
     }
   }
+  std::vector<std::string> required;
+  simdjson::dom::array req;
+  if (!doc["required"].get_array().get(req)) {
+    for (auto r : req) {
+      std::string_view n;
+      if (!r.get_string().get(n)) required.emplace_back(n);
+    }
+  }
+  auto is_required = [&required](const std::string& name) {
+    return std::find(required.begin(), required.end(), name) != required.end();
+  };
   for (auto field : props) {
     std::string name(field.key);
     if (name == c.label) {
@@ -231,6 +324,8 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
       }
     } else if (type == "number" || type == "integer" || type == "boolean") {
       f.kind = FeatureKind::numeric;
+      f.type = type;
+      read_bounds(field.value, f);
     } else if (type == "string") {
       f.kind = FeatureKind::categorical;
       f.learned = true;
@@ -239,6 +334,8 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
                  " is neither a number nor a string in the schema; it is not a feature");
       continue;
     }
+    if (f.kind == FeatureKind::categorical) f.type = "string";
+    f.required = is_required(name);
     c.features.push_back(std::move(f));
   }
   if (!has_label) {
@@ -257,6 +354,8 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
     d.name = c.time_field + "_weekday";
     d.field = c.time_field;
     d.kind = FeatureKind::day_of_week;
+    h.type = d.type = "string";
+    h.required = d.required = is_required(c.time_field);
     c.features.push_back(std::move(h));
     c.features.push_back(std::move(d));
   }
@@ -275,7 +374,8 @@ bool time_parts(std::string_view text, int& hour, int& weekday) {
   return true;
 }
 
-RowBuilder::RowBuilder(const Contract& c) : width_(c.features.size()) {
+RowBuilder::RowBuilder(const Contract& c, bool allow_missing)
+    : contract_(c), width_(c.features.size()) {
   static std::atomic<uint64_t> made{0};
   id_ = ++made;
   for (size_t i = 0; i < c.features.size(); ++i) {
@@ -287,21 +387,39 @@ RowBuilder::RowBuilder(const Contract& c) : width_(c.features.size()) {
     for (size_t code = 0; code < f.categories.size(); ++code) {
       s.codes.emplace(f.categories[code], static_cast<float>(code));
     }
+    s.closed = f.kind == FeatureKind::categorical && !f.learned;
+    if (f.type == "number") s.want = Want::number;
+    if (f.type == "integer") s.want = Want::integer;
+    if (f.type == "boolean") s.want = Want::boolean;
+    if (f.minimum) s.min = *f.minimum;
+    if (f.maximum) s.max = *f.maximum;
+    if (f.exclusive_minimum) s.above = *f.exclusive_minimum;
+    if (f.exclusive_maximum) s.below = *f.exclusive_maximum;
     fields_[idx].slots.push_back(std::move(s));
+    if (!allow_missing && f.must_have()) must_have_.push_back(i);
   }
   for (size_t k = 0; k < fields_.size(); ++k) by_name_.emplace(fields_[k].name, k);
 }
 
-bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
-                      std::vector<uint64_t>& unknown) const {
-  FieldOrder order;
-  return fill(obj, row, reason, unknown, order, nullptr);
+std::vector<std::string> RowBuilder::fields() const {
+  std::vector<std::string> v;
+  for (const auto& f : fields_) v.push_back(f.name);
+  return v;
 }
 
 bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
-                      std::vector<uint64_t>& unknown, FieldOrder& order, Capture* capture) const {
+                      std::vector<uint64_t>& unknown, std::vector<uint64_t>& missing) const {
+  FieldOrder order;
+  return fill(obj, row, reason, unknown, missing, order, nullptr);
+}
+
+bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason,
+                      std::vector<uint64_t>& unknown, std::vector<uint64_t>& missing,
+                      FieldOrder& order, Capture* capture) const {
   constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
   std::fill(row, row + width_, kMissing);
+  order.present.assign(width_, 0);
+  order.read_all = false;
   if (capture) capture->found[0] = capture->found[1] = false;
   if (order.owner != id_) {
     order.at.clear();
@@ -337,18 +455,27 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
     auto t = v.type();
     if (t == simdjson::dom::element_type::NULL_VALUE) continue;
     for (const Slot& s : fs.slots) {
+      order.present[s.feature] = 1;
       switch (s.kind) {
         case FeatureKind::numeric: {
           double d;
-          if (t == simdjson::dom::element_type::BOOL) {
-            row[s.feature] = v.get_bool().value_unsafe() ? 1.0f : 0.0f;
-          } else if (!v.get_double().get(d)) {
-            row[s.feature] = static_cast<float>(d);
-          } else {
+          bool boolean = t == simdjson::dom::element_type::BOOL;
+          if (boolean) {
+            d = v.get_bool().value_unsafe() ? 1.0 : 0.0;
+          } else if (v.get_double().get(d)) {
             reason = "field " + diag::quoted(fs.name) + " is " + record::json_type_name(t) +
-                     "; the model wants a number";
+                     "; the model wants a " + (s.want == Want::boolean ? "boolean" : "number");
             return false;
           }
+          if (!s.fits(d, boolean)) {
+            std::string why = misfit(contract_.features[s.feature], d, boolean);
+            if (!why.empty()) {
+              reason = "field " + diag::quoted(fs.name) + ": " + std::string(simdjson::minify(v)) +
+                       " is " + why;
+              return false;
+            }
+          }
+          row[s.feature] = static_cast<float>(d);
           break;
         }
         case FeatureKind::categorical: {
@@ -359,7 +486,11 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
             return false;
           }
           auto c = s.codes.find(str);
-          if (c == s.codes.end()) {
+          if (c == s.codes.end() && s.closed) {
+            reason = "field " + diag::quoted(fs.name) + " is " + diag::quoted(str) +
+                     ", not one of the values the schema allows";
+            return false;
+          } else if (c == s.codes.end()) {
             ++unknown[s.feature];
           } else {
             row[s.feature] = c->second;
@@ -379,6 +510,21 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
         }
       }
     }
+  }
+  order.held = 0;
+  for (size_t f = 0; f < width_; ++f) {
+    missing[f] += order.present[f] == 0;
+    order.held += order.present[f];
+  }
+  order.read_all = true;
+  for (size_t f : must_have_) {
+    if (order.present[f]) continue;
+    const Feature& feat = contract_.features[f];
+    reason = "field " + diag::quoted(feat.field) + " is missing; " +
+             (feat.required ? std::string("the schema requires it")
+                            : std::string("the model was trained without it ever missing")) +
+             " (--allow-missing scores it as missing)";
+    return false;
   }
   return true;
 }

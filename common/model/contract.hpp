@@ -5,7 +5,10 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,7 +27,21 @@ struct Feature {
   // categorical: code i is categories[i]. From the schema's enum, or learned in training.
   std::vector<std::string> categories;
   bool learned = false;  // the vocabulary was learned from the training data
+  // What the schema states of the field, checked alike in training and prediction.
+  std::string type;  // "number", "integer", "boolean", "string"; "" when it states none
+  std::optional<double> minimum, maximum;                      // inclusive bounds
+  std::optional<double> exclusive_minimum, exclusive_maximum;  // exclusive bounds
+  bool required = false;  // the schema's "required" names the field
+  // Training rows without a value for it; -1 when the bundle does not say (an older one).
+  int64_t missing = -1;
+  // A record must hold it: the schema requires it, or training never saw it missing.
+  bool must_have() const { return required || missing == 0; }
 };
+
+// Why the number d (a boolean when `boolean`) does not fit the feature's type and range as
+// the schema states them, said of the value ("not an integer", "below the minimum 0"); ""
+// when it fits.
+std::string misfit(const Feature& f, double d, bool boolean);
 
 struct Contract {
   std::string label = "qoe_bad";
@@ -76,13 +93,18 @@ bool time_parts(std::string_view text, int& hour, int& weekday);
 class RowBuilder {
  public:
   // Keeps views of c's names and categories: c must outlive the builder.
-  explicit RowBuilder(const Contract& c);
+  explicit RowBuilder(const Contract& c) : RowBuilder(c, false) {}
   size_t width() const { return width_; }
+  // With allow_missing, a record without a feature it must have (Feature::must_have) is
+  // scored with the feature missing rather than refused.
+  explicit RowBuilder(const Contract& c, bool allow_missing);
   // Fills row[0..width) from a parsed record. Returns false with `reason` set when a field
-  // has the wrong type. `unknown[f]` counts, per feature, values outside its vocabulary
-  // (which become missing).
+  // breaks the contract: its type, its range, a value outside a vocabulary the schema closes
+  // (an enum), or a feature it must have is missing. `unknown[f]` counts, per feature, values
+  // outside a learned vocabulary (which become missing); `missing[f]` the records without
+  // feature f, counted once the record's fields were all read.
   bool fill(simdjson::dom::object obj, float* row, std::string& reason,
-            std::vector<uint64_t>& unknown) const;
+            std::vector<uint64_t>& unknown, std::vector<uint64_t>& missing) const;
 
   // What fill() learns about where a stream's fields are, kept by the caller (one per
   // thread): records of a stream mostly list their fields in one order, so a field is found
@@ -93,8 +115,13 @@ class RowBuilder {
       int32_t field = -1;   // index in fields_; -1: not a feature's field; -2: unset
       uint8_t capture = 0;  // bit k: the name is Capture::names[k]
     };
-    std::vector<Entry> at;  // by position in the record
-    uint64_t owner = 0;     // the id of the builder whose fields the entries name
+    std::vector<Entry> at;         // by position in the record
+    uint64_t owner = 0;            // the id of the builder whose fields the entries name
+    std::vector<uint8_t> present;  // per feature: the record at hand holds a value for it
+    // The record's fields were all read (no type or range broke off the reading), and how
+    // many features it holds.
+    bool read_all = false;
+    size_t held = 0;
   };
   // Up to two more fields whose values fill() hands back (found or not) as it passes them.
   // One FieldOrder always goes with the same names.
@@ -104,14 +131,31 @@ class RowBuilder {
     bool found[2] = {false, false};
   };
   bool fill(simdjson::dom::object obj, float* row, std::string& reason,
-            std::vector<uint64_t>& unknown, FieldOrder& order, Capture* capture) const;
+            std::vector<uint64_t>& unknown, std::vector<uint64_t>& missing, FieldOrder& order,
+            Capture* capture) const;
+  // The features' fields, each once, in the contract's order.
+  std::vector<std::string> fields() const;
 
  private:
+  enum class Want : uint8_t { any, number, integer, boolean };
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
   struct Slot {
     FeatureKind kind;
     size_t feature;  // index of the feature (and its column)
     std::unordered_map<std::string_view, float> codes;
+    bool closed = false;  // categorical: a value outside `codes` breaks the contract
+    Want want = Want::any;
+    // numeric: the range the schema states (infinite when it states none)
+    double min = -kInf, max = kInf, above = -kInf, below = kInf;
+    // The value fits the schema's type and range (else misfit() says why).
+    bool fits(double d, bool boolean) const {
+      if (want == Want::boolean ? !boolean : boolean && want != Want::any) return false;
+      if (want == Want::integer && d != std::trunc(d)) return false;
+      return d >= min && d <= max && d > above && d < below;
+    }
   };
+  const Contract& contract_;
+  std::vector<size_t> must_have_;  // features a record must hold (unless allow_missing)
   struct FieldSlots {
     std::string name;
     std::vector<Slot> slots;  // a time field may feed two features

@@ -77,7 +77,8 @@ CsvLoader::CsvLoader(Contract& contract, bool keep_time, record::Rejects& reject
       rejects_(rejects),
       counts_(counts),
       codes_(contract.features.size()),
-      unknown_(contract.features.size(), 0) {
+      unknown_(contract.features.size(), 0),
+      missing_(contract.features.size(), 0) {
   for (size_t f = 0; f < contract.features.size(); ++f) {
     const auto& cats = contract.features[f].categories;
     for (size_t c = 0; c < cats.size(); ++c) codes_[f].emplace(cats[c], static_cast<float>(c));
@@ -143,6 +144,7 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
   std::vector<std::string> owned;
   std::string joined;
   std::vector<float> row(feats.size());
+  std::vector<uint8_t> present(feats.size());
   std::string reason;
   while (lines.next(line)) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -176,6 +178,7 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
     float label = kMissing;
     int64_t when = 0;
     std::fill(row.begin(), row.end(), kMissing);
+    std::fill(present.begin(), present.end(), 0);
     for (size_t c = 0; ok && c < columns.size(); ++c) {
       const Column& col = columns[c];
       std::string_view cell = cells[c];
@@ -217,6 +220,7 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
         when = t->seconds;
       }
       if (cell.empty()) continue;
+      for (size_t f : col.features) present[f] = 1;
       for (size_t f : col.features) {
         const Feature& feat = feats[f];
         switch (feat.kind) {
@@ -225,6 +229,17 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
             if (!parse_number(cell, d)) {
               reason = "column " + diag::quoted(header[c]) + ": '" + std::string(cell) +
                        "' is not a number";
+              ok = false;
+              break;
+            }
+            // The schema's type and range, as predict checks them. CSV has no types: a
+            // boolean column may say 0 and 1 as well as true and false.
+            bool boolean = (cell[0] == 't' || cell[0] == 'T' || cell[0] == 'f' || cell[0] == 'F');
+            if (feat.type == "boolean") boolean = boolean || d == 0 || d == 1;
+            std::string why = misfit(feat, d, boolean);
+            if (!why.empty()) {
+              reason =
+                  "column " + diag::quoted(header[c]) + ": '" + std::string(cell) + "' is " + why;
               ok = false;
             } else {
               row[f] = static_cast<float>(d);
@@ -270,6 +285,7 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
       rejects_.reject(path, line_no, reason, raw);
       continue;
     }
+    for (size_t f = 0; f < feats.size(); ++f) missing_[f] += present[f] == 0;
     ds.x.insert(ds.x.end(), row.begin(), row.end());
     ds.y.push_back(label);
     if (keep_time_) ds.time.push_back(when);

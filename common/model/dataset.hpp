@@ -39,6 +39,8 @@ class CsvLoader {
   void finish_vocabularies(Dataset& ds);
   // Values outside a feature's vocabulary (files loaded with learn = false), per feature.
   const std::vector<uint64_t>& unknown() const { return unknown_; }
+  // Rows without a value for each feature (an empty cell), over every file loaded.
+  const std::vector<uint64_t>& missing() const { return missing_; }
 
  private:
   Contract& contract_;
@@ -48,6 +50,7 @@ class CsvLoader {
   record::Counts& counts_;
   std::vector<std::unordered_map<std::string, float>> codes_;  // per feature
   std::vector<uint64_t> unknown_;
+  std::vector<uint64_t> missing_;
 };
 
 template <class Pick>

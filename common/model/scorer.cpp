@@ -34,6 +34,8 @@ void Batch::clear() {
   out_records.clear();
   rejects.clear();
   unknown.clear();
+  missing.clear();
+  read = fitting = 0;
   by_label.clear();
   std::fill(std::begin(scores), std::end(scores), 0);
   score_sum = 0;
@@ -41,7 +43,7 @@ void Batch::clear() {
 }
 
 Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
-    : bundle_(bundle), opts_(std::move(opts)), builder_(bundle.contract) {
+    : bundle_(bundle), opts_(std::move(opts)), builder_(bundle.contract, opts_.allow_missing) {
   const Contract& c = bundle.contract;
   if (opts_.threshold && !c.binary()) {
     throw UsageError("--threshold applies to binary classifiers; this model's objective is " +
@@ -152,6 +154,7 @@ void Scorer::score(Batch& b) const {
   const Contract& c = bundle_.contract;
   size_t width = builder_.width();
   b.unknown.assign(width, 0);
+  b.missing.assign(width, 0);
   s.unknown.resize(width, 0);
   s.rows.resize(b.size() * width);
   if (s.heads.size() < b.size()) {
@@ -179,7 +182,11 @@ void Scorer::score(Batch& b) const {
     RowBuilder::Capture cap;
     cap.names[0] = c.id_field;
     cap.names[1] = c.time_field;
-    bool filled = builder_.fill(obj, row, reason, s.unknown, s.order, &cap);
+    bool filled = builder_.fill(obj, row, reason, s.unknown, b.missing, s.order, &cap);
+    if (s.order.read_all) {
+      ++b.read;
+      b.fitting += 2 * s.order.held >= width;
+    }
     simdjson::dom::element id = cap.values[0], tsv = cap.values[1];
     std::string_view ts;
     bool id_ok = cap.found[0] && (id.is_string() || id.is_int64() || id.is_uint64());

@@ -24,6 +24,7 @@ struct ScoreOptions {
   std::vector<std::string> keep;    // input fields copied to the output
   bool explain = false;             // add "contributions" (SHAP values)
   bool measure = false;             // count Batch::by_label and Batch::scores (--metrics-addr)
+  bool allow_missing = false;       // score records missing features they must have
 };
 
 // Records in, prediction lines and rejects out, in input order.
@@ -43,6 +44,10 @@ struct Batch {
   };
   std::vector<Reject> rejects;
   std::vector<uint64_t> unknown;  // per feature: values outside the vocabulary
+  std::vector<uint64_t> missing;  // per feature: records without it
+  // Records whose fields were all read, and those of them holding at least half the
+  // features: when few do, the model is not the one for these records.
+  uint64_t read = 0, fitting = 0;
   // With ScoreOptions::measure: predictions by the label written (index: the label, the last
   // one: no label written), and probabilities by tenth (kScoreBuckets, the last +Inf).
   static constexpr size_t kScoreBuckets = 11;  // diag::Histogram::tenths() and +Inf
@@ -65,6 +70,8 @@ class Scorer {
   Scorer(const Bundle& bundle, ScoreOptions opts);
   void score(Batch& b) const;
   size_t features() const { return builder_.width(); }
+  const RowBuilder& builder() const { return builder_; }
+  const Bundle& bundle() const { return bundle_; }
   // The labels a prediction may carry (Batch::by_label holds one more: none), and whether
   // its score is a probability (Batch::scores is counted).
   size_t labels() const { return labels_; }

@@ -5,6 +5,10 @@
 #include <memory>
 #include <string>
 
+#include <simdjson.h>
+
+#include "common/diag/errors.hpp"
+#include "common/diag/log.hpp"
 #include "common/diag/metric.hpp"
 #include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
@@ -62,15 +66,72 @@ class PredictionMetrics {
 };
 }  // namespace
 
-std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
-                            const ServeOptions& o) {
+std::string tally_text(const Contract& c, const ServeTally& t) {
+  auto per_feature = [&c](const std::vector<uint64_t>& counts, uint64_t& total) {
+    total = 0;
+    std::string per;
+    for (size_t f = 0; f < counts.size() && f < c.features.size(); ++f) {
+      if (counts[f] == 0) continue;
+      total += counts[f];
+      if (!per.empty()) per += ", ";
+      per += c.features[f].name + " " + std::to_string(counts[f]);
+    }
+    return per;
+  };
+  uint64_t total;
+  std::string per = per_feature(t.unknown, total);
+  std::string text = std::to_string(total) + " unknown categories";
+  if (total > 0) text += " (" + per + ") counted as missing";
+  per = per_feature(t.missing, total);
+  if (total > 0) text += ", " + std::to_string(total) + " missing values (" + per + ")";
+  return text;
+}
+
+namespace {
+// The error when the first records do not fit the model: the fields it wants and those the
+// records hold.
+UsageError misfit_error(const Scorer& scorer, const Batch& b) {
+  std::vector<std::string> seen;
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < b.size() && i < 100; ++i) {
+    simdjson::dom::object obj;
+    if (parser.parse(b.record(i).data(), b.record(i).size(), false).get_object().get(obj)) {
+      continue;
+    }
+    for (auto m : obj) {
+      std::string k(m.key);
+      if (std::find(seen.begin(), seen.end(), k) == seen.end()) seen.push_back(std::move(k));
+    }
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size() && i < 20; ++i) s += (i ? ", " : "") + v[i];
+    if (v.size() > 20) s += ", … (" + std::to_string(v.size()) + " in all)";
+    return s.empty() ? std::string("none") : s;
+  };
+  return UsageError("the records do not fit the model " + diag::quoted(scorer.bundle().dir) + ": " +
+                    std::to_string(b.read - b.fitting) + " of the first " + std::to_string(b.read) +
+                    " hold fewer than half of its features. It wants the fields " +
+                    list(scorer.builder().fields()) + "; they hold " + list(seen) +
+                    ". Is it the model for these records?");
+}
+}  // namespace
+
+ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
+                 const ServeOptions& o) {
   std::vector<std::string> names;  // source names, indexed by Batch::sources
-  std::vector<uint64_t> unknown(scorer.features(), 0);
+  ServeTally tally{std::vector<uint64_t>(scorer.features(), 0),
+                   std::vector<uint64_t>(scorer.features(), 0)};
+  bool judged = false;  // the first records read were found to fit the model
   std::unique_ptr<PredictionMetrics> metrics;
   if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer);
   bool keyed = ctx.out().takes_keys();
   auto write = [&](std::unique_ptr<Batch>& spent) {
     const Batch& b = *spent;
+    if (!judged && b.read > 0) {
+      if (2 * b.fitting < b.read) throw misfit_error(scorer, b);
+      judged = true;
+    }
     if (keyed && !b.keys.empty()) {
       // A Kafka output: each prediction keeps the key of its record's message.
       std::string_view rest = b.out;
@@ -92,7 +153,12 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
       ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason, b.record(r.index),
                            {}, b.keys.get(r.index));
     }
-    for (size_t k = 0; k < b.unknown.size() && k < unknown.size(); ++k) unknown[k] += b.unknown[k];
+    for (size_t k = 0; k < b.unknown.size() && k < tally.unknown.size(); ++k) {
+      tally.unknown[k] += b.unknown[k];
+    }
+    for (size_t k = 0; k < b.missing.size() && k < tally.missing.size(); ++k) {
+      tally.missing[k] += b.missing[k];
+    }
   };
   bool timed = ctx.measuring();
   pipeline::OrderedBatches<Batch> batches(
@@ -143,7 +209,7 @@ std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::
     }
   }
   batches.drain();
-  return unknown;
+  return tally;
 }
 
 }  // namespace cdn::model

@@ -24,8 +24,19 @@ struct ServeOptions {
   int commit_ms = 1000;
 };
 
-// Returns, per feature, how many values were outside its vocabulary.
-std::vector<uint64_t> serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
-                            const ServeOptions& opts);
+// Per feature, over the whole run.
+struct ServeTally {
+  std::vector<uint64_t> unknown;  // values outside its learned vocabulary
+  std::vector<uint64_t> missing;  // records without it
+};
+
+// Throws UsageError when the first records the model reads do not fit it at all: fewer than
+// half of them hold half its features (a model of other data).
+ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext& ctx,
+                 const ServeOptions& opts);
+
+// "N unknown categories (f 1, g 2) counted as missing[, M missing values (h 3)]", for the
+// summary line.
+std::string tally_text(const Contract& c, const ServeTally& t);
 
 }  // namespace cdn::model

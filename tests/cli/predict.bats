@@ -15,7 +15,8 @@ setup_file() {
   local d="$BATS_FILE_TMPDIR"
   "$CDN" gen -q --rows 8000 --seed 21 -f csv -o "$d/train.csv"
   "$CDN" train -q --schema "$SCHEMA" --rounds 30 --time-features "$d/train.csv" -o "$d/m"
-  "$CDN" train -q --schema "$SCHEMA" --rounds 5 --objective reg:squarederror --label ttfb_ms "$d/train.csv" -o "$d/reg"
+  "$CDN" train -q --schema "$SCHEMA" --rounds 5 --objective reg:squarederror --label ttfb_ms \
+    --drop sampleID,timestamp,client_ip,qoe_bad "$d/train.csv" -o "$d/reg"
   "$CDN" gen -q --rows 12000 --seed 22 --no-label | "$CDN" tag -q -o "$d/live.ndjson"
 }
 
@@ -80,14 +81,15 @@ same_as_python() {  # RECORDS PREDICTIONS
 }
 
 @test "the compiled trees equal Python XGBoost on missing fields and unknown categories too" {
-  # every third record loses a feature, every fifth has categories the model never saw
+  # every third record loses two features (scored so with --allow-missing), every fifth has
+  # values the model never saw in its learned vocabularies
   jq -c 'if .sampleID % 3 == 0 then del(.rtt_ms, .pop) else . end
-         | if .sampleID % 5 == 0 then .country = "ZZ" | .device = "toaster" else . end' \
+         | if .sampleID % 5 == 0 then .country = "ZZ" | .pop = "ZZZ9" else . end' \
     "$D/live.ndjson" >"$T/holes.ndjson"
-  run --separate-stderr cdn -vv predict -m "$D/m" "$T/holes.ndjson" -o "$T/p.ndjson"
+  run --separate-stderr cdn -vv predict --allow-missing -m "$D/m" "$T/holes.ndjson" -o "$T/p.ndjson"
   assert_success
   [[ "$stderr" =~ "predicting with the compiled trees" ]]
-  [[ "$stderr" =~ "4800 unknown categories (country 2400, device 2400)" ]]
+  [[ "$stderr" =~ "4800 unknown categories (country 2400, pop 2400) counted as missing, 7200 missing values (pop 3200, rtt_ms 4000)" ]]
   same_as_python "$T/holes.ndjson" "$T/p.ndjson"
 }
 
@@ -142,14 +144,116 @@ same_as_python() {  # RECORDS PREDICTIONS
   assert_line --index 6 "8	not a JSON object but an array"
 }
 
+@test "a record breaking the schema's rules the model was trained by goes to rejects, as cdn train refuses it" {
+  { echo "$REC,\"sampleID\":1}"
+    echo "${REC/\"rtt_ms\":80/\"rtt_ms\":true},\"sampleID\":2}"
+    echo "${REC/\"rtt_ms\":80/\"rtt_ms\":\"12.5\"},\"sampleID\":3}"
+    echo "${REC/\"asn\":3320/\"asn\":3320.5},\"sampleID\":4}"
+    echo "${REC/\"http_status\":200/\"http_status\":700},\"sampleID\":5}"
+    echo "${REC/\"ttfb_ms\":120/\"ttfb_ms\":-1},\"sampleID\":6}"
+    echo "${REC/\"device\":\"mobile\"/\"device\":\"fridge\"},\"sampleID\":7}"
+    echo "${REC/\"asn\":3320/\"asn\":0},\"sampleID\":8}"; } >"$T/in.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --rejects "$T/rej.ndjson" "$T/in.ndjson"
+  assert_failure 1
+  assert_equal "${#lines[@]}" 1
+  [[ "$stderr" =~ "cdn predict: 8 in, 1 out, 7 rejected" ]]
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_line --index 0 "2	field 'rtt_ms': true is a boolean, not a number"
+  assert_line --index 1 "3	field 'rtt_ms' is a string; the model wants a number"
+  assert_line --index 2 "4	field 'asn': 3320.5 is not an integer"
+  assert_line --index 3 "5	field 'http_status': 700 is above the maximum 599"
+  assert_line --index 4 "6	field 'ttfb_ms': -1 is below the minimum 0"
+  assert_line --index 5 "7	field 'device' is 'fridge', not one of the values the schema allows"
+  assert_line --index 6 "8	field 'asn': 0 is below the minimum 1"
+  # cdn train refuses the same rows, for the same reasons
+  printf '%s\n' "$(head -1 "$D/train.csv")" >"$T/bad.csv"
+  row=$(sed -n 2p "$D/train.csv")
+  IFS=, read -r -a cells <<<"$row"
+  for change in "12:true" "2:3320.5" "7:700" "11:-1" "5:fridge"; do
+    local c=("${cells[@]}")
+    c[${change%%:*}]=${change#*:}
+    (IFS=,; echo "${c[*]}") >>"$T/bad.csv"
+  done
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 "$D/train.csv" "$T/bad.csv" -o "$T/m2" --rejects "$T/trej.ndjson"
+  assert_failure 1
+  run jq -r .reason "$T/trej.ndjson"
+  assert_line --index 0 "column 'rtt_ms': 'true' is a boolean, not a number"
+  assert_line --index 1 "column 'asn': '3320.5' is not an integer"
+  assert_line --index 2 "column 'http_status': '700' is above the maximum 599"
+  assert_line --index 3 "column 'ttfb_ms': '-1' is below the minimum 0"
+  assert_line --index 4 "column 'device': 'fridge' is not one of the values the schema allows"
+}
+
+@test "a record missing a feature the schema requires, or that training never saw missing, is rejected; --allow-missing scores it; each is counted" {
+  { echo "$REC,\"sampleID\":1}"
+    echo "${REC/\"rtt_ms\":80,/},\"sampleID\":2}"
+    echo "${REC/\"rtt_ms\":80/\"rtt_ms\":null},\"sampleID\":3}"
+    echo "${REC/\"device\":\"mobile\",/},\"sampleID\":4}"; } >"$T/in.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --rejects "$T/rej.ndjson" "$T/in.ndjson"
+  assert_failure 1
+  assert_equal "${#lines[@]}" 1
+  [[ "$stderr" =~ "cdn predict: 4 in, 1 out, 3 rejected in "[0-9.]+" s, 0 unknown categories, 3 missing values (device 1, rtt_ms 2)"$ ]] ||
+    fail "$stderr"
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_line --index 0 "2	field 'rtt_ms' is missing; the schema requires it (--allow-missing scores it as missing)"
+  assert_line --index 1 "3	field 'rtt_ms' is missing; the schema requires it (--allow-missing scores it as missing)"
+  assert_line --index 2 "4	field 'device' is missing; the schema requires it (--allow-missing scores it as missing)"
+  run --separate-stderr cdn predict --allow-missing -m "$D/m" "$T/in.ndjson"
+  assert_success
+  assert_equal "${#lines[@]}" 4
+  [[ "$stderr" =~ "4 in, 4 out, 0 rejected in "[0-9.]+" s, 0 unknown categories, 3 missing values (device 1, rtt_ms 2)"$ ]]
+  # the bundle says what training saw missing; a field the schema does not require, never
+  # missing in training, is refused as well
+  jq -e '[.features[] | select(.name == "rtt_ms")][0] | .missing == 0 and .required and .type == "number" and .minimum == 0' \
+    "$D/m/contract.json"
+  jq 'del(.required[] | select(. == "rtt_ms"))' "$SCHEMA" >"$T/loose.json"
+  cdn train -q --schema "$T/loose.json" --rounds 2 "$D/train.csv" -o "$T/loose"
+  run --separate-stderr cdn predict -m "$T/loose" "$T/in.ndjson"
+  assert_failure 1
+  [[ "$stderr" == *"field 'rtt_ms' is missing; the model was trained without it ever missing (--allow-missing scores it as missing)"* ]]
+  # seen missing in training: scored
+  { head -1 "$D/train.csv"; sed -n '2,50p' "$D/train.csv"; sed -n '51,60p' "$D/train.csv" | awk -F, -v OFS=, '{ $13 = ""; print }'; } >"$T/holes.csv"
+  cdn train -q --schema "$T/loose.json" --rounds 2 "$T/holes.csv" -o "$T/holes"
+  jq -e '[.features[] | select(.name == "rtt_ms")][0] | .missing == 10 and (.required | not)' "$T/holes/contract.json"
+  run --separate-stderr cdn predict -m "$T/holes" "$T/in.ndjson"
+  [[ "$stderr" == *"4 in, 3 out, 1 rejected"* ]] || fail "$stderr"
+}
+
+@test "records that do not fit the model at all stop the run: the fields it wants and those they hold" {
+  # the issue's record: none of the features
+  echo '{"sampleID":1,"timestamp":"2026-11-22T10:00:00Z","rtt":5}' >"$T/other.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" "$T/other.ndjson" -o "$T/out.ndjson"
+  assert_failure 2
+  [[ $stderr == *"the records do not fit the model '$D/m': 1 of the first 1 hold fewer than half of its features. It wants the fields asn, country, pop, device,"*"; they hold sampleID, timestamp, rtt. Is it the model for these records?"* ]] ||
+    fail "$stderr"
+  [[ ! -e $T/out.ndjson ]]
+  # a bundle trained on another schema, scoring CDN records
+  cat >"$T/other.json" <<'JSON'
+{"type":"object","properties":{"temp":{"type":"number"},"humidity":{"type":"number"},"site":{"type":"string"},"hot":{"type":"integer","enum":[0,1]}},"required":["temp","humidity","site"]}
+JSON
+  { echo 'temp,humidity,site,hot'
+    for i in $(seq 1 200); do echo "$((i % 40)),$((i * 7 % 100)),s$((i % 3)),$((i % 40 > 25 ? 1 : 0))"; done; } >"$T/other.csv"
+  cdn train -q --schema "$T/other.json" --label hot --rounds 3 "$T/other.csv" -o "$T/weather"
+  run --separate-stderr cdn predict -m "$T/weather" "$D/live.ndjson"
+  assert_failure 2
+  [[ $stderr == *"the records do not fit the model '$T/weather': "[0-9]*" of the first "[0-9]*" hold fewer than half of its features. It wants the fields temp, humidity, site; they hold "*"sampleID"* ]] ||
+    fail "$stderr"
+  assert_equal "${#lines[@]}" 0
+  # a stream that fits, with a few records that do not: those are rejected, the run goes on
+  { head -5 "$D/live.ndjson"; cat "$T/other.ndjson"; } >"$T/mixed.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --rejects "$T/rej.ndjson" "$T/mixed.ndjson"
+  assert_failure 1
+  assert_equal "${#lines[@]}" 5
+}
+
 @test "an unknown category counts as missing and is counted" {
   { echo "${REC/\"pop\":\"FRA1\"/\"pop\":\"XXX9\"},\"sampleID\":1}"
     echo "${REC/\"pop\":\"FRA1\"/\"pop\":null},\"sampleID\":2}"
     echo "${REC/\"pop\":\"FRA1\",/},\"sampleID\":3}"
     echo "${REC/\"country\":\"DE\"/\"country\":\"ZZ\"},\"sampleID\":4}"; } >"$T/in.ndjson"
-  run --separate-stderr cdn predict -m "$D/m" "$T/in.ndjson"
+  run --separate-stderr cdn predict --allow-missing -m "$D/m" "$T/in.ndjson"
   assert_success
-  [[ "$stderr" =~ "4 in, 4 out, 0 rejected in "[0-9.]+" s, 2 unknown categories (country 1, pop 1) counted as missing" ]]
+  [[ "$stderr" =~ "4 in, 4 out, 0 rejected in "[0-9.]+" s, 2 unknown categories (country 1, pop 1) counted as missing, 2 missing values (pop 2)"$ ]]
   p1=$(jq .prediction <<<"${lines[0]}")
   assert_equal "$(jq .prediction <<<"${lines[1]}")" "$p1"
   assert_equal "$(jq .prediction <<<"${lines[2]}")" "$p1"

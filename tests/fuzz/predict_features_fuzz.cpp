@@ -8,8 +8,10 @@
 //   - the row has the contract's width: fill writes exactly width floats and nothing past
 //     them; feature_names and feature_types have that width too;
 //   - fill accepts exactly the records an independent reading of the contract accepts (a
-//     field present, not null, and of the wrong type for one of its features is a reject),
-//     and a reject has a reason that names the field;
+//     field present, not null, and of the wrong type for one of its features is a reject,
+//     as is a number the schema's type or bounds refuse, a string outside an enum, and a
+//     missing feature the schema requires or training never missed), and a reject has a
+//     reason that names the field;
 //   - an accepted row holds, per feature, the value of the field's last non-null occurrence
 //     (numeric: the number, booleans 0/1; categorical: the first index of the string in the
 //     vocabulary, an unknown string counted in `unknown` and left missing; hour of day and
@@ -70,6 +72,17 @@ const Contract& small_contract() {
     add("t_cat", "t", FeatureKind::categorical, {"2026-11-22T10:15:30Z"});
     add("x_again", "x", FeatureKind::numeric, {});
     add("b", "b", FeatureKind::numeric, {});
+    add("n", "n", FeatureKind::numeric, {});
+    // learned vocabularies stay open, enums are closed; the schema's types and bounds
+    k.features[1].learned = true;
+    k.features[0].type = "integer";
+    k.features[0].exclusive_maximum = 1e6;
+    k.features[5].minimum = -5;
+    k.features[6].type = "boolean";
+    k.features[6].missing = 0;  // never missing in training: a record must hold it
+    k.features[7].type = "number";
+    k.features[7].maximum = 10;
+    k.features[7].exclusive_minimum = -10;
     return k;
   }();
   return c;
@@ -80,16 +93,27 @@ const Contract& small_contract() {
 bool expect_one(const Feature& f, element v, float& out, bool& unknown) {
   unknown = false;
   switch (f.kind) {
-    case FeatureKind::numeric:
+    case FeatureKind::numeric: {
+      double d;
       if (v.is_bool()) {
-        out = v.get_bool().value() ? 1.0f : 0.0f;
-        return true;
+        if (f.type == "number" || f.type == "integer") return false;
+        d = v.get_bool().value() ? 1.0 : 0.0;
+      } else if (v.is_number()) {
+        if (f.type == "boolean") return false;
+        d = v.get_double().value();
+      } else {
+        return false;
       }
-      if (v.is_number()) {
-        out = static_cast<float>(v.get_double().value());
-        return true;
+      // The schema's rules: an integer has no fraction, the bounds hold.
+      if (f.type == "integer" && std::floor(d) != d) return false;
+      if ((f.minimum && !(d >= *f.minimum)) || (f.maximum && !(d <= *f.maximum)) ||
+          (f.exclusive_minimum && !(d > *f.exclusive_minimum)) ||
+          (f.exclusive_maximum && !(d < *f.exclusive_maximum))) {
+        return false;
       }
-      return false;
+      out = static_cast<float>(d);
+      return true;
+    }
     case FeatureKind::categorical: {
       if (!v.is_string()) return false;
       std::string_view s = v.get_string().value();
@@ -99,6 +123,7 @@ bool expect_one(const Feature& f, element v, float& out, bool& unknown) {
           return true;
         }
       }
+      if (!f.learned) return false;  // an enum: the schema allows no other value
       unknown = true;
       return true;
     }
@@ -133,9 +158,9 @@ void check(const Contract& c, simdjson::dom::object obj) {
   constexpr size_t kGuard = 8;
   constexpr float kSentinel = -12345.5f;
   std::vector<float> row(width + kGuard, kSentinel);
-  std::vector<uint64_t> unknown(width, 0);
+  std::vector<uint64_t> unknown(width, 0), missing(width, 0);
   std::string reason;
-  bool ok = builder.fill(obj, row.data(), reason, unknown);
+  bool ok = builder.fill(obj, row.data(), reason, unknown, missing);
   for (size_t i = width; i < row.size(); ++i) CDN_FUZZ_REQUIRE(same(row[i], kSentinel));
 
   // The same through a field order kept from input to input (each builder starts it afresh)
@@ -143,12 +168,13 @@ void check(const Contract& c, simdjson::dom::object obj) {
   static cdn::model::RowBuilder::FieldOrder order;
   for (int pass = 0; pass < 2; ++pass) {
     std::vector<float> again(width + kGuard, kSentinel);
-    std::vector<uint64_t> unknown_again(width, 0);
+    std::vector<uint64_t> unknown_again(width, 0), missing_again(width, 0);
     std::string reason_again;
     cdn::model::RowBuilder::Capture cap;
     cap.names[0] = "sampleID";
     cap.names[1] = "timestamp";
-    bool ok_again = builder.fill(obj, again.data(), reason_again, unknown_again, order, &cap);
+    bool ok_again =
+        builder.fill(obj, again.data(), reason_again, unknown_again, missing_again, order, &cap);
     CDN_FUZZ_REQUIRE(ok_again == ok && reason_again == (ok ? reason_again : reason));
     for (size_t i = 0; ok && i < width; ++i) {
       CDN_FUZZ_REQUIRE(same(again[i], row[i]) && unknown_again[i] == unknown[i]);
@@ -183,6 +209,17 @@ void check(const Contract& c, simdjson::dom::object obj) {
       } else {
         want[i] = x;
       }
+    }
+  }
+  // A feature the record must hold (the schema requires it, or training never missed it).
+  for (size_t i = 0; expect_ok && i < width; ++i) {
+    const Feature& f = c.features[i];
+    if (!(f.required || f.missing == 0)) continue;
+    bool held = false;
+    for (auto [k, v] : obj) held = held || (k == f.field && !v.is_null());
+    if (!held) {
+      expect_ok = false;
+      bad_fields.push_back(f.field);
     }
   }
   CDN_FUZZ_REQUIRE(ok == expect_ok);

@@ -18,15 +18,27 @@
 namespace cdn::model {
 namespace {
 
+Feature feature(std::string name, std::string field, FeatureKind kind,
+                std::vector<std::string> categories, bool learned) {
+  Feature f;
+  f.name = std::move(name);
+  f.field = std::move(field);
+  f.kind = kind;
+  f.categories = std::move(categories);
+  f.learned = learned;
+  return f;
+}
+
 Contract sample() {
   Contract c;
   c.schema_hash = "0123456789abcdef";
-  c.features.push_back({"rtt_ms", "rtt_ms", FeatureKind::numeric, {}, false});
+  c.features.push_back(feature("rtt_ms", "rtt_ms", FeatureKind::numeric, {}, false));
   c.features.push_back(
-      {"device", "device", FeatureKind::categorical, {"mobile", "desktop"}, false});
-  c.features.push_back({"pop", "pop", FeatureKind::categorical, {"AMS1", "FRA1"}, true});
-  c.features.push_back({"timestamp_hour", "timestamp", FeatureKind::hour_of_day, {}, false});
-  c.features.push_back({"timestamp_weekday", "timestamp", FeatureKind::day_of_week, {}, false});
+      feature("device", "device", FeatureKind::categorical, {"mobile", "desktop"}, false));
+  c.features.push_back(feature("pop", "pop", FeatureKind::categorical, {"AMS1", "FRA1"}, true));
+  c.features.push_back(feature("timestamp_hour", "timestamp", FeatureKind::hour_of_day, {}, false));
+  c.features.push_back(
+      feature("timestamp_weekday", "timestamp", FeatureKind::day_of_week, {}, false));
   return c;
 }
 
@@ -49,7 +61,8 @@ TEST(Contract, DerivedFromASchema) {
   std::string path = testing::TempDir() + "/schema.json";
   std::ofstream(path) << R"({"properties":{"timestamp":{"type":"string","format":"date-time"},
     "ip":{"type":"string","format":"ipv4"},"sampleID":{"type":["string","integer"]},
-    "n":{"type":"integer"},"s":{"type":"string"},"e":{"enum":["a","b"]},"y":{"enum":[0,1]}}})";
+    "n":{"type":"integer","minimum":0,"exclusiveMaximum":10},"s":{"type":"string"},
+    "e":{"enum":["a","b"]},"y":{"enum":[0,1]}},"required":["n","timestamp"]})";
   ContractOptions o;
   o.label = "y";
   o.time_features = true;
@@ -60,6 +73,15 @@ TEST(Contract, DerivedFromASchema) {
   EXPECT_TRUE(c.features[1].learned);
   EXPECT_EQ(c.features[2].categories, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.features[3].kind, FeatureKind::hour_of_day);
+  // the rules predict keeps: types, ranges, what is required
+  EXPECT_EQ(c.features[0].type, "integer");
+  EXPECT_EQ(*c.features[0].minimum, 0);
+  EXPECT_EQ(*c.features[0].exclusive_maximum, 10);
+  EXPECT_FALSE(c.features[0].maximum);
+  EXPECT_TRUE(c.features[0].required);
+  EXPECT_EQ(c.features[1].type, "string");
+  EXPECT_FALSE(c.features[1].required);
+  EXPECT_TRUE(c.features[3].required);
   o.label = "missing";
   EXPECT_THROW(derive_contract(path, o), UsageError);
 }
@@ -82,7 +104,7 @@ TEST(RowBuilder, FillsNumbersCodesAndMissing) {
   Contract c = sample();
   RowBuilder b(c);
   simdjson::dom::parser p;
-  std::vector<uint64_t> unknown(5, 0);
+  std::vector<uint64_t> unknown(5, 0), missing(5, 0);
   std::string reason;
   float row[5];
   auto obj =
@@ -91,7 +113,7 @@ TEST(RowBuilder, FillsNumbersCodesAndMissing) {
               R"({"rtt_ms":12.5,"device":"desktop","pop":"XXX1","timestamp":"2026-11-24T03:00:00Z"})"))
           .get_object()
           .value();
-  ASSERT_TRUE(b.fill(obj, row, reason, unknown));
+  ASSERT_TRUE(b.fill(obj, row, reason, unknown, missing));
   EXPECT_EQ(row[0], 12.5f);
   EXPECT_EQ(row[1], 1.0f);
   EXPECT_TRUE(std::isnan(row[2]));
@@ -99,15 +121,112 @@ TEST(RowBuilder, FillsNumbersCodesAndMissing) {
   EXPECT_EQ(row[3], 3.0f);
   EXPECT_EQ(row[4], 1.0f);
   auto bad = p.parse(std::string(R"({"rtt_ms":"fast"})")).get_object().value();
-  EXPECT_FALSE(b.fill(bad, row, reason, unknown));
+  EXPECT_FALSE(b.fill(bad, row, reason, unknown, missing));
   EXPECT_EQ(reason, "field 'rtt_ms' is a string; the model wants a number");
+}
+
+// The schema's rules, as predict applies them: a boolean is not a number, an integer has no
+// fraction, ranges hold, an enum's vocabulary is closed, and a feature that must be there is.
+Contract ruled() {
+  Contract c;
+  Feature rtt = feature("rtt_ms", "rtt_ms", FeatureKind::numeric, {}, false);
+  rtt.type = "number";
+  rtt.minimum = 0;
+  rtt.missing = 0;  // never missing in training
+  Feature asn = feature("asn", "asn", FeatureKind::numeric, {}, false);
+  asn.type = "integer";
+  asn.minimum = 1;
+  asn.exclusive_maximum = 100;
+  asn.missing = 3;
+  Feature cached = feature("cached", "cached", FeatureKind::numeric, {}, false);
+  cached.type = "boolean";
+  cached.missing = 1;
+  Feature device = feature("device", "device", FeatureKind::categorical, {"mobile", "tv"}, false);
+  device.type = "string";
+  device.missing = 2;
+  device.required = true;
+  Feature pop = feature("pop", "pop", FeatureKind::categorical, {"AMS1"}, true);
+  pop.type = "string";
+  pop.missing = 5;
+  c.features = {rtt, asn, cached, device, pop};
+  return c;
+}
+
+std::string refusal(const RowBuilder& b, const std::string& json,
+                    std::vector<uint64_t>* missing = nullptr) {
+  simdjson::dom::parser p;
+  auto obj = p.parse(json).get_object().value();
+  std::vector<uint64_t> unknown(5, 0), none(5, 0);
+  std::string reason;
+  float row[5];
+  return b.fill(obj, row, reason, unknown, missing ? *missing : none) ? "" : reason;
+}
+
+TEST(RowBuilder, KeepsTheSchemasTypesRangesAndEnums) {
+  Contract c = ruled();
+  RowBuilder b(c);
+  std::string ok = R"("device":"tv","pop":"XXX9")";
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1.5,"asn":7,"cached":true,)" + ok + "}"), "");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":true,"asn":7,)" + ok + "}"),
+            "field 'rtt_ms': true is a boolean, not a number");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":-0.5,)" + ok + "}"),
+            "field 'rtt_ms': -0.5 is below the minimum 0");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"asn":7.5,)" + ok + "}"),
+            "field 'asn': 7.5 is not an integer");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"asn":0,)" + ok + "}"),
+            "field 'asn': 0 is below the minimum 1");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"asn":100,)" + ok + "}"),
+            "field 'asn': 100 is not below the exclusive maximum 100");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"cached":1,)" + ok + "}"),
+            "field 'cached': 1 is not a boolean");
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"device":"fridge"})"),
+            "field 'device' is 'fridge', not one of the values the schema allows");
+  // a learned vocabulary stays open: an unknown pop is missing, not refused
+  EXPECT_EQ(refusal(b, R"({"rtt_ms":1,"device":"tv","pop":"ZZZ1"})"), "");
+}
+
+TEST(RowBuilder, RefusesAMissingFeatureItMustHaveUnlessAllowed) {
+  Contract c = ruled();
+  RowBuilder strict(c), lenient(c, true);
+  std::vector<uint64_t> missing(5, 0);
+  // never missing in training
+  EXPECT_EQ(refusal(strict, R"({"device":"tv"})", &missing),
+            "field 'rtt_ms' is missing; the model was trained without it ever missing "
+            "(--allow-missing scores it as missing)");
+  // required by the schema, though training saw it missing; null is missing too
+  EXPECT_EQ(refusal(strict, R"({"rtt_ms":1,"device":null})", &missing),
+            "field 'device' is missing; the schema requires it (--allow-missing scores it as "
+            "missing)");
+  // seen missing in training and not required: scored
+  EXPECT_EQ(refusal(strict, R"({"rtt_ms":1,"device":"tv"})", &missing), "");
+  EXPECT_EQ(refusal(lenient, R"({})", &missing), "");
+  // counted per feature, refused or not
+  EXPECT_EQ(missing, (std::vector<uint64_t>{2, 4, 4, 2, 4}));
+  // an older bundle says nothing of missing values: nothing is refused for one
+  Contract old = sample();
+  RowBuilder b(old);
+  EXPECT_EQ(refusal(b, R"({})"), "");
+}
+
+TEST(Contract, TheSchemasRulesAndTheMissingCountsGoIntoTheBundle) {
+  Contract c = ruled();
+  std::string text = c.to_json();
+  Contract back = Contract::from_json(text, "test");
+  EXPECT_EQ(back.to_json(), text);
+  EXPECT_EQ(back.features[1].type, "integer");
+  EXPECT_EQ(*back.features[1].exclusive_maximum, 100);
+  EXPECT_FALSE(back.features[1].maximum);
+  EXPECT_TRUE(back.features[3].required);
+  EXPECT_EQ(back.features[4].missing, 5);
+  EXPECT_EQ(sample().features[0].missing, -1);
+  EXPECT_EQ(Contract::from_json(sample().to_json(), "old").features[0].missing, -1);
 }
 
 TEST(RowBuilder, RemembersTheFieldOrderAndStillReadsAnyOrder) {
   Contract c = sample();
   RowBuilder b(c);
   RowBuilder::FieldOrder order;
-  std::vector<uint64_t> unknown(5, 0);
+  std::vector<uint64_t> unknown(5, 0), missing(5, 0);
   std::string reason;
   float row[5];
   const char* records[] = {
@@ -125,7 +244,7 @@ TEST(RowBuilder, RemembersTheFieldOrderAndStillReadsAnyOrder) {
     RowBuilder::Capture cap;
     cap.names[0] = "sampleID";
     cap.names[1] = "timestamp";
-    ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, &cap)) << k;
+    ASSERT_TRUE(b.fill(obj, row, reason, unknown, missing, order, &cap)) << k;
     EXPECT_EQ(row[0], rtt[k]) << k;
     EXPECT_EQ(cap.found[0], ids[k] >= 0) << k;
     EXPECT_EQ(cap.found[1], k < 3) << k;
@@ -138,27 +257,27 @@ TEST(RowBuilder, RemembersTheFieldOrderAndStillReadsAnyOrder) {
   }
   // another builder with the same order cache starts afresh: its only field is "device"
   Contract c2 = c;
-  c2.features = {{"device", "device", FeatureKind::categorical, {"desktop"}, false}};
+  c2.features = {feature("device", "device", FeatureKind::categorical, {"desktop"}, false)};
   RowBuilder b2(c2);
   simdjson::dom::parser p;
   auto obj = p.parse(std::string(records[0])).get_object().value();
-  ASSERT_TRUE(b2.fill(obj, row, reason, unknown, order, nullptr));
+  ASSERT_TRUE(b2.fill(obj, row, reason, unknown, missing, order, nullptr));
   EXPECT_EQ(row[0], 0.0f);
 }
 
 TEST(RowBuilder, AnEmptyFieldNameIsAName) {
   Contract c = sample();
-  c.features = {{"empty", "", FeatureKind::numeric, {}, false}};
+  c.features = {feature("empty", "", FeatureKind::numeric, {}, false)};
   RowBuilder b(c);
   RowBuilder::FieldOrder order;
-  std::vector<uint64_t> unknown(1, 0);
+  std::vector<uint64_t> unknown(1, 0), missing(1, 0);
   std::string reason;
   float row[1];
   simdjson::dom::parser p;
   auto obj = p.parse(std::string(R"({"":5})")).get_object().value();
-  ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, nullptr));
+  ASSERT_TRUE(b.fill(obj, row, reason, unknown, missing, order, nullptr));
   EXPECT_EQ(row[0], 5.0f);
-  ASSERT_TRUE(b.fill(obj, row, reason, unknown, order, nullptr));  // the remembered order
+  ASSERT_TRUE(b.fill(obj, row, reason, unknown, missing, order, nullptr));  // the remembered order
   EXPECT_EQ(row[0], 5.0f);
 }
 
