@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cmd/commands.hpp"
+#include "common/base/nearest.hpp"
 #include "common/cli/config_toml.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
@@ -84,40 +85,9 @@ std::string version_text() {
   return v + "\n" + libraries_text();
 }
 
-// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// The choice nearest `word`: a third of its length wrong at most, at least one edit.
-std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& choices) {
-  size_t limit = std::max<size_t>(1, word.size() / 3), best = limit + 1;
-  std::optional<std::string> found;
-  for (const auto& c : choices) {
-    size_t d = edit_distance(word, c);
-    if (d < best) {
-      best = d;
-      found = c;
-    }
-  }
-  return found;
-}
-
 // " (did you mean 'X'?)" for the nearest choice, else "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& choices) {
-  auto n = nearest(word, choices);
+  auto n = cdn::base::nearest(word, choices);
   return n ? " (did you mean " + cdn::diag::quoted(*n) + "?)" : "";
 }
 
@@ -204,7 +174,7 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
             std::find(kAllCommands.begin(), kAllCommands.end(), name) != kAllCommands.end()) {
           return false;  // not built in
         }
-        auto near = nearest(name, names);
+        auto near = cdn::base::nearest(name, names);
         std::string hint = near ? " (did you mean [" + *near + "]?)" : "";
         throw cdn::UsageError(where + "unknown section [" + name + "]" + hint +
                               "; each [section] names a command");

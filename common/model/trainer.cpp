@@ -10,6 +10,7 @@
 
 #include "common/base/fd.hpp"
 #include "common/base/json_text.hpp"
+#include "common/base/nearest.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/diag/status_line.hpp"
@@ -73,7 +74,10 @@ std::vector<std::pair<std::string, std::string>> booster_params(const Contract& 
        {"max_depth", std::to_string(o.max_depth)}, {"eta", num_text(o.eta)},
        {"subsample", num_text(o.subsample)},       {"colsample_bytree", num_text(o.colsample)},
        {"seed", std::to_string(o.seed)},           {"nthread", std::to_string(threads)}};
-  if (contract.binary()) p.emplace_back("scale_pos_weight", num_text(o.scale_pos_weight));
+  // binary:hinge has no use for it: only a weight asked for is passed then (and refused).
+  if (contract.binary() && (contract.objective != "binary:hinge" || o.scale_pos_weight != 1)) {
+    p.emplace_back("scale_pos_weight", num_text(o.scale_pos_weight));
+  }
   if (contract.multiclass()) p.emplace_back("num_class", std::to_string(contract.num_class));
   bool metric_given = false;
   for (const auto& kv : o.params) metric_given = metric_given || kv.first == "eval_metric";
@@ -93,6 +97,8 @@ std::vector<std::pair<std::string, std::string>> booster_params(const Contract& 
   } else {
     for (const auto& m : default_metrics(contract.objective)) p.emplace_back("eval_metric", m);
   }
+  // XGBoost then says which parameters it does not use (a mistyped name; check_parameters).
+  p.emplace_back("validate_parameters", "1");
   return p;
 }
 
@@ -110,6 +116,8 @@ void check_parameters(const Contract& contract, const TrainOptions& o) {
   xgb::set_labels(m, {1.0f});
   xgb::set_feature_info(m, c.feature_names(), c.feature_types());
   xgb::Booster b = xgb::new_booster({m.get()});
+  // XGBoost says which parameters it does not use (validate_parameters): a mistyped name.
+  xgb::LogCapture capture;
   for (const auto& kv : params) {
     if (xgb::api().XGBoosterSetParam(b.get(), kv.first.c_str(), kv.second.c_str()) != 0) {
       throw UsageError("bad XGBoost parameter " + kv.first + "=" + kv.second + ": " +
@@ -121,6 +129,31 @@ void check_parameters(const Contract& contract, const TrainOptions& o) {
   if (xgb::api().XGBoosterUpdateOneIter(b.get(), 0, m.get()) != 0) {
     throw UsageError("XGBoost refuses the parameters: " + xgb::last_error());
   }
+  std::vector<std::string> unused;
+  for (const auto& line : capture.lines()) {
+    // "Parameters: { "max_bins", "x" } are not used."
+    size_t open = line.find("Parameters: {"), close = line.find("} are not used");
+    if (open == std::string::npos || close == std::string::npos || close < open) continue;
+    std::string_view names(line.data() + open, close - open);
+    for (size_t q = names.find('"'); q != std::string_view::npos; q = names.find('"', q)) {
+      size_t end = names.find('"', q + 1);
+      if (end == std::string_view::npos) break;
+      unused.emplace_back(names.substr(q + 1, end - q - 1));
+      q = end + 1;
+    }
+  }
+  if (unused.empty()) return;
+  std::vector<std::string> known = xgb::parameter_names(b);
+  std::string text;
+  for (const auto& name : unused) {
+    if (!text.empty()) text += ", ";
+    text += diag::quoted(name);
+    auto near = base::nearest(name, known);
+    if (near) text += " (did you mean " + diag::quoted(*near) + "?)";
+  }
+  throw UsageError("XGBoost does not use the parameter" +
+                   std::string(unused.size() > 1 ? "s " : " ") + text + " with objective " +
+                   c.objective + "; see XGBoost's parameter list, or leave the option out");
 }
 
 namespace {

@@ -1,6 +1,10 @@
 #include "common/model/xgb.hpp"
 
+#include <simdjson.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <mutex>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -24,12 +28,25 @@ std::string message_of(std::string text, bool* warning = nullptr) {
       if (colon != std::string::npos && text.find(".cc:") < colon) text.erase(0, colon + 2);
     }
   }
+  // The first line that says something (a warning may start with a new line).
+  size_t start = text.find_first_not_of("\n ");
+  text.erase(0, start == std::string::npos ? text.size() : start);
   size_t nl = text.find('\n');
   if (nl != std::string::npos) text.resize(nl);
   return text;
 }
 
+std::mutex capture_mutex;
+std::vector<std::string>* captured = nullptr;  // set while a LogCapture lives
+
 void on_log(const char* line) {
+  {
+    std::lock_guard<std::mutex> lock(capture_mutex);
+    if (captured != nullptr) {
+      captured->emplace_back(line);
+      return;
+    }
+  }
   bool warning = false;
   std::string m = "XGBoost: " + message_of(line, &warning);
   if (warning) {
@@ -39,6 +56,55 @@ void on_log(const char* line) {
   }
 }
 }  // namespace
+
+LogCapture::LogCapture() {
+  std::lock_guard<std::mutex> lock(capture_mutex);
+  captured = new std::vector<std::string>();
+}
+
+LogCapture::~LogCapture() {
+  std::lock_guard<std::mutex> lock(capture_mutex);
+  delete captured;
+  captured = nullptr;
+}
+
+std::vector<std::string> LogCapture::lines() const {
+  std::lock_guard<std::mutex> lock(capture_mutex);
+  return captured != nullptr ? *captured : std::vector<std::string>{};
+}
+
+namespace {
+void collect_names(simdjson::dom::element e, std::vector<std::string>& out) {
+  simdjson::dom::object obj;
+  if (!e.get_object().get(obj)) {
+    for (auto m : obj) {
+      if (m.value.is_string()) {
+        std::string k(m.key);
+        if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+      } else {
+        collect_names(m.value, out);
+      }
+    }
+    return;
+  }
+  simdjson::dom::array arr;
+  if (!e.get_array().get(arr)) {
+    for (auto v : arr) collect_names(v, out);
+  }
+}
+}  // namespace
+
+std::vector<std::string> parameter_names(const Booster& b) {
+  bst_ulong len = 0;
+  const char* text = nullptr;
+  std::vector<std::string> names;
+  if (api().XGBoosterSaveJsonConfig(b.get(), &len, &text) != 0 || text == nullptr) return names;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(text, static_cast<size_t>(len)).get(doc)) return names;
+  collect_names(doc, names);
+  return names;
+}
 
 void route_logs() {
   api().XGBRegisterLogCallback(&on_log);

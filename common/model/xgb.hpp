@@ -15,6 +15,16 @@ namespace cdn::model::xgb {
 // diagnostics (prefix, -q, --log-format) instead of straight to stderr.
 void route_logs();
 
+// While one lives, XGBoost's log lines are kept (whole) instead of logged. One at a time.
+class LogCapture {
+ public:
+  LogCapture();
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::vector<std::string> lines() const;
+};
+
 // XGBoost's last error: the message's first line, without time, source file and stack.
 std::string last_error();
 // The version of the libxgboost in use, "2.0.3".
@@ -38,6 +48,9 @@ void set_feature_info(DMatrix& m, const std::vector<std::string>& names,
                       const std::vector<std::string>& types);
 
 Booster new_booster(const std::vector<DMatrixHandle>& cache);
+// The names XGBoost lists in a booster's configuration: the learner's, the booster's, the
+// tree updater's and the objective's parameters, the choices for a mistyped one.
+std::vector<std::string> parameter_names(const Booster& b);
 void set_param(Booster& b, const std::string& key, const std::string& value);
 std::string get_attr(const Booster& b, const std::string& key);  // "" when unset
 void set_attr(Booster& b, const std::string& key, const std::string& value);

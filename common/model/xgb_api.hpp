@@ -29,7 +29,8 @@ namespace cdn::model::xgb {
   X(XGBoosterPredictFromDMatrix)  \
   X(XGBoosterUpdateOneIter)       \
   X(XGBoosterEvalOneIter)         \
-  X(XGBoosterFeatureScore)
+  X(XGBoosterFeatureScore)        \
+  X(XGBoosterSaveJsonConfig)
 
 struct Api {
 #define CDN_XGB_FIELD(name) decltype(&::name) name;

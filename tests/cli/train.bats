@@ -247,6 +247,24 @@ JSON
   assert_output "charts: learning-mae learning-rmse importance residuals; every series matches"
 }
 
+@test "a parameter XGBoost does not use is a usage error naming the nearest it does, before any data is read" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --param max_bins=128 "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: XGBoost does not use the parameter 'max_bins' (did you mean 'max_bin'?) with objective binary:logistic; see XGBoost's parameter list, or leave the option out"
+  run --separate-stderr cdn train --schema "$SCHEMA" --param colsample_bytre=0.5 --param grow_polcy=lossguide \
+    --param zzzz=1 "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  [[ $stderr == *"parameters 'colsample_bytre' (did you mean 'colsample_bytree'?), 'grow_polcy' (did you mean 'grow_policy'?), 'zzzz' with"* ]] ||
+    fail "$stderr"
+  [[ ! -e $T/m ]]
+  # every objective trains with cdn's own parameters: none of them is refused
+  local o
+  for o in binary:logistic binary:logitraw binary:hinge reg:squarederror reg:logistic count:poisson multi:softprob; do
+    cdn train -q --schema "$SCHEMA" --rounds 1 --objective "$o" "$D/train.csv" -o "$T/$o" ||
+      fail "objective $o"
+  done
+}
+
 @test "an objective or parameter value XGBoost refuses is a usage error before any data is read" {
   run --separate-stderr cdn train --schema "$SCHEMA" --objective nonsense "$T/not-read.csv" -o "$T/m"
   assert_failure 2
