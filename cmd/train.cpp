@@ -1,10 +1,11 @@
-// cdn train: CSV files straight into a dense float matrix by the feature contract the schema
-// gives, XGBoost boosting rounds with metrics on stderr, and a model bundle directory.
+// cdn train: CSV or NDJSON records straight into a dense float matrix by the feature contract the
+// schema gives, XGBoost boosting rounds with metrics on stderr, and a model bundle directory.
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cmd/commands.hpp"
@@ -12,13 +13,18 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
+#include "common/io/byte_reader.hpp"
 #include "common/io/sink.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/dataset.hpp"
 #include "common/model/report.hpp"
 #include "common/model/trainer.hpp"
 #include "common/record/ids.hpp"
+#include "common/record/source.hpp"
 #include "common/record/timestamp.hpp"
+#ifdef CDN_WITH_KAFKA
+#include "common/kafka/client.hpp"
+#endif
 
 namespace cdn::cmd {
 
@@ -36,7 +42,34 @@ struct TrainArgs {
   double valid_fraction = 0;
   std::string valid_after;
   std::string report;
+  std::string input_format = "auto";
 };
+
+// Whether an input of cdn train is NDJSON: --input-format, else its name (.csv is CSV;
+// .ndjson, .jsonl and .json are NDJSON, gzipped or not; a Kafka topic is NDJSON), else the
+// first byte of a file ('{'). Standard input is CSV unless --input-format ndjson says not.
+bool is_ndjson(const std::string& spec, const std::string& format) {
+  if (format != "auto") return format == "ndjson";
+  if (endpoint::is_kafka(spec)) return true;
+  if (record::detect_format(spec) == record::Format::csv) return false;
+  std::string s = spec;
+  if (s.size() > 3 && s.compare(s.size() - 3, 3, ".gz") == 0) s.resize(s.size() - 3);
+  for (const char* ext : {".ndjson", ".jsonl", ".json"}) {
+    size_t n = std::strlen(ext);
+    if (s.size() > n && s.compare(s.size() - n, n, ext) == 0) return true;
+  }
+  if (spec == "-") return false;
+  try {
+    io::ByteReader bytes(spec);
+    char c = ' ';
+    while (bytes.read(&c, 1) == 1) {
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return c == '{';
+    }
+  } catch (const RuntimeError&) {
+    // not readable: CsvLoader says so
+  }
+  return false;
+}
 
 void check_args(TrainArgs& a) {
   if (a.output.empty()) throw UsageError("-o/--output names the model bundle directory to write");
@@ -62,6 +95,16 @@ void check_args(TrainArgs& a) {
     }
     a.train.params.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
+#ifdef CDN_WITH_KAFKA
+  for (const auto* list : {&a.inputs, &a.valid}) {
+    for (const auto& spec : *list) {
+      if (endpoint::is_kafka(spec) && !kafka::settings().exit_at_end) {
+        throw UsageError("cdn train reads " + diag::quoted(spec) +
+                         " to its end and then trains: add -e (--exit-at-end)");
+      }
+    }
+  }
+#endif
   if (a.schema.empty()) a.schema = model::default_schema_path();
   if (a.schema.empty()) {
     throw UsageError("no schema found; name the JSON Schema of the records with --schema FILE");
@@ -93,9 +136,14 @@ int run_train(TrainArgs& a) {
   };
   model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
   model::Dataset train, valid;
-  for (const auto& in : a.inputs) loader.load(in, train, true);
+  auto load = [&](const std::string& spec, model::Dataset& into, bool learn) {
+    if (!is_ndjson(spec, a.input_format)) return loader.load(spec, into, learn);
+    endpoint::InputSet in({spec}, record::SourceOptions{}, ctx.rejects(), ctx.counts());
+    loader.load(in, into, learn);
+  };
+  for (const auto& in : a.inputs) load(in, train, true);
   loader.finish_vocabularies(train);
-  for (const auto& in : a.valid) loader.load(in, valid, false);
+  for (const auto& in : a.valid) load(in, valid, false);
   if (a.valid_fraction > 0) {
     uint64_t cut = static_cast<uint64_t>(a.valid_fraction * 18446744073709551616.0);
     uint64_t seed = a.train.seed;
@@ -149,9 +197,17 @@ int run_train(TrainArgs& a) {
 
 Runner setup_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  app.add_option("inputs", a->inputs, "Training data: CSV files with a header row (gzip allowed)")
-      ->type_name("TRAIN.csv")
+  app.add_option("inputs", a->inputs,
+                 "Training data: CSV files with a header row or NDJSON files (gzip allowed), "
+                 "'-' for stdin (CSV unless --input-format ndjson), or kafka:TOPIC with -e")
+      ->type_name("TRAIN")
       ->required();
+  app.add_option("--input-format", a->input_format,
+                 "Input format: auto (from the file name, else the first byte), ndjson or csv")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
+      ->capture_default_str();
+  cli::add_kafka_options(app, true);
   app.add_option("-o,--output", a->output, "Directory to write the model bundle into")
       ->type_name("MODEL_DIR")
       ->required();
@@ -215,8 +271,8 @@ Runner setup_train(CLI::App& app) {
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   app.add_option("--valid", a->valid,
-                 "Validation data: CSV files (repeatable); their categories outside the "
-                 "training vocabulary count as missing")
+                 "Validation data: CSV or NDJSON files, or kafka:TOPIC (repeatable); their "
+                 "categories outside the training vocabulary count as missing")
       ->type_name("FILE")
       ->allow_extra_args(false);
   app.add_option("--valid-fraction", a->valid_fraction,

@@ -7,12 +7,15 @@
 #include <map>
 #include <string_view>
 
+#include <simdjson.h>
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
+
 #include "common/record/csv.hpp"
+#include "common/record/fields.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::model {
@@ -283,6 +286,146 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
     }
     if (!ok) {
       rejects_.reject(path, line_no, reason, raw);
+      continue;
+    }
+    for (size_t f = 0; f < feats.size(); ++f) missing_[f] += present[f] == 0;
+    ds.x.insert(ds.x.end(), row.begin(), row.end());
+    ds.y.push_back(label);
+    if (keep_time_) ds.time.push_back(when);
+    ++counts_.out;
+  }
+}
+
+std::string CsvLoader::label_misfit(double d) const {
+  if (label_kind_ == LabelKind::binary && d != 0 && d != 1) return "is neither 0 nor 1";
+  if (label_kind_ == LabelKind::multiclass &&
+      (d < 0 || d != std::trunc(d) || (contract_.num_class > 0 && d >= contract_.num_class))) {
+    return "is not a class number" + (contract_.num_class > 0
+                                          ? " from 0 to " + std::to_string(contract_.num_class - 1)
+                                          : std::string());
+  }
+  return "";
+}
+
+void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
+  const auto& feats = contract_.features;
+  ds.cols = feats.size();
+  simdjson::dom::parser parser;
+  std::vector<float> row(feats.size());
+  std::vector<uint8_t> present(feats.size());
+  record::Record rec;
+  std::string reason;
+  while (in.next(rec)) {
+    // Why the record is refused; empty while it is not.
+    reason.clear();
+    simdjson::dom::element root;
+    simdjson::dom::object obj;
+    if (auto err = parser.parse(rec.text.data(), rec.text.size()).get(root)) {
+      reason = std::string("invalid JSON: ") + simdjson::error_message(err);
+    } else if (root.get_object().get(obj)) {
+      reason = std::string("not a JSON object but ") + record::json_type_name(root.type());
+    }
+    float label = kMissing;
+    int64_t when = 0;
+    if (reason.empty()) {
+      simdjson::dom::element v;
+      double d = 0;
+      std::string_view text;
+      if (obj.at_key(contract_.label).get(v) || v.is_null()) {
+        reason = "no label " + diag::quoted(contract_.label);
+      } else if (v.is_bool()) {
+        d = v.get_bool().value_unsafe() ? 1 : 0;
+      } else if (v.get_double().get(d)) {
+        reason = "label " + diag::quoted(contract_.label) + " is " +
+                 record::json_type_name(v.type()) + ", not a number";
+      }
+      if (reason.empty()) {
+        std::string why = label_misfit(d);
+        if (!why.empty()) {
+          reason = "label " + diag::quoted(contract_.label) + ": " +
+                   std::string(simdjson::minify(v)) + " " + why;
+        } else {
+          label = static_cast<float>(d);
+        }
+      }
+      if (reason.empty() && keep_time_) {
+        std::optional<record::Instant> t;
+        if (!obj.at_key(contract_.time_field).get_string().get(text))
+          t = record::parse_rfc3339(text);
+        if (!t) {
+          reason = "field " + diag::quoted(contract_.time_field) + " is not an RFC 3339 time";
+        } else {
+          when = t->seconds;
+        }
+      }
+    }
+    std::fill(row.begin(), row.end(), kMissing);
+    std::fill(present.begin(), present.end(), 0);
+    for (size_t f = 0; reason.empty() && f < feats.size(); ++f) {
+      const Feature& feat = feats[f];
+      simdjson::dom::element v;
+      if (obj.at_key(feat.field).get(v) || v.is_null()) continue;
+      present[f] = 1;
+      auto type = v.type();
+      switch (feat.kind) {
+        case FeatureKind::numeric: {
+          double d;
+          bool boolean = type == simdjson::dom::element_type::BOOL;
+          if (boolean) {
+            d = v.get_bool().value_unsafe() ? 1 : 0;
+          } else if (v.get_double().get(d)) {
+            reason = "field " + diag::quoted(feat.field) + " is " + record::json_type_name(type) +
+                     "; the model wants a " + (feat.type == "boolean" ? "boolean" : "number");
+            break;
+          }
+          std::string why = misfit(feat, d, boolean);
+          if (!why.empty()) {
+            reason = "field " + diag::quoted(feat.field) + ": " + std::string(simdjson::minify(v)) +
+                     " is " + why;
+          } else {
+            row[f] = static_cast<float>(d);
+          }
+          break;
+        }
+        case FeatureKind::categorical: {
+          std::string_view str;
+          if (v.get_string().get(str)) {
+            reason = "field " + diag::quoted(feat.field) + " is " + record::json_type_name(type) +
+                     "; the model wants a string";
+            break;
+          }
+          auto& codes = codes_[f];
+          auto it = codes.find(std::string(str));
+          if (it != codes.end()) {
+            row[f] = it->second;
+          } else if (learn && feat.learned) {
+            float code = static_cast<float>(codes.size());
+            codes.emplace(std::string(str), code);
+            contract_.features[f].categories.emplace_back(str);
+            row[f] = code;
+          } else if (learn) {
+            reason = "field " + diag::quoted(feat.field) + " is " + diag::quoted(str) +
+                     ", not one of the values the schema allows";
+          } else {
+            ++unknown_[f];
+          }
+          break;
+        }
+        case FeatureKind::hour_of_day:
+        case FeatureKind::day_of_week: {
+          std::string_view str;
+          int hour, weekday;
+          if (v.get_string().get(str) || !time_parts(str, hour, weekday)) {
+            reason = "field " + diag::quoted(feat.field) + " is not an RFC 3339 time";
+          } else {
+            row[f] = static_cast<float>(feat.kind == FeatureKind::hour_of_day ? hour : weekday);
+          }
+          break;
+        }
+      }
+    }
+    if (!reason.empty()) {
+      rejects_.reject(in.name(), rec.line, reason, rec.text);
       continue;
     }
     for (size_t f = 0; f < feats.size(); ++f) missing_[f] += present[f] == 0;

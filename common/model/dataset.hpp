@@ -10,6 +10,7 @@
 
 #include "common/model/contract.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/source.hpp"
 
 namespace cdn::model {
 
@@ -28,6 +29,7 @@ struct Dataset {
   void split(Dataset& to, Pick pick);
 };
 
+// Reads training data, CSV or NDJSON, into a Dataset.
 class CsvLoader {
  public:
   // The contract's learned vocabularies grow while loading with learn = true.
@@ -35,6 +37,9 @@ class CsvLoader {
   // Appends the rows of one CSV file (a header row first; gzip is recognized). Throws
   // RuntimeError when it cannot be read, UsageError when a needed column is missing.
   void load(const std::string& path, Dataset& into, bool learn);
+  // Appends the rows of NDJSON records (files, stdin, a Kafka topic read to its end), typed
+  // by the contract as predict reads a record: the same records give the same rows as CSV.
+  void load(record::Source& in, Dataset& into, bool learn);
   // Sorts the learned vocabularies and renumbers their codes in `ds` accordingly.
   void finish_vocabularies(Dataset& ds);
   // Values outside a feature's vocabulary (files loaded with learn = false), per feature.
@@ -45,6 +50,8 @@ class CsvLoader {
  private:
   Contract& contract_;
   LabelKind label_kind_;
+  // Checks a label's value; "" when it fits the objective, else the reason.
+  std::string label_misfit(double d) const;
   bool keep_time_;
   record::Rejects& rejects_;
   record::Counts& counts_;

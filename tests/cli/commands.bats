@@ -241,7 +241,7 @@ ld_run() {
   if built_in xgboost; then
     run --separate-stderr cdn train
     assert_failure 2
-    assert_equal "$stderr" "cdn train: missing TRAIN.csv: Training data: CSV files with a header row (gzip allowed); see 'cdn train --help'"
+    assert_equal "$stderr" "cdn train: missing TRAIN: Training data: CSV files with a header row or NDJSON files (gzip allowed), '-' for stdin (CSV unless --input-format ndjson), or kafka:TOPIC with -e; see 'cdn train --help'"
     run --separate-stderr cdn predict /dev/null
     assert_failure 2
     [[ $stderr == "cdn predict: missing --model: Model bundle directory written by cdn train; see 'cdn predict --help'" ]]

@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
-# cdn train: CSV files into an XGBoost model bundle.
+# cdn train: CSV or NDJSON records into an XGBoost model bundle.
 
 # bats file_tags=xgboost
 
 load test_helper
+load broker_helper
 
 bats_require_minimum_version 1.5.0
 
@@ -19,6 +20,10 @@ setup_file() {
 setup() {
   D="$BATS_FILE_TMPDIR"
   T="$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+  stop_broker
 }
 
 json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
@@ -408,4 +413,59 @@ for part in data.split("\r\x1b[K")[1:]:
   assert_success
   [[ $stderr != *$'\r'* ]]
   [[ $stderr == *'[2] '* ]]
+}
+
+# bats test_tags=kafka
+@test "the same bundle from CSV and from the NDJSON of the same records: a file, gzipped, stdin, and a topic" {
+  cdn gen -q --rows 3000 --seed 11 -f csv -o "$T/t.csv"
+  cdn gen -q --rows 3000 --seed 11 -o "$T/t.ndjson"
+  gzip -k "$T/t.ndjson"
+  cp "$T/t.ndjson" "$T/t.data"  # no telling name: the first byte says NDJSON
+  opts=(--schema "$SCHEMA" --rounds 8 --time-features --valid-fraction 0.2 -q)
+  cdn train "${opts[@]}" "$T/t.csv" -o "$T/csv"
+  cdn train "${opts[@]}" "$T/t.ndjson" -o "$T/ndjson"
+  cdn train "${opts[@]}" "$T/t.ndjson.gz" -o "$T/gz"
+  cdn train "${opts[@]}" "$T/t.data" -o "$T/data"
+  cdn train "${opts[@]}" --input-format ndjson - -o "$T/stdin" <"$T/t.ndjson"
+  start_broker -t records:1
+  cdn produce -q -t records "$T/t.ndjson"
+  run --separate-stderr cdn train "${opts[@]}" kafka:records -o "$T/topic"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: cdn train reads 'kafka:records' to its end and then trains: add -e (--exit-at-end)"
+  cdn train "${opts[@]}" -e kafka:records -o "$T/topic"
+  for b in ndjson gz data stdin topic; do
+    cmp "$T/csv/contract.json" "$T/$b/contract.json" || fail "$b: another contract"
+    cmp "$T/csv/model.ubj" "$T/$b/model.ubj" || fail "$b: other trees"
+  done
+  # and the bundle scores as the CSV one does
+  head -100 "$T/t.ndjson" | cdn tag -q >"$T/some.ndjson"
+  cmp <(cdn predict -q -m "$T/csv" "$T/some.ndjson") <(cdn predict -q -m "$T/topic" "$T/some.ndjson")
+}
+
+@test "NDJSON training data is checked by the contract's rules as predict checks it: bad records go to rejects with the reason" {
+  cdn gen -q --rows 400 --seed 5 -o "$T/good.ndjson"
+  good=$(head -1 "$T/good.ndjson")
+  { cat "$T/good.ndjson"
+    jq -c '.rtt_ms = true' <<<"$good"
+    jq -c '.asn = 12.5' <<<"$good"
+    jq -c '.device = "fridge"' <<<"$good"
+    jq -c '.http_status = 99' <<<"$good"
+    jq -c '.country = 7' <<<"$good"
+    jq -c '.qoe_bad = 2' <<<"$good"
+    jq -c 'del(.qoe_bad)' <<<"$good"
+    echo '[1]'
+    echo '{"broken'; } >"$T/in.ndjson"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 "$T/in.ndjson" -o "$T/m" --rejects "$T/rej.ndjson"
+  assert_failure 1
+  [[ $stderr == *"cdn train: 409 in, 400 out, 9 rejected"* ]] || fail "$stderr"
+  run jq -r '[.line, .reason] | @tsv' "$T/rej.ndjson"
+  assert_line --index 0 "401	field 'rtt_ms': true is a boolean, not a number"
+  assert_line --index 1 "402	field 'asn': 12.5 is not an integer"
+  assert_line --index 2 "403	field 'device' is 'fridge', not one of the values the schema allows"
+  assert_line --index 3 "404	field 'http_status': 99 is below the minimum 100"
+  assert_line --index 4 "405	field 'country' is a number; the model wants a string"
+  assert_line --index 5 "406	label 'qoe_bad': 2 is neither 0 nor 1"
+  assert_line --index 6 "407	no label 'qoe_bad'"
+  assert_line --index 7 "408	not a JSON object but an array"
+  assert_line --index 8 --regexp "^409	invalid JSON: "
 }
