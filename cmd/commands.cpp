@@ -13,8 +13,9 @@ const Command kCommands[] = {
     {"consume", "Read Kafka topics to NDJSON", setup_consume},
 #endif
 #ifdef CDN_WITH_XGBOOST
-    {"train", "Train an XGBoost model from CSV files into a model bundle", setup_train},
+    {"train", "Train an XGBoost model from CSV or NDJSON records into a model bundle", setup_train},
     {"predict", "Apply a model bundle to a stream of records", setup_predict},
+    {"eval", "Judge a model bundle on labelled records: the metrics of its objective", setup_eval},
 #endif
 #ifdef CDN_WITH_INFLUX
     {"load-influx", "Write records and predictions into InfluxDB (1.x and 2.x HTTP APIs)",

@@ -41,6 +41,7 @@ Runner setup_broker(CLI::App& app);
 #ifdef CDN_WITH_XGBOOST
 Runner setup_train(CLI::App& app);
 Runner setup_predict(CLI::App& app);
+Runner setup_eval(CLI::App& app);
 #endif
 #ifdef CDN_WITH_INFLUX
 Runner setup_load_influx(CLI::App& app);

@@ -6,20 +6,21 @@
 complete -c cdn -f
 
 # Commands.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a validate -d 'Check records against a JSON Schema, optionally coercing them to fit'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a consume -d 'Read Kafka topics to NDJSON'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a train -d 'Train an XGBoost model from CSV files into a model bundle'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a predict -d 'Apply a model bundle to a stream of records'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a load-influx -d 'Write records and predictions into InfluxDB (1.x and 2.x HTTP APIs)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a sort -d 'Order records by a key (default timestamp); stable, spills to disk'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a tag -d 'Attach a sample ID to every record (sequence, UUIDv7 or content hash)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a validate -d 'Check records against a JSON Schema, optionally coercing them to fit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a produce -d 'Publish records to one or more Kafka topics, optionally paced'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a consume -d 'Read Kafka topics to NDJSON'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a train -d 'Train an XGBoost model from CSV or NDJSON records into a model bundle'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a predict -d 'Apply a model bundle to a stream of records'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a eval -d 'Judge a model bundle on labelled records: the metrics of its objective'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a load-influx -d 'Write records and predictions into InfluxDB (1.x and 2.x HTTP APIs)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a broker -d 'Run a local Kafka cluster for development and tests (mock)'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a gen -d 'Generate synthetic CDN telemetry: one record per request from a dozen edge PoPs, with a diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a qoe_bad label from a documented logistic model'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -a completion -d 'Print a shell completion script (bash, zsh or fish)'
 
 # Global options.
-complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict load-influx broker gen completion' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n 'not __fish_seen_subcommand_from sort tag validate produce consume train predict eval load-influx broker gen completion' -s h -l help -d 'Print this help message and exit'
 complete -c cdn -l version -d 'Print the version, the commit, the parts built in and the libraries'
 complete -c cdn -l config -r -F -d 'Read long options from a TOML file, one [section] per command (default: $CDN_CONFIG)'
 complete -c cdn -s v -l verbose -d 'More diagnostics on stderr (repeat for more)'
@@ -205,6 +206,25 @@ complete -c cdn -n '__fish_seen_subcommand_from predict' -l transactional-id -x 
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -F
+
+# cdn eval
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s h -l help -d 'Print this help message and exit'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s m -l model -x -d 'Model bundle directory written by cdn train'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l input-format -x -a 'auto ndjson csv' -d 'Input format: auto (from the file name), ndjson or csv'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l schema -r -F -d 'JSON Schema whose property types type CSV cells (default: JSON numbers become numbers, everything else strings)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s X -x -d 'Any librdkafka property as key=value (repeatable), as kcat takes it'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) every MS milliseconds to --stats-file'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails (ms); for an output, what waits then is counted as not delivered'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l offset -x -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l json -d 'Write the metrics as one JSON object instead of a table'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l threshold -x -d 'Probability at which a binary prediction counts as positive (accuracy, precision, recall, F1, confusion)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l allow-missing -d 'Score a record missing a feature the schema requires or training never saw missing, instead of rejecting it (as cdn predict --allow-missing)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -F
 
 # cdn load-influx
 complete -c cdn -n '__fish_seen_subcommand_from load-influx' -s h -l help -d 'Print this help message and exit'

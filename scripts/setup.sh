@@ -29,7 +29,7 @@ packages=(
   # Kafka interoperability tests
   kcat
   # reference implementations the tests compare with (Debian's /usr/bin/python3)
-  python3 python3-jsonschema python3-xgboost python3-pandas
+  python3 python3-jsonschema python3-xgboost python3-pandas python3-sklearn
   # the official JSON Schema test suite that cdn validate is held to
   json-schema-test-suite
   # InfluxDB 1.x server that the load-influx tests start on 127.0.0.1

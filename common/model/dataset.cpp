@@ -296,13 +296,13 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
   }
 }
 
-std::string CsvLoader::label_misfit(double d) const {
-  if (label_kind_ == LabelKind::binary && d != 0 && d != 1) return "is neither 0 nor 1";
-  if (label_kind_ == LabelKind::multiclass &&
-      (d < 0 || d != std::trunc(d) || (contract_.num_class > 0 && d >= contract_.num_class))) {
-    return "is not a class number" + (contract_.num_class > 0
-                                          ? " from 0 to " + std::to_string(contract_.num_class - 1)
-                                          : std::string());
+std::string label_misfit(const Contract& c, double d) {
+  LabelKind kind = label_kind(c.objective);
+  if (kind == LabelKind::binary && d != 0 && d != 1) return "is neither 0 nor 1";
+  if (kind == LabelKind::multiclass &&
+      (d < 0 || d != std::trunc(d) || (c.num_class > 0 && d >= c.num_class))) {
+    return "is not a class number" +
+           (c.num_class > 0 ? " from 0 to " + std::to_string(c.num_class - 1) : std::string());
   }
   return "";
 }
@@ -340,7 +340,7 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
                  record::json_type_name(v.type()) + ", not a number";
       }
       if (reason.empty()) {
-        std::string why = label_misfit(d);
+        std::string why = label_misfit(contract_, d);
         if (!why.empty()) {
           reason = "label " + diag::quoted(contract_.label) + ": " +
                    std::string(simdjson::minify(v)) + " " + why;

@@ -16,6 +16,9 @@ namespace cdn::model {
 
 enum class LabelKind { binary, multiclass, regression };
 LabelKind label_kind(const std::string& objective);
+// Why a label's value does not fit the contract's objective ("is neither 0 nor 1", "is not a
+// class number from 0 to 2"); "" when it fits.
+std::string label_misfit(const Contract& c, double d);
 
 struct Dataset {
   size_t cols = 0;
@@ -50,8 +53,6 @@ class CsvLoader {
  private:
   Contract& contract_;
   LabelKind label_kind_;
-  // Checks a label's value; "" when it fits the objective, else the reason.
-  std::string label_misfit(double d) const;
   bool keep_time_;
   record::Rejects& rejects_;
   record::Counts& counts_;

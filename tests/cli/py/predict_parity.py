@@ -50,4 +50,5 @@ def main():
                       "max_abs_diff": float(np.max(np.abs(ours.astype(np.float64) - theirs)))}))
 
 
-main()
+if __name__ == "__main__":
+    main()
