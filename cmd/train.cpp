@@ -43,6 +43,8 @@ struct TrainArgs {
   std::string valid_after;
   std::string report;
   std::string input_format = "auto";
+  std::string model_in;                     // --model-in: the bundle to continue
+  std::vector<std::string> contract_given;  // the contract options given (--schema, --label...)
 };
 
 // Whether an input of cdn train is NDJSON: --input-format, else its name (.csv is CSV;
@@ -105,6 +107,15 @@ void check_args(TrainArgs& a) {
     }
   }
 #endif
+  if (!a.model_in.empty()) {
+    if (!a.contract_given.empty()) {
+      throw UsageError(
+          "--model-in continues the bundle's model with the bundle's contract and "
+          "objective; leave out " +
+          a.contract_given.front());
+    }
+    return;
+  }
   if (a.schema.empty()) a.schema = model::default_schema_path();
   if (a.schema.empty()) {
     throw UsageError("no schema found; name the JSON Schema of the records with --schema FILE");
@@ -115,8 +126,19 @@ int run_train(TrainArgs& a) {
   check_args(a);
   model::xgb::route_logs();
   model::check_bundle_target(a.output);
-  model::Contract contract = model::derive_contract(a.schema, a.contract);
-  contract.objective = a.objective;
+  model::Contract contract;
+  std::vector<int64_t> missing_before;  // --model-in: the rows its training missed each feature
+  if (!a.model_in.empty()) {
+    // Continued training: the bundle's contract (its vocabularies stay, so its codes do) and
+    // its trees, to which this run's rounds are added.
+    model::Bundle base = model::read_bundle(a.model_in);
+    contract = base.contract;
+    for (const auto& f : contract.features) missing_before.push_back(f.missing);
+    a.train.model_in = model::xgb::save(base.booster, "ubj");
+  } else {
+    contract = model::derive_contract(a.schema, a.contract);
+    contract.objective = a.objective;
+  }
   for (const auto& kv : a.train.params) {
     if (kv.first == "num_class") contract.num_class = std::atoi(kv.second.c_str());
   }
@@ -135,6 +157,7 @@ int run_train(TrainArgs& a) {
     return std::string(b);
   };
   model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
+  if (!a.model_in.empty()) loader.freeze_vocabularies();
   model::Dataset train, valid;
   auto load = [&](const std::string& spec, model::Dataset& into, bool learn) {
     if (!is_ndjson(spec, a.input_format)) return loader.load(spec, into, learn);
@@ -162,13 +185,19 @@ int run_train(TrainArgs& a) {
   // The bundle says which features training saw missing: predict refuses a record missing
   // one that never was.
   for (size_t f = 0; f < contract.features.size(); ++f) {
-    contract.features[f].missing = static_cast<int64_t>(loader.missing()[f]);
+    auto now = static_cast<int64_t>(loader.missing()[f]);
+    int64_t before = f < missing_before.size() ? missing_before[f] : 0;
+    // An older bundle that does not say keeps not saying: it cannot be known.
+    contract.features[f].missing = before < 0 ? -1 : before + now;
   }
   for (size_t f = 0; f < contract.features.size(); ++f) {
     if (loader.unknown()[f] > 0) {
-      diag::warning(std::to_string(loader.unknown()[f]) + " validation values of " +
+      diag::warning(std::to_string(loader.unknown()[f]) +
+                    (a.model_in.empty() ? " validation values of " : " values of ") +
                     diag::quoted(contract.features[f].name) +
-                    " were not seen in training; they count as missing");
+                    (a.model_in.empty() ? " were not seen in training"
+                                        : " are outside the vocabulary of the model continued") +
+                    "; they count as missing");
     }
   }
   diag::info("read " + std::to_string(train.rows()) + " training and " +
@@ -297,8 +326,15 @@ Runner setup_train(CLI::App& app) {
                  "Also write a self-contained HTML report with charts: learning curves, "
                  "feature importance, ROC curve or residuals")
       ->type_name("FILE.html");
-  return [a, drop] {
+  app.add_option("--model-in", a->model_in,
+                 "Continue training this bundle's model (its contract, objective and trees): "
+                 "the rounds are added after its own")
+      ->type_name("MODEL_DIR");
+  return [a, drop, &app] {
     a->contract.drop_given = drop->count() > 0;
+    for (const char* name : {"--schema", "--label", "--drop", "--time-features", "--objective"}) {
+      if (app.get_option(name)->count() > 0) a->contract_given.emplace_back(name);
+    }
     return run_train(*a);
   };
 }

@@ -254,12 +254,12 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
             auto it = codes.find(std::string(cell));
             if (it != codes.end()) {
               row[f] = it->second;
-            } else if (learn && feat.learned) {
+            } else if (learn && feat.learned && !frozen_) {
               float code = static_cast<float>(codes.size());
               codes.emplace(std::string(cell), code);
               contract_.features[f].categories.emplace_back(cell);
               row[f] = code;
-            } else if (learn) {
+            } else if (learn && !feat.learned) {
               reason = "column " + diag::quoted(header[c]) + ": '" + std::string(cell) +
                        "' is not one of the values the schema allows";
               ok = false;
@@ -398,12 +398,12 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
           auto it = codes.find(std::string(str));
           if (it != codes.end()) {
             row[f] = it->second;
-          } else if (learn && feat.learned) {
+          } else if (learn && feat.learned && !frozen_) {
             float code = static_cast<float>(codes.size());
             codes.emplace(std::string(str), code);
             contract_.features[f].categories.emplace_back(str);
             row[f] = code;
-          } else if (learn) {
+          } else if (learn && !feat.learned) {
             reason = "field " + diag::quoted(feat.field) + " is " + diag::quoted(str) +
                      ", not one of the values the schema allows";
           } else {
@@ -437,6 +437,7 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
 }
 
 void CsvLoader::finish_vocabularies(Dataset& ds) {
+  if (frozen_) return;
   for (size_t f = 0; f < contract_.features.size(); ++f) {
     Feature& feat = contract_.features[f];
     if (!feat.learned) continue;

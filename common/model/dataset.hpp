@@ -43,6 +43,9 @@ class CsvLoader {
   // Appends the rows of NDJSON records (files, stdin, a Kafka topic read to its end), typed
   // by the contract as predict reads a record: the same records give the same rows as CSV.
   void load(record::Source& in, Dataset& into, bool learn);
+  // Keeps the learned vocabularies as they are (continued training: the model's codes stay);
+  // a value outside one counts as unknown, as in validation data.
+  void freeze_vocabularies() { frozen_ = true; }
   // Sorts the learned vocabularies and renumbers their codes in `ds` accordingly.
   void finish_vocabularies(Dataset& ds);
   // Values outside a feature's vocabulary (files loaded with learn = false), per feature.
@@ -59,6 +62,7 @@ class CsvLoader {
   std::vector<std::unordered_map<std::string, float>> codes_;  // per feature
   std::vector<uint64_t> unknown_;
   std::vector<uint64_t> missing_;
+  bool frozen_ = false;
 };
 
 template <class Pick>

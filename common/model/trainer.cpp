@@ -223,7 +223,16 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
 
   r.params = booster_params(contract, o, threads);
   auto& p = r.params;
+  if (!o.model_in.empty()) {
+    // Continued training, as XGBoost's xgb_model: the trees loaded, then this run's
+    // parameters, and the rounds numbered on from the last one.
+    xgb::check(xgb::api().XGBoosterLoadModelFromBuffer(r.booster.get(), o.model_in.data(),
+                                                       o.model_in.size()),
+               "cannot load the model to continue");
+    r.base_rounds = xgb::boosted_rounds(r.booster);
+  }
   for (const auto& kv : p) xgb::set_param(r.booster, kv.first, kv.second);
+  const int base = r.base_rounds;
 
   std::vector<DMatrixHandle> evals{dtrain.get()};
   std::vector<const char*> names{"train"};
@@ -250,7 +259,7 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   std::vector<double> values;
   for (int it = 0; it < o.rounds; ++it) {
     if (io::stop_requested()) break;
-    xgb::check(xgb::api().XGBoosterUpdateOneIter(r.booster.get(), it, dtrain.get()),
+    xgb::check(xgb::api().XGBoosterUpdateOneIter(r.booster.get(), base + it, dtrain.get()),
                "boosting round failed");
     if (own_metrics) {
       cols.clear();
@@ -275,8 +284,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
       }
     } else {
       const char* text = nullptr;
-      xgb::check(xgb::api().XGBoosterEvalOneIter(r.booster.get(), it, evals.data(), names.data(),
-                                                 evals.size(), &text),
+      xgb::check(xgb::api().XGBoosterEvalOneIter(r.booster.get(), base + it, evals.data(),
+                                                 names.data(), evals.size(), &text),
                  "evaluation failed");
       parse_eval(text, cols, values);
     }
@@ -331,10 +340,10 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
                     r.stop_metric + " " + num_text(best) + ", " +
                     std::to_string(r.rounds_run - r.best_iteration - 1) + " later rounds dropped");
     }
-    if (r.best_iteration + 1 < xgb::boosted_rounds(r.booster)) {
-      r.booster = xgb::slice(r.booster, r.best_iteration + 1);
+    if (base + r.best_iteration + 1 < xgb::boosted_rounds(r.booster)) {
+      r.booster = xgb::slice(r.booster, base + r.best_iteration + 1);
     }
-    xgb::set_attr(r.booster, "best_iteration", std::to_string(r.best_iteration));
+    xgb::set_attr(r.booster, "best_iteration", std::to_string(base + r.best_iteration));
     xgb::set_attr(r.booster, "best_score", num_text(best));
   }
 
@@ -360,6 +369,7 @@ std::string params_json(const TrainResult& r, const TrainOptions& o, const Valid
   }
   p += "],\n\"rounds\":" + std::to_string(o.rounds);
   p += ",\"rounds_run\":" + std::to_string(r.rounds_run);
+  if (r.base_rounds > 0) p += ",\"base_rounds\":" + std::to_string(r.base_rounds);
   p += ",\"early_stopping\":" + std::to_string(o.early_stopping);
   p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
   p += ",\"threshold\":";

@@ -25,6 +25,9 @@ struct TrainOptions {
   std::vector<std::pair<std::string, std::string>> params;  // --param k=v, last wins
   int early_stopping = 0;
   double threshold = 0.5;
+  // --model-in: the model to continue (UBJSON, as a bundle holds it); its trees stay and the
+  // rounds are added after them.
+  std::vector<char> model_in;
   bool progress_bar = false;  // a bar on stderr (a terminal) instead of a line per round
   bool quiet = false;
 };
@@ -34,7 +37,8 @@ struct TrainResult {
   std::vector<std::pair<std::string, std::string>> params;  // what the booster got
   std::vector<std::string> columns;                         // "train-auc", "valid-logloss"...
   std::vector<std::vector<double>> history;                 // per round, per column
-  int rounds_run = 0;
+  int base_rounds = 0;      // the rounds of the model continued (--model-in)
+  int rounds_run = 0;       // the rounds this run added
   int best_iteration = -1;  // with early stopping: the round kept last
   std::string stop_metric;  // the column early stopping watched
   FinalMetrics final_metrics;

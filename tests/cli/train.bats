@@ -379,6 +379,29 @@ PY
   same_history "$T/pr" "$T/pr.json"
 }
 
+@test "--model-in continues a bundle's model: its contract and trees, this run's rounds after them, as XGBoost's xgb_model" {
+  cdn train -q --schema "$SCHEMA" --rounds 8 --max-depth 4 "$D/valid.csv" -o "$T/base"
+  run --separate-stderr cdn -vv train --rounds 6 --max-depth 4 --model-in "$T/base" --valid "$D/valid.csv" \
+    "$D/train.csv" -o "$T/more"
+  assert_success
+  [[ $stderr == *"6 rounds, bundle '$T/more'"* ]] || fail "$stderr"
+  assert_equal "$(json "$T/more/params.json" 'd["base_rounds"]')" 8
+  assert_equal "$(json "$T/more/model.json" 'len(d["learner"]["gradient_booster"]["model"]["trees"])')" 14
+  # the base's vocabularies and codes stay; what training missed adds up
+  assert_equal "$(json "$T/more/contract.json" '[f["categories"] for f in d["features"] if f["kind"] == "categorical"]')" \
+    "$(json "$T/base/contract.json" '[f["categories"] for f in d["features"] if f["kind"] == "categorical"]')"
+  # every round's metrics equal Python XGBoost continuing the same model on the same rows
+  "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/more" "$D/train.csv" "$D/valid.csv" "$T/base" >"$T/more.json"
+  same_history "$T/more" "$T/more.json"
+  # the contract is the bundle's: options that would make another are usage errors
+  run --separate-stderr cdn train --model-in "$T/base" --objective reg:squarederror "$D/train.csv" -o "$T/x"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: --model-in continues the bundle's model with the bundle's contract and objective; leave out --objective"
+  # and predict takes the continued bundle
+  cdn gen -q --rows 20 --seed 3 --no-label | cdn tag -q | cdn predict -q -m "$T/more" >"$T/p.ndjson"
+  assert_equal "$(wc -l <"$T/p.ndjson")" 20
+}
+
 # bars FILE: what the progress bar drew in a terminal's typescript, one draw a line (each
 # after a clear, \r ESC [K; the last one ends with the new line that keeps it).
 bars() {

@@ -1,11 +1,12 @@
 """Python XGBoost on the same rows and parameters as a cdn train bundle: the reference for
 the AUC parity test and the training benchmark.
 
-usage: train_xgb.py BUNDLE TRAIN.csv VALID.csv
+usage: train_xgb.py BUNDLE TRAIN.csv VALID.csv [BASE_BUNDLE]
   -> prints JSON {"auc", "read_s", "train_s", "history": {"train-auc": [one per round], ...}}
 
 The features, their kinds and the category codes come from BUNDLE/contract.json; the
 XGBoost parameters and rounds from BUNDLE/params.json. CSV is read with pandas.read_csv.
+With BASE_BUNDLE, training continues its model (xgb_model), as cdn train --model-in does.
 """
 import json
 import sys
@@ -54,6 +55,7 @@ def auc(p, y):
 
 def main():
     bundle, train_path, valid_path = sys.argv[1:4]
+    base = xgb.Booster(model_file=f"{sys.argv[4]}/model.ubj") if len(sys.argv) > 4 else None
     contract = json.load(open(f"{bundle}/contract.json"))
     params = json.load(open(f"{bundle}/params.json"))
     t0 = time.time()
@@ -65,7 +67,7 @@ def main():
     dva = xgb.DMatrix(xva, label=yva, enable_categorical=True, nthread=-1)
     evals_result = {}
     booster = xgb.train(plist, dtr, params["rounds_run"], evals=[(dtr, "train"), (dva, "valid")],
-                        evals_result=evals_result, verbose_eval=False)
+                        evals_result=evals_result, verbose_eval=False, xgb_model=base)
     t2 = time.time()
     p = booster.predict(dva)
     print(json.dumps({"auc": auc(np.asarray(p), np.asarray(yva)), "read_s": t1 - t0,
