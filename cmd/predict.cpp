@@ -1,7 +1,15 @@
 // cdn predict: apply a model bundle to a stream of records, one prediction record per input
 // record, in input order; records are scored in batches on every core.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
@@ -10,6 +18,7 @@
 #include "common/diag/log.hpp"
 #include "common/diag/metric.hpp"
 #include "common/diag/service.hpp"
+#include "common/io/signals.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/scorer.hpp"
 #include "common/model/serve.hpp"
@@ -23,6 +32,137 @@
 namespace cdn::cmd {
 
 namespace {
+// The hot swap: a new bundle at the model path (a symlink flipped, a directory replaced by
+// rename, files rewritten) or a SIGHUP has it loaded and checked on a thread of its own
+// (hashes, the compiled trees against XGBoost), and it takes over between two batches
+// (model::serve checks it fits the records read lately). A bundle that fails is refused with
+// a warning and counted; the model in use keeps scoring.
+class HotSwap : public model::ModelSource {
+ public:
+  HotSwap(std::string path, model::ScoreOptions so, model::Bundle first)
+      : path_(std::move(path)), so_(std::move(so)) {
+    auto m = std::make_unique<Loaded>();
+    m->bundle = std::move(first);
+    m->scorer = std::make_unique<model::Scorer>(m->bundle, so_);
+    current_ = m.get();
+    models_.push_back(std::move(m));
+    signature_ = signature();
+    watcher_ = std::thread([this] { watch(); });
+  }
+  ~HotSwap() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    watcher_.join();
+  }
+  HotSwap(const HotSwap&) = delete;
+  HotSwap& operator=(const HotSwap&) = delete;
+
+  const model::Scorer& first() const { return *models_.front()->scorer; }
+  const model::Bundle& current() const { return current_.load()->bundle; }
+  uint64_t swapped() const { return swapped_; }
+  uint64_t refused() const { return refused_; }
+
+  const model::Scorer* candidate() override {
+    Loaded* r = ready_.load(std::memory_order_acquire);
+    return r ? r->scorer.get() : nullptr;
+  }
+  void taken(bool ok, const std::string& why) override {
+    Loaded* r = ready_.load(std::memory_order_acquire);
+    if (ok) {
+      current_ = r;
+      ++swapped_;
+      diag::notice("now scoring with the model " + r->bundle.model_hash + " from " +
+                   diag::quoted(path_));
+    } else {
+      ++refused_;
+      diag::warning("refused the model " + r->bundle.model_hash + " at " + diag::quoted(path_) +
+                    ": " + why + "; still scoring with " + current().model_hash);
+    }
+    ready_.store(nullptr, std::memory_order_release);
+  }
+
+ private:
+  struct Loaded {
+    model::Bundle bundle;
+    std::unique_ptr<model::Scorer> scorer;
+  };
+
+  // What says the bundle at the path changed: where the path leads, and its manifest's
+  // inode, size and time.
+  std::string signature() const {
+    char* real = ::realpath(path_.c_str(), nullptr);
+    std::string s = real ? real : path_;
+    std::free(real);
+    struct stat st {};
+    if (::stat((path_ + "/manifest.json").c_str(), &st) == 0) {
+      s += "|" + std::to_string(st.st_ino) + "|" + std::to_string(st.st_size) + "|" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+    }
+    return s;
+  }
+
+  void watch() {
+    int ticks = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(200));
+      if (done_) break;
+      bool asked = io::take_reload_request();
+      if (!asked && ++ticks % 5 != 0) continue;  // the path is looked at once a second
+      if (ready_.load() != nullptr) continue;    // one waits to take over already
+      std::string sig = signature();
+      if (!asked && sig == signature_) continue;
+      signature_ = sig;
+      lock.unlock();
+      load(asked);
+      lock.lock();
+    }
+  }
+
+  void load(bool asked) {
+    auto m = std::make_unique<Loaded>();
+    try {
+      m->bundle = model::read_bundle(path_);
+      if (m->bundle.model_hash == current().model_hash) {
+        if (asked)
+          diag::notice("SIGHUP: the bundle at " + diag::quoted(path_) + " is the model in use");
+        return;
+      }
+      model::xgb::set_param(m->bundle.booster, "nthread", "1");
+      m->scorer = std::make_unique<model::Scorer>(m->bundle, so_);
+    } catch (const std::exception& e) {
+      ++refused_;
+      diag::warning("refused the model bundle at " + diag::quoted(path_) + ": " + e.what() +
+                    "; still scoring with " + current().model_hash);
+      return;
+    }
+    diag::notice("loaded the model " + m->bundle.model_hash + " from " + diag::quoted(path_) +
+                 "; it takes over at the next record");
+    Loaded* r = m.get();
+    {
+      std::lock_guard<std::mutex> keep(models_mutex_);
+      models_.push_back(std::move(m));
+    }
+    ready_.store(r, std::memory_order_release);
+  }
+
+  std::string path_;
+  model::ScoreOptions so_;
+  std::mutex models_mutex_;
+  std::vector<std::unique_ptr<Loaded>> models_;  // every model loaded: batches may still use one
+  std::atomic<Loaded*> current_{nullptr};
+  std::atomic<Loaded*> ready_{nullptr};
+  std::atomic<uint64_t> swapped_{0}, refused_{0};
+  std::string signature_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread watcher_;
+};
+
 struct PredictArgs {
   cli::IoOptions io;
   cli::ServiceOptions service;
@@ -65,7 +205,7 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   source->count_into(ctx.counts());
   a.serve.periodic_commit = true;
   auto tally = model::serve(scorer, *source, ctx, a.serve);
-  return ctx.finish(model::tally_text(bundle.contract, tally) + ", exactly once");
+  return ctx.finish(model::tally_text(*tally.contract, tally) + ", exactly once");
 }
 #endif
 
@@ -86,23 +226,36 @@ int run_predict(PredictArgs& a) {
   for (const auto& k : so.keep) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
   }
-  model::Scorer scorer(bundle, so);
-  auto info = diag::Service::get().add_metrics([&a, &bundle](std::string& out) {
-    diag::metric_header(out, "cdn_model_info",
-                        "The model bundle predict scores with: its directory, objective and "
-                        "contract hash; always 1.",
-                        "gauge");
-    out += "cdn_model_info{model=\"" + diag::metric_label(a.model) + "\",objective=\"" +
-           diag::metric_label(bundle.contract.objective) + "\",contract_hash=\"" +
-           diag::metric_label(bundle.contract_hash) + "\"} 1\n";
+  io::install_reload_signal();
+  HotSwap hot(a.model, so, std::move(bundle));
+  a.serve.models = &hot;
+  const model::Scorer& scorer = hot.first();
+  auto info = diag::Service::get().add_metrics([&a, &hot](std::string& out) {
+    const model::Bundle& b = hot.current();
+    diag::metric_header(
+        out, "cdn_model_info",
+        "The model bundle predict scores with: its directory, the model's hash "
+        "(the \"model\" of each prediction), objective and contract hash; always 1.",
+        "gauge");
+    out += "cdn_model_info{model=\"" + diag::metric_label(a.model) + "\",hash=\"" +
+           diag::metric_label(b.model_hash) + "\",objective=\"" +
+           diag::metric_label(b.contract.objective) + "\",contract_hash=\"" +
+           diag::metric_label(b.contract_hash) + "\"} 1\n";
+    diag::metric_header(out, "cdn_model_swaps_total",
+                        "New model bundles that took over while the stream ran (swapped), and "
+                        "those refused (refused).",
+                        "counter");
+    out += "cdn_model_swaps_total{result=\"swapped\"} " + std::to_string(hot.swapped()) + "\n";
+    out += "cdn_model_swaps_total{result=\"refused\"} " + std::to_string(hot.refused()) + "\n";
   });
+  const model::Bundle& first = scorer.bundle();
 #ifdef CDN_WITH_KAFKA
-  if (a.exactly_once) return run_exactly_once(a, bundle, scorer);
+  if (a.exactly_once) return run_exactly_once(a, first, scorer);
 #endif
 
   pipeline::RunContext ctx("predict", endpoint::open_output(a.io.output),
                            endpoint::open_rejects(a.io.rejects));
-  ctx.set_time_field(bundle.contract.time_field);
+  ctx.set_time_field(first.contract.time_field);
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
   // A file output or rejects file is renamed into place at the end, so only streams can be
@@ -110,7 +263,7 @@ int run_predict(PredictArgs& a) {
   a.serve.periodic_commit =
       !ctx.out().holds_until_commit() && !ctx.rejects().sink().holds_until_commit();
   auto tally = model::serve(scorer, in, ctx, a.serve);
-  return ctx.finish(model::tally_text(bundle.contract, tally));
+  return ctx.finish(model::tally_text(*tally.contract, tally));
 }
 }  // namespace
 

@@ -10,9 +10,14 @@ namespace cdn::io {
 
 namespace {
 std::atomic<int> g_stop{0};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop(int sig) {
   g_stop.store(sig, std::memory_order_relaxed);
+}
+
+extern "C" void on_reload(int) {
+  g_reload.store(true, std::memory_order_relaxed);
 }
 }  // namespace
 
@@ -28,6 +33,18 @@ void install_signal_handlers() {
   // SIGXFSZ and leave its temporary files behind; ignored, the write fails with EFBIG and
   // the usual error path reports it and cleans up.
   signal(SIGXFSZ, SIG_IGN);
+}
+
+void install_reload_signal() {
+  struct sigaction sa {};
+  sa.sa_handler = on_reload;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;  // nothing waits on it: reads carry on
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool take_reload_request() {
+  return g_reload.exchange(false, std::memory_order_relaxed);
 }
 
 int stop_signal() {

@@ -17,4 +17,10 @@ inline bool stop_requested() {
 // Throws cdn::Interrupted when a stop was requested.
 void throw_if_stopped();
 
+// SIGHUP asks a long-running command to reload (cdn predict: its model bundle) instead of
+// ending it. Installed only by the commands that reload.
+void install_reload_signal();
+// True once after each SIGHUP received since the last call.
+bool take_reload_request();
+
 }  // namespace cdn::io

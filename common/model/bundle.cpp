@@ -148,6 +148,7 @@ Bundle read_bundle(const std::string& dir) {
     throw refuse("the model's feature names differ from the contract's");
   }
   b.contract_hash = ch;
+  b.model_hash = h;
   return b;
 }
 

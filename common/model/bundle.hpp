@@ -37,6 +37,7 @@ struct Bundle {
   Contract contract;
   xgb::Booster booster;
   std::string contract_hash;
+  std::string model_hash;  // XXH64 of model.ubj: the model's name in predictions ("model")
 };
 
 // Reads and checks a bundle; throws UsageError when a part is missing or the parts do not

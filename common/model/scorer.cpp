@@ -29,6 +29,7 @@ void Batch::clear() {
   lines.clear();
   sources.clear();
   keys.clear();
+  scorer = nullptr;
   out.clear();
   out_count = 0;
   out_records.clear();
@@ -61,6 +62,8 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
     contribution_keys_.push_back(std::move(k));
   }
   contribution_keys_.emplace_back("\"bias\":");
+  model_key_ = ",\"model\":";
+  base::append_json_string(model_key_, bundle.model_hash);
   compile_forest();
   if (c.multiclass()) {
     labels_ = static_cast<size_t>(std::max(c.num_class, 0));
@@ -258,6 +261,7 @@ void Scorer::score(Batch& b) const {
       o += "],\"label\":";
       base::append_uint(o, static_cast<uint64_t>(std::max_element(p, p + per) - p));
     }
+    o += model_key_;
     if (opts_.explain) {
       o += ",\"contributions\":{";
       const float* cv = s.contrib.data() + r * contrib_per;

@@ -28,7 +28,10 @@ struct ScoreOptions {
 };
 
 // Records in, prediction lines and rejects out, in input order.
+class Scorer;
+
 struct Batch {
+  const Scorer* scorer = nullptr;                // the model that scores it
   std::string text;                              // the records, each padded
   std::vector<std::pair<size_t, size_t>> spans;  // offset and length in text
   std::vector<uint64_t> lines;                   // line (or offset) in its source
@@ -85,6 +88,7 @@ class Scorer {
   ScoreOptions opts_;
   RowBuilder builder_;
   std::vector<std::string> contribution_keys_;  // `"name":` per feature, then the bias
+  std::string model_key_;                       // `,"model":"HASH"`
   std::vector<std::string> keep_keys_;          // `,"field":`
   std::unique_ptr<Forest> forest_;  // the trees laid out for speed; null: XGBoost predicts
   size_t labels_ = 0;

@@ -90,6 +90,27 @@ std::string tally_text(const Contract& c, const ServeTally& t) {
 namespace {
 // The error when the first records do not fit the model: the fields it wants and those the
 // records hold.
+// Of up to 100 records, how many hold at least half of the scorer's features (fit), and
+// how many were read whole.
+std::pair<uint64_t, uint64_t> fit_of(const Scorer& scorer, const std::vector<std::string>& recs) {
+  const RowBuilder& builder = scorer.builder();
+  std::vector<float> row(builder.width());
+  std::vector<uint64_t> unknown(builder.width()), missing(builder.width());
+  RowBuilder::FieldOrder order;
+  simdjson::dom::parser parser;
+  std::string reason;
+  uint64_t read = 0, fit = 0;
+  for (const auto& text : recs) {
+    simdjson::dom::object obj;
+    if (parser.parse(text).get_object().get(obj)) continue;
+    builder.fill(obj, row.data(), reason, unknown, missing, order, nullptr);
+    if (!order.read_all) continue;
+    ++read;
+    fit += 2 * order.held >= builder.width();
+  }
+  return {fit, read};
+}
+
 UsageError misfit_error(const Scorer& scorer, const Batch& b) {
   std::vector<std::string> seen;
   simdjson::dom::parser parser;
@@ -121,16 +142,23 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
                  const ServeOptions& o) {
   std::vector<std::string> names;  // source names, indexed by Batch::sources
   ServeTally tally{std::vector<uint64_t>(scorer.features(), 0),
-                   std::vector<uint64_t>(scorer.features(), 0)};
+                   std::vector<uint64_t>(scorer.features(), 0), &scorer.bundle().contract};
   bool judged = false;  // the first records read were found to fit the model
+  const Scorer* current = &scorer;
+  std::vector<std::string> recent;  // a few records of the last batch written: a new model
+                                    // must fit them to take over
   std::unique_ptr<PredictionMetrics> metrics;
   if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer);
   bool keyed = ctx.out().takes_keys();
   auto write = [&](std::unique_ptr<Batch>& spent) {
     const Batch& b = *spent;
     if (!judged && b.read > 0) {
-      if (2 * b.fitting < b.read) throw misfit_error(scorer, b);
+      if (2 * b.fitting < b.read) throw misfit_error(*b.scorer, b);
       judged = true;
+    }
+    if (o.models != nullptr && b.size() > 0) {
+      recent.clear();
+      for (size_t i = 0; i < b.size() && i < 32; ++i) recent.emplace_back(b.record(i));
     }
     if (keyed && !b.keys.empty()) {
       // A Kafka output: each prediction keeps the key of its record's message.
@@ -163,10 +191,10 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
   bool timed = ctx.measuring();
   pipeline::OrderedBatches<Batch> batches(
       o.threads,
-      [&scorer, timed](Batch& b) {
-        if (!timed) return scorer.score(b);
+      [timed](Batch& b) {
+        if (!timed) return b.scorer->score(b);
         auto t0 = Clock::now();
-        scorer.score(b);
+        b.scorer->score(b);
         b.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       },
       write);
@@ -186,10 +214,40 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
   record::Record rec;
   uint64_t n = 0;
   uint32_t source = 0;
+  // A new model takes over between two batches: the open one is scored by the model it was
+  // opened with, and the next record opens one for the new model. It must fit the records
+  // read lately, and score as the model in use does (same objective and label).
+  auto take_over = [&](const Scorer* next) {
+    const Contract& now = current->bundle().contract;
+    const Contract& c = next->bundle().contract;
+    std::string why;
+    if (c.objective != now.objective || c.label != now.label || c.num_class != now.num_class) {
+      why = "its objective or label (" + c.objective + ", " + diag::quoted(c.label) +
+            ") is not the one in use (" + now.objective + ", " + diag::quoted(now.label) + ")";
+    } else if (auto [fit, read] = fit_of(*next, recent); 2 * fit < read) {
+      why = "the records read lately do not fit it: " + std::to_string(read - fit) + " of " +
+            std::to_string(read) + " hold fewer than half of its features";
+    }
+    if (!why.empty()) return o.models->taken(false, why);
+    batches.submit();
+    if (next->features() != current->features()) {
+      std::fill(tally.unknown.begin(), tally.unknown.end(), 0);
+      std::fill(tally.missing.begin(), tally.missing.end(), 0);
+      tally.unknown.resize(next->features(), 0);
+      tally.missing.resize(next->features(), 0);
+    }
+    current = next;
+    tally.contract = &c;
+    o.models->taken(true, "");
+  };
   while (in.next(rec)) {
     source = source_index(names, source, in.name());
+    if (o.models != nullptr) {
+      if (const Scorer* next = o.models->candidate()) take_over(next);
+    }
     if (!batches.current()) opened = Clock::now();
     Batch& b = batches.open();
+    if (b.scorer == nullptr) b.scorer = current;
     b.add(rec.text, rec.line, source);
     b.keys.set(b.size() - 1, rec.key);
     if (b.size() >= o.batch_size) {

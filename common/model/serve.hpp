@@ -14,6 +14,17 @@
 
 namespace cdn::model {
 
+// Where a new model comes from while the stream runs (cdn predict's hot swap): loaded and
+// checked away from the stream, it takes over between two batches.
+class ModelSource {
+ public:
+  virtual ~ModelSource() = default;
+  // A scorer ready to take over, or null. Called for every record: cheap.
+  virtual const Scorer* candidate() = 0;
+  // The candidate took over (ok), or was refused for `why`; either way it is no longer one.
+  virtual void taken(bool ok, const std::string& why) = 0;
+};
+
 struct ServeOptions {
   size_t batch_size = 4096;
   int linger_ms = 100;
@@ -22,12 +33,16 @@ struct ServeOptions {
   // and every commit_ms while it flows; for outputs that can be committed more than once.
   bool periodic_commit = false;
   int commit_ms = 1000;
+  ModelSource* models = nullptr;  // a model may take over while the stream runs
 };
 
 // Per feature, over the whole run.
 struct ServeTally {
   std::vector<uint64_t> unknown;  // values outside its learned vocabulary
   std::vector<uint64_t> missing;  // records without it
+  // The contract of the model in use at the end: the counts are since it took over when its
+  // features differ from the model's before it.
+  const Contract* contract = nullptr;
 };
 
 // Throws UsageError when the first records the model reads do not fit it at all: fewer than

@@ -39,7 +39,9 @@ teardown() {
   assert_equal "$(jq -r .sampleID <<<"${lines[0]}")" 1
   assert_equal "$(jq -r .sampleID <<<"${lines[11999]}")" 12000
   assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .sampleID | sort -n -c && echo sorted)" sorted
-  assert_equal "$(jq -c 'keys' <<<"${lines[5]}")" '["prediction","sampleID","timestamp"]'
+  assert_equal "$(jq -c 'keys' <<<"${lines[5]}")" '["model","prediction","sampleID","timestamp"]'
+  # the model that made it: the hash of the bundle's model.ubj
+  assert_equal "$(jq -r .model <<<"${lines[5]}")" "$(jq -r .model_hash "$D/m/manifest.json")"
   assert_equal "$(jq -r .timestamp <<<"${lines[0]}")" "$(head -1 "$D/live.ndjson" | jq -r .timestamp)"
   [[ "$stderr" =~ ^"cdn predict: 12000 in, 12000 out, 0 rejected in "[0-9.]+" s, 0 unknown categories"$ ]]
 }
@@ -589,5 +591,160 @@ keys_follow_ids() {
   for t in prej vrej; do
     run "$CDN" consume -q -t "$t" -e --envelope
     assert_equal "$(jq -rs 'map("\(.key)=\(.payload.record | fromjson | .sampleID)") | sort | join(" ")' <<<"$output")" "r1=r1 r2=r2"
+  done
+}
+
+# wait_for FILE TEXT: until FILE holds TEXT (30 s at most).
+wait_for() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no '$2' in $1: $(cat "$1")"
+}
+
+# records_in PORT N: until predict has read N records (30 s at most).
+records_in() {
+  local i n=
+  for ((i = 0; i < 300; i++)); do
+    n=$(curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "cdn_records_in_total{command=\"predict\"}" { print $2 }')
+    [[ $n == "$2" ]] && return 0
+    sleep 0.1
+  done
+  fail "predict read $n records, not $2"
+}
+
+@test "a new bundle at the model path takes over between batches; a broken one or one of another objective is refused; SIGHUP reloads" {
+  cdn train -q --schema "$SCHEMA" --rounds 7 "$D/train.csv" -o "$T/v2"
+  cdn train -q --schema "$SCHEMA" --rounds 9 "$D/train.csv" -o "$T/v3"
+  cp -r "$T/v3" "$T/broken"
+  printf 'x' >>"$T/broken/model.ubj"
+  ln -s "$D/m" "$T/current"
+  v1=$(jq -r .model_hash "$D/m/manifest.json")
+  v2=$(jq -r .model_hash "$T/v2/manifest.json")
+  v3=$(jq -r .model_hash "$T/v3/manifest.json")
+  reg=$(jq -r .model_hash "$D/reg/manifest.json")
+  mkfifo "$T/feed"
+  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$CDN" predict -m "$T/current" --metrics-addr "127.0.0.1:$port" <"$T/feed" >"$T/out.ndjson" 2>"$T/err" &
+  pid=$!
+  exec 4>"$T/feed"
+  sed -n '1,3000p' "$D/live.ndjson" >&4
+  records_in "$port" 3000
+  # a symlink flipped: loaded on the side, it takes over at the next record
+  ln -sfn "$T/v2" "$T/current"
+  wait_for "$T/err" "loaded the model $v2 from '$T/current'; it takes over at the next record"
+  sed -n '3001,6000p' "$D/live.ndjson" >&4
+  records_in "$port" 6000
+  # a broken bundle: refused, named in the log and the metrics
+  ln -sfn "$T/broken" "$T/current"
+  wait_for "$T/err" "refused the model bundle at '$T/current': the model bundle '$T/current' does not hold together"
+  # a bundle of another objective and label: refused where it would take over
+  ln -sfn "$D/reg" "$T/current"
+  wait_for "$T/err" "loaded the model $reg"
+  sed -n '6001,9000p' "$D/live.ndjson" >&4
+  wait_for "$T/err" "refused the model $reg at '$T/current': its objective or label (reg:squarederror, 'ttfb_ms') is not the one in use (binary:logistic, 'qoe_bad'); still scoring with $v2"
+  records_in "$port" 9000
+  ln -sfn "$T/v3" "$T/current"
+  kill -HUP "$pid"
+  wait_for "$T/err" "loaded the model $v3"
+  sed -n '9001,12000p' "$D/live.ndjson" >&4
+  wait_for "$T/err" "now scoring with the model $v3"
+  # SIGHUP with the bundle unchanged: said, nothing swapped (and SIGHUP does not end it)
+  kill -HUP "$pid"
+  wait_for "$T/err" "SIGHUP: the bundle at '$T/current' is the model in use"
+  run curl -s -m 10 "http://127.0.0.1:$port/metrics"
+  assert_output --partial 'cdn_model_swaps_total{result="swapped"} 2'
+  assert_output --partial 'cdn_model_swaps_total{result="refused"} 2'
+  assert_output --partial "hash=\"$v3\""
+  exec 4>&-
+  wait "$pid"
+  # every record predicted once, in order; each part by the model in use when it came
+  assert_equal "$(jq -r .sampleID "$T/out.ndjson" | tr '\n' ' ')" "$(jq -r .sampleID "$D/live.ndjson" | tr '\n' ' ')"
+  run bash -c "jq -r .model '$T/out.ndjson' | uniq -c | awk '{ print \$1, \$2 }'"
+  assert_output "3000 $v1
+6000 $v2
+3000 $v3"
+  # and the predictions are those each model makes alone
+  sed -n '3001,9000p' "$D/live.ndjson" | cdn predict -q -m "$T/v2" >"$T/alone.ndjson"
+  cmp "$T/alone.ndjson" <(sed -n '3001,9000p' "$T/out.ndjson")
+}
+
+# at_least PORT N: until predict has read N records or more (60 s at most).
+at_least() {
+  local i n=0
+  for ((i = 0; i < 600; i++)); do
+    n=$(curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "cdn_records_in_total{command=\"predict\"}" { print $2 }')
+    ((${n:-0} >= $2)) && return 0
+    sleep 0.1
+  done
+  fail "predict read ${n:-no} records, not $2"
+}
+
+@test "100,000 records from Kafka, a model swapped and a broken one refused mid-stream: once each with --exactly-once, at least once without, no pause" {
+  start_broker --topic cdndata:4 --topic cdnresult:4 --topic plain:4
+  cdn gen -q --rows 100000 --seed 23 --no-label | cdn tag -q >"$T/live.ndjson"
+  cdn train -q --schema "$SCHEMA" --rounds 7 "$D/train.csv" -o "$T/v2"
+  cp -r "$T/v2" "$T/broken"
+  printf 'x' >>"$T/broken/model.ubj"
+  ln -s "$D/m" "$T/current"
+  v1=$(jq -r .model_hash "$D/m/manifest.json")
+  v2=$(jq -r .model_hash "$T/v2/manifest.json")
+  head -n 20000 "$T/live.ndjson" | cdn produce -q -t cdndata --key-field sampleID
+  free() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  pa=$(free)
+  pb=$(free)
+  "$CDN" predict -m "$T/current" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once --metrics-addr "127.0.0.1:$pa" "${GROUP_X[@]}" 2>"$T/err-eo" &
+  eo=$!
+  "$CDN" predict -m "$T/current" kafka:cdndata -o kafka:plain -G alo --metrics-addr "127.0.0.1:$pb" "${GROUP_X[@]}" 2>"$T/err-alo" &
+  alo=$!
+  records_in "$pa" 20000
+  records_in "$pb" 20000
+  # the rest flows at 20,000 records a second while the models change
+  sed -n '20001,100000p' "$T/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 20000 &
+  producer=$!
+  at_least "$pa" 40000
+  at_least "$pb" 40000
+  ln -sfn "$T/v2" "$T/current"
+  wait_for "$T/err-eo" "now scoring with the model $v2"
+  wait_for "$T/err-alo" "now scoring with the model $v2"
+  at_least "$pa" 70000
+  ln -sfn "$T/broken" "$T/current"
+  wait_for "$T/err-eo" "refused the model bundle at '$T/current'"
+  wait_for "$T/err-alo" "refused the model bundle at '$T/current'"
+  wait "$producer"
+  records_in "$pa" 100000
+  records_in "$pb" 100000
+  # until every prediction is committed, then stopped (SIGTERM: status 143)
+  local deadline=$((SECONDS + 60))
+  until (($("$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed | wc -l) >= 100000)) &&
+    (($("$CDN" consume -q -t plain -e | wc -l) >= 100000)) || ((SECONDS > deadline)); do sleep 0.5; done
+  kill -TERM "$eo" "$alo"
+  wait "$eo" || assert_equal "$?" 143
+  wait "$alo" || assert_equal "$?" 143
+  # read_committed: every record once; at least once without transactions
+  "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed --envelope -o "$T/eo.ndjson"
+  "$CDN" consume -q -t plain -e --envelope -o "$T/alo.ndjson"
+  assert_equal "$(wc -l <"$T/eo.ndjson")" 100000
+  assert_equal "$(jq .payload.sampleID "$T/eo.ndjson" | sort -n | uniq | wc -l)" 100000
+  assert_equal "$(jq .payload.sampleID "$T/alo.ndjson" | sort -n | uniq | wc -l)" 100000
+  for f in eo alo; do
+    # the first 20,000 (read before any swap) by the first model; in each partition one
+    # switch, from it to the new one; the broken one never scored
+    assert_equal "$(jq -r 'select(.payload.sampleID <= 20000) | .payload.model' "$T/$f.ndjson" | sort -u)" "$v1"
+    assert_equal "$(jq -r '.payload.model' "$T/$f.ndjson" | sort -u | tr '\n' ' ')" "$(printf '%s\n' "$v1" "$v2" | sort | tr '\n' ' ')"
+    run bash -c "jq -r '[.partition, .payload.model] | @tsv' '$T/$f.ndjson' | sort -s -n -k1,1 | uniq | cut -f1 | uniq -c | awk '{ print \$1 }' | sort -u"
+    assert_output 2
+    # no pause: the largest gap between predictions written while the records flowed
+    gap=$("$PY" - "$T/$f.ndjson" <<'PY'
+import json, sys
+ts = sorted(json.loads(l)["timestamp"] for l in open(sys.argv[1]))
+ts = ts[len(ts) // 5:]  # from the flow on (the first 20,000 were waiting in the topic)
+print(max(b - a for a, b in zip(ts, ts[1:])))
+PY
+)
+    echo "# $f: largest gap between predictions while the stream flowed: $gap ms" >&3
+    ((gap < 2000)) || fail "$f: a pause of $gap ms"
   done
 }
