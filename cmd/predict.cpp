@@ -172,6 +172,7 @@ struct PredictArgs {
   std::vector<std::string> keep;
   bool explain = false;
   bool allow_missing = false;
+  std::string shadow;
   model::ServeOptions serve;
   bool exactly_once = false;
   std::string transactional_id;
@@ -225,6 +226,18 @@ int run_predict(PredictArgs& a) {
   so.allow_missing = a.allow_missing;
   for (const auto& k : so.keep) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
+  }
+  // --shadow: a candidate scoring the same rows beside, one thread per batch as the model.
+  std::optional<model::Bundle> shadow_bundle;
+  std::optional<model::Scorer> shadow;
+  if (!a.shadow.empty()) {
+    shadow_bundle = model::read_bundle(a.shadow);
+    model::xgb::set_param(shadow_bundle->booster, "nthread", "1");
+    model::ScoreOptions sso;
+    sso.allow_missing = true;  // the model's refusals decide; the shadow scores what it does
+    shadow.emplace(*shadow_bundle, sso);
+    so.shadow = &*shadow;
+    a.serve.shadow = so.measure;
   }
   io::install_reload_signal();
   HotSwap hot(a.model, so, std::move(bundle));
@@ -287,6 +300,10 @@ Runner setup_predict(CLI::App& app) {
   app.add_flag("--explain", a->explain,
                "Add \"contributions\": each feature's SHAP value and the bias, which sum to the "
                "margin");
+  app.add_option("--shadow", a->shadow,
+                 "A candidate bundle that scores each record beside the model: its prediction "
+                 "goes out as \"shadow\", with metrics of agreement")
+      ->type_name("MODEL_DIR");
   app.add_flag("--allow-missing", a->allow_missing,
                "Score a record missing a feature the schema requires or training never saw "
                "missing (as XGBoost's missing value), instead of rejecting it");

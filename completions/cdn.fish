@@ -198,6 +198,7 @@ complete -c cdn -n '__fish_seen_subcommand_from predict' -l rejects -r -F -d 'Wh
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l threshold -x -d 'Add a "label": 1 when the probability is at least T, else 0 (binary classifiers)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l keep -x -d 'Copy these input fields into each prediction, comma-separated'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l explain -d 'Add "contributions": each feature\'s SHAP value and the bias, which sum to the margin'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l shadow -x -d 'A candidate bundle that scores each record beside the model: its prediction goes out as "shadow", with metrics of agreement'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l allow-missing -d 'Score a record missing a feature the schema requires or training never saw missing (as XGBoost\'s missing value), instead of rejecting it'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l batch-size -x -d 'Records scored together; smaller batches lower the latency'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l linger-ms -x -d 'How long a batch waits for more records: a record arriving later than MS after the batch\'s first one closes it and sends what was read'

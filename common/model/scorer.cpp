@@ -41,6 +41,9 @@ void Batch::clear() {
   std::fill(std::begin(scores), std::end(scores), 0);
   score_sum = 0;
   seconds = 0;
+  shadowed = agreed = 0;
+  shadow_diff_sum = shadow_score_sum = 0;
+  std::fill(std::begin(shadow_scores), std::end(shadow_scores), 0);
 }
 
 Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
@@ -62,6 +65,21 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
     contribution_keys_.push_back(std::move(k));
   }
   contribution_keys_.emplace_back("\"bias\":");
+  if (opts_.shadow != nullptr) {
+    const Contract& theirs = opts_.shadow->bundle().contract;
+    bool same = theirs.features.size() == c.features.size() && theirs.objective == c.objective;
+    for (size_t f = 0; same && f < c.features.size(); ++f) {
+      same = theirs.features[f].field == c.features[f].field &&
+             theirs.features[f].kind == c.features[f].kind &&
+             theirs.features[f].categories == c.features[f].categories;
+    }
+    if (!same) {
+      throw UsageError("the shadow model " + diag::quoted(opts_.shadow->bundle().dir) +
+                       " does not score the same rows: its objective or features (fields, "
+                       "kinds, vocabularies) differ from the model's " +
+                       diag::quoted(bundle.dir) + "; train it with the same schema and data");
+    }
+  }
   model_key_ = ",\"model\":";
   base::append_json_string(model_key_, bundle.model_hash);
   compile_forest();
@@ -145,7 +163,7 @@ struct Scratch {
   std::vector<std::string> heads;  // `{"sampleID":..,"timestamp":".."`
   std::vector<std::string> tails;  // kept fields
   std::vector<size_t> accepted;
-  std::vector<float> pred, contrib;
+  std::vector<float> pred, contrib, shadow;
   std::vector<uint64_t> shape;
   RowBuilder::FieldOrder order;
   std::vector<uint64_t> unknown;  // of the record at hand, counted once it is accepted
@@ -231,13 +249,10 @@ void Scorer::score(Batch& b) const {
   }
   size_t n = s.accepted.size();
   if (n == 0) return;
-  if (forest_) {
-    s.pred.resize(n);
-    forest_->predict(s.rows.data(), n, width, s.pred.data());
-  } else {
-    xgb::predict_dense(bundle_.booster, s.rows.data(), n, width, s.pred, s.shape);
-  }
-  size_t per = s.pred.size() / n;  // classes of multi:softprob, else 1
+  size_t per = 1;  // classes of multi:softprob, else 1
+  predict_rows(s.rows.data(), n, s.pred, per);
+  size_t shadow_per = 0;
+  if (opts_.shadow != nullptr) opts_.shadow->predict_rows(s.rows.data(), n, s.shadow, shadow_per);
   size_t contrib_per = 0;
   if (opts_.explain) {
     xgb::DMatrix m = xgb::dense_matrix(s.rows.data(), n, width, 1);
@@ -252,6 +267,19 @@ void Scorer::score(Batch& b) const {
     if (per == 1) {
       append_float(o, p[0]);
       if (opts_.threshold) o += p[0] >= *opts_.threshold ? ",\"label\":1" : ",\"label\":0";
+      if (shadow_per == 1) {
+        float q = s.shadow[r];
+        o += ",\"shadow\":";
+        append_float(o, q);
+        ++b.shadowed;
+        double t = opts_.threshold.value_or(0.5);
+        b.agreed += (p[0] >= t) == (q >= t);
+        b.shadow_diff_sum += std::fabs(static_cast<double>(p[0]) - q);
+        auto i = static_cast<size_t>(std::lower_bound(kTenthsOf().begin(), kTenthsOf().end(), q) -
+                                     kTenthsOf().begin());
+        ++b.shadow_scores[i];
+        b.shadow_score_sum += q;
+      }
     } else {
       o += '[';
       for (size_t k = 0; k < per; ++k) {
@@ -259,7 +287,26 @@ void Scorer::score(Batch& b) const {
         append_float(o, p[k]);
       }
       o += "],\"label\":";
-      base::append_uint(o, static_cast<uint64_t>(std::max_element(p, p + per) - p));
+      auto label = std::max_element(p, p + per) - p;
+      base::append_uint(o, static_cast<uint64_t>(label));
+      if (shadow_per == per) {
+        const float* q = s.shadow.data() + r * per;
+        auto theirs = std::max_element(q, q + per) - q;
+        o += ",\"shadow\":[";
+        for (size_t k = 0; k < per; ++k) {
+          if (k) o += ',';
+          append_float(o, q[k]);
+        }
+        o += ']';
+        ++b.shadowed;
+        b.agreed += label == theirs;
+        b.shadow_diff_sum += std::fabs(static_cast<double>(p[label]) - q[label]);
+        auto i = static_cast<size_t>(
+            std::lower_bound(kTenthsOf().begin(), kTenthsOf().end(), q[theirs]) -
+            kTenthsOf().begin());
+        ++b.shadow_scores[i];
+        b.shadow_score_sum += q[theirs];
+      }
     }
     o += model_key_;
     if (opts_.explain) {
@@ -286,6 +333,22 @@ void Scorer::score(Batch& b) const {
 namespace {
 const std::vector<double> kTenths = diag::Histogram::tenths();
 }  // namespace
+
+const std::vector<double>& Scorer::kTenthsOf() {
+  return kTenths;
+}
+
+void Scorer::predict_rows(const float* rows, size_t n, std::vector<float>& out, size_t& per) const {
+  size_t width = builder_.width();
+  if (forest_) {
+    out.resize(n);
+    forest_->predict(rows, n, width, out.data());
+  } else {
+    std::vector<uint64_t> shape;
+    xgb::predict_dense(bundle_.booster, rows, n, width, out, shape);
+  }
+  per = n > 0 ? out.size() / n : 1;
+}
 
 void Scorer::count(Batch& b, const float* p, size_t per) const {
   float score = p[0];

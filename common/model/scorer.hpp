@@ -25,6 +25,9 @@ struct ScoreOptions {
   bool explain = false;             // add "contributions" (SHAP values)
   bool measure = false;             // count Batch::by_label and Batch::scores (--metrics-addr)
   bool allow_missing = false;       // score records missing features they must have
+  // --shadow: a candidate scoring the same rows beside the model; its prediction goes out as
+  // "shadow". Its features must be the model's (same names, kinds and vocabularies).
+  const class Scorer* shadow = nullptr;
 };
 
 // Records in, prediction lines and rejects out, in input order.
@@ -58,6 +61,11 @@ struct Batch {
   uint64_t scores[kScoreBuckets] = {};
   double score_sum = 0;
   double seconds = 0;  // time spent scoring it
+  // With a shadow model: predictions it made, those with the model's label (at the threshold,
+  // or the same class), the sum of |prediction - shadow|, and its scores by tenth.
+  uint64_t shadowed = 0, agreed = 0;
+  double shadow_diff_sum = 0, shadow_score_sum = 0;
+  uint64_t shadow_scores[kScoreBuckets] = {};
 
   size_t size() const { return spans.size(); }
   void add(std::string_view record, uint64_t line, uint32_t source);
@@ -79,6 +87,8 @@ class Scorer {
   // its score is a probability (Batch::scores is counted).
   size_t labels() const { return labels_; }
   bool probability() const { return probability_; }
+  // Predictions for n dense rows of features(): one per row (`per` classes for multi:softprob).
+  void predict_rows(const float* rows, size_t n, std::vector<float>& out, size_t& per) const;
 
  private:
   void compile_forest();
@@ -94,6 +104,7 @@ class Scorer {
   size_t labels_ = 0;
   bool probability_ = false;
   void count(Batch& b, const float* p, size_t per) const;
+  static const std::vector<double>& kTenthsOf();  // the score histogram's bounds
 };
 
 }  // namespace cdn::model

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <simdjson.h>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/diag/metric.hpp"
@@ -30,8 +32,8 @@ uint32_t source_index(std::vector<std::string>& names, uint32_t last, const std:
 // --metrics-addr: predictions by label and the probabilities they carry.
 class PredictionMetrics {
  public:
-  explicit PredictionMetrics(const Scorer& scorer)
-      : by_label_(scorer.labels() + 1), probability_(scorer.probability()) {
+  PredictionMetrics(const Scorer& scorer, bool shadow)
+      : by_label_(scorer.labels() + 1), probability_(scorer.probability()), shadow_(shadow) {
     registration_ = diag::Service::get().add_metrics([this](std::string& out) { write(out); });
   }
   void add(const Batch& b) {
@@ -39,6 +41,13 @@ class PredictionMetrics {
       if (b.by_label[k]) by_label_[k] += b.by_label[k];
     }
     if (probability_) scores_.merge(b.scores, b.score_sum);
+    if (shadow_) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      shadowed_ += b.shadowed;
+      agreed_ += b.agreed;
+      shadow_diff_ += b.shadow_diff_sum;
+      if (probability_) shadow_scores_.merge(b.shadow_scores, b.shadow_score_sum);
+    }
   }
 
  private:
@@ -58,10 +67,36 @@ class PredictionMetrics {
                         "multi-class model).",
                         "histogram");
     scores_.write(out, "cdn_prediction_score", "");
+    if (!shadow_) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    diag::metric_header(out, "cdn_shadow_predictions_total",
+                        "Records the --shadow model scored beside the model.", "counter");
+    out += "cdn_shadow_predictions_total " + std::to_string(shadowed_) + "\n";
+    diag::metric_header(out, "cdn_shadow_agreements_total",
+                        "Of them, those where the shadow gives the model's label (at the "
+                        "threshold, 0.5 without one; the same class for a multi-class model).",
+                        "counter");
+    out += "cdn_shadow_agreements_total " + std::to_string(agreed_) + "\n";
+    diag::metric_header(out, "cdn_shadow_abs_difference_total",
+                        "The sum of |prediction - shadow| (of the model's class for a multi-class "
+                        "model): divided by cdn_shadow_predictions_total, the mean difference.",
+                        "counter");
+    std::string v;
+    base::append_double(v, shadow_diff_);
+    out += "cdn_shadow_abs_difference_total " + v + "\n";
+    if (!probability_) return;
+    diag::metric_header(out, "cdn_shadow_score", "The probability each shadow prediction gives.",
+                        "histogram");
+    shadow_scores_.write(out, "cdn_shadow_score", "");
   }
   std::vector<record::Tally> by_label_;
   bool probability_;
   diag::Histogram scores_{diag::Histogram::tenths()};
+  bool shadow_;
+  mutable std::mutex mutex_;
+  uint64_t shadowed_ = 0, agreed_ = 0;
+  double shadow_diff_ = 0;
+  diag::Histogram shadow_scores_{diag::Histogram::tenths()};
   diag::Service::Registration registration_;
 };
 }  // namespace
@@ -148,7 +183,7 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
   std::vector<std::string> recent;  // a few records of the last batch written: a new model
                                     // must fit them to take over
   std::unique_ptr<PredictionMetrics> metrics;
-  if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer);
+  if (ctx.measuring()) metrics = std::make_unique<PredictionMetrics>(scorer, o.shadow);
   bool keyed = ctx.out().takes_keys();
   auto write = [&](std::unique_ptr<Batch>& spent) {
     const Batch& b = *spent;

@@ -34,6 +34,7 @@ struct ServeOptions {
   bool periodic_commit = false;
   int commit_ms = 1000;
   ModelSource* models = nullptr;  // a model may take over while the stream runs
+  bool shadow = false;            // a --shadow model scores beside (its metrics)
 };
 
 // Per feature, over the whole run.

@@ -458,7 +458,7 @@ in_topic() {
   "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed -o "$T/out.ndjson"
   assert_equal "$(wc -l <"$T/out.ndjson")" 3000
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 3000
-  cmp <(jq -c 'del(.prediction)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp}' | sort)
+  cmp <(jq -c 'del(.prediction, .model)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp}' | sort)
 }
 
 @test "--exactly-once wants one Kafka input in a group and a Kafka output" {
@@ -747,4 +747,56 @@ PY
     echo "# $f: largest gap between predictions while the stream flowed: $gap ms" >&3
     ((gap < 2000)) || fail "$f: a pause of $gap ms"
   done
+}
+
+@test "--shadow scores each record with a candidate too: its prediction beside, and agreement metrics that equal a recomputation from the output" {
+  cdn train -q --schema "$SCHEMA" --rounds 12 --eta 0.1 --time-features "$D/train.csv" -o "$T/cand"
+  mkfifo "$T/feed"
+  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$CDN" predict -m "$D/m" --shadow "$T/cand" --threshold 0.3 --batch-size 1000 --metrics-addr "127.0.0.1:$port" \
+    <"$T/feed" >"$T/out.ndjson" 2>"$T/err" &
+  pid=$!
+  exec 4>"$T/feed"
+  cat "$D/live.ndjson" >&4
+  local i
+  for ((i = 0; i < 300; i++)); do
+    curl -s -m 5 "http://127.0.0.1:$port/metrics" >"$T/metrics"
+    grep -q '^cdn_shadow_predictions_total 12000$' "$T/metrics" && break
+    sleep 0.1
+  done
+  exec 4>&-
+  wait "$pid"
+  assert_equal "$(jq -c 'keys' <<<"$(head -1 "$T/out.ndjson")")" '["label","model","prediction","sampleID","shadow","timestamp"]'
+  # the shadow's predictions are the candidate's own
+  cmp <(jq -c '.shadow' "$T/out.ndjson") <(cdn predict -q -m "$T/cand" "$D/live.ndjson" | jq -c .prediction)
+  run "$PY" - "$T/out.ndjson" "$T/metrics" <<'PY'
+import json, sys
+import numpy as np
+# the numbers as the 32-bit floats cdn wrote
+rows = [{k: float(np.float32(r[k])) for k in ("prediction", "shadow")}
+        for r in map(json.loads, open(sys.argv[1]))]
+m = {}
+for line in open(sys.argv[2]):
+    if line.startswith("cdn_shadow"):
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+n = len(rows)
+agreed = sum((r["prediction"] >= 0.3) == (r["shadow"] >= 0.3) for r in rows)
+diff = sum(abs(r["prediction"] - r["shadow"]) for r in rows)
+assert m["cdn_shadow_predictions_total"] == n, m
+assert m["cdn_shadow_agreements_total"] == agreed, (m, agreed)
+assert abs(m["cdn_shadow_abs_difference_total"] - diff) <= 1e-9 * diff, (m, diff)
+for le in ["0.1", "0.5", "0.9", "+Inf"]:
+    want = sum(r["shadow"] <= float(le) for r in rows)
+    assert m['cdn_shadow_score_bucket{le="%s"}' % le] == want, (le, m, want)
+total = sum(r["shadow"] for r in rows)
+assert abs(m["cdn_shadow_score_sum"] - total) <= 1e-9 * total, (m, total)
+print(f"{n} shadowed, {agreed} agreed, mean difference {diff / n:.6f}")
+PY
+  [[ $status -eq 0 ]] || fail "$output"
+  echo "# $output" >&3
+  # a candidate that does not score the same rows is refused at the start
+  run --separate-stderr cdn predict -m "$D/m" --shadow "$D/reg" "$D/live.ndjson"
+  assert_failure 2
+  [[ $stderr == "cdn predict: the shadow model '$D/reg' does not score the same rows"* ]] || fail "$stderr"
 }
