@@ -319,7 +319,8 @@ samples() {
   [[ $output == 'cdn_build_info{version="'*'",command="predict",'*'xgboost="'"$xgb"'"} 1' ]] ||
     fail "no XGBoost $xgb in $output"
   run samples "$addr" cdn_model_info
-  assert_output "cdn_model_info{model=\"$T/m\",objective=\"binary:logistic\",contract_hash=\"$hash\"} 1"
+  model=$(jq -r .model_hash "$T/m/manifest.json")
+  assert_output "cdn_model_info{model=\"$T/m\",hash=\"$model\",objective=\"binary:logistic\",contract_hash=\"$hash\"} 1"
   # every prediction counted once, by the label it carries (--threshold 0.3), and its score
   ones=$(metric "$addr" 'cdn_predictions_total{label="1"}')
   zeros=$(metric "$addr" 'cdn_predictions_total{label="0"}')
