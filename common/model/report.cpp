@@ -144,7 +144,7 @@ class Chart {
               bool x_floor0 = false, bool y_floor0 = false, bool y_cap1 = false,
               bool x_integer = false, bool x_cap1 = false) {
     legend_ = legend;
-    double top = 12 + legend_rows() * 22.0;
+    double top = 16 + legend_rows() * 24.0;
     double bottom = h_ - 50;
     y_ = make_axis(ylo, yhi, bottom - top, 24, y_floor0, y_cap1, false);
     y_.a = bottom;
@@ -270,7 +270,7 @@ class Chart {
     std::string s;
     auto places = legend_places();
     for (size_t i = 0; i < legend_.size(); ++i) {
-      double x = places[i].first, y = 12 + 22.0 * places[i].second + 10;
+      double x = places[i].first, y = 12 + 24.0 * places[i].second + 10;
       s += "<line x1=\"" + px(x) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x + 20) + "\" y2=\"" +
            px(y) + "\" stroke=\"" + legend_[i].color + "\" stroke-width=\"3\"" +
            (legend_[i].dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>";
