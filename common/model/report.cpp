@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -177,7 +178,7 @@ class Chart {
     s += "<rect x=\"0\" y=\"0\" width=\"" + px(w_) + "\" height=\"" + px(h_) +
          "\" fill=\"#fff\"/>\n";
     for (double v : y_.ticks.values) {
-      s += "<line class=\"grid\" x1=\"" + px(left_) + "\" y1=\"" + px(y_(v)) + "\" x2=\"" +
+      s += "<line class=\"gridline\" x1=\"" + px(left_) + "\" y1=\"" + px(y_(v)) + "\" x2=\"" +
            px(right_) + "\" y2=\"" + px(y_(v)) + "\"/>";
       s += "<text class=\"tick y\" x=\"" + px(left_ - 8) + "\" y=\"" + px(y_(v) + kTick * 0.35) +
            "\" text-anchor=\"end\">" + y_.label(v) + "</text>\n";
@@ -399,7 +400,7 @@ std::string importance_charts(const Contract& c,
     svg +=
         "<rect x=\"0\" y=\"0\" width=\"" + px(w) + "\" height=\"" + px(h) + "\" fill=\"#fff\"/>\n";
     for (double t : x.ticks.values) {
-      svg += "<line class=\"grid\" x1=\"" + px(x(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
+      svg += "<line class=\"gridline\" x1=\"" + px(x(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
              px(x(t)) + "\" y2=\"" + px(bottom + 5) + "\"/>";
       svg += "<text class=\"tick x\" x=\"" + px(x(t)) + "\" y=\"" + px(bottom + 22) +
              "\" text-anchor=\"middle\">" + x.label(t) + "</text>\n";
@@ -628,7 +629,7 @@ std::string residual_chart(const TrainResult& r, const std::vector<float>& label
   std::string note = "Axes clipped to the 1st–99th percentile: residuals " + fmt(rlo) + " to " +
                      fmt(rhi) + ", predictions " + fmt(plo) + " to " + fmt(phi) + ". " +
                      std::to_string(outside) + " of " + std::to_string(n) +
-                     " rows lie outside and are drawn on the edge" +
+                     " rows lie outside the axes and are drawn on their edge, in orange" +
                      (step > 1 ? "; one row in " + std::to_string(step) + " is drawn." : ".");
   return figure("Residuals (label − prediction) on the " + r.final_metrics.evaluated_on + " set",
                 svg, note);
@@ -748,12 +749,12 @@ const char* kStyle =
     "Arial,sans-serif}"
     "svg .tick{font-size:12px;fill:#333}svg .axis-title{font-size:13px;fill:#111}"
     "svg .legend{font-size:13px;fill:#222}svg .ref-label{font-size:12px;fill:#444}"
-    "svg .grid{stroke:#e4e4e4;stroke-width:1}svg .axis{stroke:#333;stroke-width:1}"
+    "svg .gridline{stroke:#e4e4e4;stroke-width:1}svg .axis{stroke:#333;stroke-width:1}"
     "svg .ref{stroke:#777;stroke-width:1.5;stroke-dasharray:6 4}"
     "svg .label-bg{fill:#fff;fill-opacity:.85}"
-    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));"
     "gap:0 2em;align-items:start}"
-    ".note{font-size:.9em;color:#555;margin:.3em 0}"
+    ".note{font-size:.9em;color:#555;margin:.3em 0}pre{white-space:pre-wrap}"
     ".scroll{overflow-x:auto}"
     "table{border-collapse:collapse;margin:.4em 0}"
     "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"

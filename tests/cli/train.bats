@@ -262,7 +262,7 @@ tables: params data features importance; footer with versions and date"
   assert_success
   run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/m/report.html" "$T/m"
   assert_success
-  cdn gen -q --rows 2 --seed 5 -f ndjson -o "$T/two.ndjson"
+  cdn gen -q --rows 2 --seed 5 -f ndjson | cdn tag -q >"$T/two.ndjson"
   run --separate-stderr cdn predict -m "$T/m" "$T/two.ndjson"
   assert_success
   assert_equal "${#lines[@]}" 2

@@ -126,9 +126,9 @@ def main():
         name = a["data-chart"]
         names.append(name)
         items = chart["items"]
-        if "viewBox" not in a or a.get("width") != "100%" or "height" in a:
+        if "viewbox" not in a or a.get("width") != "100%" or "height" in a:
             fail(f"{name}: not a full-width svg with a viewBox")
-        vb = [float(v) for v in a["viewBox"].split()]
+        vb = [float(v) for v in a["viewbox"].split()]
         round_ticks(name, chart["texts"])
         if name.startswith("learning-"):
             metric = name[len("learning-"):]
