@@ -234,6 +234,11 @@ JSON
   assert_equal "$(json "$T/m/contract.json" 'd["num_class"]')" 3
   assert_equal "$(json "$T/m/contract.json" 'd["features"][1]["categories"]')" "['blue', 'green', 'red']"
   assert_equal "$(json "$T/m/metrics.json" 'len(d["final"]["confusion"])')" 3
+  # the report in the bundle holds the confusion matrix
+  run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/m/report.html" "$T/m"
+  assert_success
+  assert_output "charts: learning-merror learning-mlogloss importance-gain importance-weight importance-cover; every series matches
+tables: params data features importance confusion; footer with versions and date"
 }
 
 @test "--report writes one self-contained HTML file whose charts plot the metrics of the run" {

@@ -232,7 +232,18 @@ def main():
                     fail(f"thresholds: F1 {f1} of precision {prec} and recall {rec}")
         if len(p.tables["calibration"][0]) != 11:
             fail("calibration: not ten bins")
+        got = [[int(v) for v in row[1:]] for row in p.tables["rates"][0][1:]]
+        if got != metrics["final"]["confusion"]:
+            fail(f"rates: confusion {got}, metrics.json {metrics['final']['confusion']}")
+        rates = {r[0]: float(r[1]) for r in p.tables["rates"][1]}
+        if abs(rates["true positive rate (recall)"] - metrics["final"]["recall"]) > 1e-3:
+            fail(f"rates: recall {rates['true positive rate (recall)']}, metrics.json {metrics['final']['recall']}")
         tables += ["thresholds", "calibration", "rates"]
+    if metrics["final"].get("confusion") and "roc" not in names:
+        got = [[int(v) for v in row[1:]] for row in p.tables["confusion"][0][1:]]
+        if got != metrics["final"]["confusion"]:
+            fail(f"confusion: {got}, metrics.json {metrics['final']['confusion']}")
+        tables.append("confusion")
     if not p.footer or not re.search(r"cdn \d+\.\d+\.\d+ · XGBoost \d+\.\d+\.\d+ · written \d{4}-\d\d-\d\d \d\d:\d\d UTC", p.footer):
         fail(f"footer: {p.footer!r}")
     print("charts: " + " ".join(names) + "; every series matches")
