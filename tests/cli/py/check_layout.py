@@ -56,16 +56,24 @@ def main():
     report, width, *want = sys.argv[1:]
     width = int(width)
     html = open(report, encoding="utf-8").read()
-    tmp = tempfile.mkdtemp(prefix="cdn-layout-")
+    with tempfile.TemporaryDirectory(prefix="cdn-layout-") as tmp:
+        dom = layout(html, width, tmp)
+    check(dom, width, want)
+
+
+def layout(html, width, tmp):
     copy = os.path.join(tmp, "copy.html")
     with open(copy, "w", encoding="utf-8") as f:
         f.write(html.replace("</body>", SCRIPT + "</body>", 1))
-    dom = subprocess.run(
+    return subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", f"--user-data-dir={tmp}/profile",
          "--hide-scrollbars", f"--window-size={width},3000", "--virtual-time-budget=5000",
          "--dump-dom", "file://" + copy],
         capture_output=True, text=True, timeout=120).stdout
+
+
+def check(dom, width, want):
     m = re.search(r'<pre id="layout-result">(.*?)</pre>', dom, re.S)
     if not m:
         print(f"{width} px: no layout result in the DOM chromium dumped")
