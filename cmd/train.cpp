@@ -126,6 +126,7 @@ int run_train(TrainArgs& a) {
   check_args(a);
   model::xgb::route_logs();
   model::check_bundle_target(a.output);
+  if (!a.report.empty()) model::check_report_target(a.report);
   model::Contract contract;
   std::vector<int64_t> missing_before;  // --model-in: the rows its training missed each feature
   if (!a.model_in.empty()) {
@@ -214,11 +215,13 @@ int run_train(TrainArgs& a) {
   files.metrics = model::metrics_json(r);
   files.summary = model::summary_json(contract, train, has_valid ? &valid : nullptr);
   files.importance = model::importance_json(r.booster, contract);
-  model::write_bundle(a.output, contract, r.booster, files);
-  if (!a.report.empty()) {
-    model::write_report(a.report, contract, r, has_valid ? valid.y : train.y,
-                        model::gain_importance(r.booster, contract));
+  model::ReportInput report{contract, r, train, has_valid ? &valid : nullptr, {}};
+  for (const char* type : {"gain", "weight", "cover"}) {
+    report.importance[type] = model::feature_importance(r.booster, contract, type);
   }
+  files.report = model::render_report(report);
+  model::write_bundle(a.output, contract, r.booster, files);
+  if (!a.report.empty()) model::write_report(a.report, files.report);
   return ctx.finish(std::to_string(contract.features.size()) + " features, " +
                     std::to_string(r.rounds_run) + " rounds, bundle " + diag::quoted(a.output));
 }
@@ -323,8 +326,9 @@ Runner setup_train(CLI::App& app) {
       ->check(cli::real_number("--threshold", 0, 1))
       ->capture_default_str();
   app.add_option("--report", a->report,
-                 "Also write a self-contained HTML report with charts: learning curves, "
-                 "feature importance, ROC curve or residuals")
+                 "Also write the HTML report (always in the bundle as report.html) to this "
+                 "path: learning curves, parameters, data summary, feature importance, ROC, "
+                 "precision-recall and calibration or residuals")
       ->type_name("FILE.html");
   app.add_option("--model-in", a->model_in,
                  "Continue training this bundle's model (its contract, objective and trees): "

@@ -177,7 +177,7 @@ complete -c cdn -n '__fish_seen_subcommand_from train' -l valid-fraction -x -d '
 complete -c cdn -n '__fish_seen_subcommand_from train' -l valid-after -x -d 'Validate on the rows whose timestamp is at or after TIME (a time split)'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l early-stopping -x -d 'Stop when the last validation metric has not improved for N rounds, and keep the best round'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l threshold -x -d 'Probability at which a binary prediction counts as positive in the final metrics'
-complete -c cdn -n '__fish_seen_subcommand_from train' -l report -r -F -d 'Also write a self-contained HTML report with charts: learning curves, feature importance, ROC curve or residuals'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l report -r -F -d 'Also write the HTML report (always in the bundle as report.html) to this path: learning curves, parameters, data summary, feature importance, ROC, precision-recall and calibration or residuals'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l model-in -x -d 'Continue training this bundle\'s model (its contract, objective and trees): the rounds are added after its own'
 
 # cdn predict

@@ -50,6 +50,9 @@ packages=(
   nodejs npm
   # the fuzz targets (scripts/fuzz.sh, tests/cli/fuzz.bats): clang, libFuzzer's runtime
   clang libclang-rt-dev
+  # headless Chromium: train.bats lays out and screenshots the HTML report of cdn train at
+  # 800 and 1400 px and measures that no chart text overlaps
+  chromium
   # the repository itself
   git ca-certificates
 )

@@ -84,6 +84,7 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
     write_file(tmp / "metrics.json", files.metrics);
     write_file(tmp / "summary.json", files.summary);
     write_file(tmp / "importance.json", files.importance);
+    if (!files.report.empty()) write_file(tmp / "report.html", files.report);
     write_file(tmp / "manifest.json", manifest);
     if (fs::exists(target, ec)) fs::remove_all(target, ec);
     if (ec) throw RuntimeError("cannot replace " + diag::quoted(dir) + ": " + ec.message());

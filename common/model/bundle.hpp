@@ -9,6 +9,8 @@
 //   metrics.json     the metrics of every round and the final ones
 //   summary.json     rows, label balance, per-feature min/max/missing
 //   importance.json  gain, weight and cover per feature
+//   report.html      the training report (common/model/report.hpp); not hashed, since
+//                    nothing reads it back
 // The contract's hash is also an attribute of the model (cdn_contract_hash).
 #pragma once
 
@@ -21,6 +23,7 @@ namespace cdn::model {
 
 struct BundleFiles {
   std::string params, metrics, summary, importance;  // JSON texts
+  std::string report;                                // HTML; no report.html when empty
 };
 
 // Throws UsageError when `dir` is neither new, nor empty, nor a bundle (checked before

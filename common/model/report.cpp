@@ -1,21 +1,34 @@
 #include "common/model/report.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
-#include <map>
 #include <numeric>
+#include <optional>
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/model/metrics.hpp"
+#include "common/model/xgb.hpp"
 
 namespace cdn::model {
 
+namespace fs = std::filesystem;
+
 namespace {
-constexpr double kW = 640, kH = 320, kLeft = 60, kRight = 20, kTop = 20, kBottom = 40;
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+constexpr double kTick = 12;    // tick label font size (viewBox units)
+constexpr double kTitle = 13;   // axis title font size
+constexpr double kLegend = 13;  // legend font size
+// Widths of text, estimated a little above DejaVu Sans and Liberation Sans (digits 0.636 em).
+constexpr double kDigitEm = 0.66, kLetterEm = 0.64;
 
 std::string esc(std::string_view s) {
   std::string o;
@@ -46,79 +59,258 @@ std::string fmt(double v) {
   return b;
 }
 
+std::string fixed(double v, int decimals) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", decimals, v);
+  std::string s = b;
+  if (s.find_first_not_of("-0.") == std::string::npos && s[0] == '-') s.erase(0, 1);  // no -0
+  return s;
+}
+
 std::string px(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.2f", v);
   return b;
 }
 
-struct Scale {
-  double lo, hi, a, b;  // value lo..hi onto pixels a..b
-  double operator()(double v) const {
-    return hi == lo ? (a + b) / 2 : a + (v - lo) / (hi - lo) * (b - a);
+std::string pct(double part, double whole) {
+  return whole > 0 ? fixed(100 * part / whole, 1) + "%" : "–";
+}
+
+double text_width(const std::string& s, double size) {
+  double w = 0;
+  for (unsigned char c : s) {
+    if (c >= 0x80 && c < 0xc0) continue;  // UTF-8 continuation byte
+    w += (std::isdigit(c) || c == '-' || c == '+') ? kDigitEm
+         : (c == '.' || c == ' ')                  ? 0.35
+                                                   : kLetterEm;
+  }
+  return w * size;
+}
+
+struct Axis {
+  double lo, hi;  // data range shown
+  Ticks ticks;
+  double a = 0, b = 0;  // pixels of lo and hi
+  double operator()(double v) const { return a + (v - lo) / (hi - lo) * (b - a); }
+  std::string label(double v) const { return fixed(v, ticks.decimals); }
+  double label_width() const {
+    double w = 0;
+    for (double v : ticks.values) w = std::max(w, text_width(label(v), kTick));
+    return w;
   }
 };
 
-// A chart's frame: the svg element with its data ranges (so that a reader can map the
-// plotted points back to values), axes and tick labels.
-std::string open_chart(const std::string& id, const std::string& title, const Scale& x,
-                       const Scale& y, const std::string& xlabel, const std::string& ylabel) {
-  std::string s = "<figure><figcaption>" + esc(title) + "</figcaption>\n";
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"" + esc(id) +
-       "\" width=\"" + px(kW) + "\" height=\"" + px(kH) + "\" data-x-min=\"" + fmt(x.lo) +
-       "\" data-x-max=\"" + fmt(x.hi) + "\" data-y-min=\"" + fmt(y.lo) + "\" data-y-max=\"" +
-       fmt(y.hi) + "\" data-x0=\"" + px(x.a) + "\" data-x1=\"" + px(x.b) + "\" data-y0=\"" +
-       px(y.a) + "\" data-y1=\"" + px(y.b) + "\">\n";
-  s += "<rect x=\"0\" y=\"0\" width=\"" + px(kW) + "\" height=\"" + px(kH) + "\" fill=\"#fff\"/>\n";
-  s += "<line x1=\"" + px(kLeft) + "\" y1=\"" + px(kH - kBottom) + "\" x2=\"" + px(kW - kRight) +
-       "\" y2=\"" + px(kH - kBottom) + "\" stroke=\"#333\"/>\n";
-  s += "<line x1=\"" + px(kLeft) + "\" y1=\"" + px(kTop) + "\" x2=\"" + px(kLeft) + "\" y2=\"" +
-       px(kH - kBottom) + "\" stroke=\"#333\"/>\n";
-  for (int i = 0; i <= 4; ++i) {
-    double vx = x.lo + (x.hi - x.lo) * i / 4, vy = y.lo + (y.hi - y.lo) * i / 4;
-    s += "<text x=\"" + px(x(vx)) + "\" y=\"" + px(kH - kBottom + 14) +
-         "\" font-size=\"10\" text-anchor=\"middle\">" + fmt(vx) + "</text>\n";
-    s += "<text x=\"" + px(kLeft - 4) + "\" y=\"" + px(y(vy) + 3) +
-         "\" font-size=\"10\" text-anchor=\"end\">" + fmt(vy) + "</text>\n";
-  }
-  s += "<text x=\"" + px((kLeft + kW - kRight) / 2) + "\" y=\"" + px(kH - 6) +
-       "\" font-size=\"11\" text-anchor=\"middle\">" + esc(xlabel) + "</text>\n";
-  s += "<text x=\"12\" y=\"" + px((kTop + kH - kBottom) / 2) +
-       "\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 12 " +
-       px((kTop + kH - kBottom) / 2) + ")\">" + esc(ylabel) + "</text>\n";
-  return s;
-}
-
-std::string polyline(const std::string& series, const std::vector<std::pair<double, double>>& pts,
-                     const Scale& x, const Scale& y, const char* color) {
-  std::string s = "<polyline data-series=\"" + esc(series) + "\" fill=\"none\" stroke=\"" + color +
-                  "\" stroke-width=\"1.5\" points=\"";
-  for (size_t i = 0; i < pts.size(); ++i) {
-    if (i) s += ' ';
-    s += px(x(pts[i].first)) + "," + px(y(pts[i].second));
-  }
-  return s + "\"/>\n";
-}
-
-std::string legend(const std::vector<std::string>& names) {
-  std::string s;
-  for (size_t i = 0; i < names.size(); ++i) {
-    double yy = kTop + 12 + 14 * static_cast<double>(i);
-    s += "<rect x=\"" + px(kW - kRight - 150) + "\" y=\"" + px(yy - 8) +
-         "\" width=\"10\" height=\"10\" fill=\"" + kColors[i % 6] + "\"/>";
-    s += "<text x=\"" + px(kW - kRight - 135) + "\" y=\"" + px(yy) + "\" font-size=\"11\">" +
-         esc(names[i]) + "</text>\n";
-  }
-  return s;
-}
-
-Scale y_axis(double lo, double hi) {
+// An axis over lo..hi with round ticks no closer than `min_gap` pixels over `length` pixels.
+// `floor0`: the quantity cannot be negative, so the axis does not go below 0; `cap1`: nor
+// above 1. `integer`: the step is at least 1 (rounds).
+Axis make_axis(double lo, double hi, double length, double min_gap, bool floor0, bool cap1,
+               bool integer) {
   if (!(hi > lo)) {
-    lo -= 0.5;
-    hi += 0.5;
+    double d = lo == 0 ? 1 : std::abs(lo) * 0.1;
+    lo -= d;
+    hi += d;
   }
-  double pad = (hi - lo) * 0.05;
-  return {lo - pad, hi + pad, kH - kBottom, kTop};
+  if (floor0) lo = std::max(lo, 0.0);
+  if (cap1) hi = std::min(hi, 1.0);
+  Axis ax{lo, hi, {}};
+  for (int target = 10; target >= 1; --target) {
+    ax.ticks = nice_ticks(lo, hi, target);
+    if (integer && ax.ticks.step < 1) ax.ticks = nice_ticks(lo, hi, static_cast<int>(hi - lo));
+    double n = static_cast<double>(ax.ticks.values.size());
+    if (n < 2 || length / (n - 1) >= min_gap) break;
+  }
+  ax.lo = ax.ticks.values.front();
+  ax.hi = ax.ticks.values.back();
+  if (floor0 && ax.lo < 0) ax.lo = 0;
+  if (cap1 && ax.hi > 1) ax.hi = 1;
+  std::erase_if(ax.ticks.values, [&](double v) { return v < ax.lo - 1e-12 || v > ax.hi + 1e-12; });
+  return ax;
+}
+
+struct Series {
+  std::string name, color;
+  bool dashed = false;
+};
+
+// A chart: an svg element sized by its viewBox, the data ranges as attributes (a reader maps
+// plotted points back to values with them), grid, axes, round tick labels, axis titles, and a
+// legend in a band above the plot area.
+class Chart {
+ public:
+  Chart(std::string id, double width, double height) : id_(std::move(id)), w_(width), h_(height) {}
+
+  // Lays out the plot area: call with the data ranges, then draw.
+  void layout(double xlo, double xhi, double ylo, double yhi, const std::vector<Series>& legend,
+              bool x_floor0 = false, bool y_floor0 = false, bool y_cap1 = false,
+              bool x_integer = false, bool x_cap1 = false) {
+    legend_ = legend;
+    double top = 16 + legend_rows() * 24.0;
+    double bottom = h_ - 50;
+    y_ = make_axis(ylo, yhi, bottom - top, 24, y_floor0, y_cap1, false);
+    y_.a = bottom;
+    y_.b = top;
+    left_ = 36 + y_.label_width();
+    // x tick labels are centred on their ticks: leave room for half of the last one.
+    Axis probe = make_axis(xlo, xhi, w_ - left_ - 40, 1, x_floor0, x_cap1, x_integer);
+    double xw = probe.label_width();
+    right_ = w_ - std::max(16.0, xw / 2 + 6);
+    x_ = make_axis(xlo, xhi, right_ - left_, xw + 16, x_floor0, x_cap1, x_integer);
+    x_.a = left_;
+    x_.b = right_;
+  }
+
+  const Axis& x() const { return x_; }
+  const Axis& y() const { return y_; }
+  double left() const { return left_; }
+  double right() const { return right_; }
+  double top() const { return y_.b; }
+  double bottom() const { return y_.a; }
+
+  std::string open(const std::string& xlabel, const std::string& ylabel) const {
+    std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"" +
+                    esc(id_) + "\" viewBox=\"0 0 " + px(w_) + " " + px(h_) +
+                    "\" width=\"100%\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\"" +
+                    " data-x-min=\"" + fmt(x_.lo) + "\" data-x-max=\"" + fmt(x_.hi) +
+                    "\" data-y-min=\"" + fmt(y_.lo) + "\" data-y-max=\"" + fmt(y_.hi) +
+                    "\" data-x0=\"" + px(x_.a) + "\" data-x1=\"" + px(x_.b) + "\" data-y0=\"" +
+                    px(y_.a) + "\" data-y1=\"" + px(y_.b) + "\">\n";
+    s += "<rect x=\"0\" y=\"0\" width=\"" + px(w_) + "\" height=\"" + px(h_) +
+         "\" fill=\"#fff\"/>\n";
+    for (double v : y_.ticks.values) {
+      s += "<line class=\"gridline\" x1=\"" + px(left_) + "\" y1=\"" + px(y_(v)) + "\" x2=\"" +
+           px(right_) + "\" y2=\"" + px(y_(v)) + "\"/>";
+      s += "<text class=\"tick y\" x=\"" + px(left_ - 8) + "\" y=\"" + px(y_(v) + kTick * 0.35) +
+           "\" text-anchor=\"end\">" + y_.label(v) + "</text>\n";
+    }
+    for (double v : x_.ticks.values) {
+      s += "<line class=\"axis\" x1=\"" + px(x_(v)) + "\" y1=\"" + px(bottom()) + "\" x2=\"" +
+           px(x_(v)) + "\" y2=\"" + px(bottom() + 5) + "\"/>";
+      s += "<text class=\"tick x\" x=\"" + px(x_(v)) + "\" y=\"" + px(bottom() + 22) +
+           "\" text-anchor=\"middle\">" + x_.label(v) + "</text>\n";
+    }
+    s += "<line class=\"axis\" x1=\"" + px(left_) + "\" y1=\"" + px(bottom()) + "\" x2=\"" +
+         px(right_) + "\" y2=\"" + px(bottom()) + "\"/>\n";
+    s += "<line class=\"axis\" x1=\"" + px(left_) + "\" y1=\"" + px(top()) + "\" x2=\"" +
+         px(left_) + "\" y2=\"" + px(bottom()) + "\"/>\n";
+    s += "<text class=\"axis-title x\" x=\"" + px((left_ + right_) / 2) + "\" y=\"" + px(h_ - 8) +
+         "\" text-anchor=\"middle\">" + esc(xlabel) + "</text>\n";
+    double ty = (top() + bottom()) / 2, tx = 8 + kTitle * 0.8;
+    s += "<text class=\"axis-title y\" x=\"" + px(tx) + "\" y=\"" + px(ty) +
+         "\" text-anchor=\"middle\" transform=\"rotate(-90 " + px(tx) + " " + px(ty) + ")\">" +
+         esc(ylabel) + "</text>\n";
+    s += legend_svg();
+    return s;
+  }
+
+  std::string polyline(const std::string& series, const std::vector<std::pair<double, double>>& pts,
+                       const std::string& color, bool dashed = false, double width = 2) const {
+    std::string s = "<polyline data-series=\"" + esc(series) + "\" fill=\"none\" stroke=\"" +
+                    color + "\" stroke-width=\"" + fmt(width) + "\"" +
+                    (dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"";
+    for (size_t i = 0; i < pts.size(); ++i) {
+      if (i) s += ' ';
+      s += px(x_(pts[i].first)) + "," + px(y_(pts[i].second));
+    }
+    return s + "\"/>\n";
+  }
+
+  // A labelled reference line across the plot area: vertical at x = v, or horizontal at y = v.
+  std::string reference(const std::string& series, bool vertical, double v,
+                        const std::string& label) const {
+    std::string s;
+    double lw = text_width(label, kTick);
+    if (vertical) {
+      double xx = x_(v);
+      s += "<line data-series=\"" + esc(series) + "\" class=\"ref\" x1=\"" + px(xx) + "\" y1=\"" +
+           px(top()) + "\" x2=\"" + px(xx) + "\" y2=\"" + px(bottom()) + "\"/>\n";
+      bool right_side = xx + 6 + lw < right_;
+      double tx = right_side ? xx + 5 : xx - 5;
+      double rx = right_side ? tx - 2 : tx - lw - 2;
+      s += "<rect class=\"label-bg\" x=\"" + px(rx) + "\" y=\"" + px(top() + 4) + "\" width=\"" +
+           px(lw + 4) + "\" height=\"" + px(kTick * 1.3) + "\"/>";
+      s += "<text class=\"ref-label\" x=\"" + px(tx) + "\" y=\"" + px(top() + 4 + kTick) +
+           "\" text-anchor=\"" + (right_side ? "start" : "end") + "\">" + esc(label) + "</text>\n";
+    } else {
+      double yy = y_(v);
+      s += "<line data-series=\"" + esc(series) + "\" class=\"ref\" x1=\"" + px(left_) +
+           "\" y1=\"" + px(yy) + "\" x2=\"" + px(right_) + "\" y2=\"" + px(yy) + "\"/>\n";
+      double tx = right_ - 4;
+      bool above = yy - kTick * 1.4 > top();
+      double ty = above ? yy - 4 : yy + kTick + 2;
+      s += "<rect class=\"label-bg\" x=\"" + px(tx - lw - 2) + "\" y=\"" + px(ty - kTick) +
+           "\" width=\"" + px(lw + 4) + "\" height=\"" + px(kTick * 1.3) + "\"/>";
+      s += "<text class=\"ref-label\" x=\"" + px(tx) + "\" y=\"" + px(ty) +
+           "\" text-anchor=\"end\">" + esc(label) + "</text>\n";
+    }
+    return s;
+  }
+
+ private:
+  // The legend flows left to right in rows above the plot area.
+  std::vector<std::pair<double, int>> legend_places() const {
+    std::vector<std::pair<double, int>> out;
+    double x = 12;
+    int row = 0;
+    for (const auto& sr : legend_) {
+      double w = 26 + text_width(sr.name, kLegend) + 18;
+      if (x + w > w_ - 8 && x > 12) {
+        x = 12;
+        ++row;
+      }
+      out.emplace_back(x, row);
+      x += w;
+    }
+    return out;
+  }
+  int legend_rows() const {
+    auto p = legend_places();
+    return p.empty() ? 0 : p.back().second + 1;
+  }
+  std::string legend_svg() const {
+    std::string s;
+    auto places = legend_places();
+    for (size_t i = 0; i < legend_.size(); ++i) {
+      double x = places[i].first, y = 12 + 24.0 * places[i].second + 10;
+      s += "<line x1=\"" + px(x) + "\" y1=\"" + px(y) + "\" x2=\"" + px(x + 20) + "\" y2=\"" +
+           px(y) + "\" stroke=\"" + legend_[i].color + "\" stroke-width=\"3\"" +
+           (legend_[i].dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>";
+      s += "<text class=\"legend\" x=\"" + px(x + 26) + "\" y=\"" + px(y + kLegend * 0.35) + "\">" +
+           esc(legend_[i].name) + "</text>\n";
+    }
+    return s;
+  }
+
+  std::string id_;
+  double w_, h_;
+  Axis x_{0, 1, {}}, y_{0, 1, {}};
+  double left_ = 0, right_ = 0;
+  std::vector<Series> legend_;
+};
+
+std::string figure(const std::string& caption, const std::string& svg,
+                   const std::string& note = "") {
+  std::string s = "<figure><figcaption>" + esc(caption) + "</figcaption>\n" + svg + "</svg>\n";
+  if (!note.empty()) s += "<p class=\"note\">" + esc(note) + "</p>\n";
+  return s + "</figure>\n";
+}
+
+// Metrics that cannot be negative, and those that cannot exceed 1.
+bool nonnegative_metric(const std::string& m) {
+  std::string base = m.substr(0, m.find('@'));
+  for (const char* n :
+       {"rmse", "rmsle", "mae", "mape", "mphe", "logloss", "error", "merror", "mlogloss", "auc",
+        "aucpr", "map", "ndcg", "pre", "poisson-nloglik", "gamma-deviance", "tweedie-nloglik"}) {
+    if (base == n) return true;
+  }
+  return false;
+}
+bool unit_metric(const std::string& m) {
+  std::string base = m.substr(0, m.find('@'));
+  for (const char* n : {"error", "merror", "auc", "aucpr", "map", "ndcg", "pre"}) {
+    if (base == n) return true;
+  }
+  return false;
 }
 
 std::string learning_curves(const TrainResult& r) {
@@ -142,96 +334,311 @@ std::string learning_curves(const TrainResult& r) {
       }
     }
     if (!std::isfinite(lo)) continue;
-    Scale x{0, static_cast<double>(std::max<size_t>(r.history.size(), 2) - 1), kLeft, kW - kRight};
-    Scale y = y_axis(lo, hi);
-    s += open_chart("learning-" + metric, "Learning curve: " + metric + " per round", x, y, "round",
-                    metric);
-    std::vector<std::string> names;
+    std::vector<Series> legend;
     size_t k = 0;
+    for (size_t c : by_metric[metric]) legend.push_back({r.columns[c], kColors[k++ % 6]});
+    if (r.best_iteration >= 0) legend.push_back({"best round", "#777", true});
+    Chart ch("learning-" + metric, 900, 360);
+    bool floor0 = nonnegative_metric(metric) || lo >= 0;
+    ch.layout(0, static_cast<double>(std::max<size_t>(r.history.size(), 2) - 1), lo, hi, legend,
+              true, floor0, unit_metric(metric), true);
+    std::string svg = ch.open("round", metric);
+    k = 0;
     for (size_t c : by_metric[metric]) {
       std::vector<std::pair<double, double>> pts;
       for (size_t i = 0; i < r.history.size(); ++i) {
         pts.emplace_back(static_cast<double>(i), r.history[i][c]);
       }
-      s += polyline(r.columns[c], pts, x, y, kColors[k % 6]);
-      names.push_back(r.columns[c]);
-      ++k;
+      svg += ch.polyline(r.columns[c], pts, kColors[k++ % 6]);
     }
     if (r.best_iteration >= 0) {
-      s += "<line data-series=\"best-iteration\" x1=\"" + px(x(r.best_iteration)) + "\" y1=\"" +
-           px(kTop) + "\" x2=\"" + px(x(r.best_iteration)) + "\" y2=\"" + px(kH - kBottom) +
-           "\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\n";
+      svg += ch.reference("best-iteration", true, r.best_iteration,
+                          "best round " + std::to_string(r.best_iteration));
     }
-    s += legend(names) + "</svg></figure>\n";
+    s += figure("Learning curve: " + metric + " per round", svg);
   }
   return s;
 }
 
-std::string importance_chart(const Contract& c, const std::vector<double>& gain) {
-  std::vector<size_t> idx(gain.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return gain[a] > gain[b]; });
-  double hi = gain.empty() ? 1 : std::max(gain[idx[0]], 1e-12);
-  double row_h = 18, h = kTop + row_h * static_cast<double>(idx.size()) + kBottom;
-  Scale x{0, hi, 160, kW - kRight - 60};
-  std::string s = "<figure><figcaption>Feature importance (gain)</figcaption>\n";
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"importance\" "
-       "width=\"" +
-       px(kW) + "\" height=\"" + px(h) + "\" data-x-min=\"0\" data-x-max=\"" + fmt(hi) +
-       "\" data-x0=\"" + px(x.a) + "\" data-x1=\"" + px(x.b) + "\">\n";
-  s += "<rect x=\"0\" y=\"0\" width=\"" + px(kW) + "\" height=\"" + px(h) + "\" fill=\"#fff\"/>\n";
-  for (size_t i = 0; i < idx.size(); ++i) {
-    double yy = kTop + row_h * static_cast<double>(i);
-    const std::string& name = c.features[idx[i]].name;
-    s += "<text x=\"155\" y=\"" + px(yy + 12) + "\" font-size=\"11\" text-anchor=\"end\">" +
-         esc(name) + "</text>";
-    s += "<rect data-series=\"" + esc(name) + "\" data-value=\"" + fmt(gain[idx[i]]) + "\" x=\"" +
-         px(x.a) + "\" y=\"" + px(yy + 2) + "\" width=\"" + px(x(gain[idx[i]]) - x.a) +
-         "\" height=\"" + px(row_h - 4) + "\" fill=\"" + kColors[0] + "\"/>";
-    s += "<text x=\"" + px(x(gain[idx[i]]) + 4) + "\" y=\"" + px(yy + 12) + "\" font-size=\"10\">" +
-         fmt(gain[idx[i]]) + "</text>\n";
+std::string importance_charts(const Contract& c,
+                              const std::map<std::string, std::vector<double>>& imp) {
+  static const std::map<std::string, std::string> what = {
+      {"gain", "gain: average loss reduction of the splits on the feature"},
+      {"weight", "weight: number of splits on the feature"},
+      {"cover", "cover: average number of rows the feature's splits reach"}};
+  std::string s = "<div class=\"grid\">\n";
+  double name_w = 0;
+  for (const auto& f : c.features) name_w = std::max(name_w, text_width(f.name, kTick));
+  for (const char* type : {"gain", "weight", "cover"}) {
+    auto it = imp.find(type);
+    if (it == imp.end()) continue;
+    const auto& v = it->second;
+    std::vector<size_t> idx(v.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] > v[b]; });
+    double hi = v.empty() ? 1 : std::max(v[idx[0]], 1e-12);
+    double row_h = 22, plot_h = row_h * static_cast<double>(idx.size());
+    double w = 600, h = 12 + plot_h + 50;
+    double left = 16 + name_w;
+    double probe_w = text_width(fixed(hi, 2), kTick);
+    double right = w - std::max(16.0, probe_w / 2 + 6);
+    Axis x = make_axis(0, hi, right - left, probe_w + 24, true, false, false);
+    x.a = left;
+    x.b = right;
+    double xw = x.label_width();
+    if (xw > probe_w) {  // the ticks came out wider than guessed
+      x = make_axis(0, hi, right - left, xw + 24, true, false, false);
+      x.a = left;
+      x.b = right;
+    }
+    double top = 12, bottom = top + plot_h;
+    std::string svg =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"importance-" +
+        std::string(type) + "\" viewBox=\"0 0 " + px(w) + " " + px(h) +
+        "\" width=\"100%\" role=\"img\" data-x-min=\"" + fmt(x.lo) + "\" data-x-max=\"" +
+        fmt(x.hi) + "\" data-x0=\"" + px(x.a) + "\" data-x1=\"" + px(x.b) + "\">\n";
+    svg +=
+        "<rect x=\"0\" y=\"0\" width=\"" + px(w) + "\" height=\"" + px(h) + "\" fill=\"#fff\"/>\n";
+    for (double t : x.ticks.values) {
+      svg += "<line class=\"gridline\" x1=\"" + px(x(t)) + "\" y1=\"" + px(top) + "\" x2=\"" +
+             px(x(t)) + "\" y2=\"" + px(bottom + 5) + "\"/>";
+      svg += "<text class=\"tick x\" x=\"" + px(x(t)) + "\" y=\"" + px(bottom + 22) +
+             "\" text-anchor=\"middle\">" + x.label(t) + "</text>\n";
+    }
+    for (size_t i = 0; i < idx.size(); ++i) {
+      double yy = top + row_h * static_cast<double>(i);
+      const std::string& name = c.features[idx[i]].name;
+      svg += "<text class=\"tick y\" x=\"" + px(left - 8) + "\" y=\"" +
+             px(yy + row_h / 2 + kTick * 0.35) + "\" text-anchor=\"end\">" + esc(name) + "</text>";
+      svg += "<rect data-series=\"" + esc(name) + "\" data-value=\"" + fmt(v[idx[i]]) + "\" x=\"" +
+             px(x.a) + "\" y=\"" + px(yy + 3) + "\" width=\"" + px(x(v[idx[i]]) - x.a) +
+             "\" height=\"" + px(row_h - 6) + "\" fill=\"" + kColors[0] + "\"><title>" + esc(name) +
+             ": " + fmt(v[idx[i]]) + "</title></rect>\n";
+    }
+    svg += "<line class=\"axis\" x1=\"" + px(left) + "\" y1=\"" + px(bottom) + "\" x2=\"" +
+           px(right) + "\" y2=\"" + px(bottom) + "\"/>\n";
+    svg += "<text class=\"axis-title x\" x=\"" + px((left + right) / 2) + "\" y=\"" + px(h - 8) +
+           "\" text-anchor=\"middle\">" + type + "</text>\n";
+    s += figure("Feature importance by " + what.at(type), svg);
   }
-  return s + "</svg></figure>\n";
+  s += "</div>\n<h3>Feature importance</h3>\n<div class=\"scroll\"><table class=\"importance\">"
+       "<tr><th>feature</th><th>gain</th><th>weight</th><th>cover</th></tr>\n";
+  std::vector<size_t> idx(c.features.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  auto get = [&](const char* type, size_t f) {
+    auto it = imp.find(type);
+    return it == imp.end() || f >= it->second.size() ? 0.0 : it->second[f];
+  };
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](size_t a, size_t b) { return get("gain", a) > get("gain", b); });
+  for (size_t f : idx) {
+    s += "<tr><th>" + esc(c.features[f].name) + "</th>";
+    for (const char* type : {"gain", "weight", "cover"}) s += "<td>" + fmt(get(type, f)) + "</td>";
+    s += "</tr>\n";
+  }
+  return s + "</table></div>\n";
 }
 
-std::string roc_chart(const TrainResult& r, const std::vector<float>& labels) {
-  auto pts = roc_curve(r.final_predictions, labels, 200);
-  Scale x{0, 1, kLeft, kW - kRight}, y{0, 1, kH - kBottom, kTop};
-  std::string s = open_chart(
-      "roc",
-      "ROC curve on the " + r.final_metrics.evaluated_on + " set, AUC " + fmt(r.final_metrics.auc),
-      x, y, "false positive rate", "true positive rate");
-  s += polyline("chance", {{0, 0}, {1, 1}}, x, y, "#bbb");
-  s += polyline("roc", pts, x, y, kColors[0]);
-  return s + "</svg></figure>\n";
+// Binary: precision and recall at each distinct score, from the highest down.
+struct PrPoint {
+  double recall, precision;
+};
+std::vector<PrPoint> pr_curve(const std::vector<float>& p, const std::vector<float>& y,
+                              double& average_precision) {
+  std::vector<size_t> idx(p.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+  double pos = 0;
+  for (float v : y) pos += v;
+  std::vector<PrPoint> all;
+  double tp = 0, fp = 0, prev_recall = 0;
+  average_precision = 0;
+  for (size_t i = 0; i < idx.size(); ++i) {
+    tp += y[idx[i]];
+    fp += 1 - y[idx[i]];
+    if (i + 1 < idx.size() && p[idx[i + 1]] == p[idx[i]]) continue;
+    double recall = pos > 0 ? tp / pos : 0, precision = tp / (tp + fp);
+    average_precision += (recall - prev_recall) * precision;
+    prev_recall = recall;
+    all.push_back({recall, precision});
+  }
+  size_t step = std::max<size_t>(1, all.size() / 400);
+  std::vector<PrPoint> out;
+  for (size_t i = 0; i < all.size(); i += step) out.push_back(all[i]);
+  if (!all.empty() && (all.size() - 1) % step) out.push_back(all.back());
+  return out;
+}
+
+struct Counts {
+  double tp = 0, fp = 0, fn = 0, tn = 0;
+};
+Counts confusion_at(const std::vector<float>& p, const std::vector<float>& y, double t) {
+  Counts c;
+  for (size_t i = 0; i < p.size(); ++i) {
+    bool pred = p[i] >= t, act = y[i] >= 0.5;
+    (pred ? (act ? c.tp : c.fp) : (act ? c.fn : c.tn)) += 1;
+  }
+  return c;
+}
+
+std::string ratio(double a, double b) {
+  return b > 0 ? fixed(a / b, 3) : "–";
+}
+
+std::string binary_section(const TrainResult& r, const std::vector<float>& labels) {
+  const auto& p = r.final_predictions;
+  const std::string& on = r.final_metrics.evaluated_on;
+  std::string s = "<h2>Classification on the " + esc(on) + " set</h2>\n<div class=\"grid\">\n";
+  {
+    auto pts = roc_curve(p, labels, 200);
+    Chart ch("roc", 520, 470);
+    ch.layout(0, 1, 0, 1,
+              {{"ROC, AUC " + fixed(r.final_metrics.auc, 4), kColors[0]}, {"chance", "#999", true}},
+              true, true, true, false, true);
+    std::string svg = ch.open("false positive rate", "true positive rate");
+    svg += ch.polyline("chance", {{0, 0}, {1, 1}}, "#999", true, 1.5);
+    svg += ch.polyline("roc", pts, kColors[0]);
+    s += figure("ROC curve", svg);
+  }
+  double ap = 0;
+  auto pr = pr_curve(p, labels, ap);
+  double pos = 0;
+  for (float v : labels) pos += v;
+  double base = labels.empty() ? 0 : pos / static_cast<double>(labels.size());
+  {
+    Chart ch("pr", 520, 470);
+    ch.layout(0, 1, 0, 1,
+              {{"precision-recall, AP " + fixed(ap, 4), kColors[1]},
+               {"positive share " + fixed(base, 3), "#999", true}},
+              true, true, true, false, true);
+    std::string svg = ch.open("recall", "precision");
+    svg += ch.polyline("baseline", {{0, base}, {1, base}}, "#999", true, 1.5);
+    std::vector<std::pair<double, double>> pts;
+    for (const auto& q : pr) pts.emplace_back(q.recall, q.precision);
+    svg += ch.polyline("pr", pts, kColors[1]);
+    s += figure("Precision-recall curve", svg);
+  }
+  // Calibration: ten equal-width bins of the predicted probability.
+  double sum_p[10] = {}, sum_y[10] = {}, n[10] = {};
+  for (size_t i = 0; i < p.size(); ++i) {
+    int b = std::clamp(static_cast<int>(p[i] * 10), 0, 9);
+    sum_p[b] += p[i];
+    sum_y[b] += labels[i];
+    n[b] += 1;
+  }
+  std::string cal_rows;
+  {
+    Chart ch("calibration", 520, 470);
+    ch.layout(0, 1, 0, 1, {{"observed share", kColors[2]}, {"perfect calibration", "#999", true}},
+              true, true, true, false, true);
+    std::string svg = ch.open("mean predicted probability", "observed positive share");
+    svg += ch.polyline("perfect", {{0, 0}, {1, 1}}, "#999", true, 1.5);
+    std::vector<std::pair<double, double>> pts;
+    for (int b = 0; b < 10; ++b) {
+      std::string range = fixed(b / 10.0, 1) + "–" + fixed((b + 1) / 10.0, 1);
+      if (n[b] == 0) {
+        cal_rows += "<tr><th>" + range + "</th><td>0</td><td>–</td><td>–</td></tr>\n";
+        continue;
+      }
+      pts.emplace_back(sum_p[b] / n[b], sum_y[b] / n[b]);
+      cal_rows += "<tr><th>" + range + "</th><td>" + fmt(n[b]) + "</td><td>" +
+                  fixed(sum_p[b] / n[b], 3) + "</td><td>" + fixed(sum_y[b] / n[b], 3) +
+                  "</td></tr>\n";
+    }
+    svg += ch.polyline("calibration", pts, kColors[2]);
+    for (const auto& [mx, my] : pts) {
+      svg += "<circle data-series=\"calibration-bin\" cx=\"" + px(ch.x()(mx)) + "\" cy=\"" +
+             px(ch.y()(my)) + "\" r=\"4\" fill=\"" + kColors[2] + "\"/>";
+    }
+    s += figure("Calibration (10 equal-width bins)", svg + "\n");
+  }
+  s += "</div>\n<div class=\"grid tables\">\n<div><h3>Calibration bins</h3><table "
+       "class=\"calibration\"><tr><th>predicted</th><th>rows</th><th>mean predicted</th>"
+       "<th>observed share</th></tr>\n" +
+       cal_rows + "</table></div>\n";
+  s += "<div><h3>Thresholds</h3><table class=\"thresholds\"><tr><th>threshold</th>"
+       "<th>precision</th><th>recall</th><th>F1</th><th>predicted positive</th></tr>\n";
+  for (int t = 1; t <= 9; ++t) {
+    Counts c = confusion_at(p, labels, t / 10.0);
+    double prec = c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : NAN;
+    double rec = c.tp + c.fn > 0 ? c.tp / (c.tp + c.fn) : NAN;
+    std::string f1 = std::isfinite(prec) && std::isfinite(rec) && prec + rec > 0
+                         ? fixed(2 * prec * rec / (prec + rec), 3)
+                         : "–";
+    s += "<tr><th>" + fixed(t / 10.0, 1) + "</th><td>" + ratio(c.tp, c.tp + c.fp) + "</td><td>" +
+         ratio(c.tp, c.tp + c.fn) + "</td><td>" + f1 + "</td><td>" + fmt(c.tp + c.fp) +
+         "</td></tr>\n";
+  }
+  s += "</table></div>\n";
+  double t = r.final_metrics.threshold;
+  Counts c = confusion_at(p, labels, t);
+  s += "<div><h3>Confusion at threshold " + fmt(t) +
+       "</h3><table class=\"rates\"><tr><th></th><th>predicted 0</th><th>predicted 1</th></tr>"
+       "<tr><th>actual 0</th><td>" +
+       fmt(c.tn) + "</td><td>" + fmt(c.fp) + "</td></tr><tr><th>actual 1</th><td>" + fmt(c.fn) +
+       "</td><td>" + fmt(c.tp) + "</td></tr></table>\n<table class=\"rates\">";
+  auto rate = [&](const char* name, double a, double b) {
+    s += std::string("<tr><th>") + name + "</th><td>" + ratio(a, b) + "</td></tr>";
+  };
+  rate("true positive rate (recall)", c.tp, c.tp + c.fn);
+  rate("false positive rate", c.fp, c.fp + c.tn);
+  rate("true negative rate", c.tn, c.fp + c.tn);
+  rate("false negative rate", c.fn, c.tp + c.fn);
+  rate("precision", c.tp, c.tp + c.fp);
+  rate("accuracy", c.tp + c.tn, c.tp + c.tn + c.fp + c.fn);
+  s += "</table></div>\n</div>\n";
+  return s;
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  double pos = q * static_cast<double>(v.size() - 1);
+  size_t i = static_cast<size_t>(pos);
+  double f = pos - static_cast<double>(i);
+  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
 }
 
 std::string residual_chart(const TrainResult& r, const std::vector<float>& labels) {
-  size_t n = labels.size(), step = std::max<size_t>(1, n / 2000);
-  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-  for (size_t i = 0; i < n; i += step) {
-    double p = r.final_predictions[i], res = labels[i] - p;
-    xlo = std::min(xlo, p);
-    xhi = std::max(xhi, p);
-    ylo = std::min(ylo, res);
-    yhi = std::max(yhi, res);
+  size_t n = std::min(labels.size(), r.final_predictions.size());
+  if (n == 0) return "";
+  std::vector<double> res(n), pred(n);
+  for (size_t i = 0; i < n; ++i) {
+    pred[i] = r.final_predictions[i];
+    res[i] = labels[i] - pred[i];
   }
-  if (!std::isfinite(xlo)) return "";
-  Scale x{xlo, xhi > xlo ? xhi : xlo + 1, kLeft, kW - kRight}, y = y_axis(ylo, yhi);
-  std::string s = open_chart(
-      "residuals", "Residuals (label - prediction) on the " + r.final_metrics.evaluated_on + " set",
-      x, y, "prediction", "residual");
-  for (size_t i = 0; i < n; i += step) {
-    double p = r.final_predictions[i];
-    s += "<circle data-series=\"residual\" cx=\"" + px(x(p)) + "\" cy=\"" + px(y(labels[i] - p)) +
-         "\" r=\"1.5\" fill=\"" + kColors[0] + "\" fill-opacity=\"0.5\"/>";
+  double rlo = quantile(res, 0.01), rhi = quantile(res, 0.99);
+  double plo = quantile(pred, 0.01), phi = quantile(pred, 0.99);
+  rlo = std::min(rlo, 0.0);  // the zero line is always in view
+  rhi = std::max(rhi, 0.0);
+  Chart ch("residuals", 900, 460);
+  ch.layout(plo, phi, rlo, rhi, {{"residual", kColors[0]}, {"clipped to the edge", kColors[4]}});
+  const Axis &x = ch.x(), &y = ch.y();
+  std::string svg = ch.open("prediction", "residual (label − prediction)");
+  size_t step = std::max<size_t>(1, n / 3000), outside = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bool out = res[i] < y.lo || res[i] > y.hi || pred[i] < x.lo || pred[i] > x.hi;
+    outside += out;
+    if (i % step) continue;
+    double cx = x(std::clamp(pred[i], x.lo, x.hi)), cy = y(std::clamp(res[i], y.lo, y.hi));
+    svg += "<circle data-series=\"" + std::string(out ? "residual-clipped" : "residual") +
+           "\" cx=\"" + px(cx) + "\" cy=\"" + px(cy) + "\" r=\"2\" fill=\"" +
+           (out ? kColors[4] : kColors[0]) + "\" fill-opacity=\"0.45\"/>";
   }
-  return s + "\n</svg></figure>\n";
+  svg += "\n" + ch.reference("zero", false, 0, "residual 0");
+  std::string note = "Axes clipped to the 1st–99th percentile: residuals " + fmt(rlo) + " to " +
+                     fmt(rhi) + ", predictions " + fmt(plo) + " to " + fmt(phi) + ". " +
+                     std::to_string(outside) + " of " + std::to_string(n) +
+                     " rows lie outside the axes and are drawn on their edge, in orange" +
+                     (step > 1 ? "; one row in " + std::to_string(step) + " is drawn." : ".");
+  return figure("Residuals (label − prediction) on the " + r.final_metrics.evaluated_on + " set",
+                svg, note);
 }
 
 std::string confusion_table(const FinalMetrics& m) {
   std::string s = "<h2>Confusion matrix (" + esc(m.evaluated_on) +
-                  " set; rows: actual, columns: predicted)</h2>\n<table><tr><th></th>";
+                  " set; rows: actual, columns: predicted)</h2>\n<div class=\"scroll\"><table "
+                  "class=\"confusion\"><tr><th></th>";
   for (size_t b = 0; b < m.confusion.size(); ++b) s += "<th>" + std::to_string(b) + "</th>";
   s += "</tr>\n";
   for (size_t a = 0; a < m.confusion.size(); ++a) {
@@ -239,35 +646,215 @@ std::string confusion_table(const FinalMetrics& m) {
     for (uint64_t v : m.confusion[a]) s += "<td>" + std::to_string(v) + "</td>";
     s += "</tr>\n";
   }
-  return s + "</table>\n";
+  return s + "</table></div>\n";
 }
+
+std::string params_table(const TrainResult& r) {
+  std::string s =
+      "<div><h3>Parameters</h3><table class=\"params\"><tr><th>parameter</th><th>value</th>"
+      "</tr>\n";
+  for (const auto& [k, v] : r.params) {
+    s += "<tr><th>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>\n";
+  }
+  s += "<tr><th>rounds run</th><td>" + std::to_string(r.rounds_run) + "</td></tr>\n";
+  if (r.best_iteration >= 0) {
+    s += "<tr><th>best round</th><td>" + std::to_string(r.best_iteration) + " (" +
+         esc(r.stop_metric) + ")</td></tr>\n";
+  }
+  return s + "</table></div>\n";
+}
+
+std::string label_balance(const Contract& c, const Dataset& ds) {
+  if (ds.rows() == 0) return "–";
+  if (label_kind(c.objective) == LabelKind::regression) {
+    double sum = 0, lo = INFINITY, hi = -INFINITY;
+    for (float v : ds.y) {
+      sum += v;
+      lo = std::min<double>(lo, v);
+      hi = std::max<double>(hi, v);
+    }
+    return "mean " + fmt(sum / static_cast<double>(ds.rows())) + ", min " + fmt(lo) + ", max " +
+           fmt(hi);
+  }
+  std::map<int64_t, uint64_t> counts;
+  for (float v : ds.y) ++counts[static_cast<int64_t>(v)];
+  std::string s;
+  for (auto [k, cnt] : counts) {
+    if (!s.empty()) s += "; ";
+    s += std::to_string(k) + ": " + std::to_string(cnt) + " (" +
+         pct(static_cast<double>(cnt), static_cast<double>(ds.rows())) + ")";
+  }
+  return s;
+}
+
+std::string data_summary(const Contract& c, const Dataset& train, const Dataset* valid) {
+  std::string s =
+      "<div><h3>Data</h3><table class=\"data\"><tr><th></th><th>training</th><th>validation"
+      "</th></tr>\n<tr><th>rows</th><td>" +
+      std::to_string(train.rows()) + "</td><td>" +
+      (valid ? std::to_string(valid->rows()) : std::string("none")) + "</td></tr>\n<tr><th>" +
+      esc(c.label) + "</th><td>" + esc(label_balance(c, train)) + "</td><td>" +
+      (valid ? esc(label_balance(c, *valid)) : std::string("–")) + "</td></tr>\n</table></div>\n";
+  s += "</div>\n<h3>Features</h3>\n<div class=\"scroll\"><table class=\"features\"><tr><th>"
+       "feature</th><th>kind</th><th>missing (training)</th><th>missing (validation)</th><th>"
+       "min</th><th>max</th></tr>\n";
+  auto missing = [](const Dataset& ds, size_t f) {
+    uint64_t m = 0;
+    for (size_t r = 0; r < ds.rows(); ++r) m += std::isnan(ds.x[r * ds.cols + f]);
+    return m;
+  };
+  for (size_t f = 0; f < c.features.size(); ++f) {
+    const Feature& ft = c.features[f];
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t r = 0; r < train.rows(); ++r) {
+      float v = train.x[r * train.cols + f];
+      if (std::isnan(v)) continue;
+      lo = std::min<double>(lo, v);
+      hi = std::max<double>(hi, v);
+    }
+    uint64_t mt = missing(train, f);
+    bool cat = ft.kind == FeatureKind::categorical;
+    s += "<tr><th>" + esc(ft.name) + "</th><td>" +
+         (cat ? std::to_string(ft.categories.size()) + " categories" : std::string("numeric")) +
+         "</td><td>" + std::to_string(mt) + " (" +
+         pct(static_cast<double>(mt), static_cast<double>(train.rows())) + ")</td><td>";
+    if (valid) {
+      uint64_t mv = missing(*valid, f);
+      s += std::to_string(mv) + " (" +
+           pct(static_cast<double>(mv), static_cast<double>(valid->rows())) + ")";
+    } else {
+      s += "–";
+    }
+    s += "</td><td>" + (cat || !std::isfinite(lo) ? std::string("–") : fmt(lo)) + "</td><td>" +
+         (cat || !std::isfinite(hi) ? std::string("–") : fmt(hi)) + "</td></tr>\n";
+  }
+  return s + "</table></div>\n";
+}
+
+std::string now_utc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[64];
+  std::strftime(b, sizeof b, "%Y-%m-%d %H:%M UTC", &tm);
+  return b;
+}
+
+const char* kStyle =
+    "body{font-family:'DejaVu Sans','Liberation Sans',Arial,sans-serif;margin:1em 2%;"
+    "color:#222;line-height:1.4}"
+    "h1{font-size:1.5em}h2{font-size:1.25em;margin-top:1.6em}h3{font-size:1.05em}"
+    "figure{margin:1.2em 0}figcaption{font-weight:bold;margin-bottom:.4em}"
+    "svg.chart{display:block;width:100%;height:auto;font-family:'DejaVu Sans','Liberation Sans',"
+    "Arial,sans-serif}"
+    "svg .tick{font-size:12px;fill:#333}svg .axis-title{font-size:13px;fill:#111}"
+    "svg .legend{font-size:13px;fill:#222}svg .ref-label{font-size:12px;fill:#444}"
+    "svg .gridline{stroke:#e4e4e4;stroke-width:1}svg .axis{stroke:#333;stroke-width:1}"
+    "svg .ref{stroke:#777;stroke-width:1.5;stroke-dasharray:6 4}"
+    "svg .label-bg{fill:#fff;fill-opacity:.85}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));"
+    "gap:0 2em;align-items:start}"
+    ".note{font-size:.9em;color:#555;margin:.3em 0}pre{white-space:pre-wrap}"
+    ".scroll{overflow-x:auto}"
+    "table{border-collapse:collapse;margin:.4em 0}"
+    "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"
+    "th{background:#f6f6f6}"
+    "footer{margin-top:2.5em;padding-top:.6em;border-top:1px solid #ccc;color:#555;"
+    "font-size:.9em}";
 }  // namespace
 
-void write_report(const std::string& path, const Contract& contract, const TrainResult& r,
-                  const std::vector<float>& labels, const std::vector<double>& gain) {
+Ticks nice_ticks(double lo, double hi, int target) {
+  Ticks t;
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
+  if (hi < lo) std::swap(lo, hi);
+  if (hi == lo) {
+    double d = lo == 0 ? 1 : std::abs(lo) * 0.1;
+    lo -= d;
+    hi += d;
+  }
+  target = std::max(target, 1);
+  double raw = (hi - lo) / target;
+  double mag = std::pow(10, std::floor(std::log10(raw)));
+  double step = 10 * mag;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (m * mag >= raw * (1 - 1e-9)) {
+      step = m * mag;
+      break;
+    }
+  }
+  t.step = step;
+  double first = std::floor(lo / step + 1e-9), last = std::ceil(hi / step - 1e-9);
+  for (double k = first; k <= last + 0.5; k += 1) {
+    double v = k * step;
+    if (std::abs(v) < step * 1e-9) v = 0;
+    t.values.push_back(v);
+  }
+  // Decimals: those of the step (2.5e-2 needs 3).
+  int d = 0;
+  while (d < 12 && std::abs(step * std::pow(10, d) - std::round(step * std::pow(10, d))) >
+                       1e-6 * step * std::pow(10, d)) {
+    ++d;
+  }
+  t.decimals = d;
+  return t;
+}
+
+std::string render_report(const ReportInput& in) {
+  const Contract& contract = in.contract;
+  const TrainResult& r = in.result;
+  const std::vector<float>& labels = in.valid ? in.valid->y : in.train.y;
   std::string s =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<title>cdn train report</title>\n<style>body{font-family:sans-serif;margin:2em;"
-      "max-width:720px}figure{margin:1.5em 0}figcaption{font-weight:bold;margin-bottom:.4em}"
-      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;"
-      "text-align:right}</style></head><body>\n<h1>cdn train: " +
-      esc(contract.objective) + " on " + esc(contract.label) + "</h1>\n<p>" +
-      std::to_string(contract.features.size()) + " features, " + std::to_string(r.rounds_run) +
-      " rounds";
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>cdn train report: " +
+      esc(contract.objective) + " on " + esc(contract.label) + "</title>\n<style>" + kStyle +
+      "</style></head><body>\n<h1>cdn train: " + esc(contract.objective) + " on " +
+      esc(contract.label) + "</h1>\n<p>" + std::to_string(contract.features.size()) +
+      " features, " + std::to_string(r.rounds_run) + " rounds";
   if (r.best_iteration >= 0) s += ", best round " + std::to_string(r.best_iteration);
-  s += ". " + esc(r.final_metrics.to_text().substr(0, r.final_metrics.to_text().find('\n'))) +
-       "</p>\n";
-  s += learning_curves(r);
-  s += importance_chart(contract, gain);
+  s += ".</p>\n<pre class=\"metrics\">" + esc(r.final_metrics.to_text()) + "</pre>\n";
+  s += "<h2>Training</h2>\n<div class=\"grid tables\">\n" + params_table(r);
+  s += data_summary(contract, in.train, in.valid);
+  s += "<h2>Learning curves</h2>\n" + learning_curves(r);
+  s += "<h2>Feature importance</h2>\n" + importance_charts(contract, in.importance);
   if (contract.binary()) {
-    s += roc_chart(r, labels);
+    s += binary_section(r, labels);
   } else if (!contract.multiclass()) {
-    s += residual_chart(r, labels);
+    s += "<h2>Regression on the " + esc(r.final_metrics.evaluated_on) + " set</h2>\n" +
+         residual_chart(r, labels);
   }
-  if (!r.final_metrics.confusion.empty()) s += confusion_table(r.final_metrics);
-  s += "</body></html>\n";
+  if (contract.multiclass() && !r.final_metrics.confusion.empty()) {
+    s += confusion_table(r.final_metrics);
+  }
+  s += "<footer>cdn " CDN_VERSION " · XGBoost " + esc(xgb::version()) + " · written " + now_utc() +
+       "</footer>\n</body></html>\n";
+  return s;
+}
+
+void check_report_target(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw UsageError("cannot write the report " + diag::quoted(path) +
+                     ": it is a directory; give --report a file name, such as " +
+                     diag::quoted((fs::path(path) / "report.html").string()));
+  }
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::string probe = (dir / ".cdn-report-XXXXXX").string();
+  int fd = mkstemp(probe.data());
+  if (fd < 0) {
+    int err = errno;
+    throw UsageError("cannot write the report " + diag::quoted(path) + ": " + errno_text(err) +
+                     " (in " + diag::quoted(dir.string()) +
+                     "); give --report a path in an existing, writable directory");
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+void write_report(const std::string& path, const std::string& html) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << s;
+  f << html;
   f.close();
   if (!f) throw RuntimeError("cannot write " + diag::quoted(path) + ": " + errno_text(errno));
 }

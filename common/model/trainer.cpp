@@ -467,8 +467,8 @@ std::string importance_json(const xgb::Booster& b, const Contract& c) {
   return s;
 }
 
-std::vector<double> gain_importance(const xgb::Booster& b, const Contract& c) {
-  auto m = scores(b, c, "gain");
+std::vector<double> feature_importance(const xgb::Booster& b, const Contract& c, const char* type) {
+  auto m = scores(b, c, type);
   std::vector<double> out;
   for (const auto& f : c.features) {
     auto it = m.find(f.name);

@@ -69,7 +69,9 @@ std::string metrics_json(const TrainResult& r);
 // Feature importance (XGBoosterFeatureScore) as a JSON object: one member per type (gain,
 // weight, cover, total_gain, total_cover), each mapping feature names to scores.
 std::string importance_json(const xgb::Booster& b, const Contract& contract);
-// Gain importance per feature (0 when the feature is never used).
-std::vector<double> gain_importance(const xgb::Booster& b, const Contract& contract);
+// Importance of one type ("gain", "weight", "cover", ...) per feature in the contract's
+// order (0 when the feature is never used).
+std::vector<double> feature_importance(const xgb::Booster& b, const Contract& contract,
+                                       const char* type);
 
 }  // namespace cdn::model

@@ -234,22 +234,89 @@ JSON
   assert_equal "$(json "$T/m/contract.json" 'd["num_class"]')" 3
   assert_equal "$(json "$T/m/contract.json" 'd["features"][1]["categories"]')" "['blue', 'green', 'red']"
   assert_equal "$(json "$T/m/metrics.json" 'len(d["final"]["confusion"])')" 3
+  # the report in the bundle holds the confusion matrix
+  run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/m/report.html" "$T/m"
+  assert_success
+  assert_output "charts: learning-merror learning-mlogloss importance-gain importance-weight importance-cover; every series matches
+tables: params data features importance confusion; footer with versions and date"
 }
 
 @test "--report writes one self-contained HTML file whose charts plot the metrics of the run" {
-  run cdn train -q --schema "$SCHEMA" --rounds 15 --valid "$D/valid.csv" --report "$T/r.html" "$D/train.csv" -o "$T/m"
+  run cdn train -q --schema "$SCHEMA" --rounds 15 --early-stopping 3 --valid "$D/valid.csv" --report "$T/r.html" "$D/train.csv" -o "$T/m"
   assert_success
   run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/r.html" "$T/m"
   assert_success
-  assert_output "charts: learning-auc learning-logloss importance roc; every series matches"
+  assert_output "charts: learning-auc learning-logloss importance-gain importance-weight importance-cover roc pr calibration; every series matches
+tables: params data features importance thresholds calibration rates; footer with versions and date"
+  # the same report is in the bundle
+  cmp "$T/r.html" "$T/m/report.html"
 }
 
-@test "--report draws residuals for a regression" {
+@test "--report draws residuals for a regression, clipped to the 1st-99th percentile" {
   run cdn train -q --schema "$SCHEMA" --objective reg:squarederror --label ttfb_ms --rounds 5 --report "$T/r.html" "$D/train.csv" -o "$T/m"
   assert_success
   run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/r.html" "$T/m"
   assert_success
-  assert_output "charts: learning-mae learning-rmse importance residuals; every series matches"
+  assert_output "charts: learning-mae learning-rmse importance-gain importance-weight importance-cover residuals; every series matches
+tables: params data features importance; footer with versions and date"
+  grep -q 'Axes clipped to the 1st–99th percentile' "$T/r.html"
+}
+
+@test "the bundle holds report.html without --report, and cdn predict still accepts the bundle" {
+  run cdn train -q --schema "$SCHEMA" --rounds 5 "$D/train.csv" -o "$T/m"
+  assert_success
+  run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/m/report.html" "$T/m"
+  assert_success
+  cdn gen -q --rows 2 --seed 5 -f ndjson | cdn tag -q >"$T/two.ndjson"
+  run --separate-stderr cdn predict -m "$T/m" "$T/two.ndjson"
+  assert_success
+  assert_equal "${#lines[@]}" 2
+}
+
+@test "an unwritable --report path is a usage error before any data is read" {
+  : >"$T/file"
+  run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/file/r.html" "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: cannot write the report '$T/file/r.html': Not a directory (in '$T/file'); give --report a path in an existing, writable directory"
+  [ ! -e "$T/m" ]
+  run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/no/such/dir/r.html" "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  [[ "$stderr" =~ "cannot write the report '$T/no/such/dir/r.html': No such file or directory" ]]
+  mkdir "$T/d"
+  run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/d" "$T/not-read.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: cannot write the report '$T/d': it is a directory; give --report a file name, such as '$T/d/report.html'"
+}
+
+# Headless Chromium lays the report out: at 800 and 1400 px every chart is there, no text of a
+# chart (tick labels, axis titles, legend, reference-line labels) overlaps another, and the
+# screenshots are not blank.
+chromium_checks() {
+  local html=$1
+  shift
+  for w in 800 1400; do
+    run "$PY" "$REPO_ROOT/tests/cli/py/check_layout.py" "$html" "$w" "$@"
+    assert_success
+    assert_output --regexp "^$w px: [0-9]+ charts, no text overlaps$"
+    chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+      --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" --hide-scrollbars \
+      --screenshot="$T/shot-$w.png" --window-size="$w,3000" "file://$html" 2>/dev/null
+    run "$PY" "$REPO_ROOT/tests/cli/py/check_png.py" "$T/shot-$w.png" "$w"
+    assert_success
+    assert_output "${w}x3000, not blank"
+  done
+}
+
+# bats test_tags=chromium
+@test "the binary report lays out in Chromium at 800 and 1400 px with no overlapping text" {
+  cdn train -q --schema "$SCHEMA" --rounds 15 --early-stopping 3 --seed 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  chromium_checks "$T/m/report.html" learning-auc learning-logloss importance-gain importance-weight importance-cover roc pr calibration
+}
+
+# bats test_tags=chromium
+@test "the regression report lays out in Chromium at 800 and 1400 px with no overlapping text" {
+  cdn train -q --schema "$SCHEMA" --objective reg:squarederror --label ttfb_ms --rounds 8 --seed 3 --valid-fraction 0.2 "$D/train.csv" -o "$T/m"
+  chromium_checks "$T/m/report.html" learning-mae learning-rmse importance-gain importance-weight importance-cover residuals
 }
 
 @test "a parameter XGBoost does not use is a usage error naming the nearest it does, before any data is read" {

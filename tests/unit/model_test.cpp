@@ -13,6 +13,7 @@
 #include "common/model/contract.hpp"
 #include "common/model/forest.hpp"
 #include "common/model/metrics.hpp"
+#include "common/model/report.hpp"
 #include "common/model/round_metrics.hpp"
 
 namespace cdn::model {
@@ -520,6 +521,41 @@ TEST(Forest, ProbeRowsReachBothSidesOfTheSplits) {
   f->predict(rows.data(), 200, 2, out.data());
   std::set<float> seen(out.begin(), out.end());
   EXPECT_EQ(seen, (std::set<float>{1.5f, 2.5f, 10.5f}));
+}
+
+// The report's axes: steps of 1, 2, 2.5 or 5 times a power of ten, ticks covering the range.
+TEST(NiceTicks, RoundStepsThatCoverTheRange) {
+  auto t = nice_ticks(0, 21.25, 5);
+  EXPECT_EQ(t.step, 5);
+  EXPECT_EQ(t.values, (std::vector<double>{0, 5, 10, 15, 20, 25}));
+  EXPECT_EQ(t.decimals, 0);
+  t = nice_ticks(0.911854, 0.95, 8);
+  EXPECT_DOUBLE_EQ(t.step, 0.005);
+  EXPECT_NEAR(t.values.front(), 0.91, 1e-12);
+  EXPECT_NEAR(t.values.back(), 0.95, 1e-12);
+  EXPECT_EQ(t.decimals, 3);
+  t = nice_ticks(0, 1, 4);
+  EXPECT_DOUBLE_EQ(t.step, 0.25);
+  EXPECT_EQ(t.decimals, 2);
+  t = nice_ticks(-37, 412, 6);
+  EXPECT_EQ(t.step, 100);
+  EXPECT_EQ(t.values.front(), -100);
+  EXPECT_EQ(t.values.back(), 500);
+  t = nice_ticks(3, 3, 5);  // one value: an interval around it
+  EXPECT_LE(t.values.front(), 3);
+  EXPECT_GE(t.values.back(), 3);
+  EXPECT_GT(t.values.size(), 1u);
+  for (double lo : {0.0, 0.013, 7.7, 1e6}) {
+    for (int target = 1; target <= 12; ++target) {
+      t = nice_ticks(lo, lo * 3 + 1, target);
+      double m = t.step / std::pow(10, std::floor(std::log10(t.step)));
+      EXPECT_TRUE(std::abs(m - 1) < 1e-9 || std::abs(m - 2) < 1e-9 || std::abs(m - 2.5) < 1e-9 ||
+                  std::abs(m - 5) < 1e-9)
+          << t.step;
+      EXPECT_LE(t.values.front(), lo);
+      EXPECT_GE(t.values.back(), lo * 3 + 1);
+    }
+  }
 }
 
 }  // namespace
