@@ -307,6 +307,30 @@ std::string label_misfit(const Contract& c, double d) {
   return "";
 }
 
+std::string read_labelled(simdjson::dom::parser& parser, std::string_view text, const Contract& c,
+                          simdjson::dom::object& obj, double& label) {
+  simdjson::dom::element root;
+  if (auto err = parser.parse(text.data(), text.size()).get(root)) {
+    return std::string("invalid JSON: ") + simdjson::error_message(err);
+  }
+  if (root.get_object().get(obj)) {
+    return std::string("not a JSON object but ") + record::json_type_name(root.type());
+  }
+  simdjson::dom::element v;
+  if (obj.at_key(c.label).get(v) || v.is_null()) return "no label " + diag::quoted(c.label);
+  if (v.is_bool()) {
+    label = v.get_bool().value_unsafe() ? 1 : 0;
+  } else if (v.get_double().get(label)) {
+    return "label " + diag::quoted(c.label) + " is " + record::json_type_name(v.type()) +
+           ", not a number";
+  }
+  std::string why = label_misfit(c, label);
+  if (!why.empty()) {
+    return "label " + diag::quoted(c.label) + ": " + std::string(simdjson::minify(v)) + " " + why;
+  }
+  return "";
+}
+
 void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
   const auto& feats = contract_.features;
   ds.cols = feats.size();
@@ -316,38 +340,13 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
   record::Record rec;
   std::string reason;
   while (in.next(rec)) {
-    // Why the record is refused; empty while it is not.
-    reason.clear();
-    simdjson::dom::element root;
     simdjson::dom::object obj;
-    if (auto err = parser.parse(rec.text.data(), rec.text.size()).get(root)) {
-      reason = std::string("invalid JSON: ") + simdjson::error_message(err);
-    } else if (root.get_object().get(obj)) {
-      reason = std::string("not a JSON object but ") + record::json_type_name(root.type());
-    }
-    float label = kMissing;
+    double d = 0;
+    reason = read_labelled(parser, rec.text, contract_, obj, d);  // "" while it is not refused
+    float label = static_cast<float>(d);
     int64_t when = 0;
     if (reason.empty()) {
-      simdjson::dom::element v;
-      double d = 0;
       std::string_view text;
-      if (obj.at_key(contract_.label).get(v) || v.is_null()) {
-        reason = "no label " + diag::quoted(contract_.label);
-      } else if (v.is_bool()) {
-        d = v.get_bool().value_unsafe() ? 1 : 0;
-      } else if (v.get_double().get(d)) {
-        reason = "label " + diag::quoted(contract_.label) + " is " +
-                 record::json_type_name(v.type()) + ", not a number";
-      }
-      if (reason.empty()) {
-        std::string why = label_misfit(contract_, d);
-        if (!why.empty()) {
-          reason = "label " + diag::quoted(contract_.label) + ": " +
-                   std::string(simdjson::minify(v)) + " " + why;
-        } else {
-          label = static_cast<float>(d);
-        }
-      }
       if (reason.empty() && keep_time_) {
         std::optional<record::Instant> t;
         if (!obj.at_key(contract_.time_field).get_string().get(text))

@@ -3,8 +3,11 @@
 // the rejects sink with the reason.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -16,6 +19,10 @@ namespace cdn::model {
 
 enum class LabelKind { binary, multiclass, regression };
 LabelKind label_kind(const std::string& objective);
+// Parses one labelled NDJSON record: `obj` and the label as the contract's objective wants it
+// (a number or a boolean; 0 or 1, a class number). Returns why the record is refused, or "".
+std::string read_labelled(simdjson::dom::parser& parser, std::string_view text, const Contract& c,
+                          simdjson::dom::object& obj, double& label);
 // Why a label's value does not fit the contract's objective ("is neither 0 nor 1", "is not a
 // class number from 0 to 2"); "" when it fits.
 std::string label_misfit(const Contract& c, double d);

@@ -185,33 +185,9 @@ EvalResult evaluate_records(const Bundle& bundle, record::Source& in, pipeline::
   record::Record rec;
   std::string reason;
   while (in.next(rec)) {
-    reason.clear();
-    simdjson::dom::element root;
     simdjson::dom::object obj;
-    if (auto err = parser.parse(rec.text.data(), rec.text.size()).get(root)) {
-      reason = std::string("invalid JSON: ") + simdjson::error_message(err);
-    } else if (root.get_object().get(obj)) {
-      reason = std::string("not a JSON object but ") + record::json_type_name(root.type());
-    }
     double label = 0;
-    if (reason.empty()) {
-      simdjson::dom::element v;
-      if (obj.at_key(c.label).get(v) || v.is_null()) {
-        reason = "no label " + diag::quoted(c.label) + " to judge the prediction by";
-      } else if (v.is_bool()) {
-        label = v.get_bool().value_unsafe() ? 1 : 0;
-      } else if (v.get_double().get(label)) {
-        reason = "label " + diag::quoted(c.label) + " is " + record::json_type_name(v.type()) +
-                 ", not a number";
-      }
-      if (reason.empty()) {
-        std::string why = label_misfit(c, label);
-        if (!why.empty()) {
-          reason = "label " + diag::quoted(c.label) + ": " + std::string(simdjson::minify(v)) +
-                   " " + why;
-        }
-      }
-    }
+    reason = read_labelled(parser, rec.text, c, obj, label);
     if (reason.empty() &&
         !builder.fill(obj, row.data(), reason, unknown, r.missing, order, nullptr)) {
       if (reason.empty()) reason = "does not fit the model's contract";

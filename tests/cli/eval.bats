@@ -96,7 +96,7 @@ JSON
   assert_line --index 0 "51	field 'rtt_ms': true is a boolean, not a number"
   assert_line --index 1 "52	field 'device' is 'fridge', not one of the values the schema allows"
   assert_line --index 2 "53	field 'rtt_ms' is missing; the schema requires it (--allow-missing scores it as missing)"
-  assert_line --index 3 "54	no label 'qoe_bad' to judge the prediction by"
+  assert_line --index 3 "54	no label 'qoe_bad'"
   assert_line --index 4 "55	label 'qoe_bad': 3 is neither 0 nor 1"
   assert_line --index 5 "56	label 'qoe_bad' is a string, not a number"
   assert_line --index 6 --regexp "^57	invalid JSON: "

@@ -604,15 +604,17 @@ wait_for() {
   fail "no '$2' in $1: $(cat "$1")"
 }
 
-# records_in PORT N: until predict has read N records (30 s at most).
+# records_in PORT N [--at-least]: until predict has read N records (or N or more), from its
+# /metrics; 60 s at most.
 records_in() {
   local i n=
-  for ((i = 0; i < 300; i++)); do
+  for ((i = 0; i < 600; i++)); do
     n=$(curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "cdn_records_in_total{command=\"predict\"}" { print $2 }')
     [[ $n == "$2" ]] && return 0
+    [[ ${3-} == --at-least ]] && ((${n:-0} >= $2)) && return 0
     sleep 0.1
   done
-  fail "predict read $n records, not $2"
+  fail "predict read ${n:-no} records, not $2"
 }
 
 @test "a new bundle at the model path takes over between batches; a broken one or one of another objective is refused; SIGHUP reloads" {
@@ -671,17 +673,6 @@ records_in() {
   cmp "$T/alone.ndjson" <(sed -n '3001,9000p' "$T/out.ndjson")
 }
 
-# at_least PORT N: until predict has read N records or more (60 s at most).
-at_least() {
-  local i n=0
-  for ((i = 0; i < 600; i++)); do
-    n=$(curl -s -m 5 "http://127.0.0.1:$1/metrics" | awk '$1 == "cdn_records_in_total{command=\"predict\"}" { print $2 }')
-    ((${n:-0} >= $2)) && return 0
-    sleep 0.1
-  done
-  fail "predict read ${n:-no} records, not $2"
-}
-
 @test "100,000 records from Kafka, a model swapped and a broken one refused mid-stream: once each with --exactly-once, at least once without, no pause" {
   start_broker --topic cdndata:4 --topic cdnresult:4 --topic plain:4
   cdn gen -q --rows 100000 --seed 23 --no-label | cdn tag -q >"$T/live.ndjson"
@@ -704,12 +695,12 @@ at_least() {
   # the rest flows at 20,000 records a second while the models change
   sed -n '20001,100000p' "$T/live.ndjson" | "$CDN" produce -q -t cdndata --key-field sampleID --rate 20000 &
   producer=$!
-  at_least "$pa" 40000
-  at_least "$pb" 40000
+  records_in "$pa" 40000 --at-least
+  records_in "$pb" 40000 --at-least
   ln -sfn "$T/v2" "$T/current"
   wait_for "$T/err-eo" "now scoring with the model $v2"
   wait_for "$T/err-alo" "now scoring with the model $v2"
-  at_least "$pa" 70000
+  records_in "$pa" 70000 --at-least
   ln -sfn "$T/broken" "$T/current"
   wait_for "$T/err-eo" "refused the model bundle at '$T/current'"
   wait_for "$T/err-alo" "refused the model bundle at '$T/current'"
