@@ -62,9 +62,6 @@ ctest --test-dir "build/$preset" --output-on-failure -j "$(nproc 2>/dev/null || 
   2>&1 | tee "$logs/ctest" || unit_status=$?
 
 echo "== CLI tests (bats)"
-# A test that hangs fails on its own after this long (far past the slowest test), so
-# that one hang cannot hold the whole run until CI gives up on it.
-export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-900}
 shopt -s nullglob
 bats_files=(tests/cli/*.bats)
 shopt -u nullglob
