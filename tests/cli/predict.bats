@@ -628,7 +628,7 @@ records_in() {
   v3=$(jq -r .model_hash "$T/v3/manifest.json")
   reg=$(jq -r .model_hash "$D/reg/manifest.json")
   mkfifo "$T/feed"
-  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "$CDN" predict -m "$T/current" --metrics-addr "127.0.0.1:$port" <"$T/feed" >"$T/out.ndjson" 2>"$T/err" &
   pid=$!
   exec 4>"$T/feed"
@@ -683,9 +683,8 @@ records_in() {
   v1=$(jq -r .model_hash "$D/m/manifest.json")
   v2=$(jq -r .model_hash "$T/v2/manifest.json")
   head -n 20000 "$T/live.ndjson" | cdn produce -q -t cdndata --key-field sampleID
-  free() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-  pa=$(free)
-  pb=$(free)
+  pa=$(free_port)
+  pb=$(free_port)
   "$CDN" predict -m "$T/current" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once --metrics-addr "127.0.0.1:$pa" "${GROUP_X[@]}" 2>"$T/err-eo" &
   eo=$!
   "$CDN" predict -m "$T/current" kafka:cdndata -o kafka:plain -G alo --metrics-addr "127.0.0.1:$pb" "${GROUP_X[@]}" 2>"$T/err-alo" &
@@ -743,7 +742,7 @@ PY
 @test "--shadow scores each record with a candidate too: its prediction beside, and agreement metrics that equal a recomputation from the output" {
   cdn train -q --schema "$SCHEMA" --rounds 12 --eta 0.1 --time-features "$D/train.csv" -o "$T/cand"
   mkfifo "$T/feed"
-  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "$CDN" predict -m "$D/m" --shadow "$T/cand" --threshold 0.3 --batch-size 1000 --metrics-addr "127.0.0.1:$port" \
     <"$T/feed" >"$T/out.ndjson" 2>"$T/err" &
   pid=$!

@@ -100,6 +100,11 @@ pid_alive() {
   [[ -n $state && $state != Z && $state != X ]]
 }
 
+# free_port: a TCP port free on 127.0.0.1 now, for a server a test starts.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # on_tty [--cols N] [--eof-when TEXT] [--interrupt-after S] [--timeout S] -- CMD...: run CMD on a
 # pseudo-terminal of its own, in the terminal's foreground process group, and print what it
 # drew there. Ctrl-D and Ctrl-C are typed as a user would; it does not depend on $SHELL or on
