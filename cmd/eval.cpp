@@ -6,6 +6,7 @@
 #include "common/diag/errors.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/model/bundle.hpp"
+#include "common/model/report.hpp"
 #include "common/model/xgb.hpp"
 
 namespace cdn::cmd {
@@ -16,11 +17,14 @@ struct EvalArgs {
   std::string model;
   model::EvalOptions eval;
   bool json = false;
+  std::string report;
 };
 
 int run_eval(EvalArgs& a) {
   if (a.io.inputs.empty()) a.io.inputs.push_back("-");
   model::xgb::route_logs();
+  if (!a.report.empty()) model::check_report_target(a.report);
+  a.eval.keep = !a.report.empty();
   model::Bundle bundle = model::read_bundle(a.model);
   pipeline::RunContext ctx("eval", endpoint::open_output("-"),
                            endpoint::open_rejects(a.io.rejects));
@@ -28,6 +32,7 @@ int run_eval(EvalArgs& a) {
   model::EvalResult r = model::evaluate_records(bundle, inputs.records(), ctx, a.eval);
   std::string text = a.json ? r.to_json(bundle.contract) : r.to_table(bundle.contract);
   ctx.out().write_lines(text);
+  if (!a.report.empty()) model::write_report(a.report, model::render_eval_report(bundle, r));
   return ctx.finish();
 }
 }  // namespace
@@ -46,6 +51,11 @@ Runner setup_eval(CLI::App& app) {
       ->type_name("T")
       ->check(cli::real_number("--threshold", 0, 1))
       ->capture_default_str();
+  app.add_option("--report", a->report,
+                 "Also write an HTML report of the judged records to PATH: the charts of cdn "
+                 "train's report (ROC, precision-recall, calibration, thresholds; residuals for "
+                 "regression) with the parameters and learning curves of the bundle's training")
+      ->type_name("PATH");
   app.add_flag("--allow-missing", a->eval.allow_missing,
                "Score a record missing a feature the schema requires or training never saw "
                "missing, instead of rejecting it (as cdn predict --allow-missing)");

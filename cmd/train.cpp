@@ -215,7 +215,7 @@ int run_train(TrainArgs& a) {
   files.metrics = model::metrics_json(r);
   files.summary = model::summary_json(contract, train, has_valid ? &valid : nullptr);
   files.importance = model::importance_json(r.booster, contract);
-  model::ReportInput report{contract, r, train, has_valid ? &valid : nullptr, {}};
+  model::ReportInput report{contract, r, train, has_valid ? &valid : nullptr, {}, false, {}};
   for (const char* type : {"gain", "weight", "cover"}) {
     report.importance[type] = model::feature_importance(r.booster, contract, type);
   }

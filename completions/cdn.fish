@@ -225,6 +225,7 @@ complete -c cdn -n '__fish_seen_subcommand_from eval' -s e -l exit-at-end -d 'St
 complete -c cdn -n '__fish_seen_subcommand_from eval' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from eval' -l json -d 'Write the metrics as one JSON object instead of a table'
 complete -c cdn -n '__fish_seen_subcommand_from eval' -l threshold -x -d 'Probability at which a binary prediction counts as positive (accuracy, precision, recall, F1, confusion)'
+complete -c cdn -n '__fish_seen_subcommand_from eval' -l report -r -F -d 'Also write an HTML report of the judged records to PATH: the charts of cdn train\'s report (ROC, precision-recall, calibration, thresholds; residuals for regression) with the parameters and learning curves of the bundle\'s training'
 complete -c cdn -n '__fish_seen_subcommand_from eval' -l allow-missing -d 'Score a record missing a feature the schema requires or training never saw missing, instead of rejecting it (as cdn predict --allow-missing)'
 complete -c cdn -n '__fish_seen_subcommand_from eval' -F
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 
 #include "common/base/json_text.hpp"
@@ -12,6 +13,8 @@
 #include "common/diag/log.hpp"
 #include "common/model/contract.hpp"
 #include "common/model/dataset.hpp"
+#include "common/model/report.hpp"
+#include "common/model/trainer.hpp"
 #include "common/model/xgb.hpp"
 #include "common/record/fields.hpp"
 
@@ -215,6 +218,12 @@ EvalResult evaluate_records(const Bundle& bundle, record::Source& in, pipeline::
   xgb::predict_dense(bundle.booster, rows.data(), labels.size(), width, p, shape);
   LabelKind kind = label_kind(c.objective);
   r.m = evaluate(kind, p, labels, c.num_class, o.threshold);
+  if (o.keep) {
+    r.data.cols = width;
+    r.data.x = std::move(rows);
+    r.data.y = labels;
+    r.predictions = p;
+  }
   r.m.evaluated_on = "labelled";
   if (kind == LabelKind::binary) {
     r.pr_auc = average_precision(p, labels);
@@ -258,6 +267,68 @@ EvalResult evaluate_records(const Bundle& bundle, record::Source& in, pipeline::
     r.m.logloss = ll / static_cast<double>(labels.size());
   }
   return r;
+}
+
+namespace {
+// The training record a bundle keeps (params.json, metrics.json) read back into the parts of a
+// TrainResult the report shows; a part that is missing or unreadable is left out.
+void read_training_record(const std::string& dir, TrainResult& t) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  namespace fs = std::filesystem;
+  if (!parser.load((fs::path(dir) / "params.json").string()).get(doc)) {
+    simdjson::dom::array pairs;
+    if (!doc["xgboost"].get_array().get(pairs)) {
+      for (simdjson::dom::element e : pairs) {
+        std::string_view k, v;
+        if (!e.at(0).get_string().get(k) && !e.at(1).get_string().get(v)) {
+          t.params.emplace_back(std::string(k), std::string(v));
+        }
+      }
+    }
+    int64_t n = 0;
+    if (!doc["rounds_run"].get_int64().get(n)) t.rounds_run = static_cast<int>(n);
+    if (!doc["base_rounds"].get_int64().get(n)) t.base_rounds = static_cast<int>(n);
+  }
+  if (!parser.load((fs::path(dir) / "metrics.json").string()).get(doc)) {
+    simdjson::dom::array cols, hist;
+    if (!doc["columns"].get_array().get(cols) && !doc["history"].get_array().get(hist)) {
+      for (simdjson::dom::element e : cols) {
+        std::string_view c;
+        t.columns.emplace_back(e.get_string().get(c) ? std::string() : std::string(c));
+      }
+      for (simdjson::dom::element row : hist) {
+        std::vector<double> v;
+        simdjson::dom::array a;
+        if (row.get_array().get(a)) continue;
+        for (simdjson::dom::element x : a) {
+          double d = std::nan("");
+          if (x.get_double().get(d)) d = std::nan("");
+          v.push_back(d);
+        }
+        t.history.push_back(std::move(v));
+      }
+    }
+    int64_t best = -1;
+    if (!doc["best_iteration"].get_int64().get(best)) t.best_iteration = static_cast<int>(best);
+    std::string_view m;
+    if (!doc["stop_metric"].get_string().get(m)) t.stop_metric = std::string(m);
+  }
+}
+}  // namespace
+
+std::string render_eval_report(const Bundle& bundle, EvalResult& r) {
+  TrainResult t;
+  read_training_record(bundle.dir, t);
+  t.final_metrics = r.m;
+  t.final_predictions = r.predictions;
+  ReportInput in{bundle.contract, t, r.data, nullptr, {}, true, {}};
+  for (const char* type : {"gain", "weight", "cover"}) {
+    in.importance[type] = feature_importance(bundle.booster, bundle.contract, type);
+  }
+  in.evaluation = true;
+  in.model = "'" + bundle.dir + "' (" + bundle.model_hash + ")";
+  return render_report(in);
 }
 
 }  // namespace cdn::model

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/model/bundle.hpp"
+#include "common/model/dataset.hpp"
 #include "common/model/metrics.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/source.hpp"
@@ -17,6 +18,7 @@ namespace cdn::model {
 struct EvalOptions {
   double threshold = 0.5;      // binary: a prediction at or above it is positive
   bool allow_missing = false;  // as cdn predict --allow-missing
+  bool keep = false;           // keep the rows and predictions (for the report)
 };
 
 struct EvalResult {
@@ -27,6 +29,9 @@ struct EvalResult {
   double r2 = 0;  // regression: the coefficient of determination
   // Per feature: values outside a learned vocabulary, and records without it.
   std::vector<uint64_t> unknown, missing;
+  // With EvalOptions::keep: the judged rows and labels, and the model's predictions.
+  Dataset data;
+  std::vector<float> predictions;
 
   std::string to_json(const Contract& c) const;
   std::string to_table(const Contract& c) const;  // lines for a terminal
@@ -44,5 +49,9 @@ double calibration_error(const std::vector<float>& p, const std::vector<float>& 
 // no record is left to judge.
 EvalResult evaluate_records(const Bundle& bundle, record::Source& in, pipeline::RunContext& ctx,
                             const EvalOptions& opts);
+
+// The HTML report of an evaluation (EvalOptions::keep): the charts of cdn train's report on
+// the judged records, with the parameters and learning curves the bundle recorded in training.
+std::string render_eval_report(const Bundle& bundle, EvalResult& r);
 
 }  // namespace cdn::model

@@ -416,17 +416,24 @@ std::string label_balance(const Contract& c, const Dataset& ds) {
   return s;
 }
 
-std::string data_summary(const Contract& c, const Dataset& train, const Dataset* valid) {
-  std::string s =
-      "<div><h3>Data</h3><table class=\"data\"><tr><th></th><th>training</th><th>validation"
-      "</th></tr>\n<tr><th>rows</th><td>" +
-      std::to_string(train.rows()) + "</td><td>" +
-      (valid ? std::to_string(valid->rows()) : std::string("none")) + "</td></tr>\n<tr><th>" +
-      esc(c.label) + "</th><td>" + esc(label_balance(c, train)) + "</td><td>" +
-      (valid ? esc(label_balance(c, *valid)) : std::string("–")) + "</td></tr>\n</table></div>\n";
+// The data summary: rows, label balance, per-feature missing counts and ranges, of the rows
+// in `train` (named `first`) and of the validation rows when `valid` is given, or when
+// `with_valid` asks for a "none" column (training without validation data).
+std::string data_summary(const Contract& c, const Dataset& train, const Dataset* valid,
+                         const std::string& first, bool with_valid) {
+  with_valid = with_valid || valid;
+  auto cell = [](const std::string& v) { return "<td>" + v + "</td>"; };
+  std::string s = "<div><h3>Data</h3><table class=\"data\"><tr><th></th><th>" + first + "</th>" +
+                  (with_valid ? "<th>validation</th>" : "") + "</tr>\n<tr><th>rows</th>" +
+                  cell(std::to_string(train.rows()));
+  if (with_valid) s += cell(valid ? std::to_string(valid->rows()) : std::string("none"));
+  s += "</tr>\n<tr><th>" + esc(c.label) + "</th>" + cell(esc(label_balance(c, train)));
+  if (with_valid) s += cell(valid ? esc(label_balance(c, *valid)) : std::string("–"));
+  s += "</tr>\n</table></div>\n";
   s += "</div>\n<h3>Features</h3>\n<div class=\"scroll\"><table class=\"features\"><tr><th>"
-       "feature</th><th>kind</th><th>missing (training)</th><th>missing (validation)</th><th>"
-       "min</th><th>max</th></tr>\n";
+       "feature</th><th>kind</th><th>missing (" +
+       first + ")</th>" + (with_valid ? "<th>missing (validation)</th>" : "") +
+       "<th>min</th><th>max</th></tr>\n";
   auto missing = [](const Dataset& ds, size_t f) {
     uint64_t m = 0;
     for (size_t r = 0; r < ds.rows(); ++r) m += std::isnan(ds.x[r * ds.cols + f]);
@@ -443,19 +450,19 @@ std::string data_summary(const Contract& c, const Dataset& train, const Dataset*
     }
     uint64_t mt = missing(train, f);
     bool cat = ft.kind == FeatureKind::categorical;
-    s += "<tr><th>" + esc(ft.name) + "</th><td>" +
-         (cat ? std::to_string(ft.categories.size()) + " categories" : std::string("numeric")) +
-         "</td><td>" + std::to_string(mt) + " (" +
-         pct(static_cast<double>(mt), static_cast<double>(train.rows())) + ")</td><td>";
+    s += "<tr><th>" + esc(ft.name) + "</th>" +
+         cell(cat ? std::to_string(ft.categories.size()) + " categories" : std::string("numeric")) +
+         cell(std::to_string(mt) + " (" +
+              pct(static_cast<double>(mt), static_cast<double>(train.rows())) + ")");
     if (valid) {
       uint64_t mv = missing(*valid, f);
-      s += std::to_string(mv) + " (" +
-           pct(static_cast<double>(mv), static_cast<double>(valid->rows())) + ")";
-    } else {
-      s += "–";
+      s += cell(std::to_string(mv) + " (" +
+                pct(static_cast<double>(mv), static_cast<double>(valid->rows())) + ")");
+    } else if (with_valid) {
+      s += cell("–");
     }
-    s += "</td><td>" + (cat || !std::isfinite(lo) ? std::string("–") : fmt(lo)) + "</td><td>" +
-         (cat || !std::isfinite(hi) ? std::string("–") : fmt(hi)) + "</td></tr>\n";
+    s += cell(cat || !std::isfinite(lo) ? std::string("–") : fmt(lo)) +
+         cell(cat || !std::isfinite(hi) ? std::string("–") : fmt(hi)) + "</tr>\n";
   }
   return s + "</table></div>\n";
 }
@@ -531,20 +538,35 @@ Ticks nice_ticks(double lo, double hi, int target) {
 std::string render_report(const ReportInput& in) {
   const Contract& contract = in.contract;
   const TrainResult& r = in.result;
+  // Training: the curves and charts are of the validation set when there is one. Evaluation:
+  // of the judged records, which `train` holds.
   const std::vector<float>& labels = in.valid ? in.valid->y : in.train.y;
+  const char* tool = in.evaluation ? "eval" : "train";
   std::string s =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-      "<title>cdn train report: " +
-      esc(contract.objective) + " on " + esc(contract.label) + "</title>\n<style>" + kStyle +
-      "</style></head><body>\n<h1>cdn train: " + esc(contract.objective) + " on " +
-      esc(contract.label) + "</h1>\n<p>" + std::to_string(contract.features.size()) +
-      " features, " + std::to_string(r.rounds_run) + " rounds";
+      "<title>cdn " +
+      std::string(tool) + " report: " + esc(contract.objective) + " on " + esc(contract.label) +
+      "</title>\n<style>" + kStyle + "</style></head><body>\n<h1>cdn " + tool + ": " +
+      esc(contract.objective) + " on " + esc(contract.label) + "</h1>\n<p>";
+  if (in.evaluation) {
+    s += "The model " + esc(in.model) + " judged on " + std::to_string(in.train.rows()) +
+         " labelled records. It was trained in " + std::to_string(r.rounds_run) + " rounds on " +
+         std::to_string(contract.features.size()) + " features";
+  } else {
+    s += std::to_string(contract.features.size()) + " features, " + std::to_string(r.rounds_run) +
+         " rounds";
+  }
   if (r.best_iteration >= 0) s += ", best round " + std::to_string(r.best_iteration);
   s += ".</p>\n<pre class=\"metrics\">" + esc(r.final_metrics.to_text()) + "</pre>\n";
-  s += "<h2>Training</h2>\n<div class=\"grid tables\">\n" + params_table(r);
-  s += data_summary(contract, in.train, in.valid);
-  s += "<h2>Learning curves</h2>\n" + learning_curves(r);
+  s += std::string("<h2>") + (in.evaluation ? "The model and the data" : "Training") +
+       "</h2>\n<div class=\"grid tables\">\n" + params_table(r);
+  s += data_summary(contract, in.train, in.valid, in.evaluation ? "judged" : "training",
+                    !in.evaluation);
+  if (!r.history.empty()) {
+    s += std::string("<h2>Learning curves") + (in.evaluation ? " (training)" : "") + "</h2>\n" +
+         learning_curves(r);
+  }
   s += "<h2>Feature importance</h2>\n" + importance_charts(contract, in.importance);
   if (contract.binary()) {
     s += binary_section(r, labels);

@@ -27,6 +27,11 @@ struct ReportInput {
   const Dataset* valid;  // null without validation data
   // "gain", "weight", "cover": a score per feature, in the contract's order.
   std::map<std::string, std::vector<double>> importance;
+  // cdn eval: the report of a bundle judged on labelled records. `train` then holds those
+  // records (and `result` the bundle's training record: parameters, learning curves, with the
+  // metrics and predictions of the judged records); `model` names the bundle and its hash.
+  bool evaluation = false;
+  std::string model;
 };
 
 std::string render_report(const ReportInput& in);

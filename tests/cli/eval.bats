@@ -116,3 +116,44 @@ JSON
   assert_failure 2
   assert_equal "$stderr" "cdn eval: --threshold applies to binary classifiers; this model's objective is reg:squarederror"
 }
+
+@test "--report writes the report of the judged records: their metrics, the bundle's training, the charts" {
+  run --separate-stderr cdn eval --json -m "$D/m" --report "$T/r.html" "$D/test.ndjson"
+  assert_success
+  local auc hash
+  auc=$(jq -r '.auc * 1000000 | round / 1000000 | tostring' <<<"$output")
+  hash=$(jq -r .model_hash "$D/m/manifest.json")
+  run grep -o '<pre class="metrics">[^<]*' "$T/r.html"
+  assert_output --regexp "^<pre class=\"metrics\">labelled set, 4000 rows: auc ${auc}0*, "
+  grep -q "judged on 4000 labelled records" "$T/r.html"
+  grep -q "($hash)" "$T/r.html"
+  # the parameters and learning curves come from the bundle's training (20 rounds)
+  grep -q '<tr><th>rounds run</th><td>20</td></tr>' "$T/r.html"
+  run grep -o 'data-chart="[a-z-]*"' "$T/r.html"
+  assert_output - <<'OUT'
+data-chart="learning-auc"
+data-chart="learning-logloss"
+data-chart="importance-gain"
+data-chart="importance-weight"
+data-chart="importance-cover"
+data-chart="roc"
+data-chart="pr"
+data-chart="calibration"
+OUT
+  # a regression bundle's report has the residuals of the judged records
+  cdn eval -q -m "$D/reg" --report "$T/reg.html" "$D/test.ndjson" >/dev/null
+  grep -q 'data-chart="residuals"' "$T/reg.html"
+  grep -q 'Residuals (label − prediction) on the labelled set' "$T/reg.html"
+}
+
+@test "an unwritable --report path is a usage error before any record is read" {
+  run --separate-stderr cdn eval -m "$D/m" --report "$T/nodir/r.html" "$T/not-read.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn eval: cannot write the report '$T/nodir/r.html': No such file or directory (in '$T/nodir'); give --report a path in an existing, writable directory"
+}
+
+# bats test_tags=chromium
+@test "the eval report lays out in Chromium at 800 and 1400 px with no overlapping text" {
+  cdn eval -q -m "$D/m" --report "$T/r.html" "$D/test.ndjson" >/dev/null
+  chromium_checks "$T/r.html" learning-auc learning-logloss importance-gain importance-weight importance-cover roc pr calibration
+}

@@ -124,3 +124,24 @@ for part in data.split("\r\x1b[K")[1:]:
         print(part)
 ' "$1"
 }
+
+# Headless Chromium lays out a report of cdn train or cdn eval (HTML file, then the names of
+# the charts it must hold): at 800 and 1400 px every chart is there, no text of a
+# chart (tick labels, axis titles, legend, reference-line labels) overlaps another, and the
+# screenshots are not blank.
+chromium_checks() {
+  local html=$1 T=${T:-$BATS_TEST_TMPDIR}
+  shift
+  for w in 800 1400; do
+    run /usr/bin/python3 "$REPO_ROOT/tests/cli/py/check_layout.py" "$html" "$w" "$@"
+    assert_success
+    assert_output --regexp "^$w px: [0-9]+ charts, no text overlaps$"
+    chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
+      --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" --hide-scrollbars \
+      --screenshot="$T/shot-$w.png" --window-size="$w,3000" "file://$html" 2>/dev/null
+    run /usr/bin/python3 "$REPO_ROOT/tests/cli/py/check_png.py" "$T/shot-$w.png" "$w"
+    assert_success
+    assert_output "${w}x3000, not blank"
+  done
+}
+

@@ -288,25 +288,6 @@ tables: params data features importance; footer with versions and date"
   assert_equal "$stderr" "cdn train: cannot write the report '$T/d': it is a directory; give --report a file name, such as '$T/d/report.html'"
 }
 
-# Headless Chromium lays the report out: at 800 and 1400 px every chart is there, no text of a
-# chart (tick labels, axis titles, legend, reference-line labels) overlaps another, and the
-# screenshots are not blank.
-chromium_checks() {
-  local html=$1
-  shift
-  for w in 800 1400; do
-    run "$PY" "$REPO_ROOT/tests/cli/py/check_layout.py" "$html" "$w" "$@"
-    assert_success
-    assert_output --regexp "^$w px: [0-9]+ charts, no text overlaps$"
-    chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
-      --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" --hide-scrollbars \
-      --screenshot="$T/shot-$w.png" --window-size="$w,3000" "file://$html" 2>/dev/null
-    run "$PY" "$REPO_ROOT/tests/cli/py/check_png.py" "$T/shot-$w.png" "$w"
-    assert_success
-    assert_output "${w}x3000, not blank"
-  done
-}
-
 # bats test_tags=chromium
 @test "the binary report lays out in Chromium at 800 and 1400 px with no overlapping text" {
   cdn train -q --schema "$SCHEMA" --rounds 15 --early-stopping 3 --seed 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
