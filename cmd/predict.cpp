@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cmd/commands.hpp"
+#include "common/base/duration.hpp"
 #include "common/cli/options.hpp"
 #include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
@@ -20,6 +21,7 @@
 #include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
 #include "common/model/bundle.hpp"
+#include "common/model/drift_watch.hpp"
 #include "common/model/scorer.hpp"
 #include "common/model/serve.hpp"
 #ifdef CDN_WITH_KAFKA
@@ -173,10 +175,32 @@ struct PredictArgs {
   bool explain = false;
   bool allow_missing = false;
   std::string shadow;
+  std::string drift_window, drift_report;
+  double drift_threshold = 0.2;
   model::ServeOptions serve;
   bool exactly_once = false;
   std::string transactional_id;
 };
+
+// --drift-window N (records) or DURATION (30s, 10m), and --drift-threshold.
+model::DriftOptions drift_options(const PredictArgs& a) {
+  model::DriftOptions d;
+  d.threshold = a.drift_threshold;
+  const std::string& w = a.drift_window;
+  if (w.empty()) {
+    d.records = 10000;
+  } else if (w.find_first_not_of("0123456789") == std::string::npos && w.size() < 19 &&
+             std::stoull(w) > 0) {
+    d.records = std::stoull(w);
+  } else if (auto t = base::parse_duration(w); t && t->count() > 0) {
+    d.time = *t;
+  } else {
+    throw UsageError("bad value " + diag::quoted(w) +
+                     " for --drift-window; give a number of records (10000) or a duration "
+                     "(30s, 10m, 1h)");
+  }
+  return d;
+}
 
 #ifdef CDN_WITH_KAFKA
 // Consume, predict, produce and the input offsets in one Kafka transaction per commit.
@@ -238,6 +262,15 @@ int run_predict(PredictArgs& a) {
     shadow.emplace(*shadow_bundle, sso);
     so.shadow = &*shadow;
     a.serve.shadow = so.measure;
+  }
+  // Drift: on with --drift-window or --drift-report (a window of 10,000 records then).
+  std::unique_ptr<model::DriftWatch> drift;
+  if (!a.drift_window.empty() || !a.drift_report.empty()) {
+    model::DriftOptions d = drift_options(a);
+    so.drift = true;
+    drift = std::make_unique<model::DriftWatch>(
+        d, a.drift_report.empty() ? nullptr : model::open_drift_report(a.drift_report));
+    a.serve.drift = drift.get();
   }
   io::install_reload_signal();
   HotSwap hot(a.model, so, std::move(bundle));
@@ -304,6 +337,21 @@ Runner setup_predict(CLI::App& app) {
                  "A candidate bundle that scores each record beside the model: its prediction "
                  "goes out as \"shadow\", with metrics of agreement")
       ->type_name("MODEL_DIR");
+  app.add_option("--drift-window", a->drift_window,
+                 "Measure drift over windows of N records, or of a DURATION (30s, 10m): the "
+                 "population stability index of each feature and of the score against the "
+                 "training data, as metrics, --drift-report lines and a warning")
+      ->type_name("N|DURATION");
+  app.add_option("--drift-report", a->drift_report,
+                 "Append one NDJSON line per drift window to PATH, or produce it to kafka:TOPIC "
+                 "(windows of 10000 records unless --drift-window)")
+      ->type_name("PATH");
+  app.add_option("--drift-threshold", a->drift_threshold,
+                 "The index above which a feature has drifted: warned about once, listed in the "
+                 "report's \"above\"")
+      ->type_name("PSI")
+      ->check(cli::real_number("--drift-threshold", 0, 100))
+      ->capture_default_str();
   app.add_flag("--allow-missing", a->allow_missing,
                "Score a record missing a feature the schema requires or training never saw "
                "missing (as XGBoost's missing value), instead of rejecting it");

@@ -215,6 +215,13 @@ int run_train(TrainArgs& a) {
   files.metrics = model::metrics_json(r);
   files.summary = model::summary_json(contract, train, has_valid ? &valid : nullptr);
   files.importance = model::importance_json(r.booster, contract);
+  // Drift: the training rows' distributions, and the scores on the evaluated set.
+  size_t scored = has_valid ? valid.rows() : train.rows();
+  files.reference =
+      model::build_reference(
+          contract, train,
+          model::row_scores(r.final_predictions, scored ? r.final_predictions.size() / scored : 1))
+          .to_json();
   model::ReportInput report{contract, r, train, has_valid ? &valid : nullptr, {}, false, {}};
   for (const char* type : {"gain", "weight", "cover"}) {
     report.importance[type] = model::feature_importance(r.booster, contract, type);

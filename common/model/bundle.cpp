@@ -76,6 +76,10 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
     base::append_json_string(manifest, contract_hash);
     manifest += ",\"schema_hash\":";
     base::append_json_string(manifest, contract.schema_hash);
+    if (!files.reference.empty()) {
+      manifest += ",\"reference_hash\":";
+      base::append_json_string(manifest, hash_hex(files.reference));
+    }
     manifest += "}\n";
     write_file(tmp / "model.ubj", {ubj.data(), ubj.size()});
     write_file(tmp / "model.json", {json.data(), json.size()});
@@ -85,6 +89,7 @@ void write_bundle(const std::string& dir, const Contract& contract, xgb::Booster
     write_file(tmp / "summary.json", files.summary);
     write_file(tmp / "importance.json", files.importance);
     if (!files.report.empty()) write_file(tmp / "report.html", files.report);
+    if (!files.reference.empty()) write_file(tmp / "reference.json", files.reference);
     write_file(tmp / "manifest.json", manifest);
     if (fs::exists(target, ec)) fs::remove_all(target, ec);
     if (ec) throw RuntimeError("cannot replace " + diag::quoted(dir) + ": " + ec.message());
@@ -147,6 +152,18 @@ Bundle read_bundle(const std::string& dir) {
   auto names = xgb::feature_info(b.booster, "feature_name");
   if (!names.empty() && names != b.contract.feature_names()) {
     throw refuse("the model's feature names differ from the contract's");
+  }
+  // The reference distributions, when the bundle has them: as sure as the model.
+  std::string_view reference_hash;
+  if (!m["reference_hash"].get_string().get(reference_hash)) {
+    std::string text = read_part(d, "reference.json", io::kMaxJsonPartBytes);
+    std::string rh = hash_hex(text);
+    if (rh != reference_hash) {
+      throw refuse("reference.json has hash " + rh + " but manifest.json expects " +
+                   std::string(reference_hash));
+    }
+    b.reference =
+        Reference::from_json(text, b.contract, diag::quoted((d / "reference.json").string()));
   }
   b.contract_hash = ch;
   b.model_hash = h;

@@ -14,9 +14,11 @@
 // The contract's hash is also an attribute of the model (cdn_contract_hash).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/model/contract.hpp"
+#include "common/model/drift.hpp"
 #include "common/model/xgb.hpp"
 
 namespace cdn::model {
@@ -24,6 +26,7 @@ namespace cdn::model {
 struct BundleFiles {
   std::string params, metrics, summary, importance;  // JSON texts
   std::string report;                                // HTML; no report.html when empty
+  std::string reference;                             // reference.json (drift); none when empty
 };
 
 // Throws UsageError when `dir` is neither new, nor empty, nor a bundle (checked before
@@ -41,6 +44,9 @@ struct Bundle {
   xgb::Booster booster;
   std::string contract_hash;
   std::string model_hash;  // XXH64 of model.ubj: the model's name in predictions ("model")
+  // The training data's distributions (reference.json), for drift; bundles of cdn before it
+  // have none.
+  std::optional<Reference> reference;
 };
 
 // Reads and checks a bundle; throws UsageError when a part is missing or the parts do not

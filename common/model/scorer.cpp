@@ -42,6 +42,8 @@ void Batch::clear() {
   score_sum = 0;
   seconds = 0;
   shadowed = agreed = 0;
+  drift.clear();
+  window_end = false;
   shadow_diff_sum = shadow_score_sum = 0;
   std::fill(std::begin(shadow_scores), std::end(shadow_scores), 0);
 }
@@ -65,6 +67,15 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
     contribution_keys_.push_back(std::move(k));
   }
   contribution_keys_.emplace_back("\"bias\":");
+  if (opts_.drift) {
+    if (!bundle.reference) {
+      throw UsageError("the model bundle " + diag::quoted(bundle.dir) +
+                       " holds no reference distributions (reference.json) to measure drift "
+                       "against; train it again with this cdn, or leave out --drift-window and "
+                       "--drift-report");
+    }
+    drift_offsets_ = bundle.reference->offsets();
+  }
   if (opts_.shadow != nullptr) {
     const Contract& theirs = opts_.shadow->bundle().contract;
     bool same = theirs.features.size() == c.features.size() && theirs.objective == c.objective;
@@ -183,6 +194,8 @@ void Scorer::score(Batch& b) const {
     s.tails.resize(b.size());
   }
   s.accepted.clear();
+  const Reference* ref = opts_.drift ? &*bundle_.reference : nullptr;
+  if (ref) b.drift.assign(drift_offsets_.back(), 0);
   std::string reason;
   for (size_t i = 0; i < b.size(); ++i) {
     std::string_view text = b.record(i);
@@ -216,6 +229,11 @@ void Scorer::score(Batch& b) const {
       b.rejects.push_back({i, reject_reason(obj, reason)});
       std::fill(s.unknown.begin(), s.unknown.end(), 0);
       continue;
+    }
+    if (ref) {
+      for (size_t f = 0; f < width; ++f) {
+        ++b.drift[drift_offsets_[f] + ref->features[f].bin(row[f], s.unknown[f] > 0)];
+      }
     }
     for (size_t f = 0; f < width; ++f) {
       b.unknown[f] += s.unknown[f];
@@ -251,6 +269,13 @@ void Scorer::score(Batch& b) const {
   if (n == 0) return;
   size_t per = 1;  // classes of multi:softprob, else 1
   predict_rows(s.rows.data(), n, s.pred, per);
+  if (ref) {
+    uint64_t* scores = b.drift.data() + drift_offsets_[width];
+    for (size_t r = 0; r < n; ++r) {
+      const float* p = s.pred.data() + r * per;
+      ++scores[ref->score.bin(per == 1 ? p[0] : *std::max_element(p, p + per), false)];
+    }
+  }
   size_t shadow_per = 0;
   if (opts_.shadow != nullptr) opts_.shadow->predict_rows(s.rows.data(), n, s.shadow, shadow_per);
   size_t contrib_per = 0;

@@ -28,6 +28,9 @@ struct ScoreOptions {
   // --shadow: a candidate scoring the same rows beside the model; its prediction goes out as
   // "shadow". Its features must be the model's (same names, kinds and vocabularies).
   const class Scorer* shadow = nullptr;
+  // Drift (--drift-window): count each scored row's features and score into the bins of the
+  // bundle's reference distributions (Batch::drift). The bundle must have them.
+  bool drift = false;
 };
 
 // Records in, prediction lines and rejects out, in input order.
@@ -66,6 +69,10 @@ struct Batch {
   uint64_t shadowed = 0, agreed = 0;
   double shadow_diff_sum = 0, shadow_score_sum = 0;
   uint64_t shadow_scores[kScoreBuckets] = {};
+  // With ScoreOptions::drift: rows per bin of each reference distribution, laid out as
+  // Reference::offsets() says (the features', then the score's).
+  std::vector<uint64_t> drift;
+  bool window_end = false;  // its last record ends a drift window of N records
 
   size_t size() const { return spans.size(); }
   void add(std::string_view record, uint64_t line, uint32_t source);
@@ -104,6 +111,7 @@ class Scorer {
   size_t labels_ = 0;
   bool probability_ = false;
   void count(Batch& b, const float* p, size_t per) const;
+  std::vector<size_t> drift_offsets_;             // with ScoreOptions::drift: Reference::offsets()
   static const std::vector<double>& kTenthsOf();  // the score histogram's bounds
 };
 

@@ -14,6 +14,7 @@
 #include "common/diag/metric.hpp"
 #include "common/diag/service.hpp"
 #include "common/io/signals.hpp"
+#include "common/model/drift_watch.hpp"
 #include "common/pipeline/ordered_batches.hpp"
 
 namespace cdn::model {
@@ -216,6 +217,9 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
       ctx.rejects().reject(names[b.sources[r.index]], b.lines[r.index], r.reason, b.record(r.index),
                            {}, b.keys.get(r.index));
     }
+    if (o.drift != nullptr && (!b.drift.empty() || b.window_end)) {
+      o.drift->add(b.scorer->bundle(), b.drift, b.window_end);
+    }
     for (size_t k = 0; k < b.unknown.size() && k < tally.unknown.size(); ++k) {
       tally.unknown[k] += b.unknown[k];
     }
@@ -245,10 +249,12 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
     ctx.out().flush();
     ctx.rejects().sink().flush();
     if (o.periodic_commit) commit();
+    if (o.drift != nullptr) o.drift->tick();
   });
   record::Record rec;
   uint64_t n = 0;
   uint32_t source = 0;
+  uint64_t window_records = o.drift != nullptr ? o.drift->window_records() : 0, window_read = 0;
   // A new model takes over between two batches: the open one is scored by the model it was
   // opened with, and the next record opens one for the new model. It must fit the records
   // read lately, and score as the model in use does (same objective and label).
@@ -285,7 +291,13 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
     if (b.scorer == nullptr) b.scorer = current;
     b.add(rec.text, rec.line, source);
     b.keys.set(b.size() - 1, rec.key);
-    if (b.size() >= o.batch_size) {
+    // A drift window of N records ends with a batch.
+    bool window_full = window_records > 0 && ++window_read == window_records;
+    if (window_full) {
+      b.window_end = true;
+      window_read = 0;
+    }
+    if (b.size() >= o.batch_size || window_full) {
       batches.submit();
     } else if (Clock::now() - opened >= std::chrono::milliseconds(o.linger_ms)) {
       // A slow stream: the batch has waited --linger-ms, its predictions go out now.
@@ -302,6 +314,7 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
     }
   }
   batches.drain();
+  if (o.drift != nullptr) o.drift->finish();
   return tally;
 }
 

@@ -33,8 +33,9 @@ struct ServeOptions {
   // and every commit_ms while it flows; for outputs that can be committed more than once.
   bool periodic_commit = false;
   int commit_ms = 1000;
-  ModelSource* models = nullptr;  // a model may take over while the stream runs
-  bool shadow = false;            // a --shadow model scores beside (its metrics)
+  ModelSource* models = nullptr;      // a model may take over while the stream runs
+  bool shadow = false;                // a --shadow model scores beside (its metrics)
+  class DriftWatch* drift = nullptr;  // counts Batch::drift (ScoreOptions::drift)
 };
 
 // Per feature, over the whole run.
