@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cmd/commands.hpp"
 #include "common/cli/options.hpp"
@@ -26,6 +27,7 @@ struct GenArgs {
   std::string late = "0.01";
   std::string dirty = "0";
   bool no_label = false;
+  std::vector<std::string> shift;
 };
 
 double parse_number(const std::string& text, const char* option, double lo, double hi,
@@ -49,6 +51,12 @@ gen::Options make_options(const GenArgs& a) {
   o.late = parse_number(a.late, "--late", 0, 1, "a fraction from 0 to 1, e.g. 0.01");
   o.dirty = parse_number(a.dirty, "--dirty", 0, 1, "a fraction from 0 to 1, e.g. 0.05");
   o.label = !a.no_label;
+  for (const auto& spec : a.shift) {
+    if (!gen::add_shift(o.shift, spec)) {
+      throw UsageError("bad value " + diag::quoted(spec) + " for --shift; give " +
+                       gen::shift_choices());
+    }
+  }
 
   auto start = record::parse_rfc3339(a.start);
   if (!start || start->seconds < 0) {
@@ -127,6 +135,13 @@ Runner setup_gen(CLI::App& app) {
       ->type_name("FRACTION")
       ->capture_default_str();
   app.add_flag("--no-label", a->no_label, "Leave out the qoe_bad label, as in the live stream");
+  app.add_option("--shift", a->shift,
+                 "Drift on purpose, one field each: devices (half of the clients report as "
+                 "mobile), slow-region=REGION or slow-pop=POP (rtt_ms 60 ms longer there); "
+                 "comma-separated or repeated")
+      ->type_name("SHIFT")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cli::add_output_options(app, a->io);
   return [a] { return run_gen(*a); };
 }

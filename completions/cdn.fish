@@ -294,6 +294,7 @@ complete -c cdn -n '__fish_seen_subcommand_from gen' -l rate -x -d 'Mean records
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l late -x -d 'Fraction of records emitted 1-30 s of event time after later ones (out of order)'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l dirty -x -d 'Fraction of lines replaced by bad ones (malformed, mistyped, missing or unknown fields, out-of-range values)'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l no-label -d 'Leave out the qoe_bad label, as in the live stream'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l shift -x -d 'Drift on purpose, one field each: devices (half of the clients report as mobile), slow-region=REGION or slow-pop=POP (rtt_ms 60 ms longer there); comma-separated or repeated'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -s o -l output -r -F -d 'Output file, or \'-\' for stdout'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -s b -l brokers -x -d 'Kafka bootstrap brokers, host:port[,host:port]'

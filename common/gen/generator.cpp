@@ -30,7 +30,7 @@ struct ReleasesLater {
 struct Generator::Impl {
   explicit Impl(const Options& o)
       : opts(o),
-        world(o.seed, o.start_ms, o.rate),
+        world(o.seed, o.start_ms, o.rate, o.shift),
         writer(o.format, o.label, o.start_ms),
         late_rng(stream_seed(o.seed, kLate)),
         dirty_rng(stream_seed(o.seed, kDirty)) {}

@@ -8,10 +8,25 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace cdn::gen {
 
 enum class Format { ndjson, csv };
+
+// Drift on purpose (--shift, docs/gen.md "Shifted data"): each moves one field only, and
+// everything else is byte for byte the output without it.
+struct Shift {
+  bool devices = false;    // half of the clients report as mobile (device)
+  uint32_t slow_pops = 0;  // one bit per PoP of kPops: its rtt_ms grows by kSlowRttMs
+};
+inline constexpr double kSlowRttMs = 60;
+
+// Adds one --shift value ("devices", "slow-region=REGION", "slow-pop=POP") to `shift`; false
+// when it names no shift, region or PoP.
+bool add_shift(Shift& shift, std::string_view spec);
+// The values add_shift accepts, for help and error messages.
+std::string shift_choices();
 
 struct Options {
   uint64_t rows = 1000;
@@ -22,6 +37,7 @@ struct Options {
   double late = 0.01;    // fraction emitted 1-30 s after later records
   double dirty = 0;      // fraction replaced by bad lines
   bool label = true;     // write qoe_bad
+  Shift shift;
 };
 
 // What one run produced, for the summary line.

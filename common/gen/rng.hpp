@@ -86,6 +86,13 @@ inline double Rng::pareto(double scale, double alpha) {
 uint64_t stream_seed(uint64_t seed, uint64_t stream);
 
 // The streams of one run.
-enum Stream : uint64_t { kClients = 1, kRequests = 2, kIncidents = 3, kLate = 4, kDirty = 5 };
+enum Stream : uint64_t {
+  kClients = 1,
+  kRequests = 2,
+  kIncidents = 3,
+  kLate = 4,
+  kDirty = 5,
+  kShift = 6,
+};
 
 }  // namespace cdn::gen

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <string>
+#include <string_view>
 
 namespace cdn::gen {
 
@@ -115,6 +117,26 @@ constexpr uint32_t kDeviceCap[kDevices] = {3000, 5800, 8000, 4300, 8000};
 constexpr double kDeviceLink[kDevices] = {0.7, 1.0, 1.2, 0.8, 1.3};
 constexpr uint32_t kLadder[] = {235, 375, 750, 1750, 3000, 4300, 5800, 8000};
 
+// --shift devices: the share of clients that report as mobile.
+constexpr double kShiftToMobile = 0.5;
+
+// --shift slow-region=NAME: the PoPs of each region.
+struct Region {
+  std::string_view name;
+  std::string_view pops[5];
+};
+constexpr Region kRegions[] = {
+    {"europe", {"FRA1", "AMS1", "LHR1", "CDG1", "MAD1"}},
+    {"americas", {"IAD1", "LAX1", "GRU1"}},
+    {"asia-pacific", {"NRT1", "SIN1", "SYD1", "BOM1"}},
+};
+
+int pop_index(std::string_view code) {
+  for (int p = 0; p < kPopCount; ++p)
+    if (code == kPops[p].code) return p;
+  return -1;
+}
+
 template <size_t N>
 int pick(Rng& rng, const double (&weights)[N]) {
   double u = rng.uniform();
@@ -159,8 +181,49 @@ struct Label {
 
 }  // namespace
 
-World::World(uint64_t seed, int64_t start_ms, double rate)
-    : requests_(stream_seed(seed, kRequests)),
+bool add_shift(Shift& shift, std::string_view spec) {
+  if (spec == "devices") {
+    shift.devices = true;
+    return true;
+  }
+  constexpr std::string_view kRegion = "slow-region=", kPop = "slow-pop=";
+  if (spec.starts_with(kRegion)) {
+    spec.remove_prefix(kRegion.size());
+    for (const Region& r : kRegions) {
+      if (r.name != spec) continue;
+      for (std::string_view code : r.pops)
+        if (!code.empty()) shift.slow_pops |= 1u << pop_index(code);
+      return true;
+    }
+    return false;
+  }
+  if (spec.starts_with(kPop)) {
+    spec.remove_prefix(kPop.size());
+    const int p = pop_index(spec);
+    if (p < 0) return false;
+    shift.slow_pops |= 1u << p;
+    return true;
+  }
+  return false;
+}
+
+std::string shift_choices() {
+  std::string s = "devices, slow-region=REGION (";
+  for (const Region& r : kRegions) {
+    if (&r != kRegions) s += ", ";
+    s += r.name;
+  }
+  s += ") or slow-pop=POP (";
+  for (int p = 0; p < kPopCount; ++p) {
+    if (p > 0) s += ", ";
+    s += kPops[p].code;
+  }
+  return s + ")";
+}
+
+World::World(uint64_t seed, int64_t start_ms, double rate, const Shift& shift)
+    : shift_(shift),
+      requests_(stream_seed(seed, kRequests)),
       incident_rng_(stream_seed(seed, kIncidents)),
       start_hours_(static_cast<double>(start_ms) / 3.6e6),
       rate_(rate) {
@@ -179,6 +242,14 @@ World::World(uint64_t seed, int64_t start_ms, double rate)
     Incident& inc = incidents_[p];
     inc.start = incident_rng_.exponential(kIncidentGapS);
     draw_incident_body(inc);
+  }
+  // --shift devices draws from a stream of its own, so the other streams stay as they were.
+  Rng shift_rng(stream_seed(seed, kShift));
+  for (auto& pool : clients_) {
+    for (auto& c : pool) {
+      c.shown_device = c.device;
+      if (shift_.devices && shift_rng.chance(kShiftToMobile)) c.shown_device = kMobile;
+    }
   }
 }
 
@@ -203,7 +274,7 @@ void World::next(Event& e) {
   e.ip = c.ip;
   e.net = c.net;
   e.asn = net.asn;
-  e.device = c.device;
+  e.device = c.shown_device;
   e.incident = sev;
   const int content = pick(r, kContentMix[c.device]);
   e.content = static_cast<uint8_t>(content);
@@ -262,6 +333,9 @@ void World::next(Event& e) {
   // The label: a logistic model of the request plus unobserved client and session noise.
   const double z = logit(e, c, link, sev) + Label::kSessionSigma * r.normal();
   e.qoe_bad = r.uniform() < 1 / (1 + std::exp(-z)) ? 1 : 0;
+
+  // --shift slow-region, slow-pop: the written round trip only, after everything it drove.
+  if (shift_.slow_pops >> p & 1) e.rtt_ms += kSlowRttMs;
 }
 
 // The helpers of next() below are inline, as they were when defined in the class: next() runs

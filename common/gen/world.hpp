@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/gen/generator.hpp"
 #include "common/gen/rng.hpp"
 
 namespace cdn::gen {
@@ -49,9 +50,10 @@ struct Client {
   uint32_t ip;
   uint16_t net;  // index into kNetworks
   uint8_t device;
-  double down_kbps;  // this client's line
-  double rtt_ms;     // this client's path to the PoP
-  double proneness;  // unobserved: player, Wi-Fi and habits (adds to the label's logit)
+  uint8_t shown_device;  // the device written: `device` unless --shift devices changed it
+  double down_kbps;      // this client's line
+  double rtt_ms;         // this client's path to the PoP
+  double proneness;      // unobserved: player, Wi-Fi and habits (adds to the label's logit)
 };
 
 struct Incident {
@@ -77,7 +79,7 @@ struct Event {
 // The seeded clients, the load and the incidents; one request's physics and its label.
 class World {
  public:
-  World(uint64_t seed, int64_t start_ms, double rate);
+  World(uint64_t seed, int64_t start_ms, double rate, const Shift& shift = {});
   void next(Event& e);
 
  private:
@@ -99,6 +101,7 @@ class World {
   // The load at each PoP follows its local hour; recomputed once a minute of event time.
   void refresh_load(double t);
 
+  Shift shift_;
   Rng requests_;
   Rng incident_rng_;
   double start_hours_;

@@ -324,3 +324,100 @@ setup() {
   run cdn gen --colour
   assert_failure 2
 }
+
+# The output of these two runs as it was before --shift existed (sha256, glibc 2.36).
+UNSHIFTED_NDJSON=c03a6955d75cf8aaf522210f2585cc69fc94c36c1954bd9aeffd96ec95ca4b8b
+UNSHIFTED_CSV=b0d5b48c3a4b5332a38f0928c42f0530b6871655a76ded0acfa8e12d985b0ed9
+
+@test "--shift changes only the field it names: device, or rtt_ms at the slow PoPs by 60 ms; without it the output is as before" {
+  run bash -c "'$CDN' gen -q --rows 20000 --seed 9 --late 0.05 --dirty 0.05 | sha256sum"
+  assert_output "$UNSHIFTED_NDJSON  -"
+  run bash -c "'$CDN' gen -q --rows 20000 --seed 9 -f csv --no-label | sha256sum"
+  assert_output "$UNSHIFTED_CSV  -"
+  cdn gen -q --rows 20000 --seed 9 >"$T/plain"
+  cdn gen -q --rows 20000 --seed 9 --shift devices >"$T/devices"
+  cdn gen -q --rows 20000 --seed 9 --shift slow-region=europe,slow-pop=NRT1 >"$T/slow"
+  cdn gen -q --rows 20000 --seed 9 --shift slow-pop=NRT1 --shift slow-region=europe >"$T/slow2"
+  cmp "$T/slow" "$T/slow2"
+  # devices: every field but device as it was; about half of the non-mobile requests now mobile
+  run bash -c "cmp <(jq -c 'del(.device)' '$T/plain') <(jq -c 'del(.device)' '$T/devices')"
+  assert_success
+  run bash -c "paste -d ' ' <(jq -r .device '$T/plain') <(jq -r .device '$T/devices') | sort | uniq -c | awk '\$2 != \$3 { print \$3 }' | sort -u"
+  assert_output mobile
+  run bash -c "jq -r .device '$T/plain' | grep -vc mobile; jq -r .device '$T/devices' | grep -vc mobile"
+  local before=${lines[0]} after=${lines[1]}
+  ((after > before * 35 / 100 && after < before * 65 / 100)) || fail "$before non-mobile requests became $after"
+  # slow: every field but rtt_ms as it was; rtt_ms 60 ms longer at Europe's PoPs and NRT1 only
+  run bash -c "cmp <(jq -c 'del(.rtt_ms)' '$T/plain') <(jq -c 'del(.rtt_ms)' '$T/slow')"
+  assert_success
+  run bash -c "paste <(jq -r '[.pop, .rtt_ms] | @tsv' '$T/plain') <(jq -r .rtt_ms '$T/slow') |
+    awk -F '\t' '{ d = \$3 - \$2; k = (d > 59.85 && d < 60.15) ? \"+60\" : (d == 0 ? \"0\" : d); print \$1, k }' | sort -u | tr '\n' ' '"
+  assert_output "AMS1 +60 BOM1 0 CDG1 +60 FRA1 +60 GRU1 0 IAD1 0 LAX1 0 LHR1 +60 MAD1 +60 NRT1 +60 SIN1 0 SYD1 0 "
+  # the same seed and shifts give the same bytes
+  cdn gen -q --rows 20000 --seed 9 --shift devices >"$T/devices2"
+  cmp "$T/devices" "$T/devices2"
+}
+
+@test "a --shift that names no shift, region or PoP is a usage error listing the choices" {
+  run --separate-stderr cdn gen --shift faster
+  assert_failure 2
+  assert_output ''
+  assert_equal "$stderr" "cdn gen: bad value 'faster' for --shift; give devices, slow-region=REGION (europe, americas, asia-pacific) or slow-pop=POP (FRA1, AMS1, LHR1, CDG1, MAD1, IAD1, LAX1, GRU1, NRT1, SIN1, SYD1, BOM1)"
+  run --separate-stderr cdn gen --shift slow-pop=XYZ1
+  assert_failure 2
+  [[ $stderr == "cdn gen: bad value 'slow-pop=XYZ1' for --shift; give devices, "* ]]
+  run --separate-stderr cdn gen --shift slow-region=mars
+  assert_failure 2
+  [[ $stderr == "cdn gen: bad value 'slow-region=mars' for --shift; give devices, "* ]]
+}
+
+# psi_of FILE FEATURE: the PSI psi.py printed for FEATURE into FILE, times 10000 (an integer).
+psi_of() {
+  awk -v f="$2" '$1 == f { printf "%d\n", $2 * 10000 + 0.5 }' "$1"
+}
+
+# bats test_tags=xgboost
+@test "--shift devices,slow-region=europe moves device and rtt_ms past PSI 0.3 and every other feature of the model under 0.1" {
+  # The model's features: those of a bundle cdn train makes with the default schema and label.
+  cdn gen -q --rows 2000 --seed 31 -f csv -o "$T/train.csv"
+  cdn train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 2 "$T/train.csv" -o "$T/m"
+  local features
+  features=$(jq -r '.features[].field' "$T/m/contract.json")
+  assert_equal "$(wc -w <<<"$features")" 13
+  cdn gen -q --rows 50000 --seed 1 -o "$T/ref.ndjson"
+  cdn gen -q --rows 50000 --seed 2 -o "$T/same.ndjson"
+  cdn gen -q --rows 50000 --seed 2 --shift devices,slow-region=europe -o "$T/shifted.ndjson"
+  local py=(/usr/bin/python3 "$REPO_ROOT/tests/cli/py/psi.py")
+  # a file against itself: 0 everywhere
+  run "${py[@]}" "$T/ref.ndjson" "$T/ref.ndjson" $features
+  assert_success
+  assert_equal "$(awk '$2 != "0.0000"' <<<"$output")" ''
+  "${py[@]}" "$T/ref.ndjson" "$T/same.ndjson" $features >"$T/same.psi"
+  "${py[@]}" "$T/ref.ndjson" "$T/shifted.ndjson" $features >"$T/shifted.psi"
+  echo "# PSI against seed 1, unshifted: $(tr "\n" " " <"$T/same.psi")" >&3
+  echo "# PSI against seed 1, shifted: $(tr "\n" " " <"$T/shifted.psi")" >&3
+  assert_equal "$(wc -l <"$T/shifted.psi")" 13
+  local f
+  for f in $features; do
+    (($(psi_of "$T/same.psi" "$f") < 1000)) || fail "unshifted, another seed: $f has PSI $(grep "^$f " "$T/same.psi")"
+    if [[ $f == device || $f == rtt_ms ]]; then
+      (($(psi_of "$T/shifted.psi" "$f") > 3000)) || fail "shifted: $f has PSI $(grep "^$f " "$T/shifted.psi")"
+    else
+      (($(psi_of "$T/shifted.psi" "$f") < 1000)) || fail "shifted: $f has PSI $(grep "^$f " "$T/shifted.psi")"
+    fi
+  done
+}
+
+@test "psi.py: a category the reference never had goes to 'other', an absent or null value to the missing bin" {
+  local py=(/usr/bin/python3 "$REPO_ROOT/tests/cli/py/psi.py")
+  for i in $(seq 50); do echo '{"d":"a","n":1}'; echo '{"d":"b","n":2}'; done >"$T/ref"
+  for i in $(seq 50); do echo '{"d":"a","n":1}'; echo '{"d":"c"}'; done >"$T/live"
+  run "${py[@]}" "$T/ref" "$T/live" d n
+  assert_success
+  # d: b 0.5 -> 1e-4, other 1e-4 -> 0.5; n: 2 0.5 -> 1e-4, missing 1e-4 -> 0.5: 2 x 0.4999 ln 5000
+  assert_output "d 8.5155
+n 8.5155"
+  run "${py[@]}" "$T/ref" "$T/nope" d
+  assert_failure
+  assert_output --partial "psi.py: cannot read '$T/nope': No such file or directory"
+}

@@ -352,7 +352,9 @@ samples() {
   start_influxd
   cdn gen -q --rows 3000 --seed 5 -f csv -o "$T/train.csv"
   cdn train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 5 "$T/train.csv" -o "$T/m"
-  "$CDN" predict -m "$T/m" kafka:in -G predictors -X session.timeout.ms=6000 -o kafka:out \
+  # a candidate in the shadow and windows of 500 records for drift, for the dashboard's panels
+  cdn train -q --schema "$REPO_ROOT/schemas/cdn-data.json" --rounds 8 "$T/train.csv" -o "$T/cand"
+  "$CDN" predict -m "$T/m" --shadow "$T/cand" --drift-window 500 kafka:in -G predictors -X session.timeout.ms=6000 -o kafka:out \
     --metrics-addr 127.0.0.1:0 2>"$T/pred.err" &
   PRED_PID=$!
   "$CDN" load-influx kafka:out -G loaders -X session.timeout.ms=6000 --db svc --create-db \
@@ -432,6 +434,9 @@ YML
   [[ $status -eq 0 ]] || echo "$output" >&2
   assert_success
   assert_output --partial "panel 'Freshness at the output (Prometheus)' query B: 2 series"
+  assert_output --partial "panel 'Model in use and swaps (Prometheus)' query A: 1 series"
+  assert_output --partial "panel 'Shadow agreement (Prometheus)' query A: 1 series"
+  assert_output --partial "panel 'Shadow score distribution (Prometheus)' query A: 11 series"
   refute_output --partial 'no data'
   # both pass promtool's lint
   for addr in "$pred" "$load"; do
