@@ -19,12 +19,12 @@ bool ends_inside_quotes(std::string_view s) {
 
 // Appends cell `v` of column `name` as a JSON string, or returns false with `error` set when
 // it is not valid UTF-8 (which JSON text must be).
-bool append_utf8_string(std::string& out, const std::string& v, const std::string& name,
+bool append_utf8_string(std::string& out, std::string_view v, std::string_view name,
                         std::string& error) {
   size_t bad = base::invalid_utf8_at(v);
   if (bad != std::string_view::npos) {
-    error =
-        "column '" + name + "': the cell is not valid UTF-8 (byte " + std::to_string(bad + 1) + ")";
+    error = "column '" + std::string(name) + "': the cell is not valid UTF-8 (byte " +
+            std::to_string(bad + 1) + ")";
     return false;
   }
   base::append_json_string(out, v);
@@ -103,6 +103,68 @@ bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, st
   }
 }
 
+bool cell_to_json(std::string_view v, ValueType type, std::string_view column, std::string& out,
+                  std::string& error) {
+  switch (type) {
+    case record::ValueType::integer: {
+      int64_t x;
+      auto r = std::from_chars(v.data(), v.data() + v.size(), x);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
+        double d;
+        auto rd = std::from_chars(v.data(), v.data() + v.size(), d);
+        if (rd.ec == std::errc() && rd.ptr == v.data() + v.size() && std::isfinite(d) &&
+            d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+          x = static_cast<int64_t>(d);
+        } else {
+          error =
+              "column '" + std::string(column) + "': '" + std::string(v) + "' is not an integer";
+          return false;
+        }
+      }
+      base::append_int(out, x);
+      break;
+    }
+    case record::ValueType::number: {
+      if (base::is_json_number(v) && base::json_number_fits(v)) {
+        out += v;
+        break;
+      }
+      double d;
+      auto r = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(d)) {
+        error = "column '" + std::string(column) + "': '" + std::string(v) + "' is not a number";
+        return false;
+      }
+      base::append_double(out, d);
+      break;
+    }
+    case record::ValueType::boolean: {
+      if (v == "true" || v == "TRUE" || v == "True" || v == "1") {
+        out += "true";
+      } else if (v == "false" || v == "FALSE" || v == "False" || v == "0") {
+        out += "false";
+      } else {
+        error = "column '" + std::string(column) + "': '" + std::string(v) + "' is not a boolean";
+        return false;
+      }
+      break;
+    }
+    case record::ValueType::string:
+      if (!append_utf8_string(out, v, column, error)) return false;
+      break;
+    case record::ValueType::any:
+      // A number that would not read back (beyond 64-bit integers or a double's range)
+      // stays the text it is.
+      if (base::is_json_number(v) && base::json_number_fits(v)) {
+        out += v;
+      } else if (!append_utf8_string(out, v, column, error)) {
+        return false;
+      }
+      break;
+  }
+  return true;
+}
+
 CsvToJson::CsvToJson(std::vector<std::string> header, const record::PropertyTypes* types)
     : header_(std::move(header)) {
   for (const auto& h : header_) {
@@ -136,62 +198,7 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
     if (!first) out += ',';
     first = false;
     out += keys_[c];
-    switch (types_[c]) {
-      case record::ValueType::integer: {
-        int64_t x;
-        auto r = std::from_chars(v.data(), v.data() + v.size(), x);
-        if (r.ec != std::errc() || r.ptr != v.data() + v.size()) {
-          double d;
-          auto rd = std::from_chars(v.data(), v.data() + v.size(), d);
-          if (rd.ec == std::errc() && rd.ptr == v.data() + v.size() && std::isfinite(d) &&
-              d == std::trunc(d) && std::fabs(d) < 9.2e18) {
-            x = static_cast<int64_t>(d);
-          } else {
-            error = "column '" + header_[c] + "': '" + v + "' is not an integer";
-            return false;
-          }
-        }
-        base::append_int(out, x);
-        break;
-      }
-      case record::ValueType::number: {
-        if (base::is_json_number(v) && base::json_number_fits(v)) {
-          out += v;
-          break;
-        }
-        double d;
-        auto r = std::from_chars(v.data(), v.data() + v.size(), d);
-        if (r.ec != std::errc() || r.ptr != v.data() + v.size() || !std::isfinite(d)) {
-          error = "column '" + header_[c] + "': '" + v + "' is not a number";
-          return false;
-        }
-        base::append_double(out, d);
-        break;
-      }
-      case record::ValueType::boolean: {
-        if (v == "true" || v == "TRUE" || v == "True" || v == "1") {
-          out += "true";
-        } else if (v == "false" || v == "FALSE" || v == "False" || v == "0") {
-          out += "false";
-        } else {
-          error = "column '" + header_[c] + "': '" + v + "' is not a boolean";
-          return false;
-        }
-        break;
-      }
-      case record::ValueType::string:
-        if (!append_utf8_string(out, v, header_[c], error)) return false;
-        break;
-      case record::ValueType::any:
-        // A number that would not read back (beyond 64-bit integers or a double's range)
-        // stays the text it is.
-        if (base::is_json_number(v) && base::json_number_fits(v)) {
-          out += v;
-        } else if (!append_utf8_string(out, v, header_[c], error)) {
-          return false;
-        }
-        break;
-    }
+    if (!cell_to_json(v, types_[c], header_[c], out, error)) return false;
   }
   out += '}';
   return true;

@@ -38,6 +38,14 @@ class CsvReader {
 // Returns false with `error` set when it is malformed.
 bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error);
 
+// Appends one non-empty cell of column `column` as the JSON value it reads as, typed by `type`
+// (any: a JSON number that reads back as one stays a number, anything else is a string); on
+// a cell that does not fit its type, or is not valid UTF-8, returns false with `error` set.
+// The rules CsvToJson reads by, and that the CSV writer (csv_writer.hpp) checks each cell
+// it writes against.
+bool cell_to_json(std::string_view cell, ValueType type, std::string_view column, std::string& out,
+                  std::string& error);
+
 // Turns rows into JSON object text.
 class CsvToJson {
  public:
