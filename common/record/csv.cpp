@@ -59,16 +59,20 @@ bool CsvReader::next(Row& row) {
     row.raw += '\n';
     row.raw.append(line);
   }
-  row.ok = split_csv_record(row.raw, row.fields, row.error);
+  row.ok = split_csv_record(row.raw, row.fields, row.error, &row.quoted);
   return true;
 }
 
-bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error) {
+bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error,
+                      std::vector<char>* quoted) {
   fields.clear();
+  if (quoted != nullptr) quoted->clear();
   size_t i = 0, n = raw.size();
   for (;;) {
     std::string field;
-    if (i < n && raw[i] == '"') {
+    bool in_quotes = i < n && raw[i] == '"';
+    if (quoted != nullptr) quoted->push_back(in_quotes ? 1 : 0);
+    if (in_quotes) {
       ++i;
       for (;;) {
         if (i >= n) {
@@ -104,7 +108,9 @@ bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, st
 }
 
 bool cell_to_json(std::string_view v, ValueType type, std::string_view column, std::string& out,
-                  std::string& error) {
+                  std::string& error, bool quoted) {
+  // A quoted cell of an untyped column is a string, whatever it holds ("123", "").
+  if (quoted && type == record::ValueType::any) type = record::ValueType::string;
   switch (type) {
     case record::ValueType::integer: {
       int64_t x;
@@ -178,7 +184,7 @@ CsvToJson::CsvToJson(std::vector<std::string> header, const record::PropertyType
 }
 
 bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out,
-                        std::string& error) const {
+                        std::string& error, const std::vector<char>* quoted) const {
   if (fields.size() != header_.size()) {
     error = "row has " + std::to_string(fields.size()) + " fields but the header has " +
             std::to_string(header_.size());
@@ -188,7 +194,11 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
   bool first = true;
   for (size_t c = 0; c < fields.size(); ++c) {
     const std::string& v = fields[c];
-    if (v.empty()) continue;  // an empty cell leaves the field out
+    bool q = quoted != nullptr && c < quoted->size() && (*quoted)[c] != 0;
+    // An empty cell leaves the field out; "" is an empty string where a string may stand.
+    if (v.empty() && !(q && (types_[c] == ValueType::any || types_[c] == ValueType::string))) {
+      continue;
+    }
     if (bad_names_[c] != std::string_view::npos) {
       error = "column " + std::to_string(c + 1) +
               ": its name in the header is not valid UTF-8 (byte " +
@@ -198,7 +208,7 @@ bool CsvToJson::convert(const std::vector<std::string>& fields, std::string& out
     if (!first) out += ',';
     first = false;
     out += keys_[c];
-    if (!cell_to_json(v, types_[c], header_[c], out, error)) return false;
+    if (!cell_to_json(v, types_[c], header_[c], out, error, q)) return false;
   }
   out += '}';
   return true;

@@ -40,6 +40,7 @@ struct Cell {
   std::string text;  // the cell
   std::string json;  // the value as JSON text (a string's escaped canonically)
   bool number = false;
+  bool quote = false;  // a string written quoted, to read back as one ("", "123")
 };
 
 struct CsvWriter::Parsed {
@@ -74,8 +75,8 @@ void CsvWriter::set_header(std::vector<std::string> names) {
   header_known_ = true;
 }
 
-void append_csv_field(std::string& out, std::string_view cell) {
-  if (cell.find_first_of(",\"\n\r") == std::string_view::npos) {
+void append_csv_field(std::string& out, std::string_view cell, bool quote) {
+  if (!quote && cell.find_first_of(",\"\n\r") == std::string_view::npos) {
     out += cell;
     return;
   }
@@ -116,6 +117,7 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
     c.text.clear();
     c.json.clear();
     c.number = false;
+    c.quote = false;
     return c;
   };
   const std::string not_object = "not a JSON object, which a CSV row must come from";
@@ -152,6 +154,7 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
         }
         cell.text.assign(s);
         base::append_json_string(cell.json, s);
+        cell.quote = s.empty() || base::is_json_number(s);
         break;
       }
       case od::json_type::number: {
@@ -192,6 +195,13 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
     }
   }
 
+  const std::string blank =
+      "the record has no field in the columns of the CSV output, and a blank row is skipped "
+      "when read";
+  if (!header_known_ && p.used == 0) {
+    reason = blank;
+    return false;
+  }
   if (!header_known_) {
     std::vector<std::string> names;
     for (size_t i = 0; i < p.used; ++i) names.push_back(p.cells[i].key);
@@ -222,9 +232,11 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
       return false;
     }
     p.row[it->second] = &cell;
-    if (cell.text.empty()) {
+    ValueType t = column_types_[it->second];
+    if (cell.text.empty() && !(t == ValueType::any || t == ValueType::string)) {
       reason = "field " + field_name(cell.key) +
-               " is an empty string, which CSV reads back as a missing field" + kHint;
+               " is an empty string, which CSV reads back as a missing field in a column typed " +
+               (t == ValueType::boolean ? "boolean" : "as a number") + kHint;
       return false;
     }
     if (cell.text.find("\r\n") != std::string::npos) {
@@ -233,10 +245,9 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
       return false;
     }
     // The cell as the reader will read it.
-    ValueType t = column_types_[it->second];
     std::string error;
     p.back.clear();
-    if (!cell_to_json(cell.text, t, cell.key, p.back, error)) {
+    if (!cell_to_json(cell.text, t, cell.key, p.back, error, cell.quote)) {
       reason = "field " + field_name(cell.key) + " would not read back from CSV (" + error +
                "); fix the type of the column in --schema" + kHint;
       return false;
@@ -253,14 +264,17 @@ bool CsvWriter::write(std::string_view record, std::string& out, std::string& re
     }
   }
 
+  // One column and the record lacks it: a blank line, which the reader skips ("" would be an
+  // empty string).
+  if (header_.size() <= 1 && (header_.empty() || p.row[0] == nullptr)) {
+    reason = blank;
+    return false;
+  }
   if (!header_written_) append_header(out);
-  size_t start = out.size();
   for (size_t c = 0; c < header_.size(); ++c) {
     if (c > 0) out += ',';
-    if (p.row[c] != nullptr) append_csv_field(out, p.row[c]->text);
+    if (p.row[c] != nullptr) append_csv_field(out, p.row[c]->text, p.row[c]->quote);
   }
-  // A blank line is skipped by the reader: a row of one missing field is a quoted empty cell.
-  if (out.size() == start) out += "\"\"";
   out += '\n';
   return true;
 }

@@ -3,13 +3,14 @@
 // - a header row names the columns: the properties of --schema in its order, or else (no
 //   schema, or one without properties) the fields of the first record in theirs;
 // - a field a record lacks is an empty cell (an empty cell reads back as a missing field);
-// - a cell is quoted when it holds a comma, a double quote (doubled) or a line break;
+// - a cell is quoted when it holds a comma, a double quote (doubled) or a line break, and a
+//   string that is empty or reads as a JSON number is quoted too (a quoted cell is a string);
 // - strings are their text, numbers their JSON text, booleans true and false.
 // A record that CSV cannot give back as it is is refused, with the reason, for the rejects
-// sink: a field outside the header, a value no cell holds (an object, an array, null, an
-// empty string), or one that would read back as another value (a string of digits or a
-// boolean in a column the schema does not type so: without --schema a column reads any JSON
-// number as a number and anything else as a string).
+// sink: a field outside the header, a value no cell holds (an object, an array, null), or
+// one that would read back as another value (a boolean in a column the schema does not type
+// boolean: an untyped column reads an unquoted JSON number as a number and anything else as
+// a string; a string in a column typed as a number).
 #pragma once
 
 #include <cstdint>
@@ -54,8 +55,9 @@ class CsvWriter {
   void append_header(std::string& out);
 };
 
-// Appends `cell` as a CSV field: quoted when it holds a comma, a double quote or a line break.
-void append_csv_field(std::string& out, std::string_view cell);
+// Appends `cell` as a CSV field: quoted when `quote` says so or it holds a comma, a double quote
+// or a line break.
+void append_csv_field(std::string& out, std::string_view cell, bool quote = false);
 
 // A sink that takes NDJSON lines and writes them to `inner` as CSV (a CsvWriter): refused
 // records go to the sink's on_refused handler, which must be set before the first line is

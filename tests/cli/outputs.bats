@@ -334,12 +334,13 @@ run_to() {
   assert_equal "$(zcat "$T/c.ndjson.gz")" "$(records3)"
 }
 
-@test "a CSV round trip keeps awkward values: commas, quotes, line breaks, unicode, large and small numbers" {
+@test "a CSV round trip keeps awkward values: commas, quotes, line breaks, unicode, empty strings, digits, large and small numbers" {
   printf '%s\n' \
     '{"id":1,"a,b":"x,y","q\"k":"say \"hi\"","nl":"line1\nline2\n","uni":"café ☕ 日本 𝄞","big":9007199254740993,"neg":-9223372036854775808,"f":1.5e-7,"g":0.10,"e":1E+300}' \
     '{"id":2,"a,b":"plain","uni":"tab\there","big":18446744073709551615,"f":-0.0,"nl":"a\rb"}' \
-    '{"id":3,"q\"k":"\"","nl":" spaced ","e":-2.5e-300}' \
-    '{"id":4}' >"$T/awkward.ndjson"
+    '{"id":3,"q\"k":"\"","nl":" spaced ","e":-2.5e-300,"a,b":""}' \
+    '{"id":4,"a,b":"0042","uni":"12","g":"1e5","neg":"-1"}' \
+    '{"id":5}' >"$T/awkward.ndjson"
   run --separate-stderr cdn -q sort -k id "$T/awkward.ndjson" -o "$T/awkward.csv"
   assert_success
   assert_equal "$(head -1 "$T/awkward.csv")" 'id,"a,b","q""k",nl,uni,big,neg,f,g,e'
@@ -359,7 +360,7 @@ run_to() {
   assert_success
   assert_equal "$(cat "$T/typed.csv")" "timestamp,ok,code,x,n,id
 2026-11-22T10:00:00.000Z,true,007,2.5,1,abc
-2026-11-22T10:00:01.000Z,false,123,,-3,42"
+2026-11-22T10:00:01.000Z,false,\"123\",,-3,42"
   run --separate-stderr cdn -q sort --schema "$T/s.json" "$T/typed.csv" -o "$T/back.ndjson"
   assert_success
   run same_records "$T/typed.ndjson" "$T/back.ndjson"
@@ -382,24 +383,29 @@ run_to() {
     '{"timestamp":"2026-11-22T10:00:06.000Z","a":true}' \
     '{"timestamp":"2026-11-22T10:00:07.000Z","b":1}' \
     '{"timestamp":"2026-11-22T10:00:08.000Z","a":"x\r\ny"}' \
-    '{"timestamp":"2026-11-22T10:00:09.000Z","a":"ok"}' >"$T/mixed.ndjson"
+    '{"timestamp":"2026-11-22T10:00:09.000Z","a":123}' >"$T/mixed.ndjson"
   run --separate-stderr cdn sort "$T/mixed.ndjson" -o "$T/m.csv" --rejects "$T/rej"
   assert_failure 1
-  [[ $stderr =~ ^"cdn sort: 10 in, 2 out, 8 rejected in " ]] || fail "$stderr"
-  assert_equal "$(cat "$T/m.csv")" "timestamp,a
+  [[ $stderr =~ ^"cdn sort: 10 in, 4 out, 6 rejected in " ]] || fail "$stderr"
+  # An empty string and a string of digits are quoted, and read back as strings.
+  assert_equal "$(cat "$T/m.csv")" 'timestamp,a
 2026-11-22T10:00:00.000Z,x
-2026-11-22T10:00:09.000Z,ok"
+2026-11-22T10:00:01.000Z,""
+2026-11-22T10:00:05.000Z,"123"
+2026-11-22T10:00:09.000Z,123'
   local hint="; write NDJSON (-o FILE.ndjson) to keep it"
   run jq -r '"\(.source) \(.line): \(.reason)"' "$T/rej"
-  assert_output "$T/m.csv 2: field 'a' is an empty string, which CSV reads back as a missing field$hint
-$T/m.csv 3: field 'a' is null, which CSV reads back as a missing field; leave the field out$hint
+  assert_output "$T/m.csv 3: field 'a' is null, which CSV reads back as a missing field; leave the field out$hint
 $T/m.csv 4: field 'a' is an object, which a CSV cell cannot hold$hint
 $T/m.csv 5: field 'a' is an array, which a CSV cell cannot hold$hint
-$T/m.csv 6: field 'a' would read back from CSV as 123, not \"123\"; type its column in a --schema$hint
 $T/m.csv 7: field 'a' would read back from CSV as \"true\", not true; type its column in a --schema$hint
 $T/m.csv 8: field 'b' is not a column of the CSV output, whose header lists the fields of the first record; name every field in a --schema$hint
 $T/m.csv 9: field 'a' holds a carriage return before a line feed, which CSV reading drops$hint"
-  assert_equal "$(jq -r .record "$T/rej" | head -1)" '{"timestamp":"2026-11-22T10:00:01.000Z","a":""}'
+  assert_equal "$(jq -r .record "$T/rej" | head -1)" '{"timestamp":"2026-11-22T10:00:02.000Z","a":null}'
+  cdn -q sort "$T/m.csv" -o "$T/back.ndjson"
+  sed -n '1p;2p;6p;10p' "$T/mixed.ndjson" >"$T/want.ndjson"
+  run same_records "$T/want.ndjson" "$T/back.ndjson"
+  assert_success
 }
 
 @test "--output-format and --compress win over the name, and work on stdout" {
