@@ -26,8 +26,8 @@ void add_input_options(CLI::App& app, IoOptions& opts) {
       ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
       ->capture_default_str();
   app.add_option("--schema", opts.schema,
-                 "JSON Schema whose property types type CSV cells (default: JSON numbers "
-                 "become numbers, everything else strings)")
+                 "JSON Schema whose property types type CSV cells (default: unquoted JSON "
+                 "numbers become numbers, everything else strings)")
       ->type_name("FILE");
   add_kafka_options(app, true);
 }

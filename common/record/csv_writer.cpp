@@ -15,7 +15,7 @@ namespace cdn::record {
 
 namespace {
 
-// Why a value cannot stand in a CSV cell, or empty when it can.
+// What to do with a record that CSV cannot give back as it is.
 const char* kHint = "; write NDJSON (-o FILE.ndjson) to keep it";
 
 std::string field_name(std::string_view key) {
