@@ -86,8 +86,9 @@ TEST(CsvWriter, RefusesWhatWouldNotReadBackAsItIs) {
   std::string out, reason;
   ASSERT_TRUE(w.write(R"({"a":"x","n":1})", out, reason));
   EXPECT_EQ(out, "a,n\nx,1\n");
-  for (const char* bad : {R"({"a":null})", R"({"a":[1]})", R"({"a":{}})", R"({"a":true})", R"({"c":1})", R"({"a":"x","a":"y"})",
-                          R"({"a":"x\r\ny"})", "not json", "[1]", R"({"a":"x"} x)"}) {
+  for (const char* bad :
+       {R"({"a":null})", R"({"a":[1]})", R"({"a":{}})", R"({"a":true})", R"({"c":1})",
+        R"({"a":"x","a":"y"})", R"({"a":"x\r\ny"})", "not json", "[1]", R"({"a":"x"} x)"}) {
     std::string before = out;
     EXPECT_FALSE(w.write(bad, out, reason)) << bad;
     EXPECT_EQ(out, before) << bad;
