@@ -92,7 +92,8 @@ void CsvWriter::append_header(std::string& out) {
   size_t start = out.size();
   for (size_t c = 0; c < header_.size(); ++c) {
     if (c > 0) out += ',';
-    append_csv_field(out, header_[c]);
+    // The reader drops a BOM at the start of the file; quoted, a name keeps its own.
+    append_csv_field(out, header_[c], c == 0 && header_[c].starts_with("\xEF\xBB\xBF"));
   }
   // A blank line is skipped by the reader: one empty name is written quoted.
   if (out.size() == start) out += "\"\"";
