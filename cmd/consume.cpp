@@ -38,8 +38,7 @@ int run_consume(ConsumeArgs& a) {
   if (topics.empty()) throw UsageError("no topic to consume; name one with -t TOPIC");
   kafka::ConsumerOptions opts = kafka::consumer_options(topics);
 
-  pipeline::RunContext ctx("consume", endpoint::open_output(a.io.output),
-                           endpoint::open_rejects(a.io.rejects));
+  pipeline::RunContext ctx("consume", cli::open_output(a.io), endpoint::open_rejects(a.io.rejects));
   kafka::Consumer consumer(opts);
   // Offsets are committed on the way only while the lines go straight out; a file (the
   // output or the rejects) is renamed into place at the end, so its offsets wait for that.

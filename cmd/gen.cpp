@@ -21,7 +21,7 @@ struct GenArgs {
   cli::IoOptions io;
   uint64_t rows = 1000;
   uint64_t seed = 1;
-  std::string format = "ndjson";
+  std::string format = "auto";
   std::string start = "2026-11-22T00:00:00Z";
   std::string rate = "20";
   std::string late = "0.01";
@@ -41,11 +41,18 @@ double parse_number(const std::string& text, const char* option, double lo, doub
   return v;
 }
 
+// -f/--format, else --output-format, else the name of -o (FILE.csv is CSV).
+gen::Format output_format(const GenArgs& a) {
+  record::Format f = record::parse_format(a.format);
+  if (f == record::Format::automatic) f = cli::output_format(a.io);
+  return f == record::Format::csv ? gen::Format::csv : gen::Format::ndjson;
+}
+
 gen::Options make_options(const GenArgs& a) {
   gen::Options o;
   o.rows = a.rows;
   o.seed = a.seed;
-  o.format = a.format == "csv" ? gen::Format::csv : gen::Format::ndjson;
+  o.format = output_format(a);
   o.rate = parse_number(a.rate, "--rate", 1e-3, 1e9,
                         "records per second of event time, from 0.001 to 1000000000");
   o.late = parse_number(a.late, "--late", 0, 1, "a fraction from 0 to 1, e.g. 0.01");
@@ -77,7 +84,12 @@ gen::Options make_options(const GenArgs& a) {
 
 int run_gen(const GenArgs& a) {
   const gen::Options opts = make_options(a);
-  pipeline::RunContext ctx("gen", endpoint::open_output(a.io.output),
+  // The generator writes its lines in the format settled (its CSV has dirty rows no CSV
+  // writer would make): the output takes them as they are, compressed as --compress says.
+  endpoint::OutputFormat as_given;
+  as_given.format = record::Format::ndjson;
+  as_given.compression = endpoint::parse_compression(a.io.compress);
+  pipeline::RunContext ctx("gen", endpoint::open_output(a.io.output, as_given),
                            endpoint::open_rejects(a.io.rejects));
   gen::Generator generator(opts);
   if (opts.format == gen::Format::csv) ctx.out().write_line(gen::Generator::csv_header(opts.label));
@@ -113,9 +125,11 @@ Runner setup_gen(CLI::App& app) {
                         "Seed of the generator; the same seed gives the same output", 0)
       ->type_name("N")
       ->capture_default_str();
-  app.add_option("-f,--format", a->format, "Output format: ndjson, or csv with a header row")
+  app.add_option("-f,--format", a->format,
+                 "Output format: auto (as --output-format says, else from the -o name), "
+                 "ndjson, or csv with a header row")
       ->type_name("FORMAT")
-      ->check(CLI::IsMember({"ndjson", "csv"}))
+      ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
       ->capture_default_str();
   app.add_option("--start", a->start, "Event time of the first record (RFC 3339; output is UTC)")
       ->type_name("TIME")

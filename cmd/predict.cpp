@@ -214,6 +214,12 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
         "--exactly-once reads one kafka:TOPIC in a consumer group (-G) and writes "
         "to -o kafka:TOPIC");
   }
+  if (cli::output_format(a.io) == record::Format::csv ||
+      endpoint::parse_compression(a.io.compress) == endpoint::Compression::gzip) {
+    throw UsageError(
+        "--exactly-once writes JSON records to a topic; leave out "
+        "--output-format csv and --compress gzip");
+  }
   std::string id = a.transactional_id;
   if (id.empty()) {
     char host[256] = "localhost";
@@ -299,7 +305,7 @@ int run_predict(PredictArgs& a) {
   if (a.exactly_once) return run_exactly_once(a, first, scorer);
 #endif
 
-  pipeline::RunContext ctx("predict", endpoint::open_output(a.io.output),
+  pipeline::RunContext ctx("predict", cli::open_output(a.io, false),
                            endpoint::open_rejects(a.io.rejects));
   ctx.set_time_field(first.contract.time_field);
   cli::Inputs inputs(a.io, ctx);

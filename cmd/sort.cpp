@@ -44,7 +44,7 @@ int run_sort(const SortArgs& a) {
   }
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
-  pipeline::RunContext ctx("sort", a.check ? io::no_output() : endpoint::open_output(a.io.output),
+  pipeline::RunContext ctx("sort", a.check ? io::no_output() : cli::open_output(a.io),
                            endpoint::open_rejects(a.io.rejects));
   // Files that fit in half the budget are mapped rather than copied (not for --check and
   // --merge, which stream each record once).

@@ -76,8 +76,7 @@ int run_tag(const TagArgs& a) {
     }
   }
 
-  pipeline::RunContext ctx("tag", endpoint::open_output(a.io.output),
-                           endpoint::open_rejects(a.io.rejects));
+  pipeline::RunContext ctx("tag", cli::open_output(a.io), endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   record::IdOptions opts;
   opts.mode = a.mode == "uuid"   ? record::IdMode::uuid

@@ -68,7 +68,7 @@ int run_validate(ValidateArgs& a) {
   std::unique_ptr<schema::ValijsonEngine> valijson;
   if (a.engine == "valijson") valijson = schema::ValijsonEngine::from_file(a.io.schema);
 
-  pipeline::RunContext ctx("validate", endpoint::open_output(a.io.output),
+  pipeline::RunContext ctx("validate", cli::open_output(a.io),
                            endpoint::open_rejects(a.io.rejects));
   // Regular NDJSON files are mapped, not read: their records are checked where they are.
   cli::Inputs inputs(a.io, ctx, size_t{1} << 40);

@@ -26,8 +26,8 @@ void add_input_options(CLI::App& app, IoOptions& opts) {
       ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
       ->capture_default_str();
   app.add_option("--schema", opts.schema,
-                 "JSON Schema whose property types type CSV cells (default: JSON numbers "
-                 "become numbers, everything else strings)")
+                 "JSON Schema whose property types type CSV cells (default: unquoted JSON "
+                 "numbers become numbers, everything else strings)")
       ->type_name("FILE");
   add_kafka_options(app, true);
 }
@@ -96,11 +96,41 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
 }
 
 void add_output_options(CLI::App& app, IoOptions& opts) {
-  app.add_option("-o,--output", opts.output, "Output file, or '-' for stdout")
+  app.add_option("-o,--output", opts.output,
+                 "Output file (NDJSON; CSV when it ends in .csv; gzipped when in .gz), or '-' "
+                 "for stdout")
       ->type_name("PATH")
+      ->capture_default_str();
+  app.add_option("--output-format", opts.output_format,
+                 "Output format: auto (from the -o name; stdout NDJSON), ndjson or csv")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"auto", "ndjson", "csv"}))
+      ->capture_default_str();
+  app.add_option("--compress", opts.compress,
+                 "Compression of the output: auto (gzip when the -o name ends in .gz), none or "
+                 "gzip")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"auto", "none", "gzip"}))
       ->capture_default_str();
   add_rejects_option(app, opts);
   add_kafka_options(app, false);
+}
+
+record::Format output_format(const IoOptions& opts) {
+  return endpoint::output_format(opts.output, record::parse_format(opts.output_format));
+}
+
+std::unique_ptr<io::Sink> open_output(const IoOptions& opts, bool schema_is_output) {
+  endpoint::OutputFormat f;
+  f.format = output_format(opts);
+  f.compression = endpoint::parse_compression(opts.compress);
+  // The CSV writer keeps its own copy of the types.
+  std::optional<record::PropertyTypes> types;
+  if (f.format == record::Format::csv && schema_is_output && !opts.schema.empty()) {
+    types = schema::load_property_types(opts.schema);
+    f.csv_types = &*types;
+  }
+  return endpoint::open_output(opts.output, f);
 }
 
 void add_rejects_option(CLI::App& app, IoOptions& opts) {

@@ -28,6 +28,8 @@ struct IoOptions {
   std::string input_format = "auto";
   std::string schema;
   std::string output = "-";
+  std::string output_format = "auto";
+  std::string compress = "auto";
   std::string rejects = "-";
 };
 
@@ -35,6 +37,13 @@ struct IoOptions {
 // add_kafka_options), so kafka:TOPIC works wherever a path does.
 void add_input_options(CLI::App& app, IoOptions& opts);
 void add_output_options(CLI::App& app, IoOptions& opts);
+// Opens -o as --output-format and --compress say (or its name: see endpoint::OutputFormat);
+// CSV columns and types from --schema when `schema_is_output`: false for a command whose
+// records out are not those of its --schema (predict writes predictions).
+std::unique_ptr<io::Sink> open_output(const IoOptions& opts, bool schema_is_output = true);
+// The format -o is written in: --output-format, or else its name.
+record::Format output_format(const IoOptions& opts);
+
 // --rejects alone (add_output_options includes it), for commands whose output is not a path;
 // with the Kafka client options, since it may name kafka:TOPIC.
 void add_rejects_option(CLI::App& app, IoOptions& opts);

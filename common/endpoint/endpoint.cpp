@@ -4,6 +4,8 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/gzip_sink.hpp"
+#include "common/record/csv_writer.hpp"
 #ifdef CDN_WITH_KAFKA
 #include "common/kafka/client.hpp"
 #include "common/kafka/consumer.hpp"
@@ -50,6 +52,8 @@ std::unique_ptr<record::Source> open_topics(std::vector<std::string> topics,
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role) {
   if (auto topic = kafka_topic(spec)) {
 #ifdef CDN_WITH_KAFKA
@@ -61,6 +65,61 @@ std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role) 
 #endif
   }
   return io::open_file_sink(spec, role);
+}
+
+bool ends_with(const std::string& s, std::string_view end) {
+  return s.size() > end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+}
+
+}  // namespace
+
+Compression parse_compression(const std::string& name) {
+  if (name == "auto" || name.empty()) return Compression::automatic;
+  if (name == "none") return Compression::none;
+  if (name == "gzip") return Compression::gzip;
+  throw UsageError("unknown compression " + diag::quoted(name) + "; use auto, none or gzip");
+}
+
+record::Format output_format(const std::string& spec, record::Format format) {
+  if (format != record::Format::automatic) return format;
+  if (spec == "-" || spec.empty() || is_kafka(spec)) return record::Format::ndjson;
+  return record::detect_format(spec);
+}
+
+bool output_compressed(const std::string& spec, Compression compression) {
+  if (compression != Compression::automatic) return compression == Compression::gzip;
+  return !is_kafka(spec) && ends_with(spec, ".gz");
+}
+
+std::unique_ptr<io::Sink> open_output(const std::string& spec, const OutputFormat& format) {
+  bool csv = output_format(spec, format.format) == record::Format::csv;
+  bool gzip = output_compressed(spec, format.compression);
+  if (is_kafka(spec) && (csv || gzip)) {
+    throw UsageError("cannot write " + std::string(csv ? "CSV" : "gzip") + " to " +
+                     diag::quoted(spec) + ": a topic takes one JSON record a message; leave out " +
+                     (csv ? "--output-format csv" : "--compress gzip") +
+                     (csv ? "" : " (librdkafka compresses messages: -X compression.codec=gzip)"));
+  }
+  std::unique_ptr<io::Sink> sink = open_sink(spec, io::SinkRole::output);
+  if (gzip) sink = io::gzip_sink(std::move(sink));
+  if (csv) sink = record::csv_sink(std::move(sink), format.csv_types);
+  return sink;
+}
+
+std::unique_ptr<io::Sink> open_output(const std::string& spec) {
+  std::unique_ptr<io::Sink> sink = open_sink(spec, io::SinkRole::output);
+  if (output_compressed(spec, Compression::automatic)) sink = io::gzip_sink(std::move(sink));
+  return sink;
+}
+
+std::unique_ptr<io::Sink> open_rejects(const std::string& spec) {
+  if (!is_kafka(spec) && record::detect_format(spec) == record::Format::csv) {
+    throw UsageError("cannot write rejects to " + diag::quoted(spec) +
+                     " as CSV: reject lines are NDJSON; name a .ndjson file (or .ndjson.gz)");
+  }
+  std::unique_ptr<io::Sink> sink = open_sink(spec, io::SinkRole::rejects);
+  if (output_compressed(spec, Compression::automatic)) sink = io::gzip_sink(std::move(sink));
+  return sink;
 }
 
 InputSet::InputSet(std::vector<std::string> specs, record::SourceOptions opts,

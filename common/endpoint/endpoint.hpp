@@ -29,15 +29,32 @@ std::unique_ptr<record::Source> open_source(const std::string& spec,
                                             const record::SourceOptions& opts,
                                             record::Rejects& rejects, record::Counts& counts);
 
-// Opens one output: "-" is stdout for outputs and stderr for rejects. Throws UsageError /
-// RuntimeError.
-std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role);
-inline std::unique_ptr<io::Sink> open_output(const std::string& spec) {
-  return open_sink(spec, io::SinkRole::output);
-}
-inline std::unique_ptr<io::Sink> open_rejects(const std::string& spec) {
-  return open_sink(spec, io::SinkRole::rejects);
-}
+enum class Compression { automatic, none, gzip };
+// Parses "auto", "none", "gzip"; throws UsageError otherwise.
+Compression parse_compression(const std::string& name);
+
+// How an output of records is written: --output-format and --compress. Automatic takes both
+// from the name: FILE.csv is CSV, anything else (.ndjson, .jsonl, .json, a name without
+// those) NDJSON, and a name ending in .gz is gzip-compressed; stdout ('-') is plain NDJSON.
+struct OutputFormat {
+  record::Format format = record::Format::automatic;
+  Compression compression = Compression::automatic;
+  const record::PropertyTypes* csv_types = nullptr;  // --schema: CSV columns and their types
+};
+// The format an output is written in, and whether it is compressed, once settled.
+record::Format output_format(const std::string& spec, record::Format format);
+bool output_compressed(const std::string& spec, Compression compression);
+
+// Opens one output of records: "-" is stdout. NDJSON lines are written as they are given,
+// CSV through record::csv_sink, then gzip-compressed when so settled. Throws UsageError
+// (CSV or gzip to kafka:TOPIC) / RuntimeError.
+std::unique_ptr<io::Sink> open_output(const std::string& spec, const OutputFormat& format);
+// Opens an output of lines written as they are given, whatever the name says (cdn gen writes
+// its own CSV; load-influx --dry-run line protocol), gzip-compressed when the name ends in .gz.
+std::unique_ptr<io::Sink> open_output(const std::string& spec);
+// Opens the rejects sink: "-" is stderr; NDJSON, gzip-compressed when the name ends in .gz.
+// A name ending in .csv[.gz] is a UsageError: reject lines are NDJSON, whatever the output.
+std::unique_ptr<io::Sink> open_rejects(const std::string& spec);
 
 // Several inputs read one after the other, as one.
 class InputSet : public record::Source {

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,8 +52,18 @@ class Sink {
     (void)key;
     write_line(line);
   }
-  // Writes everything buffered.
-  void flush() { flush_buffer(); }
+  // Appends bytes that are not lines: an encoding sink (gzip) hands on what it made so.
+  void write_bytes(std::string_view bytes) {
+    buf_.append(bytes.data(), bytes.size());
+    if (buf_.size() >= kBuffer) flush_buffer();
+  }
+  // Writes everything buffered (a sink that encodes, through to the sink it writes to).
+  virtual void flush() { flush_buffer(); }
+  // A sink that may refuse a line it took (a CSV file refuses a record its header has no
+  // column for) calls `f` for each: the line's number at this output (from 1), its text and
+  // the reason. The run counts the record rejected instead of out. Other sinks never call it.
+  using Refused = std::function<void(uint64_t, std::string_view, std::string_view)>;
+  virtual void on_refused(Refused f) { (void)f; }
   // Flushes and makes the output final (renames a file into place). Throws on failure.
   virtual void commit() { flush(); }
   // True while what was written becomes visible only at commit() (a file written under a

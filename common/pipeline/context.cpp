@@ -60,6 +60,11 @@ RunContext::RunContext(std::string command, std::unique_ptr<io::Sink> output,
                      ": it is the same file as the output " + diag::quoted(out_->name()) +
                      "; name another file with --rejects or -o");
   }
+  // A record the output refuses (one a CSV header has no column for) is rejected instead.
+  out_->on_refused([this](uint64_t number, std::string_view record, std::string_view reason) {
+    rejects_.reject(out_->name(), number, reason, record);
+    --counts_.out;
+  });
   auto& service = diag::Service::get();
   if (service.serving()) {
     measures_ = std::make_unique<Measures>();

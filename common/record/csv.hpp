@@ -1,6 +1,7 @@
 // RFC 4180 CSV: a header row, quoted fields, doubled quotes, embedded newlines, CRLF.
-// Rows become JSON objects typed by a schema (or inferred: JSON numbers stay numbers, when
-// they read back as numbers).
+// Rows become JSON objects typed by a schema (or inferred: an unquoted JSON number stays a
+// number, when it reads back as one; a quoted cell is a string). An empty cell is a missing
+// field; "" is an empty string in a string or untyped column.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ class CsvReader {
     std::string raw;
     uint64_t first_line = 0;
     std::vector<std::string> fields;
+    std::vector<char> quoted;  // per field: 1 when it was written in double quotes
     bool ok = true;
     std::string error;
   };
@@ -34,9 +36,21 @@ class CsvReader {
   bool first_ = true;
 };
 
-// Splits one complete CSV record (possibly holding quoted newlines) into fields.
-// Returns false with `error` set when it is malformed.
-bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error);
+// Splits one complete CSV record (possibly holding quoted newlines) into fields, and into
+// `quoted`, when given, whether each was quoted. Returns false with `error` set when it is
+// malformed.
+bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error,
+                      std::vector<char>* quoted = nullptr);
+
+// Appends one cell of column `column` as the JSON value it reads as, typed by `type` (any: an
+// unquoted cell that is a JSON number that reads back as one stays a number, anything else,
+// and every `quoted` cell, is a string); on a cell that does not fit its type, or is not
+// valid UTF-8, returns false with `error` set. (An empty cell is a missing field unless it
+// is quoted in a string or untyped column: the caller leaves those out.)
+// The rules CsvToJson reads by, and that the CSV writer (csv_writer.hpp) checks each cell
+// it writes against.
+bool cell_to_json(std::string_view cell, ValueType type, std::string_view column, std::string& out,
+                  std::string& error, bool quoted = false);
 
 // Turns rows into JSON object text.
 class CsvToJson {
@@ -46,7 +60,9 @@ class CsvToJson {
   // Appends the object to `out`; on a cell that does not fit its type, or that is not valid
   // UTF-8 (or whose column's name is not), returns false with `error` set: whatever the
   // bytes, what it appends is valid JSON.
-  bool convert(const std::vector<std::string>& fields, std::string& out, std::string& error) const;
+  // `quoted` (CsvReader::Row::quoted): which cells were quoted; none when null.
+  bool convert(const std::vector<std::string>& fields, std::string& out, std::string& error,
+               const std::vector<char>* quoted = nullptr) const;
 
   const std::vector<std::string>& header() const { return header_; }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace cdn::record {
 
@@ -11,6 +12,7 @@ enum class ValueType { any, string, integer, number, boolean };
 
 struct PropertyTypes {
   std::unordered_map<std::string, ValueType> by_name;
+  std::vector<std::string> order;  // every property, in the order the schema names them
   ValueType of(const std::string& name) const {
     auto it = by_name.find(name);
     return it == by_name.end() ? ValueType::any : it->second;

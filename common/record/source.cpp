@@ -188,7 +188,7 @@ class CsvSource : public Source {
         continue;
       }
       json_.clear();
-      if (!converter_->convert(row_.fields, json_, error_)) {
+      if (!converter_->convert(row_.fields, json_, error_, &row_.quoted)) {
         rejects_.reject(bytes_.name(), row_.first_line, error_, row_.raw);
         continue;
       }

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <optional>
+
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/whole_file.hpp"
@@ -32,19 +34,31 @@ record::PropertyTypes load_property_types(const std::string& path) {
   simdjson::dom::object props;
   if (doc["properties"].get_object().get(props)) return types;
   for (auto field : props) {
+    types.order.emplace_back(field.key);
     simdjson::dom::element type_el;
     if (field.value["type"].get(type_el)) continue;
     std::string_view name;
     if (!type_el.get_string().get(name)) {
       types.by_name[std::string(field.key)] = from_name(name);
     } else if (type_el.is_array()) {
+      // Several types (null aside): a cell reads as any of them, as the reader's `any` reads
+      // it (a JSON number as a number, anything else as a string); integer or number is a
+      // number.
+      std::optional<record::ValueType> one;
       for (auto t : type_el.get_array()) {
         std::string_view n;
-        if (!t.get_string().get(n) && n != "null") {
-          types.by_name[std::string(field.key)] = from_name(n);
-          break;
+        if (t.get_string().get(n) || n == "null") continue;
+        record::ValueType v = from_name(n);
+        if (!one) {
+          one = v;
+        } else if (*one != v) {
+          bool numeric =
+              (*one == record::ValueType::integer || *one == record::ValueType::number) &&
+              (v == record::ValueType::integer || v == record::ValueType::number);
+          one = numeric ? record::ValueType::number : record::ValueType::any;
         }
       }
+      if (one) types.by_name[std::string(field.key)] = *one;
     }
   }
   return types;

@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
 # What every command promises about its output and rejects files: the rejects are written
 # before the output appears, so a run whose rejects fail leaves no output; the output and the
-# rejects never share one file; a replaced file keeps its permissions.
+# rejects never share one file; a replaced file keeps its permissions; an output is written in
+# the format its name says (.csv CSV, anything else NDJSON, .gz gzipped) or --output-format
+# and --compress say, and CSV written reads back as the records written.
 
 load test_helper
+load broker_helper
 
 bats_require_minimum_version 1.5.0
 
@@ -17,6 +20,10 @@ setup() {
   printf '%s\n' '{"type":"object","required":["timestamp"]}' >"$T/schema.json"
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:01.000Z","n":1}' 'not json' \
     '{"timestamp":"2026-11-22T10:00:00.000Z","n":0}' >"$T/in.ndjson"
+}
+
+teardown() {
+  stop_broker
 }
 
 args_of() {
@@ -182,4 +189,275 @@ PY
   run python3 -c 'import json, sys; print(json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))["source"])' "$T/rejects"
   assert_success
   assert_output "$T/in"$'\xef\xbf\xbd'".ndjson"
+}
+
+# same_records A B: the NDJSON files A and B hold the same records, in the same order: equal
+# as JSON values (numbers compared as their text, so 2.50 is not 2.5 and no digit of a large
+# integer is lost), whatever the order of the fields.
+same_records() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+def load(p):
+    with open(p, encoding="utf-8") as f:
+        return [json.loads(l, parse_float=str, parse_int=str) for l in f if l.strip()]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if a != b:
+    print(f"{len(a)} records and {len(b)} records differ", file=sys.stderr)
+    for x, y in zip(a, b):
+        if x != y:
+            print(f"first difference:\n  {x}\n  {y}", file=sys.stderr)
+            break
+    sys.exit(1)
+PY
+}
+
+# Three records in timestamp order, as every command below writes them.
+records3() {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.000Z","n":0}' \
+    '{"timestamp":"2026-11-22T10:00:01.000Z","n":1}' '{"timestamp":"2026-11-22T10:00:02.000Z","n":2}'
+}
+
+# run_to CMD OUT [ARGS...]: runs `cdn -q CMD` on those three records with -o OUT (gen makes
+# three records of its own).
+run_to() {
+  local cmd="$1" out="$2"
+  shift 2
+  records3 >"$T/good.ndjson"
+  if [[ $cmd == gen ]]; then
+    run --separate-stderr cdn -q gen -n3 -o "$out" "$@"
+  else
+    run --separate-stderr cdn -q "$cmd" $(args_of "$cmd") "$T/good.ndjson" -o "$out" "$@"
+  fi
+}
+
+@test "-o FILE.ndjson.gz (or .jsonl.gz, .json.gz) is gzipped NDJSON that zcat reads, for every command" {
+  for cmd in "${COMMANDS[@]}" gen; do
+    run_to "$cmd" "$W/plain.ndjson"
+    assert_success
+    for name in out.ndjson.gz out.jsonl.gz out.json.gz; do
+      run_to "$cmd" "$W/$name"
+      assert_success
+      run zcat "$W/$name"
+      assert_success
+      assert_output "$(cat "$W/plain.ndjson")"
+    done
+    # cdn reads it back.
+    run --separate-stderr cdn -q sort "$W/out.ndjson.gz"
+    assert_success
+    assert_equal "${#lines[@]}" 3
+  done
+}
+
+@test "an output name with another extension is NDJSON, gzipped when it ends in .gz" {
+  run_to sort "$W/out.txt"
+  assert_success
+  assert_equal "$(cat "$W/out.txt")" "$(records3)"
+  run_to sort "$W/out.txt.gz"
+  assert_success
+  assert_equal "$(zcat "$W/out.txt.gz")" "$(records3)"
+  run_to sort "$W/out.gz"
+  assert_success
+  assert_equal "$(zcat "$W/out.gz")" "$(records3)"
+}
+
+@test "-o FILE.csv is CSV with a header row, and FILE.csv.gz gzipped CSV, for every command" {
+  for cmd in "${COMMANDS[@]}" gen; do
+    run_to "$cmd" "$W/out.csv"
+    assert_success
+    run_to "$cmd" "$W/out.csv.gz"
+    assert_success
+    assert_equal "$(zcat "$W/out.csv.gz")" "$(cat "$W/out.csv")"
+    [[ $(head -1 "$W/out.csv") == timestamp,* ]] || fail "$cmd: no header: $(head -1 "$W/out.csv")"
+    assert_equal "$(wc -l <"$W/out.csv")" 4
+  done
+  run_to sort "$W/out.csv"
+  assert_equal "$(cat "$W/out.csv")" "timestamp,n
+2026-11-22T10:00:00.000Z,0
+2026-11-22T10:00:01.000Z,1
+2026-11-22T10:00:02.000Z,2"
+}
+
+@test "CSV written by tag and validate is read back by cdn sort and cdn validate as the records written" {
+  cdn -q gen --rows 500 --seed 3 >"$T/gen.ndjson"
+  cdn -q tag "$T/gen.ndjson" -o "$T/tagged.ndjson"
+  run --separate-stderr cdn -q tag "$T/gen.ndjson" -o "$T/tagged.csv"
+  assert_success
+  run --separate-stderr cdn -q sort "$T/tagged.csv" -o "$T/back.ndjson"
+  assert_success
+  cdn -q sort "$T/tagged.ndjson" -o "$T/want.ndjson"
+  run same_records "$T/want.ndjson" "$T/back.ndjson"
+  assert_success
+  # validate's schema (cdn-data.json) gives the columns, in its order, and their types.
+  run --separate-stderr cdn -q validate "$T/tagged.ndjson" -o "$T/valid.csv.gz"
+  assert_success
+  assert_equal "$(zcat "$T/valid.csv.gz" | head -1)" "timestamp,client_ip,asn,country,pop,device,content_type,http_status,cache_status,bytes_sent,response_time_ms,ttfb_ms,rtt_ms,throughput_kbps,bitrate_kbps,qoe_bad,sampleID"
+  run --separate-stderr cdn -q validate "$T/valid.csv.gz" -o "$T/valid-back.ndjson"
+  assert_success
+  run same_records "$T/tagged.ndjson" "$T/valid-back.ndjson"
+  assert_success
+}
+
+# bats test_tags=xgboost
+@test "CSV written by gen -o FILE.csv and tag -o FILE.csv trains a model, and predict writes CSV" {
+  cdn -q gen --rows 400 --seed 4 -o "$T/gen.csv"
+  cdn -q tag "$T/gen.csv" -o "$T/train.csv"
+  run --separate-stderr cdn -q train --rounds 2 "$T/train.csv" -o "$T/m"
+  assert_success
+  cdn -q gen --rows 20 --seed 5 --no-label -o "$T/live.ndjson"
+  cdn -q tag "$T/live.ndjson" -o "$T/live.tagged.ndjson"
+  run --separate-stderr cdn -q predict -m "$T/m" "$T/live.tagged.ndjson" -o "$T/pred.csv"
+  assert_success
+  [[ $(head -1 "$T/pred.csv") == *prediction* ]] || fail "no CSV header: $(head -1 "$T/pred.csv")"
+  cdn -q predict -m "$T/m" "$T/live.tagged.ndjson" -o "$T/pred.ndjson"
+  run --separate-stderr cdn -q sort -k sampleID "$T/pred.csv" -o "$T/pred-back.ndjson"
+  assert_success
+  cdn -q sort -k sampleID "$T/pred.ndjson" -o "$T/pred-want.ndjson"
+  run same_records "$T/pred-want.ndjson" "$T/pred-back.ndjson"
+  assert_success
+  run --separate-stderr cdn -q predict -m "$T/m" "$T/live.tagged.ndjson" -o "$T/pred.ndjson.gz"
+  assert_success
+  assert_equal "$(zcat "$T/pred.ndjson.gz")" "$(cat "$T/pred.ndjson")"
+}
+
+# bats test_tags=kafka
+@test "consume -o FILE.csv writes CSV, and -o FILE.ndjson.gz gzipped NDJSON" {
+  start_broker --topic one:1
+  records3 | kcat -P -b "$CDN_BROKERS" -t one
+  run --separate-stderr cdn -q consume -t one -e -o "$T/c.csv"
+  assert_success
+  assert_equal "$(cat "$T/c.csv")" "timestamp,n
+2026-11-22T10:00:00.000Z,0
+2026-11-22T10:00:01.000Z,1
+2026-11-22T10:00:02.000Z,2"
+  run --separate-stderr cdn -q consume -t one -e -o "$T/c.ndjson.gz"
+  assert_success
+  assert_equal "$(zcat "$T/c.ndjson.gz")" "$(records3)"
+}
+
+@test "a CSV round trip keeps awkward values: commas, quotes, line breaks, unicode, empty strings, digits, large and small numbers" {
+  printf '%s\n' \
+    '{"id":1,"a,b":"x,y","q\"k":"say \"hi\"","nl":"line1\nline2\n","uni":"café ☕ 日本 𝄞","big":9007199254740993,"neg":-9223372036854775808,"f":1.5e-7,"g":0.10,"e":1E+300}' \
+    '{"id":2,"a,b":"plain","uni":"tab\there","big":18446744073709551615,"f":-0.0,"nl":"a\rb"}' \
+    '{"id":3,"q\"k":"\"","nl":" spaced ","e":-2.5e-300,"a,b":""}' \
+    '{"id":4,"a,b":"0042","uni":"12","g":"1e5","neg":"-1"}' \
+    '{"id":5}' >"$T/awkward.ndjson"
+  run --separate-stderr cdn -q sort -k id "$T/awkward.ndjson" -o "$T/awkward.csv"
+  assert_success
+  assert_equal "$(head -1 "$T/awkward.csv")" 'id,"a,b","q""k",nl,uni,big,neg,f,g,e'
+  run --separate-stderr cdn -q sort -k id "$T/awkward.csv" -o "$T/back.ndjson"
+  assert_success
+  run same_records "$T/awkward.ndjson" "$T/back.ndjson"
+  assert_success
+}
+
+@test "with --schema the CSV header is its properties in order, and typed columns keep booleans and strings of digits" {
+  printf '%s\n' '{"properties":{"timestamp":{"type":"string"},"ok":{"type":"boolean"},' \
+    '"code":{"type":"string"},"x":{"type":"number"},"n":{"type":"integer"},' \
+    '"id":{"type":["string","integer"]}}}' >"$T/s.json"
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.000Z","ok":true,"code":"007","x":2.5,"n":1,"id":"abc"}' \
+    '{"timestamp":"2026-11-22T10:00:01.000Z","ok":false,"code":"123","n":-3,"id":42}' >"$T/typed.ndjson"
+  run --separate-stderr cdn -q sort --schema "$T/s.json" "$T/typed.ndjson" -o "$T/typed.csv"
+  assert_success
+  assert_equal "$(cat "$T/typed.csv")" "timestamp,ok,code,x,n,id
+2026-11-22T10:00:00.000Z,true,007,2.5,1,abc
+2026-11-22T10:00:01.000Z,false,\"123\",,-3,42"
+  run --separate-stderr cdn -q sort --schema "$T/s.json" "$T/typed.csv" -o "$T/back.ndjson"
+  assert_success
+  run same_records "$T/typed.ndjson" "$T/back.ndjson"
+  assert_success
+  # A field the schema does not name is refused, with the reason; the header stands alone.
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.000Z","other":1}' >"$T/other.ndjson"
+  run --separate-stderr cdn -q sort --schema "$T/s.json" "$T/other.ndjson" -o "$T/o.csv" --rejects "$T/rej"
+  assert_failure 1
+  assert_equal "$(jq -r .reason "$T/rej")" "field 'other' is not a column of the CSV output, whose header lists the properties of --schema; name every field in a --schema; write NDJSON (-o FILE.ndjson) to keep it"
+  assert_equal "$(cat "$T/o.csv")" "timestamp,ok,code,x,n,id"
+}
+
+@test "a record CSV cannot give back as it is goes to the rejects with its reason, never dropped" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00.000Z","a":"x"}' \
+    '{"timestamp":"2026-11-22T10:00:01.000Z","a":""}' \
+    '{"timestamp":"2026-11-22T10:00:02.000Z","a":null}' \
+    '{"timestamp":"2026-11-22T10:00:03.000Z","a":{"b":1}}' \
+    '{"timestamp":"2026-11-22T10:00:04.000Z","a":[1]}' \
+    '{"timestamp":"2026-11-22T10:00:05.000Z","a":"123"}' \
+    '{"timestamp":"2026-11-22T10:00:06.000Z","a":true}' \
+    '{"timestamp":"2026-11-22T10:00:07.000Z","b":1}' \
+    '{"timestamp":"2026-11-22T10:00:08.000Z","a":"x\r\ny"}' \
+    '{"timestamp":"2026-11-22T10:00:09.000Z","a":123}' >"$T/mixed.ndjson"
+  run --separate-stderr cdn sort "$T/mixed.ndjson" -o "$T/m.csv" --rejects "$T/rej"
+  assert_failure 1
+  [[ $stderr =~ ^"cdn sort: 10 in, 4 out, 6 rejected in " ]] || fail "$stderr"
+  # An empty string and a string of digits are quoted, and read back as strings.
+  assert_equal "$(cat "$T/m.csv")" 'timestamp,a
+2026-11-22T10:00:00.000Z,x
+2026-11-22T10:00:01.000Z,""
+2026-11-22T10:00:05.000Z,"123"
+2026-11-22T10:00:09.000Z,123'
+  local hint="; write NDJSON (-o FILE.ndjson) to keep it"
+  run jq -r '"\(.source) \(.line): \(.reason)"' "$T/rej"
+  assert_output "$T/m.csv 3: field 'a' is null, which CSV reads back as a missing field; leave the field out$hint
+$T/m.csv 4: field 'a' is an object, which a CSV cell cannot hold$hint
+$T/m.csv 5: field 'a' is an array, which a CSV cell cannot hold$hint
+$T/m.csv 7: field 'a' would read back from CSV as \"true\", not true; type its column in a --schema$hint
+$T/m.csv 8: field 'b' is not a column of the CSV output, whose header lists the fields of the first record; name every field in a --schema$hint
+$T/m.csv 9: field 'a' holds a carriage return before a line feed, which CSV reading drops$hint"
+  assert_equal "$(jq -r .record "$T/rej" | head -1)" '{"timestamp":"2026-11-22T10:00:02.000Z","a":null}'
+  cdn -q sort "$T/m.csv" -o "$T/back.ndjson"
+  sed -n '1p;2p;6p;10p' "$T/mixed.ndjson" >"$T/want.ndjson"
+  run same_records "$T/want.ndjson" "$T/back.ndjson"
+  assert_success
+}
+
+@test "--output-format and --compress win over the name, and work on stdout" {
+  run_to sort "$W/x.ndjson" --output-format csv
+  assert_success
+  assert_equal "$(head -1 "$W/x.ndjson")" "timestamp,n"
+  run_to sort "$W/x.csv" --output-format ndjson
+  assert_success
+  assert_equal "$(cat "$W/x.csv")" "$(records3)"
+  run_to sort "$W/x.ndjson.gz" --compress none
+  assert_success
+  assert_equal "$(cat "$W/x.ndjson.gz")" "$(records3)"
+  run_to sort "$W/x.ndjson" --compress gzip
+  assert_success
+  assert_equal "$(zcat "$W/x.ndjson")" "$(records3)"
+  # stdout: NDJSON, unless asked.
+  run_to sort - --output-format csv
+  assert_success
+  assert_equal "${lines[0]}" "timestamp,n"
+  assert_equal "${#lines[@]}" 4
+  run bash -c "'$CDN' -q sort --compress gzip '$T/good.ndjson' | zcat"
+  assert_success
+  assert_output "$(records3)"
+  run bash -c "'$CDN' -q gen -n3 --output-format csv | head -1"
+  assert_output --partial "timestamp,"
+  # From the config file too.
+  printf '[sort]\noutput-format = "csv"\n' >"$T/c.toml"
+  run --separate-stderr cdn -q --config "$T/c.toml" sort "$T/good.ndjson"
+  assert_success
+  assert_equal "${lines[0]}" "timestamp,n"
+}
+
+@test "--rejects FILE.ndjson.gz is gzipped, and --rejects FILE.csv is a usage error" {
+  run --separate-stderr cdn -q sort "$T/in.ndjson" -o "$W/out" --rejects "$W/rej.ndjson.gz"
+  assert_failure 1
+  run bash -c "zcat '$W/rej.ndjson.gz' | jq -r .record"
+  assert_output "not json"
+  run --separate-stderr cdn -q sort "$T/in.ndjson" -o "$W/out" --rejects "$W/rej.csv"
+  assert_failure 2
+  assert_equal "$stderr" "cdn sort: cannot write rejects to '$W/rej.csv' as CSV: reject lines are NDJSON; name a .ndjson file (or .ndjson.gz)"
+}
+
+@test "CSV or gzip to a Kafka topic is a usage error that says so" {
+  run --separate-stderr cdn -q sort "$T/in.ndjson" -o kafka:t --output-format csv
+  assert_failure 2
+  assert_equal "$stderr" "cdn sort: cannot write CSV to 'kafka:t': a topic takes one JSON record a message; leave out --output-format csv"
+}
+
+@test "a CSV or gzip output is renamed into place only when the run succeeds" {
+  for name in out.csv out.ndjson.gz out.csv.gz; do
+    run --separate-stderr cdn -q sort "$T/in.ndjson" -o "$W/$name" --rejects /dev/full
+    assert_failure 3
+    assert_equal "$(cd "$W" && echo $(ls -A))" "sub"
+  done
 }
