@@ -279,6 +279,7 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
     }
     current = next;
     tally.contract = &c;
+    window_read = 0;  // the new model's first drift window starts here
     o.models->taken(true, "");
   };
   while (in.next(rec)) {

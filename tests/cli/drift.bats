@@ -155,3 +155,33 @@ psi_check() {
   assert_success
   assert_equal "$(jq -c '[.records, (.above - ["score"])]' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" '5 [10000,["device","rtt_ms"]]'
 }
+
+@test "a model swapped in closes the window of the one before (partial) and is watched against its own reference, in windows from its first record; one without a reference is refused" {
+  cdn train -q --schema "$SCHEMA" --rounds 7 "$D/train.csv" -o "$T/v2"
+  cp -r "$T/v2" "$T/old"
+  rm "$T/old/reference.json"
+  jq -c 'del(.reference_hash)' "$T/v2/manifest.json" >"$T/old/manifest.json"
+  ln -s "$D/m" "$T/current"
+  v1=$(jq -r .model_hash "$D/m/manifest.json")
+  v2=$(jq -r .model_hash "$T/v2/manifest.json")
+  mkfifo "$T/feed"
+  "$CDN" predict -m "$T/current" --drift-window 3000 --drift-report "$T/report.ndjson" <"$T/feed" >"$T/out.ndjson" 2>"$T/err" &
+  pid=$!
+  exec 4>"$T/feed"
+  head -4000 "$D/live.ndjson" >&4
+  wait_lines "$T/out.ndjson" 4000 60 "$pid"
+  # a bundle without a reference cannot be watched: refused, the model in use goes on
+  ln -sfn "$T/old" "$T/current"
+  for ((i = 0; i < 300; i++)); do grep -q "refused the model bundle at '$T/current'" "$T/err" && break; sleep 0.1; done
+  grep -q "refused the model bundle at '$T/current': the model bundle '$T/current' holds no reference distributions" "$T/err" || fail "$(cat "$T/err")"
+  ln -sfn "$T/v2" "$T/current"
+  for ((i = 0; i < 300; i++)); do grep -q "loaded the model $v2" "$T/err" && break; sleep 0.1; done
+  sed -n '4001,10000p' "$D/live.ndjson" >&4
+  exec 4>&-
+  wait "$pid"
+  run jq -r '[.model, .records, .partial] | @tsv' "$T/report.ndjson"
+  assert_output "$v1	3000	false
+$v1	1000	true
+$v2	3000	false
+$v2	3000	false"
+}
