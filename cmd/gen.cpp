@@ -1,4 +1,6 @@
 // cdn gen: synthesize realistic CDN telemetry (the generator lives in common/gen/).
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -26,6 +28,8 @@ struct GenArgs {
   std::string late = "0.01";
   std::string dirty = "0";
   bool no_label = false;
+  bool rows_given = false;    // -n/--rows, on the command line or in the config file
+  bool output_given = false;  // -o/--output
 };
 
 double parse_number(const std::string& text, const char* option, double lo, double hi,
@@ -69,6 +73,13 @@ gen::Options make_options(const GenArgs& a) {
 
 int run_gen(const GenArgs& a) {
   const gen::Options opts = make_options(a);
+  // Bare `cdn gen` at a terminal would scroll a thousand records past: like gzip refusing to
+  // write to one, it asks what was meant. Saying how many, or where, is asking for it.
+  if (!a.rows_given && !a.output_given && ::isatty(STDOUT_FILENO)) {
+    throw UsageError("not writing " + std::to_string(a.rows) +
+                     " records to the terminal; give --rows N to see N of them, or -o FILE "
+                     "(or redirect stdout) to keep them");
+  }
   pipeline::RunContext ctx("gen", endpoint::open_output(a.io.output),
                            endpoint::open_rejects(a.io.rejects));
   gen::Generator generator(opts);
@@ -97,10 +108,11 @@ Runner setup_gen(CLI::App& app) {
       "diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a "
       "qoe_bad label from a documented logistic model. The same seed and options give the same "
       "bytes. See 'man cdn-gen' and docs/gen.md.");
-  cli::add_whole_number(app, "-n,--rows", a->rows,
-                        "Number of lines to write (records, dirty lines included)", 0)
-      ->type_name("N")
-      ->capture_default_str();
+  CLI::Option* rows =
+      cli::add_whole_number(app, "-n,--rows", a->rows,
+                            "Number of lines to write (records, dirty lines included)", 0)
+          ->type_name("N")
+          ->capture_default_str();
   cli::add_whole_number(app, "--seed", a->seed,
                         "Seed of the generator; the same seed gives the same output", 0)
       ->type_name("N")
@@ -128,7 +140,12 @@ Runner setup_gen(CLI::App& app) {
       ->capture_default_str();
   app.add_flag("--no-label", a->no_label, "Leave out the qoe_bad label, as in the live stream");
   cli::add_output_options(app, a->io);
-  return [a] { return run_gen(*a); };
+  CLI::Option* output = app.get_option("--output");
+  return [a, rows, output] {
+    a->rows_given = rows->count() > 0;
+    a->output_given = output->count() > 0;
+    return run_gen(*a);
+  };
 }
 
 }  // namespace cdn::cmd
