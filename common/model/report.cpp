@@ -389,7 +389,13 @@ std::string params_table(const TrainResult& r) {
   if (r.best_iteration >= 0) {
     s += "<tr><th>best round</th><td>" + std::to_string(r.best_iteration) + " (" +
          esc(r.stop_metric) + ")</td></tr>\n";
+    s += "<tr><th>rounds kept</th><td>" + std::to_string(r.rounds_kept) + "</td></tr>\n";
   }
+  if (r.base_rounds > 0) {
+    s += "<tr><th>rounds of the model continued</th><td>" + std::to_string(r.base_rounds) +
+         "</td></tr>\n";
+  }
+  if (r.trees >= 0) s += "<tr><th>trees</th><td>" + std::to_string(r.trees) + "</td></tr>\n";
   return s + "</table></div>\n";
 }
 
@@ -539,8 +545,7 @@ std::string render_report(const ReportInput& in) {
       esc(contract.objective) + " on " + esc(contract.label) + "</title>\n<style>" + kStyle +
       "</style></head><body>\n<h1>cdn train: " + esc(contract.objective) + " on " +
       esc(contract.label) + "</h1>\n<p>" + std::to_string(contract.features.size()) +
-      " features, " + std::to_string(r.rounds_run) + " rounds";
-  if (r.best_iteration >= 0) s += ", best round " + std::to_string(r.best_iteration);
+      " features, " + esc(rounds_text(r));
   s += ".</p>\n<pre class=\"metrics\">" + esc(r.final_metrics.to_text()) + "</pre>\n";
   s += "<h2>Training</h2>\n<div class=\"grid tables\">\n" + params_table(r);
   s += data_summary(contract, in.train, in.valid);
