@@ -79,6 +79,7 @@ int run_tag(const TagArgs& a) {
   pipeline::RunContext ctx("tag", endpoint::open_output(a.io.output),
                            endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
+  inputs.records().field_watch().expect("--hash-fields", a.hash_fields);
   record::IdOptions opts;
   opts.mode = a.mode == "uuid"   ? record::IdMode::uuid
               : a.mode == "hash" ? record::IdMode::hash
