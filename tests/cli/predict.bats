@@ -475,13 +475,17 @@ in_topic() {
 @test "--exactly-once predicts every record once through Kafka transactions" {
   start_broker --topic cdndata:4 --topic cdnresult:4
   in_topic 3000
-  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once -e "${GROUP_X[@]}"
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once -e \
+    --keep pop,nosuch "${GROUP_X[@]}"
   assert_success
   [[ "$stderr" =~ "cdn predict: 3000 in, 3000 out, 0 rejected in "[0-9.]+" s, 0 unknown categories, exactly once" ]]
+  # --keep is held against the records here too (the first 1000, or fewer if the topic pauses)
+  [[ "$stderr" =~ "cdn predict: warning: none of the first "[0-9]+" records read has the field 'nosuch' named by --keep; their fields: timestamp, " ]] ||
+    fail "$stderr"
   "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed -o "$T/out.ndjson"
   assert_equal "$(wc -l <"$T/out.ndjson")" 3000
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 3000
-  cmp <(jq -c 'del(.prediction, .model)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp}' | sort)
+  cmp <(jq -c 'del(.prediction, .model)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp, pop}' | sort)
 }
 
 @test "--exactly-once wants one Kafka input in a group and a Kafka output" {
