@@ -1,4 +1,6 @@
 // cdn gen: synthesize realistic CDN telemetry (the generator lives in common/gen/).
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -28,6 +30,8 @@ struct GenArgs {
   std::string dirty = "0";
   bool no_label = false;
   std::vector<std::string> shift;
+  bool rows_given = false;    // -n/--rows, on the command line or in the config file
+  bool output_given = false;  // -o/--output
 };
 
 double parse_number(const std::string& text, const char* option, double lo, double hi,
@@ -84,6 +88,13 @@ gen::Options make_options(const GenArgs& a) {
 
 int run_gen(const GenArgs& a) {
   const gen::Options opts = make_options(a);
+  // Bare `cdn gen` at a terminal would scroll a thousand records past: like gzip refusing to
+  // write to one, it asks what was meant. Saying how many, or where, is asking for it.
+  if (!a.rows_given && !a.output_given && ::isatty(STDOUT_FILENO)) {
+    throw UsageError("not writing " + std::to_string(a.rows) +
+                     " records to the terminal; give --rows N to see N of them, or -o FILE "
+                     "(or redirect stdout) to keep them");
+  }
   // The generator writes its lines in the format settled (its CSV has dirty rows no CSV
   // writer would make): the output takes them as they are, compressed as --compress says.
   endpoint::OutputFormat as_given;
@@ -117,10 +128,11 @@ Runner setup_gen(CLI::App& app) {
       "diurnal load curve, incidents, heavy-tailed sizes, adaptive video bitrates and a "
       "qoe_bad label from a documented logistic model. The same seed and options give the same "
       "bytes. See 'man cdn-gen' and docs/gen.md.");
-  cli::add_whole_number(app, "-n,--rows", a->rows,
-                        "Number of lines to write (records, dirty lines included)", 0)
-      ->type_name("N")
-      ->capture_default_str();
+  CLI::Option* rows =
+      cli::add_whole_number(app, "-n,--rows", a->rows,
+                            "Number of lines to write (records, dirty lines included)", 0)
+          ->type_name("N")
+          ->capture_default_str();
   cli::add_whole_number(app, "--seed", a->seed,
                         "Seed of the generator; the same seed gives the same output", 0)
       ->type_name("N")
@@ -157,7 +169,12 @@ Runner setup_gen(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cli::add_output_options(app, a->io);
-  return [a] { return run_gen(*a); };
+  CLI::Option* output = app.get_option("--output");
+  return [a, rows, output] {
+    a->rows_given = rows->count() > 0;
+    a->output_given = output->count() > 0;
+    return run_gen(*a);
+  };
 }
 
 }  // namespace cdn::cmd

@@ -47,6 +47,7 @@ struct LoadInfluxArgs {
   std::string compression = "none";
   bool dry_run = false;
   bool output_given = false;
+  bool time_field_given = false, id_field_given = false;  // not their defaults
 };
 
 // "a,b" and "--tag a --tag b" both list a and b; an empty name is an error.
@@ -184,6 +185,12 @@ int run_load_influx(LoadInfluxArgs& a) {
                            a.dry_run ? endpoint::open_output(a.io.output) : io::no_output(),
                            endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
+  auto& watch = inputs.records().field_watch();
+  watch.expect("--tag", eo.tags);
+  watch.expect("--field", eo.fields);
+  watch.expect("--measurement-field", {eo.measurement_field});
+  if (a.time_field_given) watch.expect("--time-field", {eo.time_field});
+  if (a.id_field_given) watch.expect("--id-field", {a.id_field});
   influx::Loader loader(ctx, inputs.records(), encoder, writer.get(), lo);
   return loader.run();
 }
@@ -303,8 +310,10 @@ Runner setup_load_influx(CLI::App& app) {
   app.add_flag("--dry-run", a->dry_run,
                "Write the line protocol to the output (-o) instead of InfluxDB");
   cli::add_service_options(app, a->service);
-  return [a, output] {
+  return [a, output, &app] {
     a->output_given = output->count() > 0;
+    a->time_field_given = app.get_option("--time-field")->count() > 0;
+    a->id_field_given = app.get_option("--id-field")->count() > 0;
     return run_load_influx(*a);
   };
 }

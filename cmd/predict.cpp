@@ -235,7 +235,11 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   ctx.set_time_field(bundle.contract.time_field);
   source->count_into(ctx.counts());
   a.serve.periodic_commit = true;
-  auto tally = model::serve(scorer, *source, ctx, a.serve);
+  record::FieldWatch watch;
+  watch.expect("--keep", a.keep);
+  record::WatchedSource watched(*source, watch);
+  auto tally = model::serve(scorer, watched, ctx, a.serve);
+  watch.report();
   return ctx.finish(model::tally_text(*tally.contract, tally) + ", exactly once");
 }
 #endif
@@ -310,6 +314,7 @@ int run_predict(PredictArgs& a) {
   ctx.set_time_field(first.contract.time_field);
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
+  in.field_watch().expect("--keep", a.keep);
   // A file output or rejects file is renamed into place at the end, so only streams can be
   // committed on the way (and with them the offsets of a Kafka input in a group).
   a.serve.periodic_commit =

@@ -26,6 +26,7 @@ struct SortArgs {
   bool check = false;
   bool merge = false;
   bool strict_json = false;
+  bool key_given = false;  // -k/--key: not the default
 };
 
 int run_sort(const SortArgs& a) {
@@ -49,6 +50,8 @@ int run_sort(const SortArgs& a) {
   // Files that fit in half the budget are mapped rather than copied (not for --check and
   // --merge, which stream each record once).
   cli::Inputs inputs(a.io, ctx, a.check || a.merge ? 0 : opts.buffer_bytes / 2);
+  record::FieldWatch& watch = inputs.records().field_watch();
+  if (a.key_given) watch.expect("--key", {a.key}, true);
   if (a.check) {
     bool ok = pipeline::check_sorted(inputs.records(), opts, ctx);
     ctx.commit();
@@ -56,10 +59,12 @@ int run_sort(const SortArgs& a) {
     return ctx.counts().rejected ? kExitRejected : kExitOk;
   }
   if (a.merge) {
-    auto open = [&](const std::string& spec) {
-      return endpoint::open_source(spec, inputs.source_options(), ctx.rejects(), ctx.counts());
+    auto open = [&](const std::string& spec) -> std::unique_ptr<record::Source> {
+      return std::make_unique<record::WatchedSource>(
+          endpoint::open_source(spec, inputs.source_options(), ctx.rejects(), ctx.counts()), watch);
     };
     pipeline::merge_sorted_inputs(a.io.inputs, open, opts, ctx);
+    watch.report();
     return ctx.finish();
   }
   pipeline::ExternalSorter sorter(opts, ctx);
@@ -114,7 +119,10 @@ Runner setup_sort(CLI::App& app) {
   app.add_flag("-c,--check", a->check,
                "Check that the input is sorted; report the first record out of order (exit 1)");
   app.add_flag("-m,--merge", a->merge, "Merge inputs that are each already sorted");
-  return [a] { return run_sort(*a); };
+  return [a, &app] {
+    a->key_given = app.get_option("--key")->count() > 0;
+    return run_sort(*a);
+  };
 }
 
 }  // namespace cdn::cmd

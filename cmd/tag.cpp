@@ -78,6 +78,7 @@ int run_tag(const TagArgs& a) {
 
   pipeline::RunContext ctx("tag", cli::open_output(a.io), endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
+  inputs.records().field_watch().expect("--hash-fields", a.hash_fields);
   record::IdOptions opts;
   opts.mode = a.mode == "uuid"   ? record::IdMode::uuid
               : a.mode == "hash" ? record::IdMode::hash

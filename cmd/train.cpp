@@ -230,7 +230,7 @@ int run_train(TrainArgs& a) {
   model::write_bundle(a.output, contract, r.booster, files);
   if (!a.report.empty()) model::write_report(a.report, files.report);
   return ctx.finish(std::to_string(contract.features.size()) + " features, " +
-                    std::to_string(r.rounds_run) + " rounds, bundle " + diag::quoted(a.output));
+                    model::rounds_text(r) + ", bundle " + diag::quoted(a.output));
 }
 }  // namespace
 

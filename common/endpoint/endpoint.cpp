@@ -151,7 +151,10 @@ bool InputSet::open_next() {
 
 bool InputSet::next(record::Record& rec) {
   for (;;) {
-    if (!current_ && !open_next()) return false;
+    if (!current_ && !open_next()) {
+      watch_.report();  // the end of the input: what was read is all there is
+      return false;
+    }
     if (next_in_current(rec)) return true;
   }
 }
@@ -159,7 +162,10 @@ bool InputSet::next(record::Record& rec) {
 bool InputSet::next_in_current(record::Record& rec) {
   if (!current_) return false;
   rec.key.reset();  // only a Kafka source sets one
-  if (current_->next(rec)) return true;
+  if (current_->next(rec)) {
+    if (watch_.watching()) watch_.see(rec.text);
+    return true;
+  }
   if (current_->stable() || current_->acknowledges()) finished_.push_back(std::move(current_));
   current_.reset();
   return false;
@@ -167,8 +173,13 @@ bool InputSet::next_in_current(record::Record& rec) {
 
 record::ChunkResult InputSet::next_chunk(record::LineChunk& c, size_t size) {
   for (;;) {
-    if (!current_ && !open_next()) return record::ChunkResult::end;
+    if (!current_ && !open_next()) {
+      watch_.report();
+      return record::ChunkResult::end;
+    }
     record::ChunkResult r = current_->next_chunk(c, size);
+    if (r == record::ChunkResult::chunk && watch_.watching())
+      watch_.see_lines(c.bytes, c.starts_source);
     if (r != record::ChunkResult::end) return r;
     finished_.push_back(std::move(current_));  // mapped: its views stay valid
     current_.reset();
@@ -176,7 +187,10 @@ record::ChunkResult InputSet::next_chunk(record::LineChunk& c, size_t size) {
 }
 
 void InputSet::on_idle(std::function<void()> f) {
-  idle_ = std::move(f);
+  idle_ = [this, f = std::move(f)] {
+    watch_.idle();
+    if (f) f();
+  };
   if (current_) current_->on_idle(idle_);
 }
 

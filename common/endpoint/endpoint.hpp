@@ -12,6 +12,7 @@
 
 #include "common/io/sink.hpp"
 #include "common/record/counts.hpp"
+#include "common/record/field_watch.hpp"
 #include "common/record/source.hpp"
 
 namespace cdn::endpoint {
@@ -75,6 +76,10 @@ class InputSet : public record::Source {
   void acknowledge() override;
   // Passed on to every input, including those opened later.
   void on_idle(std::function<void()> f) override;
+  // The field names options gave (predict --keep, load-influx --tag, ...), held against the
+  // records read: after the first ones, one warning names those no record has (see
+  // record::FieldWatch). The command says which names before it reads.
+  record::FieldWatch& field_watch() { return watch_; }
 
  private:
   std::vector<std::string> specs_;
@@ -83,7 +88,8 @@ class InputSet : public record::Source {
   record::Counts& counts_;
   size_t index_ = 0;
   std::unique_ptr<record::Source> current_;
-  std::function<void()> idle_;
+  std::function<void()> idle_;  // the command's, and the watch's
+  record::FieldWatch watch_;
   bool open_next();  // opens the next input as current_; false when none is left
   // Finished sources kept open: stable ones for their views, acknowledging ones until
   // acknowledge().

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/base/json_text.hpp"
+#include "common/base/nearest.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/whole_file.hpp"
@@ -263,9 +264,16 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
   c.time_field = opts.time_field;
   c.schema_hash = hash_hex(text);
   bool has_label = false, has_time = false;
+  // " (did you mean 'X'?)" for a name the schema does not have, X its nearest property.
+  auto hint = [&props](const std::string& name) {
+    std::vector<std::string> names;
+    for (auto field : props) names.emplace_back(field.key);
+    auto near = base::nearest(name, names);
+    return near ? " (did you mean " + diag::quoted(*near) + "?)" : std::string();
+  };
   for (const auto& name : opts.drop) {
     if (props[name].error()) {
-      throw UsageError("--drop names " + diag::quoted(name) + ", which the schema " +
+      throw UsageError("--drop names " + diag::quoted(name) + hint(name) + ", which the schema " +
                        diag::quoted(schema_path) + " does not have");
     }
   }
@@ -339,8 +347,9 @@ Contract derive_contract(const std::string& schema_path, const ContractOptions& 
     c.features.push_back(std::move(f));
   }
   if (!has_label) {
-    throw UsageError("the label " + diag::quoted(c.label) + " is not a field of the schema " +
-                     diag::quoted(schema_path) + "; name it with --label");
+    throw UsageError("the label " + diag::quoted(c.label) + hint(c.label) +
+                     " is not a field of the schema " + diag::quoted(schema_path) +
+                     "; name it with --label");
   }
   if (opts.time_features) {
     if (!has_time) {

@@ -389,7 +389,13 @@ std::string params_table(const TrainResult& r) {
   if (r.best_iteration >= 0) {
     s += "<tr><th>best round</th><td>" + std::to_string(r.best_iteration) + " (" +
          esc(r.stop_metric) + ")</td></tr>\n";
+    s += "<tr><th>rounds kept</th><td>" + std::to_string(r.rounds_kept) + "</td></tr>\n";
   }
+  if (r.base_rounds > 0) {
+    s += "<tr><th>rounds of the model continued</th><td>" + std::to_string(r.base_rounds) +
+         "</td></tr>\n";
+  }
+  if (r.trees >= 0) s += "<tr><th>trees</th><td>" + std::to_string(r.trees) + "</td></tr>\n";
   return s + "</table></div>\n";
 }
 
@@ -551,13 +557,11 @@ std::string render_report(const ReportInput& in) {
       esc(contract.objective) + " on " + esc(contract.label) + "</h1>\n<p>";
   if (in.evaluation) {
     s += "The model " + esc(in.model) + " judged on " + std::to_string(in.train.rows()) +
-         " labelled records. It was trained in " + std::to_string(r.rounds_run) + " rounds on " +
-         std::to_string(contract.features.size()) + " features";
+         " labelled records. It was trained on " + std::to_string(contract.features.size()) +
+         " features: " + esc(rounds_text(r));
   } else {
-    s += std::to_string(contract.features.size()) + " features, " + std::to_string(r.rounds_run) +
-         " rounds";
+    s += std::to_string(contract.features.size()) + " features, " + esc(rounds_text(r));
   }
-  if (r.best_iteration >= 0) s += ", best round " + std::to_string(r.best_iteration);
   s += ".</p>\n<pre class=\"metrics\">" + esc(r.final_metrics.to_text()) + "</pre>\n";
   s += std::string("<h2>") + (in.evaluation ? "The model and the data" : "Training") +
        "</h2>\n<div class=\"grid tables\">\n" + params_table(r);

@@ -346,6 +346,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
     xgb::set_attr(r.booster, "best_iteration", std::to_string(base + r.best_iteration));
     xgb::set_attr(r.booster, "best_score", num_text(best));
   }
+  r.rounds_kept = r.best_iteration >= 0 ? r.best_iteration + 1 : r.rounds_run;
+  r.trees = xgb::num_trees(r.booster);
 
   // Final metrics on the validation set, else on the training set.
   const Dataset& eval = valid != nullptr ? *valid : train;
@@ -355,6 +357,18 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
                              contract.num_class, o.threshold);
   r.final_metrics.evaluated_on = valid != nullptr ? "validation" : "training";
   return r;
+}
+
+std::string rounds_text(const TrainResult& r) {
+  std::string s = std::to_string(r.rounds_run) + (r.rounds_run == 1 ? " round" : " rounds");
+  if (r.best_iteration >= 0) s += " run";
+  if (r.base_rounds > 0) s += " after the " + std::to_string(r.base_rounds) + " of --model-in";
+  if (r.best_iteration >= 0) {
+    s += ", " + std::to_string(r.rounds_kept) + " kept (best round " +
+         std::to_string(r.best_iteration) + ")";
+  }
+  if (r.trees >= 0) s += ", " + std::to_string(r.trees) + (r.trees == 1 ? " tree" : " trees");
+  return s;
 }
 
 std::string params_json(const TrainResult& r, const TrainOptions& o, const Validation& v) {
@@ -372,6 +386,8 @@ std::string params_json(const TrainResult& r, const TrainOptions& o, const Valid
   if (r.base_rounds > 0) p += ",\"base_rounds\":" + std::to_string(r.base_rounds);
   p += ",\"early_stopping\":" + std::to_string(o.early_stopping);
   p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
+  p += ",\"rounds_kept\":" + std::to_string(r.rounds_kept);
+  p += ",\"trees\":" + std::to_string(r.trees);
   p += ",\"threshold\":";
   base::append_double(p, o.threshold);
   p += ",\"validation\":";

@@ -40,6 +40,8 @@ struct TrainResult {
   int base_rounds = 0;      // the rounds of the model continued (--model-in)
   int rounds_run = 0;       // the rounds this run added
   int best_iteration = -1;  // with early stopping: the round kept last
+  int rounds_kept = 0;      // of the rounds this run added, those the model keeps
+  int trees = -1;           // trees in the model written (-1: a booster without trees)
   std::string stop_metric;  // the column early stopping watched
   FinalMetrics final_metrics;
   std::vector<float> final_predictions;  // on the evaluated set
@@ -51,6 +53,11 @@ void check_parameters(const Contract& contract, const TrainOptions& opts);
 
 TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
                   const TrainOptions& opts);
+
+// What ran and what the model keeps, for the summary line and the report: "30 rounds, 30
+// trees"; with early stopping "30 rounds run, 20 kept (best round 19), 20 trees"; after
+// --model-in "6 rounds after the 8 of --model-in, 14 trees" (the trees are the model's).
+std::string rounds_text(const TrainResult& r);
 
 // Where the validation data came from, for params.json.
 struct Validation {

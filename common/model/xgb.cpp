@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <mutex>
 
@@ -214,6 +215,20 @@ int boosted_rounds(const Booster& b) {
   int n = 0;
   check(api().XGBoosterBoostedRounds(b.get(), &n), "cannot count the model's rounds");
   return n;
+}
+
+int num_trees(const Booster& b) {
+  // gbtree and dart say it in their "gbtree_model_param" ({"num_trees":"66",...}); the JSON
+  // is not parsed, as it may hold NaN, which is not JSON.
+  std::vector<char> json = save(b, "json");
+  static constexpr std::string_view kKey = "\"num_trees\":\"";
+  std::string_view text(json.data(), json.size());
+  size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return -1;
+  int n = -1;
+  const char* digits = text.data() + at + kKey.size();
+  auto r = std::from_chars(digits, text.data() + text.size(), n);
+  return r.ec == std::errc() && *r.ptr == '"' ? n : -1;
 }
 
 Booster slice(const Booster& b, int rounds) {

@@ -58,6 +58,9 @@ uint64_t num_features(const Booster& b);
 std::vector<std::string> feature_info(const Booster& b, const char* field);
 // Rounds boosted so far (XGBoosterBoostedRounds).
 int boosted_rounds(const Booster& b);
+// Trees in the model (every round adds one per class, times num_parallel_tree); -1 for a
+// booster without trees (gblinear).
+int num_trees(const Booster& b);
 // The first `rounds` rounds as a new booster.
 Booster slice(const Booster& b, int rounds);
 // "json" or "ubj".

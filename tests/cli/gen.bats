@@ -83,6 +83,30 @@ setup() {
   assert_output ""
 }
 
+@test "to a terminal, bare gen writes nothing and asks for --rows or -o (status 2); either one writes" {
+  run on_tty --timeout 30 -- "$CDN" gen
+  assert_failure 2
+  assert_output --partial "cdn gen: not writing 1000 records to the terminal; give --rows N to see N of them, or -o FILE (or redirect stdout) to keep them"
+  [[ $output != *'{"timestamp"'* ]] || fail "records on the terminal: $output"
+  # other options are not an answer, and -q does not silence a usage error
+  run on_tty --timeout 30 -- "$CDN" -q gen --seed 3
+  assert_failure 2
+  assert_output --partial "not writing 1000 records to the terminal"
+  run on_tty --timeout 30 -- "$CDN" -q gen --rows 2
+  assert_success
+  [[ $(grep -c '^{"timestamp"' <<<"$output") -eq 2 ]] || fail "not 2 records: $output"
+  run on_tty --timeout 30 -- "$CDN" -q gen -o "$T/out.ndjson"
+  assert_success
+  assert_output ""
+  run wc -l <"$T/out.ndjson"
+  assert_output 1000
+  # --rows from the config file counts as given
+  printf '[gen]\nrows = 3\n' >"$T/c.toml"
+  run on_tty --timeout 30 -- "$CDN" -q --config "$T/c.toml" gen
+  assert_success
+  [[ $(grep -c '^{"timestamp"' <<<"$output") -eq 3 ]] || fail "not 3 records: $output"
+}
+
 @test "every clean record has every field in order, with a valid type and range" {
   cdn gen -q --rows 5000 --seed 3 >"$T/a"
   check_lines "$FIELDS" <"$T/a" >"$T/checked"

@@ -145,6 +145,31 @@ EOF
   assert_output --partial '[[1795341600123000999,1000]]'
 }
 
+@test "--tag, --field, --time-field, --measurement-field and --id-field naming a field no record has are warned about once" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","pop":"FRA1","sampleID":1,"v":1}' \
+    '{"timestamp":"2026-11-22T10:00:01Z","pop":"CDG1","sampleID":2,"v":2,"kind":"x"}' >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --tag pop,nosuchfield --field v,vv "$T/in.ndjson"
+  assert_success
+  assert_equal "$stderr" "cdn load-influx: warning: none of the first 2 records read has the fields 'nosuchfield' named by --tag, or 'vv' named by --field (did you mean 'v'?); their fields: timestamp, pop, sampleID, v, kind
+$(tail -n 1 <<<"$stderr")"
+  assert_line --index 0 'cdn,pop=FRA1 v=1i 1795341600000000000'
+  # every other option that takes a field: records without their time or measurement are
+  # rejected, and the warning says why
+  run --separate-stderr cdn load-influx --dry-run --time-field tmestamp --measurement-field knd \
+    --id-field sampleId --rejects "$T/rejects.ndjson" "$T/in.ndjson"
+  assert_failure 1
+  assert_equal "$(grep -c warning <<<"$stderr")" 1
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn load-influx: warning: none of the first 2 records read has the fields 'knd' named by --measurement-field (did you mean 'kind'?), or 'tmestamp' named by --time-field (did you mean 'timestamp'?), or 'sampleId' named by --id-field (did you mean 'sampleID'?); their fields: timestamp, pop, sampleID, v, kind"
+  # a field some records have (kind), the defaults left as they are, are no mistake
+  run --separate-stderr cdn load-influx --dry-run --tag kind "$T/in.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+  printf '%s\n' '{"v":1}' >"$T/bare.ndjson"
+  run --separate-stderr cdn load-influx --dry-run --time-field '' "$T/bare.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+}
+
 @test "points nudged a thousand units past their time warn once: the precision is too coarse" {
   # Two points a millisecond in one series, for three seconds.
   for ((i = 0; i < 6000; i++)); do

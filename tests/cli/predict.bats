@@ -313,6 +313,29 @@ JSON
   assert_equal "$(jq -c 'has("nosuch")' <<<"${lines[0]}")" false
 }
 
+@test "--keep naming a field no record has is warned about once, with the nearest field; one some records lack is not" {
+  head -50 "$D/live.ndjson" >"$T/in.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --keep pop,devise,nosuch "$T/in.ndjson"
+  assert_success
+  assert_equal "${#lines[@]}" 50
+  assert_equal "$(jq -c '[.pop, .device]' <<<"${lines[0]}")" "$(head -1 "$T/in.ndjson" | jq -c '[.pop, null]')"
+  assert_equal "$(grep -c warning <<<"$stderr")" 1
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn predict: warning: none of the first 50 records read has the fields 'devise' named by --keep (did you mean 'device'?), or 'nosuch' named by --keep; their fields: timestamp, client_ip, asn, country, pop, device, content_type, http_status, cache_status, bytes_sent, response_time_ms, ttfb_ms, rtt_ms, throughput_kbps, bitrate_kbps, sampleID"
+  [[ $(tail -n 1 <<<"$stderr") == "cdn predict: 50 in, 50 out, 0 rejected in "* ]]
+  # past the first 1000 records the warning is still one, and comes when they are read
+  run --separate-stderr cdn predict -m "$D/m" --keep nosuch "$D/live.ndjson"
+  assert_success
+  assert_equal "${#lines[@]}" 12000
+  assert_equal "$stderr" "cdn predict: warning: none of the first 1000 records read has the field 'nosuch' named by --keep; their fields: timestamp, client_ip, asn, country, pop, device, content_type, http_status, cache_status, bytes_sent, response_time_ms, ttfb_ms, rtt_ms, throughput_kbps, bitrate_kbps, sampleID
+$(tail -n 1 <<<"$stderr")"
+  # a field that only some records have is no mistake
+  { head -3 "$D/live.ndjson"; head -4 "$D/live.ndjson" | tail -1 | jq -c '. + {"extra": 1}'; } >"$T/some.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --keep extra "$T/some.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+  assert_equal "$(jq -c .extra <<<"${lines[3]}")" 1
+}
+
 @test "--explain adds each feature's contribution, which with the bias sum to the margin" {
   head -200 "$D/live.ndjson" >"$T/in.ndjson"
   run cdn predict -q -m "$D/m" --explain "$T/in.ndjson"
@@ -452,13 +475,17 @@ in_topic() {
 @test "--exactly-once predicts every record once through Kafka transactions" {
   start_broker --topic cdndata:4 --topic cdnresult:4
   in_topic 3000
-  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once -e "${GROUP_X[@]}"
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" kafka:cdndata -o kafka:cdnresult -G eo --exactly-once -e \
+    --keep pop,nosuch "${GROUP_X[@]}"
   assert_success
   [[ "$stderr" =~ "cdn predict: 3000 in, 3000 out, 0 rejected in "[0-9.]+" s, 0 unknown categories, exactly once" ]]
+  # --keep is held against the records here too (the first 1000, or fewer if the topic pauses)
+  [[ "$stderr" =~ "cdn predict: warning: none of the first "[0-9]+" records read has the field 'nosuch' named by --keep; their fields: timestamp, " ]] ||
+    fail "$stderr"
   "$CDN" consume -q -t cdnresult -e -X isolation.level=read_committed -o "$T/out.ndjson"
   assert_equal "$(wc -l <"$T/out.ndjson")" 3000
   assert_equal "$(jq .sampleID "$T/out.ndjson" | sort -n | uniq | wc -l)" 3000
-  cmp <(jq -c 'del(.prediction, .model)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp}' | sort)
+  cmp <(jq -c 'del(.prediction, .model)' "$T/out.ndjson" | sort) <(head -n 3000 "$D/live.ndjson" | jq -c '{sampleID, timestamp, pop}' | sort)
 }
 
 @test "--exactly-once wants one Kafka input in a group and a Kafka output" {

@@ -89,6 +89,22 @@ consume() {
   assert_output $'a\nb'
 }
 
+@test "--key-field or --timestamp-field naming a field no record has is warned about once, with the nearest field" {
+  start_broker --topic t:1
+  run --separate-stderr cdn produce -t t --key-field sampleId --timestamp-field timestamp \
+    --rejects "$T/rejects.ndjson" "$T/three.ndjson"
+  assert_failure 1
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn produce: warning: none of the first 3 records read has the field 'sampleId' named by --key-field (did you mean 'sampleID'?); their fields: timestamp, pop, sampleID"
+  assert_equal "$(grep -c warning <<<"$stderr")" 1
+  run --separate-stderr cdn produce -t t --timestamp-field meta.time --rejects "$T/rejects.ndjson" "$T/three.ndjson"
+  assert_failure 1
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn produce: warning: none of the first 3 records read has the field 'meta.time' named by --timestamp-field; their fields: timestamp, pop, sampleID"
+  # the fields given exist: no warning
+  run --separate-stderr cdn produce -t t --key-field sampleID --timestamp-field timestamp "$T/three.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+}
+
 @test "--partition sends every message to one partition" {
   start_broker --topic t:4
   run cdn produce -q -t t --partition 2 "$T/three.ndjson"

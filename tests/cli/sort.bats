@@ -462,3 +462,30 @@ shuffled_keys() {
   run ls -A "$T/tmp"
   assert_output ""
 }
+
+@test "a --key no record has is warned about once with the nearest field, read whole, merged or checked" {
+  printf '%s\n' '{"ts":2,"b":{"c":1}}' '{"ts":1,"b":{"c":2}}' >"$T/two.ndjson"
+  want="cdn sort: warning: none of the first 2 records read has the field 'tss' named by --key (did you mean 'ts'?); their fields: ts, b"
+  run --separate-stderr cdn sort -k tss --missing last "$T/two.ndjson"
+  assert_success
+  assert_equal "$(head -n 1 <<<"$stderr")" "$want"
+  assert_equal "$(grep -c warning <<<"$stderr")" 1
+  # from a pipe, and with --check and --merge
+  run --separate-stderr bash -c "cat '$T/two.ndjson' | '$CDN' sort -k tss --missing first"
+  assert_equal "$(head -n 1 <<<"$stderr")" "$want"
+  run --separate-stderr cdn sort -c -k tss --missing first "$T/two.ndjson"
+  assert_equal "$(head -n 1 <<<"$stderr")" "$want"
+  run --separate-stderr cdn sort -m -k tss --missing first "$T/two.ndjson" "$T/two.ndjson"
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn sort: warning: none of the first 4 records read has the field 'tss' named by --key (did you mean 'ts'?); their fields: ts, b"
+  # a dotted key is a path: the hint comes from the nested fields
+  run --separate-stderr cdn sort -k b.d --missing last "$T/two.ndjson"
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn sort: warning: none of the first 2 records read has the field 'b.d' named by --key (did you mean 'b.c'?); their fields: ts, b, b.c"
+  # a key present in some records is no mistake, nor is the default key
+  printf '%s\n' '{"x":1}' '{"ts":1}' >"$T/some.ndjson"
+  run --separate-stderr cdn sort -k ts --missing last "$T/some.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+  run --separate-stderr cdn sort --missing last "$T/some.ndjson"
+  assert_success
+  [[ $stderr != *warning* ]] || fail "$stderr"
+}

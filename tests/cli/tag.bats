@@ -372,3 +372,26 @@ setup() {
   grep -q "stopped by a signal inside line 3 of '<stdin>': its 5 bytes read so far are left unread" "$T/err"
   grep -q "2 in, 2 out, 0 rejected" "$T/err"
 }
+
+@test "--hash-fields naming a field no record has is warned about once, with the nearest field" {
+  run --separate-stderr cdn tag --mode hash --hash-fields pop,timestmp --rejects "$T/rejects.ndjson" "$T/three.ndjson"
+  assert_failure 1
+  assert_equal "$stderr" "cdn tag: warning: none of the first 3 records read has the field 'timestmp' named by --hash-fields (did you mean 'timestamp'?); their fields: timestamp, pop
+$(tail -n 1 <<<"$stderr")"
+  assert_equal "$(wc -l <"$T/rejects.ndjson")" 3
+}
+
+@test "on a live input that pauses, a field no record has is warned about a second after the first record" {
+  mkfifo "$T/in"
+  cdn tag --mode hash --hash-fields nosuch --rejects "$T/rejects.ndjson" <"$T/in" >"$T/out" 2>"$T/err" &
+  local pid=$!
+  local w
+  exec {w}>"$T/in" # fd 3 is bats' own
+  echo '{"pop":"FRA1"}' >&"$w"
+  # the input stays open: the warning does not wait for its end
+  wait_lines "$T/err" 1 20 "$pid"
+  assert_equal "$(cat "$T/err")" "cdn tag: warning: the first record read has no field 'nosuch' named by --hash-fields; its fields: pop"
+  exec {w}>&-
+  wait "$pid" || true
+  assert_equal "$(grep -c warning "$T/err")" 1
+}

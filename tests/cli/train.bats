@@ -34,7 +34,7 @@ json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(s
   for f in manifest.json model.ubj model.json contract.json params.json metrics.json summary.json importance.json; do
     [ -s "$T/m/$f" ]
   done
-  [[ "$stderr" =~ "cdn train: 12000 in, 12000 out, 0 rejected in ".*", 13 features, 5 rounds, bundle '$T/m'" ]]
+  [[ "$stderr" =~ "cdn train: 12000 in, 12000 out, 0 rejected in ".*", 13 features, 5 rounds, 5 trees, bundle '$T/m'" ]]
   assert_equal "$(json "$T/m/summary.json" 'd["rows"]["train"]')" 12000
   assert_equal "$(json "$T/m/summary.json" 'sum(d["label"]["train"].values())')" 12000
   assert_equal "$(json "$T/m/summary.json" '[f["name"] for f in d["features"]][0]')" asn
@@ -74,10 +74,17 @@ print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == jso
   assert_equal "$(json "$T/m/summary.json" '[(f["min"],f["max"]) for f in d["features"]][-2:]')" "[(0, 0), (6, 6)]"
 }
 
-@test "--drop of a field the schema does not have is a usage error" {
+@test "--drop or --label of a field the schema does not have is a usage error naming the nearest field" {
   run --separate-stderr cdn train --schema "$SCHEMA" --drop nosuch "$D/train.csv" -o "$T/m"
   assert_failure 2
   assert_equal "$stderr" "cdn train: --drop names 'nosuch', which the schema '$SCHEMA' does not have"
+  # a near miss names the nearest field, for --drop and --label alike
+  run --separate-stderr cdn train --schema "$SCHEMA" --drop contry "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: --drop names 'contry' (did you mean 'country'?), which the schema '$SCHEMA' does not have"
+  run --separate-stderr cdn train --schema "$SCHEMA" --label qoe_bda "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: the label 'qoe_bda' (did you mean 'qoe_bad'?) is not a field of the schema '$SCHEMA'; name it with --label"
 }
 
 @test "rows that do not fit the contract go to rejects with the reason, and the run exits 1" {
@@ -170,6 +177,29 @@ print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == jso
   assert_output "$((best + 1)) $best"
 }
 
+@test "with early stopping the summary, params.json, the report and predict say the rounds run and the trees kept alike" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 300 --eta 0.5 --max-depth 8 --early-stopping 5 \
+    --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  assert_success
+  best=$(json "$T/m/metrics.json" 'd["best_iteration"]')
+  ran=$(json "$T/m/metrics.json" 'len(d["history"])')
+  kept=$((best + 1))
+  [ "$ran" -gt "$kept" ]
+  assert_equal "$(json "$T/m/model.json" 'len(d["learner"]["gradient_booster"]["model"]["trees"])')" "$kept"
+  said="$ran rounds run, $kept kept (best round $best), $kept trees"
+  [[ $stderr == *"13 features, $said, bundle '$T/m'" ]] || fail "$stderr"
+  assert_equal "$(json "$T/m/params.json" '(d["rounds_run"], d["best_iteration"], d["rounds_kept"], d["trees"])')" \
+    "($ran, $best, $kept, $kept)"
+  grep -q "13 features, $said\.</p>" "$T/m/report.html" || fail "the report says: $(grep -o '<p>13 features[^<]*' "$T/m/report.html")"
+  grep -q "<tr><th>rounds kept</th><td>$kept</td></tr>" "$T/m/report.html"
+  grep -q "<tr><th>trees</th><td>$kept</td></tr>" "$T/m/report.html"
+  # predict loads the same number of trees
+  run --separate-stderr bash -c "'$CDN' gen -q --rows 20 --seed 3 --no-label | '$CDN' tag -q |
+    '$CDN' -vv predict -m '$T/m' -o /dev/null"
+  assert_success
+  [[ $stderr == *"predicting with the compiled trees: $kept trees"* ]] || fail "$stderr"
+}
+
 @test "--early-stopping without validation data is a usage error" {
   run --separate-stderr cdn train --schema "$SCHEMA" --early-stopping 5 "$D/train.csv" -o "$T/m"
   assert_failure 2
@@ -233,6 +263,8 @@ JSON
   [[ "$stderr" =~ "validation set, "[0-9]+" rows: mlogloss 0."[0-9]+", accuracy 0.9" ]]
   assert_equal "$(json "$T/m/contract.json" 'd["num_class"]')" 3
   assert_equal "$(json "$T/m/contract.json" 'd["features"][1]["categories"]')" "['blue', 'green', 'red']"
+  # a tree per class in each round, as the summary says
+  [[ $stderr == *"2 features, 20 rounds, 60 trees, bundle '$T/m'"* ]] || fail "$stderr"
   assert_equal "$(json "$T/m/metrics.json" 'len(d["final"]["confusion"])')" 3
   # the report in the bundle holds the confusion matrix
   run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/m/report.html" "$T/m"
@@ -350,7 +382,7 @@ PY
   st=0
   wait "$pid" || st=$?
   assert_equal "$st" 130
-  [[ "$(tail -1 "$T/err")" =~ "rounds, bundle '$T/m' (interrupted by SIGINT)"$ ]]
+  [[ "$(tail -1 "$T/err")" =~ "trees, bundle '$T/m' (interrupted by SIGINT)"$ ]]
   done=$(json "$T/m/params.json" 'd["rounds_run"]')
   [ "$done" -ge 4 ] && [ "$done" -lt 100000 ]
   assert_equal "$(json "$T/m/metrics.json" 'len(d["history"])')" "$done"
@@ -432,7 +464,7 @@ PY
   run --separate-stderr cdn -vv train --rounds 6 --max-depth 4 --model-in "$T/base" --valid "$D/valid.csv" \
     "$D/train.csv" -o "$T/more"
   assert_success
-  [[ $stderr == *"6 rounds, bundle '$T/more'"* ]] || fail "$stderr"
+  [[ $stderr == *"6 rounds after the 8 of --model-in, 14 trees, bundle '$T/more'"* ]] || fail "$stderr"
   assert_equal "$(json "$T/more/params.json" 'd["base_rounds"]')" 8
   assert_equal "$(json "$T/more/model.json" 'len(d["learner"]["gradient_booster"]["model"]["trees"])')" 14
   # the base's vocabularies and codes stay; what training missed adds up
