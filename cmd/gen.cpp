@@ -128,6 +128,8 @@ Runner setup_gen(CLI::App& app) {
       ->capture_default_str();
   app.add_flag("--no-label", a->no_label, "Leave out the qoe_bad label, as in the live stream");
   cli::add_output_options(app, a->io);
+  cli::add_examples(app, {"cdn gen -n 10000 --seed 7 -o day1.ndjson",
+                          "cdn gen -n 5000 --format csv -o train.csv"});
   return [a] { return run_gen(*a); };
 }
 

@@ -334,6 +334,9 @@ Runner setup_train(CLI::App& app) {
                  "Continue training this bundle's model (its contract, objective and trees): "
                  "the rounds are added after its own")
       ->type_name("MODEL_DIR");
+  cli::add_examples(
+      app, {"cdn train train.csv -o model",
+            "cdn train --rounds 50 --valid-fraction 0.2 --report report.html train.csv -o model"});
   return [a, drop, &app] {
     a->contract.drop_given = drop->count() > 0;
     for (const char* name : {"--schema", "--label", "--drop", "--time-features", "--objective"}) {
