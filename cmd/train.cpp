@@ -309,7 +309,7 @@ Runner setup_train(CLI::App& app) {
       ->allow_extra_args(false);
   app.add_option("--valid-fraction", a->valid_fraction,
                  "Hold out this fraction of the training rows for validation, drawn by --seed")
-      ->type_name("F")
+      ->type_name("FRACTION")
       ->check(cli::real_number("--valid-fraction", 0, 1));
   app.add_option("--valid-after", a->valid_after,
                  "Validate on the rows whose timestamp is at or after TIME (a time split)")

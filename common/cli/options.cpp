@@ -77,7 +77,7 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                  "How long the Kafka brokers may stay unreachable, at the start or during "
                  "the run, before the command fails; for an output, what waits then is "
                  "counted as not delivered",
-                 1, std::numeric_limits<int>::max(), PlainUnit::kMilliseconds)
+                 1, int64_t{24} * 24 * 3600000, PlainUnit::kMilliseconds)
         ->default_str(std::to_string(k.timeout_ms / 1000) + "s");
   }
   if (consumer && app.get_option_no_throw("--group") == nullptr) {

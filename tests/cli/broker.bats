@@ -44,7 +44,7 @@ metadata() {
   run grep -c "warning: --brokers is deprecated and goes in the next release; write --broker-count" "$BROKER_ERR"
   assert_output 1
   # -b is the list of brokers to connect to in every other command; here it is unknown
-  run --separate-stderr cdn broker -b 1 </dev/null
+  run cdn broker -b 1 </dev/null
   assert_failure 2
 }
 

@@ -345,7 +345,7 @@ JSON
 @test "a missing model bundle is a usage error" {
   run --separate-stderr cdn predict -m "$T/nope" "$D/live.ndjson"
   assert_failure 2
-  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nope': not a directory (cdn train -o DIR writes one)"
+  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nope': no such directory (cdn train -o DIR writes one)"
 }
 
 @test "CSV input is typed by --schema and predicted like NDJSON" {

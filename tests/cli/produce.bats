@@ -501,7 +501,7 @@ client_conf() {
   [ ! -e "$T/stats.ndjson" ]
   run cdn produce -q -t t --stats-interval 100 --stats-file "$T/no/such/dir/s.ndjson" "$T/three.ndjson"
   assert_failure 2
-  assert_output --partial "cannot open --stats-file"
+  assert_output --partial "cannot write --stats-file '$T/no/such/dir/s.ndjson': the directory '$T/no/such/dir' does not exist"
 }
 
 @test "records read from a Kafka group input keep their offsets when they are not delivered" {

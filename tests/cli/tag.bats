@@ -348,7 +348,7 @@ setup() {
 @test "--help lists every option" {
   run cdn tag --help
   assert_success
-  for opt in --input-format --schema --output --rejects --field --mode --start --prefix \
+  for opt in --input-format --schema --output --rejects --id-field --mode --start --prefix \
     --hash-fields --state --overwrite; do
     assert_output --partial "$opt"
   done
