@@ -592,3 +592,12 @@ examples() {
   ((ran >= 10)) || fail "only $ran examples ran"
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
 }
+
+@test "the deployment's config files use no old spelling: no deprecation warning" {
+  local f
+  for f in deploy/cdn.toml deploy/k8s/cdn.toml; do
+    run --separate-stderr cdn --config "$REPO_ROOT/$f" sort /dev/null
+    assert_success
+    [[ $stderr != *deprecated* ]] || fail "$f: $stderr"
+  done
+}
