@@ -32,9 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# bench_start_broker ARGS...: one `cdn broker --brokers 1 ARGS`; sets `brokers`.
+# bench_start_broker ARGS...: one `cdn broker --broker-count 1 ARGS`; sets `brokers`.
 bench_start_broker() {
-  "$cdn" -q broker --brokers 1 "$@" >"$dir/broker.out" 2>"$dir/broker.err" </dev/null &
+  "$cdn" -q broker --broker-count 1 "$@" >"$dir/broker.out" 2>"$dir/broker.err" </dev/null &
   broker_pid=$!
   brokers=""
   for _ in $(seq 200); do

@@ -156,9 +156,11 @@ int run_broker(const BrokerArgs& a) {
 
 Runner setup_broker(CLI::App& app) {
   auto a = std::make_shared<BrokerArgs>();
-  cli::add_whole_number(app, "--brokers", a->brokers, "Number of mock brokers, ids 1 to N", 1, 64)
+  cli::add_whole_number(app, "--broker-count", a->brokers, "Number of mock brokers, ids 1 to N", 1,
+                        64)
       ->type_name("N")
       ->capture_default_str();
+  cli::deprecated(cli::add_whole_number(app, "--brokers", a->brokers, "", 1, 64), "--broker-count");
   cli::add_whole_number(app, "--max-connections", a->max_connections,
                         "Client connections served at once (each holds two threads); more are "
                         "closed as they come, with one warning",
@@ -194,6 +196,8 @@ Runner setup_broker(CLI::App& app) {
       "\n"
       "Limits of the listeners: a request over 100 MiB (Kafka's socket.request.max.bytes)\n"
       "closes its connection; at most --max-connections client connections at once.");
+  cli::add_examples(app, {"cdn broker --broker-count 1 -t cdndata:4 -t cdnresult:4",
+                          "cdn broker --metrics-addr 127.0.0.1:9464 < /dev/null"});
   return [a] { return run_broker(*a); };
 }
 

@@ -6,6 +6,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/cli/completion.hpp"
+#include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/io/sink.hpp"
 #include "common/io/std_fds.hpp"
@@ -25,12 +26,9 @@ Runner setup_completion(CLI::App& app) {
       ->type_name("SHELL")
       ->check(CLI::IsMember(shells))
       ->required();
-  app.footer(
-      "Examples:\n"
-      "  cdn completion bash > ~/.local/share/bash-completion/completions/cdn\n"
-      "  cdn completion zsh > \"${fpath[1]}/_cdn\"\n"
-      "  cdn completion fish > ~/.config/fish/completions/cdn.fish\n\n" +
-      app.get_footer());
+  cli::add_examples(app, {"cdn completion bash > ~/.local/share/bash-completion/completions/cdn",
+                          "cdn completion zsh > \"${fpath[1]}/_cdn\"",
+                          "cdn completion fish > ~/.config/fish/completions/cdn.fish"});
   const CLI::App* root = app.get_parent();
   return [a, root] {
     io::require_stdout("the completion script", "redirect stdout to a file (> FILE)");

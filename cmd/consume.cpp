@@ -81,6 +81,8 @@ Runner setup_consume(CLI::App& app) {
   cli::add_output_options(app, a->io);
   cli::add_kafka_options(app, true);
   cli::add_service_options(app, a->service);
+  cli::add_examples(app, {"cdn consume -t cdnresult -e -c 100 -o results.ndjson",
+                          "cdn consume -G readers --envelope --timeout 30s kafka:cdndata"});
   return [a] { return run_consume(*a); };
 }
 

@@ -59,6 +59,7 @@ Runner setup_eval(CLI::App& app) {
   app.add_flag("--allow-missing", a->eval.allow_missing,
                "Score a record missing a feature the schema requires or training never saw "
                "missing, instead of rejecting it (as cdn predict --allow-missing)");
+  cli::add_examples(app, {"cdn eval -m model train.csv", "cdn eval -m model --json day1.ndjson"});
   return [a] { return run_eval(*a); };
 }
 

@@ -169,6 +169,8 @@ Runner setup_gen(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cli::add_output_options(app, a->io);
+  cli::add_examples(app, {"cdn gen -n 10000 --seed 7 -o day1.ndjson",
+                          "cdn gen -n 5000 --format csv -o train.csv"});
   CLI::Option* output = app.get_option("--output");
   return [a, rows, output] {
     a->rows_given = rows->count() > 0;

@@ -301,7 +301,7 @@ Runner setup_load_influx(CLI::App& app) {
       ->type_name("DURATION")
       ->capture_default_str();
   app.add_option(
-         "--compression", a->compression,
+         "-z,--compression", a->compression,
          "Request bodies: none, or gzip (for a server across a slow link: on one machine it "
          "costs InfluxDB more time to unzip than it saves)")
       ->type_name("CODEC")
@@ -310,6 +310,8 @@ Runner setup_load_influx(CLI::App& app) {
   app.add_flag("--dry-run", a->dry_run,
                "Write the line protocol to the output (-o) instead of InfluxDB");
   cli::add_service_options(app, a->service);
+  cli::add_examples(app, {"cdn load-influx --db cdn --create-db --tag pop,country valid.ndjson",
+                          "cdn load-influx --dry-run --tag pop,country day1.ndjson"});
   return [a, output, &app] {
     a->output_given = output->count() > 0;
     a->time_field_given = app.get_option("--time-field")->count() > 0;

@@ -95,6 +95,7 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 std::vector<std::string> long_options(const CLI::App& app) {
   std::vector<std::string> out;
   for (const CLI::Option* o : app.get_options()) {
+    if (o->get_group().empty()) continue;  // an old spelling: suggest the new one
     for (const auto& n : o->get_lnames()) out.push_back("--" + n);
   }
   return out;
@@ -183,8 +184,16 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
       section = name;
     }
     std::string flag = (entry.key.size() == 1 ? "-" : "--") + entry.key;
-    if (app->get_option_no_throw(flag) != nullptr ||
-        app->get_option_no_throw(entry.key) != nullptr) {
+    const CLI::Option* opt = app->get_option_no_throw(flag);
+    if (opt == nullptr) opt = app->get_option_no_throw(entry.key);
+    if (opt != nullptr) {
+      // An old spelling still works, with one warning naming the new key.
+      cdn::cli::note_deprecated(opt,
+                                "the key " + cdn::diag::quoted(entry.key) +
+                                    (section.empty() ? "" : " in [" + section + "]") +
+                                    " of the config file " + cdn::diag::quoted(file) + ", line " +
+                                    std::to_string(entry.line) + ",",
+                                true);
       return true;
     }
     std::vector<std::string> keys;
@@ -355,6 +364,8 @@ int main(int argc, char** argv) {
   std::string name = app.get_subcommands().front()->get_name();
   cli::settle_kafka_options(*app.get_subcommands().front());
   ds.program = "cdn " + name;
+  // Old spellings still work for a release, with one warning each.
+  cli::warn_deprecated(*app.get_subcommands().front());
   // Option values end up in JSON text and line protocol: UTF-8 only (paths aside).
   try {
     cli::check_utf8_values(app);

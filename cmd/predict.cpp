@@ -370,13 +370,14 @@ Runner setup_predict(CLI::App& app) {
                         "Records scored together; smaller batches lower the latency", 1, 1 << 20)
       ->type_name("N")
       ->capture_default_str();
-  cli::add_whole_number(
-      app, "--linger-ms", a->serve.linger_ms,
-      "How long a batch waits for more records: a record arriving later than MS after the "
-      "batch's first one closes it and sends what was read",
-      0, 3600000)
-      ->type_name("MS")
-      ->capture_default_str();
+  cli::add_duration(app, "--flush-interval", a->serve.linger_ms,
+                    "How long a batch waits for more records: a record arriving later than "
+                    "this after the batch's first one closes it and sends what was read",
+                    0, 3600000, cli::PlainUnit::kSeconds)
+      ->default_str("100ms");
+  cli::deprecated(cli::add_duration(app, "--linger-ms", a->serve.linger_ms, "", 0, 3600000,
+                                    cli::PlainUnit::kMilliseconds),
+                  "--flush-interval");
   cli::add_whole_number(app, "--threads", a->serve.threads,
                         "Threads scoring batches (0: one per core)", 0, 1024)
       ->type_name("N")
@@ -391,6 +392,9 @@ Runner setup_predict(CLI::App& app) {
       ->type_name("ID");
 #endif
   cli::add_service_options(app, a->service);
+  cli::add_examples(app,
+                    {"cdn predict -m model tagged.ndjson -o predictions.ndjson",
+                     "cdn predict -m model -G predictors -e -o kafka:cdnresult kafka:cdndata"});
   return [a, threshold] {
     a->threshold_given = threshold->count() > 0;
     return run_predict(*a);

@@ -151,10 +151,11 @@ Runner setup_produce(CLI::App& app) {
   app.add_option("--header", a->headers, "Add a message header KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app.add_option("--timestamp-field", a->timestamp_field,
+  app.add_option("--time-field", a->timestamp_field,
                  "Message timestamp from this field: an RFC 3339 time or epoch seconds or "
                  "milliseconds (default: the time of producing)")
       ->type_name("FIELD");
+  cli::deprecated(app.add_option("--timestamp-field", a->timestamp_field), "--time-field");
   app.add_option("-z,--compression", a->compression,
                  "Compression of message batches: none, gzip, snappy, lz4 or zstd")
       ->type_name("CODEC")
@@ -165,12 +166,15 @@ Runner setup_produce(CLI::App& app) {
       ->check(cli::real_number("--rate", 0, 1e9));
   CLI::Option* replay =
       app.add_option("--replay", a->replay,
-                     "Send records with the gaps between their event times (--timestamp-field, "
+                     "Send records with the gaps between their event times (--time-field, "
                      "else timestamp) divided by SPEED: 1 is real time (default), 60 a minute "
                      "per second")
           ->type_name("[SPEED]")
           ->expected(0, 1);
   cli::add_service_options(app, a->service);
+  cli::add_examples(app,
+                    {"cdn produce -b localhost:9092 -t cdndata --key-field sampleID valid.ndjson",
+                     "cdn gen -n 1000 | cdn produce -t cdnraw --time-field timestamp --replay 60"});
   return [a, replay] {
     a->replay_given = replay->count() > 0;
     return run_produce(*a);

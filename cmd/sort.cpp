@@ -8,6 +8,7 @@
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
+#include "common/io/temp_file.hpp"
 #include "common/pipeline/external_sort.hpp"
 
 namespace cdn::cmd {
@@ -42,6 +43,9 @@ int run_sort(const SortArgs& a) {
   if (opts.temp_dir.empty()) {
     const char* t = std::getenv("TMPDIR");
     opts.temp_dir = t && *t ? t : "/tmp";
+  } else if (std::string why = io::directory_problem(opts.temp_dir); !why.empty()) {
+    // Said now, not when the first run spills.
+    throw UsageError("bad -T/--temporary-directory: " + why + "; name an existing directory");
   }
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
@@ -116,9 +120,14 @@ Runner setup_sort(CLI::App& app) {
   app.add_option("-T,--temporary-directory", a->temp_dir,
                  "Directory for spilled runs (default $TMPDIR or /tmp)")
       ->type_name("DIR");
-  app.add_flag("-c,--check", a->check,
+  app.add_flag("--check", a->check,
                "Check that the input is sorted; report the first record out of order (exit 1)");
-  app.add_flag("-m,--merge", a->merge, "Merge inputs that are each already sorted");
+  app.add_flag("--merge", a->merge, "Merge inputs that are each already sorted");
+  // Old short forms: -c is --count in consume, -m --model in predict and eval.
+  cli::deprecated(app.add_flag("-c", a->check), "--check");
+  cli::deprecated(app.add_flag("-m", a->merge), "--merge");
+  cli::add_examples(app, {"cdn sort day1.ndjson -o sorted.ndjson",
+                          "cdn sort -r -k bytes_sent -S 256M day1.ndjson day2.ndjson.gz"});
   return [a, &app] {
     a->key_given = app.get_option("--key")->count() > 0;
     return run_sort(*a);

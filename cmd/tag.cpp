@@ -33,10 +33,10 @@ struct TagArgs {
 };
 
 void check_args(const TagArgs& a) {
-  if (a.field.empty()) throw UsageError("--field is empty; name the field that gets the ID");
+  if (a.field.empty()) throw UsageError("--id-field is empty; name the field that gets the ID");
   for (unsigned char c : a.field) {
     if (c < 0x20 || c == '"' || c == '\\') {
-      throw UsageError("--field " + diag::quoted(a.field) +
+      throw UsageError("--id-field " + diag::quoted(a.field) +
                        " holds a quote, a backslash or a control character; choose a plain "
                        "field name");
     }
@@ -170,9 +170,10 @@ Runner setup_tag(CLI::App& app) {
   auto a = std::make_shared<TagArgs>();
   cli::add_input_options(app, a->io);
   cli::add_output_options(app, a->io);
-  app.add_option("--field", a->field, "Field that gets the ID")
+  app.add_option("--id-field", a->field, "Field that gets the ID")
       ->type_name("FIELD")
       ->capture_default_str();
+  cli::deprecated(app.add_option("--field", a->field), "--id-field");
   app.add_option("--mode", a->mode,
                  "Kind of ID: seq (a sequence of integers), uuid (UUIDv7, time-ordered) or hash "
                  "(16 hex digits of a hash of the record: a re-run gives the same IDs, and "
@@ -202,6 +203,8 @@ Runner setup_tag(CLI::App& app) {
   app.add_flag("--overwrite", a->overwrite,
                "Replace the ID of records that already have the field (default: keep it)");
   cli::add_service_options(app, a->service);
+  cli::add_examples(app, {"cdn tag sorted.ndjson -o tagged.ndjson",
+                          "cdn tag --mode uuid --id-field id day1.ndjson"});
   return [a, start] {
     a->start_given = start->count() > 0;
     // "a,b" and "--hash-fields a --hash-fields b" both list a and b; split by hand so that

@@ -316,7 +316,7 @@ Runner setup_train(CLI::App& app) {
       ->allow_extra_args(false);
   app.add_option("--valid-fraction", a->valid_fraction,
                  "Hold out this fraction of the training rows for validation, drawn by --seed")
-      ->type_name("F")
+      ->type_name("FRACTION")
       ->check(cli::real_number("--valid-fraction", 0, 1));
   app.add_option("--valid-after", a->valid_after,
                  "Validate on the rows whose timestamp is at or after TIME (a time split)")
@@ -341,6 +341,9 @@ Runner setup_train(CLI::App& app) {
                  "Continue training this bundle's model (its contract, objective and trees): "
                  "the rounds are added after its own")
       ->type_name("MODEL_DIR");
+  cli::add_examples(
+      app, {"cdn train train.csv -o model",
+            "cdn train --rounds 50 --valid-fraction 0.2 --report report.html train.csv -o model"});
   return [a, drop, &app] {
     a->contract.drop_given = drop->count() > 0;
     for (const char* name : {"--schema", "--label", "--drop", "--time-features", "--objective"}) {

@@ -65,6 +65,8 @@ int run_validate(ValidateArgs& a) {
   }
   if (a.io.schema.empty()) a.io.schema = schema::find_schema("cdn-data.json");
   auto validator = schema::Validator::from_file(a.io.schema);
+  diag::info("checking records against the schema " + diag::quoted(a.io.schema) + " (" + a.engine +
+             " engine" + (a.coerce ? ", coercing" : "") + ")");
   std::unique_ptr<schema::ValijsonEngine> valijson;
   if (a.engine == "valijson") valijson = schema::ValijsonEngine::from_file(a.io.schema);
 
@@ -189,6 +191,8 @@ Runner setup_validate(CLI::App& app) {
                         "Threads that check records (default: one per core)", 0, 256)
       ->type_name("N");
   cli::add_service_options(app, a->service);
+  cli::add_examples(app, {"cdn validate --coerce --rejects bad.ndjson day1.ndjson -o valid.ndjson",
+                          "cdn validate --summary train.csv > /dev/null"});
   return [a] { return run_validate(*a); };
 }
 

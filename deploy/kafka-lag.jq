@@ -1,4 +1,4 @@
-# librdkafka's statistics (cdn COMMAND --stats-interval MS --stats-file FILE, one JSON object
+# librdkafka's statistics (cdn COMMAND --stats-interval DURATION --stats-file FILE, one JSON object
 # a line) to one record per partition the consumer has assigned, for cdn load-influx:
 #
 #   {"time": 1795374716, "consumer_group": "predictors", "topic": "cdndata",

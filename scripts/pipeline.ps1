@@ -250,7 +250,7 @@ try {
     Write-Diagnostic "started a local cdn broker at $Brokers"
   }
   Invoke-Stage 'produce' 'produce' @('-t', 'cdndata', '-t', 'cdnraw', '--key-field', 'sampleID',
-    '--timestamp-field', 'timestamp', $Out)
+    '--time-field', 'timestamp', $Out)
 
   # 4. The predictor: cdndata to cdnresult.
   Invoke-Stage 'predict' 'predict' @('-m', $Model, 'kafka:cdndata', '-e', '-o', 'kafka:cdnresult',
@@ -393,7 +393,7 @@ bind-address = "127.0.0.1:$Rpc"
       & $Cdn '-q' 'tag' '--start' "$Next" $raw '-o' $tagged
       & $Cdn '-q' 'validate' '--rejects' (Join-Path $LiveDir 'rejects-validate.ndjson') $tagged '-o' $valid
       & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' `
-        '--timestamp-field' 'timestamp' '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
+        '--time-field' 'timestamp' '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
       $ErrorActionPreference = 'Stop'
       $Next += $Slice
       "following: InfluxDB holds $(Get-InfluxCount 'cdn' 'bytes_sent') records and $(Get-InfluxCount 'prediction' 'prediction') predictions"

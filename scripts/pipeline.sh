@@ -220,7 +220,7 @@ if [[ -z ${CDN_BROKERS:-} ]]; then
 fi
 export CDN_BROKERS
 run_stage produce produce -t cdndata -t cdnraw --key-field sampleID \
-  --timestamp-field timestamp "$out"
+  --time-field timestamp "$out"
 
 # 4. The predictor: cdndata to cdnresult.
 run_stage predict predict -m "$outdir/model" kafka:cdndata -e -o kafka:cdnresult --keep qoe_bad
@@ -345,7 +345,7 @@ if [[ $follow -eq 1 ]]; then
   "$cdn" validate --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
     2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --timestamp-field timestamp \
+  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --time-field timestamp \
     --rate "$rate" --rejects "$livedir/rejects-produce.ndjson" "$logs/live3" 2>>"$livedir/provider.log" &
   live+=($!)
   echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include "common/base/json_text.hpp"
@@ -38,7 +39,8 @@ void settle_kafka_options([[maybe_unused]] const CLI::App& command) {
   k = kafka::Settings{};
   auto take = [&](const char* name, auto& var) {
     const CLI::Option* o = command.get_option_no_throw(name);
-    if (o != nullptr && o->count() > 0) var = o->as<std::decay_t<decltype(var)>>();
+    if (o != nullptr && o->count() > 0 && deprecated_instead(o) == nullptr)
+      var = o->as<std::decay_t<decltype(var)>>();
   };
   take("--brokers", k.brokers);
   take("-X", k.properties);
@@ -63,22 +65,20 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                    "Any librdkafka property as key=value (repeatable), as kcat takes it")
         ->type_name("KEY=VALUE")
         ->allow_extra_args(false);
-    add_whole_number(app, "--stats-interval", k.stats_interval_ms,
-                     "Write librdkafka's statistics JSON (queue depths, round trips, consumer "
-                     "lag) every MS milliseconds to --stats-file",
-                     0, 86400000)
-        ->type_name("MS");
+    add_duration(app, "--stats-interval", k.stats_interval_ms,
+                 "Write librdkafka's statistics JSON (queue depths, round trips, consumer "
+                 "lag) this often to --stats-file",
+                 0, 86400000, PlainUnit::kMilliseconds);
     app.add_option("--stats-file", k.stats_file,
                    "Where --stats-interval writes, one JSON object a line ('-' is stderr)")
         ->type_name("PATH")
         ->capture_default_str();
-    add_whole_number(app, "--timeout", k.timeout_ms,
-                     "How long the Kafka brokers may stay unreachable, at the start or during "
-                     "the run, before the command fails (ms); for an output, what waits then "
-                     "is counted as not delivered",
-                     1)
-        ->type_name("MS")
-        ->capture_default_str();
+    add_duration(app, "--timeout", k.timeout_ms,
+                 "How long the Kafka brokers may stay unreachable, at the start or during "
+                 "the run, before the command fails; for an output, what waits then is "
+                 "counted as not delivered",
+                 1, int64_t{24} * 24 * 3600000, PlainUnit::kMilliseconds)
+        ->default_str(std::to_string(k.timeout_ms / 1000) + "s");
   }
   if (consumer && app.get_option_no_throw("--group") == nullptr) {
     app.add_option("-G,--group", k.group,
@@ -174,6 +174,101 @@ CLI::Validator whole_number(const std::string& option, uint64_t lo, uint64_t hi)
   };
   return CLI::Validator(check, "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]",
                         "whole number");
+}
+
+CLI::Validator duration(const std::string& option, int64_t lo_ms, int64_t hi_ms, PlainUnit plain) {
+  auto shown = [](int64_t ms) {
+    if (ms != 0 && ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+    if (ms != 0 && ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+    if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+  };
+  std::string range = shown(lo_ms) + " to " + shown(hi_ms);
+  auto check = [option, range, lo_ms, hi_ms, plain](std::string& text) -> std::string {
+    double v = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    bool digit = !text.empty() &&
+                 (std::isdigit(static_cast<unsigned char>(text.front())) || text.front() == '.');
+    std::string unit = text.substr(static_cast<size_t>(r.ptr - text.data()));
+    double scale = -1;
+    if (unit.empty()) {
+      scale = plain == PlainUnit::kMilliseconds ? 1 : 1000;
+    } else if (unit == "ms") {
+      scale = 1;
+    } else if (unit == "s") {
+      scale = 1000;
+    } else if (unit == "m") {
+      scale = 60000;
+    } else if (unit == "h") {
+      scale = 3600000;
+    }
+    double ms = v * scale;
+    if (!digit || r.ec != std::errc() || scale < 0 || !std::isfinite(ms) ||
+        ms < static_cast<double>(lo_ms) || ms > static_cast<double>(hi_ms)) {
+      throw UsageError(
+          "bad value " + diag::quoted(text) + " for " + option + "; give a duration from " + range +
+          ", like 500ms, 5s or 2m (a plain " +
+          (plain == PlainUnit::kMilliseconds ? "number is milliseconds)" : "number is seconds)"));
+    }
+    text = std::to_string(static_cast<int64_t>(std::llround(ms)));
+    return {};
+  };
+  return CLI::Validator(check, "in [" + shown(lo_ms) + " - " + shown(hi_ms) + "]", "duration");
+}
+
+namespace {
+struct Deprecation {
+  std::string instead;
+  bool warned = false;
+};
+std::map<const CLI::Option*, Deprecation>& deprecations() {
+  static std::map<const CLI::Option*, Deprecation> d;
+  return d;
+}
+std::vector<std::string>& pending_warnings() {
+  static std::vector<std::string> w;
+  return w;
+}
+}  // namespace
+
+CLI::Option* deprecated(CLI::Option* old, const std::string& instead) {
+  old->group("");
+  deprecations()[old] = Deprecation{instead};
+  return old;
+}
+
+const std::string* deprecated_instead(const CLI::Option* opt) {
+  auto it = deprecations().find(opt);
+  return it == deprecations().end() ? nullptr : &it->second.instead;
+}
+
+void note_deprecated(const CLI::Option* opt, const std::string& spelled, bool as_key) {
+  auto it = deprecations().find(opt);
+  if (it == deprecations().end() || it->second.warned) return;
+  it->second.warned = true;
+  std::string instead = it->second.instead;
+  if (as_key) instead = "the key " + diag::quoted(instead.substr(instead.find_first_not_of('-')));
+  pending_warnings().push_back(spelled + " is deprecated and goes in the next release; write " +
+                               instead);
+}
+
+void warn_deprecated(const CLI::App& command) {
+  for (const CLI::Option* opt : command.get_options()) {
+    if (opt->count() == 0 || deprecated_instead(opt) == nullptr) continue;
+    std::string name = opt->get_lnames().empty() ? "-" + opt->get_snames().front()
+                                                 : "--" + opt->get_lnames().front();
+    note_deprecated(opt, name);
+  }
+  for (const auto& w : pending_warnings()) diag::warning(w);
+  pending_warnings().clear();
+}
+
+void add_examples(CLI::App& app, const std::vector<std::string>& lines) {
+  std::string text = app.get_footer();
+  if (!text.empty()) text += "\n\n";
+  text += "Examples:";
+  for (const auto& l : lines) text += "\n  " + l;
+  app.footer(text);
 }
 
 CLI::Validator real_number(const std::string& option, double lo, double hi) {

@@ -99,8 +99,50 @@ CLI::Option* add_whole_number(CLI::App& app, const std::string& names, T& var,
   return app.add_option(names, var, description)->transform(whole_number(shown, lo, hi));
 }
 
+// A duration option: a number (a fraction allowed) with ms, s, m or h (500ms, 5s, 2m), or a plain
+// number read in `plain` units (kMilliseconds for the options that took milliseconds before units,
+// kSeconds for the others), within [lo_ms, hi_ms]. `var` receives milliseconds; --help shows
+// the type DURATION and the range. A bad value is a usage error naming the option, the value and
+// the range, on the command line and in the config file alike.
+enum class PlainUnit { kMilliseconds, kSeconds };
+CLI::Validator duration(const std::string& option, int64_t lo_ms, int64_t hi_ms, PlainUnit plain);
+
+template <typename T>
+CLI::Option* add_duration(CLI::App& app, const std::string& names, T& var,
+                          const std::string& description, int64_t lo_ms, int64_t hi_ms,
+                          PlainUnit plain) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  std::string shown = names;
+  for (auto& c : shown) c = c == ',' ? '/' : c;
+  std::string unit = plain == PlainUnit::kMilliseconds ? "milliseconds" : "seconds";
+  return app
+      .add_option(names, var,
+                  description + " (like 500ms, 5s or 2m; a plain number is " + unit + ")")
+      ->transform(duration(shown, lo_ms, hi_ms, plain))
+      ->type_name("DURATION");
+}
+
+// An old spelling kept for a release: `old` (an option that stores where its new spelling does)
+// is hidden from --help and the completions, and using it, on the command line or in the config
+// file, writes one warning on stderr naming `instead`, the new spelling ("--flush-interval").
+// Returns `old`.
+CLI::Option* deprecated(CLI::Option* old, const std::string& instead);
+// The new spelling of a deprecated option, or nullptr.
+const std::string* deprecated_instead(const CLI::Option* opt);
+// Notes that `opt`, when deprecated, was used: the warning "-m is deprecated ...; write --merge"
+// is kept for warn_deprecated, once per option. `spelled` is how the user wrote it ("-m", or
+// "the key 'm' of the config file ..."); `as_key` names the new spelling as a config key.
+void note_deprecated(const CLI::Option* opt, const std::string& spelled, bool as_key = false);
+// Notes each deprecated option `command` was given, then writes the warnings noted (one line
+// each, diag::warning: -q silences them).
+void warn_deprecated(const CLI::App& command);
+
+// Ends the --help of `app` (after its footer, if any) with an "Examples:" section: each line a
+// command line that runs as written (tests/cli/commands.bats runs or parses each one).
+void add_examples(CLI::App& app, const std::vector<std::string>& lines);
+
 // Refuses (UsageError) a value of any option of `app` or of its parsed subcommands that is not
-// valid UTF-8: such values end up in JSON text (tag's --prefix and --field, predict's --keep,
+// valid UTF-8: such values end up in JSON text (tag's --prefix and --id-field, predict's --keep,
 // train's --label and --param in the bundle) or in InfluxDB's line protocol, which must be UTF-8.
 // Paths are let through (options whose type is PATH, FILE, DIR, ...): a file name is bytes.
 void check_utf8_values(const CLI::App& app);

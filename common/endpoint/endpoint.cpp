@@ -55,6 +55,10 @@ std::unique_ptr<record::Source> open_topics(std::vector<std::string> topics,
 namespace {
 
 std::unique_ptr<io::Sink> open_sink(const std::string& spec, io::SinkRole role) {
+  bool out = role == io::SinkRole::output;
+  diag::info(std::string(out ? "writing records to " : "writing rejected records to ") +
+             (spec == "-" ? (out ? "stdout" : "stderr") : diag::quoted(spec)) +
+             (spec == "-" || kafka_topic(spec) ? "" : " (in place once the run succeeds)"));
   if (auto topic = kafka_topic(spec)) {
 #ifdef CDN_WITH_KAFKA
     return kafka::open_topic_sink(*topic);
@@ -135,6 +139,15 @@ bool InputSet::open_next() {
   std::vector<std::string> topics;
   for (size_t i = index_; i < specs_.size() && is_kafka(specs_[i]); ++i)
     topics.push_back(*kafka_topic(specs_[i]));
+  if (diag::settings().verbosity > 0) {
+    std::string what;
+    if (topics.size() > 1) {
+      for (const auto& t : topics) what += (what.empty() ? "topics " : ", ") + diag::quoted(t);
+    } else {
+      what = specs_[index_] == "-" ? std::string("stdin") : diag::quoted(specs_[index_]);
+    }
+    diag::info("reading " + what);
+  }
   if (topics.size() > 1) {
     index_ += topics.size();
     current_ = open_topics(std::move(topics), counts_);

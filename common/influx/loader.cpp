@@ -43,7 +43,18 @@ Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encod
   }
   Writer::Events events;
   ctx_.set_time_field(encoder_.options().time_field);
+  diag::info("writing to InfluxDB " + std::to_string(writer_->api()) + ".x at " +
+             diag::quoted(writer_->endpoint()) + " in batches of up to " +
+             std::to_string(opts_.batch_size) + " points, each sent once full or " +
+             std::to_string(opts_.flush_interval.count()) + " ms old");
   events.written = [this](const Batch& b, size_t n) {
+    if (!connected_) {
+      connected_ = true;
+      diag::info("connected to InfluxDB at " + diag::quoted(writer_->endpoint()) +
+                 ": it took the first batch (" + std::to_string(n) + " points)");
+    } else {
+      diag::debug("InfluxDB took a batch of " + std::to_string(n) + " points");
+    }
     ctx_.counts().out += n;
     // --metrics-addr: the age of what reached InfluxDB, one record of each request.
     if (ctx_.measuring() && !b.empty()) ctx_.sample_output(b.record(0));
@@ -388,6 +399,11 @@ int Loader::run() {
                   std::to_string(c.rejected) + " rejected, then an input failed");
     ctx_.summarized();
     std::rethrow_exception(input_error_);
+  }
+  if (writer_ != nullptr) {
+    diag::info("flushed " + std::to_string(ctx_.counts().out) + " points to InfluxDB in " +
+               std::to_string(writer_->requests()) + " write requests (" +
+               std::to_string(writer_->retries()) + " sent again)");
   }
   return ctx_.finish(extra());
 }

@@ -94,6 +94,7 @@ class Loader {
   uint64_t nudged_ = 0;
   uint64_t collided_ = 0;
   bool warned_drift_ = false;
+  bool connected_ = false;  // InfluxDB took a batch (-v says when first)
   void count_nudge(int64_t moved);
   std::optional<std::string> nudged_out_of_range(int64_t moved, int64_t time) const;
 

@@ -98,8 +98,8 @@ size_t ByteReader::read_fd(char* buf, size_t n) {
     }
     if (errno == EINTR) continue;
     if (errno == EISDIR) {
-      throw RuntimeError("cannot read " + diag::quoted(name_) +
-                         ": it is a directory; name a file or '-' for stdin");
+      throw UsageError("cannot read " + diag::quoted(name_) +
+                       ": it is a directory; name a file or '-' for stdin");
     }
     throw RuntimeError("cannot read " + diag::quoted(name_) + ": " + errno_text(errno));
   }

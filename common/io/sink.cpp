@@ -122,15 +122,14 @@ class FileSink : public Sink {
     struct stat st {};
     bool exists = ::stat(path.c_str(), &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
-      if (S_ISDIR(st.st_mode)) {
-        throw UsageError("cannot write " + diag::quoted(path) + ": it is a directory; name a file");
-      }
+      if (S_ISDIR(st.st_mode)) check_output_path(path, "", "name a file");
       fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd_ < 0) {
         throw RuntimeError("cannot open " + diag::quoted(path) + ": " + errno_text(errno));
       }
       return;
     }
+    check_output_path(path, "", "name a file in an existing directory");
     std::string prefix = ".";
     prefix.append(base_of(path)).append(".tmp.");
     temp_.emplace(dir_of(path), prefix);

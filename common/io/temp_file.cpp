@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,8 +20,14 @@ TempFile::TempFile(const std::string& dir, const std::string& prefix) {
   name.push_back('\0');
   fd_ = ::mkostemp(name.data(), O_CLOEXEC);
   if (fd_ < 0) {
+    int err = errno;
+    std::string problem = directory_problem(dir.empty() ? "." : dir);
+    if (!problem.empty()) {
+      throw UsageError("cannot create a temporary file: " + problem +
+                       "; create it or choose an existing directory");
+    }
     throw RuntimeError("cannot create a temporary file in " + diag::quoted(dir) + ": " +
-                       errno_text(errno) + "; choose a writable directory");
+                       errno_text(err) + "; choose a writable directory");
   }
   path_ = name.data();
   live_ = true;
@@ -58,6 +65,29 @@ void TempFile::rename_to(const std::string& target) {
                        ": " + errno_text(errno));
   }
   live_ = false;
+}
+
+std::string directory_problem(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? "" : diag::quoted(dir) + " is not a directory";
+  }
+  if (errno == ENOENT) return "the directory " + diag::quoted(dir) + " does not exist";
+  if (errno == ENOTDIR) return "a part of " + diag::quoted(dir) + " is not a directory";
+  return "";
+}
+
+std::string output_path_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return "it is a directory";
+  return directory_problem(dir_of(path));
+}
+
+void check_output_path(const std::string& path, const std::string& what, const std::string& hint) {
+  std::string problem = output_path_problem(path);
+  if (!problem.empty()) {
+    throw UsageError("cannot write " + what + diag::quoted(path) + ": " + problem + "; " + hint);
+  }
 }
 
 std::string dir_of(const std::string& path) {

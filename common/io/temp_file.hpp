@@ -29,6 +29,17 @@ class TempFile {
   bool live_ = false;
 };
 
+// What keeps `dir` from holding new files, said for a message: "the directory 'nodir' does not
+// exist" or "'x' is not a directory"; "" when it is a directory (or the reason is another, such
+// as permissions, which the failing call then says).
+std::string directory_problem(const std::string& dir);
+// What keeps `path` from being written as a file: "it is a directory", or its directory's
+// problem (directory_problem); "" when none of these.
+std::string output_path_problem(const std::string& path);
+// Throws UsageError "cannot write WHAT'path': PROBLEM; HINT" when output_path_problem(path) says
+// one. `what` is "" or ends with a space ("the state file ").
+void check_output_path(const std::string& path, const std::string& what, const std::string& hint);
+
 // The directory part of a path ("." when it has none).
 std::string dir_of(const std::string& path);
 std::string base_of(const std::string& path);

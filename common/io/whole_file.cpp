@@ -42,7 +42,8 @@ std::string read_whole_file(const std::string& path, const std::string& what,
   }
   if (S_ISDIR(st.st_mode)) {
     close(fd);
-    throw fail(EISDIR);
+    throw UsageError("cannot read " + what + " " + diag::quoted(path) + ": it is a directory; " +
+                     hint);
   }
   if (regular_only && !S_ISREG(st.st_mode)) {
     close(fd);

@@ -10,6 +10,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/sink.hpp"
+#include "common/io/temp_file.hpp"
 
 namespace cdn::kafka {
 
@@ -68,6 +69,7 @@ void open_stats_file() {
     f.fd = STDERR_FILENO;
     return;
   }
+  io::check_output_path(path, "--stats-file ", "name a file in an existing directory");
   f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd < 0) {
     throw UsageError("cannot open --stats-file " + diag::quoted(path) + ": " + errno_text(errno) +

@@ -148,6 +148,8 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
                          "; check the topic name or create the topic");
     }
     partitions.push_back(md->topics[0].partition_cnt);
+    diag::info("connected to the Kafka brokers " + diag::quoted(settings().brokers) + ": topic " +
+               diag::quoted(t) + " has " + std::to_string(partitions.back()) + " partitions");
   }
 
   batch_.resize(kBatch);
@@ -208,6 +210,8 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
       started_.emplace_back(rkt, tp.partition);
     }
     assigned_ = true;
+    diag::info("assigned " + std::to_string(list->cnt) + " partitions (no group, from --offset " +
+               off + ")");
   } else {
     PartitionList list(rd_kafka_topic_partition_list_new(0));
     for (const auto& t : opts_.topics) {
@@ -217,6 +221,8 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
     queue_ = rd_kafka_queue_get_consumer(rk);
     check(rd_kafka_subscribe(rk, list.get()),
           "cannot subscribe to the topics in group " + diag::quoted(opts_.group));
+    diag::info("joining group " + diag::quoted(opts_.group) +
+               "; its partitions are assigned once the group has settled");
   }
 }
 
@@ -229,6 +235,10 @@ Consumer::~Consumer() {
   if (current_) rd_kafka_message_destroy(current_);
   for (const auto& [rkt, p] : started_) rd_kafka_consume_stop(rkt, p);
   bool failing = std::uncaught_exceptions() > 0 || !fatal_.empty();
+  if (!opts_.group.empty()) {
+    diag::info("committed offsets in group " + diag::quoted(opts_.group) + " " +
+               std::to_string(commits_) + " times, each after its records were written");
+  }
   if (rk_ && !opts_.group.empty() && !failing && !down_) {
     // Leaves the group cleanly; the revocation commits what was written.
     rd_kafka_consumer_close(rk_.get());
@@ -487,9 +497,13 @@ void Consumer::commit(bool sync) {
   if (!sync) {
     // Not known to have succeeded: the next commit sends these offsets again.
     if (e) diag::debug(std::string("offset commit failed, retried later: ") + rd_kafka_err2str(e));
+    diag::debug("committing the offsets of " + std::to_string(list->cnt) + " partitions");
     return;
   }
   check(e, "cannot commit the offsets of group " + diag::quoted(opts_.group));
+  diag::debug("committed the offsets of " + std::to_string(list->cnt) + " partitions in group " +
+              diag::quoted(opts_.group));
+  ++commits_;
   for (int i = 0; i < list->cnt; ++i) {
     committed_[key_of(topic_index(list->elems[i].topic), list->elems[i].partition)] =
         list->elems[i].offset;

@@ -104,6 +104,7 @@ class Consumer {
   int64_t* last_ = nullptr;  // returned_ entry of the last message's partition
   uint64_t last_key_ = 0;
   std::chrono::steady_clock::time_point last_commit_;
+  uint64_t commits_ = 0;  // offset commits known to have succeeded (-v says how many)
 
   // -e: the partitions assigned, true once read to their end; ends_ counts the true ones.
   std::unordered_map<uint64_t, bool> at_end_;

@@ -91,6 +91,9 @@ Producer::Producer(const std::vector<std::pair<std::string, std::string>>& overr
     return "no Kafka broker of " + diag::quoted(settings().brokers) + " answers";
   });
   metrics_ = diag::Service::get().add_metrics([this](std::string& out) { write_metrics(out); });
+  diag::info("producing to the Kafka brokers " + diag::quoted(settings().brokers) +
+             " (a message waits up to " +
+             std::to_string(std::min(timeout_ms_, message_timeout_ms_)) + " ms for them)");
 }
 
 void Producer::write_metrics(std::string& out) const {
@@ -291,6 +294,10 @@ void Producer::flush(int64_t max_wait_ms) {
   // A stop signal that arrives while waiting (not the one that ended the reading) ends the
   // wait: what is left is counted as not delivered.
   int signal_at_start = io::stop_signal();
+  if (int left = rd_kafka_outq_len(rk_.get()); left > 0) {
+    diag::info("flushing: waiting for the brokers to acknowledge " + std::to_string(left) +
+               " messages");
+  }
   purge_reason_ = "timed out after message.timeout.ms=" + std::to_string(message_timeout_ms_);
   while (rd_kafka_outq_len(rk_.get()) > 0 && clock::now() < deadline) {
     if (signal_at_start == 0 && io::stop_requested()) {

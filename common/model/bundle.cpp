@@ -107,8 +107,10 @@ Bundle read_bundle(const std::string& dir) {
   fs::path d(dir);
   std::error_code ec;
   if (!fs::is_directory(d, ec)) {
-    throw UsageError("cannot open the model bundle " + diag::quoted(dir) +
-                     ": not a directory (cdn train -o DIR writes one)");
+    bool exists = fs::exists(d, ec);
+    throw UsageError("cannot open the model bundle " + diag::quoted(dir) + ": " +
+                     (exists ? "not a directory" : "no such directory") +
+                     " (cdn train -o DIR writes one)");
   }
   std::string manifest = read_part(d, "manifest.json", io::kMaxJsonPartBytes);
   std::string contract_text = read_part(d, "contract.json", io::kMaxJsonPartBytes);
@@ -167,6 +169,8 @@ Bundle read_bundle(const std::string& dir) {
   }
   b.contract_hash = ch;
   b.model_hash = h;
+  diag::info("loaded the model bundle " + diag::quoted(dir) + ": model " + h + ", " +
+             b.contract.objective + ", " + std::to_string(n) + " features");
   return b;
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
+#include "common/io/temp_file.hpp"
 #include "common/model/metrics.hpp"
 #include "common/model/report_chart.hpp"
 #include "common/model/xgb.hpp"
@@ -595,6 +596,10 @@ void check_report_target(const std::string& path) {
   }
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
+  if (std::string why = io::directory_problem(dir.string()); !why.empty()) {
+    throw UsageError("cannot write the report " + diag::quoted(path) + ": " + why +
+                     "; give --report a path in an existing, writable directory");
+  }
   std::string probe = (dir / ".cdn-report-XXXXXX").string();
   int fd = mkstemp(probe.data());
   if (fd < 0) {

@@ -301,7 +301,7 @@ ServeTally serve(const Scorer& scorer, record::Source& in, pipeline::RunContext&
     if (b.size() >= o.batch_size || window_full) {
       batches.submit();
     } else if (Clock::now() - opened >= std::chrono::milliseconds(o.linger_ms)) {
-      // A slow stream: the batch has waited --linger-ms, its predictions go out now.
+      // A slow stream: the batch has waited --flush-interval, its predictions go out now.
       batches.drain();
       ctx.out().flush();
       ctx.rejects().sink().flush();

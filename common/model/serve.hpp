@@ -1,6 +1,6 @@
 // The prediction loop: records gathered into batches, batches scored by a pool of workers,
 // results written in input order. A batch closes at --batch-size records; when a record
-// arrives --linger-ms or more after the batch's first one (then everything read so far is
+// arrives --flush-interval or more after the batch's first one (then everything read so far is
 // written and flushed); and whenever the input has nothing new (a Kafka topic), so a live
 // stream is not held back.
 #pragma once

@@ -360,8 +360,14 @@ void ExternalSorter::spill() {
   emit_sorted([&](const Entry& e) { w.line(text_of(e)); });
   w.flush();
   run.close();
-  diag::debug("spilled run " + std::to_string(spilled_) + " (" + std::to_string(entries_.size()) +
-              " records) to " + run.path());
+  std::string what = "spilled run " + std::to_string(spilled_) + " (" +
+                     std::to_string(entries_.size()) + " records) to " + run.path();
+  // The first spill is a step worth knowing (-v); the others are detail (-vv).
+  if (spilled_ == 1) {
+    diag::info(what + ": the records outgrew -S/--buffer-size, sorted runs go to disk");
+  } else {
+    diag::debug(what);
+  }
   reset_memory();
 }
 

@@ -359,6 +359,7 @@ SequenceState::SequenceState(std::string path) : path_(std::move(path)) {
   // getting the lock a run checks that the path still names the file it locked; if not, it
   // locks the new file.
   for (;;) {
+    io::check_output_path(path_, "the state file ", "name a file in a writable directory");
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
     if (fd_ < 0) {
       throw RuntimeError("cannot open the state file " + diag::quoted(path_) + ": " +

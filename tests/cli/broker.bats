@@ -20,7 +20,7 @@ metadata() {
 }
 
 @test "prints BROKERS= first, and the cluster serves the topics named with their partitions" {
-  start_broker --brokers 3 --topic cdndata:8 -t cdnresult:2
+  start_broker --broker-count 3 --topic cdndata:8 -t cdnresult:2
   run head -n 1 "$BROKER_OUT"
   assert_output --regexp '^BROKERS=127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+$'
   run metadata
@@ -30,11 +30,22 @@ metadata() {
   assert_output --partial 'topic "cdnresult" with 2 partitions:'
 }
 
-@test "one broker by default is three, and --brokers 1 gives one" {
-  start_broker --brokers 1
+@test "one broker by default is three, and --broker-count 1 gives one" {
+  start_broker --broker-count 1
   [[ $CDN_BROKERS =~ ^127\.0\.0\.1:[0-9]+$ ]]
   run metadata
   assert_output --partial " 1 brokers:"
+}
+
+@test "the old --brokers N still gives N brokers for a release, with one warning naming --broker-count" {
+  start_broker --brokers 1
+  run metadata
+  assert_output --partial " 1 brokers:"
+  run grep -c "warning: --brokers is deprecated and goes in the next release; write --broker-count" "$BROKER_ERR"
+  assert_output 1
+  # -b is the list of brokers to connect to in every other command; here it is unknown
+  run cdn broker -b 1 </dev/null
+  assert_failure 2
 }
 
 @test "messages produced with kcat are consumed back with kcat, in order per partition" {
@@ -53,7 +64,7 @@ metadata() {
 }
 
 @test "down takes a broker off the network and up brings it back" {
-  start_broker --brokers 2
+  start_broker --broker-count 2
   local first=${CDN_BROKERS%%,*}
   run broker_ctl down 1
   assert_success
@@ -94,7 +105,7 @@ metadata_ms() {
 }
 
 @test "rtt delays a broker's answers" {
-  start_broker --brokers 1
+  start_broker --broker-count 1
   # Without a delay the request takes far less than the bound, else the check proves nothing.
   run metadata_ms
   assert_success
@@ -110,7 +121,7 @@ metadata_ms() {
 }
 
 @test "an injected Produce error reaches the producer" {
-  start_broker --brokers 1 -t t:1
+  start_broker --broker-count 1 -t t:1
   run broker_ctl error Produce INVALID_RECORD 1
   assert_output ok
   run bash -c "printf 'x\n' | timeout 30 kcat -P -b '$CDN_BROKERS' -t t 2>&1"
@@ -120,7 +131,7 @@ metadata_ms() {
 }
 
 @test "leader moves a partition and create makes a topic while running" {
-  start_broker --brokers 3 -t t:1
+  start_broker --broker-count 3 -t t:1
   run broker_ctl create late:3
   assert_output ok
   run metadata
@@ -134,7 +145,7 @@ metadata_ms() {
 }
 
 @test "topic-error fails a topic's metadata until NO_ERROR" {
-  start_broker --brokers 1 -t t:1
+  start_broker --broker-count 1 -t t:1
   broker_ctl topic-error t TOPIC_AUTHORIZATION_FAILED
   run timeout 30 kcat -b "$CDN_BROKERS" -m 5 -L -t t
   assert_output --partial "Topic authorization failed"
@@ -144,7 +155,7 @@ metadata_ms() {
 }
 
 @test "a bad fault command answers an error line and the broker carries on" {
-  start_broker --brokers 2
+  start_broker --broker-count 2
   run broker_ctl reboot 1
   assert_failure
   assert_output --partial "error: unknown command 'reboot'"
@@ -186,7 +197,7 @@ metadata_ms() {
 }
 
 @test "stdin at end of file leaves it running until a signal" {
-  "$CDN" broker --brokers 1 </dev/null >"$T/out" 2>"$T/err" 3>&- &
+  "$CDN" broker --broker-count 1 </dev/null >"$T/out" 2>"$T/err" 3>&- &
   pid=$!
   deadline=$((SECONDS + 30))
   until grep -q '^BROKERS=' "$T/out" || ((SECONDS > deadline)); do sleep 0.05; done
@@ -202,7 +213,7 @@ metadata_ms() {
 }
 
 @test "listens on 127.0.0.1 only" {
-  start_broker --brokers 3
+  start_broker --broker-count 3
   run bash -c "ss -Hltnp | grep 'pid=$BROKER_PID,'"
   assert_success
   # each broker: the mock's port, and the one in front of it that clients are given
@@ -220,7 +231,7 @@ metadata_ms() {
   assert_output --partial "the partition count must be 1 to 10000"
   run cdn broker --topic 'bad name:2' </dev/null
   assert_failure 2
-  run cdn broker --brokers 0 </dev/null
+  run cdn broker --broker-count 0 </dev/null
   assert_failure 2
   run cdn broker -t a:1 -t a:2 </dev/null
   assert_failure 2
@@ -238,7 +249,7 @@ metadata_ms() {
 }
 
 @test "commands sent together are answered in order, one line each" {
-  start_broker --brokers 2
+  start_broker --broker-count 2
   printf 'down 1\n\n# a comment\nbogus\nup 1\n' >&"$BROKER_CTL_FD"
   wait_lines "$BROKER_OUT" 4 10 "$BROKER_PID"
   run tail -n +2 "$BROKER_OUT"
@@ -249,7 +260,7 @@ metadata_ms() {
 }
 
 @test "a line too long to be a command gets one error and the next line is read as usual" {
-  start_broker --brokers 1
+  start_broker --broker-count 1
   { head -c 100000 /dev/zero | tr '\0' x; echo; } >&"$BROKER_CTL_FD"
   wait_lines "$BROKER_OUT" 2 10 "$BROKER_PID"
   run tail -n +2 "$BROKER_OUT"
@@ -322,7 +333,7 @@ sys.stdin.read()
 }
 
 @test "a request announced larger than 100 MiB closes its connection, with a warning" {
-  start_broker --brokers 1
+  start_broker --broker-count 1
   run hold_frames "${CDN_BROKERS##*:}" 1 $((100 * 1024 * 1024 + 1)) 3 0 </dev/null
   assert_success
   assert_output $'closed\nheld'
@@ -333,7 +344,7 @@ sys.stdin.read()
 }
 
 @test "requests announced large but sent slowly hold only what has arrived, and it still serves" {
-  start_broker --brokers 1 -t t:1
+  start_broker --broker-count 1 -t t:1
   local idle
   idle=$(rss "$BROKER_PID")
   exec {held}> >(hold_frames "${CDN_BROKERS##*:}" 10 $((1 << 30)) 3 4096 >"$T/big" 2>&1 3>&-)
@@ -353,7 +364,7 @@ sys.stdin.read()
 }
 
 @test "past --max-connections new connections are closed with one warning, and served again after" {
-  start_broker --brokers 1 --max-connections 2
+  start_broker --broker-count 1 --max-connections 2
   exec {two}> >(hold_frames "${CDN_BROKERS##*:}" 2 100 18 4 >"$T/two" 2>&1 3>&-)
   wait_lines "$T/two" 3 30
   assert_equal "$(cat "$T/two")" $'open\nopen\nheld'
@@ -368,7 +379,7 @@ sys.stdin.read()
 }
 
 @test "partitions a refused AddPartitionsToTxn named join no transaction: no marker, no retry" {
-  start_broker --brokers 1 -t t:2
+  start_broker --broker-count 1 -t t:2
   broker_ctl error AddPartitionsToTxn TOPIC_AUTHORIZATION_FAILED
   # "bad" is refused t/0 (the injected error) and nope/0 (no such topic); "good" adds t/1.
   # Both time out after 500 ms: the broker aborts "good" with a marker in t/1, and "bad",
@@ -383,7 +394,7 @@ sys.stdin.read()
 }
 
 @test "messages the mock drops past 5 MiB a partition are reported by topic, partition and count" {
-  start_broker --brokers 1 -t big:1 -t small:1
+  start_broker --broker-count 1 -t big:1 -t small:1
   python3 -c 'import json
 for i in range(8192): print(json.dumps({"n": i, "pad": "x" * 1000}))' >"$T/8mib.ndjson"
   run cdn produce -q -t big "$T/8mib.ndjson"

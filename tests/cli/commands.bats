@@ -360,3 +360,244 @@ check_numeric_refusal() {
   run --separate-stderr bash -c "echo '{}' | '$CDN' tag"
   [[ $stderr != *"from the terminal"* ]]
 }
+
+# The options of `cdn CMD --help` as "SHORT LONG" pairs, one a line ("-" when there is none).
+option_pairs() {
+  "$CDN" "$1" --help | awk '/^  +-/ {
+      n = split($1, parts, ","); s = "-"; l = "-"
+      for (i = 1; i <= n; i++) {
+        p = parts[i]; sub(/[=:].*/, "", p)
+        if (p ~ /^--/) l = p; else if (p ~ /^-[A-Za-z]$/) s = p
+      }
+      print s, l
+    }'
+}
+
+@test "no short option means two things across commands, and no long option has two short forms" {
+  local -A long_of short_of
+  local bad=() c s l
+  for c in $(commands); do
+    while read -r s l; do
+      [[ $s == - || $l == - ]] && continue
+      if [[ -n ${long_of[$s]:-} && ${long_of[$s]} != "$l" ]]; then
+        bad+=("$s is ${long_of[$s]} and, in $c, $l")
+      fi
+      if [[ -n ${short_of[$l]:-} && ${short_of[$l]} != "$s" ]]; then
+        bad+=("$l is ${short_of[$l]} and, in $c, $s")
+      fi
+      long_of[$s]=$l
+      short_of[$l]=$s
+    done < <(option_pairs "$c")
+  done
+  # The walk saw options of every kind: -o/--output, -b/--brokers, and commands with -t.
+  [[ ${long_of[-o]:-} == --output && ${long_of[-b]:-} == --brokers ]] || fail "walk found: ${!long_of[*]}"
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "-b/--brokers is a list of brokers in every command that has it, never a count" {
+  local bad=() c
+  for c in $(commands); do
+    "$CDN" "$c" --help | grep -E '^  +(-b,)?--brokers ' | grep -qv ' LIST' && bad+=("$c")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "--brokers is not a LIST in: ${bad[*]}"
+}
+
+# The options of `cdn CMD --help` whose value is a duration, one a line.
+duration_options() {
+  "$CDN" "$1" --help | awk '/^  +-/ && ($2 ~ /^(DURATION|MS)([:=]|$)/) {
+      n = split($1, parts, ",")
+      for (i = 1; i <= n; i++) if (parts[i] ~ /^--/) print parts[i]
+    }'
+}
+
+@test "every duration option of every command takes units (500ms, 5s, 2m) and refuses others" {
+  local bad=() c o v seen=()
+  for c in $(commands); do
+    for o in $(duration_options "$c"); do
+      seen+=("$c $o")
+      for v in 500ms 5s 2m; do
+        # Parsing only: an unknown option is reported once every value has passed its check.
+        # shellcheck disable=SC2046
+        run timeout 20 "$CDN" "$c" $(numeric_test_args "$c") "$o" "$v" --no-such-option </dev/null
+        [[ $status -eq 2 && $output == *"unknown option '--no-such-option'"* ]] ||
+          bad+=("$c $o $v: $output")
+      done
+      # shellcheck disable=SC2046
+      run timeout 20 "$CDN" "$c" $(numeric_test_args "$c") "$o" 5x </dev/null
+      [[ $status -eq 2 && $output == *"'5x'"* && $output == *"$o"* ]] || bad+=("$c $o 5x (status $status: $output)")
+    done
+  done
+  for o in "sort --timeout" "sort --stats-interval" "tag --health-timeout"; do
+    [[ " ${seen[*]} " == *" $o "* ]] || fail "$o not among the duration options found: ${seen[*]}"
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "a plain number keeps its meaning: --timeout 1500 is 1.5 s, as --timeout 1500ms" {
+  printf '{"timestamp":"2026-11-22T00:00:01Z"}\n' >"$BATS_TEST_TMPDIR/one.ndjson"
+  local v
+  for v in 1500 1500ms 1.5s; do
+    run --separate-stderr cdn sort --timeout "$v" "$BATS_TEST_TMPDIR/one.ndjson"
+    assert_success
+    assert_output '{"timestamp":"2026-11-22T00:00:01Z"}'
+  done
+  run --separate-stderr cdn sort --timeout 0 "$BATS_TEST_TMPDIR/one.ndjson"
+  assert_failure 2
+  [[ $stderr == *"bad value '0' for --timeout; give a duration from 1ms to "*"(a plain number is milliseconds)"* ]] || fail "$stderr"
+}
+
+@test "old spellings still work for a release, each with one warning on stderr naming the new one" {
+  local T=$BATS_TEST_TMPDIR
+  printf '{"k":2}\n{"k":1}\n' >"$T/in.ndjson"
+  printf '{"k":1}\n{"k":2}\n' >"$T/sorted.ndjson"
+  run --separate-stderr cdn sort -c -k k "$T/sorted.ndjson"
+  assert_success
+  assert_equal "$stderr" "cdn sort: warning: -c is deprecated and goes in the next release; write --check"
+  run --separate-stderr cdn sort -c -k k "$T/in.ndjson"
+  assert_failure 1  # still --check: out of order
+  run --separate-stderr cdn -q sort -m -k k "$T/sorted.ndjson" "$T/sorted.ndjson"
+  assert_success
+  assert_equal "$(wc -l <<<"$output")" 4
+  assert_equal "$stderr" ""  # -q: errors only
+  run --separate-stderr cdn sort -m -k k "$T/sorted.ndjson"
+  [[ $stderr == *"-m is deprecated and goes in the next release; write --merge"* ]] || fail "$stderr"
+  run --separate-stderr cdn tag --field id "$T/in.ndjson"
+  assert_success
+  assert_line --index 0 '{"k":2,"id":1}'
+  [[ $(grep -c 'deprecated' <<<"$stderr") == 1 && $stderr == *"--field is deprecated and goes in the next release; write --id-field"* ]] || fail "$stderr"
+  # the config file: keys follow option names, and an old key warns naming the new key
+  printf '[tag]\nfield = "id"\n' >"$T/c.toml"
+  run --separate-stderr cdn --config "$T/c.toml" tag "$T/in.ndjson"
+  assert_success
+  assert_line --index 0 '{"k":2,"id":1}'
+  [[ $stderr == *"warning: the key 'field' in [tag] of the config file '$T/c.toml', line 2, is deprecated and goes in the next release; write the key 'id-field'"* ]] || fail "$stderr"
+  [[ $(grep -c 'deprecated' <<<"$stderr") == 1 ]] || fail "$stderr"
+  # the new spellings say nothing of the kind
+  run --separate-stderr cdn tag --id-field id "$T/in.ndjson"
+  [[ $stderr != *deprecated* ]] || fail "$stderr"
+  # a mistyped option is matched with the new spelling, not the old
+  run --separate-stderr cdn tag --id-feld id "$T/in.ndjson"
+  [[ $stderr == *"(did you mean '--id-field'?)"* ]] || fail "$stderr"
+}
+
+@test "a directory named as an input or an output is a usage error that says it is a directory, in every command" {
+  local T=$BATS_TEST_TMPDIR bad=() c args
+  mkdir "$T/dir"
+  printf '{"timestamp":"2026-11-22T00:00:01Z"}\n' >"$T/one.ndjson"
+  for c in sort tag validate; do
+    run --separate-stderr "$CDN" "$c" "$T/dir"
+    [[ $status -eq 2 && $stderr == *"cannot read '$T/dir': it is a directory"* ]] || bad+=("$c input: $status $stderr")
+    run --separate-stderr "$CDN" "$c" -o "$T/dir" "$T/one.ndjson"
+    [[ $status -eq 2 && $stderr == *"cannot write '$T/dir': it is a directory"* ]] || bad+=("$c -o: $status $stderr")
+    run --separate-stderr "$CDN" "$c" --rejects "$T/dir" "$T/one.ndjson"
+    [[ $status -eq 2 && $stderr == *"cannot write '$T/dir': it is a directory"* ]] || bad+=("$c --rejects: $status $stderr")
+  done
+  run --separate-stderr "$CDN" gen -n 1 -o "$T/dir"
+  [[ $status -eq 2 && $stderr == *"it is a directory"* ]] || bad+=("gen -o: $status $stderr")
+  run --separate-stderr "$CDN" validate --schema "$T/dir" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"cannot read the schema '$T/dir': it is a directory"* ]] || bad+=("validate --schema: $status $stderr")
+  run --separate-stderr "$CDN" tag --state "$T/dir" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"cannot write the state file '$T/dir': it is a directory"* ]] || bad+=("tag --state: $status $stderr")
+  if built_in xgboost; then
+    for c in predict eval; do
+      run --separate-stderr "$CDN" "$c" -m "$T/dir" "$T/dir"
+      [[ $status -eq 2 ]] || bad+=("$c: $status $stderr")
+    done
+  fi
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "an output, rejects, state or temporary path in a directory that does not exist says which directory, as a usage error" {
+  local T=$BATS_TEST_TMPDIR bad=() c
+  printf '{"timestamp":"2026-11-22T00:00:01Z"}\n' >"$T/one.ndjson"
+  for c in sort tag validate gen; do
+    run --separate-stderr "$CDN" "$c" -o "$T/nodir/x" "$T/one.ndjson"
+    [[ $c == gen ]] && run --separate-stderr "$CDN" gen -n 1 -o "$T/nodir/x"
+    [[ $status -eq 2 && $stderr == *"cannot write '$T/nodir/x': the directory '$T/nodir' does not exist; name a file in an existing directory"* ]] ||
+      bad+=("$c -o: $status $stderr")
+  done
+  run --separate-stderr "$CDN" sort --rejects "$T/nodir/r" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"the directory '$T/nodir' does not exist"* ]] || bad+=("sort --rejects: $status $stderr")
+  run --separate-stderr "$CDN" tag --state "$T/nodir/s" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"cannot write the state file '$T/nodir/s': the directory '$T/nodir' does not exist"* ]] || bad+=("tag --state: $status $stderr")
+  run --separate-stderr "$CDN" sort -T "$T/nodir" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"the directory '$T/nodir' does not exist"* ]] || bad+=("sort -T: $status $stderr")
+  # a file where a directory should be
+  run --separate-stderr "$CDN" sort -o "$T/one.ndjson/x" "$T/one.ndjson"
+  [[ $status -eq 2 && $stderr == *"'$T/one.ndjson' is not a directory"* ]] || bad+=("sort -o file/x: $status $stderr")
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+# The example lines at the end of `cdn CMD --help`, one a line, without their indent.
+examples() {
+  "$CDN" "$1" --help | awk '/^Examples:$/ { on = 1; next } on && /^  cdn / { sub(/^  /, ""); print; next } on { exit }'
+}
+
+@test "every command's --help ends with examples, whose options the command has" {
+  local bad=() c line word cmd_words n opts
+  for c in $(commands); do
+    n=$(examples "$c" | wc -l)
+    ((n >= 1 && n <= 3)) || bad+=("$c: $n examples")
+    # the section is the last thing --help shows
+    "$CDN" "$c" --help | tail -n "$((n + 1))" | head -1 | grep -qx 'Examples:' || bad+=("$c: examples not at the end")
+    opts=" $(option_pairs "$c" | tr '\n' ' ') "
+    while read -r line; do
+      # each pipeline stage that is a cdn command: its options are the command's own
+      local IFS='|'
+      for stage in $line; do
+        IFS=' ' read -r -a cmd_words <<<"$stage"
+        [[ ${cmd_words[0]} == cdn ]] || continue
+        local sc=${cmd_words[1]}
+        local sopts=" $(option_pairs "$sc" | tr '\n' ' ') "
+        for word in "${cmd_words[@]:2}"; do
+          [[ $word == -* && $word != - ]] || continue
+          [[ $sopts == *" ${word%%=*} "* ]] || bad+=("$c example '$line': $sc has no ${word%%=*}")
+        done
+      done
+      unset IFS
+    done < <(examples "$c")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+# bats test_tags=xgboost
+@test "the examples of every command that needs no server run as written, without warnings" {
+  local bad=() c line ran=0
+  cd "$BATS_TEST_TMPDIR"
+  # the files the examples name
+  cdn -q gen -n 2000 --seed 7 -o day1.ndjson
+  cdn -q gen -n 2000 --seed 8 | gzip >day2.ndjson.gz
+  cdn -q gen -n 2000 --seed 9 --format csv -o train.csv
+  cdn -q sort day1.ndjson -o sorted.ndjson
+  cdn -q validate day1.ndjson -o valid.ndjson
+  cdn -q train --rounds 5 train.csv -o model
+  cdn -q tag sorted.ndjson -o tagged.ndjson
+  cdn -q predict -m model tagged.ndjson -o predictions.ndjson
+  for c in sort tag validate gen train predict eval load-influx completion; do
+    built_in xgboost || [[ $c != train && $c != predict && $c != eval ]] || continue
+    built_in influx || [[ $c != load-influx ]] || continue
+    while read -r line; do
+      # servers and brokers are left to the parse check above; --dry-run needs neither
+      [[ $line == *kafka:* || ($c == load-influx && $line != *--dry-run*) ]] && continue
+      [[ $c == completion && $line == *'fpath'* ]] && continue
+      line=${line//'~/.local/share/bash-completion/completions/cdn'/completion.bash}
+      line=${line//'~/.config/fish/completions/cdn.fish'/completion.fish}
+      run --separate-stderr timeout 120 bash -c "PATH=$(dirname "$CDN"):\$PATH; $line >/dev/null"
+      ran=$((ran + 1))
+      if [[ $status -gt 1 || $stderr == *warning* ]]; then
+        bad+=("$line: status $status: ${stderr:0:300}")
+      fi
+    done < <(examples "$c")
+  done
+  ((ran >= 10)) || fail "only $ran examples ran"
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
+@test "the deployment's config files use no old spelling: no deprecation warning" {
+  local f
+  for f in deploy/cdn.toml deploy/k8s/cdn.toml; do
+    run --separate-stderr cdn --config "$REPO_ROOT/$f" sort /dev/null
+    assert_success
+    [[ $stderr != *deprecated* ]] || fail "$f: $stderr"
+  done
+}

@@ -405,9 +405,10 @@ PY
 @test "a kafka:TOPIC input of another command in a group commits only after the output is written" {
   start_broker --topic one:2
   numbered 40 | kp one
-  # The first run fails to write its output: nothing may be committed.
+  # The first run cannot write its output (its directory does not exist, a usage error said
+  # before reading): nothing may be committed.
   run timeout 60 "$CDN" tag -q kafka:one -G gt -e "${GROUP_X[@]}" -o "$T/no-such-dir/out"
-  assert_failure 3
+  assert_failure 2
   run timeout 60 "$CDN" tag -q kafka:one -G gt -e "${GROUP_X[@]}" -o "$T/first"
   assert_success
   assert_equal "$(wc -l <"$T/first")" 40
@@ -424,4 +425,30 @@ PY
   assert_failure 3
   ((SECONDS - start <= 4))
   [[ "$stderr" == "cdn sort: cannot reach the Kafka brokers '127.0.0.1:1' within 1500 ms"* ]]
+}
+
+@test "-v says the steps: brokers reached, partitions assigned, files written, offsets committed; -vv the detail" {
+  start_broker --topic four:4
+  numbered 40 | awk '{print NR ":" $0}' | kp four -K:
+  run --separate-stderr timeout 60 "$CDN" -v consume -t four -G steps -e "${GROUP_X[@]}" -o "$T/out.ndjson"
+  assert_success
+  assert_equal "$(wc -l <"$T/out.ndjson")" 40
+  [[ $stderr == *"cdn consume: writing records to '$T/out.ndjson' (in place once the run succeeds)"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn consume: connected to the Kafka brokers '$CDN_BROKERS': topic 'four' has 4 partitions"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn consume: joining group 'steps'"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn consume: assigned 4 partitions in group 'steps'"* ]] || fail "$stderr"
+  [[ $stderr =~ "cdn consume: committed offsets in group 'steps' "[1-9][0-9]*" times" ]] || fail "$stderr"
+  # no detail at -v: librdkafka's own lines and each commit are -vv's
+  [[ $stderr != *"librdkafka "* && $stderr != *"committed the offsets of "* ]] || fail "$stderr"
+  # without a group, the partitions taken and where from
+  run --separate-stderr timeout 60 "$CDN" -v consume -t four -e
+  assert_success
+  [[ $stderr == *"assigned 4 partitions (no group, from --offset beginning)"* ]] || fail "$stderr"
+  # -vv adds the detail
+  run --separate-stderr timeout 60 "$CDN" -vv consume -t four -G steps2 -e "${GROUP_X[@]}"
+  assert_success
+  [[ $stderr == *"committed the offsets of "*" partitions in group 'steps2'"* ]] || fail "$stderr"
+  # and without -v none of it
+  run --separate-stderr timeout 60 "$CDN" consume -t four -e
+  [[ $stderr != *"assigned"* && $stderr != *"connected"* ]] || fail "$stderr"
 }

@@ -471,7 +471,7 @@ assert serving == names, (serving, names)
     local script
     script=$(compose_script "$s" | sed -e 's/exec cdn predict /exec cdn predict -e /' \
       -e 's/exec cdn load-influx /exec cdn load-influx -e /' \
-      -e 's/--stats-interval 10000/--stats-interval 500/')
+      -e 's/--stats-interval 10s/--stats-interval 500ms/')
     [[ $script == *"exec cdn "*" -e "* ]]
     run --separate-stderr run_service "$script"
     [[ $status -eq 0 ]] || echo "$s: $stderr" >&2
@@ -516,8 +516,8 @@ assert serving == names, (serving, names)
   # 200 ms instead of 10 s; it runs until its lag is in InfluxDB.
   local predictor
   predictor=$(compose_script predictor | sed -e "s|$BATS_TEST_TMPDIR/models/current|$out/model|" \
-    -e 's/--stats-interval 10000/--stats-interval 200/')
-  [[ $predictor == *"--stats-interval 200 "* && $predictor == *"-m $out/model "* ]]
+    -e 's/--stats-interval 10s/--stats-interval 200ms/')
+  [[ $predictor == *"--stats-interval 200ms "* && $predictor == *"-m $out/model "* ]]
   # Started as the container starts it: bash execs cdn predict, so $! is cdn predict.
   as_deployed "$predictor" >"$BATS_TEST_TMPDIR/predictor.log" 2>&1 3>&- &
   BG_PID=$!

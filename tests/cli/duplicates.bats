@@ -74,7 +74,7 @@ TABLE
 # bats test_tags=kafka
 @test "produce takes the message key and timestamp from the first of two members" {
   start_broker --topic dup:1
-  run cdn -q produce -t dup --key-field k --timestamp-field timestamp <<<"$DUP"
+  run cdn -q produce -t dup --key-field k --time-field timestamp <<<"$DUP"
   assert_success
   run cdn -q consume -t dup -e --envelope
   assert_success

@@ -305,9 +305,10 @@ setup() {
   assert_success
 }
 
-@test "-o FILE into a missing directory is a runtime failure that leaves nothing behind" {
+@test "-o FILE into a missing directory is a usage error that names it and leaves nothing behind" {
   run cdn gen -q --rows 10 -o "$T/no/such/dir/out.ndjson"
-  assert_failure 3
+  assert_failure 2
+  assert_output "cdn gen: cannot write '$T/no/such/dir/out.ndjson': the directory '$T/no/such/dir' does not exist; name a file in an existing directory"
   [[ ! -e "$T/no/such/dir" ]]
 }
 

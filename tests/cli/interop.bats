@@ -45,11 +45,11 @@ EOF
 EOF
 }
 
-@test "records cdn produce sends with --key-field, --header and --timestamp-field reach kafkajs so" {
+@test "records cdn produce sends with --key-field, --header and --time-field reach kafkajs so" {
   start_broker -t kv:1
   printf '%s\n' '{"id":"s1","ts":"2023-11-14T22:13:20.5Z","v":1}' \
     '{"id":"s2","ts":1700000001000,"v":2}' |
-    cdn produce -q -t kv --key-field id --header src=cdn --header env=test --timestamp-field ts
+    cdn produce -q -t kv --key-field id --header src=cdn --header env=test --time-field ts
   run kjs consume kv 2
   assert_success
   assert_output - <<'EOF'
@@ -59,7 +59,7 @@ EOF
 }
 
 @test "an idempotent kafkajs producer connects: Metadata names a listed broker as the controller" {
-  start_broker --brokers 3 -t idem:1
+  start_broker --broker-count 3 -t idem:1
   run kjs produce idem --idempotent <<<'{"key":"k","value":"once"}'
   assert_success
   assert_output '{"sent":1}'

@@ -755,3 +755,26 @@ twins() {
     assert_equal "$stderr" "cdn load-influx: --token-file '$f' is larger than 1 MiB, the most it may be; give a readable file with the secret on its first line, or set INFLUX_TOKEN instead"
   done
 }
+
+@test "-v says the steps: where it writes, the connection to InfluxDB, the flushes" {
+  numbered 30 >"$T/in.ndjson"
+  run --separate-stderr cdn -v load-influx --db "$DB" --create-db --batch-size 10 "$T/in.ndjson"
+  assert_success
+  [[ $stderr == *"cdn load-influx: reading '$T/in.ndjson'"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn load-influx: writing to InfluxDB 1.x at '"*"' in batches of up to 10 points, each sent once full or 1000 ms old"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn load-influx: connected to InfluxDB at '"*"': it took the first batch (10 points)"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn load-influx: flushed 30 points to InfluxDB in 3 write requests (0 sent again)"* ]] || fail "$stderr"
+  [[ $stderr != *"took a batch of"* ]] || fail "$stderr"
+  run --separate-stderr cdn -vv load-influx --db "$DB" --batch-size 10 "$T/in.ndjson"
+  assert_success
+  [[ $(grep -c "InfluxDB took a batch of 10 points" <<<"$stderr") == 2 ]] || fail "$stderr"
+  run --separate-stderr cdn load-influx --db "$DB" "$T/in.ndjson"
+  [[ $stderr != *"connected to InfluxDB"* ]] || fail "$stderr"
+}
+
+@test "-z is --compression, as in cdn produce" {
+  numbered 5 >"$T/in.ndjson"
+  run --separate-stderr cdn load-influx --db "$DB" --create-db -z gzip "$T/in.ndjson"
+  assert_success
+  assert_equal "$(count "$DB" 'SELECT count(n) FROM cdn')" 5
+}

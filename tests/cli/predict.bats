@@ -97,20 +97,20 @@ same_as_python() {  # RECORDS PREDICTIONS
 
 @test "batch size and threads change nothing in the output" {
   cdn predict -q -m "$D/m" "$D/live.ndjson" -o "$T/a.ndjson"
-  cdn predict -q -m "$D/m" --batch-size 7 --threads 2 --linger-ms 0 "$D/live.ndjson" -o "$T/b.ndjson"
+  cdn predict -q -m "$D/m" --batch-size 7 --threads 2 --flush-interval 0 "$D/live.ndjson" -o "$T/b.ndjson"
   cdn predict -q -m "$D/m" --batch-size 100000 --threads 1 <"$D/live.ndjson" >"$T/c.ndjson"
   cmp "$T/a.ndjson" "$T/b.ndjson"
   cmp "$T/a.ndjson" "$T/c.ndjson"
 }
 
-@test "a quiet pipe sends out what was read, whatever --linger-ms says" {
+@test "a quiet pipe sends out what was read, whatever --flush-interval says" {
   # three records, then the pipe stays open and quiet until the test has seen them out
   slow() {
     head -n 3 "$D/live.ndjson"
     local deadline=$((SECONDS + 60))
     until [[ -e $T/seen ]] || ((SECONDS > deadline)); do sleep 0.1; done
   }
-  slow | cdn predict -q -m "$D/m" --linger-ms 60000 >"$T/out" 3>&- &
+  slow | cdn predict -q -m "$D/m" --flush-interval 60s >"$T/out" 3>&- &
   a=$!
   deadline=$((SECONDS + 30))
   until (($(wc -l <"$T/out") >= 3)) || ((SECONDS > deadline)); do sleep 0.1; done
@@ -368,7 +368,7 @@ $(tail -n 1 <<<"$stderr")"
 @test "a missing model bundle is a usage error" {
   run --separate-stderr cdn predict -m "$T/nope" "$D/live.ndjson"
   assert_failure 2
-  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nope': not a directory (cdn train -o DIR writes one)"
+  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nope': no such directory (cdn train -o DIR writes one)"
 }
 
 @test "CSV input is typed by --schema and predicted like NDJSON" {
@@ -403,7 +403,7 @@ in_topic() {
 
 @test "a live stream is predicted as it arrives, not held until a batch fills" {
   start_broker --topic cdndata:1 --topic cdnresult:1
-  "$CDN" predict -q -m "$D/m" --batch-size 100000 --linger-ms 60000 kafka:cdndata -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
+  "$CDN" predict -q -m "$D/m" --batch-size 100000 --flush-interval 60s kafka:cdndata -G live "${GROUP_X[@]}" >"$T/out" 2>"$T/err" &
   pid=$!
   in_topic 3
   wait_lines "$T/out" 3 30 "$pid"
@@ -816,4 +816,44 @@ PY
   run --separate-stderr cdn predict -m "$D/m" --shadow "$D/reg" "$D/live.ndjson"
   assert_failure 2
   [[ $stderr == "cdn predict: the shadow model '$D/reg' does not score the same rows"* ]] || fail "$stderr"
+}
+
+@test "-v says the steps: the input opened, the model loaded, the output written" {
+  head -5 "$D/live.ndjson" >"$T/in.ndjson"
+  run --separate-stderr cdn -v predict -m "$D/m" "$T/in.ndjson" -o "$T/out.ndjson"
+  assert_success
+  [[ $stderr == *"cdn predict: loaded the model bundle '$D/m': model "*", binary:logistic, "*" features"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn predict: reading '$T/in.ndjson'"* ]] || fail "$stderr"
+  [[ $stderr == *"cdn predict: writing records to '$T/out.ndjson' (in place once the run succeeds)"* ]] || fail "$stderr"
+  # the detail is -vv's: how the trees are evaluated
+  [[ $stderr != *"predicting with"* ]] || fail "$stderr"
+  run --separate-stderr cdn -vv predict -m "$D/m" "$T/in.ndjson" -o "$T/out.ndjson"
+  [[ $stderr == *"predicting with"* ]] || fail "$stderr"
+  run --separate-stderr cdn predict -m "$D/m" "$T/in.ndjson" -o "$T/out.ndjson"
+  [[ $stderr != *"reading '"* ]] || fail "$stderr"
+}
+
+@test "--flush-interval takes a duration; the old --linger-ms still works, with one warning" {
+  head -50 "$D/live.ndjson" >"$T/in.ndjson"
+  cdn -q predict -m "$D/m" "$T/in.ndjson" -o "$T/want.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --flush-interval 250ms "$T/in.ndjson" -o "$T/a.ndjson"
+  assert_success
+  [[ $stderr != *deprecated* ]] || fail "$stderr"
+  run --separate-stderr cdn predict -m "$D/m" --linger-ms 250 "$T/in.ndjson" -o "$T/b.ndjson"
+  assert_success
+  [[ $stderr == *"warning: --linger-ms is deprecated and goes in the next release; write --flush-interval"* ]] || fail "$stderr"
+  cmp "$T/want.ndjson" "$T/a.ndjson"
+  cmp "$T/want.ndjson" "$T/b.ndjson"
+  run --separate-stderr cdn predict -m "$D/m" --flush-interval 5x "$T/in.ndjson"
+  assert_failure 2
+  [[ $stderr == *"bad value '5x' for --flush-interval; give a duration from 0ms to 1h"* ]] || fail "$stderr"
+}
+
+@test "a model directory that does not exist is said so, not 'not a directory'" {
+  run --separate-stderr cdn predict -m "$T/nosuch" "$D/live.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn predict: cannot open the model bundle '$T/nosuch': no such directory (cdn train -o DIR writes one)"
+  run --separate-stderr cdn predict -m "$D/live.ndjson" "$D/live.ndjson"
+  assert_failure 2
+  [[ $stderr == *"'$D/live.ndjson': not a directory"* ]] || fail "$stderr"
 }

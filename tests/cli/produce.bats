@@ -113,32 +113,51 @@ consume() {
   assert_output $'2\n2\n2'
 }
 
-@test "--timestamp-field sets each message's timestamp from the record's event time" {
+@test "--time-field sets each message's timestamp from the record's event time" {
   start_broker --topic t:1
   printf '%s\n' '{"ts":"2026-11-22T10:00:00.000Z"}' '{"ts":"2026-11-22T11:00:00.5+01:00"}' \
     '{"ts":1795341600}' '{"ts":1795341600123}' >"$T/ts.ndjson"
-  run cdn produce -q -t t --timestamp-field ts "$T/ts.ndjson"
+  run cdn produce -q -t t --time-field ts "$T/ts.ndjson"
   assert_success
   run consume t -f '%T\n'
   assert_output $'1795341600000\n1795341600500\n1795341600000\n1795341600123'
 }
 
-@test "a record whose time field is not a time is rejected under --timestamp-field" {
+@test "the old --timestamp-field still works for a release, with one warning naming --time-field" {
+  start_broker --topic t:1
+  printf '%s\n' '{"ts":1795341600123}' >"$T/ts.ndjson"
+  run --separate-stderr cdn produce -t t --timestamp-field ts "$T/ts.ndjson"
+  assert_success
+  [[ $stderr == "cdn produce: warning: --timestamp-field is deprecated and goes in the next release; write --time-field"$'\n'* ]] || fail "$stderr"
+  run consume t -f '%T\n'
+  assert_output 1795341600123
+}
+
+@test "--timeout takes a duration with units as well as milliseconds" {
+  local v
+  for v in 1s 1000; do
+    run --separate-stderr timeout 60 "$CDN" produce -t t -b 127.0.0.1:1 --timeout "$v" <<<'{"a":1}'
+    assert_failure 3
+    [[ $stderr == *"within 1000 ms"* || $stderr == *"1000 ms"* || $stderr == *"not delivered"* ]] || fail "$v: $stderr"
+  done
+}
+
+@test "a record whose time field is not a time is rejected under --time-field" {
   start_broker --topic t:1
   printf '%s\n' '{"ts":"yesterday"}' '{"ts":"2026-11-22T10:00:00Z"}' '{}' >"$T/ts.ndjson"
-  run --separate-stderr cdn produce -t t --timestamp-field ts "$T/ts.ndjson"
+  run --separate-stderr cdn produce -t t --time-field ts "$T/ts.ndjson"
   assert_failure 1
   [[ "$stderr" == *'"line":1,"reason":"the time field '\''ts'\'' holds '\''yesterday'\'', not an RFC 3339 time"'* ]]
   [[ "$stderr" == *'"line":3,"reason":"missing time field '\''ts'\''"'* ]]
   assert_equal "$(consume t)" '{"ts":"2026-11-22T10:00:00Z"}'
 }
 
-@test "--timestamp-field rejects times before 1 ms after the epoch, strings and numbers alike" {
+@test "--time-field rejects times before 1 ms after the epoch, strings and numbers alike" {
   start_broker --topic t:1
   printf '%s\n' '{"ts":0,"n":1}' '{"ts":0.0004,"n":2}' '{"ts":"1970-01-01T00:00:00Z","n":3}' \
     '{"ts":"1969-12-31T23:59:59Z","n":4}' '{"ts":-5,"n":5}' '{"ts":0.001,"n":6}' \
     '{"ts":"1970-01-01T00:00:00.001Z","n":7}' '{"ts":"2026-11-22T10:00:00Z","n":8}' >"$T/ts.ndjson"
-  run --separate-stderr cdn produce -t t --timestamp-field ts "$T/ts.ndjson"
+  run --separate-stderr cdn produce -t t --time-field ts "$T/ts.ndjson"
   assert_failure 1
   local why="before 1970-01-01T00:00:00.001Z, which a Kafka message time cannot be"
   [[ "$stderr" == *'"line":1,"reason":"the time field '\''ts'\'' holds '\''0'\'', '"$why"* ]]
@@ -369,7 +388,7 @@ client_conf() {
 @test "--help lists every option" {
   run cdn produce --help
   assert_success
-  for opt in --topic --key-field --partition --header --timestamp-field --compression --rate \
+  for opt in --topic --key-field --partition --header --time-field --compression --rate \
     --replay --rejects --brokers -X; do
     assert_output --partial -- "$opt"
   done
@@ -498,7 +517,7 @@ client_conf() {
   [ ! -e "$T/stats.ndjson" ]
   run cdn produce -q -t t --stats-interval 100 --stats-file "$T/no/such/dir/s.ndjson" "$T/three.ndjson"
   assert_failure 2
-  assert_output --partial "cannot open --stats-file"
+  assert_output --partial "cannot write --stats-file '$T/no/such/dir/s.ndjson': the directory '$T/no/such/dir' does not exist"
 }
 
 @test "records read from a Kafka group input keep their offsets when they are not delivered" {

@@ -119,14 +119,14 @@ exact_numbers() {
 
 @test "-c judges integers exactly near 2^53, -2^63, 2^63 and 2^64" {
   exact_numbers | awk '{ print "{\"n\":" $0 "}" }' > "$T/sorted"
-  run cdn sort -q -c -k n "$T/sorted"
+  run cdn sort -q --check -k n "$T/sorted"
   assert_success
   assert_output ""
   # Each neighbouring pair swapped is out of order.
   mapfile -t nums < <(exact_numbers)
   for ((i = 0; i + 1 < ${#nums[@]}; i++)); do
     printf '{"n":%s}\n{"n":%s}\n' "${nums[i + 1]}" "${nums[i]}" > "$T/pair"
-    run cdn sort -c -k n "$T/pair"
+    run cdn sort --check -k n "$T/pair"
     assert_failure 1
     assert_output --partial "disorder"
     assert_output --partial ":2:"
@@ -187,12 +187,12 @@ exact_numbers() {
 
 @test "-c reports the first record out of order and exits 1" {
   printf '{"timestamp":"2026-11-22T10:00:01Z"}\n{"timestamp":"2026-11-22T10:00:03Z"}\n{"timestamp":"2026-11-22T10:00:02Z"}\n' > "$T/c.ndjson"
-  run cdn sort -c "$T/c.ndjson"
+  run cdn sort --check "$T/c.ndjson"
   assert_failure 1
   assert_output --partial "disorder"
   assert_output --partial ":3:"
   cdn sort -q "$T/c.ndjson" > "$T/sorted.ndjson"
-  run cdn sort -q -c "$T/sorted.ndjson"
+  run cdn sort -q --check "$T/sorted.ndjson"
   assert_success
   assert_output ""
 }
@@ -200,7 +200,7 @@ exact_numbers() {
 @test "-m merges sorted inputs, ties going to the earlier input" {
   printf '{"timestamp":"2026-11-22T10:00:01Z","f":1}\n{"timestamp":"2026-11-22T10:00:03Z","f":1}\n' > "$T/a.ndjson"
   printf '{"timestamp":"2026-11-22T10:00:01Z","f":2}\n{"timestamp":"2026-11-22T10:00:02Z","f":2}\n' > "$T/b.ndjson"
-  run cdn sort -q -m "$T/a.ndjson" "$T/b.ndjson"
+  run cdn sort -q --merge "$T/a.ndjson" "$T/b.ndjson"
   assert_success
   assert_output "$(printf '%s\n' '{"timestamp":"2026-11-22T10:00:01Z","f":1}' '{"timestamp":"2026-11-22T10:00:01Z","f":2}' '{"timestamp":"2026-11-22T10:00:02Z","f":2}' '{"timestamp":"2026-11-22T10:00:03Z","f":1}')"
 }
@@ -454,7 +454,7 @@ shuffled_keys() {
   done
   { for i in $(seq -w 1 50); do echo "{\"k\":\"00000\",\"f\":$((10#$i))}"; done
     LC_ALL=C sort "$T/keys.ndjson"; } > "$T/want"
-  run bash -c 'ulimit -n 32 && exec "$@"' _ "$CDN" -q sort -m -k k -T "$T/tmp" -o "$T/got" "${files[@]}"
+  run bash -c 'ulimit -n 32 && exec "$@"' _ "$CDN" -q sort --merge -k k -T "$T/tmp" -o "$T/got" "${files[@]}"
   assert_success
   assert_output ""
   run cmp "$T/want" "$T/got"

@@ -35,7 +35,7 @@ setup() {
 }
 
 @test "--field names the field that gets the ID" {
-  run cdn tag -q --field id "$T/three.ndjson"
+  run cdn tag -q --id-field id "$T/three.ndjson"
   assert_success
   assert_line --index 0 '{"timestamp":"2026-11-22T10:00:00.000Z","pop":"FRA1","id":1}'
 }
@@ -322,14 +322,14 @@ setup() {
   assert_output --partial "--hash-fields applies to --mode hash only"
 }
 
-@test "an unknown --mode, an empty --field or a --field with a quote is a usage error" {
+@test "an unknown --mode, an empty --id-field or an --id-field with a quote is a usage error" {
   run cdn tag --mode random "$T/three.ndjson"
   assert_failure 2
   assert_output --partial "--mode"
-  run cdn tag --field '' "$T/three.ndjson"
+  run cdn tag --id-field '' "$T/three.ndjson"
   assert_failure 2
-  assert_output --partial "--field is empty"
-  run cdn tag --field 'a"b' "$T/three.ndjson"
+  assert_output --partial "--id-field is empty"
+  run cdn tag --id-field 'a"b' "$T/three.ndjson"
   assert_failure 2
   assert_output --partial "choose a plain field name"
   for list in 'a,,b' ',' ''; do
@@ -348,7 +348,7 @@ setup() {
 @test "--help lists every option" {
   run cdn tag --help
   assert_success
-  for opt in --input-format --schema --output --rejects --field --mode --start --prefix \
+  for opt in --input-format --schema --output --rejects --id-field --mode --start --prefix \
     --hash-fields --state --overwrite; do
     assert_output --partial "$opt"
   done

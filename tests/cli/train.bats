@@ -309,11 +309,11 @@ tables: params data features importance; footer with versions and date"
   : >"$T/file"
   run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/file/r.html" "$T/not-read.csv" -o "$T/m"
   assert_failure 2
-  assert_equal "$stderr" "cdn train: cannot write the report '$T/file/r.html': Not a directory (in '$T/file'); give --report a path in an existing, writable directory"
+  assert_equal "$stderr" "cdn train: cannot write the report '$T/file/r.html': '$T/file' is not a directory; give --report a path in an existing, writable directory"
   [ ! -e "$T/m" ]
   run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/no/such/dir/r.html" "$T/not-read.csv" -o "$T/m"
   assert_failure 2
-  [[ "$stderr" =~ "cannot write the report '$T/no/such/dir/r.html': No such file or directory" ]]
+  [[ "$stderr" =~ "cannot write the report '$T/no/such/dir/r.html': the directory '$T/no/such/dir' does not exist" ]]
   mkdir "$T/d"
   run --separate-stderr cdn train --schema "$SCHEMA" --report "$T/d" "$T/not-read.csv" -o "$T/m"
   assert_failure 2
