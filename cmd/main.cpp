@@ -155,8 +155,8 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
   // leaves out (a config file written for a full build): it is passed over.
   bool check_names(const cdn::cli::ConfigEntry& entry, const std::string& file) const {
     static const std::vector<std::string> kAllCommands = {
-        "broker", "consume", "gen",   "load-influx", "predict",   "produce",
-        "sort",   "tag",     "train", "validate",    "completion"};
+        "broker", "consume", "gen",    "load-influx", "predict",  "produce",
+        "sort",   "tag",     "topics", "train",       "validate", "completion"};
     std::string where = "bad config file " + cdn::diag::quoted(file) + ", line " +
                         std::to_string(entry.line) + ": ";
     const CLI::App* app = &root_;
