@@ -16,6 +16,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/base/nearest.hpp"
+#include "common/cli/completion.hpp"
 #include "common/cli/config_toml.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
@@ -244,7 +245,8 @@ int main(int argc, char** argv) {
                  "Read long options from a TOML file, one [section] per command (default: "
                  "$CDN_CONFIG)",
                  has_env_config)
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(cdn::cli::complete_files({"toml"}));
   app.config_formatter(std::make_shared<EnvironmentFirstConfig>(app));
   // A key in the config file that names no option is an error, in every section.
   app.allow_config_extras(CLI::config_extras_mode::error);
