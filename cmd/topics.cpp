@@ -144,7 +144,7 @@ int run_topics(TopicsArgs& a) {
     std::string first;
     for (const auto& p : view.partitions) {
       if (!p.error.empty()) {
-        first = p.topic + "/" + std::to_string(p.partition) + ": " + p.error;
+        first = diag::quoted(p.topic + "/" + std::to_string(p.partition)) + ": " + p.error;
         break;
       }
     }

@@ -140,6 +140,55 @@ void read_committed(rd_kafka_t* rk, std::vector<PartitionState>& parts, const To
   }
 }
 
+// The watermarks of every partition, asked of each leader in turn: one ListOffsets request
+// for the earliest offsets (timestamp -2) and one for the latest (-1) of all the partitions it
+// leads. (rd_kafka_query_watermark_offsets waits without end for a leader that is down;
+// rd_kafka_offsets_for_times keeps to its timeout, so a leader that does not answer costs
+// at most the timeout, and only its own partitions.)
+void read_watermarks(rd_kafka_t* rk, TopicsView& view, int timeout_ms) {
+  std::map<int32_t, std::vector<PartitionState*>> by_leader;
+  for (auto& s : view.partitions) by_leader[s.leader].push_back(&s);
+  for (auto& [leader, parts] : by_leader) {
+    std::optional<int64_t> PartitionState::*ends[] = {&PartitionState::low, &PartitionState::high};
+    int64_t asks[] = {RD_KAFKA_OFFSET_BEGINNING, RD_KAFKA_OFFSET_END};
+    std::string failure;
+    for (int end = 0; end < 2 && failure.empty(); ++end) {
+      PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+      for (const PartitionState* s : parts) {
+        rd_kafka_topic_partition_list_add(list.get(), s->topic.c_str(), s->partition)->offset =
+            asks[end];
+      }
+      rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, list.get(), timeout_ms);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = "leader " + std::to_string(leader) + " did not answer: " + rd_kafka_err2str(e);
+        break;
+      }
+      for (int i = 0; i < list->cnt; ++i) {
+        const auto& tp = list->elems[i];
+        for (PartitionState* s : parts) {
+          if (s->partition != tp.partition || s->topic != tp.topic) continue;
+          if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) {
+            s->error = tp.err != RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_err2str(tp.err)
+                                                            : "no offset in the answer";
+          } else {
+            s->*ends[end] = tp.offset;
+          }
+        }
+      }
+    }
+    for (PartitionState* s : parts) {
+      if (!failure.empty() && s->error.empty()) s->error = failure;
+      if (!s->error.empty()) {
+        s->low.reset();
+        s->high.reset();
+        ++view.failed;
+        continue;
+      }
+      if (s->committed) s->lag = std::max<int64_t>(0, *s->high - *s->committed);
+    }
+  }
+}
+
 }  // namespace
 
 TopicsView read_topics(const TopicsQuery& q) {
@@ -178,19 +227,7 @@ TopicsView read_topics(const TopicsQuery& q) {
     }
   }
 
-  for (auto& s : view.partitions) {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t w = rd_kafka_query_watermark_offsets(rk.get(), s.topic.c_str(), s.partition,
-                                                             &low, &high, q.timeout_ms);
-    if (w != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      s.error = rd_kafka_err2str(w);
-      ++view.failed;
-      continue;
-    }
-    s.low = low;
-    s.high = high;
-    if (s.committed) s.lag = std::max<int64_t>(0, high - *s.committed);
-  }
+  read_watermarks(rk.get(), view, q.timeout_ms);
   return view;
 }
 

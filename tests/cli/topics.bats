@@ -160,3 +160,29 @@ columns() {
   run --separate-stderr timeout 60 "$CDN" topics -G g -b 127.0.0.1:1 --timeout 2000
   assert_failure 3
 }
+
+@test "a partition whose leader is down shows no watermarks; the others are shown and the command fails within --timeout" {
+  local leader start ms
+  start_broker --topic t:3
+  fill t 0 5
+  fill t 1 2
+  fill t 2 4
+  run --separate-stderr cdn topics --json t
+  assert_success
+  leader=$(jq -r 'select(.partition == 1) | .leader' <<<"$output")
+  broker_ctl down "$leader"
+  start=$(date +%s%N)
+  run --separate-stderr timeout 60 "$CDN" topics --timeout 2000 t
+  ms=$(elapsed_since "$start")
+  assert_failure 3
+  ((ms < 15000)) || fail "took ${ms} ms with --timeout 2000"
+  # partition 1 unknown; the others led by another broker as they were
+  run awk -v l="$leader" 'NR > 1 { print $2, ($3 == l ? "down" : "up"), $6, $7 }' <<<"$output"
+  [[ ${lines[1]} == "1 down - -" ]] || fail "$output"
+  [[ $stderr == *"cdn topics: cannot read the watermarks of "*" of 3 partitions (shown as '-'), first 't/1': leader $leader did not answer: "*"; check that their leaders run, or raise --timeout" ]] ||
+    fail "stderr: $stderr"
+  run --separate-stderr timeout 60 "$CDN" topics --timeout 2000 --json t
+  assert_failure 3
+  run jq -c 'select(.partition == 1) | [.low, .high, (.error | startswith("leader '"$leader"' did not answer"))]' <<<"$output"
+  assert_output '[null,null,true]'
+}
