@@ -11,6 +11,10 @@ const Command kCommands[] = {
 #ifdef CDN_WITH_KAFKA
     {"produce", "Publish records to one or more Kafka topics, optionally paced", setup_produce},
     {"consume", "Read Kafka topics to NDJSON", setup_consume},
+    {"topics",
+     "Show Kafka topics: partitions, leaders and watermarks; with -G a group's committed "
+     "offsets and lag",
+     setup_topics},
 #endif
 #ifdef CDN_WITH_XGBOOST
     {"train", "Train an XGBoost model from CSV or NDJSON records into a model bundle", setup_train},

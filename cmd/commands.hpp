@@ -36,6 +36,7 @@ Runner setup_validate(CLI::App& app);
 #ifdef CDN_WITH_KAFKA
 Runner setup_produce(CLI::App& app);
 Runner setup_consume(CLI::App& app);
+Runner setup_topics(CLI::App& app);
 Runner setup_broker(CLI::App& app);
 #endif
 #ifdef CDN_WITH_XGBOOST

@@ -16,6 +16,7 @@
 
 #include "cmd/commands.hpp"
 #include "common/base/nearest.hpp"
+#include "common/cli/completion.hpp"
 #include "common/cli/config_toml.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
@@ -156,8 +157,8 @@ class EnvironmentFirstConfig : public CLI::ConfigTOML {
   // leaves out (a config file written for a full build): it is passed over.
   bool check_names(const cdn::cli::ConfigEntry& entry, const std::string& file) const {
     static const std::vector<std::string> kAllCommands = {
-        "broker", "consume", "gen",   "load-influx", "predict",   "produce",
-        "sort",   "tag",     "train", "validate",    "completion"};
+        "broker", "consume", "gen",    "load-influx", "predict",  "produce",
+        "sort",   "tag",     "topics", "train",       "validate", "completion"};
     std::string where = "bad config file " + cdn::diag::quoted(file) + ", line " +
                         std::to_string(entry.line) + ": ";
     const CLI::App* app = &root_;
@@ -253,7 +254,8 @@ int main(int argc, char** argv) {
                  "Read long options from a TOML file, one [section] per command (default: "
                  "$CDN_CONFIG)",
                  has_env_config)
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(cdn::cli::complete_files({"toml"}));
   app.config_formatter(std::make_shared<EnvironmentFirstConfig>(app));
   // A key in the config file that names no option is an error, in every section.
   app.allow_config_extras(CLI::config_extras_mode::error);

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cmd/commands.hpp"
+#include "common/cli/completion.hpp"
 #include "common/cli/options.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
@@ -240,6 +241,7 @@ Runner setup_train(CLI::App& app) {
                  "Training data: CSV files with a header row or NDJSON files (gzip allowed), "
                  "'-' for stdin (CSV unless --input-format ndjson), or kafka:TOPIC with -e")
       ->type_name("TRAIN")
+      ->check(cli::complete_files(cli::record_extensions()))
       ->required();
   app.add_option("--input-format", a->input_format,
                  "Input format: auto (from the file name, else the first byte), ndjson or csv")
@@ -254,7 +256,8 @@ Runner setup_train(CLI::App& app) {
   app.add_option("--schema", a->schema,
                  "JSON Schema of the records: the features come from its properties (default: "
                  "the installed cdn-data.json)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(cli::complete_files({"json"}));
   app.add_option("--label", a->contract.label, "Field holding the label")
       ->type_name("FIELD")
       ->capture_default_str();
@@ -270,6 +273,8 @@ Runner setup_train(CLI::App& app) {
   app.add_option("--objective", a->objective,
                  "XGBoost objective: binary:logistic, reg:squarederror, multi:softprob, ...")
       ->type_name("NAME")
+      ->check(cli::complete_values({"binary:logistic", "binary:hinge", "reg:squarederror",
+                                    "reg:logistic", "multi:softprob", "multi:softmax"}))
       ->capture_default_str();
   cli::add_whole_number(app, "--rounds", a->train.rounds, "Boosting rounds", 1, 1000000)
       ->type_name("N")
@@ -313,6 +318,7 @@ Runner setup_train(CLI::App& app) {
                  "Validation data: CSV or NDJSON files, or kafka:TOPIC (repeatable); their "
                  "categories outside the training vocabulary count as missing")
       ->type_name("FILE")
+      ->check(cli::complete_files(cli::record_extensions()))
       ->allow_extra_args(false);
   app.add_option("--valid-fraction", a->valid_fraction,
                  "Hold out this fraction of the training rows for validation, drawn by --seed")

@@ -40,6 +40,10 @@ void read_type_name(const std::string& full, CompletionArg& arg) {
     }
   }
   for (const auto& part : parts) {
+    if (part == "MODEL_DIR") {
+      arg.kind = ValueKind::bundle;
+      return;
+    }
     if (starts_with(part, "DIR")) {
       arg.kind = ValueKind::directory;
       return;
@@ -47,6 +51,32 @@ void read_type_name(const std::string& full, CompletionArg& arg) {
     if (starts_with(part, "FILE") || starts_with(part, "PATH") || starts_with(part, "INPUT")) {
       arg.kind = ValueKind::file;
       return;
+    }
+  }
+}
+
+constexpr std::string_view kFilesHint = "complete-files:";
+constexpr std::string_view kValuesHint = "complete-values:";
+
+// The hints complete_files and complete_values attached: validators named after what they
+// offer. (CLI11 hands out an option's validators only through a non-const accessor, which
+// finds them and changes nothing.)
+void read_hints(const CLI::Option& opt, CompletionArg& arg) {
+  auto& o = const_cast<CLI::Option&>(opt);
+  for (int i = 0;; ++i) {
+    const CLI::Validator* v = nullptr;
+    try {
+      v = o.get_validator(i);
+    } catch (const CLI::OptionNotFound&) {
+      return;
+    }
+    const std::string& name = v->get_name();
+    if (starts_with(name, kFilesHint)) {
+      arg.kind = ValueKind::file;
+      arg.extensions = split(std::string_view(name).substr(kFilesHint.size()), ',');
+    } else if (starts_with(name, kValuesHint) && arg.kind != ValueKind::choice) {
+      arg.kind = ValueKind::choice;
+      arg.choices = split(std::string_view(name).substr(kValuesHint.size()), ',');
     }
   }
 }
@@ -61,6 +91,7 @@ CompletionArg describe_option(const CLI::Option& opt) {
     arg.repeatable = opt.get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
   } else {
     read_type_name(opt.get_type_name(), arg);
+    read_hints(opt, arg);
     if (arg.value_name.empty()) arg.value_name = opt.get_name(true, false);
     arg.repeatable = opt.get_expected_max() > 1 ||
                      opt.get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
@@ -170,44 +201,39 @@ std::vector<CompletionArg> options_after_command(const CompletionModel& m,
 
 // ---- bash ----------------------------------------------------------------------------------
 
+// The command that completes the value `a` takes (cur, the word, is set).
+std::string bash_action(const CompletionArg& a, const std::string& fn) {
+  switch (a.kind) {
+    case ValueKind::choice:
+      // Values may hold a ':', a word break of readline's: see _cdn_colon_trim.
+      return "mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(a.choices, " ")) +
+             " -- \"$cur\"); " + fn + "_colon_trim";
+    case ValueKind::file:
+      if (a.extensions.empty()) return fn + "_files";
+      return fn + "_files " + sh_quote("@(" + join(a.extensions, "|") + ")");
+    case ValueKind::directory:
+      return fn + "_files -d";
+    case ValueKind::bundle:
+      return fn + "_bundles";
+    default:
+      return ":";
+  }
+}
+
 // One `case` arm that completes the value of the options in `opts`; "" if none take one.
-std::string bash_value_arms(const std::vector<CompletionArg>& opts, const std::string& indent) {
+std::string bash_value_arms(const std::vector<CompletionArg>& opts, const std::string& indent,
+                            const std::string& fn) {
   std::string out;
   for (const auto& o : opts) {
     if (!o.takes_value()) continue;
     out += indent + join(o.flags(), " | ") + ")";
-    switch (o.kind) {
-      case ValueKind::choice:
-        out += " mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(o.choices, " ")) +
-               " -- \"$cur\")";
-        out += "; return ;;\n";
-        break;
-      case ValueKind::file:
-        out += " _cdn_files; return ;;\n";
-        break;
-      case ValueKind::directory:
-        out += " _cdn_files -d; return ;;\n";
-        break;
-      default:
-        out += " return ;;\n";
-        break;
+    if (o.kind == ValueKind::text) {
+      out += " return ;;\n";
+    } else {
+      out += " " + bash_action(o, fn) + "; return ;;\n";
     }
   }
   return out;
-}
-
-std::string bash_positional(const CompletionArg& p) {
-  switch (p.kind) {
-    case ValueKind::choice:
-      return "mapfile -t COMPREPLY < <(compgen -W " + sh_quote(join(p.choices, " ")) +
-             " -- \"$cur\")";
-    case ValueKind::file:
-      return "_cdn_files";
-    case ValueKind::directory:
-      return "_cdn_files -d";
-    default:
-      return ":";
-  }
 }
 
 std::vector<std::string> all_flags(const std::vector<CompletionArg>& opts) {
@@ -218,6 +244,22 @@ std::vector<std::string> all_flags(const std::vector<CompletionArg>& opts) {
 }
 
 }  // namespace
+
+CLI::Validator complete_files(const std::vector<std::string>& extensions) {
+  return CLI::Validator([](std::string&) { return std::string(); }, "",
+                        std::string(kFilesHint) + join(extensions, ","));
+}
+
+CLI::Validator complete_values(const std::vector<std::string>& values) {
+  return CLI::Validator([](std::string&) { return std::string(); }, "",
+                        std::string(kValuesHint) + join(values, ","));
+}
+
+const std::vector<std::string>& record_extensions() {
+  static const std::vector<std::string> kExtensions = {
+      "ndjson", "jsonl", "json", "csv", "ndjson.gz", "jsonl.gz", "json.gz", "csv.gz"};
+  return kExtensions;
+}
 
 std::vector<std::string> CompletionArg::flags() const {
   std::vector<std::string> out;
@@ -251,6 +293,8 @@ std::string bash_script(const CompletionModel& m) {
        " completion bash' from the command-line definitions; do not edit.\n";
   s += "# Install as /usr/share/bash-completion/completions/" + p + ", or source it.\n\n";
 
+  s += "# File names: every file; with -d directories; with an extglob pattern of extensions\n";
+  s += "# ('@(csv|csv.gz)'), the files that end in one, and directories.\n";
   s += fn + "_files() {\n";
   s += "  if declare -F _filedir >/dev/null; then\n";
   s += "    _filedir \"$@\"\n";
@@ -258,9 +302,42 @@ std::string bash_script(const CompletionModel& m) {
   s += "    compopt -o filenames 2>/dev/null\n";
   s += "    if [[ ${1-} == -d ]]; then\n";
   s += "      mapfile -t COMPREPLY < <(compgen -d -- \"$cur\")\n";
+  s += "    elif [[ -n ${1-} ]]; then\n";
+  s += "      local extglob\n";
+  s += "      extglob=$(shopt -p extglob)\n";
+  s += "      shopt -s extglob\n";
+  s += "      mapfile -t COMPREPLY < <(compgen -d -- \"$cur\"; compgen -f -X \"!*.$1\" -- \"$cur\" "
+       "| while IFS= read -r f; do [[ -d $f ]] || printf '%s\\n' \"$f\"; done)\n";
+  s += "      $extglob\n";
   s += "    else\n";
   s += "      mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n";
   s += "    fi\n";
+  s += "  fi\n";
+  s += "}\n\n";
+  s += "# Model bundles: directories, those holding a model (model.ubj or contract.json) first.\n";
+  s += fn + "_bundles() {\n";
+  s += "  " + fn + "_files -d\n";
+  s += "  local d path bundles=() others=()\n";
+  s += "  for d in \"${COMPREPLY[@]}\"; do\n";
+  s += "    path=${d/#\\~/$HOME}\n";
+  s += "    if [[ -f $path/model.ubj || -f $path/contract.json ]]; then\n";
+  s += "      bundles+=(\"$d\")\n";
+  s += "    else\n";
+  s += "      others+=(\"$d\")\n";
+  s += "    fi\n";
+  s += "  done\n";
+  s += "  COMPREPLY=(\"${bundles[@]}\" \"${others[@]}\")\n";
+  s += "  ((${#bundles[@]})) && compopt -o nosort 2>/dev/null\n";
+  s += "  return 0\n";
+  s += "}\n\n";
+  s += "# Readline replaces only what follows the last ':' of the word (one of its word breaks):\n";
+  s += "# drop what comes before from each candidate, as bash-completion does.\n";
+  s += fn + "_colon_trim() {\n";
+  s += "  if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then\n";
+  s += "    local i prefix=${cur%\"${cur##*:}\"}\n";
+  s += "    for i in \"${!COMPREPLY[@]}\"; do\n";
+  s += "      COMPREPLY[i]=${COMPREPLY[i]#\"$prefix\"}\n";
+  s += "    done\n";
   s += "  fi\n";
   s += "}\n\n";
 
@@ -284,7 +361,7 @@ std::string bash_script(const CompletionModel& m) {
   s += fn + "() {\n";
   s += "  local cur prev words cword split=false\n";
   s += "  if declare -F _init_completion >/dev/null; then\n";
-  s += "    _init_completion -s || return\n";
+  s += "    _init_completion -s -n : || return\n";
   s += "  else\n";
   s += "    COMPREPLY=()\n";
   s += "    words=(\"${COMP_WORDS[@]}\")\n";
@@ -312,14 +389,14 @@ std::string bash_script(const CompletionModel& m) {
   s += "  # The value of an option.\n";
   s += "  case $cmd in\n";
   for (const auto& c : m.commands) {
-    std::string arms = bash_value_arms(c.options, "        ");
+    std::string arms = bash_value_arms(c.options, "        ", fn);
     if (arms.empty()) continue;
     s += "    " + c.name + ")\n";
     s += "      case $prev in\n" + arms + "      esac\n";
     s += "      ;;\n";
   }
   s += "  esac\n";
-  std::string global_arms = bash_value_arms(m.globals, "    ");
+  std::string global_arms = bash_value_arms(m.globals, "    ", fn);
   if (!global_arms.empty()) s += "  case $prev in\n" + global_arms + "  esac\n";
   s += "  $split && return\n\n";
 
@@ -350,7 +427,7 @@ std::string bash_script(const CompletionModel& m) {
       std::string test =
           pos.repeatable ? "npos >= " + std::to_string(i) : "npos == " + std::to_string(i);
       s += std::string("      ") + (i ? "elif" : "if") + " ((" + test + ")); then\n";
-      s += "        " + bash_positional(pos) + "\n";
+      s += "        " + bash_action(pos, fn) + "\n";
     }
     s += "      fi\n";
     s += "      ;;\n";
@@ -363,26 +440,33 @@ std::string bash_script(const CompletionModel& m) {
 
 namespace {
 
+// The action of an _arguments spec (inside its single quotes) for the value `a` takes.
+std::string zsh_action(const CompletionArg& a, const std::string& program) {
+  switch (a.kind) {
+    case ValueKind::choice: {
+      std::vector<std::string> values;
+      for (const auto& c : a.choices) values.push_back(zsh_colon_text(c));
+      return "(" + join(values, " ") + ")";
+    }
+    case ValueKind::file:
+      if (a.extensions.empty()) return "_files";
+      // One extension alone: *.(json) would be *. with glob qualifiers.
+      if (a.extensions.size() == 1) return "_files -g \"*." + a.extensions.front() + "\"";
+      return "_files -g \"*.(" + join(a.extensions, "|") + ")\"";
+    case ValueKind::directory:
+      return "_files -/";
+    case ValueKind::bundle:
+      return "_" + program + "_bundles";
+    default:
+      return " ";
+  }
+}
+
 // One _arguments spec per option: '(-o --output)'{-o+,--output=}'[Output file]:PATH:_files'.
-std::string zsh_option_spec(const CompletionArg& o) {
+std::string zsh_option_spec(const CompletionArg& o, const std::string& program) {
   auto flags = o.flags();
   std::string action;
-  switch (o.kind) {
-    case ValueKind::choice:
-      action = ":" + zsh_colon_text(o.value_name) + ":(" + join(o.choices, " ") + ")";
-      break;
-    case ValueKind::file:
-      action = ":" + zsh_colon_text(o.value_name) + ":_files";
-      break;
-    case ValueKind::directory:
-      action = ":" + zsh_colon_text(o.value_name) + ":_files -/";
-      break;
-    case ValueKind::text:
-      action = ":" + zsh_colon_text(o.value_name) + ": ";
-      break;
-    case ValueKind::none:
-      break;
-  }
+  if (o.takes_value()) action = ":" + zsh_colon_text(o.value_name) + ":" + zsh_action(o, program);
   std::vector<std::string> names;
   for (const auto& s : o.shorts) names.push_back("-" + s + (o.takes_value() ? "+" : ""));
   for (const auto& l : o.longs) names.push_back("--" + l + (o.takes_value() ? "=" : ""));
@@ -395,24 +479,9 @@ std::string zsh_option_spec(const CompletionArg& o) {
   return "'" + exclusion + "'{" + join(names, ",") + "}'" + tail + "'";
 }
 
-std::string zsh_positional_spec(const CompletionArg& p, size_t index) {
-  std::string action;
-  switch (p.kind) {
-    case ValueKind::choice:
-      action = "(" + join(p.choices, " ") + ")";
-      break;
-    case ValueKind::file:
-      action = "_files";
-      break;
-    case ValueKind::directory:
-      action = "_files -/";
-      break;
-    default:
-      action = " ";
-      break;
-  }
+std::string zsh_positional_spec(const CompletionArg& p, size_t index, const std::string& program) {
   std::string lead = p.repeatable ? "*" : std::to_string(index + 1);
-  return "'" + lead + ":" + zsh_colon_text(p.value_name) + ":" + action + "'";
+  return "'" + lead + ":" + zsh_colon_text(p.value_name) + ":" + zsh_action(p, program) + "'";
 }
 
 std::string zsh_function_name(const std::string& program, const std::string& command) {
@@ -431,13 +500,23 @@ std::string zsh_script(const CompletionModel& m) {
   s +=
       "# Generated by '" + p + " completion zsh' from the command-line definitions; do not edit.\n";
   s += "# Install as _" + p + " in a directory of $fpath.\n\n";
+  s += "# Model bundles: directories, those holding a model (model.ubj or contract.json) first.\n";
+  s += "_" + p + "_is_bundle() { [[ -f $REPLY/model.ubj || -f $REPLY/contract.json ]] }\n";
+  s += "_" + p + "_bundles() {\n";
+  s += "  local -a expl\n";
+  s += "  local ret=1\n";
+  s += "  _wanted bundles expl 'model bundle' _path_files -g '*(-/+_" + p +
+       "_is_bundle)' && ret=0\n";
+  s += "  _wanted directories expl directory _path_files -/ && ret=0\n";
+  s += "  return ret\n";
+  s += "}\n\n";
 
   for (const auto& c : m.commands) {
     s += zsh_function_name(p, c.name) + "() {\n";
     s += "  _arguments -s -S";
-    for (const auto& o : options_after_command(m, c)) s += " \\\n    " + zsh_option_spec(o);
+    for (const auto& o : options_after_command(m, c)) s += " \\\n    " + zsh_option_spec(o, p);
     for (size_t i = 0; i < c.positionals.size(); ++i)
-      s += " \\\n    " + zsh_positional_spec(c.positionals[i], i);
+      s += " \\\n    " + zsh_positional_spec(c.positionals[i], i, p);
     s += "\n}\n\n";
   }
 
@@ -445,7 +524,7 @@ std::string zsh_script(const CompletionModel& m) {
   s += "  local curcontext=$curcontext state line ret=1\n";
   s += "  typeset -A opt_args\n";
   s += "  _arguments -C -s -S";
-  for (const auto& g : m.globals) s += " \\\n    " + zsh_option_spec(g);
+  for (const auto& g : m.globals) s += " \\\n    " + zsh_option_spec(g, p);
   s += " \\\n    '1:command:->command'";
   s += " \\\n    '*::argument:->argument' && ret=0\n";
   s += "  case $state in\n";
@@ -476,6 +555,21 @@ std::string zsh_script(const CompletionModel& m) {
 
 namespace {
 
+// A regular expression for names ending in one of `extensions`, quoted for fish; the group
+// does not capture, as `string match -r` would print what it captured too.
+std::string fish_regex(const std::vector<std::string>& extensions) {
+  std::vector<std::string> escaped;
+  for (const auto& e : extensions) {
+    std::string x;
+    for (char c : e) {
+      if (c == '.') x += "\\";
+      x += c;
+    }
+    escaped.push_back(x);
+  }
+  return fish_quote("^.*\\.(?:" + join(escaped, "|") + ")$");
+}
+
 std::string fish_option_line(const std::string& program, const std::string& condition,
                              const CompletionArg& o) {
   std::string line = "complete -c " + program;
@@ -487,10 +581,18 @@ std::string fish_option_line(const std::string& program, const std::string& cond
       line += " -x -a " + fish_quote(join(o.choices, " "));
       break;
     case ValueKind::file:
-      line += " -r -F";
+      if (o.extensions.empty()) {
+        line += " -r -F";
+      } else {
+        line +=
+            " -x -k -a " + fish_quote("(__" + program + "_files " + fish_regex(o.extensions) + ")");
+      }
       break;
     case ValueKind::directory:
       line += " -x -a '(__fish_complete_directories)'";
+      break;
+    case ValueKind::bundle:
+      line += " -x -k -a '(__" + program + "_bundles)'";
       break;
     case ValueKind::text:
       line += " -x";
@@ -515,6 +617,25 @@ std::string fish_script(const CompletionModel& m) {
   const std::string all = join(names, " ");
   const std::string before = "not __fish_seen_subcommand_from " + all;
 
+  s += "# Files whose names match the regular expression $argv[1], then directories.\n";
+  s += "function __" + p + "_files\n";
+  s += "    set -l paths (complete -C \"__fish_command_without_completions \"(commandline -ct) | "
+       "string replace -r '\\t.*' '')\n";
+  s += "    string match -r -- $argv[1] $paths\n";
+  s += "    string match -r -- '^.*/$' $paths\n";
+  s += "end\n\n";
+  s += "# Model bundles: directories, those holding a model (model.ubj or contract.json) first.\n";
+  s += "function __" + p + "_bundles\n";
+  s += "    set -l dirs (__fish_complete_directories (commandline -ct) | string replace -r '\\t.*' "
+       "'')\n";
+  s += "    for d in $dirs\n";
+  s += "        test -f $d/model.ubj -o -f $d/contract.json; and printf '%s\\t%s\\n' $d 'model "
+       "bundle'\n";
+  s += "    end\n";
+  s += "    for d in $dirs\n";
+  s += "        test -f $d/model.ubj -o -f $d/contract.json; or printf '%s\\t%s\\n' $d directory\n";
+  s += "    end\n";
+  s += "end\n\n";
   s += "# No file names unless an argument takes them.\n";
   s += "complete -c " + p + " -f\n\n";
   s += "# Commands.\n";
@@ -546,11 +667,19 @@ std::string fish_script(const CompletionModel& m) {
                fish_quote(join(pos.choices, " ")) + " -d " + fish_quote(pos.description) + "\n";
           break;
         case ValueKind::file:
-          s += "complete -c " + p + " -n " + fish_quote(in) + " -F\n";
+          if (pos.extensions.empty()) {
+            s += "complete -c " + p + " -n " + fish_quote(in) + " -F\n";
+          } else {
+            s += "complete -c " + p + " -n " + fish_quote(in) + " -k -a " +
+                 fish_quote("(__" + p + "_files " + fish_regex(pos.extensions) + ")") + "\n";
+          }
           break;
         case ValueKind::directory:
           s += "complete -c " + p + " -n " + fish_quote(in) +
                " -a '(__fish_complete_directories)'\n";
+          break;
+        case ValueKind::bundle:
+          s += "complete -c " + p + " -n " + fish_quote(in) + " -k -a '(__" + p + "_bundles)'\n";
           break;
         default:
           break;

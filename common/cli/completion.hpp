@@ -1,7 +1,8 @@
 // Shell completion scripts derived from the CLI11 definitions. Every option is defined once,
 // in a command's setup function; describe() reads the App tree back (subcommands, options,
-// which take values, choices from IsMember, file or directory hints from the type name) and
-// the writers turn that description into a bash, zsh or fish script.
+// which take values, choices from IsMember, file or directory hints from the type name, and
+// the hints complete_files and complete_values attach) and the writers turn that description
+// into a bash, zsh or fish script.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -17,10 +18,22 @@ namespace cdn::cli {
 enum class ValueKind {
   none,       // a flag: no value
   text,       // free text: nothing to offer
-  file,       // a path (type name FILE, PATH or INPUT)
+  file,       // a path (type name FILE, PATH or INPUT); of `extensions` when there are any
   directory,  // a directory (type name DIR)
-  choice,     // one of `choices` (from CLI::IsMember)
+  bundle,     // a model bundle: any directory, those holding model.ubj first (type MODEL_DIR)
+  choice,     // one of `choices` (from CLI::IsMember, or offered by complete_values)
 };
+
+// Hints for what the type name does not say, attached to an option where it is defined:
+//   ->check(cli::complete_files(cli::record_extensions()))  files of these formats (and
+//                                                            directories to reach them)
+//   ->check(cli::complete_values({"beginning", "end"}))     values offered; others are
+//                                                            accepted too (an open set)
+// They check nothing and show nothing in --help.
+CLI::Validator complete_files(const std::vector<std::string>& extensions);
+CLI::Validator complete_values(const std::vector<std::string>& values);
+// What the record-reading commands read: ndjson, jsonl, json and csv, each optionally .gz.
+const std::vector<std::string>& record_extensions();
 
 struct CompletionArg {
   std::vector<std::string> shorts;  // "o" for -o
@@ -29,7 +42,8 @@ struct CompletionArg {
   std::string description;
   ValueKind kind = ValueKind::none;
   std::vector<std::string> choices;
-  bool repeatable = false;  // may be given more than once (-vv, several inputs)
+  std::vector<std::string> extensions;  // "ndjson", "csv.gz": a file's name ends in .EXT
+  bool repeatable = false;              // may be given more than once (-vv, several inputs)
 
   bool takes_value() const { return kind != ValueKind::none; }
   // "-o" and "--output", short names first.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/base/json_text.hpp"
+#include "common/cli/completion.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #ifdef CDN_WITH_KAFKA
@@ -20,7 +21,8 @@ namespace cdn::cli {
 void add_input_options(CLI::App& app, IoOptions& opts) {
   app.add_option("inputs", opts.inputs,
                  "Input files (NDJSON, CSV, optionally gzipped) or '-' for stdin (default)")
-      ->type_name("INPUT");
+      ->type_name("INPUT")
+      ->check(complete_files(record_extensions()));
   app.add_option("--input-format", opts.input_format,
                  "Input format: auto (from the file name), ndjson or csv")
       ->type_name("FORMAT")
@@ -29,7 +31,8 @@ void add_input_options(CLI::App& app, IoOptions& opts) {
   app.add_option("--schema", opts.schema,
                  "JSON Schema whose property types type CSV cells (default: unquoted JSON "
                  "numbers become numbers, everything else strings)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->check(complete_files({"json"}));
   add_kafka_options(app, true);
 }
 
@@ -88,6 +91,7 @@ void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool con
                    "Where Kafka inputs start: beginning, end, stored, an offset N, or "
                    "s@EPOCH_MS (the first message at or after that time)")
         ->type_name("OFFSET")
+        ->check(complete_values({"beginning", "end", "stored"}))
         ->capture_default_str();
     app.add_flag("-e,--exit-at-end", k.exit_at_end,
                  "Stop once every partition of the Kafka inputs is read to its end");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -22,8 +23,20 @@ std::string errno_text(int err) {
 
 namespace cdn::diag {
 
+bool color_wanted() {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::strcmp(term, "dumb") == 0) return false;
+  return ::isatty(STDERR_FILENO) == 1;
+}
+
 Settings& settings() {
-  static Settings s;
+  static Settings s = [] {
+    Settings x;
+    x.color = color_wanted();
+    return x;
+  }();
   return s;
 }
 
@@ -81,10 +94,16 @@ void emit(std::string_view level, std::string_view message, const std::vector<Fi
     }
     line += "}\n";
   } else {
-    line.reserve(s.program.size() + message.size() + 16);
+    // Bold red for an error, bold yellow for a warning: the prefix only, the message plain.
+    const char* on = nullptr;
+    if (s.color) on = level == "error" ? "\x1b[1;31m" : level == "warning" ? "\x1b[1;33m" : nullptr;
+    line.reserve(s.program.size() + message.size() + 32);
+    if (on != nullptr) line += on;
     line += s.program;
-    line += ": ";
-    if (level == "warning") line += "warning: ";
+    line += ':';
+    if (level == "warning") line += " warning:";
+    if (on != nullptr) line += "\x1b[0m";
+    line += ' ';
     line += message;
     line += '\n';
   }

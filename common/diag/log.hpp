@@ -1,4 +1,6 @@
-// Diagnostics on stderr: one prefix ("cdn CMD: "), -q/-v levels, text or JSON lines.
+// Diagnostics on stderr: one prefix ("cdn CMD: "), -q/-v levels, text or JSON lines. On a
+// terminal the prefix of an error is red and that of a warning ("cdn CMD: warning:") yellow,
+// unless NO_COLOR is set to anything but "" (no-color.org) or TERM is "dumb"; never in JSON.
 #pragma once
 
 #include <string>
@@ -15,7 +17,12 @@ struct Settings {
   int verbosity = 0;            // -v count
   bool quiet = false;           // -q: errors only, no summary
   Format format = Format::text;
+  bool color = false;  // colour the prefix of errors and warnings (see color_wanted)
 };
+
+// Whether stderr takes colour: a terminal, NO_COLOR unset or empty, TERM not "dumb". It is
+// what settings().color starts as.
+bool color_wanted();
 
 Settings& settings();
 

@@ -560,6 +560,48 @@ examples() {
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
 }
 
+# The escape sequences of diagnostics: bold red for an error's prefix, bold yellow for a
+# warning's, then back to plain.
+RED=$'\e[1;31m'
+YELLOW=$'\e[1;33m'
+PLAIN=$'\e[0m'
+
+# colour_tty [VAR=VALUE...] CMD...: on_tty, with NO_COLOR unset (test_helper sets it) and
+# TERM=xterm, then the variables given; prints what CMD drew on the terminal.
+colour_tty() {
+  (
+    unset NO_COLOR
+    export TERM=xterm
+    while [[ $1 == [A-Z_]*=* ]]; do
+      export "${1?}"
+      shift
+    done
+    on_tty --timeout 60 -- "$@" || true
+  )
+}
+
+@test "every command's errors have a red prefix on a terminal; none with NO_COLOR, TERM=dumb or a pipe" {
+  local c setting bad=()
+  for c in $(commands); do
+    colour_tty "$CDN" "$c" --no-such-option >"$BATS_TEST_TMPDIR/tty"
+    grep -aqF "${RED}cdn $c:${PLAIN} unknown option '--no-such-option'" "$BATS_TEST_TMPDIR/tty" ||
+      bad+=("$c on a terminal: $(cat -v "$BATS_TEST_TMPDIR/tty")")
+    # NO_COLOR set to any value, or a dumb terminal: plain
+    for setting in NO_COLOR=1 NO_COLOR=no TERM=dumb; do
+      colour_tty "$setting" "$CDN" "$c" --no-such-option >"$BATS_TEST_TMPDIR/tty"
+      if ! grep -aqF "cdn $c: unknown option '--no-such-option'" "$BATS_TEST_TMPDIR/tty" ||
+        grep -aq $'\e' "$BATS_TEST_TMPDIR/tty"; then
+        bad+=("$c with $setting: $(cat -v "$BATS_TEST_TMPDIR/tty")")
+      fi
+    done
+    # stderr a pipe: plain, NO_COLOR or not
+    run --separate-stderr env -u NO_COLOR TERM=xterm "$CDN" "$c" --no-such-option
+    [[ $stderr == "cdn $c: unknown option '--no-such-option'"* && $stderr != *$'\e'* ]] ||
+      bad+=("$c through a pipe: $(cat -v <<<"$stderr")")
+  done
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
+
 # bats test_tags=xgboost
 @test "the examples of every command that needs no server run as written, without warnings" {
   local bad=() c line ran=0
@@ -600,4 +642,29 @@ examples() {
     assert_success
     [[ $stderr != *deprecated* ]] || fail "$f: $stderr"
   done
+}
+
+@test "an empty NO_COLOR leaves colour on, as no-color.org says; --log-format json is never coloured" {
+  colour_tty NO_COLOR= "$CDN" sort --no-such-option >"$BATS_TEST_TMPDIR/tty"
+  run grep -acF "${RED}cdn sort:${PLAIN} unknown option" "$BATS_TEST_TMPDIR/tty"
+  assert_output 1
+  colour_tty "$CDN" --log-format json sort --no-such-option >"$BATS_TEST_TMPDIR/tty"
+  run grep -ac '"level":"error"' "$BATS_TEST_TMPDIR/tty"
+  assert_output 1
+  run grep -ac $'\e' "$BATS_TEST_TMPDIR/tty"
+  assert_output 0
+}
+
+# bats test_tags=xgboost
+@test "a warning's prefix is yellow on a terminal and an error's red in the same run; plain when piped" {
+  local csv="$BATS_TEST_TMPDIR/empty.csv"
+  : >"$csv"
+  colour_tty "$CDN" train -o "$BATS_TEST_TMPDIR/m" "$csv" >"$BATS_TEST_TMPDIR/tty"
+  run grep -acF "${YELLOW}cdn train: warning:${PLAIN} the CSV file '$csv' is empty" "$BATS_TEST_TMPDIR/tty"
+  [[ $output == 1 ]] || fail "$(cat -v "$BATS_TEST_TMPDIR/tty")"
+  run grep -acF "${RED}cdn train:${PLAIN} " "$BATS_TEST_TMPDIR/tty"
+  [[ $output == 1 ]] || fail "$(cat -v "$BATS_TEST_TMPDIR/tty")"
+  run --separate-stderr env -u NO_COLOR TERM=xterm "$CDN" train -o "$BATS_TEST_TMPDIR/m" "$csv"
+  [[ $stderr == *"cdn train: warning: the CSV file '$csv' is empty"* && $stderr != *$'\e'* ]] ||
+    fail "$(cat -v <<<"$stderr")"
 }
