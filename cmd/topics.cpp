@@ -172,13 +172,8 @@ Runner setup_topics(CLI::App& app) {
   app.add_flag("--json", a->json,
                "Write one JSON object a line per partition (NDJSON) instead of a table");
   cli::add_kafka_options(app, false);
-  app.footer(
-      "Examples:\n"
-      "  cdn topics -b localhost:9092\n"
-      "  cdn topics cdndata cdnresult\n"
-      "  cdn topics -G cdn-predict\n"
-      "  cdn topics -G cdn-predict --json | jq -s 'map(.lag) | add'\n\n" +
-      app.get_footer());
+  cli::add_examples(app, {"cdn topics -b localhost:9092 cdndata cdnresult",
+                          "cdn topics -G cdn-predict --json | jq -s 'map(.lag) | add'"});
   return [a] { return run_topics(*a); };
 }
 
