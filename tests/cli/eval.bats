@@ -149,7 +149,7 @@ OUT
 @test "an unwritable --report path is a usage error before any record is read" {
   run --separate-stderr cdn eval -m "$D/m" --report "$T/nodir/r.html" "$T/not-read.ndjson"
   assert_failure 2
-  assert_equal "$stderr" "cdn eval: cannot write the report '$T/nodir/r.html': No such file or directory (in '$T/nodir'); give --report a path in an existing, writable directory"
+  assert_equal "$stderr" "cdn eval: cannot write the report '$T/nodir/r.html': the directory '$T/nodir' does not exist; give --report a path in an existing, writable directory"
 }
 
 # bats test_tags=chromium
