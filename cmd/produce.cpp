@@ -74,7 +74,7 @@ int run_produce(const ProduceArgs& a) {
   pipeline::RunContext ctx("produce", io::no_output(), endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   inputs.records().field_watch().expect("--key-field", {a.key_field}, true);
-  inputs.records().field_watch().expect("--timestamp-field", {a.timestamp_field}, true);
+  inputs.records().field_watch().expect("--time-field", {a.timestamp_field}, true);
 
   fan_out.account(ctx.counts(), ctx.rejects());
 

@@ -89,18 +89,18 @@ consume() {
   assert_output $'a\nb'
 }
 
-@test "--key-field or --timestamp-field naming a field no record has is warned about once, with the nearest field" {
+@test "--key-field or --time-field naming a field no record has is warned about once, with the nearest field" {
   start_broker --topic t:1
-  run --separate-stderr cdn produce -t t --key-field sampleId --timestamp-field timestamp \
+  run --separate-stderr cdn produce -t t --key-field sampleId --time-field timestamp \
     --rejects "$T/rejects.ndjson" "$T/three.ndjson"
   assert_failure 1
   assert_equal "$(head -n 1 <<<"$stderr")" "cdn produce: warning: none of the first 3 records read has the field 'sampleId' named by --key-field (did you mean 'sampleID'?); their fields: timestamp, pop, sampleID"
   assert_equal "$(grep -c warning <<<"$stderr")" 1
-  run --separate-stderr cdn produce -t t --timestamp-field meta.time --rejects "$T/rejects.ndjson" "$T/three.ndjson"
+  run --separate-stderr cdn produce -t t --time-field meta.time --rejects "$T/rejects.ndjson" "$T/three.ndjson"
   assert_failure 1
-  assert_equal "$(head -n 1 <<<"$stderr")" "cdn produce: warning: none of the first 3 records read has the field 'meta.time' named by --timestamp-field; their fields: timestamp, pop, sampleID"
+  assert_equal "$(head -n 1 <<<"$stderr")" "cdn produce: warning: none of the first 3 records read has the field 'meta.time' named by --time-field; their fields: timestamp, pop, sampleID"
   # the fields given exist: no warning
-  run --separate-stderr cdn produce -t t --key-field sampleID --timestamp-field timestamp "$T/three.ndjson"
+  run --separate-stderr cdn produce -t t --key-field sampleID --time-field timestamp "$T/three.ndjson"
   assert_success
   [[ $stderr != *warning* ]] || fail "$stderr"
 }

@@ -473,9 +473,9 @@ shuffled_keys() {
   # from a pipe, and with --check and --merge
   run --separate-stderr bash -c "cat '$T/two.ndjson' | '$CDN' sort -k tss --missing first"
   assert_equal "$(head -n 1 <<<"$stderr")" "$want"
-  run --separate-stderr cdn sort -c -k tss --missing first "$T/two.ndjson"
+  run --separate-stderr cdn sort --check -k tss --missing first "$T/two.ndjson"
   assert_equal "$(head -n 1 <<<"$stderr")" "$want"
-  run --separate-stderr cdn sort -m -k tss --missing first "$T/two.ndjson" "$T/two.ndjson"
+  run --separate-stderr cdn sort --merge -k tss --missing first "$T/two.ndjson" "$T/two.ndjson"
   assert_equal "$(head -n 1 <<<"$stderr")" "cdn sort: warning: none of the first 4 records read has the field 'tss' named by --key (did you mean 'ts'?); their fields: ts, b"
   # a dotted key is a path: the hint comes from the nested fields
   run --separate-stderr cdn sort -k b.d --missing last "$T/two.ndjson"
