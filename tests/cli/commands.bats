@@ -373,6 +373,7 @@ option_pairs() {
     }'
 }
 
+# bats test_tags=kafka
 @test "no short option means two things across commands, and no long option has two short forms" {
   local -A long_of short_of
   local bad=() c s l
@@ -410,6 +411,7 @@ duration_options() {
     }'
 }
 
+# bats test_tags=kafka
 @test "every duration option of every command takes units (500ms, 5s, 2m) and refuses others" {
   local bad=() c o v seen=()
   for c in $(commands); do
@@ -433,6 +435,7 @@ duration_options() {
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
 }
 
+# bats test_tags=kafka
 @test "a plain number keeps its meaning: --timeout 1500 is 1.5 s, as --timeout 1500ms" {
   printf '{"timestamp":"2026-11-22T00:00:01Z"}\n' >"$BATS_TEST_TMPDIR/one.ndjson"
   local v
@@ -635,6 +638,7 @@ colour_tty() {
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
 }
 
+# bats test_tags=kafka,xgboost,influx
 @test "the deployment's config files use no old spelling: no deprecation warning" {
   local f
   for f in deploy/cdn.toml deploy/k8s/cdn.toml; do
