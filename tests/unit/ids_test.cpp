@@ -328,9 +328,9 @@ TEST(SequenceState, CorruptFileIsAUsageError) {
   EXPECT_THROW(SequenceState{path}, UsageError);
 }
 
-TEST(SequenceState, MissingDirectoryIsARuntimeError) {
+TEST(SequenceState, MissingDirectoryIsAUsageError) {
   TempDir dir;
-  EXPECT_THROW(SequenceState{dir.path + "/no/such/dir/s"}, RuntimeError);
+  EXPECT_THROW(SequenceState{dir.path + "/no/such/dir/s"}, UsageError);
 }
 
 TEST(SequenceState, ASecondRunWaitsForTheFirstAndSeesItsState) {
