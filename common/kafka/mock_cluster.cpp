@@ -228,14 +228,6 @@ void MockCluster::create_topic(const TopicSpec& topic) {
   check(rd_kafka_mock_topic_create(cluster_.get(), topic.name.c_str(), topic.partitions,
                                    std::min(brokers_, 3)),
         "cannot create topic " + diag::quoted(topic.name));
-  // The mock picks leaders at random; with every broker a replica, partition p is led by
-  // broker p mod N + 1 instead, so that the same cluster looks the same every run.
-  if (brokers_ > 3) return;
-  for (int p = 0; p < topic.partitions; ++p) {
-    check(
-        rd_kafka_mock_partition_set_leader(cluster_.get(), topic.name.c_str(), p, p % brokers_ + 1),
-        "cannot set the leader of " + diag::quoted(topic.name) + " partition " + std::to_string(p));
-  }
 }
 
 std::string MockCluster::execute(std::string_view line) {
