@@ -172,10 +172,9 @@ psi_check() {
   wait_lines "$T/out.ndjson" 4000 60 "$pid"
   # a bundle without a reference cannot be watched: refused, the model in use goes on
   ln -sfn "$T/old" "$T/current"
-  for ((i = 0; i < 300; i++)); do grep -q "refused the model bundle at '$T/current'" "$T/err" && break; sleep 0.1; done
-  grep -q "refused the model bundle at '$T/current': the model bundle '$T/current' holds no reference distributions" "$T/err" || fail "$(cat "$T/err")"
+  wait_for "$T/err" "refused the model bundle at '$T/current': the model bundle '$T/current' holds no reference distributions"
   ln -sfn "$T/v2" "$T/current"
-  for ((i = 0; i < 300; i++)); do grep -q "loaded the model $v2" "$T/err" && break; sleep 0.1; done
+  wait_for "$T/err" "loaded the model $v2"
   sed -n '4001,10000p' "$D/live.ndjson" >&4
   exec 4>&-
   wait "$pid"

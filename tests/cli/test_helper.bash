@@ -145,3 +145,12 @@ chromium_checks() {
   done
 }
 
+# wait_for FILE TEXT: until FILE holds TEXT (30 s at most).
+wait_for() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no '$2' in $1: $(cat "$1")"
+}
