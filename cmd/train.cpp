@@ -16,6 +16,7 @@
 #include "common/endpoint/endpoint.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/sink.hpp"
+#include "common/io/temp_file.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/dataset.hpp"
 #include "common/model/report.hpp"
@@ -45,6 +46,7 @@ struct TrainArgs {
   std::string report;
   std::string input_format = "auto";
   std::string model_in;                     // --model-in: the bundle to continue
+  bool in_memory = false;                   // --in-memory: a dense float matrix, read whole
   std::vector<std::string> contract_given;  // the contract options given (--schema, --label...)
 };
 
@@ -85,6 +87,15 @@ void check_args(TrainArgs& a) {
   if (a.valid_fraction >= 1) {
     throw UsageError("bad value " + std::to_string(a.valid_fraction) +
                      " for --valid-fraction; give a fraction at least 0 and below 1");
+  }
+  if (a.in_memory && !a.train.external_memory.empty()) {
+    throw UsageError(
+        "--in-memory and --external-memory each choose where the training data is kept; give one");
+  }
+  if (!a.train.external_memory.empty()) {
+    if (std::string why = io::directory_problem(a.train.external_memory); !why.empty()) {
+      throw UsageError("bad --external-memory: " + why + "; name an existing directory");
+    }
   }
   if (a.train.early_stopping > 0 && splits == 0) {
     throw UsageError(
@@ -161,6 +172,17 @@ int run_train(TrainArgs& a) {
   model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
   if (!a.model_in.empty()) loader.freeze_vocabularies();
   model::Dataset train, valid;
+  if (!a.in_memory) {
+    // The rows go to a file as they are read and to XGBoost a block at a time.
+    std::string dir = a.train.external_memory;
+    if (dir.empty()) {
+      const char* t = std::getenv("TMPDIR");
+      dir = t != nullptr && *t != '\0' ? t : "/tmp";
+    }
+    train.cols = valid.cols = contract.features.size();
+    train.spool_to(dir);
+    valid.spool_to(dir);
+  }
   auto load = [&](const std::string& spec, model::Dataset& into, bool learn) {
     if (!is_ndjson(spec, a.input_format)) return loader.load(spec, into, learn);
     endpoint::InputSet in({spec}, record::SourceOptions{}, ctx.rejects(), ctx.counts());
@@ -204,6 +226,11 @@ int run_train(TrainArgs& a) {
   }
   diag::info("read " + std::to_string(train.rows()) + " training and " +
              std::to_string(valid.rows()) + " validation rows in " + secs());
+  diag::info("training on " + std::to_string(train.rows()) + " rows, " +
+             (a.in_memory ? "in memory (a dense float matrix)"
+              : a.train.external_memory.empty()
+                  ? "quantised (XGBoost's quantile matrix, built a block at a time)"
+                  : "in external memory (pages in " + diag::quoted(a.train.external_memory) + ")"));
   a.train.progress_bar = isatty(2) && !diag::settings().quiet;
   a.train.quiet = diag::settings().quiet;
   model::TrainResult r = model::train(contract, train, has_valid ? &valid : nullptr, a.train);
@@ -343,6 +370,17 @@ Runner setup_train(CLI::App& app) {
                  "path: learning curves, parameters, data summary, feature importance, ROC, "
                  "precision-recall and calibration or residuals")
       ->type_name("FILE.html");
+  app.add_flag("--eval-train", a->train.eval_train,
+               "Also compute the per-round metrics on the training data (they are computed on "
+               "the validation data when there is some, else not at all)");
+  app.add_flag("--in-memory", a->in_memory,
+               "Keep the training data whole in memory as a float matrix (the default streams "
+               "it into XGBoost's quantised matrix a block at a time)");
+  app.add_option("--external-memory", a->train.external_memory,
+                 "Train from external memory: the rows and XGBoost's pages are kept in files in "
+                 "DIR and read back every round, for data that does not fit in memory even "
+                 "quantised")
+      ->type_name("DIR");
   app.add_option("--model-in", a->model_in,
                  "Continue training this bundle's model (its contract, objective and trees): "
                  "the rounds are added after its own")

@@ -1,18 +1,23 @@
 #include "common/model/dataset.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <string_view>
 
 #include <simdjson.h>
+#include <unistd.h>
 #include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/io/byte_reader.hpp"
 #include "common/io/line_reader.hpp"
+#include "common/io/temp_file.hpp"
 
 #include "common/record/csv.hpp"
 #include "common/record/fields.hpp"
@@ -71,6 +76,123 @@ struct Column {
   bool time = false;
 };
 }  // namespace
+
+RowSpool::RowSpool(const std::string& dir, size_t cols) : dir_(dir), cols_(cols) {
+  std::string path = dir + "/cdn-train-rows.XXXXXX";
+  fd_ = ::mkstemp(path.data());
+  if (fd_ < 0) {
+    std::string problem = io::directory_problem(dir);
+    throw UsageError("cannot write the training rows to a file in " + diag::quoted(dir) + ": " +
+                     (problem.empty() ? std::string(std::strerror(errno)) : problem) +
+                     "; name a writable directory with --external-memory or TMPDIR");
+  }
+  ::unlink(path.c_str());  // gone with the last descriptor, whatever ends the process
+  pending_.reserve(kBlockRows * cols_);
+}
+
+RowSpool::~RowSpool() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RowSpool::append(const float* row) {
+  pending_.insert(pending_.end(), row, row + cols_);
+  if (++rows_ % kBlockRows != 0) return;
+  const char* p = reinterpret_cast<const char*>(pending_.data());
+  size_t n = pending_.size() * sizeof(float);
+  auto at = static_cast<off_t>((rows_ - kBlockRows) * cols_ * sizeof(float));
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd_, p, n, at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      throw RuntimeError("cannot write the training rows to a file in " + diag::quoted(dir_) +
+                         ": " + std::strerror(errno) +
+                         "; free space there, or name another directory with --external-memory "
+                         "or TMPDIR");
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    at += w;
+  }
+  pending_.clear();
+}
+
+size_t RowSpool::read(size_t b, std::vector<float>& out) const {
+  size_t first = b * kBlockRows;
+  size_t n = std::min(kBlockRows, rows_ - first);
+  if (first >= rows_ / kBlockRows * kBlockRows) {  // the block still in memory
+    out.assign(pending_.begin(), pending_.end());
+    return n;
+  }
+  out.resize(n * cols_);
+  char* p = reinterpret_cast<char*>(out.data());
+  size_t left = n * cols_ * sizeof(float);
+  auto at = static_cast<off_t>(first * cols_ * sizeof(float));
+  while (left > 0) {
+    ssize_t r = ::pread(fd_, p, left, at);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      throw RuntimeError(
+          "cannot read back the training rows from their file in " + diag::quoted(dir_) + ": " +
+          (r == 0 ? std::string("it is shorter than written") : std::strerror(errno)));
+    }
+    p += r;
+    left -= static_cast<size_t>(r);
+    at += r;
+  }
+  return n;
+}
+
+void Dataset::spool_to(const std::string& dir) {
+  spool = std::make_shared<RowSpool>(dir, cols);
+}
+
+void Dataset::add(const float* row, float label) {
+  if (spool) {
+    spool->append(row);
+  } else {
+    x.insert(x.end(), row, row + cols);
+  }
+  y.push_back(label);
+}
+
+size_t Dataset::blocks() const {
+  return (rows() + RowSpool::kBlockRows - 1) / RowSpool::kBlockRows;
+}
+
+const float* Dataset::block(size_t b, std::vector<float>& scratch, size_t& n) const {
+  if (!spool) {
+    n = std::min(RowSpool::kBlockRows, rows() - first(b));
+    return x.data() + first(b) * cols;
+  }
+  n = spool->read(b, scratch);
+  for (size_t f = 0; f < recode.size(); ++f) {
+    const auto& to = recode[f];
+    if (to.empty()) continue;
+    for (size_t r = 0; r < n; ++r) {
+      float& v = scratch[r * cols + f];
+      if (!std::isnan(v)) v = to[static_cast<size_t>(v)];
+    }
+  }
+  return scratch.data();
+}
+
+std::vector<ColumnStats> column_stats(const Dataset& ds) {
+  std::vector<ColumnStats> s(ds.cols);
+  ds.for_each_block([&](const float* p, size_t, size_t n) {
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t f = 0; f < ds.cols; ++f) {
+        float v = p[r * ds.cols + f];
+        if (std::isnan(v)) {
+          ++s[f].missing;
+          continue;
+        }
+        s[f].lo = std::min<double>(s[f].lo, v);
+        s[f].hi = std::max<double>(s[f].hi, v);
+      }
+    }
+  });
+  return s;
+}
 
 CsvLoader::CsvLoader(Contract& contract, bool keep_time, record::Rejects& rejects,
                      record::Counts& counts)
@@ -289,8 +411,7 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
       continue;
     }
     for (size_t f = 0; f < feats.size(); ++f) missing_[f] += present[f] == 0;
-    ds.x.insert(ds.x.end(), row.begin(), row.end());
-    ds.y.push_back(label);
+    ds.add(row.data(), label);
     if (keep_time_) ds.time.push_back(when);
     ++counts_.out;
   }
@@ -428,8 +549,7 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
       continue;
     }
     for (size_t f = 0; f < feats.size(); ++f) missing_[f] += present[f] == 0;
-    ds.x.insert(ds.x.end(), row.begin(), row.end());
-    ds.y.push_back(label);
+    ds.add(row.data(), label);
     if (keep_time_) ds.time.push_back(when);
     ++counts_.out;
   }
@@ -449,9 +569,15 @@ void CsvLoader::finish_vocabularies(Dataset& ds) {
       remap[static_cast<size_t>(old)] = static_cast<float>(i);
       old = static_cast<float>(i);
     }
-    for (size_t r = 0; r < ds.rows(); ++r) {
-      float& v = ds.x[r * ds.cols + f];
-      if (!std::isnan(v)) v = remap[static_cast<size_t>(v)];
+    if (ds.spool) {
+      // The rows are on disk: their codes change as they are read back.
+      ds.recode.resize(contract_.features.size());
+      ds.recode[f] = std::move(remap);
+    } else {
+      for (size_t r = 0; r < ds.rows(); ++r) {
+        float& v = ds.x[r * ds.cols + f];
+        if (!std::isnan(v)) v = remap[static_cast<size_t>(v)];
+      }
     }
     feat.categories = std::move(sorted);
   }
@@ -506,18 +632,10 @@ std::string summary_json(const Contract& c, const Dataset& train, const Dataset*
     label_json(s, c, *valid);
   }
   s += "},\n\"features\":[";
+  std::vector<ColumnStats> stats = column_stats(train);
   for (size_t f = 0; f < c.features.size(); ++f) {
-    double lo = INFINITY, hi = -INFINITY;
-    uint64_t missing = 0;
-    for (size_t r = 0; r < train.rows(); ++r) {
-      float v = train.x[r * train.cols + f];
-      if (std::isnan(v)) {
-        ++missing;
-        continue;
-      }
-      lo = std::min<double>(lo, v);
-      hi = std::max<double>(hi, v);
-    }
+    double lo = stats[f].lo, hi = stats[f].hi;
+    uint64_t missing = stats[f].missing;
     s += f ? ",\n" : "\n";
     s += "{\"name\":";
     base::append_json_string(s, c.features[f].name);

@@ -5,7 +5,9 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,17 +29,73 @@ std::string read_labelled(simdjson::dom::parser& parser, std::string_view text, 
 // class number from 0 to 2"); "" when it fits.
 std::string label_misfit(const Contract& c, double d);
 
+// The features of a Dataset's rows written to an unlinked temporary file a block at a time
+// and read back a block at a time: the float matrix is never whole in memory.
+class RowSpool {
+ public:
+  static constexpr size_t kBlockRows = 65536;
+  // A new file in `dir`; throws UsageError naming the directory when it cannot be made.
+  RowSpool(const std::string& dir, size_t cols);
+  ~RowSpool();
+  RowSpool(const RowSpool&) = delete;
+  RowSpool& operator=(const RowSpool&) = delete;
+  void append(const float* row);
+  size_t rows() const { return rows_; }
+  size_t blocks() const { return (rows_ + kBlockRows - 1) / kBlockRows; }
+  // Block b's rows (kBlockRows, the last block fewer) into `out`; returns how many.
+  size_t read(size_t b, std::vector<float>& out) const;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int fd_ = -1;
+  size_t cols_;
+  size_t rows_ = 0;  // appended; those past the last whole block wait in pending_
+  std::vector<float> pending_;
+};
+
 struct Dataset {
   size_t cols = 0;
-  std::vector<float> x;       // rows * cols
+  std::vector<float> x;       // rows * cols, when the rows are held in memory
   std::vector<float> y;       // one label per row
   std::vector<int64_t> time;  // seconds since the epoch of each row's time field (if kept)
+  // Else the rows are spooled to a file (spool_to before the first row).
+  std::shared_ptr<RowSpool> spool;
+  // Per feature, the final code of each code a spooled row was written with (empty: as is):
+  // the learned vocabularies are sorted after the rows are written.
+  std::vector<std::vector<float>> recode;
+
   size_t rows() const { return y.size(); }
-  const float* row(size_t r) const { return x.data() + r * cols; }
-  // Moves the rows for which pick(r) is true into `to` (keeping order).
+  const float* row_in_memory(size_t r) const { return x.data() + r * cols; }
+  // Rows go to a new file in `dir` instead of memory.
+  void spool_to(const std::string& dir);
+  void add(const float* row, float label);
+  // The rows a block at a time, codes final: blocks() of them, block b from row first(b),
+  // read with block(b, scratch, n) (a pointer into x, or into scratch).
+  size_t blocks() const;
+  size_t first(size_t b) const { return b * RowSpool::kBlockRows; }
+  const float* block(size_t b, std::vector<float>& scratch, size_t& n) const;
+  template <class F>
+  void for_each_block(F f) const {  // f(rows, first row, row count)
+    std::vector<float> scratch;
+    for (size_t b = 0; b < blocks(); ++b) {
+      size_t n = 0;
+      const float* p = block(b, scratch, n);
+      f(p, first(b), n);
+    }
+  }
+  // Moves the rows for which pick(r) is true into `to` (keeping order); `to` keeps its rows
+  // where this one does.
   template <class Pick>
   void split(Dataset& to, Pick pick);
 };
+
+// Per feature: the smallest and largest value and the rows without one.
+struct ColumnStats {
+  double lo = INFINITY, hi = -INFINITY;
+  uint64_t missing = 0;
+};
+std::vector<ColumnStats> column_stats(const Dataset& ds);
 
 // Reads training data, CSV or NDJSON, into a Dataset.
 class CsvLoader {
@@ -75,9 +133,25 @@ class CsvLoader {
 template <class Pick>
 void Dataset::split(Dataset& to, Pick pick) {
   to.cols = cols;
+  if (spool) {
+    Dataset keep;
+    keep.cols = cols;
+    keep.spool_to(spool->dir());
+    if (!to.spool) to.spool_to(spool->dir());
+    for_each_block([&](const float* p, size_t first, size_t n) {
+      for (size_t i = 0; i < n; ++i) {
+        size_t r = first + i;
+        Dataset& into = pick(r) ? to : keep;
+        into.add(p + i * cols, y[r]);
+        if (!time.empty()) into.time.push_back(time[r]);
+      }
+    });
+    *this = std::move(keep);
+    return;
+  }
   size_t keep = 0;
   for (size_t r = 0; r < rows(); ++r) {
-    const float* src = row(r);
+    const float* src = row_in_memory(r);
     if (pick(r)) {
       to.x.insert(to.x.end(), src, src + cols);
       to.y.push_back(y[r]);

@@ -13,6 +13,7 @@ namespace cdn::model {
 namespace {
 constexpr double kFloor = 1e-4;
 constexpr int kTenths = 10;
+constexpr size_t kReferenceRows = 1000000;
 
 // Edges at each tenth of the values (sorted here), without repeats.
 std::vector<double> tenths(std::vector<float>& v) {
@@ -190,34 +191,51 @@ Reference build_reference(const Contract& c, const Dataset& train,
                           const std::vector<float>& scores) {
   Reference r;
   r.rows = train.rows();
-  for (size_t f = 0; f < c.features.size(); ++f) {
+  // Categories are counted over every row; a number's tenths come from every row up to
+  // kReferenceRows, and beyond that from every k-th row (one pass, bounded memory).
+  size_t stride = (train.rows() + kReferenceRows - 1) / kReferenceRows;
+  if (stride == 0) stride = 1;
+  const size_t cols = c.features.size();
+  std::vector<std::vector<uint64_t>> counts(cols);
+  std::vector<std::vector<float>> values(cols);
+  std::vector<uint64_t> missing(cols, 0);
+  std::vector<Distribution> cat(cols);
+  for (size_t f = 0; f < cols; ++f) {
     const Feature& ft = c.features[f];
-    if (ft.kind == FeatureKind::categorical) {
-      Distribution d;
-      d.name = ft.name;
-      d.categorical = true;
-      d.categories = ft.categories;
-      std::vector<uint64_t> counts(ft.categories.size() + 2, 0);
-      d.share.assign(counts.size(), 0);
-      for (size_t i = 0; i < train.rows(); ++i) ++counts[d.bin(train.x[i * train.cols + f], false)];
-      for (size_t k = 0; k < counts.size(); ++k) {
-        d.share[k] = r.rows ? static_cast<double>(counts[k]) / static_cast<double>(r.rows) : 0;
+    if (ft.kind != FeatureKind::categorical) continue;
+    cat[f].name = ft.name;
+    cat[f].categorical = true;
+    cat[f].categories = ft.categories;
+    counts[f].assign(ft.categories.size() + 2, 0);
+  }
+  train.for_each_block([&](const float* p, size_t first, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      const float* row = p + i * train.cols;
+      bool sampled = (first + i) % stride == 0;
+      for (size_t f = 0; f < cols; ++f) {
+        if (!counts[f].empty()) {
+          ++counts[f][cat[f].bin(row[f], false)];
+        } else if (sampled) {
+          if (std::isnan(row[f])) {
+            ++missing[f];
+          } else {
+            values[f].push_back(row[f]);
+          }
+        }
       }
-      r.features.push_back(std::move(d));
+    }
+  });
+  for (size_t f = 0; f < cols; ++f) {
+    if (counts[f].empty()) {
+      r.features.push_back(numeric(c.features[f].name, std::move(values[f]), missing[f]));
       continue;
     }
-    std::vector<float> values;
-    values.reserve(train.rows());
-    uint64_t missing = 0;
-    for (size_t i = 0; i < train.rows(); ++i) {
-      float v = train.x[i * train.cols + f];
-      if (std::isnan(v)) {
-        ++missing;
-      } else {
-        values.push_back(v);
-      }
+    Distribution& d = cat[f];
+    d.share.assign(counts[f].size(), 0);
+    for (size_t k = 0; k < counts[f].size(); ++k) {
+      d.share[k] = r.rows ? static_cast<double>(counts[f][k]) / static_cast<double>(r.rows) : 0;
     }
-    r.features.push_back(numeric(ft.name, std::move(values), missing));
+    r.features.push_back(std::move(d));
   }
   std::vector<float> s;
   for (float v : scores) {

@@ -45,8 +45,8 @@ struct Reference {
 
 // The reference of a training set: for a number, edges at each tenth of its non-missing
 // values (the distinct ones); for a category, the contract's vocabulary; and the scores'
-// tenths. `scores` holds one score per scored row (the top class's probability for a
-// multi-class model).
+// tenths (of every row up to a million, of an even sample of a million beyond). `scores` holds one
+// score per scored row (the top class's probability for a multi-class model).
 Reference build_reference(const Contract& c, const Dataset& train,
                           const std::vector<float>& scores);
 

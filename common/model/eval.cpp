@@ -289,6 +289,9 @@ void read_training_record(const std::string& dir, TrainResult& t) {
     int64_t n = 0;
     if (!doc["rounds_run"].get_int64().get(n)) t.rounds_run = static_cast<int>(n);
     if (!doc["base_rounds"].get_int64().get(n)) t.base_rounds = static_cast<int>(n);
+    std::string_view mode;
+    if (!doc["data"].get_string().get(mode)) t.data_mode = std::string(mode);
+    if (!doc["workers"].get_int64().get(n)) t.workers = static_cast<int>(n);
   }
   if (!parser.load((fs::path(dir) / "metrics.json").string()).get(doc)) {
     simdjson::dom::array cols, hist;

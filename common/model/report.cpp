@@ -397,6 +397,10 @@ std::string params_table(const TrainResult& r) {
          "</td></tr>\n";
   }
   if (r.trees >= 0) s += "<tr><th>trees</th><td>" + std::to_string(r.trees) + "</td></tr>\n";
+  if (!r.data_mode.empty()) {
+    s += "<tr><th>data</th><td>" + esc(r.data_mode) + ", " + std::to_string(r.workers) +
+         (r.workers == 1 ? " worker" : " workers") + "</td></tr>\n";
+  }
   return s + "</table></div>\n";
 }
 
@@ -441,28 +445,19 @@ std::string data_summary(const Contract& c, const Dataset& train, const Dataset*
        "feature</th><th>kind</th><th>missing (" +
        first + ")</th>" + (with_valid ? "<th>missing (validation)</th>" : "") +
        "<th>min</th><th>max</th></tr>\n";
-  auto missing = [](const Dataset& ds, size_t f) {
-    uint64_t m = 0;
-    for (size_t r = 0; r < ds.rows(); ++r) m += std::isnan(ds.x[r * ds.cols + f]);
-    return m;
-  };
+  std::vector<ColumnStats> stats = column_stats(train), valid_stats;
+  if (valid) valid_stats = column_stats(*valid);
   for (size_t f = 0; f < c.features.size(); ++f) {
     const Feature& ft = c.features[f];
-    double lo = INFINITY, hi = -INFINITY;
-    for (size_t r = 0; r < train.rows(); ++r) {
-      float v = train.x[r * train.cols + f];
-      if (std::isnan(v)) continue;
-      lo = std::min<double>(lo, v);
-      hi = std::max<double>(hi, v);
-    }
-    uint64_t mt = missing(train, f);
+    double lo = stats[f].lo, hi = stats[f].hi;
+    uint64_t mt = stats[f].missing;
     bool cat = ft.kind == FeatureKind::categorical;
     s += "<tr><th>" + esc(ft.name) + "</th>" +
          cell(cat ? std::to_string(ft.categories.size()) + " categories" : std::string("numeric")) +
          cell(std::to_string(mt) + " (" +
               pct(static_cast<double>(mt), static_cast<double>(train.rows())) + ")");
     if (valid) {
-      uint64_t mv = missing(*valid, f);
+      uint64_t mv = valid_stats[f].missing;
       s += cell(std::to_string(mv) + " (" +
                 pct(static_cast<double>(mv), static_cast<double>(valid->rows())) + ")");
     } else if (with_valid) {

@@ -28,6 +28,12 @@ struct TrainOptions {
   // --model-in: the model to continue (UBJSON, as a bundle holds it); its trees stay and the
   // rounds are added after them.
   std::vector<char> model_in;
+  // Per-round metrics on the training data as well as on the validation data (XGBoost's
+  // evals=[(dtrain, "train"), ...]); without validation data and without this, none.
+  bool eval_train = false;
+  // Spooled datasets (Dataset::spool) go to XGBoost through its data iterator: quantised as
+  // they come, or with this set, as external memory paged from this directory.
+  std::string external_memory;
   bool progress_bar = false;  // a bar on stderr (a terminal) instead of a line per round
   bool quiet = false;
 };
@@ -43,6 +49,8 @@ struct TrainResult {
   int rounds_kept = 0;      // of the rounds this run added, those the model keeps
   int trees = -1;           // trees in the model written (-1: a booster without trees)
   std::string stop_metric;  // the column early stopping watched
+  std::string data_mode;    // "in memory", "quantised" or "external memory"
+  int workers = 1;          // processes that trained the model together
   FinalMetrics final_metrics;
   std::vector<float> final_predictions;  // on the evaluated set
 };
@@ -51,6 +59,9 @@ struct TrainResult {
 // UsageError found before any data is read.
 void check_parameters(const Contract& contract, const TrainOptions& opts);
 
+// Trains on `train`, with per-round metrics on `valid` when given (and on `train` with
+// eval_train). A dataset held in memory becomes a dense DMatrix; a spooled one goes in
+// batches into a quantile DMatrix, or an external-memory one.
 TrainResult train(const Contract& contract, const Dataset& train, const Dataset* valid,
                   const TrainOptions& opts);
 

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <exception>
 #include <mutex>
 
+#include "common/base/json_text.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 
@@ -156,6 +158,93 @@ DMatrix dense_matrix(const float* data, uint64_t rows, uint64_t cols, int thread
   check(api().XGDMatrixCreateFromDense(iface.c_str(), config.c_str(), &h),
         "cannot build the feature matrix");
   return DMatrix(h);
+}
+
+namespace {
+// What XGBoost's iterator callbacks see: the source, the proxy, and the first error thrown
+// (a callback must not throw into XGBoost; the error is thrown again once it returns).
+struct Iteration {
+  BatchSource& src;
+  DMatrixHandle proxy;
+  std::exception_ptr error;
+};
+
+void reset_batches(DataIterHandle h) {
+  auto* it = static_cast<Iteration*>(h);
+  if (it->error) return;
+  try {
+    it->src.reset();
+  } catch (...) {
+    it->error = std::current_exception();
+  }
+}
+
+int next_batch(DataIterHandle h) {
+  auto* it = static_cast<Iteration*>(h);
+  if (it->error) return 0;
+  try {
+    return it->src.next(it->proxy) ? 1 : 0;
+  } catch (...) {
+    it->error = std::current_exception();
+    return 0;
+  }
+}
+
+template <class Create>
+DMatrix from_batches(BatchSource& src, const char* what, Create create) {
+  DMatrixHandle proxy = nullptr;
+  check(api().XGProxyDMatrixCreate(&proxy), "cannot make the data iterator's proxy");
+  DMatrix proxy_owner(proxy);
+  Iteration it{src, proxy, nullptr};
+  DMatrixHandle h = nullptr;
+  int rc = create(static_cast<DataIterHandle>(&it), proxy, &h);
+  DMatrix out(h);
+  if (it.error) std::rethrow_exception(it.error);
+  check(rc, what);
+  return out;
+}
+}  // namespace
+
+void set_batch(DMatrixHandle proxy, const float* data, uint64_t rows, uint64_t cols,
+               const float* labels, const std::vector<const char*>& names,
+               const std::vector<const char*>& types) {
+  std::string iface = array_interface(data, rows, cols);
+  check(api().XGProxyDMatrixSetDataDense(proxy, iface.c_str()), "cannot hand a batch of rows over");
+  check(api().XGDMatrixSetFloatInfo(proxy, "label", labels, rows), "cannot set the labels");
+  check(api().XGDMatrixSetStrFeatureInfo(proxy, "feature_name",
+                                         const_cast<const char**>(names.data()), names.size()),
+        "cannot set the feature names");
+  check(api().XGDMatrixSetStrFeatureInfo(proxy, "feature_type",
+                                         const_cast<const char**>(types.data()), types.size()),
+        "cannot set the feature types");
+}
+
+DMatrix quantile_matrix(BatchSource& src, const DMatrix* ref, int threads) {
+  std::string config = "{\"missing\":NaN,\"nthread\":" + std::to_string(threads) + "}";
+  return from_batches(src, "cannot build the quantised feature matrix",
+                      [&](DataIterHandle it, DMatrixHandle proxy, DMatrixHandle* out) {
+                        return api().XGQuantileDMatrixCreateFromCallback(
+                            it, proxy, ref ? ref->get() : nullptr, reset_batches, next_batch,
+                            config.c_str(), out);
+                      });
+}
+
+DMatrix external_matrix(BatchSource& src, const std::string& cache_prefix, int threads) {
+  std::string config =
+      "{\"missing\":NaN,\"nthread\":" + std::to_string(threads) + ",\"cache_prefix\":";
+  base::append_json_string(config, cache_prefix);
+  config += "}";
+  return from_batches(src, "cannot build the external-memory feature matrix",
+                      [&](DataIterHandle it, DMatrixHandle proxy, DMatrixHandle* out) {
+                        return api().XGDMatrixCreateFromCallback(it, proxy, reset_batches,
+                                                                 next_batch, config.c_str(), out);
+                      });
+}
+
+uint64_t num_rows(const DMatrix& m) {
+  bst_ulong n = 0;
+  check(api().XGDMatrixNumRow(m.get(), &n), "cannot count the matrix's rows");
+  return n;
 }
 
 void set_labels(DMatrix& m, const std::vector<float>& labels) {

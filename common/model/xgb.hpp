@@ -44,6 +44,29 @@ using Booster = std::unique_ptr<void, BoosterFree>;
 // A row-major dense float matrix (NaN = missing) as a DMatrix; the data is copied.
 DMatrix dense_matrix(const float* data, uint64_t rows, uint64_t cols, int threads);
 void set_labels(DMatrix& m, const std::vector<float>& labels);
+
+// Rows handed to XGBoost a batch at a time through its data iterator. XGBoost reads the
+// batches more than once (sketching, then building), each time after reset().
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual void reset() = 0;
+  // Sets the next batch on `proxy` (set_batch) and returns true; false after the last.
+  virtual bool next(DMatrixHandle proxy) = 0;
+};
+// A batch of `rows` dense rows (NaN = missing) and their labels, with the feature names and
+// types, on the proxy; XGBoost reads the data before asking for the next batch.
+void set_batch(DMatrixHandle proxy, const float* data, uint64_t rows, uint64_t cols,
+               const float* labels, const std::vector<const char*>& names,
+               const std::vector<const char*>& types);
+// A quantile DMatrix: the histogram cuts sketched from the batches, then each value kept as
+// its bin (a byte for up to 256 bins), the floats never whole in memory. `ref`: the matrix
+// whose cuts this one shares (validation data takes the training data's), or none.
+DMatrix quantile_matrix(BatchSource& src, const DMatrix* ref, int threads);
+// An external-memory DMatrix: the batches written as pages to files named after
+// `cache_prefix` and read back from there round after round.
+DMatrix external_matrix(BatchSource& src, const std::string& cache_prefix, int threads);
+uint64_t num_rows(const DMatrix& m);
 void set_feature_info(DMatrix& m, const std::vector<std::string>& names,
                       const std::vector<std::string>& types);
 

@@ -123,7 +123,7 @@ print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == jso
 }
 
 @test "metrics of every round go to stderr and into metrics.json, final metrics at the end" {
-  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 --eval-train --valid "$D/valid.csv" "$D/train.csv" -o "$T/m"
   assert_success
   [[ "$stderr" =~ "cdn train: [0] train-auc:0."[0-9]+" train-logloss:0."[0-9]+" valid-auc:0."[0-9]+" valid-logloss:0." ]]
   [[ "$stderr" =~ "cdn train: [2] " ]]
@@ -134,9 +134,34 @@ print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == jso
   assert_equal "$(json "$T/m/metrics.json" 'sum(map(sum, d["final"]["confusion"]))')" 4000
 }
 
+@test "per-round metrics cost only what is asked: the validation data's by default, the training data's with --eval-train, none without either" {
+  run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/v"
+  assert_success
+  [[ "$stderr" =~ "cdn train: [0] valid-auc:0."[0-9]+" valid-logloss:0."[0-9]+$'\n' ]] || fail "$stderr"
+  [[ "$stderr" != *"train-auc"* ]]
+  [[ "$stderr" =~ "per-round metrics computed by cdn: 2 on 1 sets" ]]
+  assert_equal "$(json "$T/v/metrics.json" 'd["columns"]')" "['valid-auc', 'valid-logloss']"
+  # without validation data nothing is evaluated round by round: no line per round, no
+  # learning curves; the final metrics are on the training data, from XGBoost's cache
+  run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 3 "$D/train.csv" -o "$T/none"
+  assert_success
+  [[ "$stderr" != *"cdn train: [0]"* && "$stderr" != *"per-round metrics"* ]] || fail "$stderr"
+  [[ "$stderr" =~ "training set, 12000 rows: auc 0."[0-9]+ ]] || fail "$stderr"
+  assert_equal "$(json "$T/none/metrics.json" '(d["columns"], d["history"], d["final"]["evaluated_on"])')" "([], [], 'training')"
+  assert_equal "$(json "$T/none/params.json" 'd["rounds_run"]')" 3
+  # the final metrics on the training data are those of predicting it again
+  run cdn eval -m "$T/none" --json "$D/train.csv"
+  assert_success
+  assert_equal "$(jq .auc <<<"$output")" "$(json "$T/none/metrics.json" 'd["final"]["auc"]')"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 --eval-train "$D/train.csv" -o "$T/t"
+  assert_success
+  [[ "$stderr" =~ "cdn train: [2] train-auc:0."[0-9]+" train-logloss:0." ]] || fail "$stderr"
+  assert_equal "$(json "$T/t/metrics.json" 'd["columns"]')" "['train-auc', 'train-logloss']"
+}
+
 @test "the XGBoost flags reach the booster, and --param passes any other parameter" {
   run cdn train -q --schema "$SCHEMA" --rounds 2 --max-depth 3 --eta 0.1 --subsample 0.8 --colsample 0.7 \
-    --scale-pos-weight 4 --seed 9 --threads 1 --param max_bin=64 --param eval_metric=error "$D/train.csv" -o "$T/m"
+    --scale-pos-weight 4 --seed 9 --threads 1 --param max_bin=64 --param eval_metric=error --eval-train "$D/train.csv" -o "$T/m"
   assert_success
   run json "$T/m/params.json" 'dict(d["xgboost"])'
   assert_output --partial "'max_depth': '3', 'eta': '0.1', 'subsample': '0.8', 'colsample_bytree': '0.7', 'seed': '9', 'nthread': '1', 'scale_pos_weight': '4', 'max_bin': '64', 'eval_metric': 'error'"
@@ -247,7 +272,7 @@ print(b.attr('cdn_contract_hash') == m['contract_hash'], m['schema_hash'] == jso
   [[ "$stderr" =~ "validation set, 4000 rows: rmse "[0-9.e+]+", mae "[0-9.e+]+ ]]
   assert_equal "$(json "$T/m/contract.json" '"response_time_ms" in [f["name"] for f in d["features"]]')" False
   assert_equal "$(json "$T/m/metrics.json" 'sorted(d["final"])')" "['evaluated_on', 'mae', 'rmse', 'rows']"
-  assert_equal "$(json "$T/m/metrics.json" 'd["columns"]')" "['train-mae', 'train-rmse', 'valid-mae', 'valid-rmse']"
+  assert_equal "$(json "$T/m/metrics.json" 'd["columns"]')" "['valid-mae', 'valid-rmse']"
 }
 
 @test "a multi-class objective learns the number of classes and reports a confusion matrix" {
@@ -285,7 +310,7 @@ tables: params data features importance thresholds calibration rates; footer wit
 }
 
 @test "--report draws residuals for a regression, clipped to the 1st-99th percentile" {
-  run cdn train -q --schema "$SCHEMA" --objective reg:squarederror --label ttfb_ms --rounds 5 --report "$T/r.html" "$D/train.csv" -o "$T/m"
+  run cdn train -q --schema "$SCHEMA" --objective reg:squarederror --label ttfb_ms --rounds 5 --eval-train --report "$T/r.html" "$D/train.csv" -o "$T/m"
   assert_success
   run "$PY" "$REPO_ROOT/tests/cli/py/check_report.py" "$T/r.html" "$T/m"
   assert_success
@@ -374,7 +399,7 @@ PY
 }
 
 @test "SIGINT stops training after a round and the bundle holds the rounds done" {
-  "$CDN" train --schema "$SCHEMA" --rounds 100000 --eta 0.01 "$D/train.csv" -o "$T/m" 2>"$T/err" &
+  "$CDN" train --schema "$SCHEMA" --rounds 100000 --eta 0.01 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m" 2>"$T/err" &
   pid=$!
   deadline=$((SECONDS + 60))
   until grep -q '^cdn train: \[3\]' "$T/err" || ((SECONDS > deadline)); do sleep 0.1; done
@@ -391,22 +416,22 @@ PY
 @test "XGBoost's own warnings come through cdn's diagnostics, and -q silences them" {
   awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
   # binary:logitraw: XGBoost evaluates the AUC itself, and warns
-  run --separate-stderr cdn train --schema "$SCHEMA" --objective binary:logitraw --rounds 1 "$T/one-class.csv" -o "$T/m"
+  run --separate-stderr cdn train --schema "$SCHEMA" --objective binary:logitraw --rounds 1 --eval-train "$T/one-class.csv" -o "$T/m"
   assert_success
   [[ "$stderr" =~ "cdn train: warning: XGBoost: Dataset is empty, or contains only positive or negative samples." ]]
   [[ "$stderr" != *"auc.cc"* ]]
-  run --separate-stderr cdn train -q --schema "$SCHEMA" --objective binary:logitraw --rounds 1 "$T/one-class.csv" -o "$T/m2"
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --objective binary:logitraw --rounds 1 --eval-train "$T/one-class.csv" -o "$T/m2"
   assert_success
   assert_equal "$stderr" ""
 }
 
 @test "an AUC cdn computes on one class of labels is NaN, with a warning" {
   awk -F, -v OFS=, 'NR == 1 || $16 == 0' "$D/train.csv" | head -500 >"$T/one-class.csv"
-  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 "$T/one-class.csv" -o "$T/m"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 2 --eval-train "$T/one-class.csv" -o "$T/m"
   assert_success
   assert_equal "$(grep -c 'warning: AUC is undefined on the training data: it holds only one class of labels (or no rows); give it both' <<<"$stderr")" 1
   [[ "$stderr" =~ "[0] train-auc:nan train-logloss:" ]]
-  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 2 "$T/one-class.csv" -o "$T/m2"
+  run --separate-stderr cdn train -q --schema "$SCHEMA" --rounds 2 --eval-train "$T/one-class.csv" -o "$T/m2"
   assert_success
   assert_equal "$stderr" ""
 }
@@ -437,14 +462,14 @@ PY
 
 @test "the metrics of every round equal XGBoost's own evaluation, by objective and metric" {
   run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 20 --max-depth 4 --eta 0.2 --param eval_metric=error \
-    --param eval_metric=auc --param eval_metric=logloss --valid "$D/valid.csv" "$D/train.csv" -o "$T/bin"
+    --param eval_metric=auc --param eval_metric=logloss --eval-train --valid "$D/valid.csv" "$D/train.csv" -o "$T/bin"
   assert_success
   [[ "$stderr" =~ "per-round metrics computed by cdn: 3 on 2 sets" ]]
   "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/bin" "$D/train.csv" "$D/valid.csv" >"$T/bin.json"
   same_history "$T/bin" "$T/bin.json"
 
   run --separate-stderr cdn -vv train --schema "$SCHEMA" --objective reg:squarederror --label response_time_ms \
-    --rounds 20 --valid "$D/valid.csv" "$D/train.csv" -o "$T/reg"
+    --rounds 20 --eval-train --valid "$D/valid.csv" "$D/train.csv" -o "$T/reg"
   assert_success
   [[ "$stderr" =~ "per-round metrics computed by cdn: 2 on 2 sets" ]]
   "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/reg" "$D/train.csv" "$D/valid.csv" >"$T/reg.json"
@@ -452,7 +477,7 @@ PY
 
   # a metric cdn does not compute: XGBoost evaluates every metric of the run
   run --separate-stderr cdn -vv train --schema "$SCHEMA" --rounds 20 --param eval_metric=aucpr \
-    --param eval_metric=logloss --valid "$D/valid.csv" "$D/train.csv" -o "$T/pr"
+    --param eval_metric=logloss --eval-train --valid "$D/valid.csv" "$D/train.csv" -o "$T/pr"
   assert_success
   [[ ! "$stderr" =~ "per-round metrics computed by cdn" ]]
   "$PY" "$REPO_ROOT/tests/cli/py/train_xgb.py" "$T/pr" "$D/train.csv" "$D/valid.csv" >"$T/pr.json"
@@ -461,7 +486,7 @@ PY
 
 @test "--model-in continues a bundle's model: its contract and trees, this run's rounds after them, as XGBoost's xgb_model" {
   cdn train -q --schema "$SCHEMA" --rounds 8 --max-depth 4 "$D/valid.csv" -o "$T/base"
-  run --separate-stderr cdn -vv train --rounds 6 --max-depth 4 --model-in "$T/base" --valid "$D/valid.csv" \
+  run --separate-stderr cdn -vv train --rounds 6 --max-depth 4 --model-in "$T/base" --eval-train --valid "$D/valid.csv" \
     "$D/train.csv" -o "$T/more"
   assert_success
   [[ $stderr == *"6 rounds after the 8 of --model-in, 14 trees, bundle '$T/more'"* ]] || fail "$stderr"
@@ -512,7 +537,7 @@ for part in data.split("\r\x1b[K")[1:]:
     fail "last bar: ${lines[-1]} (best round $best)"
   ((${#lines[@]} > best + 1)) || fail "stopped at the best round itself?"
   # piped: one line per round instead, no bar
-  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 "$D/train.csv" -o "$T/m2"
+  run --separate-stderr cdn train --schema "$SCHEMA" --rounds 3 --valid "$D/valid.csv" "$D/train.csv" -o "$T/m2"
   assert_success
   [[ $stderr != *$'\r'* ]]
   [[ $stderr == *'[2] '* ]]

@@ -1,8 +1,12 @@
 """Python XGBoost on the same rows and parameters as a cdn train bundle: the reference for
 the AUC parity test and the training benchmark.
 
-usage: train_xgb.py BUNDLE TRAIN.csv VALID.csv [BASE_BUNDLE]
+usage: train_xgb.py [--evals SETS] BUNDLE TRAIN.csv VALID.csv [BASE_BUNDLE]
   -> prints JSON {"auc", "read_s", "train_s", "history": {"train-auc": [one per round], ...}}
+
+--evals train,valid (the default), valid or none: the sets xgboost.train evaluates after each
+round (evals=...). With none, VALID.csv may be "-": nothing is read, evaluated or predicted
+beyond the training (the plainest script), and "auc" is null.
 
 The features, their kinds and the category codes come from BUNDLE/contract.json; the
 XGBoost parameters and rounds from BUNDLE/params.json. CSV is read with pandas.read_csv.
@@ -54,19 +58,32 @@ def auc(p, y):
 
 
 def main():
-    bundle, train_path, valid_path = sys.argv[1:4]
-    base = xgb.Booster(model_file=f"{sys.argv[4]}/model.ubj") if len(sys.argv) > 4 else None
+    args = sys.argv[1:]
+    sets = ["train", "valid"]
+    if args[:1] == ["--evals"]:
+        sets = [] if args[1] == "none" else args[1].split(",")
+        args = args[2:]
+    bundle, train_path, valid_path = args[:3]
+    base = xgb.Booster(model_file=f"{args[3]}/model.ubj") if len(args) > 3 else None
     contract = json.load(open(f"{bundle}/contract.json"))
     params = json.load(open(f"{bundle}/params.json"))
     t0 = time.time()
     xtr, ytr = frame(train_path, contract)
-    xva, yva = frame(valid_path, contract)
+    plain = not sets and valid_path == "-"
+    if not plain:
+        xva, yva = frame(valid_path, contract)
     t1 = time.time()
     plist = [tuple(kv) for kv in params["xgboost"]]
     dtr = xgb.DMatrix(xtr, label=ytr, enable_categorical=True, nthread=-1)
+    if plain:
+        booster = xgb.train(plist, dtr, params["rounds_run"], xgb_model=base)
+        print(json.dumps({"auc": None, "read_s": t1 - t0, "train_s": time.time() - t1,
+                          "history": {}}))
+        return
     dva = xgb.DMatrix(xva, label=yva, enable_categorical=True, nthread=-1)
+    named = {"train": dtr, "valid": dva}
     evals_result = {}
-    booster = xgb.train(plist, dtr, params["rounds_run"], evals=[(dtr, "train"), (dva, "valid")],
+    booster = xgb.train(plist, dtr, params["rounds_run"], evals=[(named[s], s) for s in sets],
                         evals_result=evals_result, verbose_eval=False, xgb_model=base)
     t2 = time.time()
     p = booster.predict(dva)
