@@ -216,6 +216,9 @@ complete -c cdn -n '__fish_seen_subcommand_from train' -l valid-after -x -d 'Val
 complete -c cdn -n '__fish_seen_subcommand_from train' -l early-stopping -x -d 'Stop when the last validation metric has not improved for N rounds, and keep the best round'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l threshold -x -d 'Probability at which a binary prediction counts as positive in the final metrics'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l report -r -F -d 'Also write the HTML report (always in the bundle as report.html) to this path: learning curves, parameters, data summary, feature importance, ROC, precision-recall and calibration or residuals'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l eval-train -d 'Also compute the per-round metrics on the training data (they are computed on the validation data when there is some, else not at all)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l in-memory -d 'Keep the training data whole in memory as a float matrix (the default streams it into XGBoost\'s quantised matrix a block at a time)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l external-memory -x -a '(__fish_complete_directories)' -d 'Train from external memory: the rows and XGBoost\'s pages are kept in files in DIR and read back every round, for data that does not fit in memory even quantised'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l model-in -x -k -a '(__cdn_bundles)' -d 'Continue training this bundle\'s model (its contract, objective and trees): the rounds are added after its own'
 complete -c cdn -n '__fish_seen_subcommand_from train' -k -a '(__cdn_files \'^.*\\\\.(?:ndjson|jsonl|json|csv|ndjson\\\\.gz|jsonl\\\\.gz|json\\\\.gz|csv\\\\.gz)$\')'
 
