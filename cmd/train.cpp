@@ -172,6 +172,12 @@ int run_train(TrainArgs& a) {
   model::CsvLoader loader(contract, after.has_value(), ctx.rejects(), ctx.counts());
   if (!a.model_in.empty()) loader.freeze_vocabularies();
   model::Dataset train, valid;
+  if (!a.model_in.empty() && a.train.external_memory.empty() && !a.in_memory) {
+    // XGBoost 1.7 predicts a quantised matrix from its bins, not its values: the trees of the
+    // model continued would start from approximate margins. Exact values are kept instead.
+    diag::debug("--model-in: the training data is kept in memory (or give --external-memory)");
+    a.in_memory = true;
+  }
   if (!a.in_memory) {
     // The rows go to a file as they are read and to XGBoost a block at a time.
     std::string dir = a.train.external_memory;

@@ -369,7 +369,7 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
       parse_eval(text, cols, values);
     }
     if (r.columns.empty()) r.columns = cols;
-    r.history.push_back(values);
+    if (!evals.empty()) r.history.push_back(values);
     r.rounds_run = it + 1;
     std::string shown;
     for (size_t k = 0; k < cols.size(); ++k) {

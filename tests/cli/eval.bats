@@ -13,8 +13,8 @@ SCHEMA="$REPO_ROOT/schemas/cdn-data.json"
 setup_file() {
   local d="$BATS_FILE_TMPDIR"
   "$CDN" gen -q --rows 6000 --seed 31 -f csv -o "$d/train.csv"
-  "$CDN" train -q --schema "$SCHEMA" --rounds 20 --time-features "$d/train.csv" -o "$d/m"
-  "$CDN" train -q --schema "$SCHEMA" --rounds 10 --objective reg:squarederror --label ttfb_ms \
+  "$CDN" train -q --schema "$SCHEMA" --rounds 20 --eval-train --time-features "$d/train.csv" -o "$d/m"
+  "$CDN" train -q --schema "$SCHEMA" --rounds 10 --eval-train --objective reg:squarederror --label ttfb_ms \
     --drop sampleID,timestamp,client_ip,qoe_bad "$d/train.csv" -o "$d/reg"
   "$CDN" gen -q --rows 4000 --seed 32 --start 2026-11-23T00:00:00Z -o "$d/test.ndjson"
   "$CDN" gen -q --rows 4000 --seed 32 --start 2026-11-23T00:00:00Z -f csv -o "$d/test.csv"

@@ -597,3 +597,74 @@ for part in data.split("\r\x1b[K")[1:]:
   assert_line --index 7 "408	not a JSON object but an array"
   assert_line --index 8 --regexp "^409	invalid JSON: "
 }
+
+# mode_auc DIR: the final validation AUC of a bundle
+mode_auc() { json "$1/metrics.json" 'd["final"]["auc"]'; }
+
+@test "the default quantised path, --in-memory and --external-memory train models of the same quality, and say which mode ran" {
+  run --separate-stderr cdn -v train --schema "$SCHEMA" --rounds 20 --in-memory --valid "$D/valid.csv" "$D/train.csv" -o "$T/mem"
+  assert_success
+  [[ $stderr == *"training on 12000 rows, in memory (a dense float matrix)"* ]] || fail "$stderr"
+  run --separate-stderr cdn -v train --schema "$SCHEMA" --rounds 20 --valid "$D/valid.csv" "$D/train.csv" -o "$T/q"
+  assert_success
+  [[ $stderr == *"training on 12000 rows, quantised (XGBoost's quantile matrix, built a block at a time)"* ]] || fail "$stderr"
+  mkdir "$T/ext"
+  run --separate-stderr cdn -v train --schema "$SCHEMA" --rounds 20 --external-memory "$T/ext" --valid "$D/valid.csv" "$D/train.csv" -o "$T/x"
+  assert_success
+  [[ $stderr == *"training on 12000 rows, in external memory (pages in '$T/ext')"* ]] || fail "$stderr"
+  # XGBoost's pages and the rows' file are gone with the run
+  assert_equal "$(ls -A "$T/ext")" ""
+  assert_equal "$(json "$T/mem/params.json" '(d["data"], d["workers"])')" "('in memory', 1)"
+  assert_equal "$(json "$T/q/params.json" '(d["data"], d["workers"])')" "('quantised', 1)"
+  assert_equal "$(json "$T/x/params.json" '(d["data"], d["workers"])')" "('external memory', 1)"
+  grep -q '<tr><th>data</th><td>external memory, 1 worker</td></tr>' "$T/x/report.html"
+  "$PY" - "$(mode_auc "$T/mem")" "$(mode_auc "$T/q")" "$(mode_auc "$T/x")" <<'PY'
+import sys
+mem, q, x = map(float, sys.argv[1:])
+print(mem, q, x)
+assert abs(q - mem) <= 0.002 and abs(x - mem) <= 0.002, (mem, q, x)
+PY
+  # the same data summary and reference distributions, whichever way the rows were kept
+  cmp "$T/mem/summary.json" "$T/q/summary.json"
+  cmp "$T/mem/reference.json" "$T/q/reference.json"
+  cmp "$T/mem/summary.json" "$T/x/summary.json"
+  # each bundle predicts
+  cdn gen -q --rows 50 --seed 3 --no-label | cdn tag -q | cdn predict -q -m "$T/x" | wc -l | grep -qx 50
+}
+
+@test "rows spooled past one block: the split, the sorted vocabularies and the summary are those of the rows held in memory" {
+  # 70,000 rows: two blocks of the spool; --valid-fraction splits the spooled rows; the
+  # learned vocabularies are sorted after the rows are written, so their codes change as
+  # the rows are read back
+  cdn gen -q --rows 70000 --seed 21 -f csv -o "$T/big.csv"
+  cdn train -q --schema "$SCHEMA" --rounds 5 --in-memory --valid-fraction 0.25 --seed 4 "$T/big.csv" -o "$T/mem"
+  cdn train -q --schema "$SCHEMA" --rounds 5 --valid-fraction 0.25 --seed 4 "$T/big.csv" -o "$T/q"
+  cmp "$T/mem/summary.json" "$T/q/summary.json"
+  cmp "$T/mem/reference.json" "$T/q/reference.json"
+  cmp "$T/mem/contract.json" "$T/q/contract.json"
+  assert_equal "$(json "$T/q/metrics.json" 'd["final"]["rows"]')" "$(json "$T/mem/metrics.json" 'd["final"]["rows"]')"
+  "$PY" - "$(mode_auc "$T/mem")" "$(mode_auc "$T/q")" <<'PY'
+import sys
+mem, q = map(float, sys.argv[1:])
+assert abs(q - mem) <= 0.002, (mem, q)
+PY
+  # the final metrics are those of predicting the validation rows again
+  run cdn eval -m "$T/q" --json "$T/big.csv"
+  assert_success
+}
+
+@test "where the rows are kept: --in-memory and --external-memory together, a missing directory, and an unwritable TMPDIR are usage errors naming what to change" {
+  run --separate-stderr cdn train --schema "$SCHEMA" --in-memory --external-memory "$T" "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: --in-memory and --external-memory each choose where the training data is kept; give one"
+  run --separate-stderr cdn train --schema "$SCHEMA" --external-memory "$T/nodir" "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  assert_equal "$stderr" "cdn train: bad --external-memory: the directory '$T/nodir' does not exist; name an existing directory"
+  run --separate-stderr env TMPDIR="$T/nodir" "$CDN" train --schema "$SCHEMA" "$D/train.csv" -o "$T/m"
+  assert_failure 2
+  [[ $stderr == "cdn train: cannot write the training rows to a file in '$T/nodir': the directory '$T/nodir' does not exist; name a writable directory with --external-memory or TMPDIR" ]] || fail "$stderr"
+  [ ! -e "$T/m/model.ubj" ]
+  # in memory nothing is written there
+  run env TMPDIR="$T/nodir" "$CDN" train -q --schema "$SCHEMA" --rounds 2 --in-memory "$D/train.csv" -o "$T/m2"
+  assert_success
+}
