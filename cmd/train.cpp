@@ -232,7 +232,7 @@ int run_train(TrainArgs& a) {
   }
   diag::info("read " + std::to_string(train.rows()) + " training and " +
              std::to_string(valid.rows()) + " validation rows in " + secs());
-  diag::info("training on " + std::to_string(train.rows()) + " rows, " +
+  diag::notice("training on " + std::to_string(train.rows()) + " rows, " +
              (a.in_memory ? "in memory (a dense float matrix)"
               : a.train.external_memory.empty()
                   ? "quantised (XGBoost's quantile matrix, built a block at a time)"
