@@ -444,6 +444,12 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
     xgb::predict_matrix(r.booster, valid != nullptr ? dvalid : dtrain, 0, r.final_predictions,
                         shape);
   }
+  // XGBoost's training state (the matrices, gradients, row partitions, prediction caches:
+  // most of the memory) goes before the metrics, the report and the reference are made: the
+  // model alone is kept, saved and loaded again.
+  dvalid.reset();
+  dtrain.reset();
+  r.booster = xgb::load(xgb::save(r.booster, "ubj"), "the trained model");
   r.final_metrics = evaluate(label_kind(contract.objective), r.final_predictions, eval.y,
                              contract.num_class, o.threshold);
   r.final_metrics.evaluated_on = valid != nullptr ? "validation" : "training";
