@@ -679,6 +679,17 @@ sid_key_part() {
   cmp "$T/plain.ndjson" "$T/keyed.ndjson"
 }
 
+@test "predictions without a key spread over every partition: 20,000 of them from a file reach at least 120 of 128" {
+  start_broker -t spread:128
+  "$CDN" gen -q --rows 20000 --seed 25 --no-label | "$CDN" tag -q -o "$T/in.ndjson"
+  cdn predict -q -m "$D/m" "$T/in.ndjson" -o kafka:spread
+  run bash -c "'$CDN' consume -q -t spread -e --envelope | jq -r '\"\(.key) \(.partition)\"'"
+  assert_equal "${#lines[@]}" 20000
+  assert_equal "$(cut -d' ' -f1 <<<"$output" | sort -u)" "null"
+  n=$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)
+  ((n >= 120)) || fail "20000 predictions reached $n of 128 partitions"
+}
+
 # records_in PORT N [--at-least]: until predict has read N records (or N or more), from its
 # /metrics; 60 s at most.
 records_in() {
