@@ -71,6 +71,7 @@ complete -c cdn -n '__fish_seen_subcommand_from sort' -s S -l buffer-size -x -d 
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s T -l temporary-directory -x -a '(__fish_complete_directories)' -d 'Directory for spilled runs (default $TMPDIR or /tmp)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l check -d 'Check that the input is sorted; report the first record out of order (exit 1)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l merge -d 'Merge inputs that are each already sorted'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -l key-field -x -d 'Kafka outputs and rejects: the message key of each record (not its sort --key) is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -k -a '(__cdn_files \'^.*\\\\.(?:ndjson|jsonl|json|csv|ndjson\\\\.gz|jsonl\\\\.gz|json\\\\.gz|csv\\\\.gz)$\')'
 
 # cdn tag
