@@ -10,6 +10,7 @@
 #include "common/diag/log.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/kafka/envelope.hpp"
+#include "common/record/message_key.hpp"
 
 namespace cdn::cmd {
 
@@ -21,6 +22,7 @@ struct ConsumeArgs {
   std::vector<std::string> specs;  // positional kafka:TOPIC
   bool envelope = false;
   uint64_t count = 0;
+  std::string key_field;
 };
 
 int run_consume(ConsumeArgs& a) {
@@ -50,12 +52,22 @@ int run_consume(ConsumeArgs& a) {
   kafka::MessageLines messages(consumer, a.envelope);
   kafka::MessageLine m;
   auto& counts = ctx.counts();
+  // A Kafka output or rejects topic: each line keeps its message's key, or takes
+  // --key-field's (read from the line: the payload, or with --envelope the envelope).
+  const record::KeyField key_field(a.key_field);
+  const bool keyed =
+      !key_field.empty() && (ctx.out().takes_keys() || ctx.rejects().sink().takes_keys());
+  std::string key_buf;
+  simdjson::dom::parser key_parser;
   while (messages.next(m)) {
     ++counts.in;
+    auto key = m.key;
+    if (keyed)
+      key = record::KeyField::chosen(key_field.of_text(m.text, key_buf, key_parser), m.key);
     if (m.reason.empty()) {
-      ctx.emit(m.text);
+      ctx.emit(m.text, key);
     } else {
-      ctx.rejects().reject(m.source, m.offset, m.reason, m.text);
+      ctx.rejects().reject(m.source, m.offset, m.reason, m.text, {}, key);
     }
     if (a.count > 0 && counts.in >= a.count) break;
     commits.read(counts.in);
@@ -79,6 +91,9 @@ Runner setup_consume(CLI::App& app) {
   cli::add_whole_number(app, "-c,--count", a->count, "Stop after N messages (default: no limit)", 0)
       ->type_name("N");
   cli::add_output_options(app, a->io);
+  cli::add_key_field_option(app, a->key_field,
+                            "each line (with --envelope, a path into it: payload.sampleID) is "
+                            "its");
   cli::add_kafka_options(app, true);
   cli::add_service_options(app, a->service);
   cli::add_examples(app, {"cdn consume -t cdnresult -e -c 100 -o results.ndjson",

@@ -14,6 +14,7 @@
 #include "common/endpoint/endpoint.hpp"
 #include "common/gen/generator.hpp"
 #include "common/io/signals.hpp"
+#include "common/record/message_key.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::cmd {
@@ -30,6 +31,7 @@ struct GenArgs {
   std::string dirty = "0";
   bool no_label = false;
   std::vector<std::string> shift;
+  std::string key_field;
   bool rows_given = false;    // -n/--rows, on the command line or in the config file
   bool output_given = false;  // -o/--output
 };
@@ -107,9 +109,23 @@ int run_gen(const GenArgs& a) {
   std::string line;
   line.reserve(1024);
   auto& counts = ctx.counts();
+  // --key-field on a Kafka output: each record's key from its field, read off the line.
+  const record::KeyField key_field(a.key_field);
+  const bool keyed = !key_field.empty() && ctx.out().takes_keys();
+  if (keyed && opts.format == gen::Format::csv) {
+    throw UsageError(
+        "--key-field reads a field of NDJSON records, and these are CSV rows; "
+        "leave out --key-field or write NDJSON");
+  }
+  std::string key_buf;
+  simdjson::dom::parser key_parser;
   while (generator.next(line)) {
     ++counts.in;
-    ctx.emit(line);
+    if (keyed) {
+      ctx.emit(line, key_field.of_text(line, key_buf, key_parser));
+    } else {
+      ctx.emit(line);
+    }
     if ((counts.in & 0xfff) == 0 && io::stop_requested()) break;
   }
   const auto& s = generator.stats();
@@ -169,6 +185,7 @@ Runner setup_gen(CLI::App& app) {
       ->delimiter(',')
       ->allow_extra_args(false);
   cli::add_output_options(app, a->io);
+  cli::add_key_field_option(app, a->key_field);
   cli::add_examples(app, {"cdn gen -n 10000 --seed 7 -o day1.ndjson",
                           "cdn gen -n 5000 --format csv -o train.csv"});
   CLI::Option* output = app.get_option("--output");

@@ -172,6 +172,7 @@ struct PredictArgs {
   double threshold = 0.5;
   bool threshold_given = false;
   std::vector<std::string> keep;
+  std::string key_field;
   bool explain = false;
   bool allow_missing = false;
   std::string shadow;
@@ -237,6 +238,7 @@ int run_exactly_once(PredictArgs& a, const model::Bundle& bundle, const model::S
   a.serve.periodic_commit = true;
   record::FieldWatch watch;
   watch.expect("--keep", a.keep);
+  watch.expect("--key-field", {a.key_field}, true);
   record::WatchedSource watched(*source, watch);
   auto tally = model::serve(scorer, watched, ctx, a.serve);
   watch.report();
@@ -258,6 +260,7 @@ int run_predict(PredictArgs& a) {
   so.explain = a.explain;
   so.measure = diag::Service::get().serving();
   so.allow_missing = a.allow_missing;
+  so.key_field = record::KeyField(a.key_field);
   for (const auto& k : so.keep) {
     if (k.empty()) throw UsageError("--keep holds an empty field name");
   }
@@ -315,6 +318,7 @@ int run_predict(PredictArgs& a) {
   cli::Inputs inputs(a.io, ctx);
   auto& in = inputs.records();
   in.field_watch().expect("--keep", a.keep);
+  in.field_watch().expect("--key-field", {a.key_field}, true);
   // A file output or rejects file is renamed into place at the end, so only streams can be
   // committed on the way (and with them the offsets of a Kafka input in a group).
   a.serve.periodic_commit =
@@ -341,6 +345,8 @@ Runner setup_predict(CLI::App& app) {
       ->type_name("FIELDS")
       ->delimiter(',')
       ->allow_extra_args(false);
+  cli::add_key_field_option(app, a->key_field,
+                            "each prediction (and reject) is its input record's");
   app.add_flag("--explain", a->explain,
                "Add \"contributions\": each feature's SHAP value and the bias, which sum to the "
                "margin");

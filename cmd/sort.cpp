@@ -27,6 +27,7 @@ struct SortArgs {
   bool check = false;
   bool merge = false;
   bool strict_json = false;
+  std::string key_field;   // --key-field: the message key on a Kafka output
   bool key_given = false;  // -k/--key: not the default
 };
 
@@ -49,13 +50,16 @@ int run_sort(const SortArgs& a) {
   }
   if (a.check && a.merge) throw UsageError("--check and --merge do not go together; pick one");
 
-  pipeline::RunContext ctx("sort", a.check ? io::no_output() : cli::open_output(a.io),
-                           endpoint::open_rejects(a.io.rejects));
+  pipeline::RunContext ctx(
+      "sort",
+      a.check ? io::no_output() : endpoint::keyed_by_field(cli::open_output(a.io), a.key_field),
+      endpoint::open_rejects(a.io.rejects));
   // Files that fit in half the budget are mapped rather than copied (not for --check and
   // --merge, which stream each record once).
   cli::Inputs inputs(a.io, ctx, a.check || a.merge ? 0 : opts.buffer_bytes / 2);
   record::FieldWatch& watch = inputs.records().field_watch();
   if (a.key_given) watch.expect("--key", {a.key}, true);
+  watch.expect("--key-field", {a.key_field}, true);
   if (a.check) {
     bool ok = pipeline::check_sorted(inputs.records(), opts, ctx);
     ctx.commit();
@@ -124,6 +128,7 @@ Runner setup_sort(CLI::App& app) {
                "Check that the input is sorted; report the first record out of order (exit 1)");
   app.add_flag("--merge", a->merge, "Merge inputs that are each already sorted");
   // Old short forms: -c is --count in consume, -m --model in predict and eval.
+  cli::add_key_field_option(app, a->key_field, "each record (not its sort --key) is its");
   cli::deprecated(app.add_flag("-c", a->check), "--check");
   cli::deprecated(app.add_flag("-m", a->merge), "--merge");
   cli::add_examples(app, {"cdn sort day1.ndjson -o sorted.ndjson",

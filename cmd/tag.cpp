@@ -15,6 +15,7 @@
 #include "common/endpoint/endpoint.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/ids.hpp"
+#include "common/record/message_key.hpp"
 
 namespace cdn::cmd {
 
@@ -29,6 +30,7 @@ struct TagArgs {
   std::vector<std::string> hash_fields;
   std::string state;
   bool overwrite = false;
+  std::string key_field;
   bool start_given = false;  // set from the parsed options
 };
 
@@ -79,6 +81,10 @@ int run_tag(const TagArgs& a) {
   pipeline::RunContext ctx("tag", cli::open_output(a.io), endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
   inputs.records().field_watch().expect("--hash-fields", a.hash_fields);
+  // --key-field names the ID field: the key is the ID written, which no input record has.
+  const record::KeyField key_field(a.key_field);
+  const bool key_is_id = !key_field.empty() && key_field.path().front() == a.field;
+  if (!key_is_id) inputs.records().field_watch().expect("--key-field", {a.key_field}, true);
   record::IdOptions opts;
   opts.mode = a.mode == "uuid"   ? record::IdMode::uuid
               : a.mode == "hash" ? record::IdMode::hash
@@ -103,15 +109,18 @@ int run_tag(const TagArgs& a) {
   uint64_t tagged = 0, kept = 0;
   std::string line, reason;
   try {
-    simdjson::dom::parser parser;
+    simdjson::dom::parser parser, key_parser;
     record::Record rec;
     auto& in = inputs.records();
-    // The record at hand to the rejects, with its message's key.
+    std::string key_buf;
+    std::optional<std::string_view> key;  // of the record at hand: --key-field's, or its own
+    // The record at hand to the rejects, with its key.
     auto reject = [&](const std::string& why) {
-      ctx.rejects().reject(in.name(), rec.line, why, rec.text, {}, rec.key);
+      ctx.rejects().reject(in.name(), rec.line, why, rec.text, {}, key);
     };
     while (in.next(rec)) {
       std::string_view text = rec.text;
+      key = rec.key;
       simdjson::dom::element root;
       if (auto err = parser.parse(text.data(), text.size(), false).get(root)) {
         reject(std::string("invalid JSON: ") + simdjson::error_message(err));
@@ -122,10 +131,11 @@ int run_tag(const TagArgs& a) {
         reject(std::string("not a JSON object but ") + record::json_type_name(root.type()));
         continue;
       }
+      if (!key_field.empty()) key = record::KeyField::chosen(key_field.of(root, key_buf), rec.key);
       bool has = obj.at_key(a.field).error() == simdjson::SUCCESS;
       if (has && !a.overwrite) {
         ++kept;
-        ctx.emit(text, rec.key);
+        ctx.emit(text, key);
         continue;
       }
       line.clear();
@@ -142,7 +152,10 @@ int run_tag(const TagArgs& a) {
       }
       line.append(text.substr(*tail));
       ++tagged;
-      ctx.emit(line, rec.key);
+      if (key_is_id) {
+        key = record::KeyField::chosen(key_field.of_text(line, key_buf, key_parser), rec.key);
+      }
+      ctx.emit(line, key);
     }
   } catch (...) {
     // IDs may have gone out already: record them so that no later run hands them out again.
@@ -202,6 +215,8 @@ Runner setup_tag(CLI::App& app) {
       ->type_name("FILE");
   app.add_flag("--overwrite", a->overwrite,
                "Replace the ID of records that already have the field (default: keep it)");
+  cli::add_key_field_option(app, a->key_field,
+                            "each record (its new ID when FIELD is --id-field) is its");
   cli::add_service_options(app, a->service);
   cli::add_examples(app, {"cdn tag sorted.ndjson -o tagged.ndjson",
                           "cdn tag --mode uuid --id-field id day1.ndjson"});

@@ -30,6 +30,7 @@ struct ValidateArgs {
   bool summary = false;
   unsigned threads = 0;
   std::string engine = "compiled";
+  std::string key_field;
 };
 
 constexpr size_t kBatchRecords = 2048;
@@ -81,6 +82,9 @@ int run_validate(ValidateArgs& a) {
   opts.coerce = a.coerce;
   opts.coerce_opts.drop_unknown = a.drop_unknown;
   opts.keep_changes = a.report_changes;
+  record::KeyField key_field(a.key_field);
+  if (!key_field.empty()) opts.key_field = &key_field;
+  in.field_watch().expect("--key-field", {a.key_field}, true);
   schema::FailureTable failures;
   uint64_t coerced = 0;
   bool timed = ctx.measuring();  // --metrics-addr: cdn_batch_seconds
@@ -104,18 +108,19 @@ int run_validate(ValidateArgs& a) {
       const auto& it = b.items[i];
       const auto& r = b.results[i];
       const std::string& source = b.sources[it.source];
+      auto key = r.keyed ? std::optional<std::string_view>(r.key) : b.keys.get(i);
       switch (r.kind) {
         case schema::CheckResult::Kind::valid:
-          ctx.emit(it.text(), b.keys.get(i));
+          ctx.emit(it.text(), key);
           break;
         case schema::CheckResult::Kind::coerced:
           ++coerced;
           report(r, source, it.line);
-          ctx.emit(r.text, b.keys.get(i));
+          ctx.emit(r.text, key);
           break;
         case schema::CheckResult::Kind::invalid:
           report(r, source, it.line);
-          ctx.rejects().reject(source, it.line, r.reason, it.text(), r.members, b.keys.get(i));
+          ctx.rejects().reject(source, it.line, r.reason, it.text(), r.members, key);
           break;
       }
     }
@@ -187,6 +192,7 @@ Runner setup_validate(CLI::App& app) {
       ->type_name("ENGINE")
       ->check(CLI::IsMember({"compiled", "valijson"}))
       ->capture_default_str();
+  cli::add_key_field_option(app, a->key_field);
   cli::add_whole_number(app, "--threads", a->threads,
                         "Threads that check records (default: one per core)", 0, 256)
       ->type_name("N");

@@ -71,6 +71,7 @@ complete -c cdn -n '__fish_seen_subcommand_from sort' -s S -l buffer-size -x -d 
 complete -c cdn -n '__fish_seen_subcommand_from sort' -s T -l temporary-directory -x -a '(__fish_complete_directories)' -d 'Directory for spilled runs (default $TMPDIR or /tmp)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l check -d 'Check that the input is sorted; report the first record out of order (exit 1)'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -l merge -d 'Merge inputs that are each already sorted'
+complete -c cdn -n '__fish_seen_subcommand_from sort' -l key-field -x -d 'Kafka outputs and rejects: the message key of each record (not its sort --key) is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from sort' -k -a '(__cdn_files \'^.*\\\\.(?:ndjson|jsonl|json|csv|ndjson\\\\.gz|jsonl\\\\.gz|json\\\\.gz|csv\\\\.gz)$\')'
 
 # cdn tag
@@ -96,6 +97,7 @@ complete -c cdn -n '__fish_seen_subcommand_from tag' -l prefix -x -d 'Write IDs 
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l hash-fields -x -d 'Hash these fields\' values instead of the whole record (--mode hash); records without one are rejected'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l state -r -F -d 'Keep the sequence in FILE across runs, so IDs never repeat: it is read at the start (and then wins over --start), reserves numbers before they go out (a killed run skips the rest) and is written at the end; concurrent runs take turns (--mode seq)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l overwrite -d 'Replace the ID of records that already have the field (default: keep it)'
+complete -c cdn -n '__fish_seen_subcommand_from tag' -l key-field -x -d 'Kafka outputs and rejects: the message key of each record (its new ID when FIELD is --id-field) is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
 complete -c cdn -n '__fish_seen_subcommand_from tag' -k -a '(__cdn_files \'^.*\\\\.(?:ndjson|jsonl|json|csv|ndjson\\\\.gz|jsonl\\\\.gz|json\\\\.gz|csv\\\\.gz)$\')'
@@ -122,6 +124,7 @@ complete -c cdn -n '__fish_seen_subcommand_from validate' -l drop-unknown -d 'Wi
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l report-changes -d 'With --coerce: list each change on stderr (source:line: pointer: kind: before -> after)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l summary -d 'At the end, a table on stderr of how often which keyword failed at which path'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l engine -x -a 'compiled valijson' -d 'What checks records: compiled (the schema compiled once into cdn\'s checker, the default) or valijson (the valijson library over the same parsed records, a reference: slower, and strict about integer types)'
+complete -c cdn -n '__fish_seen_subcommand_from validate' -l key-field -x -d 'Kafka outputs and rejects: the message key of each record is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l threads -x -d 'Threads that check records (default: one per core)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l metrics-addr -x -d 'Serve /metrics (Prometheus), /healthz and /readyz on HOST:PORT, e.g. 127.0.0.1:9464 (a PORT alone is 127.0.0.1\'s; 0.0.0.0 is every interface; port 0 picks a free one, said on stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from validate' -l health-timeout -x -d '/healthz answers 503 once the loop has neither moved nor waited for input this long, e.g. 30s'
@@ -166,6 +169,7 @@ complete -c cdn -n '__fish_seen_subcommand_from consume' -s X -x -d 'Any librdka
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) this often to --stats-file (like 500ms, 5s or 2m; a plain number is milliseconds)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails; for an output, what waits then is counted as not delivered (like 500ms, 5s or 2m; a plain number is milliseconds)'
+complete -c cdn -n '__fish_seen_subcommand_from consume' -l key-field -x -d 'Kafka outputs and rejects: the message key of each line (with --envelope, a path into it: payload.sampleID) is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s G -l group -x -d 'Kafka consumer group (default: none, every partition assigned)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -l offset -x -a 'beginning end stored' -d 'Where Kafka inputs start: beginning, end, stored, an offset N, or s@EPOCH_MS (the first message at or after that time)'
 complete -c cdn -n '__fish_seen_subcommand_from consume' -s e -l exit-at-end -d 'Stop once every partition of the Kafka inputs is read to its end'
@@ -241,6 +245,7 @@ complete -c cdn -n '__fish_seen_subcommand_from predict' -l compress -x -a 'auto
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l rejects -r -F -d 'Where rejected records go, one NDJSON line each (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l threshold -x -d 'Add a "label": 1 when the probability is at least T, else 0 (binary classifiers)'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l keep -x -d 'Copy these input fields into each prediction, comma-separated'
+complete -c cdn -n '__fish_seen_subcommand_from predict' -l key-field -x -d 'Kafka outputs and rejects: the message key of each prediction (and reject) is its input record\'s value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l explain -d 'Add "contributions": each feature\'s SHAP value and the bias, which sum to the margin'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l shadow -x -k -a '(__cdn_bundles)' -d 'A candidate bundle that scores each record beside the model: its prediction goes out as "shadow", with metrics of agreement'
 complete -c cdn -n '__fish_seen_subcommand_from predict' -l drift-window -x -d 'Measure drift over windows of N records, or of a DURATION (30s, 10m): the population stability index of each feature and of the score against the training data, as metrics, --drift-report lines and a warning'
@@ -348,6 +353,7 @@ complete -c cdn -n '__fish_seen_subcommand_from gen' -s X -x -d 'Any librdkafka 
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-interval -x -d 'Write librdkafka\'s statistics JSON (queue depths, round trips, consumer lag) this often to --stats-file (like 500ms, 5s or 2m; a plain number is milliseconds)'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l stats-file -r -F -d 'Where --stats-interval writes, one JSON object a line (\'-\' is stderr)'
 complete -c cdn -n '__fish_seen_subcommand_from gen' -l timeout -x -d 'How long the Kafka brokers may stay unreachable, at the start or during the run, before the command fails; for an output, what waits then is counted as not delivered (like 500ms, 5s or 2m; a plain number is milliseconds)'
+complete -c cdn -n '__fish_seen_subcommand_from gen' -l key-field -x -d 'Kafka outputs and rejects: the message key of each record is its value of this field (a dotted path), so that a key\'s records share a partition: a string as is, another value as its JSON text; a record without it, or with null, keeps its input message\'s key, else has none'
 
 # cdn completion
 complete -c cdn -n '__fish_seen_subcommand_from completion' -s h -l help -d 'Print this help message and exit'

@@ -56,6 +56,19 @@ void settle_kafka_options([[maybe_unused]] const CLI::App& command) {
 #endif
 }
 
+void add_key_field_option([[maybe_unused]] CLI::App& app, [[maybe_unused]] std::string& field,
+                          [[maybe_unused]] const std::string& whose) {
+#ifdef CDN_WITH_KAFKA
+  app.add_option("--key-field", field,
+                 "Kafka outputs and rejects: the message key of " +
+                     (whose.empty() ? std::string("each record is its") : whose) +
+                     " value of this field (a dotted path), so that a key's records share a "
+                     "partition: a string as is, another value as its JSON text; a record "
+                     "without it, or with null, keeps its input message's key, else has none")
+      ->type_name("FIELD");
+#endif
+}
+
 void add_kafka_options([[maybe_unused]] CLI::App& app, [[maybe_unused]] bool consumer) {
 #ifdef CDN_WITH_KAFKA
   auto& k = kafka::settings();

@@ -48,6 +48,12 @@ record::Format output_format(const IoOptions& opts);
 // with the Kafka client options, since it may name kafka:TOPIC.
 void add_rejects_option(CLI::App& app, IoOptions& opts);
 
+// --key-field FIELD: the Kafka message key of each record written to a topic (the output
+// and the rejects) from a field (record::KeyField). `whose` names the field's record when it
+// is not the one written, e.g. "each prediction is its input record's". Without
+// CDN_WITH_KAFKA this adds nothing.
+void add_key_field_option(CLI::App& app, std::string& field, const std::string& whose = "");
+
 // -b/--brokers (env CDN_BROKERS), -X key=value, --stats-interval, --stats-file and --timeout;
 // with `consumer` also -G/--group, --offset and -e/--exit-at-end. They fill
 // kafka::settings(). Adding them twice is harmless. Without CDN_WITH_KAFKA this adds nothing.

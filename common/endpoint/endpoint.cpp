@@ -6,6 +6,7 @@
 #include "common/diag/log.hpp"
 #include "common/io/gzip_sink.hpp"
 #include "common/record/csv_writer.hpp"
+#include "common/record/message_key.hpp"
 #ifdef CDN_WITH_KAFKA
 #include "common/kafka/client.hpp"
 #include "common/kafka/consumer.hpp"
@@ -229,6 +230,54 @@ void InputSet::acknowledge() {
 const std::string& InputSet::name() const {
   static const std::string none = "<none>";
   return current_ ? current_->name() : none;
+}
+
+namespace {
+// keyed_by_field's sink: lines in, each with its key to the sink it wraps.
+class KeyedSink : public io::Sink {
+ public:
+  KeyedSink(std::unique_ptr<io::Sink> out, const std::string& field)
+      : io::Sink(out->name()), out_(std::move(out)), field_(field) {}
+  bool takes_keys() const override { return true; }
+  void write_keyed(std::string_view line, std::optional<std::string_view> key) override {
+    flush_buffer();  // what was written before goes first
+    out_->write_keyed(line, record::KeyField::chosen(field_.of_text(line, key_, parser_), key));
+  }
+  void flush() override {
+    flush_buffer();
+    out_->flush();
+  }
+  void on_refused(Refused f) override { out_->on_refused(std::move(f)); }
+  void commit() override {
+    flush_buffer();
+    out_->commit();
+  }
+  bool holds_until_commit() const override { return out_->holds_until_commit(); }
+  std::optional<io::FileId> file_id() const override { return out_->file_id(); }
+  std::optional<uint64_t> delivered() const override { return out_->delivered(); }
+
+ protected:
+  void write_out(const char* data, size_t n) override {
+    std::string_view rest(data, n);
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      out_->write_keyed(line, field_.of_text(line, key_, parser_));
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    }
+  }
+
+ private:
+  std::unique_ptr<io::Sink> out_;
+  record::KeyField field_;
+  std::string key_;
+  simdjson::dom::parser parser_;
+};
+}  // namespace
+
+std::unique_ptr<io::Sink> keyed_by_field(std::unique_ptr<io::Sink> out, const std::string& field) {
+  if (field.empty() || !out->takes_keys()) return out;
+  return std::make_unique<KeyedSink>(std::move(out), field);
 }
 
 }  // namespace cdn::endpoint

@@ -53,6 +53,11 @@ std::unique_ptr<io::Sink> open_output(const std::string& spec, const OutputForma
 // Opens an output of lines written as they are given, whatever the name says (cdn gen writes
 // its own CSV; load-influx --dry-run line protocol), gzip-compressed when the name ends in .gz.
 std::unique_ptr<io::Sink> open_output(const std::string& spec);
+// --key-field for a command that writes its records' lines as they are (sort): `out` when it
+// does not take keys (not a Kafka topic) or `field` is empty; else a sink that hands each line
+// to `out` with the key record::KeyField reads from it (the line read only as far as the
+// field), or the key the line is written with when the field gives none.
+std::unique_ptr<io::Sink> keyed_by_field(std::unique_ptr<io::Sink> out, const std::string& field);
 // Opens the rejects sink: "-" is stderr; NDJSON, gzip-compressed when the name ends in .gz.
 // A name ending in .csv[.gz] is a UsageError: reject lines are NDJSON, whatever the output.
 std::unique_ptr<io::Sink> open_rejects(const std::string& spec);

@@ -124,6 +124,9 @@ bool MessageLines::next(MessageLine& out) {
   const rd_kafka_message_t* m = consumer_.next();
   if (m == nullptr) return false;
   out.reason.clear();
+  out.key = m->key ? std::optional<std::string_view>(std::in_place,
+                                                     static_cast<const char*>(m->key), m->key_len)
+                   : std::nullopt;
   if (envelope_) {
     out.text = builder_.line(m);
     return true;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,10 +36,11 @@ class Envelope {
 
 // One message as a line, or as a reject.
 struct MessageLine {
-  std::string_view text;  // the line; for a reject, the payload
-  std::string reason;     // empty for a line, else why it is rejected
-  std::string source;     // a reject's source: kafka:TOPIC/PARTITION
-  uint64_t offset = 0;    // a reject's offset
+  std::string_view text;                // the line; for a reject, the payload
+  std::string reason;                   // empty for a line, else why it is rejected
+  std::string source;                   // a reject's source: kafka:TOPIC/PARTITION
+  uint64_t offset = 0;                  // a reject's offset
+  std::optional<std::string_view> key;  // the message's key, if it has one
 };
 
 // Reads a consumer's messages as lines. Without the envelope a message without a payload

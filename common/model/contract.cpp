@@ -429,7 +429,8 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
   std::fill(row, row + width_, kMissing);
   order.present.assign(width_, 0);
   order.read_all = false;
-  if (capture) capture->found[0] = capture->found[1] = false;
+  const int captures = capture ? capture->count : 0;
+  for (int k = 0; k < captures; ++k) capture->found[k] = false;
   if (order.owner != id_) {
     order.at.clear();
     order.owner = id_;
@@ -448,11 +449,11 @@ bool RowBuilder::fill(simdjson::dom::object obj, float* row, std::string& reason
       auto it = by_name_.find(member.key);
       e.field = it == by_name_.end() ? -1 : static_cast<int32_t>(it->second);
       e.capture = 0;
-      for (int k = 0; capture && k < 2; ++k) {
+      for (int k = 0; k < captures; ++k) {
         if (capture->names[k] == member.key) e.capture |= static_cast<uint8_t>(1u << k);
       }
     }
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; e.capture != 0 && k < captures; ++k) {
       if ((e.capture & (1u << k)) && !capture->found[k]) {  // the first one, as at_key
         capture->values[k] = member.value;
         capture->found[k] = true;

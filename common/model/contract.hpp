@@ -123,12 +123,14 @@ class RowBuilder {
     bool read_all = false;
     size_t held = 0;
   };
-  // Up to two more fields whose values fill() hands back (found or not) as it passes them.
-  // One FieldOrder always goes with the same names.
+  // Up to three more fields whose values fill() hands back (found or not) as it passes them:
+  // the first `count` names. One FieldOrder always goes with the same names.
   struct Capture {
-    std::string_view names[2];
-    simdjson::dom::element values[2];
-    bool found[2] = {false, false};
+    static constexpr int kMax = 3;
+    int count = 2;
+    std::string_view names[kMax];
+    simdjson::dom::element values[kMax];
+    bool found[kMax] = {false, false, false};
   };
   bool fill(simdjson::dom::object obj, float* row, std::string& reason,
             std::vector<uint64_t>& unknown, std::vector<uint64_t>& missing, FieldOrder& order,

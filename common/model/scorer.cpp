@@ -178,6 +178,7 @@ struct Scratch {
   std::vector<uint64_t> shape;
   RowBuilder::FieldOrder order;
   std::vector<uint64_t> unknown;  // of the record at hand, counted once it is accepted
+  std::string key;                // --key-field's key of the record at hand
 };
 }  // namespace
 
@@ -197,6 +198,7 @@ void Scorer::score(Batch& b) const {
   const Reference* ref = opts_.drift ? &*bundle_.reference : nullptr;
   if (ref) b.drift.assign(drift_offsets_.back(), 0);
   std::string reason;
+  const bool keyed = !opts_.key_field.empty();
   for (size_t i = 0; i < b.size(); ++i) {
     std::string_view text = b.record(i);
     simdjson::dom::element root;
@@ -216,7 +218,22 @@ void Scorer::score(Batch& b) const {
     RowBuilder::Capture cap;
     cap.names[0] = c.id_field;
     cap.names[1] = c.time_field;
+    if (keyed) {
+      cap.names[2] = opts_.key_field.path().front();
+      cap.count = 3;
+    }
     bool filled = builder_.fill(obj, row, reason, s.unknown, b.missing, s.order, &cap);
+    if (keyed) {
+      // The record's key, for its prediction or its reject; fill() stops at a field that
+      // breaks the contract, so a refused record's may lie beyond where it stopped.
+      std::optional<std::string_view> key;
+      if (cap.found[2]) {
+        key = opts_.key_field.of_member(cap.values[2], s.key);
+      } else if (!filled) {
+        key = opts_.key_field.of(root, s.key);
+      }
+      if (key) b.keys.set(i, key);
+    }
     if (s.order.read_all) {
       ++b.read;
       b.fitting += 2 * s.order.held >= width;

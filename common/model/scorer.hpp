@@ -15,6 +15,7 @@
 
 #include "common/model/bundle.hpp"
 #include "common/model/forest.hpp"
+#include "common/record/message_key.hpp"
 #include "common/record/source.hpp"
 
 namespace cdn::model {
@@ -31,6 +32,9 @@ struct ScoreOptions {
   // Drift (--drift-window): count each scored row's features and score into the bins of the
   // bundle's reference distributions (Batch::drift). The bundle must have them.
   bool drift = false;
+  // --key-field: each prediction's Kafka message key from this field of its record (kept in
+  // Batch::keys in place of the record's message key when the field gives one).
+  record::KeyField key_field;
 };
 
 // Records in, prediction lines and rejects out, in input order.
@@ -42,7 +46,7 @@ struct Batch {
   std::vector<std::pair<size_t, size_t>> spans;  // offset and length in text
   std::vector<uint64_t> lines;                   // line (or offset) in its source
   std::vector<uint32_t> sources;                 // index of its source's name
-  record::Keys keys;                             // their Kafka message keys, if any
+  record::Keys keys;  // their Kafka message keys, if any (after score(): with --key-field's)
   // Results.
   std::string out;  // prediction lines, each ending in '\n'
   uint64_t out_count = 0;

@@ -40,6 +40,7 @@ std::string FailureTable::table(size_t rows) const {
 void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* failures) {
   r.kind = CheckResult::Kind::valid;
   r.changes.clear();
+  r.keyed = false;
   simdjson::dom::element doc;
   if (auto err = parser_.parse(text.data(), text.size(), false).get(doc)) {
     r.kind = CheckResult::Kind::invalid;
@@ -58,6 +59,7 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
       return;
     }
   }
+  if (opts_.key_field) r.keyed = opts_.key_field->of(doc, r.key).has_value();
   const uint64_t limit = step_limit(text.size());
   errors_.clear();
   try {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/record/message_key.hpp"
 #include "common/schema/coerce.hpp"
 #include "common/schema/validator.hpp"
 #include "common/schema/valijson_engine.hpp"
@@ -22,6 +23,8 @@ struct CheckOptions {
   bool coerce = false;
   CoerceOptions coerce_opts;
   bool keep_changes = false;  // fill CheckResult::changes
+  // --key-field: CheckResult::key from this field of the record (as written out).
+  const record::KeyField* key_field = nullptr;
 };
 
 struct CheckResult {
@@ -31,6 +34,8 @@ struct CheckResult {
   std::string reason;   // invalid: one line for the rejects sink
   std::string members;  // invalid: `,"errors":[...]` for the rejects line
   std::vector<Change> changes;
+  bool keyed = false;  // with CheckOptions::key_field: the record gave `key`
+  std::string key;
 };
 
 // The steps (see StepBudget) checking one record may take: kStepsPerRecord, and

@@ -461,3 +461,34 @@ $T/m.csv 9: field 'a' holds a carriage return before a line feed, which CSV read
     assert_equal "$(cd "$W" && echo $(ls -A))" "sub"
   done
 }
+
+# key_check TOPIC JQ-EXPR: "N M" for the topic's N messages, of which M have the key JQ-EXPR
+# (on the payload) gives; then the keys found in more than one partition, one a line.
+key_check() {
+  "$CDN" consume -q -t "$1" -e --envelope |
+    jq -rs "([length, (map(select(.key == (.payload | $2))) | length)] | @tsv),
+      (map(\"\(.key) \(.partition)\") | unique | map(split(\" \")[0]) | group_by(.) | map(select(length > 1)[0])[])"
+}
+
+@test "--key-field keys every Kafka output: tag (by the ID it writes), consume (else the message's own key), gen, sort" {
+  start_broker -t raw:4 -t tagged:8 -t copy:8 -t bypop:8 -t gen:8 -t sorted:8
+  # the first five records have no pop
+  cdn gen -q --rows 500 --seed 5 --no-label | jq -c 'if input_line_number <= 5 then del(.pop) else . end' >"$T/raw.ndjson"
+  cdn produce -q -t raw --key-field client_ip "$T/raw.ndjson"
+  cdn tag -q --key-field sampleID kafka:raw -e -o kafka:tagged
+  assert_equal "$(key_check tagged '.sampleID | tostring')" $'500\t500'
+  # consume keeps each message's key, or takes the field's; a line without it keeps its own
+  cdn consume -q -t tagged -e -o kafka:copy
+  assert_equal "$(key_check copy '.sampleID | tostring')" $'500\t500'
+  cdn consume -q -t tagged -e --key-field pop -o kafka:bypop
+  assert_equal "$(key_check bypop '.pop // (.sampleID | tostring)')" $'500\t500'
+  cdn gen -q --rows 500 --seed 6 --key-field pop -o kafka:gen
+  assert_equal "$(key_check gen '.pop')" $'500\t500'
+  # sort: the records without pop go without a key
+  cdn sort -q --key-field pop "$T/raw.ndjson" -o kafka:sorted
+  assert_equal "$(key_check sorted '.pop')" $'500\t500'
+  assert_equal "$("$CDN" consume -q -t sorted -e --envelope | jq -s 'map(select(.key == null)) | length')" 5
+  run --separate-stderr cdn gen --rows 5 -f csv --key-field pop -o kafka:gen
+  assert_failure 2
+  assert_equal "$stderr" "cdn gen: --key-field reads a field of NDJSON records, and these are CSV rows; leave out --key-field or write NDJSON"
+}

@@ -621,6 +621,75 @@ keys_follow_ids() {
   done
 }
 
+# sid_key_part TOPIC [JQ-PATH]: "sampleID key partition" of each message of the topic, sorted
+# for join; JQ-PATH finds the sampleID in the payload (default .sampleID; rejects:
+# .record | fromjson | .sampleID).
+sid_key_part() {
+  "$CDN" consume -q -t "$1" -e --envelope |
+    jq -r "\"\(.payload | ${2:-.sampleID}) \(.key) \(.partition)\"" | LC_ALL=C sort -k1,1
+}
+
+@test "--key-field: records, their predictions and their rejects are keyed by the field's value, so a key's records and predictions share a partition; without the field or with null a record keeps its message's key" {
+  start_broker -t in:4 -t valid:8 -t out:8 -t vrej:8 -t prej:8
+  # Records 1-10 have no pop, 11-20 a null one, 21-30 a status that is not a number (rejected by
+  # both); the messages are keyed by sampleID, which --key-field pop replaces.
+  head -2000 "$D/live.ndjson" |
+    jq -c 'if .sampleID <= 10 then del(.pop) elif .sampleID <= 20 then .pop = null
+      elif .sampleID <= 30 then .http_status = "oops" else . end' >"$T/in.ndjson"
+  cdn produce -q -t in --key-field sampleID "$T/in.ndjson"
+  jq -r '"\(.sampleID) \(.pop // .sampleID)"' "$T/in.ndjson" | LC_ALL=C sort -k1,1 >"$T/want"
+  run --separate-stderr timeout 60 "$CDN" predict -m "$D/m" --allow-missing --key-field pop \
+    kafka:in -o kafka:out --rejects kafka:prej -G keyed -e "${GROUP_X[@]}"
+  assert_failure 1
+  [[ "$stderr" =~ "cdn predict: 2000 in, 1990 out, 10 rejected" ]]
+  run --separate-stderr timeout 60 "$CDN" validate --key-field pop kafka:in -o kafka:valid --rejects kafka:vrej -e
+  assert_failure 1
+  [[ "$stderr" =~ "cdn validate: 2000 in, 1970 out, 30 rejected" ]]
+  sid_key_part out >"$T/out"
+  sid_key_part valid >"$T/valid"
+  sid_key_part prej '.record | fromjson | .sampleID' >"$T/prej"
+  sid_key_part vrej '.record | fromjson | .sampleID' >"$T/vrej"
+  # every message has the key wanted: pop, else the message's sampleID
+  for f in out valid prej vrej; do
+    run env LC_ALL=C join -j1 -o 1.2,2.2 "$T/$f" "$T/want"
+    assert_equal "$(awk '$1 != $2' <<<"$output")" ""
+    assert_equal "$(wc -l <<<"$output")" "$(wc -l <"$T/$f")"
+  done
+  assert_equal "$(cat "$T/out" "$T/prej" | wc -l)" 2000
+  assert_equal "$(cat "$T/valid" "$T/vrej" | wc -l)" 2000
+  # one partition per key on each topic, and a prediction on its valid record's partition
+  for f in out valid; do
+    assert_equal "$(awk '{ print $2, $3 }' "$T/$f" | sort -u | awk '{ print $1 }' | uniq -d)" ""
+  done
+  assert_equal "$(LC_ALL=C join -j1 -o 1.3,2.3 "$T/out" "$T/valid" | awk '$1 != $2' | wc -l)" 0
+  assert_equal "$(LC_ALL=C join -j1 "$T/out" "$T/valid" | wc -l)" 1970
+  # the pops spread: more than one partition
+  (($(awk '$1 > 30 { print $3 }' "$T/out" | sort -u | wc -l) > 1))
+}
+
+@test "--key-field reads a dotted path; a number's key is its JSON text; --key-field on a file output changes nothing" {
+  start_broker -t nested:8
+  head -300 "$D/live.ndjson" | jq -c '.session = {id: (.sampleID % 7)}' >"$T/in.ndjson"
+  cdn predict -q -m "$D/m" --key-field session.id --keep session "$T/in.ndjson" -o kafka:nested
+  run "$CDN" consume -q -t nested -e --envelope
+  assert_equal "$(jq -r 'select(.key != (.payload.session.id | tojson)) | .offset' <<<"$output")" ""
+  assert_equal "$(jq -r .key <<<"$output" | sort -u | tr '\n' ' ')" "0 1 2 3 4 5 6 "
+  cdn predict -q -m "$D/m" "$T/in.ndjson" -o "$T/plain.ndjson"
+  cdn predict -q -m "$D/m" --key-field session.id "$T/in.ndjson" -o "$T/keyed.ndjson"
+  cmp "$T/plain.ndjson" "$T/keyed.ndjson"
+}
+
+@test "predictions without a key spread over every partition: 20,000 of them from a file reach at least 120 of 128" {
+  start_broker -t spread:128
+  "$CDN" gen -q --rows 20000 --seed 25 --no-label | "$CDN" tag -q -o "$T/in.ndjson"
+  cdn predict -q -m "$D/m" "$T/in.ndjson" -o kafka:spread
+  run bash -c "'$CDN' consume -q -t spread -e --envelope | jq -r '\"\(.key) \(.partition)\"'"
+  assert_equal "${#lines[@]}" 20000
+  assert_equal "$(cut -d' ' -f1 <<<"$output" | sort -u)" "null"
+  n=$(cut -d' ' -f2 <<<"$output" | sort -u | wc -l)
+  ((n >= 120)) || fail "20000 predictions reached $n of 128 partitions"
+}
+
 # records_in PORT N [--at-least]: until predict has read N records (or N or more), from its
 # /metrics; 60 s at most.
 records_in() {
