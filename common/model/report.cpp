@@ -397,6 +397,10 @@ std::string params_table(const TrainResult& r) {
          "</td></tr>\n";
   }
   if (r.trees >= 0) s += "<tr><th>trees</th><td>" + std::to_string(r.trees) + "</td></tr>\n";
+  s += "<tr><th>training</th><td>" +
+       (r.workers > 1 ? "distributed, " + std::to_string(r.workers) + " workers"
+                      : std::string("one process")) +
+       "</td></tr>\n";
   return s + "</table></div>\n";
 }
 

@@ -248,7 +248,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   for (const auto& kv : p) {
     if (kv.first == "eval_metric") metric_names.push_back(kv.second);
   }
-  auto own_metrics = RoundMetrics::make(contract.objective, metric_names);
+  std::unique_ptr<RoundMetrics> own_metrics;
+  if (!o.xgboost_metrics) own_metrics = RoundMetrics::make(contract.objective, metric_names);
   if (own_metrics) {
     diag::debug("per-round metrics computed by cdn: " + std::to_string(metric_names.size()) +
                 " on " + std::to_string(evals.size()) + " sets");
@@ -368,6 +369,7 @@ std::string rounds_text(const TrainResult& r) {
          std::to_string(r.best_iteration) + ")";
   }
   if (r.trees >= 0) s += ", " + std::to_string(r.trees) + (r.trees == 1 ? " tree" : " trees");
+  if (r.workers > 1) s += ", trained by " + std::to_string(r.workers) + " workers";
   return s;
 }
 
@@ -388,6 +390,7 @@ std::string params_json(const TrainResult& r, const TrainOptions& o, const Valid
   p += ",\"best_iteration\":" + std::to_string(r.best_iteration);
   p += ",\"rounds_kept\":" + std::to_string(r.rounds_kept);
   p += ",\"trees\":" + std::to_string(r.trees);
+  if (r.workers > 1) p += ",\"workers\":" + std::to_string(r.workers);
   p += ",\"threshold\":";
   base::append_double(p, o.threshold);
   p += ",\"validation\":";

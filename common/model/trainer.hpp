@@ -30,6 +30,9 @@ struct TrainOptions {
   std::vector<char> model_in;
   bool progress_bar = false;  // a bar on stderr (a terminal) instead of a line per round
   bool quiet = false;
+  // Per-round metrics by XGBoost's evaluation, never cdn's own (distributed training: XGBoost
+  // sums them over the workers).
+  bool xgboost_metrics = false;
 };
 
 struct TrainResult {
@@ -45,6 +48,7 @@ struct TrainResult {
   std::string stop_metric;  // the column early stopping watched
   FinalMetrics final_metrics;
   std::vector<float> final_predictions;  // on the evaluated set
+  int workers = 1;                       // the processes that trained it (distributed.hpp)
 };
 
 // Tries the parameters on a one-row matrix: a bad objective or parameter value is a
