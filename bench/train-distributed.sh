@@ -3,15 +3,17 @@
 # of every N-th row, trained by N workers on 127.0.0.1 through scripts/train-tracker.sh, and
 # the AUC of the bundle on held-out rows (cdn eval) next to one process's on the whole file.
 #
-# Usage: bench/train-distributed.sh [--rows N] [--rounds N] [--workers "2 4"] [CDN]
+# Usage: bench/train-distributed.sh [--rows N] [--rounds N] [--workers "2 4"] [--opts "..."] [CDN]
+#   --opts: more options of cdn train, for one process and the workers alike
 set -euo pipefail
 
-rows=20000 rounds=30 counts="2 4"
+rows=20000 rounds=30 counts="2 4" more=""
 while [ $# -gt 0 ]; do
   case $1 in
     --rows) rows=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --workers) counts=$2; shift 2 ;;
+    --opts) more=$2; shift 2 ;;
     *) break ;;
   esac
 done
@@ -19,7 +21,8 @@ cdn=${1:-build/release/cdn}
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-opts=(-q --schema "$here/schemas/cdn-data.json" --rounds "$rounds" --seed 7 --threads 1)
+# shellcheck disable=SC2206 # --opts is split into words on purpose
+opts=(-q --schema "$here/schemas/cdn-data.json" --rounds "$rounds" --seed 7 --threads 1 $more)
 
 "$cdn" gen -q --rows "$rows" --seed 41 -f csv -o "$dir/train.csv"
 "$cdn" gen -q --rows 6000 --seed 42 --start 2026-11-23T00:00:00Z -f csv -o "$dir/test.csv"

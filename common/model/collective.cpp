@@ -399,6 +399,7 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
     timed_out = watchdog.fired();
   }
   std::string me = "worker " + std::to_string(o.rank) + " of " + std::to_string(o.workers);
+  if (timed_out || rc != 0) say_failed();
   if (timed_out) {
     if (rc == 0) xgb::api().XGCommunicatorFinalize();
     throw RuntimeError(me + ": the group did not form within " + duration_text(o.join_ms) +

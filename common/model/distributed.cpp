@@ -172,7 +172,8 @@ void agree_rows(collective::Communicator& comm, const Dataset& train, const Data
                      "; give every worker a share of the data");
   }
   diag::summary(comm.who() + ": the group holds " + std::to_string(train_total) + " training and " +
-             std::to_string(valid_total) + " validation rows on " + std::to_string(n) + " workers");
+                std::to_string(valid_total) + " validation rows on " + std::to_string(n) +
+                " workers");
 }
 
 std::vector<uint64_t> sum(collective::Communicator& comm, const std::vector<uint64_t>& mine) {
