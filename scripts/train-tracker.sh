@@ -28,7 +28,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $workers =~ ^[1-9][0-9]*$ ]] || { echo "train-tracker.sh: give --workers N, a whole number from 1" >&2; exit 2; }
-[[ $port =~ ^[0-9]+$ ]] && [ "$port" -le 65535 ] || { echo "train-tracker.sh: bad --port '$port'; give 0 to 65535" >&2; exit 2; }
+if ! [[ $port =~ ^[0-9]+$ ]] || [ "$port" -gt 65535 ]; then
+  echo "train-tracker.sh: bad --port '$port'; give 0 to 65535" >&2
+  exit 2
+fi
 [ -n "$host" ] || { echo "train-tracker.sh: give --host HOST" >&2; exit 2; }
 
 exec /usr/bin/python3 -u - "$host" "$port" "$workers" <<'PY'

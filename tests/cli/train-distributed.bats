@@ -82,10 +82,10 @@ finished() {
   STATUS=$(cat "$T/w$1.status")
 }
 
-# tracker_ended [SECONDS]: waits for the tracker to end; TRACKER_STATUS is its status.
+# tracker_ended: waits (20 s at most) for the tracker to end; TRACKER_STATUS is its status.
 tracker_ended() {
   local i
-  for ((i = 0; i < ${1:-20} * 10; i++)); do
+  for ((i = 0; i < 200; i++)); do
     pid_alive "$TRACKER_PID" || break
     sleep 0.1
   done
