@@ -392,12 +392,12 @@ Runner setup_train(CLI::App& app) {
   cli::add_duration(app, "--join-timeout", a->collective.join_ms,
                     "With --tracker: how long to wait for the tracker to answer and for every "
                     "worker to join",
-                    1000, 86400000, cli::PlainUnit::kSeconds)
+                    100, 86400000, cli::PlainUnit::kSeconds)
       ->default_str("2m");
   cli::add_duration(app, "--worker-timeout", a->collective.wait_ms,
                     "With --tracker: how long a worker waits for the others at one step (reading "
                     "their data, a boosting round) before the run fails",
-                    1000, 86400000, cli::PlainUnit::kSeconds)
+                    100, 86400000, cli::PlainUnit::kSeconds)
       ->default_str("30m");
   cli::add_examples(
       app, {"cdn train train.csv -o model",
