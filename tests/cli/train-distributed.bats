@@ -112,6 +112,8 @@ auc_of() {
   [ ! -e "$T/m1" ]
   run jq -r .workers "$T/m0/params.json"
   assert_output 2
+  grep -q '<tr><th>training</th><td>distributed, 2 workers</td></tr>' "$T/m0/report.html"
+  grep -q 'trained by 2 workers' "$T/m0/report.html"
   # AUC on the held-out rows within 0.002 of one process trained on the whole file.
   local one two
   one=$(auc_of "$D/single")
