@@ -35,7 +35,7 @@ fi
 [ -n "$host" ] || { echo "train-tracker.sh: give --host HOST" >&2; exit 2; }
 
 exec /usr/bin/python3 -u - "$host" "$port" "$workers" <<'PY'
-import importlib.util, logging, os, socket, sys
+import importlib.util, logging, os, socket, sys, threading
 
 host, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 # tracker.py alone (standard library only): not the xgboost package, which loads libxgboost.
@@ -69,8 +69,22 @@ except OSError as e:
 shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
 if ":" in shown:
     shown = f"[{shown}]"
-t.start(workers)
+failed = []
+
+
+def run():
+    try:
+        t.accept_workers(workers)
+    except Exception as e:  # a worker that broke the protocol (another --workers, say)
+        failed.append(e)
+
+
+thread = threading.Thread(target=run, daemon=True)
+thread.start()
 print(f"CDN_TRACKER={shown}:{t.port} CDN_WORKERS={workers}", flush=True)
-t.join()
+while thread.is_alive():
+    thread.join(1)
+if failed:
+    sys.exit(f"train-tracker: the run failed: {failed[0]!r}; start a new tracker for the next")
 sys.stderr.write(f"train-tracker: the run of {workers} workers ended\n")
 PY

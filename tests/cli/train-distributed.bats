@@ -219,6 +219,23 @@ auc_of() {
   assert_output --partial "2 workers were started with --rank 0; give each its own rank from 0 to 1"
 }
 
+@test "workers started with different --workers fail alike, and the tracker with them" {
+  start_tracker 2
+  worker 1 2 "${OPTS[@]}" --rounds 2 "$D/shard1.csv" -o "$T/m1"
+  wait_for "$T/tracker.err" "worker 1 of 2"
+  worker 0 3 "${OPTS[@]}" --rounds 2 "$D/shard0.csv" -o "$T/m0"
+  finished 0 60
+  [ "$STATUS" -eq 3 ]
+  finished 1 60
+  [ "$STATUS" -eq 3 ]
+  run cat "$T/w1.err"
+  assert_output --partial "cdn train: worker 1 of 2: cannot join the group at the tracker '$TRACKER': "
+  assert_output --partial "; a worker with another --workers stops the tracker: start it again and give every worker the same --workers"
+  tracker_ended
+  [ "$TRACKER_STATUS" -eq 1 ]
+  [ ! -e "$T/m0" ]
+}
+
 @test "a group that does not form ends within --join-timeout, naming the tracker" {
   start_tracker 2
   worker 0 2 "${OPTS[@]}" --join-timeout 3s "$D/shard0.csv" -o "$T/m0"
