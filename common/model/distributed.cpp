@@ -195,18 +195,20 @@ TrainResult train(collective::Communicator& comm, const Contract& contract, cons
   if (!comm.distributed()) return model::train(contract, train, valid, o);
   o.xgboost_metrics = true;
   comm.set_step("the boosting rounds");
+  const std::string interrupted =
+      comm.who() +
+      ": interrupted; the workers train one model together, so the run stops as a whole: no "
+      "bundle written";
   TrainResult r;
   try {
     r = model::train(contract, train, valid, o);
   } catch (const RuntimeError& e) {
+    // A signal interrupts XGBoost's wait for the others too.
+    if (io::stop_requested()) throw RuntimeError(interrupted);
     if (!collective_failure(e.what())) throw RuntimeError(comm.who() + ": " + e.what());
     throw RuntimeError(comm.lost_message(e.what()) + "; no bundle written");
   }
-  if (io::stop_requested()) {
-    throw RuntimeError(comm.who() +
-                       ": interrupted; the workers train one model together, so the run stops "
-                       "as a whole: no bundle written");
-  }
+  if (io::stop_requested()) throw RuntimeError(interrupted);
   comm.set_step("the final metrics");
   const Dataset& eval = valid != nullptr ? *valid : train;
   std::vector<float> p = comm.allgather(r.final_predictions);

@@ -186,6 +186,23 @@ auc_of() {
   assert_output --partial "cdn train: failed: worker"
 }
 
+@test "a worker stopped by SIGTERM ends the run: itself and the others with status 3, no bundle" {
+  start_tracker 2
+  worker 1 2 -v --schema "$SCHEMA" --rounds 100000 --threads 1 "$D/shard1.csv" -o "$T/m1"
+  worker 0 2 -v --schema "$SCHEMA" --rounds 100000 --threads 1 "$D/shard0.csv" -o "$T/m0"
+  wait_for "$T/w1.err" "] train-auc"
+  kill -TERM "${W[1]}"
+  finished 1 60
+  [ "$STATUS" -eq 3 ]
+  run tail -1 "$T/w1.err"
+  assert_output "cdn train: worker 1 of 2: interrupted; the workers train one model together, so the run stops as a whole: no bundle written"
+  finished 0 60
+  [ "$STATUS" -eq 3 ]
+  run tail -1 "$T/w0.err"
+  assert_output --partial "cdn train: worker 0 of 2: the group broke during the boosting rounds"
+  [ ! -e "$T/m0" ]
+}
+
 @test "workers started with different options fail alike, naming the difference" {
   start_tracker 2
   worker 1 2 "${OPTS[@]}" --max-depth 4 "$D/shard1.csv" -o "$T/m1"
