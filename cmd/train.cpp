@@ -19,6 +19,7 @@
 #include "common/io/temp_file.hpp"
 #include "common/model/bundle.hpp"
 #include "common/model/dataset.hpp"
+#include "common/model/distributed.hpp"
 #include "common/model/report.hpp"
 #include "common/model/trainer.hpp"
 #include "common/record/ids.hpp"
@@ -48,6 +49,8 @@ struct TrainArgs {
   std::string model_in;                     // --model-in: the bundle to continue
   bool in_memory = false;                   // --in-memory: a dense float matrix, read whole
   std::vector<std::string> contract_given;  // the contract options given (--schema, --label...)
+  model::collective::Options collective;    // --tracker, --workers, --rank (distributed)
+  bool rank_given = false;                  // by --rank, CDN_RANK or the config file
 };
 
 // Whether an input of cdn train is NDJSON: --input-format, else its name (.csv is CSV;
@@ -136,9 +139,13 @@ void check_args(TrainArgs& a) {
 
 int run_train(TrainArgs& a) {
   check_args(a);
+  model::collective::settle(a.collective, a.rank_given);
   model::xgb::route_logs();
-  model::check_bundle_target(a.output);
-  if (!a.report.empty()) model::check_report_target(a.report);
+  // Distributed: worker 0 alone writes the bundle and the report.
+  if (a.collective.rank <= 0) {
+    model::check_bundle_target(a.output);
+    if (!a.report.empty()) model::check_report_target(a.report);
+  }
   model::Contract contract;
   std::vector<int64_t> missing_before;  // --model-in: the rows its training missed each feature
   if (!a.model_in.empty()) {
@@ -156,6 +163,15 @@ int run_train(TrainArgs& a) {
     if (kv.first == "num_class") contract.num_class = std::atoi(kv.second.c_str());
   }
   model::check_parameters(contract, a.train);
+  // Distributed: the group forms, and agrees on the setup, before any data is read.
+  model::collective::Communicator comm(a.collective);
+  model::distributed::agree_setup(
+      comm, model::distributed::setup_text(
+                contract, a.train,
+                !a.valid.empty()         ? "--valid"
+                : a.valid_fraction > 0   ? "--valid-fraction " + std::to_string(a.valid_fraction)
+                : !a.valid_after.empty() ? "--valid-after " + a.valid_after
+                                         : "(none)"));
   pipeline::RunContext ctx("train", io::no_output(), endpoint::open_rejects(a.io.rejects));
   std::optional<record::Instant> after;
   if (!a.valid_after.empty()) {
@@ -195,6 +211,7 @@ int run_train(TrainArgs& a) {
     loader.load(in, into, learn);
   };
   for (const auto& in : a.inputs) load(in, train, true);
+  model::distributed::agree_vocabularies(comm, contract, loader);  // the categories any saw
   loader.finish_vocabularies(train);
   for (const auto& in : a.valid) load(in, valid, false);
   if (a.valid_fraction > 0) {
@@ -205,17 +222,20 @@ int run_train(TrainArgs& a) {
     train.split(valid, [&](size_t r) { return train.time[r] >= after->seconds; });
   }
   bool has_valid = !a.valid.empty() || a.valid_fraction > 0 || after;
+  model::distributed::agree_rows(comm, train, has_valid ? &valid : nullptr);
   if (train.rows() == 0) throw UsageError("no training rows left to train on");
   if (has_valid && valid.rows() == 0) throw UsageError("the validation data has no rows");
   if (contract.multiclass() && contract.num_class == 0) {
     float hi = 0;
     for (float v : train.y) hi = std::max(hi, v);
+    hi = model::distributed::max(comm, hi);
     contract.num_class = std::max(2, static_cast<int>(hi) + 1);
   }
   // The bundle says which features training saw missing: predict refuses a record missing
   // one that never was.
+  std::vector<uint64_t> missing = model::distributed::sum(comm, loader.missing());
   for (size_t f = 0; f < contract.features.size(); ++f) {
-    auto now = static_cast<int64_t>(loader.missing()[f]);
+    auto now = static_cast<int64_t>(missing[f]);
     int64_t before = f < missing_before.size() ? missing_before[f] : 0;
     // An older bundle that does not say keeps not saying: it cannot be known.
     contract.features[f].missing = before < 0 ? -1 : before + now;
@@ -232,14 +252,16 @@ int run_train(TrainArgs& a) {
   }
   diag::info("read " + std::to_string(train.rows()) + " training and " +
              std::to_string(valid.rows()) + " validation rows in " + secs());
-  diag::notice("training on " + std::to_string(train.rows()) + " rows, " +
-             (a.in_memory ? "in memory (a dense float matrix)"
-              : a.train.external_memory.empty()
-                  ? "quantised (XGBoost's quantile matrix, built a block at a time)"
-                  : "in external memory (pages in " + diag::quoted(a.train.external_memory) + ")"));
+  diag::notice(
+      "training on " + std::to_string(train.rows()) + " rows, " +
+      (a.in_memory ? "in memory (a dense float matrix)"
+       : a.train.external_memory.empty()
+           ? "quantised (XGBoost's quantile matrix, built a block at a time)"
+           : "in external memory (pages in " + diag::quoted(a.train.external_memory) + ")"));
   a.train.progress_bar = isatty(2) && !diag::settings().quiet;
   a.train.quiet = diag::settings().quiet;
-  model::TrainResult r = model::train(contract, train, has_valid ? &valid : nullptr, a.train);
+  model::TrainResult r =
+      model::distributed::train(comm, contract, train, has_valid ? &valid : nullptr, a.train);
   diag::info("trained in " + secs() + " since the start");
   diag::summary(r.final_metrics.to_text());
 
@@ -261,10 +283,14 @@ int run_train(TrainArgs& a) {
     report.importance[type] = model::feature_importance(r.booster, contract, type);
   }
   files.report = model::render_report(report);
-  model::write_bundle(a.output, contract, r.booster, files);
-  if (!a.report.empty()) model::write_report(a.report, files.report);
-  return ctx.finish(std::to_string(contract.features.size()) + " features, " +
-                    model::rounds_text(r) + ", bundle " + diag::quoted(a.output));
+  model::distributed::write_once(comm, [&] {
+    model::write_bundle(a.output, contract, r.booster, files);
+    if (!a.report.empty()) model::write_report(a.report, files.report);
+  });
+  return ctx.finish(
+      std::to_string(contract.features.size()) + " features, " + model::rounds_text(r) +
+      (comm.rank() == 0 ? ", bundle " + diag::quoted(a.output)
+                        : ", bundle written by worker 0 (this is " + comm.who() + ")"));
 }
 }  // namespace
 
@@ -391,11 +417,39 @@ Runner setup_train(CLI::App& app) {
                  "Continue training this bundle's model (its contract, objective and trees): "
                  "the rounds are added after its own")
       ->type_name("MODEL_DIR");
+  // Distributed training (common/model/collective.hpp).
+  app.add_option("--tracker", a->collective.tracker,
+                 "Train one model together with other workers over XGBoost's collective: the "
+                 "tracker's address (scripts/train-tracker.sh starts one)")
+      ->envname("CDN_TRACKER")
+      ->type_name("HOST:PORT");
+  cli::add_whole_number(app, "--workers", a->collective.workers,
+                        "With --tracker: how many workers train together", 1, 65536)
+      ->envname("CDN_WORKERS")
+      ->type_name("N");
+  cli::add_whole_number(app, "--rank", a->collective.rank,
+                        "With --tracker: this worker's rank, 0 to N-1 (worker 0 writes the "
+                        "bundle); from --rank, else CDN_RANK, else the config file, else "
+                        "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)",
+                        0, 65535)
+      ->envname("CDN_RANK")
+      ->type_name("I");
+  cli::add_duration(app, "--join-timeout", a->collective.join_ms,
+                    "With --tracker: how long to wait for the tracker to answer and for every "
+                    "worker to join",
+                    100, 86400000, cli::PlainUnit::kSeconds)
+      ->default_str("2m");
+  cli::add_duration(app, "--worker-timeout", a->collective.wait_ms,
+                    "With --tracker: how long a worker waits for the others at one step (reading "
+                    "their data, a boosting round) before the run fails",
+                    100, 86400000, cli::PlainUnit::kSeconds)
+      ->default_str("30m");
   cli::add_examples(
       app, {"cdn train train.csv -o model",
             "cdn train --rounds 50 --valid-fraction 0.2 --report report.html train.csv -o model"});
   return [a, drop, &app] {
     a->contract.drop_given = drop->count() > 0;
+    a->rank_given = app.get_option("--rank")->count() > 0;
     for (const char* name : {"--schema", "--label", "--drop", "--time-features", "--objective"}) {
       if (app.get_option(name)->count() > 0) a->contract_given.emplace_back(name);
     }

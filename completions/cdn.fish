@@ -224,6 +224,11 @@ complete -c cdn -n '__fish_seen_subcommand_from train' -l eval-train -d 'Also co
 complete -c cdn -n '__fish_seen_subcommand_from train' -l in-memory -d 'Keep the training data whole in memory as a float matrix (the default streams it into XGBoost\'s quantised matrix a block at a time)'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l external-memory -x -a '(__fish_complete_directories)' -d 'Train from external memory: the rows and XGBoost\'s pages are kept in files in DIR and read back every round, for data that does not fit in memory even quantised'
 complete -c cdn -n '__fish_seen_subcommand_from train' -l model-in -x -k -a '(__cdn_bundles)' -d 'Continue training this bundle\'s model (its contract, objective and trees): the rounds are added after its own'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l tracker -x -d 'Train one model together with other workers over XGBoost\'s collective: the tracker\'s address (scripts/train-tracker.sh starts one)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l workers -x -d 'With --tracker: how many workers train together'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l rank -x -d 'With --tracker: this worker\'s rank, 0 to N-1 (worker 0 writes the bundle); from --rank, else CDN_RANK, else the config file, else JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l join-timeout -x -d 'With --tracker: how long to wait for the tracker to answer and for every worker to join (like 500ms, 5s or 2m; a plain number is seconds)'
+complete -c cdn -n '__fish_seen_subcommand_from train' -l worker-timeout -x -d 'With --tracker: how long a worker waits for the others at one step (reading their data, a boosting round) before the run fails (like 500ms, 5s or 2m; a plain number is seconds)'
 complete -c cdn -n '__fish_seen_subcommand_from train' -k -a '(__cdn_files \'^.*\\\\.(?:ndjson|jsonl|json|csv|ndjson\\\\.gz|jsonl\\\\.gz|json\\\\.gz|csv\\\\.gz)$\')'
 
 # cdn predict

@@ -555,6 +555,16 @@ void CsvLoader::load(record::Source& in, Dataset& ds, bool learn) {
   }
 }
 
+void CsvLoader::learn_categories(size_t f, const std::vector<std::string>& values) {
+  if (frozen_ || f >= contract_.features.size() || !contract_.features[f].learned) return;
+  auto& codes = codes_[f];
+  for (const auto& v : values) {
+    if (codes.emplace(v, static_cast<float>(codes.size())).second) {
+      contract_.features[f].categories.push_back(v);
+    }
+  }
+}
+
 void CsvLoader::finish_vocabularies(Dataset& ds) {
   if (frozen_) return;
   for (size_t f = 0; f < contract_.features.size(); ++f) {

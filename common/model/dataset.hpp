@@ -113,6 +113,10 @@ class CsvLoader {
   void freeze_vocabularies() { frozen_ = true; }
   // Sorts the learned vocabularies and renumbers their codes in `ds` accordingly.
   void finish_vocabularies(Dataset& ds);
+  // Adds values to feature f's learned vocabulary as if the training data had held them (the
+  // categories other workers saw, in distributed training); finish_vocabularies() then orders
+  // them with the rest. Nothing when the vocabulary is frozen or not learned.
+  void learn_categories(size_t f, const std::vector<std::string>& values);
   // Values outside a feature's vocabulary (files loaded with learn = false), per feature.
   const std::vector<uint64_t>& unknown() const { return unknown_; }
   // Rows without a value for each feature (an empty cell), over every file loaded.

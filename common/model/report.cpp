@@ -398,9 +398,12 @@ std::string params_table(const TrainResult& r) {
   }
   if (r.trees >= 0) s += "<tr><th>trees</th><td>" + std::to_string(r.trees) + "</td></tr>\n";
   if (!r.data_mode.empty()) {
-    s += "<tr><th>data</th><td>" + esc(r.data_mode) + ", " + std::to_string(r.workers) +
-         (r.workers == 1 ? " worker" : " workers") + "</td></tr>\n";
+    s += "<tr><th>data</th><td>" + esc(r.data_mode) + "</td></tr>\n";
   }
+  s += "<tr><th>training</th><td>" +
+       (r.workers > 1 ? "distributed, " + std::to_string(r.workers) + " workers"
+                      : std::string("one process")) +
+       "</td></tr>\n";
   return s + "</table></div>\n";
 }
 

@@ -325,7 +325,8 @@ TrainResult train(const Contract& contract, const Dataset& train, const Dataset*
   for (const auto& kv : p) {
     if (kv.first == "eval_metric") metric_names.push_back(kv.second);
   }
-  auto own_metrics = RoundMetrics::make(contract.objective, metric_names);
+  std::unique_ptr<RoundMetrics> own_metrics;
+  if (!o.xgboost_metrics) own_metrics = RoundMetrics::make(contract.objective, metric_names);
   if (own_metrics && !evals.empty()) {
     diag::debug("per-round metrics computed by cdn: " + std::to_string(metric_names.size()) +
                 " on " + std::to_string(evals.size()) + " sets");
@@ -465,6 +466,7 @@ std::string rounds_text(const TrainResult& r) {
          std::to_string(r.best_iteration) + ")";
   }
   if (r.trees >= 0) s += ", " + std::to_string(r.trees) + (r.trees == 1 ? " tree" : " trees");
+  if (r.workers > 1) s += ", trained by " + std::to_string(r.workers) + " workers";
   return s;
 }
 

@@ -36,6 +36,9 @@ struct TrainOptions {
   std::string external_memory;
   bool progress_bar = false;  // a bar on stderr (a terminal) instead of a line per round
   bool quiet = false;
+  // Per-round metrics by XGBoost's evaluation, never cdn's own (distributed training: XGBoost
+  // sums them over the workers).
+  bool xgboost_metrics = false;
 };
 
 struct TrainResult {
@@ -50,9 +53,9 @@ struct TrainResult {
   int trees = -1;           // trees in the model written (-1: a booster without trees)
   std::string stop_metric;  // the column early stopping watched
   std::string data_mode;    // "in memory", "quantised" or "external memory"
-  int workers = 1;          // processes that trained the model together
   FinalMetrics final_metrics;
   std::vector<float> final_predictions;  // on the evaluated set
+  int workers = 1;                       // the processes that trained it (distributed.hpp)
 };
 
 // Tries the parameters on a one-row matrix: a bad objective or parameter value is a

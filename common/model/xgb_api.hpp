@@ -35,7 +35,12 @@ namespace cdn::model::xgb {
   X(XGBoosterUpdateOneIter)              \
   X(XGBoosterEvalOneIter)                \
   X(XGBoosterFeatureScore)               \
-  X(XGBoosterSaveJsonConfig)
+  X(XGBoosterSaveJsonConfig)             \
+  X(XGCommunicatorInit)                  \
+  X(XGCommunicatorFinalize)              \
+  X(XGCommunicatorGetRank)               \
+  X(XGCommunicatorGetWorldSize)          \
+  X(XGCommunicatorAllreduce)
 
 struct Api {
 #define CDN_XGB_FIELD(name) decltype(&::name) name;

@@ -187,6 +187,23 @@ assert serving == names, (serving, names)
   assert_output --partial 'deploy/k8s/cdn.toml differs from deploy/cdn.toml'
 }
 
+@test "the k8s check catches distributed training whose workers, pods and tracker disagree" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo"
+  cp -r "$REPO_ROOT/deploy" "$BATS_TEST_TMPDIR/repo/"
+  local f=$BATS_TEST_TMPDIR/repo/deploy/k8s/train-distributed.yaml
+  sed -i 's/^  parallelism: 4$/  parallelism: 3/' "$f"
+  sed -i 's/value: train-tracker:9091/value: train-tracker:9092/' "$f"
+  run "${CHECK[@]}" k8s "$BATS_TEST_TMPDIR/repo" "$VERSION"
+  assert_failure 1
+  assert_output --partial 'k8s Job train-distributed: completions 4, parallelism 3 and CDN_WORKERS 4 differ'
+  assert_output --partial 'k8s Job train-distributed: CDN_TRACKER train-tracker:9092 is no Service port of the manifests'
+  cp "$REPO_ROOT/deploy/k8s/train-distributed.yaml" "$f"
+  sed -i 's/"--workers", "4"\]/"--workers", "2"]/' "$f"
+  run "${CHECK[@]}" k8s "$BATS_TEST_TMPDIR/repo" "$VERSION"
+  assert_failure 1
+  assert_output --partial 'the tracker Deployment train-tracker does not wait for 4 workers'
+}
+
 # bats test_tags=kafka,xgboost,influx
 @test "every cdn command line of the compose file and the manifests is a valid invocation" {
   run "${CHECK[@]}" commands "$REPO_ROOT"

@@ -425,6 +425,34 @@ def check_k8s(repo, version):
             if container_script(c.get("command", [])) != want:
                 bad(f"k8s {d['kind']} {name}: its command is not the compose service's "
                     f"{K8S_AS_COMPOSE.get(name, name)}")
+    # Distributed training: the Indexed Job's pods, the workers they say, the tracker's count
+    # and the Service their CDN_TRACKER names agree.
+    services_k8s = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "Service"}
+    for _, d in docs:
+        spec = pod_spec(d)
+        if d["kind"] != "Job" or spec is None:
+            continue
+        for c in spec["containers"]:
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            if "CDN_TRACKER" not in env:
+                continue
+            where = f"k8s Job {d['metadata']['name']}"
+            js = d["spec"]
+            if js.get("completionMode") != "Indexed":
+                bad(f"{where}: distributed training wants an Indexed Job (the rank is its index)")
+            workers = int(env.get("CDN_WORKERS") or 0)
+            if not (js.get("completions") == js.get("parallelism") == workers):
+                bad(f"{where}: completions {js.get('completions')}, parallelism "
+                    f"{js.get('parallelism')} and CDN_WORKERS {workers} differ")
+            host, _, port = env["CDN_TRACKER"].rpartition(":")
+            svc = services_k8s.get(host)
+            if svc is None or int(port) not in [p["port"] for p in svc["spec"]["ports"]]:
+                bad(f"{where}: CDN_TRACKER {env['CDN_TRACKER']} is no Service port of the manifests")
+                continue
+            tracker = deployments.get(host)
+            args = [] if tracker is None else pod_spec(tracker)["containers"][0].get("command", [])
+            if "--workers" not in args or args[args.index("--workers") + 1] != str(workers):
+                bad(f"{where}: the tracker Deployment {host} does not wait for {workers} workers")
     for _, h in docs:
         if h["kind"] != "HorizontalPodAutoscaler":
             continue
