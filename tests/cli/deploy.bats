@@ -365,6 +365,21 @@ assert serving == names, (serving, names)
   [[ -z $pending || $stderr == *"$pending is exported by the code now: take it out of METRICS_NOT_YET_IN_CODE"* ]]
 }
 
+@test "the k8s check catches a serving container without its readiness probe, a probe on the wrong path, annotations on another port" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo"
+  cp -r "$REPO_ROOT/deploy" "$BATS_TEST_TMPDIR/repo/"
+  local k=$BATS_TEST_TMPDIR/repo/deploy/k8s
+  sed -i '/readinessProbe:/,+2d' "$k/predictor.yaml"
+  sed -i -e '0,/path: \/healthz,/s//path: \/metrics,/' -e '0,/prometheus.io\/port: "9464"/s//prometheus.io\/port: "9465"/' \
+    "$k/loaders.yaml"
+  run "${CHECK[@]}" k8s "$BATS_TEST_TMPDIR/repo" "$VERSION"
+  assert_failure 1
+  assert_output --partial "k8s Deployment predictor: container predictor has no readinessProbe on /readyz of its metrics port (it has none)"
+  assert_output --partial "k8s Deployment loader-records: container loader-records has no livenessProbe on /healthz of its metrics port"
+  assert_output --partial "k8s Deployment loader-records: the pod's prometheus.io annotations do not name port 9464 and /metrics"
+  refute_output --partial "loader-predictions"
+}
+
 @test "the k8s check catches a rollout job whose script is not the compose service's, and a missing rollback" {
   mkdir -p "$BATS_TEST_TMPDIR/repo"
   cp -r "$REPO_ROOT/deploy" "$BATS_TEST_TMPDIR/repo/"
