@@ -50,6 +50,7 @@ fi
 podman=(podman --runtime runc)
 limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
+mkdir -p /run/lock
 exec {lock}>/run/lock/cdn-image-build.lock
 flock "$lock"
 

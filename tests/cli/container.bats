@@ -71,6 +71,16 @@ backends() {
   chown 10001:10001 "$MODELS"
 }
 
+# wait_log CONTAINER TEXT: until the container's log holds TEXT (30 s at most).
+wait_log() {
+  local deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    pod logs "$1" 2>&1 | grep -qF -- "$2" && return 0
+    sleep 0.2
+  done
+  fail "no '$2' in the log of $1: $(pod logs "$1" 2>&1 | tail -n 5)"
+}
+
 influx_count() {
   influx_query cdn "SELECT count($2) FROM $1" | jq '.results[0].series[0].values[0][1] // 0'
 }
@@ -133,7 +143,7 @@ wait_count() {
 @test "every service of the compose file and the manifests runs in the image: data, trainer, provider, predictor, loaders, promote, rollback; InfluxDB counts every record" {
   backends
   # demo-data, with fewer rows (it writes /data, as root, as the compose file says)
-  service_run demo-data
+  service_run demo-data --rm
   local a=("${SERVICE_ARGS[@]}")
   a[-1]=$(sed -e 's/--rows 200000/--rows 3000/' -e 's/--rows 100000/--rows 2000/' <<<"${a[-1]}")
   [[ ${a[-1]} == *"--rows 3000"*"--rows 2000"* ]]
@@ -166,33 +176,51 @@ wait_count() {
     assert_equal "$s /healthz $(http_status "$addr" /healthz)" "$s /healthz 200"
     assert_equal "$s /readyz $(http_status "$addr" /readyz)" "$s /readyz 200"
   done
-  # a second model rolled out and back under the running predictor (MODEL_VERSION=v2)
+  # a second model, from other training data, rolled out and back under the running predictor
+  cdn gen -q --rows 3000 --seed 7 -f csv -o "$DATA/train.csv"
   MODEL_VERSION=v2 service_run trainer --rm
   run --separate-stderr pod "${SERVICE_ARGS[@]}"
   assert_success
+  local v1 v2
+  v1=$(jq -r .model_hash "$MODELS/v1/manifest.json")
+  v2=$(jq -r .model_hash "$MODELS/v2/manifest.json")
+  [[ $v1 != "$v2" ]]
   MODEL_VERSION=v2 service_run promote --rm
   run --separate-stderr pod "${SERVICE_ARGS[@]}"
   assert_success
   assert_output "promote: /models/current is v2"
+  wait_log "predictor-$$" "loaded the model $v2 from '/models/current'"
+  # v2 takes over at the next record: a few more through the provider's last stage
+  cdn gen -q --rows 20 --seed 9 --no-label | cdn tag -q --start 5001 >"$DATA/more.ndjson"
+  in_image -v "$CONF:/etc/cdn/cdn.toml:ro" -v "$DATA:/data:ro" -- \
+    cdn produce --rejects kafka:cdnrejects /data/more.ndjson 2>/dev/null
   service_run rollback --rm
   run --separate-stderr pod "${SERVICE_ARGS[@]}"
   assert_success
   assert_output "rollback: /models/current is v1"
+  wait_log "predictor-$$" "loaded the model $v1 from '/models/current'"
+  wait_count cdn bytes_sent 2020
+  wait_count prediction prediction 2020
+  # the 20 were predicted by v2
+  run influx_query cdn "SELECT count(prediction) FROM prediction WHERE model = '$v2'"
+  assert_output --partial '"values":[['
   # the consumers' statistics reach InfluxDB through kafka-lag.jq (every 10 s)
   local deadline=$((SECONDS + 30))
   while (($(influx_count kafka_consumer consumer_lag) == 0 && SECONDS < deadline)); do sleep 0.5; done
   (($(influx_count kafka_consumer consumer_lag) > 0))
-  # stopped as a pod is (SIGTERM to tini): each ends with its summary, status 0
+  # stopped as a pod is (SIGTERM to tini, which passes it on): each commits what it has
+  # written, prints its summary and exits 143 (128 + SIGTERM, cdn(1)), not killed after -t
   for s in predictor loader-records loader-predictions loader-rejects; do
     pod stop -t 30 "$s-$$" >/dev/null
-    assert_equal "$s $(pod inspect --format '{{.State.ExitCode}}' "$s-$$")" "$s 0"
+    assert_equal "$s $(pod inspect --format '{{.State.ExitCode}}' "$s-$$")" "$s 143"
   done
   run pod logs "predictor-$$"
-  assert_output --partial "loaded the model"
-  assert_line --regexp '^cdn predict: 2000 in, 2000 out, 0 rejected'
+  assert_line --regexp '^cdn predict: 2020 in, 2020 out, 0 rejected'
   run pod logs "loader-records-$$"
-  assert_line --regexp '^cdn load-influx: 2000 in, 2000 out, 0 rejected'
-  echo "# records produced 2000; InfluxDB: cdn $(influx_count cdn bytes_sent), prediction $(influx_count prediction prediction)" >&3
+  assert_line --regexp '^cdn load-influx: 2020 in, 2020 out, 0 rejected'
+  echo "# containers: records produced 2020; InfluxDB: cdn $(influx_count cdn bytes_sent), prediction $(influx_count prediction prediction)" >&3
+  [ "$(influx_count cdn bytes_sent)" -eq 2020 ]
+  [ "$(influx_count prediction prediction)" -eq 2020 ]
 }
 
 # offline_compose [ARGS...]: the compose file made offline (deploy/podman/offline-compose.py
