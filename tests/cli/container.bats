@@ -42,8 +42,11 @@ setup() {
 teardown() {
   remove_containers
   if [[ -n ${COMPOSE_FILE:-} ]]; then
-    podman-compose -f "$COMPOSE_FILE" -p "$PROJECT" down -v >/dev/null 2>&1 || true
+    podman-compose --podman-path "$REPO_ROOT/deploy/podman/podman-hostnet.sh" \
+      -f "$COMPOSE_FILE" -p "$PROJECT" down -v >/dev/null 2>&1 || true
     podman volume rm -f "${PROJECT}_models" "${PROJECT}_influxdb-data" >/dev/null 2>&1 || true
+    # the network podman-compose makes though no container joins it (podman-hostnet.sh)
+    podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
   fi
   if declare -F stop_broker >/dev/null; then stop_broker || true; fi
   if declare -F stop_influxd >/dev/null; then stop_influxd; fi
@@ -265,7 +268,8 @@ offline_compose() {
 
 # pc ARGS...: podman-compose on the offline file, its output in $T/compose.log.
 pc() {
-  podman-compose -f "$COMPOSE_FILE" -p "$PROJECT" "$@" >>"$T/compose.log" 2>&1 || {
+  podman-compose --podman-path "$REPO_ROOT/deploy/podman/podman-hostnet.sh" \
+    -f "$COMPOSE_FILE" -p "$PROJECT" "$@" >>"$T/compose.log" 2>&1 || {
     tail -n 30 "$T/compose.log" >&2
     fail "podman-compose $* failed"
   }
@@ -309,7 +313,8 @@ summary_in() {
   sed -i '/^\[produce\]/a rate = 150' "$CONF"
   pc run -T --rm --no-deps trainer
   CDN_VERSION=$VERSION pc up -d --no-build predictor loader-records loader-predictions
-  podman-compose -f "$COMPOSE_FILE" -p "$PROJECT" run -T --rm --no-deps provider >"$T/provider.log" 2>&1 &
+  podman-compose --podman-path "$REPO_ROOT/deploy/podman/podman-hostnet.sh" \
+    -f "$COMPOSE_FILE" -p "$PROJECT" run -T --rm --no-deps provider >"$T/provider.log" 2>&1 &
   BG_PID=$!
   # the rollback once a part of the records is in, while the rest is still being produced
   local deadline=$((SECONDS + 60)) before=0
