@@ -308,8 +308,8 @@ summary_in() {
 @test "a release rolled back while records flow: the consumers of the older image resume from their offsets, nothing is lost" {
   run build_image --tag "localhost/cdn:$PREVIOUS" --version "$PREVIOUS"
   assert_success
-  ROWS=3000 offline_compose
-  # the provider paced: about 20 s of records
+  ROWS=2000 offline_compose
+  # the provider paced: about 13 s of records
   sed -i '/^\[produce\]/a rate = 150' "$CONF"
   pc run -T --rm --no-deps trainer
   CDN_VERSION=$VERSION pc up -d --no-build predictor loader-records loader-predictions
@@ -320,10 +320,10 @@ summary_in() {
   local deadline=$((SECONDS + 60)) before=0
   while ((SECONDS < deadline)); do
     before=$(influx_count prediction prediction)
-    ((before >= 600)) && break
+    ((before >= 400)) && break
     sleep 0.2
   done
-  ((before >= 600 && before < 3000)) || fail "$before predictions before the rollback"
+  ((before >= 400 && before < 2000)) || fail "$before predictions before the rollback"
   CDN_VERSION=$PREVIOUS pc up -d --no-build --force-recreate predictor loader-records loader-predictions
   run podman inspect --format '{{.ImageName}}' "${PROJECT}_predictor_1" "${PROJECT}_loader-records_1" \
     "${PROJECT}_loader-predictions_1"
@@ -332,26 +332,26 @@ localhost/cdn:$PREVIOUS
 localhost/cdn:$PREVIOUS"
   wait "$BG_PID"
   unset BG_PID
-  grep -q 'cdn produce: 3000 in, 3000 out, 0 rejected' "$T/provider.log" || fail "$(tail -n 20 "$T/provider.log")"
-  wait_count cdn bytes_sent 3000 120
-  wait_count prediction prediction 3000 120
+  grep -q 'cdn produce: 2000 in, 2000 out, 0 rejected' "$T/provider.log" || fail "$(tail -n 20 "$T/provider.log")"
+  wait_count cdn bytes_sent 2000 120
+  wait_count prediction prediction 2000 120
   # every prediction in cdnresult, counted by sampleID
   CDN_BROKERS=$(sed -n 's/^brokers = "\(.*\)".*/\1/p' "$CONF" | head -n 1) \
     cdn consume -q kafka:cdnresult -e -o "$T/results.ndjson"
   local total distinct lost doubled
   total=$(wc -l <"$T/results.ndjson")
   distinct=$(jq -r .sampleID "$T/results.ndjson" | sort -u | wc -l)
-  lost=$((3000 - distinct))
+  lost=$((2000 - distinct))
   doubled=$((total - distinct))
-  echo "# rollback $VERSION -> $PREVIOUS after $before predictions: 3000 produced, InfluxDB cdn $(influx_count cdn bytes_sent), prediction $(influx_count prediction prediction); cdnresult $total messages, $distinct sampleIDs: lost $lost, doubled $doubled" >&3
+  echo "# rollback $VERSION -> $PREVIOUS after $before predictions: 2000 produced, InfluxDB cdn $(influx_count cdn bytes_sent), prediction $(influx_count prediction prediction); cdnresult $total messages, $distinct sampleIDs: lost $lost, doubled $doubled" >&3
   assert_equal "$lost" 0
   # resumed from the committed offsets, not from the start: at most what was in flight twice
-  ((doubled < 600)) || fail "$doubled predictions twice: the new predictor did not resume from its offsets"
+  ((doubled < 400)) || fail "$doubled predictions twice: the new predictor did not resume from its offsets"
   # the new predictor read only what the old one had not committed: at most the records not
   # yet predicted at the rollback, and those in flight again
   local after
   pc stop predictor
   after=$(summary_in "${PROJECT}_predictor_1" predict)
   echo "# the predictor of $PREVIOUS read $after records" >&3
-  ((after > 0 && after <= 3000 - before + doubled)) || fail "the predictor of $PREVIOUS read $after records"
+  ((after > 0 && after <= 2000 - before + doubled)) || fail "the predictor of $PREVIOUS read $after records"
 }
