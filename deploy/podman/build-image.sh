@@ -80,6 +80,7 @@ if [[ $have == "$inputs" ]]; then
   exit 0
 fi
 
+old=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 start=$SECONDS
 log=$(mktemp "${TMPDIR:-/tmp}/cdn-image-build.XXXXXX")
 if ! nice "${podman[@]}" build --network host "${limits[@]}" \
@@ -90,4 +91,8 @@ if ! nice "${podman[@]}" build --network host "${limits[@]}" \
   exit 1
 fi
 rm -f "$log"
+# The image this one replaces, now without a tag, goes (its layers shared with others stay).
+if [[ -n $old && -z $(podman image inspect --format '{{join .RepoTags ""}}' "$old" 2>/dev/null) ]]; then
+  podman rmi "$old" >/dev/null 2>&1 || true
+fi
 echo "$tag built in $((SECONDS - start))s"

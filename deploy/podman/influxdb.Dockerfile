@@ -11,8 +11,9 @@ FROM debian:${DEBIAN_RELEASE}-slim
 RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends influxdb \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
-      /usr/sbin/policy-rc.d \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /var/cache/debconf/*-old \
+      /var/lib/dpkg/*-old /usr/sbin/policy-rc.d \
  && mkdir -p /var/lib/influxdb && chown influxdb:influxdb /var/lib/influxdb
 ENV INFLUXDB_REPORTING_DISABLED=true \
     INFLUXDB_HTTP_LOG_ENABLED=false \
