@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # deploy/: the Dockerfile, the compose file, the Grafana provisioning and dashboard, the
-# Kubernetes manifests. No Docker engine and no cluster here: the files are linted and checked
-# for what they mean (tests/cli/deploy_check.py), every cdn command line in them is checked
-# against the binary, and the dashboard's queries run against a real influxd filled by
-# scripts/pipeline.sh and by the deployment's own service command lines, run natively.
+# Kubernetes manifests, checked statically (container.bats runs the image and the compose file
+# with podman; no cluster here): the files are linted and checked for what they mean
+# (tests/cli/deploy_check.py), every cdn command line in them is checked against the binary, and
+# the dashboard's queries run against a real influxd filled by scripts/pipeline.sh and by the
+# deployment's own service command lines, run natively.
 
 load test_helper
 
