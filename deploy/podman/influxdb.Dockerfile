@@ -1,7 +1,7 @@
 # InfluxDB 1.x from Debian's package (influxd 1.6), the InfluxDB of deploy/podman/offline-compose.py
 # where no image registry (and so no influxdb:1.8) is reachable. From the repository root:
 #
-#   podman build -f deploy/podman/influxdb.Dockerfile -t cdn-influxdb:1.6 deploy/podman
+#   bash deploy/podman/build-image.sh --dockerfile deploy/podman/influxdb.Dockerfile --tag cdn-influxdb:1.6
 #
 # The listeners are the environment's to set: INFLUXDB_HTTP_BIND_ADDRESS (default :8086) and
 # INFLUXDB_BIND_ADDRESS (the RPC service, default 127.0.0.1:8088). Data in /var/lib/influxdb.

@@ -11,6 +11,7 @@
 #                      printed to the TAP stream
 # - TEST_LABEL         a label on every container a test starts (io.cdn.test=...), so that
 #                      remove_containers removes those and no other
+# - in_image [OPTS...] -- ARGV...  ARGV in a container of $IMAGE (see below)
 # - service_run NAME [OPTS...]  the podman run arguments of compose service NAME (see
 #                      tests/cli/py/compose_run.py), its mounts on CONF, DATA and MODELS, in
 #                      the array SERVICE_ARGS
@@ -46,8 +47,8 @@ build_image() {
 
 TEST_LABEL=io.cdn.test=${BATS_RUN_TMPDIR##*/}-${BATS_SUITE_TEST_NUMBER:-0}
 
-# in_image [OPTS...] -- ARGV...: a container of $IMAGE (or the image OPTS name last) on the
-# host's network with a read-only root, removed at its end.
+# in_image [OPTS...] -- ARGV...: ARGV in a container of $IMAGE on the host's network with a
+# read-only root, removed at its end; OPTS are more options of podman run.
 in_image() {
   local opts=()
   while [[ $# -gt 0 && $1 != -- ]]; do
