@@ -283,11 +283,19 @@ summary_in() {
 @test "the compose file runs offline with podman-compose: cdn broker as Kafka, Debian's influxd, two predictors sharing cdndata's partitions; InfluxDB counts every record" {
   offline_compose --replicas predictor=2
   pc run -T --rm --no-deps trainer
-  pc run -T --rm --no-deps provider
-  grep -q 'cdn produce: 2000 in, 2000 out, 0 rejected' "$T/compose.log" || fail "$(tail -n 20 "$T/compose.log")"
   pc up -d --no-build predictor loader-records loader-predictions loader-rejects
   run podman ps --format '{{.Names}}' --filter "name=${PROJECT}_predictor"
   assert_equal "${#lines[@]}" 2
+  # both predictors in the group, each with its partitions (/readyz), before records come
+  local p addr deadline
+  for p in "${PROJECT}_predictor_1" "${PROJECT}_predictor_2"; do
+    addr=$(container_addr "$p")
+    deadline=$((SECONDS + 60))
+    while [[ $(http_status "$addr" /readyz) != 200 ]] && ((SECONDS < deadline)); do sleep 0.2; done
+    assert_equal "$p /readyz $(http_status "$addr" /readyz)" "$p /readyz 200"
+  done
+  pc run -T --rm --no-deps provider
+  grep -q 'cdn produce: 2000 in, 2000 out, 0 rejected' "$T/compose.log" || fail "$(tail -n 20 "$T/compose.log")"
   wait_count cdn bytes_sent 2000 120
   wait_count prediction prediction 2000 120
   pc stop predictor loader-records loader-predictions loader-rejects
