@@ -40,6 +40,10 @@ packages=(
   # checks of deploy/ (tests/cli/deploy.bats): YAML parsing and lint, and docker-compose 1.x
   # to validate the compose file (`docker-compose config` needs no Docker engine)
   python3-yaml yamllint docker-compose
+  # the container tests (tests/cli/container.bats): podman builds deploy/Dockerfile and runs the
+  # image with runc (crun fails on a cgroup v1 hybrid layout), debootstrap makes the Debian
+  # base images where no registry is reachable, podman-compose brings the compose file up
+  podman runc debootstrap podman-compose
   # the Debian package (cpack -G DEB): its Depends from dpkg-shlibdeps; package.bats reads
   # the binary's libraries with readelf (binutils) and renders the man pages with man-db
   dpkg-dev binutils man-db

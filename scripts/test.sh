@@ -3,9 +3,11 @@
 # builds with warnings as errors (the ci preset, build/ci/cdn) and the libFuzzer targets (the
 # fuzz preset, build/fuzz), runs the unit tests and the replay of every fuzz corpus (ctest)
 # and every CLI test (tests/cli/*.bats, among them fuzz.bats, which fuzzes each target
-# briefly from a fixed seed) against that binary. Then the minimal preset (build/minimal/cdn:
-# no Kafka, XGBoost or InfluxDB part) is built, its unit tests run, and the CLI tests that need
-# none of those parts (bats tags kafka, xgboost, influx mark the others) run against it.
+# briefly from a fixed seed, and container.bats, which builds the image of deploy/Dockerfile with
+# podman, reused while its inputs are unchanged, and runs the deployment in it) against that
+# binary. Then the minimal preset (build/minimal/cdn: no Kafka, XGBoost or InfluxDB part) is
+# built, its unit tests run, and the CLI tests that need none of those parts (bats tags kafka,
+# xgboost, influx, container mark the others) run against it.
 # Exits non-zero when anything failed. Needs no standard input.
 #
 # --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
@@ -83,7 +85,7 @@ if [[ $preset == ci ]]; then
     ctest --test-dir build/minimal --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
       2>&1 | tee "$logs/ctest-minimal" || minimal_status=$?
     CDN_BIN="$root/build/minimal/cdn" bats --formatter tap \
-      --filter-tags '!kafka,!xgboost,!influx' "${bats_files[@]}" 2>&1 |
+      --filter-tags '!kafka,!xgboost,!influx,!container' "${bats_files[@]}" 2>&1 |
       tee "$logs/bats-minimal" || minimal_status=$?
   else
     minimal_status=1

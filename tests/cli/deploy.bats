@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # deploy/: the Dockerfile, the compose file, the Grafana provisioning and dashboard, the
-# Kubernetes manifests. No Docker engine and no cluster here: the files are linted and checked
-# for what they mean (tests/cli/deploy_check.py), every cdn command line in them is checked
-# against the binary, and the dashboard's queries run against a real influxd filled by
-# scripts/pipeline.sh and by the deployment's own service command lines, run natively.
+# Kubernetes manifests, checked statically (container.bats runs the image and the compose file
+# with podman; no cluster here): the files are linted and checked for what they mean
+# (tests/cli/deploy_check.py), every cdn command line in them is checked against the binary, and
+# the dashboard's queries run against a real influxd filled by scripts/pipeline.sh and by the
+# deployment's own service command lines, run natively.
 
 load test_helper
 
@@ -380,6 +381,21 @@ assert serving == names, (serving, names)
   assert_failure 1
   [[ $stderr == *"panel 'Shadow agreement (Prometheus)' query A: cdn_shadow_agreement_total is exported nowhere in common/ or cmd/"* ]]
   [[ -z $pending || $stderr == *"$pending is exported by the code now: take it out of METRICS_NOT_YET_IN_CODE"* ]]
+}
+
+@test "the k8s check catches a serving container without its readiness probe, a probe on the wrong path, annotations on another port" {
+  mkdir -p "$BATS_TEST_TMPDIR/repo"
+  cp -r "$REPO_ROOT/deploy" "$BATS_TEST_TMPDIR/repo/"
+  local k=$BATS_TEST_TMPDIR/repo/deploy/k8s
+  sed -i '/readinessProbe:/,+2d' "$k/predictor.yaml"
+  sed -i -e '0,/path: \/healthz,/s//path: \/metrics,/' -e '0,/prometheus.io\/port: "9464"/s//prometheus.io\/port: "9465"/' \
+    "$k/loaders.yaml"
+  run "${CHECK[@]}" k8s "$BATS_TEST_TMPDIR/repo" "$VERSION"
+  assert_failure 1
+  assert_output --partial "k8s Deployment predictor: container predictor has no readinessProbe on /readyz of its metrics port (it has none)"
+  assert_output --partial "k8s Deployment loader-records: container loader-records has no livenessProbe on /healthz of its metrics port"
+  assert_output --partial "k8s Deployment loader-records: the pod's prometheus.io annotations do not name port 9464 and /metrics"
+  refute_output --partial "loader-predictions"
 }
 
 @test "the k8s check catches a rollout job whose script is not the compose service's, and a missing rollback" {

@@ -344,6 +344,48 @@ def container_script(command):
     return command
 
 
+def metrics_port(container, where):
+    """The port a container's cdn commands serve /metrics on (--metrics-addr), or None."""
+    for a in argvs_of(container.get("command", []) + container.get("args", []), where):
+        for i, t in enumerate(a):
+            if t == "--metrics-addr" and i + 1 < len(a):
+                return int(a[i + 1].rsplit(":", 1)[1])
+            if t.startswith("--metrics-addr="):
+                return int(t.rsplit(":", 1)[1])
+    return None
+
+
+def check_probes(where, doc, c):
+    """A container that serves --metrics-addr: its port named metrics, a liveness probe on
+    /healthz and a readiness probe on /readyz there, the pod's Prometheus annotations naming
+    it. One that does not serves nothing to probe."""
+    port = metrics_port(c, where)
+    probes = [k for k in ("livenessProbe", "readinessProbe", "startupProbe") if k in c]
+    if port is None:
+        if probes:
+            bad(f"{where}: container {c['name']} has {', '.join(probes)} but serves no --metrics-addr")
+        return
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    if ports.get("metrics") != port:
+        bad(f"{where}: container {c['name']} serves --metrics-addr on {port}, its port 'metrics' is "
+            f"{ports.get('metrics')}")
+    for kind, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        get = (c.get(kind) or {}).get("httpGet") or {}
+        if get.get("path") != path or get.get("port") not in ("metrics", port):
+            bad(f"{where}: container {c['name']} has no {kind} on {path} of its metrics port "
+                f"(it has {get or 'none'})")
+    live = c.get("livenessProbe") or {}
+    # /healthz turns 503 after --health-timeout (30 s): a restart after a minute of it at least
+    if live and live.get("periodSeconds", 10) * live.get("failureThreshold", 3) < 30:
+        bad(f"{where}: container {c['name']}'s liveness probe restarts it within "
+            f"{live.get('periodSeconds', 10) * live.get('failureThreshold', 3)} s, under --health-timeout")
+    if doc["kind"] == "Deployment":
+        ann = doc["spec"]["template"]["metadata"].get("annotations") or {}
+        if ann.get("prometheus.io/scrape") != "true" or ann.get("prometheus.io/port") != str(port) \
+                or ann.get("prometheus.io/path") != "/metrics":
+            bad(f"{where}: the pod's prometheus.io annotations do not name port {port} and /metrics")
+
+
 def check_k8s(repo, version):
     base = Path(repo) / "deploy" / "k8s"
     kust, docs = k8s_docs(repo)
@@ -396,6 +438,7 @@ def check_k8s(repo, version):
                     bad(f"{where}: the ConfigMap cdn-config is not mounted at /etc/cdn")
             if "resources" not in c:
                 bad(f"{where}: container {c['name']} has no resources")
+            check_probes(where, d, c)
         # Replicas in one consumer group: no more than the partitions they share.
         if d["kind"] == "Deployment":
             for c in spec["containers"]:

@@ -6,7 +6,7 @@ load test_helper
 bats_require_minimum_version 1.5.0
 
 @test "the shell scripts and the bash completion pass shellcheck" {
-  run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash
+  run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/deploy/podman/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash
   assert_success
   assert_output ''
 }
