@@ -207,6 +207,7 @@ Reference build_reference(const Contract& c, const Dataset& train,
     cat[f].categorical = true;
     cat[f].categories = ft.categories;
     counts[f].assign(ft.categories.size() + 2, 0);
+    cat[f].share.assign(counts[f].size(), 0);  // bin() counts the bins by it
   }
   train.for_each_block([&](const float* p, size_t first, size_t n) {
     for (size_t i = 0; i < n; ++i) {
@@ -231,7 +232,6 @@ Reference build_reference(const Contract& c, const Dataset& train,
       continue;
     }
     Distribution& d = cat[f];
-    d.share.assign(counts[f].size(), 0);
     for (size_t k = 0; k < counts[f].size(); ++k) {
       d.share[k] = r.rows ? static_cast<double>(counts[f][k]) / static_cast<double>(r.rows) : 0;
     }
