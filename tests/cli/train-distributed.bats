@@ -165,7 +165,7 @@ auc_of() {
   start_tracker 3
   local r
   for r in 2 1 0; do
-    worker "$r" 3 -v --schema "$SCHEMA" --rounds 100000 --threads 1 "$D/shard$((r % 2)).csv" -o "$T/m$r"
+    worker "$r" 3 -v --schema "$SCHEMA" --rounds 100000 --eval-train --threads 1 "$D/shard$((r % 2)).csv" -o "$T/m$r"
   done
   wait_for "$T/w0.err" "] train-auc"
   kill -9 "${W[1]}"
@@ -188,8 +188,8 @@ auc_of() {
 
 @test "a worker stopped by SIGTERM ends the run: itself and the others with status 3, no bundle" {
   start_tracker 2
-  worker 1 2 -v --schema "$SCHEMA" --rounds 100000 --threads 1 "$D/shard1.csv" -o "$T/m1"
-  worker 0 2 -v --schema "$SCHEMA" --rounds 100000 --threads 1 "$D/shard0.csv" -o "$T/m0"
+  worker 1 2 -v --schema "$SCHEMA" --rounds 100000 --eval-train --threads 1 "$D/shard1.csv" -o "$T/m1"
+  worker 0 2 -v --schema "$SCHEMA" --rounds 100000 --eval-train --threads 1 "$D/shard0.csv" -o "$T/m0"
   wait_for "$T/w1.err" "] train-auc"
   kill -TERM "${W[1]}"
   finished 1 60
