@@ -96,9 +96,9 @@ ZSH
 }
 
 @test "bash completes a command's options" {
-  run bash_complete cdn sort --key
+  run bash_complete cdn sort --m
   assert_success
-  assert_output "$(printf '%s\n' --key --key-type)"
+  assert_output "$(printf '%s\n' --merge --missing)"
 }
 
 @test "bash completes global options before the command" {
