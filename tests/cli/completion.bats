@@ -162,8 +162,8 @@ ZSH
   run fish_complete 'cdn '
   assert_line sort
   assert_line completion
-  run fish_complete 'cdn sort --key'
-  assert_output "$(printf '%s\n' --key --key-type)"
+  run fish_complete 'cdn sort --m'
+  assert_output "$(printf '%s\n' --merge --missing)"
   run fish_complete 'cdn sort --key-type '
   assert_output "$(printf '%s\n' auto number string time)"
   run fish_complete 'cdn sort -T '
@@ -183,8 +183,8 @@ ZSH
   run zsh_complete 'cdn '
   assert_line sort
   assert_line completion
-  run zsh_complete 'cdn sort --key'
-  assert_output "$(printf '%s\n' --key --key-type)"
+  run zsh_complete 'cdn sort --m'
+  assert_output "$(printf '%s\n' --merge --missing)"
   run zsh_complete 'cdn sort --key-type '
   assert_output "$(printf '%s\n' auto number string time)"
   run zsh_complete 'cdn --log-format json sort --rev'
