@@ -290,11 +290,16 @@ assert serving == names, (serving, names)
   done
 }
 
-@test "the Dockerfile: two stages on Debian 12, a non-root user, the version label, what the image ships" {
+@test "the Dockerfile: a build stage, the tracker's and the runtime's (the default) on Debian 12, a non-root user, the version label, what the image ships" {
   local f=$REPO_ROOT/deploy/Dockerfile
   run grep -E '^FROM ' "$f"
   assert_line --index 0 'FROM debian:${DEBIAN_RELEASE} AS build'
-  assert_line --index 1 'FROM debian:${DEBIAN_RELEASE}-slim AS runtime'
+  assert_line --index 1 'FROM debian:${DEBIAN_RELEASE}-slim AS tracker'
+  # the last stage is what a build without --target makes: the cdn image, without the
+  # tracker's Python
+  assert_line --index 2 'FROM debian:${DEBIAN_RELEASE}-slim AS runtime'
+  [[ ${#lines[@]} -eq 3 ]]
+  [[ $(sed -n '/AS runtime/,$p' "$f") != *python3-xgboost* ]]
   grep -qx 'ARG DEBIAN_RELEASE=12' "$f"
   grep -qx "ARG CDN_VERSION=$VERSION" "$f"
   grep -qE '^USER cdn' "$f"
@@ -309,7 +314,7 @@ assert serving == names, (serving, names)
   [ -f "$BATS_TEST_TMPDIR/out/usr/share/cdn/schemas/cdn-data.json" ]
   [ -f "$BATS_TEST_TMPDIR/out/usr/share/man/man1/cdn-predict.1.gz" ] || [ -f "$BATS_TEST_TMPDIR/out/usr/share/man/man1/cdn-predict.1" ]
   # The files the image copies from the context are not excluded by its .dockerignore.
-  run grep -E '^(deploy|schemas|man|cmd|common|CMakeLists.txt)' "$REPO_ROOT/deploy/Dockerfile.dockerignore"
+  run grep -E '^(deploy|schemas|man|cmd|common|scripts|CMakeLists.txt)' "$REPO_ROOT/deploy/Dockerfile.dockerignore"
   assert_failure
 }
 
