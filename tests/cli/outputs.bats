@@ -470,6 +470,7 @@ key_check() {
       (map(\"\(.key) \(.partition)\") | unique | map(split(\" \")[0]) | group_by(.) | map(select(length > 1)[0])[])"
 }
 
+# bats test_tags=kafka
 @test "--key-field keys every Kafka output: tag (by the ID it writes), consume (else the message's own key), gen, sort" {
   start_broker -t raw:4 -t tagged:8 -t copy:8 -t bypop:8 -t gen:8 -t sorted:8
   # the first five records have no pop
