@@ -1,6 +1,7 @@
 #include "common/diag/log.hpp"
 
 #include <unistd.h>
+#include <atomic>
 
 #include <cstdio>
 #include <cstdlib>
@@ -127,6 +128,17 @@ void log(Level level, std::string_view message) {
 void summary(std::string_view message, const std::vector<Field>& fields) {
   if (settings().quiet) return;
   emit("summary", message, fields);
+}
+
+namespace {
+std::atomic<uint64_t> g_lost_input{0};
+}  // namespace
+
+void count_lost_input(uint64_t records) {
+  g_lost_input.fetch_add(records, std::memory_order_relaxed);
+}
+uint64_t lost_input() {
+  return g_lost_input.load(std::memory_order_relaxed);
 }
 
 void notice(std::string_view message) {

@@ -3,6 +3,7 @@
 // unless NO_COLOR is set to anything but "" (no-color.org) or TERM is "dumb"; never in JSON.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ void summary(std::string_view message, const std::vector<Field>& fields = {});
 // An info line shown without -v (suppressed by -q): what the user needs to act on, such as
 // the address a server took.
 void notice(std::string_view message);
+
+// Records an input lost before the command could read them (a Kafka broker's retention dropped
+// them first): counted for the whole process, said in the summary, and the run fails.
+void count_lost_input(uint64_t records);
+uint64_t lost_input();
 
 // Quote a name for a message: 'day1.ndjson'.
 std::string quoted(std::string_view name);

@@ -83,9 +83,14 @@ struct Consumer::Callbacks {
       diag::debug(std::string("kafka: ") + reason);
     }
   }
-  static void log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  static void log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
     if (diag::settings().verbosity >= 2 || level <= 2) {
       diag::debug(std::string("librdkafka ") + fac + ": " + buf);
+    }
+    // "TOPIC [P]: offset reset (at offset N, broker B) to ...: Broker: Offset out of range",
+    // a warning, when the position is gone from the broker.
+    if (level <= 4 && std::strcmp(fac, "OFFSET") == 0 && std::strstr(buf, "out of range")) {
+      static_cast<Consumer*>(rd_kafka_opaque(rk))->on_offset_reset(buf);
     }
   }
   static void rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -311,6 +316,15 @@ void Consumer::write_lag(std::string& out) const {
       "has read: the high watermark librdkafka last saw minus the position.\n"
       "# TYPE cdn_kafka_consumer_lag_messages gauge\n" +
       samples;
+  out +=
+      "# HELP cdn_kafka_consumer_lost_messages_total Messages of a partition the broker dropped "
+      "(retention) before the command read them.\n"
+      "# TYPE cdn_kafka_consumer_lost_messages_total counter\n";
+  std::lock_guard lock(resets_mutex_);
+  for (const auto& [tp, n] : lost_) {
+    out += "cdn_kafka_consumer_lost_messages_total{topic=\"" + diag::metric_label(tp.first) +
+           "\",partition=\"" + std::to_string(tp.second) + "\"} " + std::to_string(n) + "\n";
+  }
 }
 
 size_t Consumer::topic_index(const char* name) const {
@@ -386,6 +400,74 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
   last_ = nullptr;
 }
 
+void Consumer::on_offset_reset(std::string_view line) {
+  constexpr std::string_view kAt = "]: offset reset (at offset ";
+  // After the thread's name: "[thrd:main]: TOPIC [P]: offset reset (at offset N, ...".
+  if (line.starts_with("[")) {
+    size_t end = line.find("]: ");
+    if (end == std::string_view::npos) return;
+    line.remove_prefix(end + 3);
+  }
+  size_t open = line.find(" [");
+  size_t at = line.find(kAt);
+  if (open == std::string_view::npos || at == std::string_view::npos || at < open) return;
+  Reset r;
+  r.topic = std::string(line.substr(0, open));
+  std::string_view p = line.substr(open + 2, at - open - 2);
+  std::string_view o = line.substr(at + kAt.size());
+  auto pr = std::from_chars(p.data(), p.data() + p.size(), r.partition);
+  auto orr = std::from_chars(o.data(), o.data() + o.size(), r.offset);
+  if (pr.ec != std::errc() || orr.ec != std::errc() || r.offset < 0) return;
+  std::lock_guard lock(resets_mutex_);
+  resets_.push_back(std::move(r));
+  reset_pending_ = true;
+}
+
+void Consumer::report_resets() {
+  std::vector<Reset> resets;
+  {
+    std::lock_guard lock(resets_mutex_);
+    resets.swap(resets_);
+    reset_pending_ = false;
+  }
+  for (const auto& r : resets) {
+    std::string where = r.topic + "/" + std::to_string(r.partition);
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(rk_.get(), r.topic.c_str(), r.partition, &lo, &hi, 5000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      diag::error("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
+                  " was no longer on the broker, and its first offset cannot be asked (" +
+                  rd_kafka_err2str(e) +
+                  "): records may have been lost there; compare the topic's offsets with what "
+                  "was written");
+      continue;
+    }
+    if (r.offset >= lo) {
+      diag::warning("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
+                    " is past its end (" + std::to_string(hi) +
+                    "): the partition was emptied or the topic made anew; read on from its "
+                    "first offset " +
+                    std::to_string(lo));
+      continue;
+    }
+    auto n = static_cast<uint64_t>(lo - r.offset);
+    {
+      std::lock_guard lock(resets_mutex_);
+      lost_[{r.topic, r.partition}] += n;
+    }
+    diag::count_lost_input(n);
+    diag::error("lost " + std::to_string(n) + (n == 1 ? " record" : " records") + " of " +
+                diag::quoted(where) + ": offsets " + std::to_string(r.offset) + " to " +
+                std::to_string(lo - 1) +
+                " were dropped by the broker before they were read (retention: the reader fell "
+                "that far behind); reading on from " +
+                std::to_string(lo) +
+                ". Keep the readers closer to the end of the topic, or give it more retention "
+                "or partitions");
+  }
+}
+
 bool Consumer::all_at_end() const {
   if (!assigned_.load(std::memory_order_relaxed)) return false;
   return ends_ == at_end_.size();
@@ -420,6 +502,7 @@ const rd_kafka_message_t* Consumer::next() {
   for (;;) {
     if (io::stop_requested()) return nullptr;
     if (batch_pos_ == batch_len_) {
+      if (reset_pending_.load(std::memory_order_relaxed)) report_resets();
       if (opts_.exit_at_end && all_at_end()) return nullptr;
       // A short batch means the local queue ran dry: the next poll may wait.
       if (batch_len_ < batch_.size() && idle_) idle_();

@@ -14,7 +14,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -127,6 +129,21 @@ class Consumer {
   std::chrono::steady_clock::time_point last_probe_{};
   std::string fatal_;
   std::string last_error_;
+
+  // Offsets a partition was read from that the broker no longer held (its retention dropped
+  // them before they were read): librdkafka resets the position and says so in a log line,
+  // on its own thread; next() reports each, with the records lost, from the caller's.
+  struct Reset {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+  };
+  void on_offset_reset(std::string_view line);
+  void report_resets();
+  mutable std::mutex resets_mutex_;
+  std::vector<Reset> resets_;                                 // under resets_mutex_
+  std::map<std::pair<std::string, int32_t>, uint64_t> lost_;  // under resets_mutex_
+  std::atomic<bool> reset_pending_{false};
 };
 
 // Several topics read by one consumer, as one input (see open_topic_source in client.hpp):

@@ -206,6 +206,9 @@ std::string RunContext::summary_line(std::string_view extra) {
   if (undelivered_ && counts_.in > done) {
     line += ", " + std::to_string(counts_.in - done) + " not delivered";
   }
+  if (uint64_t lost = diag::lost_input(); lost > 0) {
+    line += ", " + std::to_string(lost) + " lost before they were read";
+  }
   if (rejects_lost_ > 0) {
     line += " (" + std::to_string(rejects_lost_) + " of their reject lines not delivered to " +
             diag::quoted(rejects_.sink().name()) + ")";
@@ -250,8 +253,14 @@ int RunContext::finish(std::string_view extra) {
                 " rejected); please report this");
     return kExitFailure;
   }
+  if (uint64_t lost = diag::lost_input(); lost > 0) {
+    diag::error(std::to_string(lost) + (lost == 1 ? " record" : " records") +
+                " of the input were lost before they were read (see the errors above); the "
+                "output lacks them");
+  }
   if (sig) throw Interrupted(sig);
   if (undelivered_ && counts_.in > done) return kExitFailure;
+  if (diag::lost_input() > 0) return kExitFailure;
   return counts_.rejected > 0 ? kExitRejected : kExitOk;
 }
 

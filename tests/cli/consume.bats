@@ -452,3 +452,59 @@ PY
   run --separate-stderr timeout 60 "$CDN" consume -t four -e
   [[ $stderr != *"assigned"* && $stderr != *"connected"* ]] || fail "$stderr"
 }
+
+# big_topic: topic big (one partition) with 100 small records, then 8,192 of 1 KB, so that
+# the mock (about 5 MiB a partition) drops the oldest; sets DROPPED to how many it dropped.
+big_topic() {
+  start_broker --broker-count 1 -t big:1
+  numbered 100 | kp big
+  python3 -c 'import json
+for i in range(8192): print(json.dumps({"n": 100 + i, "pad": "x" * 1000}))' >"$T/8mib.ndjson"
+  "$@"
+  cdn produce -q -t big "$T/8mib.ndjson"
+  local answer
+  answer=$(broker_ctl dropped)
+  [[ $answer =~ ^ok\ ([0-9]+)\ big/0=([0-9]+)$ ]]
+  DROPPED=${BASH_REMATCH[1]}
+  ((DROPPED > 100))
+}
+
+@test "a group whose next offset the broker dropped says how many records it lost, and fails" {
+  # the group reads the first 100 and commits; the broker then drops past its offset
+  big_topic eval 'assert_equal "$(cdn consume -q -t big -G lag "${GROUP_X[@]}" -e | wc -l)" 100'
+  run --separate-stderr cdn consume -t big -G lag "${GROUP_X[@]}" -e -o "$T/out.ndjson"
+  assert_failure 3
+  local lost=$((DROPPED - 100))
+  [[ $stderr == *"lost $lost records of 'big/0': offsets 100 to $((DROPPED - 1)) were dropped by the broker before they were read"* ]]
+  [[ $stderr == *"$lost lost before they were read"* ]]
+  # what was read and what was said lost make up what the topic took after the commit
+  assert_equal "$(wc -l <"$T/out.ndjson")" $((8292 - DROPPED))
+  assert_equal "$(head -1 "$T/out.ndjson" | jq -c .n)" "$DROPPED"
+}
+
+@test "every Kafka reader says what an --offset the broker no longer holds lost (consume, tag)" {
+  big_topic true
+  run --separate-stderr cdn consume -t big --offset 40 -e -o "$T/out.ndjson"
+  assert_failure 3
+  [[ $stderr == *"lost $((DROPPED - 40)) records of 'big/0': offsets 40 to $((DROPPED - 1))"* ]]
+  assert_equal "$(wc -l <"$T/out.ndjson")" $((8292 - DROPPED))
+  run --separate-stderr cdn tag --offset 7 -e -o "$T/tagged.ndjson" kafka:big
+  assert_failure 3
+  [[ $stderr == *"lost $((DROPPED - 7)) records of 'big/0': offsets 7 to $((DROPPED - 1))"* ]]
+  assert_equal "$(wc -l <"$T/tagged.ndjson")" $((8292 - DROPPED))
+  # read from the beginning (the first offset held), nothing is said lost
+  run --separate-stderr cdn consume -t big -e -o "$T/all.ndjson"
+  assert_success
+  [[ $stderr != *lost* ]]
+  # a service counts the loss on /metrics
+  cdn consume -t big --offset 3 -o /dev/null --metrics-addr 127.0.0.1:0 2>"$T/err" &
+  local pid=$!
+  wait_for "$T/err" "lost $((DROPPED - 3)) records"
+  wait_for "$T/err" "serving /metrics"
+  local addr
+  addr=$(sed -n 's/.*serving \/metrics, \/healthz and \/readyz on //p' "$T/err")
+  run curl -s -m 10 "http://$addr/metrics"
+  kill "$pid"
+  wait "$pid" || true
+  [[ $output == *'cdn_kafka_consumer_lost_messages_total{topic="big",partition="0"} '$((DROPPED - 3))* ]]
+}
