@@ -222,12 +222,14 @@ try {
     '-o', $Out, $Tagged)
 
   # 3. Kafka: the given brokers, or a local cdn broker for this run. The mock keeps about 5 MiB
-  # a partition and drops older messages past that (cdn broker warns when it does), so each
+  # a partition and drops older messages past that (cdn broker warns when it does, and a
+  # reader that finds its position gone says how many records it lost and fails), so each
   # topic gets partitions enough for what this run sends at under 4 MiB a partition (8192
-  # records of up to 512 bytes): the batch run's records, and with -Follow a minute of the
-  # live stream. At least 16. Its first line says where it listens; it keeps serving after
+  # records of up to 512 bytes): the batch run's records, and with -Follow 20 s of the live
+  # stream. No more: the mock walks a partition's message sets one by one on every fetch (see
+  # pipeline.sh). At least 16. Its first line says where it listens; it keeps serving after
   # its standard input (an empty file) ends.
-  $Live = if ($Follow) { 60 * $Rate } else { 0 }
+  $Live = if ($Follow) { 20 * $Rate } else { 0 }
   $Partitions = [math]::Max(16, [math]::Ceiling(($Rows + $Live) / 8192))
   if (-not $env:CDN_BROKERS) {
     $BrokerIn = Join-Path $Logs 'broker.in'
@@ -351,7 +353,7 @@ bind-address = "127.0.0.1:$Rpc"
     # their summary lines.
     $ServiceArgs = @(
       @('predict', @('-vv', 'predict', '-m', $Model, 'kafka:cdndata', '-G', 'predictors', '--offset', 'end',
-          '-o', 'kafka:cdnresult', '--keep', 'qoe_bad')),
+          '-o', 'kafka:cdnresult', '--keep', 'qoe_bad', '-X', 'linger.ms=100')),
       @('load-records', @('-vv', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
           '--db', 'cdn', '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status',
           '--precision', 'us')),
@@ -392,7 +394,9 @@ bind-address = "127.0.0.1:$Rpc"
       & $Cdn '-q' 'gen' '--rows' "$Slice" '--seed' "$(3 + $n)" '--start' $start '--rate' "$Rate" '-o' $raw
       & $Cdn '-q' 'tag' '--start' "$Next" $raw '-o' $tagged
       & $Cdn '-q' 'validate' '--rejects' (Join-Path $LiveDir 'rejects-validate.ndjson') $tagged '-o' $valid
-      & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' `
+      # Message sets of up to 100 ms (see pipeline.sh): keyed records spread over every
+      # partition, and the mock walks sets one by one on every fetch.
+      & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' '-X' 'linger.ms=100' `
         '--time-field' 'timestamp' '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
       $ErrorActionPreference = 'Stop'
       $Next += $Slice

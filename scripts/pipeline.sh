@@ -197,12 +197,17 @@ for i in "${!status[@]}"; do
 done
 
 # 3. Kafka: the given brokers, or a local cdn broker for this run. The mock keeps about 5 MiB
-# a partition and drops older messages past that (cdn broker warns when it does), so each
-# topic gets partitions enough for what this run sends at under 4 MiB a partition (8192
-# records of up to 512 bytes, a record of cdn gen being about 350 with Kafka's framing): the
-# batch run's records, and with --follow a minute of the live stream, so that a reader up to a
-# minute behind loses nothing. At least 16, to spread the work of a consumer group.
-partitions=$(( (rows + follow * 60 * rate + 8191) / 8192 ))
+# a partition and drops older messages past that (cdn broker warns when it does, and a reader
+# that finds its position gone says how many records it lost and fails), so each topic gets
+# partitions enough for what this run sends at under 4 MiB a partition (8192 records of up to
+# 512 bytes, a record of cdn gen being about 350 with Kafka's framing): the batch run's
+# records, and with --follow 20 s of the live stream, so that a reader up to 20 s behind loses
+# nothing. No more than that: the mock looks a fetched offset up by walking the partition's
+# message sets one by one, so every partition more (and every smaller message set) costs it
+# CPU on each fetch: at 20,000 records/s, 60 s of stream (147 partitions) in sets of 10 ms
+# took it 65% of a core, 32 partitions in sets of 100 ms at 40,000 records/s 25%. At least
+# 16, to spread the work of a consumer group.
+partitions=$(( (rows + follow * 20 * rate + 8191) / 8192 ))
 ((partitions >= 16)) || partitions=16
 if [[ -z ${CDN_BROKERS:-} ]]; then
   mkfifo "$logs/broker.ctl"
@@ -309,11 +314,17 @@ if [[ $follow -eq 1 ]]; then
   # The services log with -vv: when their group gives them their partitions, and at the end
   # their summary lines. (Each log is appended to; what this run wrote starts at its old size.)
   services=(predict load-records load-predictions)
+  # The live producers wait up to 100 ms to fill a message set (librdkafka's default is 5):
+  # keyed records spread over every partition, so at 10 ms a set held a record or two, and the
+  # mock's fetches walk sets one by one. 100 ms stays well inside the freshness a dashboard
+  # needs.
+  linger=100
   declare -A logged
   for name in "${services[@]}"; do
     logged[$name]=$(stat -c %s "$livedir/$name.log" 2>/dev/null || echo 0)
   done
   "$cdn" -vv predict -m "$outdir/model" kafka:cdndata -G predictors --offset end -o kafka:cdnresult \
+    -X linger.ms="$linger" \
     --keep qoe_bad --rejects "$livedir/rejects-predict.ndjson" 2>>"$livedir/predict.log" &
   pids+=($!)
   "$cdn" load-influx -vv kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
@@ -345,7 +356,7 @@ if [[ $follow -eq 1 ]]; then
   "$cdn" validate --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
     2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --time-field timestamp \
+  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --time-field timestamp -X linger.ms="$linger" \
     --rate "$rate" --rejects "$livedir/rejects-produce.ndjson" "$logs/live3" 2>>"$livedir/provider.log" &
   live+=($!)
   echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"
