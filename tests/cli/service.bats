@@ -20,6 +20,7 @@ teardown() {
   [[ -n ${LOAD_PID:-} ]] && kill -KILL "$LOAD_PID" 2>/dev/null
   stop_broker
   stop_influxd
+  stop_stub
   [[ -n ${WRITER_PID:-} ]] && kill "$WRITER_PID" 2>/dev/null
   [[ -n ${HOLE_PID:-} ]] && kill "$HOLE_PID" 2>/dev/null
   # KILL: a loader asked to stop (TERM) waits for its writes, here for ever
@@ -355,6 +356,23 @@ fresh() {
   assert_equal "$(fresh "$addr" produce _count)" 0
   assert_equal "$(metric "$addr" 'cdn_influx_freshness_max_seconds{since="produce"}')" NaN
   curl -s -m 10 "http://$addr/metrics" | promtool check metrics
+}
+
+# bats test_tags=influx
+@test "load-influx: the points of a partial write (400) count as written and in cdn_influx_freshness_seconds; the refused lines do not" {
+  start_stub --refuse BAD
+  serve_fifo load-influx --url "$STUB_URL" --db x --metrics-addr 127.0.0.1:0 --rejects "$T/rej.ndjson"
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","s":"good"}' \
+    '{"timestamp":"2026-11-22T10:00:01Z","s":"BAD one"}' \
+    '{"timestamp":"2026-11-22T10:00:02Z","s":"fine"}' \
+    '{"timestamp":"2026-11-22T10:00:03Z","s":"BAD two"}' >&"$FEED_FD"
+  wait_metric "$addr" 'cdn_records_rejected_total{command="load-influx"}' 2
+  assert_equal "$(metric "$addr" 'cdn_records_out_total{command="load-influx"}')" 2
+  assert_equal "$(metric "$addr" cdn_influx_points_written_total)" 2
+  assert_equal "$(fresh "$addr" event _count)" 2
+  # (days old: past the last bucket)
+  assert_equal "$(fresh "$addr" event _bucket 'le="300"')" 0
+  assert_equal "$(fresh "$addr" produce _count)" 0
 }
 
 # sample ADDR NAME: every sample of the metric NAME on /metrics, "name{labels} value" a line.
