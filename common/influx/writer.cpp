@@ -88,9 +88,18 @@ void observe_freshness(const Batch& batch, const std::vector<size_t>* lines, Fre
   double sum[2] = {0, 0};
   double largest[2] = {-std::numeric_limits<double>::infinity(),
                        -std::numeric_limits<double>::infinity()};
-  const diag::Histogram& h = event.seconds;  // both have Freshness::kBounds
+  // The points of a batch are near each other in time: the bucket of the one before is tried
+  // first (negative values, times ahead of this clock, fall in the lowest bucket).
+  const auto& bounds = Freshness::kBounds;
+  constexpr size_t kLast = std::size(Freshness::kBounds);  // the +Inf bucket
+  size_t hint[2] = {0, 0};
   auto tally = [&](int k, double v) {
-    ++counts[k][h.bucket(v)];  // negative (a time ahead of this clock): the lowest bucket
+    size_t& b = hint[k];
+    if (!((b == 0 || v > bounds[b - 1]) && (b == kLast || v <= bounds[b]))) {
+      b = static_cast<size_t>(std::lower_bound(std::begin(bounds), std::end(bounds), v) -
+                              std::begin(bounds));
+    }
+    ++counts[k][b];
     sum[k] += v;
     largest[k] = std::max(largest[k], v);
   };
