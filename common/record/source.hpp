@@ -33,7 +33,8 @@ struct Record {
   std::optional<std::string_view> key;
   // The Kafka message's timestamp (ms since the epoch; the producer's CreateTime unless the
   // topic says LogAppendTime); 0 when it has none, for every other source, and for a Kafka
-  // input read through endpoint::InputSet without --metrics-addr (see InputSet::next).
+  // input read through endpoint::InputSet without --metrics-addr (see
+  // InputSet::next_in_current).
   int64_t message_ms = 0;
 };
 
