@@ -74,85 +74,21 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 log=$out/pipeline.log
 samples=$out/samples.tsv
-live=$out/pipeline/live
+# shellcheck source=pipeline-lib.sh
+source "$root/bench/pipeline-lib.sh"
 
 # The pipeline, with a broker and an influxd of its own. pipeline.sh stops what it started
 # when it gets SIGTERM; so does this script when it ends early.
-pipeline=""
-stop_pipeline() {
-  [[ -n $pipeline ]] || return 0
-  kill -TERM "$pipeline" 2>/dev/null || true
-  wait "$pipeline" 2>/dev/null || true
-  pipeline=""
-}
 trap stop_pipeline EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-echo "$name: starting scripts/pipeline.sh --follow --rate $rate; its output in $log" >&2
-env -u CDN_BROKERS -u INFLUX_URL -u CDN_CONFIG CDN_BIN="$cdn" bash "$root/scripts/pipeline.sh" \
-  --rows 1000 --train-rows 20000 --out "$out/pipeline/p.ndjson" --follow --rate "$rate" \
-  >"$log" 2>&1 </dev/null &
-pipeline=$!
-for _ in $(seq 6000); do
-  grep -q '^following: [0-9]* records/s' "$log" && break
-  kill -0 "$pipeline" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -q '^following: [0-9]* records/s' "$log"; then
-  echo "$name: pipeline.sh did not start its live stream; the end of its output:" >&2
-  tail -n 15 "$log" | sed 's/^/  /' >&2
-  exit 3
-fi
+pipeline_start "$rate" "$out" "$log"
 t0=$(now)
-
-# What the batch run left in the topics and in InfluxDB, and the addresses.
-brokers=$(sed -n 's/^following: .*; Kafka \(.*\), InfluxDB .*/\1/p' "$log")
-url=$(sed -n 's/^following: .*, InfluxDB \([^ ]*\) .*/\1/p' "$log")
-stage_out() { awk -v s="$1" '$1 == s { print $3 }' "$log"; }
-base_produced=$(stage_out produce)
-base_predicted=$(stage_out predict)
-base_records=$(sed -n 's/^influxdb: .* database cdn: \([0-9]*\) records, .*/\1/p' "$log")
-base_predictions=$(sed -n 's/^influxdb: .* records, \([0-9]*\) predictions.*/\1/p' "$log")
-for v in brokers url base_produced base_predicted base_records base_predictions; do
-  [[ -n ${!v} ]] || die "cannot read the $v from pipeline.sh's output ($log)" 3
-done
-
-# The cdn processes pipeline.sh started, by role.
-roles=(gen tag validate produce predict load-records load-predictions broker)
-declare -A pid
-while read -r p args; do
-  case $args in
-    *" broker "*) pid[broker]=$p ;;
-    *" gen "*) pid[gen]=$p ;;
-    *" tag "*) pid[tag]=$p ;;
-    *" validate "*) pid[validate]=$p ;;
-    *" produce "*) pid[produce]=$p ;;
-    *" predict "*) pid[predict]=$p ;;
-    *" load-influx "*kafka:cdnraw*) pid[load-records]=$p ;;
-    *" load-influx "*kafka:cdnresult*) pid[load-predictions]=$p ;;
-  esac
-done < <(ps -o pid=,args= --ppid "$pipeline")
-for r in "${roles[@]}"; do
-  [[ -n ${pid[$r]:-} ]] || die "cannot find the cdn $r process pipeline.sh started" 3
-done
-
-# Each topic's partitions, then the sum of its high watermarks.
-declare -A parts
-for t in cdndata cdnraw cdnresult; do
-  parts[$t]=$(kcat -b "$brokers" -L -J -t "$t" | jq '.topics[0].partitions | length')
-  [[ ${parts[$t]} -gt 0 ]] || die "cannot read the partitions of topic '$t' on $brokers" 3
-done
-watermarks() {
-  local args=() t p
-  for t in cdnresult cdnraw cdndata; do
-    for ((p = 0; p < parts[$t]; p++)); do args+=(-t "$t:$p:-1"); done
-  done
-  kcat -b "$brokers" -Q "${args[@]}" |
-    awk '{ s[$1] += $NF } END { printf "%d %d %d\n", s["cdndata"], s["cdnraw"], s["cdnresult"] }'
-}
+pipeline_pids
+topic_partitions
 influx_count() {
   curl -sS -G "$url/query" --data-urlencode "db=cdn" --data-urlencode "q=SELECT count($2) FROM $1" |
     jq '.results[0].series[0].values[0][1] // 0'
@@ -209,12 +145,7 @@ for ((k = 1; k * interval <= duration; k++)); do
 done
 
 # The end: the source first; the stages behind it drain their pipes and end.
-kill -TERM "${pid[gen]}"
-for _ in $(seq 600); do
-  kill -0 "${pid[produce]}" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "${pid[produce]}" 2>/dev/null && die "cdn produce did not end within 60 s of its source" 3
+stop_source
 stream_s=$(since "$t0")
 # Then the consumers catch up: until every lag is 0, or nothing moved for 15 s.
 t_drain=$(now)
@@ -240,21 +171,8 @@ predictions=${c[2]}
 stop_pipeline
 
 # Each live stage's summary line ("cdn tag: 10 in, 10 out, 0 rejected in ..."), its last in
-# its log: "in out rejected".
-summary() {
-  local line
-  line=$(grep -E "^cdn $1: [0-9]+ in, [0-9]+ out, [0-9]+ rejected" "$live/$2.log" | tail -n 1 || true)
-  [[ -n $line ]] || die "cdn $1 wrote no summary line to $live/$2.log" 3
-  sed -E 's/^cdn [a-z-]+: ([0-9]+) in, ([0-9]+) out, ([0-9]+) rejected.*/\1 \2 \3/' <<<"$line"
-}
-read -r _ generated _ < <(summary gen provider)
-read -r _ _ tag_rej < <(summary tag provider)
-read -r _ validated val_rej < <(summary validate provider)
-read -r _ sent prod_rej < <(summary produce provider)
-read -r pred_in predicted pred_rej < <(summary predict predict)
-read -r _ _ lr_rej < <(summary load-influx load-records)
-read -r _ _ lp_rej < <(summary load-influx load-predictions)
-rejected=$((tag_rej + val_rej + prod_rej + lr_rej))
+# its log.
+live_counts
 
 conserved=1
 [[ $generated -eq $((records + rejected)) ]] || conserved=0
@@ -293,14 +211,7 @@ verdict_bad=0
       }
       printf "\n(%d samples every %d s; warm-up: the first %d; quarters of %d samples)\n", n, interval, warm, q
       exit bad
-    }
-    function stats(i,   k, s1, s2) {
-      first = v[1, i]; last = v[n, i]; max = v[1, i]; s1 = 0; s2 = 0
-      for (k = 1; k <= n; k++) if (v[k, i] + 0 > max + 0) max = v[k, i]
-      for (k = warm + 1; k <= warm + q; k++) s1 += v[k, i]
-      for (k = n - q + 1; k <= n; k++) s2 += v[k, i]
-      f4 = s1 / q; l4 = s2 / q
-    }' "$samples" || verdict_bad=1
+    }'"$quarters_awk" "$samples" || verdict_bad=1
   echo
   echo "records:     $generated generated = $records in InfluxDB + $rejected rejected ($produced produced to Kafka)"
   echo "predictions: $validated validated = $predictions in InfluxDB + $((pred_rej + lp_rej)) rejected ($pred_in read by cdn predict, $predicted made)"

@@ -33,6 +33,8 @@ Loader::Loader(pipeline::RunContext& ctx, endpoint::InputSet& in, Encoder& encod
   checking_ = writer_ != nullptr && opts_.on_duplicate == OnDuplicate::nudge &&
               opts_.check_written != CheckWritten::off;
   if (writer_ == nullptr) return;
+  freshness_ = diag::Service::get().serving();
+  seconds_per_unit_ = 1.0 / static_cast<double>(units_per_second(encoder_.options().precision));
   ready_check_ = diag::Service::get().add_check([w = writer_] { return w->ping(); });
   if (checking_) {
     written_ = std::make_unique<WrittenPoints>(
@@ -165,6 +167,7 @@ void Loader::load() {
       }
       p.source = source_index(in_.name());
       p.line_no = rec.line;
+      p.message_ms = rec.message_ms;
       p.raw = rec.text;
       if (pending_.size() >= opts_.batch_size) {
         resolve_pending();
@@ -195,7 +198,7 @@ void Loader::load() {
       ctx_.emit(std::string_view(line).substr(0, line.size() - 1));
       continue;
     }
-    add_point(line, key.time, source_index(in_.name()), rec.line, rec.text, true);
+    add_point(line, key.time, rec.message_ms, source_index(in_.name()), rec.line, rec.text, true);
     if ((++n & 63) == 0) {
       writer_->poll();
       if (!batch_->empty() && Clock::now() - batch_started_ >= opts_.flush_interval) send();
@@ -219,11 +222,27 @@ bool Loader::may_acknowledge() const {
 // Adds a point to the batch, sending the batch when it is full (and committing a Kafka
 // input's offsets when they are due and `may_sync`: not while records read are still
 // waiting in pending_).
-void Loader::add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
-                       std::string_view raw, bool may_sync) {
+void Loader::add_point(std::string& line, int64_t time, int64_t message_ms, uint32_t source,
+                       uint64_t line_no, std::string_view raw, bool may_sync) {
   Encoder::append_time(line, time);
-  if (batch_->empty()) batch_started_ = Clock::now();
+  if (batch_->empty()) {
+    batch_started_ = Clock::now();
+    if (freshness_) {
+      batch_->base =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      batch_->since.reserve(std::min<size_t>(opts_.batch_size, 8192));
+    }
+  }
   batch_->add(line, source, line_no, raw);
+  if (freshness_) {
+    // Offsets from the batch's base: a subtraction and two conversions a point, no clock.
+    const double base = batch_->base;
+    batch_->since.push_back(
+        {static_cast<float>(static_cast<double>(time) * seconds_per_unit_ - base),
+         message_ms > 0 ? static_cast<float>(static_cast<double>(message_ms) * 1e-3 - base)
+                        : std::numeric_limits<float>::quiet_NaN()});
+  }
   if (batch_->size() >= opts_.batch_size || batch_->body.size() >= kMaxBatchBytes) {
     send();
     if (may_sync && acknowledging_ && Clock::now() - last_ack_ >= opts_.commit_interval) sync();
@@ -308,7 +327,7 @@ void Loader::resolve_pending() {
       ctx_.rejects().reject(sources_[p.source], p.line_no, *why, p.raw);
       continue;
     }
-    add_point(p.line, k.time, p.source, p.line_no, p.raw, false);
+    add_point(p.line, k.time, p.message_ms, p.source, p.line_no, p.raw, false);
   }
   pending_.clear();
 }

@@ -67,8 +67,8 @@ class Loader {
   // in_.next(), keeping an input's failure in input_error_ (false then) so that what was read
   // before it is still written.
   bool read(record::Record& rec);
-  void add_point(std::string& line, int64_t time, uint32_t source, uint64_t line_no,
-                 std::string_view raw, bool may_sync);
+  void add_point(std::string& line, int64_t time, int64_t message_ms, uint32_t source,
+                 uint64_t line_no, std::string_view raw, bool may_sync);
   bool needs_check(const PointKey& key);
   void resolve_pending();
   bool may_acknowledge() const;
@@ -95,6 +95,10 @@ class Loader {
   uint64_t collided_ = 0;
   bool warned_drift_ = false;
   bool connected_ = false;  // InfluxDB took a batch (-v says when first)
+  // --metrics-addr: each point's times are kept in its batch for cdn_influx_freshness_seconds;
+  // seconds per unit of --precision.
+  bool freshness_ = false;
+  double seconds_per_unit_ = 1e-9;
   void count_nudge(int64_t moved);
   std::optional<std::string> nudged_out_of_range(int64_t moved, int64_t time) const;
 
@@ -106,6 +110,7 @@ class Loader {
     std::string measurement;
     uint32_t source = 0;
     uint64_t line_no = 0;
+    int64_t message_ms = 0;
     std::string raw;
   };
   std::vector<Pending> pending_;

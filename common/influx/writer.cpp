@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <thread>
 #include <unordered_map>
@@ -47,7 +48,9 @@ std::unique_ptr<Batch> Batch::subset(const std::vector<size_t>& lines) const {
     o.raw_begin = static_cast<uint32_t>(b->raw.size());
     b->raw.append(record(i));
     b->origins.push_back(o);
+    if (!since.empty()) b->since.push_back(since[i]);
   }
+  b->base = base;
   b->first_failure = first_failure;
   return b;
 }
@@ -57,9 +60,59 @@ void Batch::clear() {
   ends.clear();
   raw.clear();
   origins.clear();
+  base = 0;
+  since.clear();
   attempts = 0;
   first_failure.reset();
   not_before = {};
+}
+
+// ---- Freshness
+
+void Freshness::merge(const uint64_t* counts, double sum, double largest) {
+  seconds.merge(counts, sum);
+  double m = max.load(std::memory_order_relaxed);
+  while (!(m >= largest) && !max.compare_exchange_weak(m, largest, std::memory_order_relaxed)) {
+  }
+}
+
+void observe_freshness(const Batch& batch, const std::vector<size_t>* lines, Freshness& produce,
+                       Freshness& event) {
+  if (batch.since.empty()) return;
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  // Seconds from the batch's base to now: a point's freshness is this less its offset.
+  const double d = now - batch.base;
+  constexpr size_t kB = Freshness::kBuckets;
+  uint64_t counts[2][kB] = {};
+  double sum[2] = {0, 0};
+  double largest[2] = {-std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()};
+  // The points of a batch are near each other in time: the bucket of the one before is tried
+  // first (negative values, times ahead of this clock, fall in the lowest bucket).
+  const auto& bounds = Freshness::kBounds;
+  constexpr size_t kLast = std::size(Freshness::kBounds);  // the +Inf bucket
+  size_t hint[2] = {0, 0};
+  auto tally = [&](int k, double v) {
+    size_t& b = hint[k];
+    if (!((b == 0 || v > bounds[b - 1]) && (b == kLast || v <= bounds[b]))) {
+      b = static_cast<size_t>(std::lower_bound(std::begin(bounds), std::end(bounds), v) -
+                              std::begin(bounds));
+    }
+    ++counts[k][b];
+    sum[k] += v;
+    largest[k] = std::max(largest[k], v);
+  };
+  size_t n = lines ? lines->size() : batch.since.size();
+  for (size_t j = 0; j < n; ++j) {
+    const Batch::Since& s = batch.since[lines ? (*lines)[j] : j];
+    tally(1, d - static_cast<double>(s.event));
+    if (!std::isnan(s.produce)) tally(0, d - static_cast<double>(s.produce));
+  }
+  if (largest[0] > -std::numeric_limits<double>::infinity())
+    produce.merge(counts[0], sum[0], largest[0]);
+  if (largest[1] > -std::numeric_limits<double>::infinity())
+    event.merge(counts[1], sum[1], largest[1]);
 }
 
 // ---- helpers
@@ -249,6 +302,36 @@ void Writer::Metrics::write(std::string& out) const {
   diag::metric_header(out, "cdn_influx_request_seconds",
                       "Time from sending a write request to its answer.", "histogram");
   seconds.write(out, "cdn_influx_request_seconds", "");
+  static const char* const kSince[] = {"since=\"produce\"", "since=\"event\""};
+  diag::metric_header(
+      out, "cdn_influx_freshness_seconds",
+      "Of each point InfluxDB acknowledged, the seconds from a time to the acknowledgement: "
+      "since=\"produce\" its Kafka message's timestamp (Kafka inputs only), since=\"event\" "
+      "the point's own time. Negative ones (clock skew, times in the future) are counted in the "
+      "lowest bucket.",
+      "histogram");
+  for (size_t k = 0; k < 2; ++k)
+    fresh[k].seconds.write(out, "cdn_influx_freshness_seconds", kSince[k]);
+  diag::metric_header(out, "cdn_influx_freshness_max_seconds",
+                      "The largest cdn_influx_freshness_seconds seen (NaN: none yet).", "gauge");
+  char num[64];
+  for (size_t k = 0; k < 2; ++k) {
+    double m = fresh[k].max.load(std::memory_order_relaxed);
+    if (std::isnan(m)) {
+      std::snprintf(num, sizeof num, "NaN");
+    } else {
+      std::snprintf(num, sizeof num, "%.6f", m);
+    }
+    out.append("cdn_influx_freshness_max_seconds{").append(kSince[k]).append("} ").append(num) +=
+        '\n';
+  }
+}
+
+void Writer::written(const Batch& batch, const std::vector<size_t>* lines) {
+  size_t n = lines ? lines->size() : batch.size();
+  metrics_.points += n;
+  observe_freshness(batch, lines, metrics_.fresh[0], metrics_.fresh[1]);
+  events_.written(batch, n);
 }
 
 std::optional<std::string> Writer::ping() const {
@@ -420,8 +503,7 @@ void Writer::finish(Request& r, CURLcode code) {
   if (status >= 200 && status < 300) {
     if (failing_) diag::info("InfluxDB takes writes again");
     failing_ = false;
-    metrics_.points += batch->size();
-    events_.written(*batch, batch->size());
+    written(*batch, nullptr);
     return;
   }
   std::string what = describe(status, r.response);
@@ -515,10 +597,10 @@ void Writer::handle_400(std::unique_ptr<Batch> batch, const std::string& body) {
     for (size_t i : rest) events_.refused(*batch, i, "InfluxDB refused the line: " + message);
   };
   if (r.dropped) {
-    if (*r.dropped <= n) return events_.written(*batch, rest.size());
+    if (*r.dropped <= n) return written(*batch, &rest);
     if (*r.dropped >= n + rest.size()) return refuse_rest();
   } else if (n > 0) {
-    return events_.written(*batch, rest.size());
+    return written(*batch, &rest);
   }
   if (rest.size() == 1) return refuse_rest();
   // Some of the rest were dropped, but which is not said: send them again in halves.

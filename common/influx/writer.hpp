@@ -15,11 +15,13 @@
 //                  a RuntimeError at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,11 +75,40 @@ struct Batch {
   std::unique_ptr<Batch> subset(const std::vector<size_t>& lines) const;
   void clear();
 
+  // Freshness (--metrics-addr): what each point's age at its acknowledgement is measured
+  // from, in seconds after `base` (Unix seconds, read once for the batch): the point's own
+  // time, and its Kafka message's timestamp (NaN: it has none). Either one per line, added
+  // with each line, or empty (not measured). Floats after a base keep microseconds for
+  // seconds-old points and cost 8 bytes a point.
+  struct Since {
+    float event;
+    float produce;
+  };
+  double base = 0;
+  std::vector<Since> since;
+
   // Delivery state.
   int attempts = 0;
   std::optional<std::chrono::steady_clock::time_point> first_failure;
   std::chrono::steady_clock::time_point not_before{};
 };
+
+// Of the points InfluxDB acknowledged: the seconds from a time to the acknowledgement, in a
+// histogram fine around 0.1 to 5 s, and the largest.
+struct Freshness {
+  static constexpr double kBounds[] = {0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1,
+                                       1.5,  2,     3,    5,   10,  30,  60,  300};
+  static constexpr size_t kBuckets = std::size(kBounds) + 1;  // and +Inf
+  diag::Histogram seconds{std::vector<double>(std::begin(kBounds), std::end(kBounds))};
+  std::atomic<double> max{std::numeric_limits<double>::quiet_NaN()};
+  // Counts a batch's values, tallied by the caller: per bucket, their sum and their largest.
+  void merge(const uint64_t* counts, double sum, double largest);
+};
+
+// Observes the freshness of lines `lines` (all when null) of `batch`, acknowledged now, into
+// `produce` and `event`: one clock read for the batch; nothing when its times were not kept.
+void observe_freshness(const Batch& batch, const std::vector<size_t>* lines, Freshness& produce,
+                       Freshness& event);
 
 class Writer {
  public:
@@ -132,6 +163,9 @@ class Writer {
   void finish(Request& r, CURLcode code);
   void retry_later(std::unique_ptr<Batch> batch, const std::string& why, long retry_after_s);
   void handle_400(std::unique_ptr<Batch> batch, const std::string& message);
+  // Lines `lines` of the batch (all when null) were written: counted, their freshness
+  // observed, and said to the events.
+  void written(const Batch& batch, const std::vector<size_t>* lines);
   std::string describe(long status, const std::string& body) const;
   Easy take_handle();
 
@@ -152,6 +186,9 @@ class Writer {
     record::Tally by_class[4];  // 2xx, 4xx, 5xx, no answer
     record::Tally points;
     diag::Histogram seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
+    // Freshness of the points written, [0] since their Kafka message's timestamp, [1] since
+    // their own time; and the largest of each seen (NaN: none yet).
+    Freshness fresh[2];
     void write(std::string& out) const;
   };
   Metrics metrics_;

@@ -31,6 +31,11 @@ struct Record {
   // The Kafka message key it came with (valid until the next record), for outputs that keep
   // it; nullopt for a message without one and for every other source.
   std::optional<std::string_view> key;
+  // The Kafka message's timestamp (ms since the epoch; the producer's CreateTime unless the
+  // topic says LogAppendTime); 0 when it has none, for every other source, and for a Kafka
+  // input read through endpoint::InputSet without --metrics-addr (see
+  // InputSet::next_in_current).
+  int64_t message_ms = 0;
 };
 
 // The keys of the records of a batch, by the record's index in it, kept only once one

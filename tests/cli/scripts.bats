@@ -72,6 +72,36 @@ bats_require_minimum_version 1.5.0
   [[ ! -e $out ]]
 }
 
+@test "bench/e2e.sh --help names its options, and it and bench/pipeline-lib.sh pass shellcheck" {
+  run bash "$REPO_ROOT/bench/e2e.sh" --help
+  assert_success
+  assert_equal "$(grep -oE '^  --[a-z]+' <<<"$output" | tr -d ' ' | tr '\n' ' ')" \
+    '--rate --duration --interval --out --search --min --max '
+  run shellcheck "$REPO_ROOT/bench/e2e.sh" "$REPO_ROOT/bench/pipeline-lib.sh"
+  assert_success
+  assert_output ''
+}
+
+@test "bench/e2e.sh refuses bad arguments with a clear message, before starting anything" {
+  local out="$BATS_TEST_TMPDIR/e2e"
+  run bash "$REPO_ROOT/bench/e2e.sh" --rate fast --out "$out"
+  assert_failure 2
+  assert_output "bench/e2e.sh: bad rate 'fast'; give records per second, a whole number above 0"
+  run bash "$REPO_ROOT/bench/e2e.sh" --search --min 8000 --max 2000 --out "$out"
+  assert_failure 2
+  assert_output "bench/e2e.sh: --min (8000) must be below --max (2000)"
+  run bash "$REPO_ROOT/bench/e2e.sh" --duration 5 --interval 10 --out "$out"
+  assert_failure 2
+  assert_output --partial "the interval (10 s) is longer than the run (5 s)"
+  run bash "$REPO_ROOT/bench/e2e.sh" --max
+  assert_failure 2
+  assert_output --partial "--max needs a value"
+  run bash "$REPO_ROOT/bench/e2e.sh" --forever
+  assert_failure 2
+  assert_output --partial "unknown argument '--forever'"
+  [[ ! -e $out ]]
+}
+
 # bats test_tags=kafka,xgboost,influx
 @test "pipeline.sh runs every stage, from training to InfluxDB, on a local broker and influxd" {
   unset CDN_BROKERS INFLUX_URL

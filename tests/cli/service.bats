@@ -20,6 +20,7 @@ teardown() {
   [[ -n ${LOAD_PID:-} ]] && kill -KILL "$LOAD_PID" 2>/dev/null
   stop_broker
   stop_influxd
+  stop_stub
   [[ -n ${WRITER_PID:-} ]] && kill "$WRITER_PID" 2>/dev/null
   [[ -n ${HOLE_PID:-} ]] && kill "$HOLE_PID" 2>/dev/null
   # KILL: a loader asked to stop (TERM) waits for its writes, here for ever
@@ -283,6 +284,95 @@ while True:
   assert_equal "$(metric "$addr" cdn_influx_points_written_total)" 300
   [[ -n $(metric "$addr" cdn_influx_retries_total) ]]
   assert_equal "$(influx_query back 'SELECT count(bytes_sent) FROM cdn' | jq '.results[0].series[0].values[0][1]')" 300
+}
+
+# fresh ADDR SINCE SUFFIX: cdn_influx_freshness_seconds<SUFFIX>{since="SINCE"...} on /metrics,
+# e.g. fresh "$addr" event '_bucket' 'le="5"' or fresh "$addr" produce _count.
+fresh() {
+  local labels="since=\"$2\""
+  [[ -n ${4:-} ]] && labels+=",$4"
+  metric "$1" "cdn_influx_freshness_seconds$3{$labels}"
+}
+
+# bats test_tags=kafka,influx
+@test "load-influx from Kafka: cdn_influx_freshness_seconds since event counts from the records' time, since produce from their message's, each point once" {
+  start_broker -t fresh:2
+  start_influxd
+  "$CDN" load-influx -G fresh -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000 \
+    --db fresh --create-db --precision us --metrics-addr 127.0.0.1:0 kafka:fresh 2>"$T/err" &
+  BG_PID=$!
+  addr=$(served "$T/err")
+  # ready: InfluxDB answers and the group gave it its partitions, so what is produced now is
+  # read at once
+  for i in $(seq 300); do
+    [[ $(get "$addr" /readyz) == '200 {"ready":true}' ]] && break
+    sleep 0.1
+  done
+  assert_equal "$(get "$addr" /readyz)" '200 {"ready":true}'
+  # 400 records whose event time is 5 s before they are produced (the message timestamp:
+  # the time of producing, no --time-field)
+  cdn gen -q --rows 400 --seed 6 | cdn tag -q >"$T/in.ndjson"
+  at=$(date -u -d '-5 seconds' +%Y-%m-%dT%H:%M:%S.%3NZ)
+  # (sed, not jq: jq would write 71.0 as 71, an integer field InfluxDB refuses beside floats)
+  sed "s/\"timestamp\":\"[^\"]*\"/\"timestamp\":\"$at\"/" "$T/in.ndjson" |
+    cdn produce -q -t fresh --key-field sampleID
+  wait_metric "$addr" cdn_influx_points_written_total 400
+  curl -s -m 10 "http://$addr/metrics" >"$T/metrics.txt"
+  promtool check metrics <"$T/metrics.txt"
+  grep -q '^# TYPE cdn_influx_freshness_seconds histogram$' "$T/metrics.txt"
+  grep -q '^# TYPE cdn_influx_freshness_max_seconds gauge$' "$T/metrics.txt"
+  # every point written is counted once in each
+  assert_equal "$(fresh "$addr" event _count)" 400
+  assert_equal "$(fresh "$addr" produce _count)" 400
+  # since the event: all above 5 s; since the message: all within 3 s
+  assert_equal "$(fresh "$addr" event _bucket 'le="5"')" 0
+  assert_equal "$(fresh "$addr" event _bucket 'le="+Inf"')" 400
+  assert_equal "$(fresh "$addr" produce _bucket 'le="3"')" 400
+  event_max=$(metric "$addr" 'cdn_influx_freshness_max_seconds{since="event"}')
+  produce_max=$(metric "$addr" 'cdn_influx_freshness_max_seconds{since="produce"}')
+  awk -v e="$event_max" -v p="$produce_max" 'BEGIN { exit !(e > 5 && e < 60 && p >= 0 && p < 4) }' ||
+    fail "largest freshness since event $event_max, since produce $produce_max"
+  # the mean since the event is the 5 s plus the time to InfluxDB
+  awk -v s="$(fresh "$addr" event _sum)" 'BEGIN { exit !(s / 400 > 5 && s / 400 < 9) }' ||
+    fail "sum since event: $(fresh "$addr" event _sum)"
+  kill -TERM "$BG_PID"
+  wait "$BG_PID" || true
+  BG_PID=
+  [[ "$(tail -n 1 "$T/err")" == "cdn load-influx: 400 in, 400 out, 0 rejected in "* ]]
+}
+
+# bats test_tags=influx
+@test "load-influx from a file: cdn_influx_freshness_seconds since event only; since produce stays empty" {
+  start_influxd
+  serve_fifo load-influx --db fresh --create-db --precision us --metrics-addr 127.0.0.1:0
+  # before any point: no largest
+  assert_equal "$(metric "$addr" 'cdn_influx_freshness_max_seconds{since="event"}')" NaN
+  at=$(date -u -d '-5 seconds' +%Y-%m-%dT%H:%M:%S.%3NZ)
+  cdn gen -q --rows 300 --seed 7 | cdn tag -q |
+    sed "s/\"timestamp\":\"[^\"]*\"/\"timestamp\":\"$at\"/" >&"$FEED_FD"
+  wait_metric "$addr" cdn_influx_points_written_total 300
+  assert_equal "$(fresh "$addr" event _count)" 300
+  assert_equal "$(fresh "$addr" event _bucket 'le="5"')" 0
+  assert_equal "$(fresh "$addr" produce _count)" 0
+  assert_equal "$(metric "$addr" 'cdn_influx_freshness_max_seconds{since="produce"}')" NaN
+  curl -s -m 10 "http://$addr/metrics" | promtool check metrics
+}
+
+# bats test_tags=influx
+@test "load-influx: the points of a partial write (400) count as written and in cdn_influx_freshness_seconds; the refused lines do not" {
+  start_stub --refuse BAD
+  serve_fifo load-influx --url "$STUB_URL" --db x --metrics-addr 127.0.0.1:0 --rejects "$T/rej.ndjson"
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","s":"good"}' \
+    '{"timestamp":"2026-11-22T10:00:01Z","s":"BAD one"}' \
+    '{"timestamp":"2026-11-22T10:00:02Z","s":"fine"}' \
+    '{"timestamp":"2026-11-22T10:00:03Z","s":"BAD two"}' >&"$FEED_FD"
+  wait_metric "$addr" 'cdn_records_rejected_total{command="load-influx"}' 2
+  assert_equal "$(metric "$addr" 'cdn_records_out_total{command="load-influx"}')" 2
+  assert_equal "$(metric "$addr" cdn_influx_points_written_total)" 2
+  assert_equal "$(fresh "$addr" event _count)" 2
+  # (days old: past the last bucket)
+  assert_equal "$(fresh "$addr" event _bucket 'le="300"')" 0
+  assert_equal "$(fresh "$addr" produce _count)" 0
 }
 
 # sample ADDR NAME: every sample of the metric NAME on /metrics, "name{labels} value" a line.

@@ -2,6 +2,10 @@
 
 #include <zlib.h>
 
+#include <chrono>
+#include <cmath>
+#include <limits>
+
 #include "common/diag/errors.hpp"
 #include "common/influx/duplicates.hpp"
 #include "common/influx/writer.hpp"
@@ -30,6 +34,63 @@ TEST(InfluxBatch, LinesAndRecordsAreKeptApart) {
   EXPECT_EQ(s->body, "m a=2i 2\n");
   EXPECT_EQ(s->record(0), "{\"raw\":2}");
   EXPECT_EQ(s->origins[0].line, 2u);
+}
+
+// The cumulative count of `h` at the bucket whose bound is `le` ("+Inf" for all).
+static uint64_t cumulative(const cdn::diag::Histogram& h, const std::string& le) {
+  std::string text;
+  h.write(text, "f", "");
+  std::string key = "f_bucket{le=\"" + le + "\"} ";
+  size_t at = text.find(key);
+  EXPECT_NE(at, std::string::npos) << le;
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size()));
+}
+
+TEST(InfluxFreshness, EachPointFromItsTimesToTheAcknowledgement) {
+  Batch b = batch_of({"m a=1i 1", "m a=2i 2", "m a=3i 3"});
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  b.base = now - 10;
+  const float none = std::numeric_limits<float>::quiet_NaN();
+  b.since = {{2.0f, 9.85f},  // event 8 s ago, produced 0.15 s ago
+             {20.0f, 9.6f},  // event 10 s ahead of this clock, produced 0.4 s ago
+             {5.5f, none}};  // event 4.5 s ago, no Kafka message
+  Freshness produce, event;
+  observe_freshness(b, nullptr, produce, event);
+  EXPECT_EQ(event.seconds.count(), 3u);
+  EXPECT_EQ(produce.seconds.count(), 2u);
+  // a negative freshness is in the lowest bucket
+  EXPECT_EQ(cumulative(event.seconds, "0.01"), 1u);
+  EXPECT_EQ(cumulative(event.seconds, "3"), 1u);
+  EXPECT_EQ(cumulative(event.seconds, "5"), 2u);
+  EXPECT_EQ(cumulative(event.seconds, "10"), 3u);
+  EXPECT_EQ(cumulative(produce.seconds, "0.1"), 0u);
+  EXPECT_EQ(cumulative(produce.seconds, "0.2"), 1u);
+  EXPECT_EQ(cumulative(produce.seconds, "0.5"), 2u);
+  EXPECT_NEAR(event.max.load(), 8.0, 0.5);
+  EXPECT_NEAR(produce.max.load(), 0.4, 0.2);
+
+  // Only the lines named (a partial write), and a subset keeps each line's times.
+  auto s = b.subset({0, 2});
+  ASSERT_EQ(s->since.size(), 2u);
+  EXPECT_EQ(s->base, b.base);
+  Freshness p2, e2;
+  observe_freshness(*s, nullptr, p2, e2);
+  EXPECT_EQ(e2.seconds.count(), 2u);
+  EXPECT_EQ(p2.seconds.count(), 1u);
+  std::vector<size_t> second = {1};
+  observe_freshness(b, &second, p2, e2);
+  EXPECT_EQ(e2.seconds.count(), 3u);
+  EXPECT_EQ(cumulative(e2.seconds, "0.01"), 1u);
+  // the largest stays the largest
+  EXPECT_NEAR(e2.max.load(), 8.0, 0.5);
+
+  // A batch whose times were not kept counts nothing.
+  Batch plain = batch_of({"m a=1i 1"});
+  Freshness p3, e3;
+  observe_freshness(plain, nullptr, p3, e3);
+  EXPECT_EQ(e3.seconds.count(), 0u);
+  EXPECT_TRUE(std::isnan(e3.max.load()));
 }
 
 TEST(InfluxRefusals, NamedLinesGetTheirOwnReason) {
