@@ -36,8 +36,11 @@
 # Prometheus' histogram_quantile does, and the max; the conservation of records, as
 # bench/soak.sh checks it; and the verdict. DIR/result.tsv holds the verdict in one line.
 #
-# It holds when every lag is bounded, the p99 freshness since the event is under 2 s for both
-# the records and the predictions, and the counts are conserved exactly (records generated =
+# It holds when every lag is bounded, the p99 freshness since produce is under 2 s for both
+# the records and the predictions (the live stream's Kafka timestamps are the times cdn
+# produce sent each record and cdn predict each prediction: the event times of cdn gen follow
+# each PoP's hour of the day and 1% are late on purpose, so freshness since the event says
+# as much about the source as about the pipeline; it is shown, not judged), and the counts are conserved exactly (records generated =
 # records in InfluxDB + records rejected; predictions in InfluxDB + predictions rejected =
 # records validated; records sent by cdn produce = records in cdnraw).
 #
@@ -100,7 +103,7 @@ out=$(cd "$out" && pwd)
 # --search: this script once per rate, each run in DIR/rate-R; a table of every rate tried.
 if [[ $search -eq 1 ]]; then
   table=$out/search.tsv
-  printf 'rate\tsustained\tlag\tp99_event_records_s\tp99_event_predictions_s\tconserved\tverdict\twhy\n' >"$table"
+  printf 'rate\tsustained\tlag\tp99_produce_records_s\tp99_produce_predictions_s\tconserved\tverdict\twhy\n' >"$table"
   declare -A held
   try() {
     local r=$1 dir=$out/rate-$1 status=0
@@ -135,7 +138,7 @@ if [[ $search -eq 1 ]]; then
     best=$lo
   fi
   {
-    printf '%10s %10s %9s %13s %13s %10s  %s\n' "rate asked" sustained lag "p99 event (s)" "" conserved verdict
+    printf '%10s %10s %9s %13s %13s %10s  %s\n' "rate asked" sustained lag "p99 produce (s)" "" conserved verdict
     printf '%10s %10s %9s %13s %13s %10s\n' "" "" "" records predictions ""
     sort -t$'\t' -k1,1n <(tail -n +2 "$table") |
       awk -F'\t' '{ printf "%10s %10s %9s %13s %13s %10s  %s%s\n", $1, $2, $3, $4, $5, $6, $7, ($8 == "" ? "" : ": " $8) }'
@@ -279,7 +282,8 @@ conserved=1
 # quantiles FILE BUCKET [MAX]: "p50 p99 max count" of the histogram whose bucket samples
 # start with BUCKET (up to le=) in a /metrics text: the quantiles interpolated inside their
 # bucket as Prometheus' histogram_quantile does (from 0 in the lowest bucket; the largest finite
-# bound when the rank falls in +Inf); max the value of the sample MAX, "-" without one.
+# bound when the rank falls in +Inf), never above the max; max the value of the sample MAX, "-"
+# without one.
 quantiles() {
   awk -v bucket="$2" -v maxname="${3:-}" '
     index($0, bucket "le=\"") == 1 {
@@ -296,9 +300,11 @@ quantiles() {
       lo = (i == 1 ? 0 : b[i - 1]); below = (i == 1 ? 0 : c[i - 1])
       return sprintf("%.3f", lo + (b[i] - lo) * (rank - below) / (c[i] - below))
     }
+    # No quantile above the exact max, where there is one: the bucket holding it ends higher.
+    function capped(v) { return (mx != "" && mx != "NaN" && v != "NaN" && v + 0 > mx + 0) ? sprintf("%.3f", mx) : v }
     END {
       if (n == 0) { print "NaN NaN - 0"; exit }
-      printf "%s %s %s %d\n", quantile(0.5), quantile(0.99), (maxname == "" ? "-" : mx == "" || mx == "NaN" ? "NaN" : sprintf("%.3f", mx)), c[n]
+      printf "%s %s %s %d\n", capped(quantile(0.5)), capped(quantile(0.99)), (maxname == "" ? "-" : mx == "" || mx == "NaN" ? "NaN" : sprintf("%.3f", mx)), c[n]
     }' "$1"
 }
 # freshness FILE SINCE: the loader's cdn_influx_freshness_seconds{since=SINCE}.
@@ -342,8 +348,8 @@ if [[ -n $grows ]]; then
   why+=("the lag of $grows grows")
 fi
 under2() { awk -v v="$1" 'BEGIN { exit !(v != "NaN" && v + 0 < 2) }'; }
-under2 "$rec_p99" || why+=("p99 freshness of records since the event is $rec_p99 s, not under 2 s")
-under2 "$pred_p99" || why+=("p99 freshness of predictions since the event is $pred_p99 s, not under 2 s")
+under2 "$recp_p99" || why+=("p99 freshness of records since produce is $recp_p99 s, not under 2 s")
+under2 "$predp_p99" || why+=("p99 freshness of predictions since produce is $predp_p99 s, not under 2 s")
 [[ $conserved -eq 1 ]] || why+=("the counts are not conserved")
 {
   echo
@@ -375,8 +381,8 @@ under2 "$pred_p99" || why+=("p99 freshness of predictions since the event is $pr
 } >>"$out/summary.txt"
 cat "$out/summary.txt"
 {
-  printf 'rate\tsustained\tlag\tp99_event_records_s\tp99_event_predictions_s\tconserved\tverdict\twhy\n'
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$sustained" "$lag_verdict" "$rec_p99" "$pred_p99" \
+  printf 'rate\tsustained\tlag\tp99_produce_records_s\tp99_produce_predictions_s\tconserved\tverdict\twhy\n'
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$sustained" "$lag_verdict" "$recp_p99" "$predp_p99" \
     "$([[ $conserved -eq 1 ]] && echo yes || echo no)" "$([[ ${#why[@]} -eq 0 ]] && echo holds || echo fails)" \
     "$(printf '%s; ' "${why[@]}" | sed 's/; $//')"
 } >"$out/result.tsv"

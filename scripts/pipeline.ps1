@@ -395,9 +395,10 @@ bind-address = "127.0.0.1:$Rpc"
       & $Cdn '-q' 'tag' '--start' "$Next" $raw '-o' $tagged
       & $Cdn '-q' 'validate' '--rejects' (Join-Path $LiveDir 'rejects-validate.ndjson') $tagged '-o' $valid
       # Message sets of up to 100 ms (see pipeline.sh): keyed records spread over every
-      # partition, and the mock walks sets one by one on every fetch.
+      # partition, and the mock walks sets one by one on every fetch. The messages carry the
+      # time they were sent (not the event time): what the dashboards' freshness counts from.
       & $Cdn '-q' 'produce' '-t' 'cdndata' '-t' 'cdnraw' '--key-field' 'sampleID' '-X' 'linger.ms=100' `
-        '--time-field' 'timestamp' '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
+        '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
       $ErrorActionPreference = 'Stop'
       $Next += $Slice
       "following: InfluxDB holds $(Get-InfluxCount 'cdn' 'bytes_sent') records and $(Get-InfluxCount 'prediction' 'prediction') predictions"

@@ -314,7 +314,9 @@ if [[ $follow -eq 1 ]]; then
   # The services log with -vv: when their group gives them their partitions, and at the end
   # their summary lines. (Each log is appended to; what this run wrote starts at its old size.)
   services=(predict load-records load-predictions)
-  # The live producers wait up to 100 ms to fill a message set (librdkafka's default is 5):
+  # The live messages carry the time cdn produce sent them (not the event time, which cdn gen
+  # moves with each PoP's hour of the day): the loaders' freshness since produce counts from
+  # it. The live producers wait up to 100 ms to fill a message set (librdkafka's default is 5):
   # keyed records spread over every partition, so at 10 ms a set held a record or two, and the
   # mock's fetches walk sets one by one. 100 ms stays well inside the freshness a dashboard
   # needs.
@@ -327,11 +329,15 @@ if [[ $follow -eq 1 ]]; then
     -X linger.ms="$linger" \
     --keep qoe_bad --rejects "$livedir/rejects-predict.ndjson" 2>>"$livedir/predict.log" &
   pids+=($!)
+  # The loaders serve /metrics (on a free port, said in their logs): the status below counts
+  # what they wrote from there.
   "$cdn" load-influx -vv kafka:cdnraw -G loader-records --offset end --db cdn --measurement cdn \
     --tag pop,country,device,content_type,cache_status --precision us \
+    --metrics-addr "${CDN_METRICS_ADDR:-127.0.0.1:0}" \
     --rejects "$livedir/rejects-load-records.ndjson" 2>>"$livedir/load-records.log" &
   pids+=($!)
   "$cdn" load-influx -vv kafka:cdnresult -G loader-predictions --offset end --db cdn --precision us \
+    --metrics-addr "${CDN_METRICS_ADDR:-127.0.0.1:0}" \
     --rejects "$livedir/rejects-load-predictions.ndjson" 2>>"$livedir/load-predictions.log" &
   pids+=($!)
   # The stream starts once every service holds its partitions: joining a group takes seconds,
@@ -356,19 +362,40 @@ if [[ $follow -eq 1 ]]; then
   "$cdn" validate --rejects "$livedir/rejects-validate.ndjson" "$logs/live2" >"$logs/live3" \
     2>>"$livedir/provider.log" &
   live+=($!)
-  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID --time-field timestamp -X linger.ms="$linger" \
+  "$cdn" produce -t cdndata -t cdnraw --key-field sampleID -X linger.ms="$linger" \
     --rate "$rate" --rejects "$livedir/rejects-produce.ndjson" "$logs/live3" 2>>"$livedir/provider.log" &
   live+=($!)
   echo "following: $rate records/s through the pipeline; Kafka $CDN_BROKERS, InfluxDB $INFLUX_URL (database cdn)"
   echo "           logs and rejects in $livedir; Ctrl-C stops it all"
   # What InfluxDB holds, every 10 s, from a process of its own: this shell only waits, in the
   # wait builtin, where bash acts on Ctrl-C at once. (Bash 5.2 can lose a trapped signal, or
-  # fail parsing its trap, when it arrives while the shell runs command substitutions.)
+  # fail parsing its trap, when it arrives while the shell runs command substitutions.) What
+  # the batch run left plus what each live loader wrote (its cdn_influx_points_written_total):
+  # a count over the database costs influxd more as it grows (half a second of CPU at 700,000
+  # points, every 10 s), and only when a loader does not answer is it asked.
+  served() {
+    tail -c +$((logged[$1] + 1)) "$livedir/$1.log" |
+      sed -n 's/.*serving \/metrics, \/healthz and \/readyz on //p' | tail -n 1
+  }
+  written() {
+    local addr n
+    addr=$(served "$1")
+    [[ -n $addr ]] && n=$(curl -sf -m 5 "http://$addr/metrics" |
+      sed -n 's/^cdn_influx_points_written_total \([0-9]*\)$/\1/p') && [[ -n $n ]] && echo "$n"
+  }
   (
     while sleep 10 >/dev/null 2>&1; do
-      records=$(count cdn bytes_sent)
-      predictions=$(count prediction prediction)
-      echo "following: InfluxDB holds $records records and $predictions predictions"
+      if n=$(written load-records); then
+        now_records=$((records + n))
+      else
+        now_records=$(count cdn bytes_sent)
+      fi
+      if n=$(written load-predictions); then
+        now_predictions=$((predictions + n))
+      else
+        now_predictions=$(count prediction prediction)
+      fi
+      echo "following: InfluxDB holds $now_records records and $now_predictions predictions"
     done
   ) &
   pids+=($!)

@@ -157,7 +157,6 @@ bool InputSet::open_next() {
     current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
   }
   if (idle_) current_->on_idle(idle_);
-  message_times_ = current_->acknowledges() && diag::Service::get().serving();
   if (current_->stable()) {
     // Mapped inputs stay resident until the end: they share one allowance.
     opts_.map_limit -= std::min(opts_.map_limit, current_->size_hint());
@@ -180,10 +179,7 @@ bool InputSet::next_in_current(record::Record& rec) {
   rec.key.reset();  // only a Kafka source sets one
   rec.message_ms = 0;
   if (current_->next(rec)) {
-    // A Kafka input's consumer notes, when --metrics-addr is served, the timestamp of each
-    // message it returns (a message without one, of the pre-0.10 format, leaves the note of
-    // the one before).
-    if (message_times_) rec.message_ms = diag::Service::get().message_time();
+    // A Kafka source has given the record its message's timestamp (rec.message_ms).
     if (watch_.watching()) watch_.see(rec.text);
     return true;
   }

@@ -96,8 +96,6 @@ class InputSet : public record::Source {
   std::function<void()> idle_;  // the command's, and the watch's
   record::FieldWatch watch_;
   bool open_next();  // opens the next input as current_; false when none is left
-  // current_ is a Kafka input and --metrics-addr is served: records get their message_ms.
-  bool message_times_ = false;
   // Finished sources kept open: stable ones for their views, acknowledging ones until
   // acknowledge().
   std::vector<std::unique_ptr<record::Source>> finished_;

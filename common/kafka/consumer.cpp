@@ -638,6 +638,9 @@ class TopicSource : public record::Source {
     rec.key = m->key ? std::optional<std::string_view>(std::in_place,
                                                        static_cast<const char*>(m->key), m->key_len)
                      : std::nullopt;
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    int64_t ts = rd_kafka_message_timestamp(m, &type);
+    rec.message_ms = type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0;
     return true;
   }
   const std::string& name() const override { return name_; }

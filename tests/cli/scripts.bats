@@ -269,7 +269,8 @@ sh_stages() {
   ps_broker=$(awk '$2 == "Start-Process" && /-FilePath \$Cdn/ && /-ArgumentList @\(.broker./' <<<"$ps" |
     sed -E "s/.*-ArgumentList @\(([^)]*)\).*/\1/; s/[',\"]//g; s/\\\$Partitions/\$partitions/g")
   assert_equal "$ps_broker" "$sh_broker"
-  grep -qxF 'partitions=$(( (rows + follow * 60 * rate + 8191) / 8192 ))' "$REPO_ROOT/scripts/pipeline.sh"
+  grep -qxF 'partitions=$(( (rows + follow * 20 * rate + 8191) / 8192 ))' "$REPO_ROOT/scripts/pipeline.sh"
+  grep -qxF '  $Live = if ($Follow) { 20 * $Rate } else { 0 }' "$REPO_ROOT/scripts/pipeline.ps1"
   grep -qxF '  $Partitions = [math]::Max(16, [math]::Ceiling(($Rows + $Live) / 8192))' "$REPO_ROOT/scripts/pipeline.ps1"
   # The broker, influxd, and with -Follow the three services.
   run grep -c -- '^- Start-Process ' <<<"$ps"
