@@ -124,7 +124,10 @@ Consumer::Consumer(ConsumerOptions opts) : opts_(std::move(opts)) {
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", opts_.exit_at_end ? "true" : "false"},
-      {"auto.offset.reset", off == "end" ? "latest" : "earliest"},
+      // Where a position the broker no longer holds goes: to the first offset held, so that
+      // only what retention dropped is lost (latest would skip what is still there). --offset
+      // end starts a group's new partitions at the end in on_rebalance instead.
+      {"auto.offset.reset", "earliest"},
       // Throughput: prefetch deep (bounded by queued.max.messages.kbytes, 64 MB).
       {"fetch.wait.max.ms", "100"},
       {"queued.min.messages", "1000000"},
@@ -349,6 +352,19 @@ void Consumer::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
     for (int i = 0; i < parts->cnt; ++i) {
       at_end_[key_of(topic_index(parts->elems[i].topic), parts->elems[i].partition)] = false;
     }
+    if (opts_.offset == "end") {
+      // A partition the group has committed nothing for starts at its end; the others
+      // resume from their commit.
+      rd_kafka_resp_err_t e = rd_kafka_committed(rk_.get(), parts, opts_.timeout_ms);
+      if (e) {
+        fatal_ = std::string("cannot read the offsets group ") + diag::quoted(opts_.group) +
+                 " committed: " + rd_kafka_err2str(e);
+        return;
+      }
+      for (int i = 0; i < parts->cnt; ++i) {
+        if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+      }
+    }
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), parts)) {
         fatal_ = std::string("cannot take the assigned partitions: ") + rd_kafka_error_string(e);
@@ -418,6 +434,7 @@ void Consumer::on_offset_reset(std::string_view line) {
   auto pr = std::from_chars(p.data(), p.data() + p.size(), r.partition);
   auto orr = std::from_chars(o.data(), o.data() + o.size(), r.offset);
   if (pr.ec != std::errc() || orr.ec != std::errc() || r.offset < 0) return;
+  r.to_end = o.find(") to END") != std::string_view::npos;
   std::lock_guard lock(resets_mutex_);
   resets_.push_back(std::move(r));
   reset_pending_ = true;
@@ -441,6 +458,24 @@ void Consumer::report_resets() {
                   rd_kafka_err2str(e) +
                   "): records may have been lost there; compare the topic's offsets with what "
                   "was written");
+      continue;
+    }
+    if (r.to_end && r.offset < hi) {
+      // -X auto.offset.reset=latest: librdkafka skipped to the end, past what is still held.
+      auto n = static_cast<uint64_t>(hi - r.offset);
+      {
+        std::lock_guard lock(resets_mutex_);
+        lost_[{r.topic, r.partition}] += n;
+      }
+      diag::count_lost_input(n);
+      diag::error("lost about " + std::to_string(n) + " records of " + diag::quoted(where) +
+                  ": offset " + std::to_string(r.offset) +
+                  " was no longer on the broker (retention) and auto.offset.reset=latest skipped "
+                  "to the end (" +
+                  std::to_string(hi) + "), past the " +
+                  std::to_string(hi - std::max(lo, r.offset)) +
+                  " still held; drop -X auto.offset.reset=latest so that only what the broker "
+                  "dropped is lost");
       continue;
     }
     if (r.offset >= lo) {

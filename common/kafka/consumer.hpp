@@ -137,6 +137,7 @@ class Consumer {
     std::string topic;
     int32_t partition = 0;
     int64_t offset = 0;
+    bool to_end = false;  // reset to the end (auto.offset.reset=latest), not the start
   };
   void on_offset_reset(std::string_view line);
   void report_resets();

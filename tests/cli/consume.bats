@@ -508,3 +508,16 @@ for i in range(8192): print(json.dumps({"n": 100 + i, "pad": "x" * 1000}))' >"$T
   wait "$pid" || true
   [[ $output == *'cdn_kafka_consumer_lost_messages_total{topic="big",partition="0"} '$((DROPPED - 3))* ]]
 }
+
+@test "a group started with --offset end that falls behind the broker's retention reads on from the first offset held, not the end" {
+  big_topic eval 'assert_equal "$(cdn consume -q -t big -G behind "${GROUP_X[@]}" -e | wc -l)" 100'
+  # its commit (100) is gone: only what was dropped is lost, what is still held is read
+  run --separate-stderr cdn consume -t big -G behind --offset end "${GROUP_X[@]}" -e -o "$T/out.ndjson"
+  assert_failure 3
+  [[ $stderr == *"lost $((DROPPED - 100)) records of 'big/0': offsets 100 to $((DROPPED - 1))"* ]]
+  assert_equal "$(wc -l <"$T/out.ndjson")" $((8292 - DROPPED))
+  # a new group with --offset end still starts at the end
+  run --separate-stderr cdn consume -t big -G fresh --offset end "${GROUP_X[@]}" -e -o "$T/fresh.ndjson"
+  assert_success
+  assert_equal "$(wc -l <"$T/fresh.ndjson")" 0
+}
