@@ -211,7 +211,7 @@ partitions=$(( (rows + follow * 20 * rate + 8191) / 8192 ))
 ((partitions >= 16)) || partitions=16
 if [[ -z ${CDN_BROKERS:-} ]]; then
   mkfifo "$logs/broker.ctl"
-  "$cdn" broker ${EXP_BC:-} --topic "cdndata:$partitions" --topic "cdnraw:$partitions" --topic "cdnresult:$partitions" \
+  "$cdn" broker --topic "cdndata:$partitions" --topic "cdnraw:$partitions" --topic "cdnresult:$partitions" \
     <"$logs/broker.ctl" >"$logs/broker.out" 2>"$logs/broker" &
   pids+=($!)
   exec 9>"$logs/broker.ctl" # keeps the broker's stdin open
