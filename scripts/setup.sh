@@ -30,6 +30,8 @@ packages=(
   kcat
   # reference implementations the tests compare with (Debian's /usr/bin/python3)
   python3 python3-jsonschema python3-xgboost python3-pandas python3-sklearn
+  # the Python Kafka service bench/predict-kafka.sh runs beside cdn predict
+  python3-confluent-kafka
   # the official JSON Schema test suite that cdn validate is held to
   json-schema-test-suite
   # InfluxDB 1.x server that the load-influx tests start on 127.0.0.1
