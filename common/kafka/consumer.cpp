@@ -447,60 +447,74 @@ void Consumer::report_resets() {
     resets.swap(resets_);
     reset_pending_ = false;
   }
-  for (const auto& r : resets) {
-    std::string where = r.topic + "/" + std::to_string(r.partition);
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(rk_.get(), r.topic.c_str(), r.partition, &lo, &hi, 5000);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      diag::error("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
-                  " was no longer on the broker, and its first offset cannot be asked (" +
-                  rd_kafka_err2str(e) +
-                  "): records may have been lost there; compare the topic's offsets with what "
-                  "was written");
-      continue;
+  for (auto& r : resets) {
+    size_t t = topic_index(r.topic.c_str());
+    if (t == opts_.topics.size()) continue;
+    uint64_t k = key_of(t, r.partition);
+    // A second reset before any message: the first one's position was gone too.
+    if (auto g = gaps_.find(k); g != gaps_.end()) {
+      Gap first = std::move(g->second);
+      gaps_.erase(g);
+      close_gap(first, r.offset);
     }
-    if (r.to_end && r.offset < hi) {
-      // -X auto.offset.reset=latest: librdkafka skipped to the end, past what is still held.
-      auto n = static_cast<uint64_t>(hi - r.offset);
-      {
-        std::lock_guard lock(resets_mutex_);
-        lost_[{r.topic, r.partition}] += n;
-      }
-      diag::count_lost_input(n);
-      diag::error("lost about " + std::to_string(n) + " records of " + diag::quoted(where) +
-                  ": offset " + std::to_string(r.offset) +
-                  " was no longer on the broker (retention) and auto.offset.reset=latest skipped "
-                  "to the end (" +
-                  std::to_string(hi) + "), past the " +
-                  std::to_string(hi - std::max(lo, r.offset)) +
-                  " still held; drop -X auto.offset.reset=latest so that only what the broker "
-                  "dropped is lost");
-      continue;
-    }
-    if (r.offset >= lo) {
-      diag::warning("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
-                    " is past its end (" + std::to_string(hi) +
-                    "): the partition was emptied or the topic made anew; read on from its "
-                    "first offset " +
-                    std::to_string(lo));
-      continue;
-    }
-    auto n = static_cast<uint64_t>(lo - r.offset);
-    {
-      std::lock_guard lock(resets_mutex_);
-      lost_[{r.topic, r.partition}] += n;
-    }
-    diag::count_lost_input(n);
-    diag::error("lost " + std::to_string(n) + (n == 1 ? " record" : " records") + " of " +
-                diag::quoted(where) + ": offsets " + std::to_string(r.offset) + " to " +
-                std::to_string(lo - 1) +
-                " were dropped by the broker before they were read (retention: the reader fell "
-                "that far behind); reading on from " +
-                std::to_string(lo) +
-                ". Keep the readers closer to the end of the topic, or give it more retention "
-                "or partitions");
+    gaps_[k] = Gap{std::move(r)};
   }
+}
+
+void Consumer::close_gap(const Gap& g, int64_t resume) {
+  const Reset& r = g.reset;
+  std::string where = r.topic + "/" + std::to_string(r.partition);
+  if (resume <= r.offset) {
+    diag::warning("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
+                  " is past its end: the partition was emptied or the topic made anew; read "
+                  "on from offset " +
+                  std::to_string(resume));
+    return;
+  }
+  auto n = static_cast<uint64_t>(resume - r.offset);
+  {
+    std::lock_guard lock(resets_mutex_);
+    lost_[{r.topic, r.partition}] += n;
+  }
+  diag::count_lost_input(n);
+  std::string text = "lost " + std::to_string(n) + (n == 1 ? " record" : " records") + " of " +
+                     diag::quoted(where) + ": offsets " + std::to_string(r.offset) + " to " +
+                     std::to_string(resume - 1);
+  if (r.to_end) {
+    text +=
+        " were skipped: offset " + std::to_string(r.offset) +
+        " was no longer on the broker (retention) and auto.offset.reset=latest went to the end, "
+        "past what it still held; drop -X auto.offset.reset=latest so that only what the "
+        "broker dropped is lost";
+  } else {
+    text +=
+        " were dropped by the broker before they were read (retention: the reader fell that far "
+        "behind); reading on from " +
+        std::to_string(resume) +
+        ". Keep the readers closer to the end of the topic, or give it more retention or "
+        "partitions";
+  }
+  diag::error(text);
+}
+
+void Consumer::settle_gaps() {
+  // Read to the end with no message of the partition since its reset: reading resumed at
+  // its end (the high watermark), with nothing between.
+  for (const auto& [k, g] : gaps_) {
+    const Reset& r = g.reset;
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk_.get(), r.topic.c_str(), r.partition, &lo, &hi, 5000) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      close_gap(g, hi);
+    } else {
+      diag::error("offset " + std::to_string(r.offset) + " of " +
+                  diag::quoted(r.topic + "/" + std::to_string(r.partition)) +
+                  " was no longer on the broker, and where reading resumed is unknown: "
+                  "records may have been lost there; compare the topic's offsets with what "
+                  "was written");
+    }
+  }
+  gaps_.clear();
 }
 
 bool Consumer::all_at_end() const {
@@ -538,7 +552,10 @@ const rd_kafka_message_t* Consumer::next() {
     if (io::stop_requested()) return nullptr;
     if (batch_pos_ == batch_len_) {
       if (reset_pending_.load(std::memory_order_relaxed)) report_resets();
-      if (opts_.exit_at_end && all_at_end()) return nullptr;
+      if (opts_.exit_at_end && all_at_end()) {
+        if (!gaps_.empty()) settle_gaps();
+        return nullptr;
+      }
       // A short batch means the local queue ran dry: the next poll may wait.
       if (batch_len_ < batch_.size() && idle_) idle_();
       batch_pos_ = batch_len_ = 0;
@@ -580,6 +597,15 @@ const rd_kafka_message_t* Consumer::next() {
       if (it != at_end_.end() && it->second) {
         it->second = false;
         --ends_;
+      }
+    }
+    if (!gaps_.empty()) {
+      // The first message after a reset says where reading resumed (one fetched before it
+      // comes from before the lost offset).
+      if (auto g = gaps_.find(k); g != gaps_.end() && m->offset >= g->second.reset.offset) {
+        Gap gap = std::move(g->second);
+        gaps_.erase(g);
+        close_gap(gap, m->offset);
       }
     }
     if (last_ == nullptr || last_key_ != k) {
