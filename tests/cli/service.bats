@@ -524,6 +524,8 @@ YML
   [[ $status -eq 0 ]] || echo "$output" >&2
   assert_success
   assert_output --partial "panel 'Freshness at the output (Prometheus)' query B: 2 series"
+  # the loader's points in InfluxDB, since produce and since the event
+  assert_output --partial "panel 'Freshness at the output (Prometheus)' query C: 2 series"
   assert_output --partial "panel 'Model in use and swaps (Prometheus)' query A: 1 series"
   assert_output --partial "panel 'Shadow agreement (Prometheus)' query A: 1 series"
   assert_output --partial "panel 'Shadow score distribution (Prometheus)' query A: 11 series"
