@@ -80,25 +80,14 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument '$1'; see '$name --help'" ;;
   esac
 done
-whole() { [[ $1 =~ ^[0-9]+$ && $1 -gt 0 ]]; }
-whole "$duration" || die "bad duration '$duration'; give seconds, a whole number above 0"
-whole "$rate" || die "bad rate '$rate'; give records per second, a whole number above 0"
-whole "$interval" || die "bad interval '$interval'; give seconds, a whole number above 0"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=pipeline-lib.sh
+source "$root/bench/pipeline-lib.sh"
+check_run_args
 whole "$min" || die "bad --min '$min'; give records per second, a whole number above 0"
 whole "$max" || die "bad --max '$max'; give records per second, a whole number above 0"
-[[ $interval -le $duration ]] || die "the interval ($interval s) is longer than the run ($duration s)"
 [[ $min -lt $max ]] || die "--min ($min) must be below --max ($max)"
-[[ -n $out ]] || die "--out needs a directory"
-
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cdn="${CDN_BIN:-$root/build/release/cdn}"
-[[ -x $cdn ]] || die "no binary at '$cdn'; run scripts/build.sh first or set CDN_BIN"
-for tool in influxd kcat curl jq; do
-  command -v "$tool" >/dev/null || die "'$tool' is missing; run scripts/setup.sh"
-done
-
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+check_run_env
 
 # --search: this script once per rate, each run in DIR/rate-R; a table of every rate tried.
 if [[ $search -eq 1 ]]; then
@@ -159,8 +148,6 @@ fi
 
 log=$out/pipeline.log
 samples=$out/samples.tsv
-# shellcheck source=pipeline-lib.sh
-source "$root/bench/pipeline-lib.sh"
 trap stop_pipeline EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -1,8 +1,16 @@
 # shellcheck shell=bash disable=SC2154,SC2034
 # Shared by the benchmarks that drive scripts/pipeline.sh --follow (bench/soak.sh,
 # bench/e2e.sh); sourced, not run. Expects `name` (for messages), `root` (the repository) and
-# `cdn` (the binary), and a function die MESSAGE [STATUS].
+# a function die MESSAGE [STATUS].
 #
+#   whole VALUE
+#       true when VALUE is a whole number above 0.
+#   check_run_args
+#       the options both scripts take: duration, rate and interval whole numbers above 0, the
+#       interval no longer than the run, out named; else die (status 2).
+#   check_run_env
+#       the binary (CDN_BIN, else build/release/cdn) into `cdn`, and the tools the run needs;
+#       then makes `out` and makes it absolute.
 #   pipeline_start RATE OUT LOG [VAR=VALUE...]
 #       starts pipeline.sh --follow --rate RATE in the background with its files under
 #       OUT/pipeline and its output in LOG (the variables added to its environment), waits for
@@ -31,6 +39,27 @@
 #       and q on first use. A lag is bounded when l4 - f4 <= 5 * rate.
 
 roles=(gen tag validate produce predict load-records load-predictions broker)
+
+whole() { [[ $1 =~ ^[0-9]+$ && $1 -gt 0 ]]; }
+
+check_run_args() {
+  whole "$duration" || die "bad duration '$duration'; give seconds, a whole number above 0"
+  whole "$rate" || die "bad rate '$rate'; give records per second, a whole number above 0"
+  whole "$interval" || die "bad interval '$interval'; give seconds, a whole number above 0"
+  [[ $interval -le $duration ]] || die "the interval ($interval s) is longer than the run ($duration s)"
+  [[ -n $out ]] || die "--out needs a directory"
+}
+
+check_run_env() {
+  cdn="${CDN_BIN:-$root/build/release/cdn}"
+  [[ -x $cdn ]] || die "no binary at '$cdn'; run scripts/build.sh first or set CDN_BIN"
+  local tool
+  for tool in influxd kcat curl jq; do
+    command -v "$tool" >/dev/null || die "'$tool' is missing; run scripts/setup.sh"
+  done
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+}
 pipeline=""
 
 pipeline_start() {

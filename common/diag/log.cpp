@@ -1,8 +1,8 @@
 #include "common/diag/log.hpp"
 
 #include <unistd.h>
-#include <atomic>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

@@ -4,7 +4,6 @@
 
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
-#include "common/diag/service.hpp"
 #include "common/io/gzip_sink.hpp"
 #include "common/record/csv_writer.hpp"
 #include "common/record/message_key.hpp"
@@ -179,7 +178,6 @@ bool InputSet::next_in_current(record::Record& rec) {
   rec.key.reset();  // only a Kafka source sets one
   rec.message_ms = 0;
   if (current_->next(rec)) {
-    // A Kafka source has given the record its message's timestamp (rec.message_ms).
     if (watch_.watching()) watch_.see(rec.text);
     return true;
   }

@@ -453,16 +453,15 @@ void Consumer::report_resets() {
     uint64_t k = key_of(t, r.partition);
     // A second reset before any message: the first one's position was gone too.
     if (auto g = gaps_.find(k); g != gaps_.end()) {
-      Gap first = std::move(g->second);
+      Reset first = std::move(g->second);
       gaps_.erase(g);
       close_gap(first, r.offset);
     }
-    gaps_[k] = Gap{std::move(r)};
+    gaps_[k] = std::move(r);
   }
 }
 
-void Consumer::close_gap(const Gap& g, int64_t resume) {
-  const Reset& r = g.reset;
+void Consumer::close_gap(const Reset& r, int64_t resume) {
   std::string where = r.topic + "/" + std::to_string(r.partition);
   if (resume <= r.offset) {
     diag::warning("offset " + std::to_string(r.offset) + " of " + diag::quoted(where) +
@@ -500,12 +499,11 @@ void Consumer::close_gap(const Gap& g, int64_t resume) {
 void Consumer::settle_gaps() {
   // Read to the end with no message of the partition since its reset: reading resumed at
   // its end (the high watermark), with nothing between.
-  for (const auto& [k, g] : gaps_) {
-    const Reset& r = g.reset;
+  for (const auto& [k, r] : gaps_) {
     int64_t lo = 0, hi = 0;
     if (rd_kafka_query_watermark_offsets(rk_.get(), r.topic.c_str(), r.partition, &lo, &hi, 5000) ==
         RD_KAFKA_RESP_ERR_NO_ERROR) {
-      close_gap(g, hi);
+      close_gap(r, hi);
     } else {
       diag::error("offset " + std::to_string(r.offset) + " of " +
                   diag::quoted(r.topic + "/" + std::to_string(r.partition)) +
@@ -515,6 +513,12 @@ void Consumer::settle_gaps() {
     }
   }
   gaps_.clear();
+}
+
+int64_t message_time_ms(const rd_kafka_message_t* m) {
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  int64_t ts = rd_kafka_message_timestamp(m, &type);
+  return type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0;
 }
 
 bool Consumer::all_at_end() const {
@@ -602,8 +606,8 @@ const rd_kafka_message_t* Consumer::next() {
     if (!gaps_.empty()) {
       // The first message after a reset says where reading resumed (one fetched before it
       // comes from before the lost offset).
-      if (auto g = gaps_.find(k); g != gaps_.end() && m->offset >= g->second.reset.offset) {
-        Gap gap = std::move(g->second);
+      if (auto g = gaps_.find(k); g != gaps_.end() && m->offset >= g->second.offset) {
+        Reset gap = std::move(g->second);
         gaps_.erase(g);
         close_gap(gap, m->offset);
       }
@@ -615,11 +619,7 @@ const rd_kafka_message_t* Consumer::next() {
     *last_ = m->offset + 1;
     current_ = m;
     if (serving_) {
-      rd_kafka_timestamp_type_t type;
-      int64_t ts = rd_kafka_message_timestamp(m, &type);
-      if (type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0) {
-        diag::Service::get().message_time(ts);
-      }
+      if (int64_t ts = message_time_ms(m); ts > 0) diag::Service::get().message_time(ts);
     }
     return m;
   }
@@ -699,9 +699,7 @@ class TopicSource : public record::Source {
     rec.key = m->key ? std::optional<std::string_view>(std::in_place,
                                                        static_cast<const char*>(m->key), m->key_len)
                      : std::nullopt;
-    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-    int64_t ts = rd_kafka_message_timestamp(m, &type);
-    rec.message_ms = type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0;
+    rec.message_ms = message_time_ms(m);
     return true;
   }
   const std::string& name() const override { return name_; }

@@ -140,20 +140,20 @@ class Consumer {
     bool to_end = false;  // reset to the end (auto.offset.reset=latest), not the start
   };
   void on_offset_reset(std::string_view line);
-  // Each reset becomes a gap of its partition, closed by the first message read after it
+  // Each reset opens a gap of its partition, closed by the first message read after it
   // (or, read to the end with none, by the end): what was skipped is what was lost.
-  struct Gap {
-    Reset reset;
-  };
   void report_resets();
-  void close_gap(const Gap& g, int64_t resume);
+  void close_gap(const Reset& r, int64_t resume);
   void settle_gaps();  // -e, at the end: the gaps still open close at their partition's end
-  std::unordered_map<uint64_t, Gap> gaps_;  // by topic index << 32 | partition
+  std::unordered_map<uint64_t, Reset> gaps_;  // by topic index << 32 | partition
   mutable std::mutex resets_mutex_;
   std::vector<Reset> resets_;                                 // under resets_mutex_
   std::map<std::pair<std::string, int32_t>, uint64_t> lost_;  // under resets_mutex_
   std::atomic<bool> reset_pending_{false};
 };
+
+// A message's timestamp (ms since the epoch), or 0 when it has none.
+int64_t message_time_ms(const rd_kafka_message_t* m);
 
 // Several topics read by one consumer, as one input (see open_topic_source in client.hpp):
 // in a group they are one subscription, and without -e none of them waits for another.

@@ -33,9 +33,7 @@ bool ConsumerSource::next(record::Record& rec) {
   rec.key = m->key ? std::optional<std::string_view>(std::in_place,
                                                      static_cast<const char*>(m->key), m->key_len)
                    : std::nullopt;
-  rd_kafka_timestamp_type_t type;
-  int64_t ts = rd_kafka_message_timestamp(m, &type);
-  rec.message_ms = type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0;
+  rec.message_ms = message_time_ms(m);
   return true;
 }
 

@@ -32,9 +32,7 @@ struct Record {
   // it; nullopt for a message without one and for every other source.
   std::optional<std::string_view> key;
   // The Kafka message's timestamp (ms since the epoch; the producer's CreateTime unless the
-  // topic says LogAppendTime); 0 when it has none, for every other source, and for a Kafka
-  // input read through endpoint::InputSet without --metrics-addr (see
-  // InputSet::next_in_current).
+  // topic says LogAppendTime); 0 when it has none and for every other source.
   int64_t message_ms = 0;
 };
 
