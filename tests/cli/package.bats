@@ -104,6 +104,21 @@ package_of() {
   [[ $depends == *libsimdjson* && $depends == *libre2-* ]]
 }
 
+@test "Suggests names what the optional tools need: InfluxDB, kcat, and python3-xgboost for the tracker" {
+  local suggests
+  suggests=$(dpkg-deb -f "$DEB" Suggests)
+  echo "Suggests: $suggests"
+  [[ ,$suggests, == *[,\ ]influxdb[,\ ]* && ,$suggests, == *[,\ ]kcat[,\ ]* ]]
+  # share/cdn/train-tracker.sh runs python3-xgboost's tracker; a build with XGBoost ships it.
+  if [[ $("$CDN" --version) == *xgboost* ]]; then
+    dpkg-deb -c "$DEB" | grep -q '/usr/share/cdn/train-tracker.sh$'
+    [[ ,$suggests, == *[,\ ]python3-xgboost[,\ ]* ]]
+  else
+    ! dpkg-deb -c "$DEB" | grep -q 'train-tracker.sh'
+    [[ $suggests != *python3-xgboost* ]]
+  fi
+}
+
 @test "the package holds only /usr, every file owned by root" {
   run dpkg-deb -c "$DEB"
   assert_success
