@@ -170,6 +170,22 @@ $(tail -n 1 <<<"$stderr")"
   [[ $stderr != *warning* ]] || fail "$stderr"
 }
 
+@test "--dry-run writes line protocol to -o, gzipped for .gz, and refuses a .csv name it would not honour" {
+  printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","pop":"FRA1","v":1}' >"$T/one.ndjson"
+  run --separate-stderr cdn -q load-influx --dry-run --tag pop "$T/one.ndjson" -o "$T/points.lp"
+  assert_success
+  assert_equal "$(cat "$T/points.lp")" "cdn,pop=FRA1 v=1i 1795341600000000000"
+  run --separate-stderr cdn -q load-influx --dry-run --tag pop "$T/one.ndjson" -o "$T/points.lp.gz"
+  assert_success
+  assert_equal "$(gzip -dc "$T/points.lp.gz")" "cdn,pop=FRA1 v=1i 1795341600000000000"
+  for name in points.csv points.csv.gz; do
+    run --separate-stderr cdn load-influx --dry-run "$T/one.ndjson" -o "$T/$name"
+    assert_failure 2
+    assert_equal "$stderr" "cdn load-influx: --dry-run writes InfluxDB line protocol, not CSV: -o '$T/$name' names a CSV file; name it .lp (or .lp.gz), or '-'"
+    [[ ! -e $T/$name ]]
+  done
+}
+
 @test "points nudged a thousand units past their time warn once: the precision is too coarse" {
   # Two points a millisecond in one series, for three seconds.
   for ((i = 0; i < 6000; i++)); do
