@@ -94,12 +94,18 @@ int run_load_influx(LoadInfluxArgs& a) {
         "-o/--output is where --dry-run writes the line protocol; add --dry-run or "
         "drop -o");
   }
-  if (a.dry_run && !endpoint::is_kafka(a.io.output) &&
-      record::detect_format(a.io.output) == record::Format::csv) {
-    // What other commands write as CSV by the name; line protocol in a .csv file would not be.
-    throw UsageError("--dry-run writes InfluxDB line protocol, not CSV: -o " +
-                     diag::quoted(a.io.output) +
-                     " names a CSV file; name it .lp (or .lp.gz), or '-'");
+  if (a.dry_run && !endpoint::is_kafka(a.io.output)) {
+    // Other commands write CSV or NDJSON by such a name; line protocol would be neither.
+    std::string name = a.io.output;
+    if (name.ends_with(".gz")) name.resize(name.size() - 3);
+    for (const char* ext : {".csv", ".ndjson", ".jsonl", ".json"}) {
+      if (name.ends_with(ext) && name.size() > std::strlen(ext)) {
+        throw UsageError("--dry-run writes InfluxDB line protocol: -o " +
+                         diag::quoted(a.io.output) + " names a " +
+                         (ext[1] == 'c' ? "CSV" : "JSON") +
+                         " file; name it .lp (or .lp.gz), or '-'");
+      }
+    }
   }
   if (!a.db.empty() && !a.bucket.empty()) {
     throw UsageError("--db (InfluxDB 1.x) and --bucket (2.x) do not go together; pick one");

@@ -170,7 +170,7 @@ $(tail -n 1 <<<"$stderr")"
   [[ $stderr != *warning* ]] || fail "$stderr"
 }
 
-@test "--dry-run writes line protocol to -o, gzipped for .gz, and refuses a .csv name it would not honour" {
+@test "--dry-run writes line protocol to -o, gzipped for .gz, and refuses a CSV or JSON name it would not honour" {
   printf '%s\n' '{"timestamp":"2026-11-22T10:00:00Z","pop":"FRA1","v":1}' >"$T/one.ndjson"
   run --separate-stderr cdn -q load-influx --dry-run --tag pop "$T/one.ndjson" -o "$T/points.lp"
   assert_success
@@ -178,10 +178,12 @@ $(tail -n 1 <<<"$stderr")"
   run --separate-stderr cdn -q load-influx --dry-run --tag pop "$T/one.ndjson" -o "$T/points.lp.gz"
   assert_success
   assert_equal "$(gzip -dc "$T/points.lp.gz")" "cdn,pop=FRA1 v=1i 1795341600000000000"
-  for name in points.csv points.csv.gz; do
+  for name in points.csv points.csv.gz points.ndjson points.jsonl.gz points.json; do
     run --separate-stderr cdn load-influx --dry-run "$T/one.ndjson" -o "$T/$name"
     assert_failure 2
-    assert_equal "$stderr" "cdn load-influx: --dry-run writes InfluxDB line protocol, not CSV: -o '$T/$name' names a CSV file; name it .lp (or .lp.gz), or '-'"
+    local kind=JSON
+    [[ $name != *.csv* ]] || kind=CSV
+    assert_equal "$stderr" "cdn load-influx: --dry-run writes InfluxDB line protocol: -o '$T/$name' names a $kind file; name it .lp (or .lp.gz), or '-'"
     [[ ! -e $T/$name ]]
   done
 }
