@@ -177,8 +177,25 @@ function Get-InfluxCount([string]$Measurement, [string]$Field) {
   }
 }
 
+# What a live loader has written (its cdn_influx_points_written_total), from the /metrics it
+# serves at the address its log names; '' when it does not answer.
+function Get-LoaderWritten([string]$Log) {
+  try {
+    $found = Get-Content -LiteralPath $Log |
+      Select-String -Pattern 'serving /metrics, /healthz and /readyz on (\S+)' | Select-Object -Last 1
+    if (-not $found) { return '' }
+    $metrics = Invoke-RestMethod -Uri "http://$($found.Matches[0].Groups[1].Value)/metrics" -TimeoutSec 5
+    foreach ($line in ("$metrics" -split "`n")) {
+      if ($line -match '^cdn_influx_points_written_total ([0-9]+)$') { return [long]$Matches[1] }
+    }
+  } catch {
+  }
+  return ''
+}
+
 $SavedBrokers = $env:CDN_BROKERS
 $SavedInfluxUrl = $env:INFLUX_URL
+$SavedMetricsAddr = $env:CDN_METRICS_ADDR
 
 # The addresses: a parameter, else the environment, else the config file; what none gives is
 # started locally below.
@@ -196,6 +213,14 @@ if ($InfluxUrl) { $env:INFLUX_URL = $InfluxUrl }
 if ($Config) {
   if (-not $env:CDN_BROKERS) { $env:CDN_BROKERS = Get-ConfigValue 'brokers' }
   if (-not $env:INFLUX_URL) { $env:INFLUX_URL = Get-ConfigValue 'url' }
+}
+# Every stage reads CDN_METRICS_ADDR, and one port cannot serve them all (the second to bind it
+# fails): a fixed port becomes a free one of the same host for each (port 0, said in its log).
+if ($env:CDN_METRICS_ADDR -and $env:CDN_METRICS_ADDR -notmatch '(^|:)0$') {
+  $MetricsHost = if ($env:CDN_METRICS_ADDR -match '^(.+):[0-9]+$') { $Matches[1] } else { '127.0.0.1' }
+  Write-Diagnostic ("warning: CDN_METRICS_ADDR=$env:CDN_METRICS_ADDR names one port for every stage, " +
+    "which they cannot share; each serves on a free port of $MetricsHost instead (said in its log)")
+  $env:CDN_METRICS_ADDR = "${MetricsHost}:0"
 }
 $Broker = $null
 $Influxd = $null
@@ -332,8 +357,9 @@ bind-address = "127.0.0.1:$Rpc"
   foreach ($record in [IO.File]::ReadLines((Resolve-FullPath $Out))) { $Records++ }
   "output:   $Out ($Records records); model: $Model"
   "kafka:    $env:CDN_BROKERS (topics cdndata, cdnraw, cdnresult)"
-  ("influxdb: $env:INFLUX_URL, database cdn: $(Get-InfluxCount 'cdn' 'bytes_sent') records, " +
-    "$(Get-InfluxCount 'prediction' 'prediction') predictions")
+  $BatchRecords = Get-InfluxCount 'cdn' 'bytes_sent'
+  $BatchPredictions = Get-InfluxCount 'prediction' 'prediction'
+  "influxdb: $env:INFLUX_URL, database cdn: $BatchRecords records, $BatchPredictions predictions"
   foreach ($name in $Names) {
     $rejects = Join-Path $OutDir "rejects-$name.ndjson"
     if ((Test-Path -LiteralPath $rejects) -and (Get-Item -LiteralPath $rejects).Length -gt 0) {
@@ -350,15 +376,17 @@ bind-address = "127.0.0.1:$Rpc"
     $LiveDir = Join-Path $OutDir 'live'
     New-Item -ItemType Directory -Force -Path $LiveDir | Out-Null
     # The services log with -vv: when their group gives them their partitions, and at the end
-    # their summary lines.
+    # their summary lines. The loaders serve /metrics (on a free port, said in their logs): the
+    # status below counts what they wrote from there.
+    $MetricsAddr = if ($env:CDN_METRICS_ADDR) { $env:CDN_METRICS_ADDR } else { '127.0.0.1:0' }
     $ServiceArgs = @(
       @('predict', @('-vv', 'predict', '-m', $Model, 'kafka:cdndata', '-G', 'predictors', '--offset', 'end',
           '-o', 'kafka:cdnresult', '--keep', 'qoe_bad', '-X', 'linger.ms=100')),
       @('load-records', @('-vv', 'load-influx', 'kafka:cdnraw', '-G', 'loader-records', '--offset', 'end',
           '--db', 'cdn', '--measurement', 'cdn', '--tag', 'pop,country,device,content_type,cache_status',
-          '--precision', 'us')),
+          '--precision', 'us', '--metrics-addr', $MetricsAddr)),
       @('load-predictions', @('-vv', 'load-influx', 'kafka:cdnresult', '-G', 'loader-predictions',
-          '--offset', 'end', '--db', 'cdn', '--precision', 'us'))
+          '--offset', 'end', '--db', 'cdn', '--precision', 'us', '--metrics-addr', $MetricsAddr))
     )
     foreach ($service in $ServiceArgs) {
       $name = $service[0]
@@ -401,7 +429,14 @@ bind-address = "127.0.0.1:$Rpc"
         '--rate' "$Rate" '--rejects' (Join-Path $LiveDir 'rejects-produce.ndjson') $valid
       $ErrorActionPreference = 'Stop'
       $Next += $Slice
-      "following: InfluxDB holds $(Get-InfluxCount 'cdn' 'bytes_sent') records and $(Get-InfluxCount 'prediction' 'prediction') predictions"
+      # What the batch run left plus what each live loader wrote: a count over the database
+      # costs influxd more as it grows (see pipeline.sh); only when a loader does not answer is
+      # InfluxDB asked.
+      $written = Get-LoaderWritten (Join-Path $LiveDir 'load-records.log')
+      $nowRecords = if ($written -ne '') { [long]("0$BatchRecords") + $written } else { Get-InfluxCount 'cdn' 'bytes_sent' }
+      $written = Get-LoaderWritten (Join-Path $LiveDir 'load-predictions.log')
+      $nowPredictions = if ($written -ne '') { [long]("0$BatchPredictions") + $written } else { Get-InfluxCount 'prediction' 'prediction' }
+      "following: InfluxDB holds $nowRecords records and $nowPredictions predictions"
     }
   }
 } finally {
@@ -421,5 +456,6 @@ bind-address = "127.0.0.1:$Rpc"
   }
   $env:CDN_BROKERS = $SavedBrokers
   $env:INFLUX_URL = $SavedInfluxUrl
+  $env:CDN_METRICS_ADDR = $SavedMetricsAddr
   Remove-Item -Recurse -Force -LiteralPath $Logs -ErrorAction SilentlyContinue
 }

@@ -17,7 +17,9 @@
 # influxd on 127.0.0.1 with a temporary directory is started and stopped. Rejected records
 # go to one file per stage next to OUT (rejects-STAGE.ndjson). A stage that rejects records
 # exits 1 and the pipeline goes on; any other failure stops it with that stage's status.
-# With CDN_BIN set, that binary is used and nothing is installed or built. With --follow, the
+# With CDN_BIN set, that binary is used and nothing is installed or built. CDN_METRICS_ADDR
+# makes each stage serve /metrics, on a free port of its host (a fixed port is one they cannot
+# share: it is replaced, with a warning). With --follow, the
 # services keep running afterwards for a live demo: a stream of new records at --rate per
 # second through the Data Provider, the predictor and both loaders (in consumer groups, from
 # the end of each topic; the stream starts once all three hold their partitions), until Ctrl-C
@@ -91,6 +93,16 @@ config_value() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\([^\"]*\)\
 if [[ -n $config ]]; then
   [[ -n ${CDN_BROKERS:-} ]] || CDN_BROKERS=$(config_value brokers)
   [[ -n ${INFLUX_URL:-} ]] || INFLUX_URL=$(config_value url)
+fi
+
+# Every stage reads CDN_METRICS_ADDR, and one port cannot serve them all (the second to bind it
+# fails): a fixed port becomes a free one of the same host for each (port 0, said in its log).
+if [[ -n ${CDN_METRICS_ADDR:-} && ! $CDN_METRICS_ADDR =~ (^|:)0$ ]]; then
+  metrics_host=127.0.0.1
+  [[ $CDN_METRICS_ADDR != *:* ]] || metrics_host=${CDN_METRICS_ADDR%:*}
+  echo "pipeline.sh: warning: CDN_METRICS_ADDR=$CDN_METRICS_ADDR names one port for every stage," \
+    "which they cannot share; each serves on a free port of $metrics_host instead (said in its log)" >&2
+  export CDN_METRICS_ADDR=$metrics_host:0
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

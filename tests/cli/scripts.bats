@@ -105,9 +105,16 @@ bats_require_minimum_version 1.5.0
 # bats test_tags=kafka,xgboost,influx
 @test "pipeline.sh runs every stage, from training to InfluxDB, on a local broker and influxd" {
   unset CDN_BROKERS INFLUX_URL
-  run --separate-stderr env CDN_BIN="$CDN" bash "$REPO_ROOT/scripts/pipeline.sh" \
+  # A CDN_METRICS_ADDR with a fixed port, which every stage (the broker too) would bind: each
+  # gets a free port of its own instead, with one warning.
+  local port
+  port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run --separate-stderr env CDN_BIN="$CDN" CDN_METRICS_ADDR="127.0.0.1:$port" \
+    bash "$REPO_ROOT/scripts/pipeline.sh" \
     --rows 3000 --train-rows 5000 --out "$BATS_TEST_TMPDIR/out/p.ndjson"
   assert_success
+  assert_equal "$(grep -c 'CDN_METRICS_ADDR' <<<"$stderr")" 1
+  [[ $stderr == *"pipeline.sh: warning: CDN_METRICS_ADDR=127.0.0.1:$port names one port for every stage, which they cannot share; each serves on a free port of 127.0.0.1 instead (said in its log)"* ]]
   local st
   for st in train gen sort tag validate produce predict load-records load-predictions; do
     assert_line --regexp "^$st +[0-9]+ +[0-9]+ +0\$"
@@ -244,7 +251,7 @@ sh_stages() {
     'gen load-influx predict produce sort tag train validate '
 }
 
-@test "pipeline.ps1 takes the parameters of pipeline.sh's options and reads CDN_BIN, CDN_BROKERS and INFLUX_URL" {
+@test "pipeline.ps1 takes the parameters of pipeline.sh's options and reads CDN_BIN, CDN_BROKERS, CDN_METRICS_ADDR and INFLUX_URL" {
   run ps1 params "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
   assert_output "$(printf '%s\n' Rows Train TrainRows Out Brokers InfluxUrl Config Follow Rate)"
@@ -255,7 +262,10 @@ sh_stages() {
     '--rows --train --train-rows --out --brokers --influx-url --config --follow --rate '
   run ps1 env "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
-  assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS INFLUX_URL '
+  assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS CDN_METRICS_ADDR INFLUX_URL '
+  # The same variables as pipeline.sh reads.
+  assert_equal "$(grep -oE '\$\{?(CDN|INFLUX)_[A-Z_]+' "$REPO_ROOT/scripts/pipeline.sh" | tr -d '${' | sort -u | tr '\n' ' ')" \
+    'CDN_BIN CDN_BROKERS CDN_METRICS_ADDR INFLUX_URL '
 }
 
 @test "pipeline.ps1 starts cdn broker and influxd as pipeline.sh does, and stops them in a finally block" {
