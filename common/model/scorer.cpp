@@ -77,19 +77,27 @@ Scorer::Scorer(const Bundle& bundle, ScoreOptions opts)
     drift_offsets_ = bundle.reference->offsets();
   }
   if (opts_.shadow != nullptr) {
+    // Predictions compare only between models of one objective (and one number of classes).
     const Contract& theirs = opts_.shadow->bundle().contract;
-    bool same = theirs.features.size() == c.features.size() && theirs.objective == c.objective;
+    if (theirs.objective != c.objective || theirs.num_class != c.num_class) {
+      throw UsageError(
+          "the shadow model " + diag::quoted(opts_.shadow->bundle().dir) +
+          " predicts something else: its objective is " + theirs.objective +
+          (theirs.num_class ? " (" + std::to_string(theirs.num_class) + " classes)"
+                            : std::string()) +
+          ", the model's " + diag::quoted(bundle.dir) + " is " + c.objective +
+          (c.num_class ? " (" + std::to_string(c.num_class) + " classes)" : std::string()) +
+          "; train the candidate with the same --objective");
+    }
+    // A candidate trained on other data (new categories) or with other features builds its
+    // own rows from each record; one with the model's features scores the model's rows.
+    bool same = theirs.features.size() == c.features.size();
     for (size_t f = 0; same && f < c.features.size(); ++f) {
       same = theirs.features[f].field == c.features[f].field &&
              theirs.features[f].kind == c.features[f].kind &&
              theirs.features[f].categories == c.features[f].categories;
     }
-    if (!same) {
-      throw UsageError("the shadow model " + diag::quoted(opts_.shadow->bundle().dir) +
-                       " does not score the same rows: its objective or features (fields, "
-                       "kinds, vocabularies) differ from the model's " +
-                       diag::quoted(bundle.dir) + "; train it with the same schema and data");
-    }
+    shadow_own_rows_ = !same;
   }
   model_key_ = ",\"model\":";
   base::append_json_string(model_key_, bundle.model_hash);
@@ -179,6 +187,14 @@ struct Scratch {
   RowBuilder::FieldOrder order;
   std::vector<uint64_t> unknown;  // of the record at hand, counted once it is accepted
   std::string key;                // --key-field's key of the record at hand
+  // A shadow with features of its own: its rows, and for each accepted record the index of
+  // its row there (-1: the record does not fit the shadow's contract, which then skips it).
+  std::vector<float> shadow_rows;
+  std::vector<int64_t> shadow_at;
+  size_t shadow_count = 0;
+  std::vector<uint64_t> shadow_unknown, shadow_missing;
+  RowBuilder::FieldOrder shadow_order;
+  std::string shadow_reason;
 };
 }  // namespace
 
@@ -195,6 +211,14 @@ void Scorer::score(Batch& b) const {
     s.tails.resize(b.size());
   }
   s.accepted.clear();
+  const RowBuilder* shadow_builder = shadow_own_rows_ ? &opts_.shadow->builder() : nullptr;
+  if (shadow_builder) {
+    s.shadow_rows.resize(b.size() * shadow_builder->width());
+    s.shadow_at.clear();
+    s.shadow_count = 0;
+    s.shadow_unknown.assign(shadow_builder->width(), 0);
+    s.shadow_missing.assign(shadow_builder->width(), 0);
+  }
   const Reference* ref = opts_.drift ? &*bundle_.reference : nullptr;
   if (ref) b.drift.assign(drift_offsets_.back(), 0);
   std::string reason;
@@ -280,6 +304,12 @@ void Scorer::score(Batch& b) const {
       tail += keep_keys_[k];
       tail += simdjson::minify(v);
     }
+    if (shadow_builder) {
+      float* srow = s.shadow_rows.data() + s.shadow_count * shadow_builder->width();
+      bool fits = shadow_builder->fill(obj, srow, s.shadow_reason, s.shadow_unknown,
+                                       s.shadow_missing, s.shadow_order, nullptr);
+      s.shadow_at.push_back(fits ? static_cast<int64_t>(s.shadow_count++) : -1);
+    }
     s.accepted.push_back(i);
   }
   size_t n = s.accepted.size();
@@ -294,7 +324,13 @@ void Scorer::score(Batch& b) const {
     }
   }
   size_t shadow_per = 0;
-  if (opts_.shadow != nullptr) opts_.shadow->predict_rows(s.rows.data(), n, s.shadow, shadow_per);
+  if (shadow_builder) {
+    if (s.shadow_count > 0) {
+      opts_.shadow->predict_rows(s.shadow_rows.data(), s.shadow_count, s.shadow, shadow_per);
+    }
+  } else if (opts_.shadow != nullptr) {
+    opts_.shadow->predict_rows(s.rows.data(), n, s.shadow, shadow_per);
+  }
   size_t contrib_per = 0;
   if (opts_.explain) {
     xgb::DMatrix m = xgb::dense_matrix(s.rows.data(), n, width, 1);
@@ -306,11 +342,13 @@ void Scorer::score(Batch& b) const {
     o += s.heads[r];
     o += ",\"prediction\":";
     const float* p = s.pred.data() + r * per;
+    // The shadow's row of this record (-1: none).
+    const int64_t sr = shadow_builder ? s.shadow_at[r] : static_cast<int64_t>(r);
     if (per == 1) {
       append_float(o, p[0]);
       if (opts_.threshold) o += p[0] >= *opts_.threshold ? ",\"label\":1" : ",\"label\":0";
-      if (shadow_per == 1) {
-        float q = s.shadow[r];
+      if (shadow_per == 1 && sr >= 0) {
+        float q = s.shadow[static_cast<size_t>(sr)];
         o += ",\"shadow\":";
         append_float(o, q);
         ++b.shadowed;
@@ -331,8 +369,8 @@ void Scorer::score(Batch& b) const {
       o += "],\"label\":";
       auto label = std::max_element(p, p + per) - p;
       base::append_uint(o, static_cast<uint64_t>(label));
-      if (shadow_per == per) {
-        const float* q = s.shadow.data() + r * per;
+      if (shadow_per == per && sr >= 0) {
+        const float* q = s.shadow.data() + static_cast<size_t>(sr) * per;
         auto theirs = std::max_element(q, q + per) - q;
         o += ",\"shadow\":[";
         for (size_t k = 0; k < per; ++k) {

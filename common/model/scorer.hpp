@@ -26,8 +26,10 @@ struct ScoreOptions {
   bool explain = false;             // add "contributions" (SHAP values)
   bool measure = false;             // count Batch::by_label and Batch::scores (--metrics-addr)
   bool allow_missing = false;       // score records missing features they must have
-  // --shadow: a candidate scoring the same rows beside the model; its prediction goes out as
-  // "shadow". Its features must be the model's (same names, kinds and vocabularies).
+  // --shadow: a candidate scoring each record beside the model; its prediction goes out as
+  // "shadow". Its objective must be the model's; its features may differ (other vocabularies,
+  // other fields): then it builds its own row of each record, and skips a record that does
+  // not fit its contract.
   const class Scorer* shadow = nullptr;
   // Drift (--drift-window): count each scored row's features and score into the bins of the
   // bundle's reference distributions (Batch::drift). The bundle must have them.
@@ -114,6 +116,7 @@ class Scorer {
   std::unique_ptr<Forest> forest_;  // the trees laid out for speed; null: XGBoost predicts
   size_t labels_ = 0;
   bool probability_ = false;
+  bool shadow_own_rows_ = false;  // the shadow's features differ: it builds rows of its own
   void count(Batch& b, const float* p, size_t per) const;
   std::vector<size_t> drift_offsets_;             // with ScoreOptions::drift: Reference::offsets()
   static const std::vector<double>& kTenthsOf();  // the score histogram's bounds
