@@ -28,7 +28,7 @@ std::unique_ptr<record::Source> open_source(const std::string& spec,
                                             record::Rejects& rejects, record::Counts& counts) {
   if (auto topic = kafka_topic(spec)) {
 #ifdef CDN_WITH_KAFKA
-    return kafka::open_topic_source(*topic, counts);
+    return kafka::open_topic_source(*topic, rejects, counts);
 #else
     throw UsageError("cannot read " + diag::quoted(spec) +
                      ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
@@ -41,10 +41,11 @@ namespace {
 
 // Several topics read by one consumer.
 std::unique_ptr<record::Source> open_topics(std::vector<std::string> topics,
-                                            record::Counts& counts) {
+                                            record::Rejects& rejects, record::Counts& counts) {
 #ifdef CDN_WITH_KAFKA
-  return kafka::open_topics_source(std::move(topics), counts);
+  return kafka::open_topics_source(std::move(topics), rejects, counts);
 #else
+  (void)rejects;
   (void)counts;
   throw UsageError("cannot read kafka:" + topics.front() +
                    ": Kafka endpoints are not built in (CDN_WITH_KAFKA=OFF); read a file or '-'");
@@ -151,7 +152,7 @@ bool InputSet::open_next() {
   }
   if (topics.size() > 1) {
     index_ += topics.size();
-    current_ = open_topics(std::move(topics), counts_);
+    current_ = open_topics(std::move(topics), rejects_, counts_);
   } else {
     current_ = open_source(specs_[index_++], opts_, rejects_, counts_);
   }

@@ -17,6 +17,7 @@ class Sink;
 namespace cdn::record {
 class Source;
 struct Counts;
+class Rejects;
 }  // namespace cdn::record
 
 namespace cdn::kafka {
@@ -76,8 +77,10 @@ void set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value
 void check(rd_kafka_resp_err_t err, const std::string& what);
 
 // A topic as a sink and as a source: what endpoint/ opens for kafka:TOPIC (implemented in
-// producer.cpp and consumer.cpp).
+// producer.cpp and consumer.cpp). Each message of the source is one record; one without a
+// payload (a tombstone) goes to `rejects`, with its key.
 std::unique_ptr<io::Sink> open_topic_sink(const std::string& topic);
-std::unique_ptr<record::Source> open_topic_source(const std::string& topic, record::Counts& counts);
+std::unique_ptr<record::Source> open_topic_source(const std::string& topic,
+                                                  record::Rejects& rejects, record::Counts& counts);
 
 }  // namespace cdn::kafka

@@ -10,6 +10,7 @@
 #include "common/diag/service.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/io/signals.hpp"
+#include "common/record/counts.hpp"
 #include "common/record/source.hpp"
 
 namespace cdn::kafka {
@@ -678,21 +679,41 @@ void Consumer::commit(bool sync) {
 namespace {
 class TopicSource : public record::Source {
  public:
-  TopicSource(std::vector<std::string> topics, record::Counts& counts)
-      : consumer_(consumer_options(std::move(topics))), counts_(counts) {}
+  TopicSource(std::vector<std::string> topics, record::Rejects& rejects, record::Counts& counts)
+      : consumer_(consumer_options(std::move(topics))), rejects_(rejects), counts_(counts) {}
 
   bool next(record::Record& rec) override {
-    const rd_kafka_message_t* m = consumer_.next();
-    if (m == nullptr) return false;
-    ++counts_.in;
-    if (m->rkt != rkt_ || m->partition != partition_ || name_.empty()) {
-      rkt_ = m->rkt;
-      partition_ = m->partition;
-      name_ = std::string("kafka:") + rd_kafka_topic_name(rkt_) + "/" + std::to_string(partition_);
+    const rd_kafka_message_t* m = nullptr;
+    for (;;) {
+      m = consumer_.next();
+      if (m == nullptr) return false;
+      ++counts_.in;
+      if (m->rkt != rkt_ || m->partition != partition_ || name_.empty()) {
+        rkt_ = m->rkt;
+        partition_ = m->partition;
+        name_ =
+            std::string("kafka:") + rd_kafka_topic_name(rkt_) + "/" + std::to_string(partition_);
+      }
+      if (m->payload != nullptr) break;
+      // A tombstone (a key's deletion on a compacted topic) holds no record.
+      std::optional<std::string_view> key;
+      if (m->key) key.emplace(static_cast<const char*>(m->key), m->key_len);
+      rejects_.reject(name_, static_cast<uint64_t>(m->offset),
+                      "no payload (a tombstone): a message holds no record; leave tombstones "
+                      "out of the topic, or read it with cdn consume --envelope",
+                      "", "", key);
     }
     buf_.clear();
     if (m->payload) buf_.append(static_cast<const char*>(m->payload), m->len);
     size_t len = buf_.size();
+    // A message is one record, however its JSON is laid out: a line break in JSON can only be
+    // whitespace between tokens (a string holds \n escaped), so a pretty-printed payload becomes
+    // one line with the same meaning, and an output line stays one record.
+    for (char* nl = static_cast<char*>(std::memchr(buf_.data(), '\n', len)); nl != nullptr;
+         nl = static_cast<char*>(
+             std::memchr(nl + 1, '\n', len - static_cast<size_t>(nl + 1 - buf_.data())))) {
+      *nl = ' ';
+    }
     buf_.append(io::LineReader::kPadding, ' ');
     rec.text = std::string_view(buf_.data(), len);
     rec.line = static_cast<uint64_t>(m->offset);
@@ -712,6 +733,7 @@ class TopicSource : public record::Source {
 
  private:
   Consumer consumer_;
+  record::Rejects& rejects_;
   record::Counts& counts_;
   std::string buf_;
   std::string name_;
@@ -721,13 +743,15 @@ class TopicSource : public record::Source {
 }  // namespace
 
 std::unique_ptr<record::Source> open_topic_source(const std::string& topic,
+                                                  record::Rejects& rejects,
                                                   record::Counts& counts) {
-  return std::make_unique<TopicSource>(std::vector<std::string>{topic}, counts);
+  return std::make_unique<TopicSource>(std::vector<std::string>{topic}, rejects, counts);
 }
 
 std::unique_ptr<record::Source> open_topics_source(std::vector<std::string> topics,
+                                                   record::Rejects& rejects,
                                                    record::Counts& counts) {
-  return std::make_unique<TopicSource>(std::move(topics), counts);
+  return std::make_unique<TopicSource>(std::move(topics), rejects, counts);
 }
 
 }  // namespace cdn::kafka

@@ -158,6 +158,7 @@ int64_t message_time_ms(const rd_kafka_message_t* m);
 // Several topics read by one consumer, as one input (see open_topic_source in client.hpp):
 // in a group they are one subscription, and without -e none of them waits for another.
 std::unique_ptr<record::Source> open_topics_source(std::vector<std::string> topics,
+                                                   record::Rejects& rejects,
                                                    record::Counts& counts);
 
 }  // namespace cdn::kafka

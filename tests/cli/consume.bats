@@ -521,3 +521,37 @@ for i in range(8192): print(json.dumps({"n": 100 + i, "pad": "x" * 1000}))' >"$T
   assert_success
   assert_equal "$(wc -l <"$T/fresh.ndjson")" 0
 }
+
+# bats test_tags=xgboost
+@test "kafka:TOPIC as any command's input: a message is one record, a pretty-printed one one line out, a tombstone rejected with its key" {
+  start_broker -t msgs:1
+  cdn gen -q --rows 3 --seed 9 --no-label | cdn tag -q >"$T/three.ndjson"
+  # message 0: a record pretty-printed over 19 lines (one file, one message); 1: a tombstone
+  # with key k1; 2: a record on one line; 3: a tombstone without a key
+  head -n 1 "$T/three.ndjson" | jq . >"$T/pretty.json"
+  [[ $(wc -l <"$T/pretty.json") -gt 10 ]]
+  kp msgs -p 0 "$T/pretty.json"
+  printf 'k1:\n' | kp msgs -p 0 -K: -Z
+  sed -n 2p "$T/three.ndjson" | kp msgs -p 0
+  printf ':\n' | kp msgs -p 0 -K: -Z
+  cdn gen -q --rows 2000 --seed 1 -f csv -o "$T/train.csv"
+  cdn train -q --rounds 3 "$T/train.csv" -o "$T/m"
+  local c want k=0
+  for c in validate tag sort "predict -m $T/m" "load-influx --dry-run --time-field ''"; do
+    # rejects to a topic, where each keeps its message's key
+    k=$((k + 1))
+    run --separate-stderr bash -c "'$CDN' $c kafka:msgs -e --rejects kafka:rej$k"
+    assert_failure 1
+    [[ $stderr == *"4 in, 2 out, 2 rejected"* ]] || fail "$c: $stderr"
+    # two records, two lines: the pretty-printed one as one line with the same JSON
+    assert_equal "${#lines[@]}" 2
+    if [[ $c != predict* && $c != load-influx* ]]; then
+      want=$(jq -c . "$T/pretty.json")
+      assert_equal "$(jq -c . <<<"${lines[0]}")" "$want"
+    fi
+    "$CDN" consume -q -t "rej$k" -e --envelope >"$T/rej.ndjson"
+    assert_equal "$(jq -sc 'map([.payload.line, .key, .payload.record]) | sort' "$T/rej.ndjson")" '[[1,"k1",""],[3,null,""]]'
+    assert_equal "$(jq -r .payload.reason "$T/rej.ndjson" | sort -u)" \
+      "no payload (a tombstone): a message holds no record; leave tombstones out of the topic, or read it with cdn consume --envelope"
+  done
+}
