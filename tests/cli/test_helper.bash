@@ -53,6 +53,9 @@ export NO_COLOR=1
 export BATS_LIB_PATH
 bats_load_library bats-support
 bats_load_library bats-assert
+# Beware: `run` with a flag (--separate-stderr, -N) checks the bats version with a loop over a
+# global `i` (bats-core 1.8's bats_version_lt) and leaves it at 2: a test that loops over `i`
+# and calls such a `run` inside names its counter otherwise.
 
 REPO_ROOT="$(cd "$(dirname "${BATS_TEST_FILENAME}")/../.." && pwd)"
 CDN="${CDN_BIN:-$REPO_ROOT/build/release/cdn}"
