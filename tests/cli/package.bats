@@ -110,7 +110,7 @@ package_of() {
   echo "Suggests: $suggests"
   [[ ,$suggests, == *[,\ ]influxdb[,\ ]* && ,$suggests, == *[,\ ]kcat[,\ ]* ]]
   # share/cdn/train-tracker.sh runs python3-xgboost's tracker; a build with XGBoost ships it.
-  if [[ $("$CDN" --version) == *xgboost* ]]; then
+  if [[ $("$CDN" --version | sed -n 's/^parts: //p') == *xgboost* ]]; then
     dpkg-deb -c "$DEB" | grep -q '/usr/share/cdn/train-tracker.sh$'
     [[ ,$suggests, == *[,\ ]python3-xgboost[,\ ]* ]]
   else
