@@ -37,6 +37,7 @@ int run_sort(const SortArgs& a) {
   opts.key_type = record::parse_key_type(a.key_type);
   opts.reverse = a.reverse;
   opts.strict_json = a.strict_json;
+  opts.key_field = a.key_field;
   opts.missing = pipeline::parse_missing_policy(a.missing);
   opts.buffer_bytes = cli::parse_size(a.buffer_size, "-S/--buffer-size");
   if (opts.buffer_bytes < (size_t{1} << 20)) opts.buffer_bytes = size_t{1} << 20;
@@ -87,7 +88,7 @@ int run_sort(const SortArgs& a) {
       sorter.add_chunk(chunk, in.name());
       continue;
     }
-    while (in.next_in_current(rec)) sorter.add(rec.text, in.name(), rec.line, in.stable());
+    while (in.next_in_current(rec)) sorter.add(rec.text, in.name(), rec.line, in.stable(), rec.key);
   }
   io::throw_if_stopped();
   sorter.finish();

@@ -70,6 +70,16 @@ bool Keyer::key_of(simdjson::dom::element doc, SortKey& key, std::string& reason
   return place(extractor_.extract(doc, key, reason), missing_, reverse_, key);
 }
 
+SortRejects::SortRejects(const SortOptions& opts, record::Rejects& rejects)
+    : rejects_(rejects), field_(rejects.sink().takes_keys() ? opts.key_field : std::string()) {}
+
+void SortRejects::reject(std::string_view source, uint64_t line, std::string_view reason,
+                         std::string_view text, std::optional<std::string_view> message_key) {
+  std::optional<std::string_view> key = message_key;
+  if (!field_.empty()) key = record::KeyField::chosen(field_.of_text(text, buf_, parser_), key);
+  rejects_.reject(source, line, reason, text, {}, key);
+}
+
 namespace {
 // Sorted lines to the output where they lie: a span per line (lines that follow each other
 // in memory too, as in an input that was nearly sorted, make one span), written with writev.
@@ -122,7 +132,11 @@ struct ExternalSorter::Block {
 };
 
 ExternalSorter::ExternalSorter(const SortOptions& opts, RunContext& ctx)
-    : opts_(opts), ctx_(ctx), keyer_(opts) {
+    : opts_(opts),
+      ctx_(ctx),
+      keyer_(opts),
+      rejects_(opts, ctx.rejects()),
+      keep_keys_(ctx.out().takes_keys() || ctx.rejects().sink().takes_keys()) {
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   // Back-pressure: a few batches per worker in flight, fewer when the budget is small, so
   // the budget is checked on time.
@@ -174,6 +188,11 @@ SortKey ExternalSorter::key_of(const Entry& e) const {
   k.a = e.a;
   k.b = e.b;
   return k;
+}
+
+std::optional<std::string_view> ExternalSorter::message_key_of(const Entry& e) const {
+  if (!keys_) return std::nullopt;
+  return keys_->get(e.tag & kSeqMask);
 }
 
 bool ExternalSorter::entry_before(const Entry& x, const Entry& y) const {
@@ -341,6 +360,7 @@ void ExternalSorter::reset_memory() {
   }
   std::vector<Rank>().swap(ranks_);
   strings_.clear();
+  keys_.reset();
   seq_ = 0;
   kept_.clear();
   for (auto& b : blocks_) spare_blocks_.push_back(std::move(b));
@@ -353,11 +373,17 @@ void ExternalSorter::reset_memory() {
 void ExternalSorter::spill() {
   io::throw_if_stopped();
   sort_memory();
-  runs_.emplace_back(opts_.temp_dir, "cdn-sort-run.");
+  // The run keeps its records' message keys when there are any and the output takes them.
+  const bool keyed = keys_ && ctx_.out().takes_keys();
+  runs_.push_back(SpilledRun{io::TempFile(opts_.temp_dir, "cdn-sort-run."), keyed});
   ++spilled_;
-  io::TempFile& run = runs_.back();
-  RunWriter w(run);
-  emit_sorted([&](const Entry& e) { w.line(text_of(e)); });
+  io::TempFile& run = runs_.back().file;
+  RunWriter w(runs_.back());
+  if (keyed) {
+    emit_sorted([&](const Entry& e) { w.line(text_of(e), message_key_of(e)); });
+  } else {
+    emit_sorted([&](const Entry& e) { w.line(text_of(e)); });
+  }
   w.flush();
   run.close();
   std::string what = "spilled run " + std::to_string(spilled_) + " (" +
@@ -384,9 +410,14 @@ void ExternalSorter::finish() {
   sort_memory();
   auto t2 = Clock::now();
   if (runs_.empty()) {
-    SpanWriter out(ctx_);
-    emit_sorted([&](const Entry& e) { out.line(text_of(e), (e.tag & kNewline) != 0); });
-    out.flush();
+    if (keys_ && ctx_.out().takes_keys()) {
+      // Kafka messages one by one, each with its record's key.
+      emit_sorted([&](const Entry& e) { ctx_.emit(text_of(e), message_key_of(e)); });
+    } else {
+      SpanWriter out(ctx_);
+      emit_sorted([&](const Entry& e) { out.line(text_of(e), (e.tag & kNewline) != 0); });
+      out.flush();
+    }
     diag::debug("last keys " + seconds(t0, t1) + ", sort " + seconds(t1, t2) + ", write " +
                 seconds(t2, Clock::now()));
     return;
@@ -400,11 +431,12 @@ void ExternalSorter::finish() {
   per_stream = std::min<size_t>(per_stream, size_t{4} << 20);
   merge_runs_down(runs_, fan_in, keyer_, opts_.temp_dir, per_stream);
   std::vector<std::unique_ptr<MergeStream>> streams;
-  for (auto& r : runs_) streams.push_back(run_stream(r.path(), keyer_, per_stream));
+  for (auto& r : runs_) streams.push_back(run_stream(r, keyer_, per_stream));
   const Entry* base = entries_.data();
   streams.push_back(memory_stream(*this, base, base + sorted_split_));
   streams.push_back(memory_stream(*this, base + sorted_split_, base + entries_.size()));
-  merge_streams(streams, keyer_, [&](std::string_view t) { ctx_.emit(t); });
+  merge_streams(streams, keyer_,
+                [&](std::string_view t, std::optional<std::string_view> k) { ctx_.emit(t, k); });
 }
 
 }  // namespace cdn::pipeline

@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/io/temp_file.hpp"
 #include "common/pipeline/context.hpp"
+#include "common/record/message_key.hpp"
 #include "common/record/sort_key.hpp"
 #include "common/record/source.hpp"
 
@@ -34,6 +36,24 @@ struct SortOptions {
   size_t buffer_bytes = size_t{1} << 30;
   std::string temp_dir = "/tmp";
   size_t merge_fan_in = 128;  // runs merged at once; more runs merge in several passes
+  // --key-field: on a rejects topic a record is keyed by this field when it gives a key, else
+  // by its own message key (outputs: see endpoint::keyed_by_field).
+  std::string key_field;
+};
+
+// Rejects records of a sort, each with its Kafka message key or --key-field's when the
+// rejects are a topic.
+class SortRejects {
+ public:
+  SortRejects(const SortOptions& opts, record::Rejects& rejects);
+  void reject(std::string_view source, uint64_t line, std::string_view reason,
+              std::string_view text, std::optional<std::string_view> message_key);
+
+ private:
+  record::Rejects& rejects_;
+  record::KeyField field_;  // empty unless the rejects take keys
+  std::string buf_;
+  simdjson::dom::parser parser_;
 };
 
 // Turns records into keys, applying the missing-key policy.
@@ -64,6 +84,17 @@ class Keyer {
 template <class Batch>
 class OrderedBatches;
 
+// A sorted run on disk. `keyed`: each of its lines carries its record's Kafka message key
+// (see RunWriter); runs of records without keys are plain NDJSON.
+struct SpilledRun {
+  io::TempFile file;
+  bool keyed = false;
+};
+
+// The Kafka message keys of the records of an in-memory run, by sequence number; made only
+// once a record has a key, so a sort of files costs nothing.
+class MessageKeys;
+
 class ExternalSorter {
  public:
   ExternalSorter(const SortOptions& opts, RunContext& ctx);
@@ -71,7 +102,10 @@ class ExternalSorter {
 
   // Adds one record; keys are extracted on worker threads. The text is copied unless
   // `stable`: then it must stay valid, with its padding, until finish() returns.
-  void add(std::string_view text, std::string_view source, uint64_t line, bool stable = false);
+  // `message_key`: the Kafka message key it came with, kept to its output and its reject
+  // when either is a Kafka topic (copied).
+  void add(std::string_view text, std::string_view source, uint64_t line, bool stable = false,
+           std::optional<std::string_view> message_key = std::nullopt);
   // Adds the records of a chunk of a mapped file (see record::Source::next_chunk): lines are split
   // and keyed on worker threads, and counted in the context's counts.in. The chunk's bytes
   // must stay valid until finish() returns.
@@ -97,6 +131,8 @@ class ExternalSorter {
   static std::string_view text_of(const Entry& e) { return {e.text, e.len}; }
   // The full key of an entry, for merging.
   record::SortKey key_of(const Entry& e) const;
+  // The Kafka message key of an entry's record, if it had one.
+  std::optional<std::string_view> message_key_of(const Entry& e) const;
   // Key order (honouring --reverse), then sequence.
   bool entry_before(const Entry& x, const Entry& y) const;
   struct Batch;
@@ -117,6 +153,7 @@ class ExternalSorter {
   SortOptions opts_;
   RunContext& ctx_;
   Keyer keyer_;
+  SortRejects rejects_;
   // Batches keyed on worker threads and collected in input order (see collect).
   std::unique_ptr<OrderedBatches<Batch>> batches_;
   std::vector<std::unique_ptr<Batch>> kept_;  // batches whose key buffers entries point into
@@ -140,7 +177,10 @@ class ExternalSorter {
   uint64_t seq_ = 0;          // records added to this in-memory run (chunks: once collected)
   uint64_t chunk_bound_ = 0;  // most records the chunks with the workers can hold
   uint64_t chunk_line_ = 0;   // lines of the current mapped source in chunks collected
-  std::vector<io::TempFile> runs_;
+  // Message keys are kept only when the output or the rejects are a Kafka topic.
+  bool keep_keys_ = false;
+  std::unique_ptr<MessageKeys> keys_;  // of the in-memory run; null while none had a key
+  std::vector<SpilledRun> runs_;
   size_t spilled_ = 0;
 };
 

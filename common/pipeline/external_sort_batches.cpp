@@ -154,10 +154,11 @@ void extract_batch(const Keyer& keyer, ExternalSorter::Batch& b) {
             [](const auto& x, const auto& y) { return x.first < y.first; });
 }
 
-void ExternalSorter::add(std::string_view text, std::string_view source, uint64_t line,
-                         bool stable) {
+void ExternalSorter::add(std::string_view text, std::string_view source, uint64_t line, bool stable,
+                         std::optional<std::string_view> message_key) {
   if (text.size() > UINT32_MAX) {
-    ctx_.rejects().reject(source, line, "record longer than 4 GiB; split it", text.substr(0, 1024));
+    rejects_.reject(source, line, "record longer than 4 GiB; split it", text.substr(0, 1024),
+                    message_key);
     return;
   }
   Batch* b = batches_->current();
@@ -182,6 +183,8 @@ void ExternalSorter::add(std::string_view text, std::string_view source, uint64_
   }
   b->lines.push_back(line);
   b->bytes += text.size();
+  if (message_key && keep_keys_ && !keys_) keys_ = std::make_unique<MessageKeys>();
+  if (keys_) keys_->set(seq_, message_key);
   ++seq_;
   if (b->texts.size() >= kBatchRecords || b->bytes >= kBatchBytes) submit_batch();
   check_budget();
@@ -214,7 +217,9 @@ void ExternalSorter::check_budget() {
   // decision does not depend on how far the workers are (chunks: by the bytes read).
   size_t records = seq_ + chunk_bound_ / 8;
   size_t entry_bytes = std::max<size_t>(entries_.capacity(), records) * sizeof(Entry);
-  if (mapped_bytes_ + arena_bytes_ + entry_bytes > opts_.buffer_bytes || seq_ >= kSeqMask) {
+  size_t key_bytes = keys_ ? keys_->bytes() : 0;
+  if (mapped_bytes_ + arena_bytes_ + entry_bytes + key_bytes > opts_.buffer_bytes ||
+      seq_ >= kSeqMask) {
     submit_batch();
     batches_->drain();
     if (!entries_.empty()) spill();
@@ -252,8 +257,11 @@ void ExternalSorter::collect(std::unique_ptr<Batch>& batch) {
   if (b.first_seq != 0) {
     for (Entry& e : b.entries) e.tag += static_cast<uint32_t>(b.first_seq);
   }
-  for (auto& [i, reason] : b.failures)
-    ctx_.rejects().reject(b.source, b.lines[i], reason, b.texts[i]);
+  for (auto& [i, reason] : b.failures) {
+    std::optional<std::string_view> key;
+    if (keys_) key = keys_->get(b.first_seq + i);
+    rejects_.reject(b.source, b.lines[i], reason, b.texts[i], key);
+  }
   if (!b.string_spans.empty()) {
     uint64_t base = strings_.size();
     for (auto [offset, len] : b.string_spans)

@@ -24,15 +24,26 @@ constexpr size_t kMaxMergeInputs = 512;
 // the way, and one more.
 constexpr size_t kSpareDescriptors = 4;
 
-// A spilled run: NDJSON lines already known to be good; keys are extracted again.
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// A spilled run: NDJSON lines already known to be good, each after its message key in a keyed
+// run; keys are extracted again.
 class RunStream : public MergeStream {
  public:
-  RunStream(const std::string& path, const Keyer& keyer, size_t buffer)
-      : bytes_(path), lines_(bytes_, buffer), keyer_(keyer) {}
+  RunStream(const SpilledRun& run, const Keyer& keyer, size_t buffer)
+      : bytes_(run.file.path()), lines_(bytes_, buffer), keyer_(keyer), keyed_(run.keyed) {}
   bool next() override {
     std::string_view line;
     if (!lines_.next(line)) return false;
     text = line;
+    if (keyed_ && !split_keyed_line(line, text, message_key, key_buf_)) {
+      throw RuntimeError("spilled run " + diag::quoted(bytes_.name()) +
+                         " was changed while sorting: a line without its message key");
+    }
     // Its lines were checked (UTF-8 included) before they were spilled.
     if (!keyer_.key_of(parser_, text, key, reason_, true)) {
       throw RuntimeError("spilled run " + diag::quoted(bytes_.name()) +
@@ -46,6 +57,8 @@ class RunStream : public MergeStream {
   io::ByteReader bytes_;
   io::LineReader lines_;
   const Keyer& keyer_;
+  const bool keyed_;
+  std::string key_buf_;
   simdjson::dom::parser parser_;
   std::string reason_;
 };
@@ -53,16 +66,17 @@ class RunStream : public MergeStream {
 // An input of `--merge`: bad records go to rejects, the rest is taken as sorted.
 class SourceStream : public MergeStream {
  public:
-  SourceStream(std::unique_ptr<record::Source> src, const Keyer& keyer, record::Rejects& rejects)
+  SourceStream(std::unique_ptr<record::Source> src, const Keyer& keyer, SortRejects& rejects)
       : src_(std::move(src)), keyer_(keyer), rejects_(rejects) {}
   bool next() override {
     record::Record rec;
     while (src_->next(rec)) {
       if (!keyer_.key_of(parser_, rec.text, key, reason_)) {
-        rejects_.reject(src_->name(), rec.line, reason_, rec.text);
+        rejects_.reject(src_->name(), rec.line, reason_, rec.text, rec.key);
         continue;
       }
       text = rec.text;
+      message_key = rec.key;
       own_key_string();
       return true;
     }
@@ -72,7 +86,7 @@ class SourceStream : public MergeStream {
  private:
   std::unique_ptr<record::Source> src_;
   const Keyer& keyer_;
-  record::Rejects& rejects_;
+  SortRejects& rejects_;
   simdjson::dom::parser parser_;
   std::string reason_;
 };
@@ -87,6 +101,7 @@ class MemoryStream : public MergeStream {
     if (it_ == end_) return false;
     text = std::string_view(it_->text, it_->len);
     key = sorter_.key_of(*it_);
+    message_key = sorter_.message_key_of(*it_);
     ++it_;
     return true;
   }
@@ -99,9 +114,29 @@ class MemoryStream : public MergeStream {
 
 }  // namespace
 
-std::unique_ptr<MergeStream> run_stream(const std::string& path, const Keyer& keyer,
-                                        size_t buffer) {
-  return std::make_unique<RunStream>(path, keyer, buffer);
+std::unique_ptr<MergeStream> run_stream(const SpilledRun& run, const Keyer& keyer, size_t buffer) {
+  return std::make_unique<RunStream>(run, keyer, buffer);
+}
+
+bool split_keyed_line(std::string_view line, std::string_view& text,
+                      std::optional<std::string_view>& key, std::string& buf) {
+  size_t space = line.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view hex = line.substr(0, space);
+  text = line.substr(space + 1);
+  if (hex == "-") {
+    key = std::nullopt;
+    return true;
+  }
+  if (hex.size() % 2 != 0) return false;
+  buf.resize(hex.size() / 2);
+  for (size_t i = 0; i < buf.size(); ++i) {
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    buf[i] = static_cast<char>(hi << 4 | lo);
+  }
+  key = std::string_view(buf);
+  return true;
 }
 
 std::unique_ptr<MergeStream> memory_stream(const ExternalSorter& sorter,
@@ -111,7 +146,7 @@ std::unique_ptr<MergeStream> memory_stream(const ExternalSorter& sorter,
 }
 
 void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Keyer& keyer,
-                   const std::function<void(std::string_view)>& emit) {
+                   const EmitKeyed& emit) {
   auto after = [&](size_t x, size_t y) {  // priority_queue wants "x comes after y"
     const SortKey& a = streams[x]->key;
     const SortKey& b = streams[y]->key;
@@ -127,7 +162,7 @@ void merge_streams(std::vector<std::unique_ptr<MergeStream>>& streams, const Key
   while (!heap.empty()) {
     size_t i = heap.top();
     heap.pop();
-    emit(streams[i]->text);
+    emit(streams[i]->text, streams[i]->message_key);
     if (streams[i]->next()) heap.push(i);
     if ((++n & 0xffff) == 0) io::throw_if_stopped();
   }
@@ -139,22 +174,27 @@ size_t merge_fan_in(size_t wanted) {
   return std::max<size_t>(2, std::min(wanted, room));
 }
 
-void merge_runs_down(std::vector<io::TempFile>& runs, size_t fan_in, const Keyer& keyer,
+void merge_runs_down(std::vector<SpilledRun>& runs, size_t fan_in, const Keyer& keyer,
                      const std::string& temp_dir, size_t buffer) {
   fan_in = std::max<size_t>(2, fan_in);
   while (runs.size() > fan_in) {
-    std::vector<io::TempFile> merged;
+    std::vector<SpilledRun> merged;
     for (size_t g = 0; g < runs.size(); g += fan_in) {
       std::vector<std::unique_ptr<MergeStream>> streams;
       size_t end = std::min(runs.size(), g + fan_in);
-      for (size_t i = g; i < end; ++i) streams.push_back(run_stream(runs[i].path(), keyer, buffer));
-      merged.emplace_back(temp_dir, "cdn-sort-run.");
+      bool keyed = false;
+      for (size_t i = g; i < end; ++i) {
+        streams.push_back(run_stream(runs[i], keyer, buffer));
+        keyed = keyed || runs[i].keyed;
+      }
+      merged.push_back(SpilledRun{io::TempFile(temp_dir, "cdn-sort-run."), keyed});
       RunWriter w(merged.back());
-      merge_streams(streams, keyer, [&](std::string_view t) { w.line(t); });
+      merge_streams(streams, keyer,
+                    [&](std::string_view t, std::optional<std::string_view> k) { w.line(t, k); });
       w.flush();
-      merged.back().close();
+      merged.back().file.close();
       // The runs merged are of no more use: their room on disk goes back now.
-      for (size_t i = g; i < end; ++i) runs[i].remove();
+      for (size_t i = g; i < end; ++i) runs[i].file.remove();
     }
     diag::debug("merged " + std::to_string(runs.size()) + " runs into " +
                 std::to_string(merged.size()) + ", " + std::to_string(fan_in) + " at a time");
@@ -180,6 +220,7 @@ void RunWriter::flush() {
 void merge_sorted_inputs(const std::vector<std::string>& specs, const OpenSource& open,
                          const SortOptions& opts, RunContext& ctx) {
   Keyer keyer(opts);
+  SortRejects rejects(opts, ctx.rejects());
   std::vector<std::string> list = specs.empty() ? std::vector<std::string>{"-"} : specs;
   if (list.size() > kMaxMergeInputs) {
     throw UsageError("too many inputs to merge (" + std::to_string(list.size()) +
@@ -190,36 +231,41 @@ void merge_sorted_inputs(const std::vector<std::string>& specs, const OpenSource
   const size_t fan_in = merge_fan_in(kMaxMergeInputs);
   const size_t buffer =
       std::clamp<size_t>(opts.buffer_bytes / (fan_in + 2), size_t{64} << 10, size_t{4} << 20);
-  auto merge_inputs = [&](size_t first, size_t last,
-                          const std::function<void(std::string_view)>& emit) {
+  auto merge_inputs = [&](size_t first, size_t last, const EmitKeyed& emit) {
     std::vector<std::unique_ptr<MergeStream>> streams;
     for (size_t i = first; i < last; ++i) {
-      streams.push_back(std::make_unique<SourceStream>(open(list[i]), keyer, ctx.rejects()));
+      streams.push_back(std::make_unique<SourceStream>(open(list[i]), keyer, rejects));
     }
     merge_streams(streams, keyer, emit);
     io::throw_if_stopped();
   };
+  auto to_output = [&](std::string_view t, std::optional<std::string_view> k) { ctx.emit(t, k); };
   if (list.size() <= fan_in) {
-    merge_inputs(0, list.size(), [&](std::string_view t) { ctx.emit(t); });
+    merge_inputs(0, list.size(), to_output);
     return;
   }
-  std::vector<io::TempFile> runs;
+  // Which records have keys is known only as they come: the runs keep keys whenever the
+  // output is a topic.
+  const bool keyed = ctx.out().takes_keys();
+  std::vector<SpilledRun> runs;
   for (size_t g = 0; g < list.size(); g += fan_in) {
-    runs.emplace_back(opts.temp_dir, "cdn-sort-run.");
+    runs.push_back(SpilledRun{io::TempFile(opts.temp_dir, "cdn-sort-run."), keyed});
     RunWriter w(runs.back());
-    merge_inputs(g, std::min(list.size(), g + fan_in), [&](std::string_view t) { w.line(t); });
+    merge_inputs(g, std::min(list.size(), g + fan_in),
+                 [&](std::string_view t, std::optional<std::string_view> k) { w.line(t, k); });
     w.flush();
-    runs.back().close();
+    runs.back().file.close();
   }
   merge_runs_down(runs, fan_in, keyer, opts.temp_dir, buffer);
   std::vector<std::unique_ptr<MergeStream>> streams;
-  for (auto& r : runs) streams.push_back(run_stream(r.path(), keyer, buffer));
-  merge_streams(streams, keyer, [&](std::string_view t) { ctx.emit(t); });
+  for (auto& r : runs) streams.push_back(run_stream(r, keyer, buffer));
+  merge_streams(streams, keyer, to_output);
   io::throw_if_stopped();
 }
 
 bool check_sorted(record::Source& input, const SortOptions& opts, RunContext& ctx) {
   Keyer keyer(opts);
+  SortRejects rejects(opts, ctx.rejects());
   simdjson::dom::parser parser;
   std::string reason;
   record::Record rec;
@@ -228,7 +274,7 @@ bool check_sorted(record::Source& input, const SortOptions& opts, RunContext& ct
   bool have_prev = false;
   while (input.next(rec)) {
     if (!keyer.key_of(parser, rec.text, key, reason)) {
-      ctx.rejects().reject(input.name(), rec.line, reason, rec.text);
+      rejects.reject(input.name(), rec.line, reason, rec.text, rec.key);
       continue;
     }
     if (have_prev && keyer.before(key, prev)) {

@@ -493,3 +493,85 @@ key_check() {
   assert_failure 2
   assert_equal "$stderr" "cdn gen: --key-field reads a field of NDJSON records, and these are CSV rows; leave out --key-field or write NDJSON"
 }
+
+# keys_kept TOPIC JQ-EXPR: "N M" for the topic's N messages, of which M have the key JQ-EXPR
+# gives on the payload (null: no key).
+keys_kept() {
+  "$CDN" consume -q -t "$1" -e --envelope |
+    jq -rs "[length, (map(select(.key == (.payload | $2))) | length)] | @tsv"
+}
+
+# rejects_keys TOPIC: the keys of the topic's messages, sorted, "none" for no key.
+rejects_keys() {
+  "$CDN" consume -q -t "$1" -e --envelope | jq -rs 'map(.key // "none") | sort | join(" ")'
+}
+
+# The records of the Kafka key tests: 5,000 tagged records (about 1.7 MB: more than sort -S 1M
+# holds), keyed by sampleID but for every fifth, which has no key.
+keyed_records() {
+  cdn gen -q --rows 5000 --seed 9 --no-label | cdn -q tag >"$T/recs.ndjson"
+  KEY_OF='if .sampleID % 5 == 0 then null else (.sampleID | tostring) end'
+}
+
+# bats test_tags=kafka
+@test "every command that reads Kafka and writes Kafka keeps each record's message key on its output and rejects; a record without one stays without; --key-field wins" {
+  start_broker -t in:4 -t o0:8 -t o1:8 -t o2:8 -t o3:8 -t o4:8 -t o5:8 -t o6:8 \
+    -t r0:4 -t r1:4 -t r2:4 -t r3:4 -t r4:4 -t r5:4 -t r6:4
+  keyed_records
+  cdn gen -q --rows 400 --seed 8 -f csv -o "$T/train.csv"
+  cdn -q train --rounds 2 "$T/train.csv" -o "$T/m"
+  jq -c 'select(.sampleID % 5 != 0)' "$T/recs.ndjson" | cdn produce -q -t in --key-field sampleID
+  jq -c 'select(.sampleID % 5 == 0)' "$T/recs.ndjson" | cdn produce -q -t in
+  # Two tombstones (no payload), every command's reject: one with a key, one without (-Z:
+  # an empty key or payload is none).
+  printf 't1|\n|\n' | timeout 30 kcat -P -b "$CDN_BROKERS" -t in -Z -K '|'
+  # command|options|the key of an output record (jq, on its payload)
+  local rows=(
+    "sort||$KEY_OF"
+    "sort|-S 1M|$KEY_OF"
+    "sort|-S 1M --key-field pop|.pop"
+    "validate||$KEY_OF"
+    "tag|--field tid|$KEY_OF"
+    "consume||$KEY_OF"
+    "predict|-m $T/m|$KEY_OF"
+  )
+  # `row`, not `i`: bats' run sets i
+  local row cmd opts key
+  for row in "${!rows[@]}"; do
+    IFS='|' read -r cmd opts key <<<"${rows[row]}"
+    # shellcheck disable=SC2086 # the options are words
+    run --separate-stderr timeout 60 "$CDN" "$cmd" $opts kafka:in -e -o "kafka:o$row" --rejects "kafka:r$row"
+    assert_failure 1
+    [[ $stderr =~ ": 5002 in, 5000 out, 2 rejected" ]] || fail "$cmd $opts: $stderr"
+    if [[ $opts == *-S* ]]; then
+      [[ $stderr =~ " runs spilled" ]] || fail "$cmd $opts spilled no run: $stderr"
+    fi
+    assert_equal "$cmd $opts: $(keys_kept "o$row" "$key")" "$cmd $opts: 5000	5000"
+    assert_equal "$cmd $opts: $(rejects_keys "r$row")" "$cmd $opts: none t1"
+  done
+}
+
+# bats test_tags=kafka
+@test "sort --merge of keyed topics keeps each record's message key on its output and rejects" {
+  start_broker -t a:1 -t b:1 -t c:1 -t merged:1 -t bypop:4 -t rej:1
+  keyed_records
+  cdn sort -q "$T/recs.ndjson" -o "$T/sorted.ndjson"
+  # each topic in time order: odd sampleIDs in a, keyed; even ones in b, keyed but for every
+  # fifth, which goes to c without a key; a record without a timestamp at the end of a
+  jq -c 'select(.sampleID % 2 == 1)' "$T/sorted.ndjson" | cdn produce -q -t a --key-field sampleID
+  jq -c 'select(.sampleID % 2 == 0 and .sampleID % 5 != 0)' "$T/sorted.ndjson" |
+    cdn produce -q -t b --key-field sampleID
+  jq -c 'select(.sampleID % 10 == 0)' "$T/sorted.ndjson" | cdn produce -q -t c
+  printf '%s\n' '{"sampleID":"nt"}' | cdn produce -q -t a --key-field sampleID
+  run --separate-stderr timeout 60 "$CDN" sort --merge kafka:a kafka:b kafka:c -e -o kafka:merged --rejects kafka:rej
+  assert_failure 1
+  [[ $stderr =~ ": 5001 in, 5000 out, 1 rejected" ]] || fail "$stderr"
+  assert_equal "$(keys_kept merged 'if .sampleID % 10 == 0 then null else (.sampleID | tostring) end')" $'5000\t5000'
+  assert_equal "$(rejects_keys rej)" "nt"
+  # in time order: the inputs were merged
+  run "$CDN" consume -q -t merged -e
+  assert_equal "$(jq -r .timestamp <<<"$output" | LC_ALL=C sort -c && echo sorted)" sorted
+  # --key-field wins; a record without the field keeps its own key
+  cdn sort -q --merge -k sampleID kafka:a kafka:b kafka:c -e --key-field pop -o kafka:bypop
+  assert_equal "$(keys_kept bypop '.pop // .sampleID')" $'5001\t5001'
+}

@@ -2,13 +2,19 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "common/base/fd.hpp"
 #include "common/endpoint/endpoint.hpp"
 #include "common/record/source.hpp"
 #include "test_files.hpp"
@@ -312,4 +318,217 @@ TEST(ExternalSort, TimestampsCompareAsInstants) {
   auto r = sort_lines(dir, records, opts);
   std::vector<std::string> want = {records[0], records[2], records[1]};
   EXPECT_EQ(r.out, want);
+}
+
+namespace {
+
+// A sink that takes message keys, as a Kafka topic does: each line with its key.
+struct KeyedLines {
+  std::vector<std::pair<std::string, std::optional<std::string>>> lines;
+};
+
+class KeyedSink : public io::Sink {
+ public:
+  explicit KeyedSink(KeyedLines& to) : io::Sink("keyed"), to_(to) {}
+  bool takes_keys() const override { return true; }
+  void write_keyed(std::string_view line, std::optional<std::string_view> key) override {
+    flush_buffer();
+    to_.lines.emplace_back(std::string(line),
+                           key ? std::optional<std::string>(*key) : std::nullopt);
+  }
+
+ protected:
+  void write_out(const char* data, size_t n) override {
+    for (auto& l : lines_of(std::string(data, n))) to_.lines.emplace_back(l, std::nullopt);
+  }
+
+ private:
+  KeyedLines& to_;
+};
+
+// The message key of record i: none for every 7th, empty for every 11th, bytes a line or a
+// run would trip on (newline, space, NUL, a byte that is not UTF-8, "-") for some others.
+std::optional<std::string> key_of_record(size_t i) {
+  if (i % 7 == 0) return std::nullopt;
+  if (i % 11 == 0) return std::string();
+  if (i % 13 == 0) return std::string("a\nb \0\xff-", 7) + std::to_string(i);
+  if (i % 17 == 0) return "-";
+  return "k" + std::to_string(i);
+}
+
+struct KeyedResult {
+  KeyedLines out, rejects;
+  size_t runs = 0;
+};
+
+// Sorts `records`, each with key_of_record(i), to keyed sinks.
+KeyedResult sort_keyed(const std::vector<std::string>& records, const pipeline::SortOptions& opts) {
+  KeyedResult r;
+  pipeline::RunContext ctx("sort", std::make_unique<KeyedSink>(r.out),
+                           std::make_unique<KeyedSink>(r.rejects));
+  {
+    pipeline::ExternalSorter sorter(opts, ctx);
+    std::string padded;
+    for (size_t i = 0; i < records.size(); ++i) {
+      padded = records[i];
+      padded.append(64, ' ');
+      auto key = key_of_record(i);
+      sorter.add(std::string_view(padded.data(), records[i].size()), "test", i + 1, false,
+                 key ? std::optional<std::string_view>(*key) : std::nullopt);
+      ++ctx.counts().in;
+    }
+    sorter.finish();
+    r.runs = sorter.spilled_runs();
+  }
+  ctx.commit();
+  return r;
+}
+
+// Every record of `got` with the key of its input record (found by its text, all distinct).
+void expect_keys_kept(const KeyedLines& got, const std::vector<std::string>& records,
+                      const std::string& what) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < records.size(); ++i) index[records[i]] = i;
+  for (auto& [line, key] : got.lines) {
+    auto it = index.find(line);
+    ASSERT_NE(it, index.end()) << what << ": " << line;
+    EXPECT_EQ(key, key_of_record(it->second)) << what << ": " << line;
+  }
+}
+
+std::vector<std::string> texts_of(const KeyedLines& k) {
+  std::vector<std::string> v;
+  for (auto& l : k.lines) v.push_back(l.first);
+  return v;
+}
+
+// Records of a --merge input, with keys.
+class KeyedSource : public record::Source {
+ public:
+  KeyedSource(std::string name, std::vector<std::pair<std::string, std::optional<std::string>>> r)
+      : name_(std::move(name)), records_(std::move(r)) {}
+  bool next(record::Record& rec) override {
+    if (at_ == records_.size()) return false;
+    buf_ = records_[at_].first;
+    buf_.append(64, ' ');
+    rec.text = std::string_view(buf_.data(), records_[at_].first.size());
+    rec.key = records_[at_].second;
+    rec.line = ++at_;
+    return true;
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string name_;
+  std::vector<std::pair<std::string, std::optional<std::string>>> records_;
+  size_t at_ = 0;
+  std::string buf_;
+};
+
+}  // namespace
+
+TEST(ExternalSort, MessageKeysStayWithTheirRecordsInMemorySpilledAndMergedInPasses) {
+  test::ScratchDir dir;
+  std::string tmp = dir.path("spill");
+  ASSERT_EQ(::mkdir(tmp.c_str(), 0700), 0);
+  auto records = make_records(60000, 7);
+  records[100] = "not json";         // rejected, with its key (k100)
+  records[700] = "not json either";  // rejected, without one (700 % 7 == 0)
+  std::vector<std::string> good;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i != 100 && i != 700) good.push_back(records[i]);
+  }
+  pipeline::SortOptions in_memory;
+  in_memory.temp_dir = tmp;
+  pipeline::SortOptions spilled = in_memory;
+  spilled.buffer_bytes = 1 << 20;
+  pipeline::SortOptions passes =
+      spilled;  // runs merged in passes (fan-in 4: two runs and the two halves in memory)
+  passes.merge_fan_in = 4;
+  for (auto& [what, opts, runs] :
+       {std::tuple{"in memory", in_memory, 0}, std::tuple{"spilled", spilled, 3},
+        std::tuple{"merged in passes", passes, 3}}) {
+    auto r = sort_keyed(records, opts);
+    if (runs == 0) {
+      EXPECT_EQ(r.runs, 0u) << what;
+    } else {
+      EXPECT_GE(r.runs, static_cast<size_t>(runs)) << what;
+    }
+    EXPECT_EQ(texts_of(r.out), reference_sort(good, false)) << what;
+    expect_keys_kept(r.out, records, what);
+    ASSERT_EQ(r.rejects.lines.size(), 2u) << what;
+    EXPECT_EQ(r.rejects.lines[0].second, std::optional<std::string>("k100")) << what;
+    EXPECT_EQ(r.rejects.lines[1].second, std::nullopt) << what;
+    EXPECT_EQ(entries_in(tmp), 0u) << what;
+  }
+  // Keys or not, a file gets the same lines.
+  auto plain = sort_lines(dir, good, spilled);
+  EXPECT_EQ(plain.out, reference_sort(good, false));
+}
+
+TEST(ExternalSort, KeyFieldKeysRejectsElseTheirMessageKey) {
+  std::vector<std::string> records = {R"({"timestamp":"2026-11-22T10:00:02Z","pop":"FRA1"})",
+                                      R"({"pop":"AMS1"})", R"({"x":1})"};
+  pipeline::SortOptions opts;
+  opts.key_field = "pop";
+  auto r = sort_keyed(records, opts);  // keys: none, k1, k2
+  ASSERT_EQ(r.rejects.lines.size(), 2u);
+  EXPECT_EQ(r.rejects.lines[0].second, std::optional<std::string>("AMS1"));
+  EXPECT_EQ(r.rejects.lines[1].second, std::optional<std::string>("k2"));
+}
+
+TEST(ExternalSort, MergeOfSortedInputsKeepsKeysAlsoThroughRuns) {
+  test::ScratchDir dir;
+  // Inputs each in time order; record j of input i has key "i.j", none when j % 3 == 0.
+  const size_t inputs = 9;
+  std::vector<std::vector<std::pair<std::string, std::optional<std::string>>>> data(inputs);
+  std::map<std::string, std::optional<std::string>> want_key;
+  for (size_t i = 0; i < inputs; ++i) {
+    for (size_t j = 0; j < 200; ++j) {
+      char ts[64];
+      std::snprintf(ts, sizeof ts, "2026-11-22T10:%02zu:%02zu.000Z", j / 60, j % 60);
+      std::string text = std::string("{\"timestamp\":\"") + ts + "\",\"in\":" + std::to_string(i) +
+                         ",\"j\":" + std::to_string(j) + "}";
+      std::optional<std::string> key;
+      if (j % 3 != 0) key = std::to_string(i) + "." + std::to_string(j);
+      data[i].emplace_back(text, key);
+      want_key[text] = key;
+    }
+  }
+  data[4][10].first = R"({"no":"time"})";  // rejected with its key 4.10
+  want_key.erase(R"({"timestamp":"2026-11-22T10:00:10.000Z","in":4,"j":10})");
+  // Free descriptors as such: all inputs merged at once; few: merged in groups into runs first.
+  for (size_t spare : {size_t{0}, size_t{10}}) {
+    KeyedResult r;
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    {
+      pipeline::RunContext ctx("sort", std::make_unique<KeyedSink>(r.out),
+                               std::make_unique<KeyedSink>(r.rejects));
+      std::vector<std::string> specs;
+      for (size_t i = 0; i < inputs; ++i) specs.push_back(std::to_string(i));
+      pipeline::SortOptions opts;
+      opts.temp_dir = dir.path("");
+      if (spare > 0) {
+        rlimit low = old;
+        low.rlim_cur = old.rlim_cur - base::descriptors_free() + spare;  // `spare` free
+        ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+      }
+      pipeline::merge_sorted_inputs(
+          specs,
+          [&](const std::string& spec) {
+            return std::make_unique<KeyedSource>(spec, data[std::stoul(spec)]);
+          },
+          opts, ctx);
+      ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+      ctx.commit();
+    }
+    ASSERT_EQ(r.out.lines.size(), inputs * 200 - 1) << "spare " << spare;
+    for (auto& [line, key] : r.out.lines) {
+      ASSERT_TRUE(want_key.count(line)) << line;
+      EXPECT_EQ(key, want_key[line]) << line;
+    }
+    ASSERT_EQ(r.rejects.lines.size(), 1u);
+    EXPECT_EQ(r.rejects.lines[0].second, std::optional<std::string>("4.10"));
+  }
 }
