@@ -50,6 +50,7 @@ CASES=(
   "escaped-key.ndjson 2"
   "deep-array.ndjson 2"
   "deep-member.ndjson 2"
+  "deep-1000.ndjson 2"
   "huge-line.ndjson 2"
   "many-members.ndjson 2"
   "numbers.ndjson 18"
@@ -112,6 +113,17 @@ make_inputs() {
     head -c 100000 /dev/zero | tr '\0' '{' | sed 's/{/{"a":/g'
     printf '\n%s\n' "$G"
   } >deep-member.ndjson
+  # as deep as the parsers take (1,024), for the code that walks a record's values
+  {
+    printf '%s,"deep":' "$R"
+    head -c 1000 /dev/zero | tr '\0' '{' | sed 's/{/{"a":/g'
+    printf '1'
+    head -c 1000 /dev/zero | tr '\0' '}'
+    printf '}\n%s,"deep":' "$R"
+    head -c 1020 /dev/zero | tr '\0' '['
+    head -c 1020 /dev/zero | tr '\0' ']'
+    printf '}\n'
+  } >deep-1000.ndjson
   {
     printf '%s,"pad":"' "$R"
     head -c 50000000 /dev/zero | tr '\0' 'x'
@@ -207,18 +219,27 @@ teardown() {
 # matrix MODE CMD-ARGS...: runs `cdn --log-format json CMD-ARGS... --rejects REJ INPUT` over
 # every case (INPUT at the place of the word @IN, or last; in a word, @DIR is a directory of
 # the case's own and @CASE a name for it), each under `timeout 30`, and fails listing every
-# broken promise (see tests/cli/py/hostile_check.py for MODE and the checks). AFTER, when
-# set, is a function run after each run with the case's directory and name.
-# ONLY, when set, is a regular expression the case names must match.
+# broken promise (see tests/cli/py/hostile_check.py for MODE and the checks).
+# ONLY, when set, is a regular expression the case names must match. Two runs go at a time
+# (HOSTILE_JOBS says how many): each case has its own files, and topics.
 matrix() {
-  local mode=$1 c file
+  local mode=$1 c file dir pids=() p running
   shift
   for c in "${CASES[@]}"; do
     file=${c% *}
     [[ -z ${ONLY:-} || $file =~ $ONLY ]] || continue
-    run_one "$(case_dir "$file" "${c#* }")" "$D/in/$file" "$@"
-    [[ -z ${AFTER:-} ]] || "$AFTER" "$T/runs/$file" "$(case_name "$file")"
+    dir=$(case_dir "$file" "${c#* }")
+    # (the runs' own processes: a broker the test started runs in the background too)
+    while :; do
+      running=0
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
+      ((running < ${HOSTILE_JOBS:-2})) && break
+      sleep 0.02
+    done
+    run_one "$dir" "$D/in/$file" "$@" &
+    pids+=($!)
   done
+  for p in "${pids[@]}"; do wait "$p"; done
   check_runs "$mode"
 }
 
@@ -276,10 +297,6 @@ run_one() {
   matrix records sort --merge
 }
 
-@test "sort --strict-json keeps the promise on every hostile input" {
-  matrix records sort --strict-json
-}
-
 @test "tag keeps the promise on every hostile input" {
   matrix records tag
 }
@@ -321,7 +338,8 @@ run_one() {
     printf '%s\n' "$out" >"$dir/out.count"
     ((out > 0)) && topics+=(-t "p-$(case_name "$(basename "$dir")")")
   done
-  timeout 60 "$CDN" consume -q -e --envelope "${topics[@]}" | jq -r .topic | sort | uniq -c >"$T/held"
+  timeout 60 "$CDN" consume -q -e -X fetch.wait.max.ms=5 --envelope "${topics[@]}" |
+    sed -n 's/^{"topic":"\([^"]*\)".*/\1/p' | sort | uniq -c >"$T/held"
   for dir in "$T"/runs/*; do
     [[ -f $dir/out.count ]] || continue
     out=$(cat "$dir/out.count")
