@@ -131,7 +131,7 @@ std::string Scorer::reject_reason(simdjson::dom::object obj, const std::string& 
   }
   if (!record::parse_rfc3339(ts)) {
     // The prediction carries it (schemas/prediction.json: an RFC 3339 date-time).
-    return diag::quoted(c.time_field) + " holds " + diag::quoted(ts) + ", not an RFC 3339 time";
+    return "field " + diag::quoted(c.time_field) + " is not an RFC 3339 time";
   }
   return fill_reason;
 }
