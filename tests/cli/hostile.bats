@@ -83,6 +83,8 @@ CASES=(
   "gz-truncated.csv.gz error"
 )
 
+# make_inputs DIR: the inputs of CASES, written into DIR (it changes directory: run it in a
+# subshell).
 make_inputs() {
   local d=$1 n t i
   mkdir -p "$d"
@@ -197,7 +199,7 @@ make_inputs() {
 }
 
 setup_file() {
-  make_inputs "$BATS_FILE_TMPDIR/in"
+  (make_inputs "$BATS_FILE_TMPDIR/in")
   # A small model for predict and eval, when this build has XGBoost (the tests that need it
   # are tagged xgboost, and fail without it).
   if "$CDN" train --help >/dev/null 2>&1; then
@@ -223,24 +225,36 @@ teardown() {
 # ONLY, when set, is a regular expression the case names must match. Two runs go at a time
 # (HOSTILE_JOBS says how many): each case has its own files, and topics.
 matrix() {
-  local mode=$1 c file dir pids=() p running
+  local mode=$1 c file
   shift
+  PIDS=()
   for c in "${CASES[@]}"; do
     file=${c% *}
     [[ -z ${ONLY:-} || $file =~ $ONLY ]] || continue
-    dir=$(case_dir "$file" "${c#* }")
-    # (the runs' own processes: a broker the test started runs in the background too)
-    while :; do
-      running=0
-      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
-      ((running < ${HOSTILE_JOBS:-2})) && break
-      sleep 0.02
-    done
-    run_one "$dir" "$D/in/$file" "$@" &
-    pids+=($!)
+    spawn run_one "$(case_dir "$file" "${c#* }")" "$D/in/$file" "$@"
   done
-  for p in "${pids[@]}"; do wait "$p"; done
+  wait_runs
   check_runs "$mode"
+}
+
+# spawn CMD...: CMD in the background once fewer than HOSTILE_JOBS (2) of those spawned run
+# (counted by their PIDS: a broker the test started runs in the background too); wait_runs
+# waits for them all.
+spawn() {
+  local p running
+  while :; do
+    running=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
+    ((running < ${HOSTILE_JOBS:-2})) && break
+    sleep 0.02
+  done
+  "$@" &
+  PIDS+=($!)
+}
+
+wait_runs() {
+  local p
+  for p in "${PIDS[@]}"; do wait "$p"; done
 }
 
 # case_dir NAME WANT: a directory for the run over input NAME, which holds WANT records.
@@ -353,6 +367,7 @@ run_one() {
 @test "consume, and consume --envelope, keep the promise on every hostile payload" {
   start_broker
   local c file n env dir topic
+  PIDS=()
   for c in "${CASES[@]}"; do
     file=${c% *}
     # kcat -P sends each line as a message (not an empty one); the brokers take messages of
@@ -368,11 +383,12 @@ run_one() {
       dir=$(case_dir "$file.$env" "$n")
       printf '%s\n' "$D/in/$file" >"$dir/file"
       if [[ $env == plain ]]; then
-        run_one "$dir" "kafka:$topic" consume -e -X fetch.wait.max.ms=5
+        spawn run_one "$dir" "kafka:$topic" consume -e -X fetch.wait.max.ms=5
       else
-        run_one "$dir" "kafka:$topic" consume -e -X fetch.wait.max.ms=5 --envelope
+        spawn run_one "$dir" "kafka:$topic" consume -e -X fetch.wait.max.ms=5 --envelope
       fi
     done
   done
+  wait_runs
   check_runs records
 }
