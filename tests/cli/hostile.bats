@@ -327,6 +327,25 @@ run_one() {
 @test "predict keeps the promise on every hostile input" {
   [[ -d $D/m ]] || fail "no model: this build cannot train one"
   matrix records predict -m "$D/m"
+  # and every prediction has the RFC 3339 timestamp schemas/prediction.json promises
+  run "$PY" - "$T"/runs/*/out <<'PY'
+import calendar, json, re, sys
+form = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-](\d\d):(\d\d))$")
+for path in sys.argv[1:]:
+    for line in open(path, "rb"):
+        ts = json.loads(line)["timestamp"]
+        m = form.match(ts) if isinstance(ts, str) else None
+        ok = m is not None
+        if ok:
+            y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+            ok = 1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1] and h <= 23 \
+                and mi <= 59 and s <= 60 and (m.group(9) is None or
+                                              (int(m.group(9)) <= 23 and int(m.group(10)) <= 59))
+        if not ok:
+            print(f"{path}: a prediction with the timestamp {ts!r}")
+PY
+  assert_success
+  assert_output ''
 }
 
 # bats test_tags=xgboost
