@@ -19,11 +19,13 @@ Prints one line per broken promise, nothing when every case keeps it:
   and `in` is the records the input holds; the rejects file has one line per record
   rejected; in MODE 'records' standard output has one line per record out;
 - every line of the rejects file is a JSON object with a non-empty "reason";
-- status 2 or 3: an error message names the input; an input that cannot be read gives 3.
+- status 2 or 3: an error message names the input; an input that cannot be read gives 3;
+  an error that counts N rejected leaves N lines in the rejects file.
 """
 
 import json
 import os
+import re
 import sys
 
 
@@ -121,6 +123,12 @@ def check_case(case, d, mode):
             say(f"the error does not name the input '{name}': {errors[-1].get('msg', '')[:300]}")
         if want == "error" and rc != 3:
             say(f"an input that cannot be read gave status {rc}, not 3")
+        # An error that counts rejects (eval, train: no record left) keeps them, whole.
+        for e in errors:
+            m = re.search(r"\((\d+) read, (\d+) rejected", e.get("msg", ""))
+            if m and int(m.group(2)) != len(rej or []):
+                say(f"the error counts {m.group(2)} rejected, the rejects file has "
+                    f"{len(rej or [])} lines")
         return bad
     if want == "error":
         say(f"status {rc} for an input that cannot be read (it must fail with 3)")
