@@ -370,7 +370,7 @@ PY
     [[ $(cat "$dir/rc") -le 1 ]] || continue
     out=$(grep '"level":"summary"' "$dir/err" | jq -r .out)
     printf '%s\n' "$out" >"$dir/out.count"
-    ((out > 0)) && topics+=(-t "p-$(case_name "$(basename "$dir")")")
+    if ((out > 0)); then topics+=(-t "p-$(case_name "$(basename "$dir")")"); fi
   done
   timeout 60 "$CDN" consume -q -e -X fetch.wait.max.ms=5 --envelope "${topics[@]}" |
     sed -n 's/^{"topic":"\([^"]*\)".*/\1/p' | sort | uniq -c >"$T/held"
