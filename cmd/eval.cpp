@@ -29,6 +29,9 @@ int run_eval(EvalArgs& a) {
   pipeline::RunContext ctx("eval", endpoint::open_output("-"),
                            endpoint::open_rejects(a.io.rejects));
   cli::Inputs inputs(a.io, ctx);
+  for (const auto& spec : a.io.inputs) {
+    a.eval.inputs += (a.eval.inputs.empty() ? "" : ", ") + diag::quoted(spec);
+  }
   model::EvalResult r = model::evaluate_records(bundle, inputs.records(), ctx, a.eval);
   std::string text = a.json ? r.to_json(bundle.contract) : r.to_table(bundle.contract);
   ctx.out().write_lines(text);

@@ -223,8 +223,26 @@ int run_train(TrainArgs& a) {
   }
   bool has_valid = !a.valid.empty() || a.valid_fraction > 0 || after;
   model::distributed::agree_rows(comm, train, has_valid ? &valid : nullptr);
-  if (train.rows() == 0) throw UsageError("no training rows left to train on");
-  if (has_valid && valid.rows() == 0) throw UsageError("the validation data has no rows");
+  // The rejects say why each record was refused: they are kept, whole, before the error.
+  auto none_left = [&](const std::string& what, const std::vector<std::string>& specs) {
+    ctx.rejects().sink().commit();
+    std::string where;
+    for (const auto& spec : specs) where += (where.empty() ? "" : ", ") + diag::quoted(spec);
+    uint64_t read = ctx.counts().in, rejected = ctx.counts().rejected;
+    return UsageError(
+        what + " in " + where + " (" + std::to_string(read) + " read, " + std::to_string(rejected) +
+        " rejected" + (rejected > 0 ? ": the rejects say why)" : ")") +
+        "; give records with the label " + diag::quoted(contract.label) + " and the features");
+  };
+  if (train.rows() == 0) throw none_left("no training rows left to train on", a.inputs);
+  if (has_valid && valid.rows() == 0) {
+    if (!a.valid.empty()) throw none_left("no validation rows left", a.valid);
+    throw UsageError(
+        "the validation data has no rows: --valid-fraction or --valid-after left "
+        "none of the " +
+        std::to_string(train.rows()) +
+        " training rows to it; give more rows, or another fraction or time");
+  }
   if (contract.multiclass() && contract.num_class == 0) {
     float hi = 0;
     for (float v : train.y) hi = std::max(hi, v);

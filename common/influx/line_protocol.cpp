@@ -309,12 +309,10 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
   }
   // A field name once per point: a nested member flattened to the name of another member (or
   // of a tag) would make two (InfluxDB keeps one of them, or refuses the line).
-  for (const auto& seen : field_names_) {
-    if (seen == key) {
-      return "the field name " + diag::quoted(key) +
-             " comes twice in the point (a nested member flattened to the name of another, as "
-             "a_b from {\"a\":{\"b\":1}}); name the fields to write with --field";
-    }
+  if (field_named(key)) {
+    return "the field name " + diag::quoted(key) +
+           " comes twice in the point (a nested member flattened to the name of another, as "
+           "a_b from {\"a\":{\"b\":1}}); name the fields to write with --field";
   }
   size_t start = out.size();
   out += any ? ',' : ' ';
@@ -359,8 +357,28 @@ std::optional<std::string> Encoder::append_field(std::string& out, std::string& 
       break;
   }
   field_names_.push_back(key);
+  if (!field_set_.empty()) field_set_.insert(key);
   any = true;
   return std::nullopt;
+}
+
+bool Encoder::member_named(std::string_view k) {
+  if (members_.size() < kScan) {
+    return std::any_of(members_.begin(), members_.end(),
+                       [k](const auto& m) { return m.first == k; });
+  }
+  if (member_set_.empty()) {
+    for (const auto& m : members_) member_set_.insert(m.first);
+  }
+  return !member_set_.insert(k).second;  // a new name goes into members_ next
+}
+
+bool Encoder::field_named(const std::string& key) {
+  if (field_names_.size() < kScan) {
+    return std::find(field_names_.begin(), field_names_.end(), key) != field_names_.end();
+  }
+  if (field_set_.empty()) field_set_.insert(field_names_.begin(), field_names_.end());
+  return field_set_.count(key) > 0;
 }
 
 std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_t now,
@@ -380,6 +398,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
   tag_found_.assign(ntags, 0);
   tag_values_.resize(ntags);
   members_.clear();
+  if (!member_set_.empty()) member_set_.clear();  // (a clear costs its buckets: only when used)
   simdjson::dom::element time_v, measurement_v;
   bool has_time = false, has_measurement = false, has_prediction = false, has_sample = false;
   for (auto [k, val] : obj) {
@@ -402,8 +421,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
       if (first) tag_values_[t] = val;
       tag_found_[t] = 1;
       if (t != model_slot_ || !first) continue;  // "model" is a field unless in a prediction
-    } else if (std::any_of(members_.begin(), members_.end(),
-                           [name = k](const auto& m) { return m.first == name; })) {
+    } else if (member_named(k)) {
       continue;  // a member named twice: the first one counts, as for every command
     }
     members_.emplace_back(k, val);
@@ -467,6 +485,7 @@ std::optional<std::string> Encoder::encode(simdjson::dom::element record, int64_
 
   // Fields, under names that no tag has.
   field_names_.clear();
+  if (!field_set_.empty()) field_set_.clear();
   for (size_t t = 0; t < ntags; ++t) {
     if (tag_found_[t] && (t != model_slot_ || prediction)) field_names_.push_back(all_tags_[t]);
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/schema/types.hpp"
@@ -98,6 +99,13 @@ class Encoder {
                                        std::string& text) const;
   std::optional<std::string> append_field(std::string& out, std::string& key,
                                           simdjson::dom::element v, bool top, bool& any);
+  // Whether the record has a member (of members_) named `k` already, and whether the point
+  // has the tag or field name `key` already (of field_names_): a scan while there are few, as
+  // records mostly have, a hash set past kScan, so that a record of 200,000 members costs
+  // linear time, not quadratic (minutes, deaf to SIGTERM).
+  bool member_named(std::string_view k);
+  bool field_named(const std::string& key);
+  static constexpr size_t kScan = 32;
 
   EncoderOptions opts_;
   std::string measurement_;  // escaped
@@ -111,7 +119,9 @@ class Encoder {
   std::vector<simdjson::dom::element> tag_values_;
   std::vector<std::pair<std::string_view, simdjson::dom::element>> members_;
   std::string key_scratch_;
-  std::vector<std::string> field_names_;  // per record: the tag and field names written
+  std::vector<std::string> field_names_;             // per record: the tag and field names written
+  std::unordered_set<std::string_view> member_set_;  // members_ past kScan (views in the record)
+  std::unordered_set<std::string> field_set_;        // field_names_ past kScan
   std::string_view last_measurement_;
   uint64_t predictions_ = 0;
 };

@@ -228,7 +228,11 @@ void CsvLoader::load(const std::string& path, Dataset& ds, bool learn) {
   std::vector<std::string> header;
   std::string error;
   if (!record::split_csv_record(line, header, error)) {
-    throw UsageError("cannot read the header of " + diag::quoted(path) + ": " + error);
+    throw RuntimeError("cannot read the CSV header of " + diag::quoted(path) + ": " + error);
+  }
+  if (std::string dup = record::duplicate_column(header); !dup.empty()) {
+    throw RuntimeError("cannot read the CSV header of " + diag::quoted(path) + ": " + dup +
+                       "; give each column a name of its own");
   }
   std::vector<Column> columns(header.size());
   std::vector<bool> fed(feats.size(), false);

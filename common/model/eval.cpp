@@ -210,8 +210,15 @@ EvalResult evaluate_records(const Bundle& bundle, record::Source& in, pipeline::
     ++ctx.counts().out;
   }
   if (labels.empty()) {
-    throw UsageError("no labelled record left to judge the model by (" +
-                     std::to_string(ctx.counts().rejected) + " rejected)");
+    // The rejects say why each record was refused: they are kept, whole, before the error.
+    ctx.rejects().sink().commit();
+    uint64_t read = ctx.counts().in, rejected = ctx.counts().rejected;
+    std::string where = o.inputs.empty() ? diag::quoted(in.name()) : o.inputs;
+    throw UsageError("no labelled record left to judge the model by in " + where + " (" +
+                     std::to_string(read) + " read, " + std::to_string(rejected) + " rejected" +
+                     (rejected > 0 ? ": the rejects say why)" : ")") +
+                     "; give records with the label " + diag::quoted(c.label) +
+                     " and the model's features");
   }
   std::vector<float> p;
   std::vector<uint64_t> shape;

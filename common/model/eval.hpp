@@ -19,6 +19,7 @@ struct EvalOptions {
   double threshold = 0.5;      // binary: a prediction at or above it is positive
   bool allow_missing = false;  // as cdn predict --allow-missing
   bool keep = false;           // keep the rows and predictions (for the report)
+  std::string inputs;          // the inputs, quoted, for the error when none holds a record
 };
 
 struct EvalResult {

@@ -12,6 +12,7 @@
 #include "common/diag/metric.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/timestamp.hpp"
 
 namespace cdn::model {
 
@@ -135,6 +136,10 @@ std::string Scorer::reject_reason(simdjson::dom::object obj, const std::string& 
   if (tsv.get_string().get(ts)) {
     return diag::quoted(c.time_field) + " is " + record::json_type_name(tsv.type()) +
            ", not a string";
+  }
+  if (!record::parse_rfc3339(ts)) {
+    // The prediction carries it (schemas/prediction.json: an RFC 3339 date-time).
+    return "field " + diag::quoted(c.time_field) + " is not an RFC 3339 time";
   }
   return fill_reason;
 }
@@ -265,7 +270,7 @@ void Scorer::score(Batch& b) const {
     simdjson::dom::element id = cap.values[0], tsv = cap.values[1];
     std::string_view ts;
     bool id_ok = cap.found[0] && (id.is_string() || id.is_int64() || id.is_uint64());
-    bool ts_ok = cap.found[1] && !tsv.get_string().get(ts);
+    bool ts_ok = cap.found[1] && !tsv.get_string().get(ts) && record::parse_rfc3339(ts);
     if (!filled || !id_ok || !ts_ok) {
       b.rejects.push_back({i, reject_reason(obj, reason)});
       std::fill(s.unknown.begin(), s.unknown.end(), 0);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include <simdjson.h>
 
@@ -148,7 +149,8 @@ std::pair<uint64_t, uint64_t> fit_of(const Scorer& scorer, const std::vector<std
 }
 
 UsageError misfit_error(const Scorer& scorer, const Batch& b) {
-  std::vector<std::string> seen;
+  std::vector<std::string> seen;          // in the order first met
+  std::unordered_set<std::string> known;  // the same (a record may have 200,000 members)
   simdjson::dom::parser parser;
   for (size_t i = 0; i < b.size() && i < 100; ++i) {
     simdjson::dom::object obj;
@@ -156,8 +158,7 @@ UsageError misfit_error(const Scorer& scorer, const Batch& b) {
       continue;
     }
     for (auto m : obj) {
-      std::string k(m.key);
-      if (std::find(seen.begin(), seen.end(), k) == seen.end()) seen.push_back(std::move(k));
+      if (known.emplace(m.key).second) seen.emplace_back(m.key);
     }
   }
   auto list = [](const std::vector<std::string>& v) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <unordered_map>
 
 #include "common/base/json_text.hpp"
 
@@ -105,6 +106,19 @@ bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, st
     if (i >= n) return true;
     ++i;  // the comma
   }
+}
+
+std::string duplicate_column(const std::vector<std::string>& header) {
+  std::unordered_map<std::string_view, size_t> first;
+  first.reserve(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    auto [it, fresh] = first.emplace(header[c], c);
+    if (!fresh) {
+      return "column '" + header[c] + "' comes twice in the header (columns " +
+             std::to_string(it->second + 1) + " and " + std::to_string(c + 1) + ")";
+    }
+  }
+  return {};
 }
 
 bool cell_to_json(std::string_view v, ValueType type, std::string_view column, std::string& out,

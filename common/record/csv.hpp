@@ -42,6 +42,11 @@ class CsvReader {
 bool split_csv_record(std::string_view raw, std::vector<std::string>& fields, std::string& error,
                       std::vector<char>* quoted = nullptr);
 
+// "column 'asn' comes twice in the header (columns 4 and 18)" for the first name the header
+// gives two columns, or "" when every name is its own. Rows of such a header would be objects
+// holding a member twice, one of them not read by any command: readers refuse the file.
+std::string duplicate_column(const std::vector<std::string>& header);
+
 // Appends one cell of column `column` as the JSON value it reads as, typed by `type` (any: an
 // unquoted cell that is a JSON number that reads back as one stays a number, anything else,
 // and every `quoted` cell, is a string); on a cell that does not fit its type, or is not

@@ -176,6 +176,10 @@ class CsvSource : public Source {
       throw RuntimeError("cannot read the CSV header of " + diag::quoted(bytes_.name()) + ": " +
                          header.error);
     }
+    if (std::string dup = duplicate_column(header.fields); !dup.empty()) {
+      throw RuntimeError("cannot read the CSV header of " + diag::quoted(bytes_.name()) + ": " +
+                         dup + "; give each column a name of its own");
+    }
     converter_.emplace(std::move(header.fields), opts.csv_types);
   }
 

@@ -108,7 +108,7 @@ JSON
 @test "no labelled record, a missing bundle, --threshold on a regression: usage errors that say so" {
   run --separate-stderr cdn eval -m "$D/m" --rejects /dev/null <<<'{"a":1}'
   assert_failure 2
-  assert_equal "$stderr" "cdn eval: no labelled record left to judge the model by (1 rejected)"
+  assert_equal "$stderr" "cdn eval: no labelled record left to judge the model by in '-' (1 read, 1 rejected: the rejects say why); give records with the label 'qoe_bad' and the model's features"
   run --separate-stderr cdn eval -m "$T/nosuch" "$D/test.ndjson"
   assert_failure 2
   [[ $stderr == "cdn eval: "*"nosuch"* ]]

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/base/json_text.hpp"
+#include "common/diag/errors.hpp"
 #include "common/pipeline/context.hpp"
 #include "common/record/csv.hpp"
 #include "common/record/source.hpp"
@@ -29,6 +30,27 @@ TEST(CsvReader, HeaderNamesTheFields) {
   auto r = read_csv(dir, "a,b\nx,y\n");
   ASSERT_EQ(r.texts.size(), 1u);
   EXPECT_EQ(r.texts[0], R"({"a":"x","b":"y"})");
+}
+
+// Found by tests/cli/hostile.bats: a header naming a column twice gave records holding a
+// member twice (NDJSON readers take the first, train's CSV loader took the last).
+TEST(CsvReader, AHeaderNamingAColumnTwiceCannotBeRead) {
+  EXPECT_EQ(record::duplicate_column({"a", "b", "c"}), "");
+  EXPECT_EQ(record::duplicate_column({}), "");
+  EXPECT_EQ(record::duplicate_column({"a", "b", "c", "b", "a"}),
+            "column 'b' comes twice in the header (columns 2 and 4)");
+  EXPECT_EQ(record::duplicate_column({"", "x", ""}),
+            "column '' comes twice in the header (columns 1 and 3)");
+  test::ScratchDir dir;
+  try {
+    read_csv(dir, "a,b,a\n1,2,3\n");
+    FAIL() << "no error";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("in.csv': column 'a' comes twice in the header "
+                                         "(columns 1 and 3); give each column a name"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CsvReader, QuotedFieldsWithCommasAndDoubledQuotes) {
