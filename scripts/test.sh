@@ -7,8 +7,11 @@
 # podman, reused while its inputs are unchanged, and runs the deployment in it) against that
 # binary. Then the minimal preset (build/minimal/cdn: no Kafka, XGBoost or InfluxDB part) is
 # built, its unit tests run, and the CLI tests that need none of those parts (bats tags kafka,
-# xgboost, influx, container mark the others) run against it.
+# xgboost, influx, container mark the others) run against it, but for those that run no cdn
+# (tag no-cdn-bin: shellcheck, the PowerShell grammar, fuzz.bats), which would run unchanged.
 # Exits non-zero when anything failed. Needs no standard input.
+#
+# Each CLI test's line of the TAP output ends with its time (bats --timing).
 #
 # Where the time goes: the builds are CPU-bound, most CLI tests wait on servers and timers.
 # So only the build under test runs before the tests; the fuzz build, the image build
@@ -122,7 +125,7 @@ if [[ ${#bats_files[@]} -eq 0 ]]; then
   echo "test.sh: no CLI tests in tests/cli" >&2
   cli_status=1
 elif [[ ${#first[@]} -gt 0 ]]; then
-  bats --formatter tap "${first[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
+  bats --timing --formatter tap "${first[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
 fi
 
 wait "$background" || true
@@ -133,7 +136,7 @@ background_result image-build "image build (deploy/podman/build-image.sh)" || tr
 
 if [[ ${#after[@]} -gt 0 ]]; then
   echo "== CLI tests (bats): ${after[*]}"
-  bats --formatter tap "${after[@]}" 2>&1 | tee -a "$logs/bats" || cli_status=$?
+  bats --timing --formatter tap "${after[@]}" 2>&1 | tee -a "$logs/bats" || cli_status=$?
 fi
 
 
@@ -144,8 +147,8 @@ if [[ $preset == ci ]]; then
   if background_result minimal-build "minimal build (no Kafka, XGBoost, InfluxDB: build/minimal)"; then
     ctest --test-dir build/minimal --output-on-failure -j "$jobs_n" \
       2>&1 | tee "$logs/ctest-minimal" || minimal_status=$?
-    CDN_BIN="$root/build/minimal/cdn" bats --formatter tap \
-      --filter-tags '!kafka,!xgboost,!influx,!container' "${bats_files[@]}" 2>&1 |
+    CDN_BIN="$root/build/minimal/cdn" bats --timing --formatter tap \
+      --filter-tags '!kafka,!xgboost,!influx,!container,!no-cdn-bin' "${bats_files[@]}" 2>&1 |
       tee "$logs/bats-minimal" || minimal_status=$?
   else
     minimal_status=1

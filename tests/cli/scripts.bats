@@ -1,22 +1,27 @@
 #!/usr/bin/env bats
 # The project's scripts: set-up, build, test, pipeline and completion generation.
+# A test that runs no cdn (CDN_BIN) has the tag no-cdn-bin, which keeps it out of
+# scripts/test.sh's second pass against the minimal binary, where it would run again unchanged.
 
 load test_helper
 
 bats_require_minimum_version 1.5.0
 
+# bats test_tags=no-cdn-bin
 @test "the shell scripts and the bash completion pass shellcheck" {
   run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/deploy/podman/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "setup.sh prints nothing when every package is installed" {
   run bash "$REPO_ROOT/scripts/setup.sh" </dev/null
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "setup.sh --list names the packages it installs" {
   run bash "$REPO_ROOT/scripts/setup.sh" --list
   assert_success
@@ -24,6 +29,7 @@ bats_require_minimum_version 1.5.0
   assert_line bats-assert
 }
 
+# bats test_tags=no-cdn-bin
 @test "build.sh refuses an unknown preset" {
   run bash "$REPO_ROOT/scripts/build.sh" --preset fast
   assert_failure 2
@@ -42,6 +48,7 @@ bats_require_minimum_version 1.5.0
   assert_output --partial "'--fast'"
 }
 
+# bats test_tags=no-cdn-bin
 @test "bench/soak.sh --help names its options, and the script passes shellcheck" {
   run bash "$REPO_ROOT/bench/soak.sh" --help
   assert_success
@@ -72,6 +79,7 @@ bats_require_minimum_version 1.5.0
   [[ ! -e $out ]]
 }
 
+# bats test_tags=no-cdn-bin
 @test "bench/e2e.sh --help names its options, and it and bench/pipeline-lib.sh pass shellcheck" {
   run bash "$REPO_ROOT/bench/e2e.sh" --help
   assert_success
@@ -210,12 +218,14 @@ sh_stages() {
     "$REPO_ROOT/scripts/pipeline.sh"
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 parses with a PowerShell grammar: no error and no missing node" {
   run ps1 check "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "the PowerShell grammar check reports broken copies of pipeline.ps1 where they break" {
   local ps="$REPO_ROOT/scripts/pipeline.ps1" broken="$BATS_TEST_TMPDIR/broken.ps1"
   # The last closing brace (the finally block's) left out.
@@ -237,6 +247,7 @@ sh_stages() {
   assert_failure 1
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 runs the stages of pipeline.sh, in the same order, with the same cdn commands" {
   local sh ps
   sh=$(sh_stages)
@@ -261,6 +272,7 @@ sh_stages() {
   assert_equal "$(sort <<<"$output" | tr '\n' ' ')" 'CDN_BIN CDN_BROKERS INFLUX_URL '
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 starts cdn broker and influxd as pipeline.sh does, and stops them in a finally block" {
   local ps sh_broker ps_broker
   ps=$(ps1 commands "$REPO_ROOT/scripts/pipeline.ps1")
@@ -300,6 +312,7 @@ sh_stages() {
   assert_success
 }
 
+# bats test_tags=no-cdn-bin
 @test "the CI entry runs scripts/test.sh" {
   run grep -E '^exec bash .*/scripts/test\.sh"$' "$REPO_ROOT/.ci/run"
   assert_success
