@@ -7,8 +7,19 @@
 # podman, reused while its inputs are unchanged, and runs the deployment in it) against that
 # binary. Then the minimal preset (build/minimal/cdn: no Kafka, XGBoost or InfluxDB part) is
 # built, its unit tests run, and the CLI tests that need none of those parts (bats tags kafka,
-# xgboost, influx, container mark the others) run against it.
+# xgboost, influx, container mark the others) run against it, but for those that run no cdn
+# (tag no-cdn-bin: shellcheck, the PowerShell grammar, fuzz.bats), which would run unchanged.
 # Exits non-zero when anything failed. Needs no standard input.
+#
+# Each CLI test's line of the TAP output ends with its time (bats --timing).
+#
+# Where the time goes: the builds are CPU-bound, most CLI tests wait on servers and timers.
+# So only the build under test runs before the tests; the fuzz build, the image build
+# (deploy/podman/build-image.sh) and, for the ci preset, the minimal build run after it in the
+# background at a lower priority (nice), on what the tests leave idle. The CLI tests that need
+# none of them run meanwhile; fuzz.bats and container.bats run once the background builds have
+# ended, then the minimal tests. Each background build's log is printed where it ends, and a
+# failed one fails the run as it did in the foreground.
 #
 # --sanitize runs the same suite against the sanitize preset instead (build/sanitize/cdn:
 # AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer). Every sanitizer report
@@ -33,16 +44,49 @@ exec </dev/null
 
 bash scripts/setup.sh
 bash scripts/build.sh --preset "$preset"
-# The fuzz targets, built here so that the build shows as a step of its own; tests/cli/fuzz.bats
-# runs them (and would build them itself otherwise).
-echo "== fuzz build (clang, libFuzzer: build/fuzz)"
-cmake --preset fuzz --log-level=WARNING >/dev/null
-cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)"
+
+logs="$(mktemp -d)"
+background=
+trap '[[ -n $background ]] && kill -- "-$background" 2>/dev/null; rm -rf "$logs"' EXIT
+jobs_n="$(nproc 2>/dev/null || echo 2)"
+
+# The background builds, one after the other, niced: the fuzz targets (clang, libFuzzer:
+# build/fuzz, which tests/cli/fuzz.bats runs), the image of deploy/Dockerfile (reused when its
+# inputs are unchanged; container.bats builds it itself when this one failed, and says why),
+# and the minimal build. Each writes its log and then its exit status to $logs.
+# A process group of their own (set -m), so that an early exit ends them all.
+set -m
+(
+  set +e
+  exec >/dev/null 2>&1
+  {
+    nice -n 10 cmake --preset fuzz --log-level=WARNING >/dev/null &&
+      nice -n 10 cmake --build --preset fuzz -j "$jobs_n"
+  } >"$logs/fuzz-build.log" 2>&1
+  echo $? >"$logs/fuzz-build.status"
+  nice -n 10 bash deploy/podman/build-image.sh >"$logs/image-build.log" 2>&1
+  echo $? >"$logs/image-build.status"
+  if [[ $preset == ci ]]; then
+    nice -n 10 bash scripts/build.sh --preset minimal >"$logs/minimal-build.log" 2>&1
+    echo $? >"$logs/minimal-build.status"
+  fi
+) &
+background=$!
+set +m
+
+# background_result NAME TITLE: prints the log of background build NAME under "== TITLE" and
+# returns its exit status (after the background builds have ended).
+background_result() {
+  echo "== $2"
+  cat "$logs/$1.log" 2>/dev/null || true
+  local st
+  st=$(cat "$logs/$1.status" 2>/dev/null || echo 1)
+  [[ $st -eq 0 ]] || echo "test.sh: the $2 failed (exit status $st)" >&2
+  return "$st"
+}
 
 # The CLI tests run the binary just built, whatever test_helper.bash would pick by default.
 export CDN_BIN="$root/build/$preset/cdn"
-logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
 
 reports=""
 if [[ $preset == sanitize ]]; then
@@ -60,19 +104,39 @@ fi
 
 echo "== unit tests (ctest)"
 unit_status=0
-ctest --test-dir "build/$preset" --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
+ctest --test-dir "build/$preset" --output-on-failure -j "$jobs_n" \
   2>&1 | tee "$logs/ctest" || unit_status=$?
 
 echo "== CLI tests (bats)"
 shopt -s nullglob
 bats_files=(tests/cli/*.bats)
 shopt -u nullglob
+# The files that need a background build, run after it: fuzz.bats (build/fuzz) and
+# container.bats (the image).
+first=() after=()
+for f in "${bats_files[@]}"; do
+  case ${f##*/} in
+    fuzz.bats | container.bats) after+=("$f") ;;
+    *) first+=("$f") ;;
+  esac
+done
 cli_status=0
 if [[ ${#bats_files[@]} -eq 0 ]]; then
   echo "test.sh: no CLI tests in tests/cli" >&2
   cli_status=1
-else
-  bats --formatter tap "${bats_files[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
+elif [[ ${#first[@]} -gt 0 ]]; then
+  bats --timing --formatter tap "${first[@]}" 2>&1 | tee "$logs/bats" || cli_status=$?
+fi
+
+wait "$background" || true
+background=
+build_status=0
+background_result fuzz-build "fuzz build (clang, libFuzzer: build/fuzz)" || build_status=1
+background_result image-build "image build (deploy/podman/build-image.sh)" || true
+
+if [[ ${#after[@]} -gt 0 ]]; then
+  echo "== CLI tests (bats): ${after[*]}"
+  bats --timing --formatter tap "${after[@]}" 2>&1 | tee -a "$logs/bats" || cli_status=$?
 fi
 
 
@@ -80,12 +144,11 @@ fi
 # does not need them (never a skip in the full build above: the tags only filter here).
 minimal_status=0
 if [[ $preset == ci ]]; then
-  echo "== minimal build (no Kafka, XGBoost, InfluxDB: build/minimal)"
-  if bash scripts/build.sh --preset minimal; then
-    ctest --test-dir build/minimal --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" \
+  if background_result minimal-build "minimal build (no Kafka, XGBoost, InfluxDB: build/minimal)"; then
+    ctest --test-dir build/minimal --output-on-failure -j "$jobs_n" \
       2>&1 | tee "$logs/ctest-minimal" || minimal_status=$?
-    CDN_BIN="$root/build/minimal/cdn" bats --formatter tap \
-      --filter-tags '!kafka,!xgboost,!influx,!container' "${bats_files[@]}" 2>&1 |
+    CDN_BIN="$root/build/minimal/cdn" bats --timing --formatter tap \
+      --filter-tags '!kafka,!xgboost,!influx,!container,!no-cdn-bin' "${bats_files[@]}" 2>&1 |
       tee "$logs/bats-minimal" || minimal_status=$?
   else
     minimal_status=1
@@ -133,4 +196,6 @@ if [[ -n $reports ]]; then
     echo "== sanitizers: no report"
   fi
 fi
-[[ $unit_status -eq 0 && $cli_status -eq 0 && $minimal_status -eq 0 && $sanitizer_status -eq 0 ]]
+[[ $build_status -eq 0 ]] || echo "test.sh: the fuzz build failed (its log above)" >&2
+[[ $unit_status -eq 0 && $cli_status -eq 0 && $minimal_status -eq 0 && $sanitizer_status -eq 0 &&
+  $build_status -eq 0 ]]

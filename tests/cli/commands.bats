@@ -50,16 +50,18 @@ man_text() {
 }
 
 @test "every command has a man page that mentions each long option of its --help" {
-  local bad=() c o page
+  local bad=() c o page text
   for c in $(commands); do
     page="$REPO_ROOT/man/cdn-$c.1"
     if [[ ! -f $page ]]; then
       bad+=("man/cdn-$c.1 is missing")
       continue
     fi
-    man_text "$page" | grep -q "^\.TH CDN-${c^^} 1" || bad+=("man/cdn-$c.1 has no '.TH CDN-${c^^} 1'")
+    # the page's text once per command, not once per option
+    text=$(man_text "$page")
+    grep -q "^\.TH CDN-${c^^} 1" <<<"$text" || bad+=("man/cdn-$c.1 has no '.TH CDN-${c^^} 1'")
     for o in $(long_options "$c"); do
-      man_text "$page" | grep -qF -- "$o" || bad+=("man/cdn-$c.1 does not mention $o")
+      grep -qF -- "$o" <<<"$text" || bad+=("man/cdn-$c.1 does not mention $o")
     done
   done
   [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"

@@ -7,6 +7,9 @@
 # seed each run, is scripts/fuzz.sh without --seed.
 # The brief run builds the fuzz preset when it is not built (scripts/test.sh builds it
 # first); without clang and libFuzzer, and no way to install them, it fails: it never skips.
+# No test here runs cdn (CDN_BIN): the tag no-cdn-bin keeps them out of scripts/test.sh's second
+# pass against the minimal binary, where they would run again unchanged.
+# bats file_tags=no-cdn-bin
 
 load test_helper
 

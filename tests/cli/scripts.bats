@@ -1,22 +1,27 @@
 #!/usr/bin/env bats
 # The project's scripts: set-up, build, test, pipeline and completion generation.
+# A test that runs no cdn (CDN_BIN) has the tag no-cdn-bin, which keeps it out of
+# scripts/test.sh's second pass against the minimal binary, where it would run again unchanged.
 
 load test_helper
 
 bats_require_minimum_version 1.5.0
 
+# bats test_tags=no-cdn-bin
 @test "the shell scripts and the bash completion pass shellcheck" {
   run shellcheck "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/deploy/podman/*.sh "$REPO_ROOT"/.ci/run "$REPO_ROOT"/completions/cdn.bash
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "setup.sh prints nothing when every package is installed" {
   run bash "$REPO_ROOT/scripts/setup.sh" </dev/null
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "setup.sh --list names the packages it installs" {
   run bash "$REPO_ROOT/scripts/setup.sh" --list
   assert_success
@@ -24,6 +29,7 @@ bats_require_minimum_version 1.5.0
   assert_line bats-assert
 }
 
+# bats test_tags=no-cdn-bin
 @test "build.sh refuses an unknown preset" {
   run bash "$REPO_ROOT/scripts/build.sh" --preset fast
   assert_failure 2
@@ -42,6 +48,7 @@ bats_require_minimum_version 1.5.0
   assert_output --partial "'--fast'"
 }
 
+# bats test_tags=no-cdn-bin
 @test "bench/soak.sh --help names its options, and the script passes shellcheck" {
   run bash "$REPO_ROOT/bench/soak.sh" --help
   assert_success
@@ -72,6 +79,7 @@ bats_require_minimum_version 1.5.0
   [[ ! -e $out ]]
 }
 
+# bats test_tags=no-cdn-bin
 @test "bench/e2e.sh --help names its options, and it and bench/pipeline-lib.sh pass shellcheck" {
   run bash "$REPO_ROOT/bench/e2e.sh" --help
   assert_success
@@ -190,7 +198,10 @@ bats_require_minimum_version 1.5.0
 # node tests/cli/ps/ps1.mjs ARGS...: a real PowerShell grammar (tree-sitter-powershell through
 # web-tree-sitter) over PowerShell scripts, as no PowerShell runs here. The npm packages are
 # installed from the pinned package-lock.json into tests/cli/ps/node_modules (gitignored),
-# once: again only when the lock file changes.
+# once: again only when the lock file changes. The grammar (1 MB of WebAssembly) runs on V8's
+# baseline compiler alone (--liftoff-only): the same results, and each run takes well under a
+# second instead of 10 to 20 s of CPU, which went into optimizing the grammar's code in the
+# background, a cost paid on every run, before node exits.
 ps1() {
   local dir="$REPO_ROOT/tests/cli/ps"
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.cdn-installed"; then
@@ -201,7 +212,7 @@ ps1() {
     }
     cp "$dir/package-lock.json" "$dir/node_modules/.cdn-installed"
   fi
-  node "$dir/ps1.mjs" "$@"
+  node --liftoff-only "$dir/ps1.mjs" "$@"
 }
 
 # pipeline.sh's stages in order, one a line: NAME COMMAND (from its run_stage calls and the
@@ -214,12 +225,14 @@ sh_stages() {
     "$REPO_ROOT/scripts/pipeline.sh"
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 parses with a PowerShell grammar: no error and no missing node" {
   run ps1 check "$REPO_ROOT/scripts/pipeline.ps1"
   assert_success
   assert_output ''
 }
 
+# bats test_tags=no-cdn-bin
 @test "the PowerShell grammar check reports broken copies of pipeline.ps1 where they break" {
   local ps="$REPO_ROOT/scripts/pipeline.ps1" broken="$BATS_TEST_TMPDIR/broken.ps1"
   # The last closing brace (the finally block's) left out.
@@ -241,6 +254,7 @@ sh_stages() {
   assert_failure 1
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 runs the stages of pipeline.sh, in the same order, with the same cdn commands" {
   local sh ps
   sh=$(sh_stages)
@@ -268,6 +282,7 @@ sh_stages() {
     'CDN_BIN CDN_BROKERS CDN_METRICS_ADDR INFLUX_URL '
 }
 
+# bats test_tags=no-cdn-bin
 @test "pipeline.ps1 starts cdn broker and influxd as pipeline.sh does, and stops them in a finally block" {
   local ps sh_broker ps_broker
   ps=$(ps1 commands "$REPO_ROOT/scripts/pipeline.ps1")
@@ -307,6 +322,7 @@ sh_stages() {
   assert_success
 }
 
+# bats test_tags=no-cdn-bin
 @test "the CI entry runs scripts/test.sh" {
   run grep -E '^exec bash .*/scripts/test\.sh"$' "$REPO_ROOT/.ci/run"
   assert_success
