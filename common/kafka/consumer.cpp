@@ -709,10 +709,8 @@ class TopicSource : public record::Source {
     // A message is one record, however its JSON is laid out: a line break in JSON can only be
     // whitespace between tokens (a string holds \n escaped), so a pretty-printed payload becomes
     // one line with the same meaning, and an output line stays one record.
-    for (char* nl = static_cast<char*>(std::memchr(buf_.data(), '\n', len)); nl != nullptr;
-         nl = static_cast<char*>(
-             std::memchr(nl + 1, '\n', len - static_cast<size_t>(nl + 1 - buf_.data())))) {
-      *nl = ' ';
+    if (std::memchr(buf_.data(), '\n', len) != nullptr) {
+      std::replace(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(len), '\n', ' ');
     }
     buf_.append(io::LineReader::kPadding, ' ');
     rec.text = std::string_view(buf_.data(), len);
