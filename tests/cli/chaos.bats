@@ -666,9 +666,12 @@ restart_influxd() {
 @test "an output past the file-size limit: a clear error naming it, exit 3, nothing under its name and no temporary file" {
   tagged 20000 46 >"$T/in.ndjson"
   for cmd in sort tag validate "load-influx --dry-run"; do
-    run --separate-stderr bash -c "ulimit -f 1024 && exec '$CDN' -q $cmd '$T/in.ndjson' -o '$T/out.ndjson'"
+    # --dry-run writes line protocol, and refuses an output named like NDJSON
+    out=$T/out.ndjson
+    [[ $cmd != load-influx* ]] || out=$T/out.lp
+    run --separate-stderr bash -c "ulimit -f 1024 && exec '$CDN' -q $cmd '$T/in.ndjson' -o '$out'"
     assert_failure 3
-    [[ "$stderr" == *"cdn ${cmd%% *}: cannot write '$T/out.ndjson': File too large; the file reached the size limit of this process (ulimit -f) or of its file system: raise the limit or write to another file system"* ]] ||
+    [[ "$stderr" == *"cdn ${cmd%% *}: cannot write '$out': File too large; the file reached the size limit of this process (ulimit -f) or of its file system: raise the limit or write to another file system"* ]] ||
       fail "$cmd: $stderr"
     # Nothing is kept under the name, so nothing is counted as written.
     [[ "$stderr" != *written* ]] || fail "$cmd: $stderr"
