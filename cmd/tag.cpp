@@ -15,6 +15,7 @@
 #include "common/endpoint/endpoint.hpp"
 #include "common/record/fields.hpp"
 #include "common/record/ids.hpp"
+#include "common/record/json_syntax.hpp"
 #include "common/record/message_key.hpp"
 
 namespace cdn::cmd {
@@ -123,7 +124,7 @@ int run_tag(const TagArgs& a) {
       key = rec.key;
       simdjson::dom::element root;
       if (auto err = parser.parse(text.data(), text.size(), false).get(root)) {
-        reject(std::string("invalid JSON: ") + simdjson::error_message(err));
+        reject(record::invalid_json_reason(text, simdjson::error_message(err)));
         continue;
       }
       simdjson::dom::object obj;

@@ -9,6 +9,7 @@
 #include "common/diag/log.hpp"
 #include "common/diag/service.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/json_syntax.hpp"
 
 namespace cdn::influx {
 
@@ -140,7 +141,8 @@ void Loader::load() {
     simdjson::dom::element root;
     if (auto err = parser.parse(rec.text.data(), rec.text.size(), false).get(root)) {
       ctx_.rejects().reject(in_.name(), rec.line,
-                            std::string("invalid JSON: ") + simdjson::error_message(err), rec.text);
+                            record::invalid_json_reason(rec.text, simdjson::error_message(err)),
+                            rec.text);
       continue;
     }
     int64_t now = 0;

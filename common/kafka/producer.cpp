@@ -12,6 +12,7 @@
 #include "common/io/signals.hpp"
 #include "common/io/sink.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/json_syntax.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::kafka {
@@ -580,7 +581,7 @@ bool RecordFields::fast(std::string_view text, int64_t& event_ms) {
 std::optional<std::string> RecordFields::slow(std::string_view text, int64_t& event_ms) {
   simdjson::dom::element root;
   if (auto err = dom_.parse(text.data(), text.size(), false).get(root)) {
-    return std::string("invalid JSON: ") + simdjson::error_message(err);
+    return record::invalid_json_reason(text, simdjson::error_message(err));
   }
   if (!root.is_object()) {
     return std::string("not a JSON object but ") + record::json_type_name(root.type());

@@ -21,6 +21,7 @@
 
 #include "common/record/csv.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/json_syntax.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::model {
@@ -436,7 +437,7 @@ std::string read_labelled(simdjson::dom::parser& parser, std::string_view text, 
                           simdjson::dom::object& obj, double& label) {
   simdjson::dom::element root;
   if (auto err = parser.parse(text.data(), text.size()).get(root)) {
-    return std::string("invalid JSON: ") + simdjson::error_message(err);
+    return record::invalid_json_reason(text, simdjson::error_message(err));
   }
   if (root.get_object().get(obj)) {
     return std::string("not a JSON object but ") + record::json_type_name(root.type());

@@ -12,6 +12,7 @@
 #include "common/diag/metric.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/json_syntax.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::model {
@@ -232,7 +233,7 @@ void Scorer::score(Batch& b) const {
     std::string_view text = b.record(i);
     simdjson::dom::element root;
     if (auto err = s.parser.parse(text.data(), text.size(), false).get(root)) {
-      b.rejects.push_back({i, std::string("invalid JSON: ") + simdjson::error_message(err)});
+      b.rejects.push_back({i, record::invalid_json_reason(text, simdjson::error_message(err))});
       continue;
     }
     simdjson::dom::object obj;

@@ -7,6 +7,7 @@
 #include "common/diag/errors.hpp"
 #include "common/diag/log.hpp"
 #include "common/record/fields.hpp"
+#include "common/record/json_syntax.hpp"
 #include "common/record/timestamp.hpp"
 
 namespace cdn::record {
@@ -229,7 +230,7 @@ KeyExtractor::Result KeyExtractor::extract(simdjson::dom::parser& parser, std::s
                                            SortKey& key, std::string& reason) const {
   simdjson::dom::element doc;
   if (auto err = parser.parse(text.data(), text.size(), false).get(doc)) {
-    reason = std::string("invalid JSON: ") + simdjson::error_message(err);
+    reason = invalid_json_reason(text, simdjson::error_message(err));
     return Result::invalid_json;
   }
   return extract(doc, key, reason);

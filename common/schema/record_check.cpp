@@ -46,7 +46,9 @@ void RecordChecker::check(std::string_view text, CheckResult& r, FailureTable* f
     r.kind = CheckResult::Kind::invalid;
     r.reason = record::describe_json_error(text, simdjson::error_message(err));
     r.members.clear();
-    if (failures) failures->add("(not JSON)", "");
+    if (failures) {
+      failures->add(r.reason.starts_with("not JSON") ? "(not JSON)" : "(number out of range)", "");
+    }
     return;
   }
   if (opts_.coerce && coerce(v_.root(), doc, opts_.coerce_opts, r.text,

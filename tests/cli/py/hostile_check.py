@@ -19,6 +19,9 @@ Prints one line per broken promise, nothing when every case keeps it:
   and `in` is the records the input holds; the rejects file has one line per record
   rejected; in MODE 'records' standard output has one line per record out;
 - every line of the rejects file is a JSON object with a non-empty "reason";
+- a rejected record that is JSON holding a number past a 64-bit integer or a double is not
+  called invalid JSON: its reason is "number out of range: POINTER holds ...", and POINTER
+  leads to such a number;
 - status 2 or 3: an error message names the input; an input that cannot be read gives 3;
   an error that counts N rejected leaves N lines in the rejects file.
 """
@@ -77,6 +80,60 @@ def points_of(path):
     return n + started
 
 
+class _NotStrict(ValueError):
+    pass
+
+
+def out_of_range(text):
+    """For a record that is JSON (strict: no NaN or Infinity), whether it holds a number past
+    a 64-bit integer (signed when negative) or a double, and the record; None when it is not
+    JSON."""
+    found = []
+
+    def parse_int(s):
+        v = int(s)
+        if not -(2**63) <= v < 2**64:
+            found.append(s)
+        return v
+
+    def parse_float(s):
+        v = float(s)
+        if v in (float("inf"), float("-inf")):
+            found.append(s)
+        return v
+
+    def parse_constant(s):
+        raise _NotStrict(s)
+
+    try:
+        doc = json.loads(text, parse_int=parse_int, parse_float=parse_float,
+                         parse_constant=parse_constant)
+    except (ValueError, RecursionError):
+        return None
+    return bool(found), doc
+
+
+def points_out_of_range(doc, pointer):
+    """Whether the JSON Pointer leads, in doc, to a number out of range."""
+    if pointer == "the value":
+        v = doc
+    else:
+        v = doc
+        for seg in pointer.split("/")[1:]:
+            seg = seg.replace("~1", "/").replace("~0", "~")
+            if isinstance(v, dict) and seg in v:
+                v = v[seg]
+            elif isinstance(v, list) and seg.isdigit() and int(seg) < len(v):
+                v = v[int(seg)]
+            else:
+                return False
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int):
+        return not -(2**63) <= v < 2**64
+    return isinstance(v, float) and v in (float("inf"), float("-inf"))
+
+
 def check_case(case, d, mode):
     bad = []
 
@@ -115,6 +172,16 @@ def check_case(case, d, mode):
             continue
         if not isinstance(r, dict) or not isinstance(r.get("reason"), str) or not r["reason"]:
             say(f"reject line {i + 1} has no reason: {line[:200]!r}")
+            continue
+        reason = r["reason"]
+        parsed = out_of_range(r["record"]) if isinstance(r.get("record"), str) else None
+        if parsed and parsed[0] and reason.startswith(("invalid JSON", "not JSON")):
+            say(f"reject line {i + 1} calls JSON with a number out of range invalid: {reason[:200]!r}")
+        m = re.match(r"number out of range: (/.*?|the value) holds ", reason)
+        if reason.startswith("number out of range") and not (
+                m and parsed and points_out_of_range(parsed[1], m.group(1))):
+            say(f"reject line {i + 1}: the reason points at no number out of range: "
+                f"{reason[:200]!r}")
 
     if rc >= 2:
         if not errors:
