@@ -120,12 +120,16 @@ size_t ByteReader::read_gzip(char* buf, size_t n) {
       if (got == 0) {
         if (!z_end_ && !stop_requested()) {
           throw RuntimeError("truncated gzip data in " + diag::quoted(name_) +
-                             ": the file ends inside a compressed member");
+                             ": the file ends inside a compressed member, after " +
+                             std::to_string(z_read_) +
+                             " bytes; it was cut short: copy it whole again (zcat reads what "
+                             "it holds)");
         }
         break;
       }
       z.next_in = zin_.data();
       z.avail_in = static_cast<uInt>(got);
+      z_read_ += got;
     }
     if (z_end_) {
       // Another gzip member follows (concatenated .gz files are one stream).
@@ -135,6 +139,8 @@ size_t ByteReader::read_gzip(char* buf, size_t n) {
     int rc = inflate(&z, Z_NO_FLUSH);
     if (rc == Z_STREAM_END) {
       z_end_ = true;
+      ++z_members_;
+      z_end_at_ = z_read_ - z.avail_in;
       if (z.avail_in == 0) {
         // Check for trailing members on the next call.
         if (static_cast<size_t>(reinterpret_cast<char*>(z.next_out) - buf) > 0) break;
@@ -143,8 +149,21 @@ size_t ByteReader::read_gzip(char* buf, size_t n) {
     }
     if (rc == Z_BUF_ERROR && z.avail_in == 0) continue;
     if (rc != Z_OK) {
-      throw RuntimeError("corrupt gzip data in " + diag::quoted(name_) + ": " +
-                         (z.msg ? z.msg : "inflate failed"));
+      uint64_t at = z_read_ - z.avail_in;
+      std::string why = z.msg ? z.msg : "inflate failed";
+      if (rc == Z_DATA_ERROR && z_members_ > 0 && z.total_out == 0 &&
+          why == "incorrect header check") {
+        // What follows a whole member is no gzip header: bytes appended to the file.
+        throw RuntimeError("cannot read " + diag::quoted(name_) + ": its gzip data ends at byte " +
+                           std::to_string(z_end_at_) + " and bytes that are not gzip follow (" +
+                           why +
+                           "); remove them, or decompress the file with gzip -d, which "
+                           "warns of them and leaves them out");
+      }
+      throw RuntimeError("corrupt gzip data in " + diag::quoted(name_) + " near byte " +
+                         std::to_string(at) + ": " + why +
+                         "; the file is damaged: copy it again from where it came from "
+                         "(gzip -t tests a copy)");
     }
   }
   return static_cast<size_t>(reinterpret_cast<char*>(z.next_out) - buf);

@@ -105,6 +105,50 @@ TEST(GzipReader, TruncatedFileIsAnError) {
   EXPECT_THROW(read_all(dir, path), RuntimeError);
 }
 
+// The message of the error reading `path` throws.
+std::string read_error(test::ScratchDir& dir, const std::string& path) {
+  try {
+    read_all(dir, path);
+  } catch (const RuntimeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(GzipReader, EachDamagedFileSaysWhatWhereAndWhatToDo) {
+  test::ScratchDir dir;
+  std::string content;
+  for (int i = 0; i < 10000; ++i) content += "{\"i\":" + std::to_string(i) + "}\n";
+  std::string gz = test::ScratchDir::read(dir.gzip_file("full.gz", content));
+
+  std::string cut = dir.file("cut.ndjson.gz", gz.substr(0, 1000));
+  EXPECT_EQ(read_error(dir, cut),
+            "truncated gzip data in '" + cut +
+                "': the file ends inside a compressed member, after 1000 bytes; it was cut "
+                "short: copy it whole again (zcat reads what it holds)");
+
+  std::string bad = gz;
+  for (size_t k = 300; k < 340; ++k) bad[k] = static_cast<char>(0xff);
+  std::string corrupt = dir.file("corrupt.ndjson.gz", bad);
+  std::string msg = read_error(dir, corrupt);
+  EXPECT_EQ(msg.rfind("corrupt gzip data in '" + corrupt + "' near byte ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("; the file is damaged: copy it again from where it came from (gzip -t "
+                     "tests a copy)"),
+            std::string::npos)
+      << msg;
+
+  // Bytes after the last member that are no gzip member (appended text, zero padding): the
+  // file says where its gzip data ends; gzip -d warns of them.
+  for (std::string tail : {std::string("garbage\n"), std::string(512, '\0')}) {
+    std::string trailing = dir.file("trailing.ndjson.gz", gz + gz + tail);
+    EXPECT_EQ(read_error(dir, trailing),
+              "cannot read '" + trailing + "': its gzip data ends at byte " +
+                  std::to_string(2 * gz.size()) +
+                  " and bytes that are not gzip follow (incorrect header check); remove them, "
+                  "or decompress the file with gzip -d, which warns of them and leaves them out");
+  }
+}
+
 TEST(Inputs, MissingFileSaysWhichAndWhy) {
   test::ScratchDir dir;
   try {
