@@ -118,9 +118,17 @@ Bundle read_bundle(const std::string& dir) {
   simdjson::dom::parser parser;
   simdjson::dom::element m;
   std::string_view model_hash, contract_hash;
-  if (parser.parse(manifest).get(m) || m["model_hash"].get_string().get(model_hash) ||
-      m["contract_hash"].get_string().get(contract_hash)) {
-    throw UsageError("the model bundle " + diag::quoted(dir) + " has a broken manifest.json");
+  const char* broken = nullptr;
+  if (parser.parse(manifest).get(m)) {
+    broken = "it is not JSON";
+  } else if (m["model_hash"].get_string().get(model_hash)) {
+    broken = "it has no \"model_hash\" string";
+  } else if (m["contract_hash"].get_string().get(contract_hash)) {
+    broken = "it has no \"contract_hash\" string";
+  }
+  if (broken) {
+    throw UsageError("the model bundle " + diag::quoted(dir) + " has a broken manifest.json: " +
+                     broken + "; train the bundle again with cdn train");
   }
   auto refuse = [&](const std::string& why) {
     return UsageError("the model bundle " + diag::quoted(dir) + " does not hold together: " + why +

@@ -354,6 +354,22 @@ $(tail -n 1 <<<"$stderr")"
   assert_equal "$output" ""
 }
 
+@test "a bundle with a broken manifest.json is refused, saying what is wrong with it, by predict and eval" {
+  local manifest c
+  for manifest in '' '[]' 'not json' '{"model_hash":"x"}' '{"contract_hash":"x","model_hash":7}'; do
+    rm -rf "$T/m"
+    cp -r "$D/m" "$T/m"
+    printf '%s' "$manifest" >"$T/m/manifest.json"
+    for c in predict eval; do
+      run --separate-stderr cdn $c -m "$T/m" "$D/live.ndjson"
+      assert_failure 2
+      [[ "$stderr" =~ ^"cdn $c: the model bundle '$T/m' has a broken manifest.json: it "(is not JSON|has no \"(model|contract)_hash\" string)"; train the bundle again with cdn train"$ ]] ||
+        fail "$manifest: $stderr"
+      assert_equal "$output" ""
+    done
+  done
+}
+
 @test "a model from another training swapped into a bundle is refused" {
   cp -r "$D/m" "$T/m"
   # the other model with its own manifest, told that the contract is this bundle's: every
