@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/base/printable.hpp"
+
 namespace cdn {
 
 // The exit status table shared by every command (man/cdn.1, EXIT STATUS).
@@ -14,14 +16,22 @@ enum ExitStatus : int {
   kExitFailure = 3,   // runtime failure: I/O, broker, InfluxDB, undelivered messages
 };
 
+// The message of either error is printable: a byte a terminal would act on, which a value
+// quoted without diag::quoted may hold, is written as \n or \xHH (a NUL would cut what()
+// short, before what to change).
+
 // A bad flag, a bad config value, an unreadable schema: the user must change the invocation.
 struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& message)
+      : std::runtime_error(base::escape_controls(message)) {}
+  explicit UsageError(const char* message) : UsageError(std::string(message)) {}
 };
 
 // The environment failed us: I/O, disk full, a server.
 struct RuntimeError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit RuntimeError(const std::string& message)
+      : std::runtime_error(base::escape_controls(message)) {}
+  explicit RuntimeError(const char* message) : RuntimeError(std::string(message)) {}
 };
 
 // The reader of our stdout went away (EPIPE): end quietly, as `| head` expects.

@@ -11,6 +11,7 @@
 
 #include "common/base/fd.hpp"
 #include "common/base/json_text.hpp"
+#include "common/base/printable.hpp"
 #include "common/diag/errors.hpp"
 #include "common/diag/status_line.hpp"
 
@@ -105,7 +106,8 @@ void emit(std::string_view level, std::string_view message, const std::vector<Fi
     if (level == "warning") line += " warning:";
     if (on != nullptr) line += "\x1b[0m";
     line += ' ';
-    line += message;
+    // A message is one line, and nothing in it acts on the terminal.
+    line += base::escape_controls(message);
     line += '\n';
   }
   write_stderr(line);
@@ -147,12 +149,7 @@ void notice(std::string_view message) {
 }
 
 std::string quoted(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out += '\'';
-  out += name;
-  out += '\'';
-  return out;
+  return base::shell_quoted(name);
 }
 
 }  // namespace cdn::diag

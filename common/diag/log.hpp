@@ -60,7 +60,8 @@ void notice(std::string_view message);
 void count_lost_input(uint64_t records);
 uint64_t lost_input();
 
-// Quote a name for a message: 'day1.ndjson'.
+// Quote a name for a message: 'day1.ndjson', and a name holding a byte a terminal would act
+// on as GNU ls and sort do: 'a'$'\n''b' (base::shell_quoted).
 std::string quoted(std::string_view name);
 
 }  // namespace cdn::diag
