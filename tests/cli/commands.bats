@@ -674,3 +674,29 @@ colour_tty() {
   [[ $stderr == *"cdn train: warning: the CSV file '$csv' is empty"* && $stderr != *$'\e'* ]] ||
     fail "$(cat -v <<<"$stderr")"
 }
+
+@test "a name or value holding bytes a terminal acts on is quoted as GNU sort quotes it, in one whole line, by every command" {
+  local bad=() c
+  # one line, whole (it ends with what to change), with no control byte but its newline
+  check() {
+    local what=$1 want_status=$2 want=$3
+    if [[ $status -ne $want_status || $stderr != *"$want"* || $stderr == *$'\n'* ]] ||
+      LC_ALL=C eval '[[ $stderr =~ [[:cntrl:]] ]]'; then
+      bad+=("$what: status $status: $(cat -v <<<"$stderr")")
+    fi
+  }
+  for c in $(commands); do
+    run --separate-stderr "$CDN" "$c" $'--no-such-\e[2J\n'
+    check "$c, an unknown option" 2 "unknown option '--no-such-'\$'\\033''[2J'\$'\\n'; see 'cdn $c --help'"
+  done
+  local name=$'in\n\e[2J\x9b.ndjson' quoted="'in'\$'\\n\\033''[2J'\$'\\233''.ndjson'"
+  for c in sort tag validate "load-influx --dry-run" "train -o $BATS_TEST_TMPDIR/m"; do
+    run --separate-stderr "$CDN" $c "$name"
+    check "$c, a missing input" 3 "cannot open $quoted: No such file or directory"
+  done
+  # a value with a NUL (from a config file, where TOML allows one) is shown whole
+  printf '[sort]\nbuffer-size = "\\u0000x\\u001b[2J"\n' >"$BATS_TEST_TMPDIR/c.toml"
+  run --separate-stderr "$CDN" --config "$BATS_TEST_TMPDIR/c.toml" sort /dev/null
+  check "a size holding a NUL" 2 "bad size \$'\\000''x'\$'\\033''[2J' for -S/--buffer-size; write a number of bytes"
+  [[ ${#bad[@]} -eq 0 ]] || fail "$(printf '%s\n' "${bad[@]}")"
+}
