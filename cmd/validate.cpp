@@ -7,6 +7,7 @@
 #include "cmd/commands.hpp"
 #include "common/base/fd.hpp"
 #include "common/base/json_text.hpp"
+#include "common/base/printable.hpp"
 #include "common/cli/options.hpp"
 #include "common/cli/service.hpp"
 #include "common/diag/errors.hpp"
@@ -50,6 +51,8 @@ void report(const schema::CheckResult& r, const std::string& source, uint64_t li
     m += c.from.empty() ? std::string("(missing)") : c.from;
     m += " -> ";
     m += c.to.empty() ? std::string("(removed)") : c.to;
+    // The file name and member names come from outside: nothing in them acts on a terminal.
+    m = base::escape_controls(m);
     m += '\n';
     base::try_write_all(2, m.data(), m.size());
   }

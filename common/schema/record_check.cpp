@@ -4,6 +4,7 @@
 
 #include "common/base/json_pointer.hpp"
 #include "common/base/json_text.hpp"
+#include "common/base/printable.hpp"
 #include "common/diag/errors.hpp"
 #include "common/record/json_syntax.hpp"
 
@@ -14,12 +15,15 @@ void FailureTable::merge(const FailureTable& other) {
 }
 
 std::string FailureTable::table(size_t rows) const {
-  std::vector<std::pair<uint64_t, const std::pair<std::string, std::string>*>> v;
-  for (const auto& [k, n] : counts_) v.push_back({n, &k});
+  // Paths name members of the records: nothing in them acts on a terminal.
+  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> v;
+  for (const auto& [k, n] : counts_) {
+    v.push_back({n, {base::escape_controls(k.first), base::escape_controls(k.second)}});
+  }
   std::stable_sort(v.begin(), v.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   size_t kw_width = 7;
-  for (const auto& [n, k] : v) kw_width = std::max(kw_width, k->first.size());
+  for (const auto& [n, k] : v) kw_width = std::max(kw_width, k.first.size());
   std::string out = "    count  keyword";
   out.append(kw_width - 7 + 2, ' ');
   out += "path\n";
@@ -28,9 +32,9 @@ std::string FailureTable::table(size_t rows) const {
     out.append(count.size() < 9 ? 9 - count.size() : 0, ' ');
     out += count;
     out += "  ";
-    out += v[i].second->first;
-    out.append(kw_width - v[i].second->first.size() + 2, ' ');
-    out += v[i].second->second.empty() ? "(the record)" : v[i].second->second;
+    out += v[i].second.first;
+    out.append(kw_width - v[i].second.first.size() + 2, ' ');
+    out += v[i].second.second.empty() ? "(the record)" : v[i].second.second;
     out += '\n';
   }
   if (v.size() > rows) out += "  ... and " + std::to_string(v.size() - rows) + " more rows\n";

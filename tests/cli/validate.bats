@@ -503,6 +503,17 @@ TABLE
   [[ $stderr =~ [[:space:]]1[[:space:]]+"(not JSON)" ]] || fail "$stderr"
 }
 
+@test "--summary and --report-changes write member and file names with control bytes escaped" {
+  printf '%s\n' '{"additionalProperties":false,"properties":{"a":{"type":"integer"},"b\u001b[2J":{"type":"integer"}}}' >"$T/s.json"
+  printf '%s\n' '{"\u001b[2Jx\u0000":1,"a":1}' '{"a":1,"b\u001b[2J":"12"}' >"$T/in"$'\e'".ndjson"
+  run --separate-stderr cdn validate -q --summary --coerce --report-changes --schema "$T/s.json" --rejects /dev/null "$T/in"$'\e'".ndjson"
+  assert_failure 1
+  local LC_ALL=C lines_joined=${stderr//$'\n'/}
+  [[ ! $lines_joined =~ [[:cntrl:]] ]] || fail "$(cat -v <<<"$stderr")"
+  [[ $stderr =~ [[:space:]]1[[:space:]]+additionalProperties[[:space:]]+"/\x1b[2Jx\x00" ]] || fail "$stderr"
+  [[ $stderr == *"$T/in\x1b.ndjson:2: /b\x1b[2J: string to integer: \"12\" -> 12"* ]] || fail "$stderr"
+}
+
 @test "the output keeps the input order with several threads, and counts balance" {
   cdn -q gen --rows 20000 --seed 8 --dirty 0.05 >"$T/d.ndjson"
   run --separate-stderr cdn validate --threads 1 -o "$T/one.ndjson" --rejects "$T/r1" "$T/d.ndjson"
