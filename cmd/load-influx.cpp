@@ -2,6 +2,7 @@
 // /api/v2/write) as line protocol, in batches, and lose nothing without saying so: refused
 // lines go to rejects, failed requests are sent again, points that would overwrite each
 // other are caught, and Kafka offsets are committed only once their records are written.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -80,6 +81,12 @@ std::string secret(const char* env, const std::string& file, const char* option)
                             io::kMaxSecretBytes);
     s = s.substr(0, s.find('\n'));
     while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    // An empty secret would be sent, and refused by the server, as none at all.
+    if (s.empty()) {
+      throw UsageError(std::string(option) + " " + diag::quoted(file) +
+                       " holds no secret on its first line; write the secret there, or set " + env +
+                       " instead");
+    }
     return s;
   }
   const char* v = std::getenv(env);
@@ -186,7 +193,18 @@ int run_load_influx(LoadInfluxArgs& a) {
     wo.user = a.user;
     if (!a.user.empty())
       wo.password = secret("INFLUX_PASSWORD", a.password_file, "--password-file");
-    if (api == 2) wo.token = secret("INFLUX_TOKEN", a.token_file, "--token-file");
+    if (api == 2) {
+      wo.token = secret("INFLUX_TOKEN", a.token_file, "--token-file");
+      // The token goes into a request header as it is: a control byte would end or break it.
+      if (std::any_of(wo.token.begin(), wo.token.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        throw UsageError(std::string("the InfluxDB token from ") +
+                         (a.token_file.empty() ? std::string("INFLUX_TOKEN")
+                                               : "--token-file " + diag::quoted(a.token_file)) +
+                         " holds a control character (a NUL, a tab, a carriage return...); give "
+                         "the token as InfluxDB wrote it, alone on its line");
+      }
+    }
     wo.gzip = a.compression == "gzip";
     wo.max_in_flight = a.max_in_flight;
     wo.retry_timeout = retry_timeout;

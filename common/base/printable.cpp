@@ -130,12 +130,13 @@ std::string shell_quoted(std::string_view name) {
   return out;
 }
 
-std::string escape_controls(std::string_view text) {
+std::string escape_controls(std::string_view text, std::string_view keep) {
   if (!has_controls(text)) return std::string(text);
   std::string out;
   out.reserve(text.size() + 16);
   for (size_t i = 0; i < text.size();) {
     size_t n = printable_at(text, i);
+    if (n == 0 && keep.find(text[i]) != std::string_view::npos) n = 1;
     if (n > 0) {
       out.append(text.substr(i, n));
       i += n;

@@ -13,8 +13,9 @@ namespace cdn::base {
 // the name again.
 std::string shell_quoted(std::string_view name);
 
-// `text` with each such byte written as \n, \t, \r or \xHH, everything else as it is.
-std::string escape_controls(std::string_view text);
+// `text` with each such byte written as \n, \t, \r or \xHH, everything else as it is
+// (and the control characters of `keep`, like "\n\t" for a message laid out in lines).
+std::string escape_controls(std::string_view text, std::string_view keep = {});
 
 // Whether `text` holds such a byte.
 bool has_controls(std::string_view text);

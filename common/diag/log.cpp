@@ -106,8 +106,9 @@ void emit(std::string_view level, std::string_view message, const std::vector<Fi
     if (level == "warning") line += " warning:";
     if (on != nullptr) line += "\x1b[0m";
     line += ' ';
-    // A message is one line, and nothing in it acts on the terminal.
-    line += base::escape_controls(message);
+    // Nothing in a message acts on the terminal; a message laid out in lines (train's
+    // confusion matrix) keeps them. Names in it are quoted (diag::quoted), newlines and all.
+    line += base::escape_controls(message, "\n\t");
     line += '\n';
   }
   write_stderr(line);

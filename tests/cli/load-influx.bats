@@ -106,7 +106,8 @@ EOF
   assert_failure 1
   [[ "$stderr" == "cdn load-influx: 5 in, 1 out, 4 rejected in "* ]]
   run jq -c '[.line, .reason]' "$T/rej.ndjson"
-  assert_line --index 0 --partial '[2,"the value of tag '"'t' 'new\\nline'"' cannot be written in line protocol'
+  # the value quoted as GNU sort quotes a name: the reason is one printable line, also for jq -r
+  assert_line --index 0 --partial '[2,"the value of tag '"'t' 'new'\$'\\\\n''line'"' cannot be written in line protocol'
   assert_line --index 1 --partial '[3,"the value of tag '"'t' 'ends\\\\'"' cannot be written'
   assert_line --index 2 '[4,"the time field '"'timestamp' holds 'yesterday'"', not an RFC 3339 time"]'
   assert_line --index 3 --regexp '^\[5,"invalid JSON'
@@ -759,6 +760,29 @@ twins() {
   run --separate-stderr cdn load-influx -q --url "$STUB_URL" --db d --user me --password-file "$T/none" "$T/in.ndjson"
   assert_failure 2
   assert_equal "$stderr" "cdn load-influx: cannot read --password-file '$T/none': No such file or directory; give a readable file with the secret on its first line, or set INFLUX_PASSWORD instead"
+}
+
+@test "an empty secret file, or a token holding a control byte, is refused before anything is sent" {
+  start_stub
+  numbered 1 >"$T/in.ndjson"
+  local f
+  for f in /dev/null <(printf '\nsecret on line two\n') <(printf '  \r\n'); do
+    run --separate-stderr cdn load-influx -q --url "$STUB_URL" --db d --user me --password-file "$f" "$T/in.ndjson"
+    assert_failure 2
+    assert_equal "$stderr" "cdn load-influx: --password-file '$f' holds no secret on its first line; write the secret there, or set INFLUX_PASSWORD instead"
+  done
+  run --separate-stderr cdn load-influx -q --url "$STUB_URL" --org o --bucket b --token-file /dev/null "$T/in.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn load-influx: --token-file '/dev/null' holds no secret on its first line; write the secret there, or set INFLUX_TOKEN instead"
+  printf 'to\0ken\n' >"$T/token"
+  run --separate-stderr cdn load-influx -q --url "$STUB_URL" --org o --bucket b --token-file "$T/token" "$T/in.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn load-influx: the InfluxDB token from --token-file '$T/token' holds a control character (a NUL, a tab, a carriage return...); give the token as InfluxDB wrote it, alone on its line"
+  run --separate-stderr env INFLUX_TOKEN=$'to\eken' "$CDN" load-influx -q --url "$STUB_URL" --org o --bucket b "$T/in.ndjson"
+  assert_failure 2
+  assert_equal "$stderr" "cdn load-influx: the InfluxDB token from INFLUX_TOKEN holds a control character (a NUL, a tab, a carriage return...); give the token as InfluxDB wrote it, alone on its line"
+  # nothing reached the server
+  [[ ! -s $STUB_LOG ]] || fail "$(cat "$STUB_LOG")"
 }
 
 @test "a --password-file or --token-file larger than 1 MiB, or /dev/zero, is refused" {

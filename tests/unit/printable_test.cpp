@@ -34,6 +34,7 @@ TEST(ShellQuoted, BytesATerminalWouldActOnAreWrittenAsGnuDoes) {
 TEST(EscapeControls, LeavesPrintableTextAndEscapesTheRest) {
   EXPECT_EQ(base::escape_controls("plain \xc3\xa9"), "plain \xc3\xa9");
   EXPECT_EQ(base::escape_controls("a\0b\x1b[2J\n"s), "a\\x00b\\x1b[2J\\n");
+  EXPECT_EQ(base::escape_controls("a\tb\nc\x1b", "\n\t"), "a\tb\nc\\x1b");
   EXPECT_FALSE(base::has_controls("tab-free"));
   EXPECT_TRUE(base::has_controls("\t"));
 }
