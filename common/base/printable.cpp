@@ -7,31 +7,11 @@ namespace {
 // The length of the UTF-8 character at text[i] when it is one a terminal prints (not a C0 or
 // C1 control, not DEL), or 0.
 size_t printable_at(std::string_view text, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  unsigned char c = b(0);
+  auto c = static_cast<unsigned char>(text[i]);
   if (c < 0x80) return c >= 0x20 && c != 0x7f ? 1 : 0;
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    if (c == 0xC2) lo = 0xA0;  // U+0080 to U+009F are the C1 controls
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    unsigned char x = b(k);
-    if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return 0;
-  }
-  return n;
+  // U+0080 to U+009F, C2 80 to C2 9F, are the C1 controls
+  if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0) return 0;
+  return utf8_sequence_at(text, i);
 }
 
 // One byte as C writes it in a string: \n, \t, ... or three octal digits.
@@ -75,6 +55,34 @@ void append_escape(std::string& out, unsigned char c, bool hex) {
 }
 
 }  // namespace
+
+size_t utf8_sequence_at(std::string_view text, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  unsigned char c = b(0);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c < 0x80) {
+    return 1;
+  } else if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + n > text.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    unsigned char x = b(k);
+    if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return 0;
+  }
+  return n;
+}
 
 bool has_controls(std::string_view text) {
   for (size_t i = 0; i < text.size();) {

@@ -17,6 +17,10 @@ std::string shell_quoted(std::string_view name);
 // (and the control characters of `keep`, like "\n\t" for a message laid out in lines).
 std::string escape_controls(std::string_view text, std::string_view keep = {});
 
+// The length of the well-formed UTF-8 sequence at text[i] (no overlong form, no surrogate, at
+// most U+10FFFF), or 0.
+size_t utf8_sequence_at(std::string_view text, size_t i);
+
 // Whether `text` holds such a byte.
 bool has_controls(std::string_view text);
 

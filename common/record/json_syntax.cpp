@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/base/json_pointer.hpp"
+#include "common/base/printable.hpp"
+
 namespace cdn::record {
 
 namespace {
@@ -79,18 +82,7 @@ class Scanner {
   // The JSON Pointer of the value being read.
   std::string pointer() const {
     std::string p;
-    for (const auto& seg : path_) {
-      p += '/';
-      for (char c : seg) {
-        if (c == '~') {
-          p += "~0";
-        } else if (c == '/') {
-          p += "~1";
-        } else {
-          p += c;
-        }
-      }
-    }
+    for (const auto& seg : path_) base::append_pointer_token(p, seg);
     return p;
   }
 
@@ -124,29 +116,15 @@ class Scanner {
 
   // One UTF-8 sequence at i_ (well-formed: no overlongs, no surrogates, at most U+10FFFF).
   bool utf8() {
-    auto b = [&](size_t k) { return static_cast<unsigned char>(s_[i_ + k]); };
-    unsigned char c = b(0);
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      n = 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return fail("invalid UTF-8");
-    }
-    if (i_ + n > s_.size()) return fail("invalid UTF-8 (a sequence cut short)");
-    for (size_t k = 1; k < n; ++k) {
-      unsigned char x = b(k);
-      if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) return fail("invalid UTF-8");
+    size_t n = base::utf8_sequence_at(s_, i_);
+    if (n == 0) {
+      auto c = static_cast<unsigned char>(s_[i_]);
+      size_t want = c >= 0xC2 && c <= 0xDF   ? 2
+                    : c >= 0xE0 && c <= 0xEF ? 3
+                    : c >= 0xF0 && c <= 0xF4 ? 4
+                                             : 0;
+      return fail(want > 0 && i_ + want > s_.size() ? "invalid UTF-8 (a sequence cut short)"
+                                                    : "invalid UTF-8");
     }
     i_ += n;
     return true;

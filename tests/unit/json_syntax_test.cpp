@@ -128,3 +128,26 @@ TEST(NumberRange, TheReasonSaysWhatWhereAndWhatToChange) {
   EXPECT_EQ(record::describe_json_error(R"({"a":1e999,)", "msg"),
             "not JSON: expected a member name in quotes at column 12");
 }
+
+TEST(JsonSyntax, TakesTheUtf8SimdjsonTakesInAString) {
+  // every lead byte, then continuation bytes at the edges of each range
+  const unsigned char edges[] = {0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0};
+  size_t checked = 0;
+  for (int lead = 0x80; lead <= 0xff; ++lead) {
+    for (unsigned char a : edges) {
+      for (unsigned char b : edges) {
+        for (unsigned char c : edges) {
+          std::string bytes = {static_cast<char>(lead), static_cast<char>(a), static_cast<char>(b),
+                               static_cast<char>(c)};
+          for (size_t len = 1; len <= bytes.size(); ++len) {
+            std::string s = bytes.substr(0, len);
+            bool takes = simdjson::validate_utf8(s.data(), s.size());
+            EXPECT_EQ(!record::find_json_error("\"" + s + "\""), takes) << std::hex << lead;
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 128u * 8 * 8 * 8 * 4);
+}
