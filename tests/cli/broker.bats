@@ -14,6 +14,22 @@ teardown() {
   stop_broker || true
 }
 
+# bats test_tags=no-cdn-bin
+@test "every test file that starts a broker, influxd or the InfluxDB stub stops it in its teardown" {
+  local f what stop bad=()
+  for f in "$REPO_ROOT"/tests/cli/*.bats; do
+    for what in broker:stop_broker influxd:stop_influxd stub:stop_stub; do
+      grep -q "^ *start_${what%%:*}\b" "$f" || continue
+      stop=${what#*:}
+      # the body of teardown() or teardown_file() calls the stop function
+      awk -v stop="$stop" '/^teardown(_file)?\(\) \{/ { on = 1 } on && index($0, stop) { found = 1 }
+        on && /^\}/ { on = 0 } END { exit !found }' "$f" ||
+        bad+=("$(basename "$f"): start_${what%%:*} without $stop in teardown")
+    done
+  done
+  assert_equal "${bad[*]}" ""
+}
+
 # The metadata kcat sees, with a short timeout so a dead broker fails fast.
 metadata() {
   timeout 30 kcat -b "${1:-$CDN_BROKERS}" -m 5 -L 2>&1

@@ -26,6 +26,11 @@ setup() {
   T="$BATS_TEST_TMPDIR"
 }
 
+# The broker a test started ends with it (nothing when none was started).
+teardown() {
+  stop_broker
+}
+
 # psi_check LIVE: one window over the 50,000 records; the report line, and the values
 # computed apart in Python on the bundle's bins (and its reference against the training CSV).
 psi_check() {

@@ -5,6 +5,13 @@
 
 load test_helper
 
+# A broker or influxd a test started ends with it, whatever failed on the way (the helpers
+# are loaded by the tests that need them).
+teardown() {
+  if declare -F stop_broker >/dev/null; then stop_broker || true; fi
+  if declare -F stop_influxd >/dev/null; then stop_influxd || true; fi
+}
+
 bats_require_minimum_version 1.5.0
 
 # bats test_tags=no-cdn-bin
