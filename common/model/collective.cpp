@@ -266,6 +266,39 @@ class Watchdog {
   std::thread thread_;
 };
 
+// Whether one of the connected sockets opened since `before` (XGBoost's links to the other
+// workers; not the tracker's, at `tracker_port`) was hung up by its peer.
+bool link_hung_up(const std::set<std::string>& before, int tracker_port) {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return false;
+  bool hung = false;
+  while (dirent* e = ::readdir(d)) {
+    char path[300], link[128];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = ::readlink(path, link, sizeof link - 1);
+    if (n <= 0) continue;
+    link[n] = '\0';
+    if (std::strncmp(link, "socket:", 7) != 0 || before.count(link) > 0) continue;
+    int fd = std::atoi(e->d_name);
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    int port = peer.ss_family == AF_INET
+                   ? ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port)
+               : peer.ss_family == AF_INET6
+                   ? ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port)
+                   : -1;
+    if (port < 0 || port == tracker_port) continue;
+    pollfd p{fd, POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
+      hung = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  return hung;
+}
+
 std::string host_name() {
   char b[256] = {0};
   if (::gethostname(b, sizeof b - 1) != 0) return "?";
@@ -339,6 +372,50 @@ void settle(Options& o, bool rank_given) {
   }
 }
 
+// While it lives, a thread that watches XGBoost's links to the other workers: once one has
+// been hung up for two seconds (that worker's process ended), it shuts XGBoost's sockets
+// down, once, so that an exchange waiting on the others fails now rather than after
+// --worker-timeout (rabit polls its links that long, and may not poll the one that broke).
+class LinkWatch {
+ public:
+  LinkWatch(std::set<std::string> before, int tracker_port) : before_(std::move(before)) {
+    thread_ = std::thread([this, tracker_port] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      bool hung = false;
+      Clock::time_point since = Clock::now();
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) {
+        if (!link_hung_up(before_, tracker_port)) {
+          hung = false;
+        } else if (!hung) {
+          hung = true;
+          since = Clock::now();
+        } else if (Clock::now() - since >= std::chrono::seconds(2)) {
+          diag::debug("a link to another worker is closed: leaving the group's exchanges");
+          shut_new_sockets(before_);
+          break;
+        }
+      }
+    });
+  }
+  ~LinkWatch() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  LinkWatch(const LinkWatch&) = delete;
+  LinkWatch& operator=(const LinkWatch&) = delete;
+
+ private:
+  std::set<std::string> before_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.wait_ms) {
   if (o.tracker.empty()) return;
   std::string host;
@@ -393,6 +470,7 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
   config += '}';
   int rc = 0;
   bool timed_out = false;
+  std::set<std::string> before = socket_links();
   {
     Watchdog watchdog(deadline);
     rc = xgb::api().XGCommunicatorInit(config.c_str());
@@ -417,6 +495,7 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
   distributed_ = true;
   rank_ = xgb::api().XGCommunicatorGetRank();
   size_ = xgb::api().XGCommunicatorGetWorldSize();
+  link_watch_ = std::make_unique<LinkWatch>(std::move(before), port);
 
   // Every worker checks what every other was started with, so that all fail alike.
   step_ = "joining";
@@ -451,6 +530,8 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
 }
 
 Communicator::~Communicator() {
+  // Before saying anything to the tracker: the watch shuts down sockets opened after the join.
+  link_watch_.reset();
   if (!distributed_ || finalized_) return;
   // Failing: leave without a word (the others fail at their next exchange), but tell the
   // tracker, which then ends with an error (scripts/train-tracker.sh).
@@ -488,6 +569,7 @@ std::string Communicator::who() const {
 void Communicator::finalize() {
   if (!distributed_ || finalized_) return;
   finalized_ = true;
+  link_watch_.reset();  // the others close their links as they leave too
   if (xgb::api().XGCommunicatorFinalize() != 0) {
     diag::debug("leaving the group: " + xgb::last_error());
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ enum class Op { max = 0, min = 1, sum = 2 };
 
 // This process's membership of the group, from joining to leaving. One at a time; XGBoost's
 // communicator belongs to the thread that made it, so every call comes from that thread.
+class LinkWatch;
+
 class Communicator {
  public:
   // With an empty tracker: a group of one (rank 0, every exchange returns what it is given).
@@ -71,6 +74,8 @@ class Communicator {
 
  private:
   void say_failed() const;
+  // Watches XGBoost's links to the other workers from the join to leaving the group.
+  std::unique_ptr<LinkWatch> link_watch_;
   void reduce(void* data, size_t count, int type, Op op, const char* what);
   bool distributed_ = false;
   bool finalized_ = false;
