@@ -195,26 +195,10 @@ bool tracker_print(const addrinfo& ai, const std::string& line, Clock::time_poin
   return true;
 }
 
-// The inodes of this process's sockets ("socket:[123]").
-std::set<std::string> socket_links() {
-  std::set<std::string> out;
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
-    char path[300], link[128];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = ::readlink(path, link, sizeof link - 1);
-    if (n <= 0) continue;
-    link[n] = '\0';
-    if (std::strncmp(link, "socket:", 7) == 0) out.insert(link);
-  }
-  ::closedir(d);
-  return out;
-}
-
-// Shuts down the sockets opened since `before` was taken: XGBoost's joining blocks in them
-// (waiting for the tracker's answer or a peer's connection), and then returns an error.
-void shut_new_sockets(const std::set<std::string>& before) {
+// Calls f(fd, link) for each socket of this process ("socket:[123]") not in `before`, until
+// f returns true.
+template <class F>
+void each_socket(const std::set<std::string>& before, F f) {
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return;
   while (dirent* e = ::readdir(d)) {
@@ -224,9 +208,28 @@ void shut_new_sockets(const std::set<std::string>& before) {
     if (n <= 0) continue;
     link[n] = '\0';
     if (std::strncmp(link, "socket:", 7) != 0 || before.count(link) > 0) continue;
-    ::shutdown(std::atoi(e->d_name), SHUT_RDWR);
+    if (f(std::atoi(e->d_name), std::string(link))) break;
   }
   ::closedir(d);
+}
+
+// The inodes of this process's sockets ("socket:[123]").
+std::set<std::string> socket_links() {
+  std::set<std::string> out;
+  each_socket({}, [&](int, std::string link) {
+    out.insert(std::move(link));
+    return false;
+  });
+  return out;
+}
+
+// Shuts down the sockets opened since `before` was taken: XGBoost's joining blocks in them
+// (waiting for the tracker's answer or a peer's connection), and then returns an error.
+void shut_new_sockets(const std::set<std::string>& before) {
+  each_socket(before, [](int fd, const std::string&) {
+    ::shutdown(fd, SHUT_RDWR);
+    return false;
+  });
 }
 
 // While it lives, a thread that shuts XGBoost's new sockets down once `deadline` passes (and
@@ -269,33 +272,21 @@ class Watchdog {
 // Whether one of the connected sockets opened since `before` (XGBoost's links to the other
 // workers; not the tracker's, at `tracker_port`) was hung up by its peer.
 bool link_hung_up(const std::set<std::string>& before, int tracker_port) {
-  DIR* d = ::opendir("/proc/self/fd");
-  if (d == nullptr) return false;
   bool hung = false;
-  while (dirent* e = ::readdir(d)) {
-    char path[300], link[128];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-    ssize_t n = ::readlink(path, link, sizeof link - 1);
-    if (n <= 0) continue;
-    link[n] = '\0';
-    if (std::strncmp(link, "socket:", 7) != 0 || before.count(link) > 0) continue;
-    int fd = std::atoi(e->d_name);
+  each_socket(before, [&](int fd, const std::string&) {
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return false;
     int port = peer.ss_family == AF_INET
                    ? ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port)
                : peer.ss_family == AF_INET6
                    ? ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port)
                    : -1;
-    if (port < 0 || port == tracker_port) continue;
+    if (port < 0 || port == tracker_port) return false;
     pollfd p{fd, POLLRDHUP, 0};
-    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) {
-      hung = true;
-      break;
-    }
-  }
-  ::closedir(d);
+    hung = ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    return hung;
+  });
   return hung;
 }
 
