@@ -56,26 +56,22 @@ void append_escape(std::string& out, unsigned char c, bool hex) {
 
 }  // namespace
 
+size_t utf8_lead_length(unsigned char c) {
+  return c < 0x80                 ? 1
+         : c >= 0xC2 && c <= 0xDF ? 2
+         : c >= 0xE0 && c <= 0xEF ? 3
+         : c >= 0xF0 && c <= 0xF4 ? 4
+                                  : 0;
+}
+
 size_t utf8_sequence_at(std::string_view text, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
   unsigned char c = b(0);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0x80) {
-    return 1;
-  } else if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
+  size_t n = utf8_lead_length(c);
+  if (n <= 1) return n;
+  // the second byte's range: no overlong form, no surrogate, at most U+10FFFF
+  unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+  unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
   if (i + n > text.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     unsigned char x = b(k);

@@ -21,6 +21,9 @@ std::string escape_controls(std::string_view text, std::string_view keep = {});
 // most U+10FFFF), or 0.
 size_t utf8_sequence_at(std::string_view text, size_t i);
 
+// The length of the sequence a UTF-8 lead byte starts (1 for ASCII), or 0 for no lead byte.
+size_t utf8_lead_length(unsigned char c);
+
 // Whether `text` holds such a byte.
 bool has_controls(std::string_view text);
 

@@ -139,7 +139,6 @@ size_t ByteReader::read_gzip(char* buf, size_t n) {
     int rc = inflate(&z, Z_NO_FLUSH);
     if (rc == Z_STREAM_END) {
       z_end_ = true;
-      ++z_members_;
       z_end_at_ = z_read_ - z.avail_in;
       if (z.avail_in == 0) {
         // Check for trailing members on the next call.
@@ -151,7 +150,7 @@ size_t ByteReader::read_gzip(char* buf, size_t n) {
     if (rc != Z_OK) {
       uint64_t at = z_read_ - z.avail_in;
       std::string why = z.msg ? z.msg : "inflate failed";
-      if (rc == Z_DATA_ERROR && z_members_ > 0 && z.total_out == 0 &&
+      if (rc == Z_DATA_ERROR && z_end_at_ > 0 && z.total_out == 0 &&
           why == "incorrect header check") {
         // What follows a whole member is no gzip header: bytes appended to the file.
         throw RuntimeError("cannot read " + diag::quoted(name_) + ": its gzip data ends at byte " +

@@ -50,9 +50,8 @@ class ByteReader {
   std::unique_ptr<z_stream> z_;
   std::vector<unsigned char> zin_;
   bool z_end_ = false;
-  uint64_t z_members_ = 0;  // gzip members read to their end
-  uint64_t z_read_ = 0;     // compressed bytes read from the file
-  uint64_t z_end_at_ = 0;   // where the last member read to its end ends
+  uint64_t z_read_ = 0;    // compressed bytes read from the file
+  uint64_t z_end_at_ = 0;  // where the last member read to its end ends
 };
 
 }  // namespace cdn::io

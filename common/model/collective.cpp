@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -232,23 +233,26 @@ void shut_new_sockets(const std::set<std::string>& before) {
   });
 }
 
-// While it lives, a thread that shuts XGBoost's new sockets down once `deadline` passes (and
-// every second after), so that joining ends with an error instead of waiting for ever.
-class Watchdog {
+}  // namespace
+
+// While it lives, a thread that asks `due` every 250 ms whether to shut down the sockets opened
+// since `before` (XGBoost's), so that an exchange blocked in them ends with an error instead
+// of waiting: then it does, and again at each tick `due` says so, or only once.
+class SocketWatch {
  public:
-  explicit Watchdog(Clock::time_point deadline) : before_(socket_links()) {
-    thread_ = std::thread([this, deadline] {
+  SocketWatch(std::set<std::string> before, bool once, std::function<bool()> due)
+      : before_(std::move(before)) {
+    thread_ = std::thread([this, once, due = std::move(due)] {
       std::unique_lock<std::mutex> lock(mutex_);
-      auto when = deadline;
-      while (!done_) {
-        if (cv_.wait_until(lock, when, [this] { return done_; })) break;
+      while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return done_; })) {
+        if (!due()) continue;
         fired_ = true;
         shut_new_sockets(before_);
-        when = Clock::now() + std::chrono::seconds(1);
+        if (once) break;
       }
     });
   }
-  ~Watchdog() {
+  ~SocketWatch() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_ = true;
@@ -256,6 +260,8 @@ class Watchdog {
     cv_.notify_all();
     thread_.join();
   }
+  SocketWatch(const SocketWatch&) = delete;
+  SocketWatch& operator=(const SocketWatch&) = delete;
   bool fired() {
     std::lock_guard<std::mutex> lock(mutex_);
     return fired_;
@@ -268,6 +274,8 @@ class Watchdog {
   bool done_ = false, fired_ = false;
   std::thread thread_;
 };
+
+namespace {
 
 // Whether one of the connected sockets opened since `before` (XGBoost's links to the other
 // workers; not the tracker's, at `tracker_port`) was hung up by its peer.
@@ -363,50 +371,6 @@ void settle(Options& o, bool rank_given) {
   }
 }
 
-// While it lives, a thread that watches XGBoost's links to the other workers: once one has
-// been hung up for two seconds (that worker's process ended), it shuts XGBoost's sockets
-// down, once, so that an exchange waiting on the others fails now rather than after
-// --worker-timeout (rabit polls its links that long, and may not poll the one that broke).
-class LinkWatch {
- public:
-  LinkWatch(std::set<std::string> before, int tracker_port) : before_(std::move(before)) {
-    thread_ = std::thread([this, tracker_port] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      bool hung = false;
-      Clock::time_point since = Clock::now();
-      while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) {
-        if (!link_hung_up(before_, tracker_port)) {
-          hung = false;
-        } else if (!hung) {
-          hung = true;
-          since = Clock::now();
-        } else if (Clock::now() - since >= std::chrono::seconds(2)) {
-          diag::debug("a link to another worker is closed: leaving the group's exchanges");
-          shut_new_sockets(before_);
-          break;
-        }
-      }
-    });
-  }
-  ~LinkWatch() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  LinkWatch(const LinkWatch&) = delete;
-  LinkWatch& operator=(const LinkWatch&) = delete;
-
- private:
-  std::set<std::string> before_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
 Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.wait_ms) {
   if (o.tracker.empty()) return;
   std::string host;
@@ -463,7 +427,9 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
   bool timed_out = false;
   std::set<std::string> before = socket_links();
   {
-    Watchdog watchdog(deadline);
+    // Joining blocks in XGBoost's sockets until the tracker answers: past the deadline, they
+    // are shut down (at each tick), and joining fails.
+    SocketWatch watchdog(before, false, [deadline] { return Clock::now() >= deadline; });
     rc = xgb::api().XGCommunicatorInit(config.c_str());
     timed_out = watchdog.fired();
   }
@@ -486,7 +452,22 @@ Communicator::Communicator(const Options& o) : tracker_(o.tracker), wait_ms_(o.w
   distributed_ = true;
   rank_ = xgb::api().XGCommunicatorGetRank();
   size_ = xgb::api().XGCommunicatorGetWorldSize();
-  link_watch_ = std::make_unique<LinkWatch>(std::move(before), port);
+  // Then, once a link to another worker has been hung up for 2 s (that worker's process
+  // ended), an exchange waiting on the others fails now rather than after --worker-timeout
+  // (rabit polls its links that long, and may not poll the one that broke).
+  link_watch_ = std::make_unique<SocketWatch>(
+      before, true, [before, port, hung = false, since = Clock::now()]() mutable {
+        if (!link_hung_up(before, port)) {
+          hung = false;
+        } else if (!hung) {
+          hung = true;
+          since = Clock::now();
+        } else if (Clock::now() - since >= std::chrono::seconds(2)) {
+          diag::debug("a link to another worker is closed: leaving the group's exchanges");
+          return true;
+        }
+        return false;
+      });
 
   // Every worker checks what every other was started with, so that all fail alike.
   step_ = "joining";

@@ -34,7 +34,7 @@ enum class Op { max = 0, min = 1, sum = 2 };
 
 // This process's membership of the group, from joining to leaving. One at a time; XGBoost's
 // communicator belongs to the thread that made it, so every call comes from that thread.
-class LinkWatch;
+class SocketWatch;
 
 class Communicator {
  public:
@@ -75,7 +75,7 @@ class Communicator {
  private:
   void say_failed() const;
   // Watches XGBoost's links to the other workers from the join to leaving the group.
-  std::unique_ptr<LinkWatch> link_watch_;
+  std::unique_ptr<SocketWatch> link_watch_;
   void reduce(void* data, size_t count, int type, Op op, const char* what);
   bool distributed_ = false;
   bool finalized_ = false;

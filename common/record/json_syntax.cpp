@@ -118,12 +118,8 @@ class Scanner {
   bool utf8() {
     size_t n = base::utf8_sequence_at(s_, i_);
     if (n == 0) {
-      auto c = static_cast<unsigned char>(s_[i_]);
-      size_t want = c >= 0xC2 && c <= 0xDF   ? 2
-                    : c >= 0xE0 && c <= 0xEF ? 3
-                    : c >= 0xF0 && c <= 0xF4 ? 4
-                                             : 0;
-      return fail(want > 0 && i_ + want > s_.size() ? "invalid UTF-8 (a sequence cut short)"
+      size_t want = base::utf8_lead_length(static_cast<unsigned char>(s_[i_]));
+      return fail(want > 1 && i_ + want > s_.size() ? "invalid UTF-8 (a sequence cut short)"
                                                     : "invalid UTF-8");
     }
     i_ += n;
